@@ -1,0 +1,429 @@
+/* codec.c: table-driven encoder and tolerant decoder for records; shared by preload and viewer. */
+#include <stddef.h>
+#include <string.h>
+
+#include "ap_codec.h"
+
+enum fkind { F_U8, F_U32, F_I32, F_U64, F_I64, F_STR, F_ARR64 };
+
+struct field {
+	uint8_t num;	/* protobuf field number, stable forever */
+	uint8_t kind;	/* enum fkind */
+	uint16_t off;	/* offset in struct ap_record */
+	uint16_t size;	/* bytes for F_STR; offset of the count (uint32) for F_ARR64 */
+	uint16_t cap;	/* F_ARR64: max elements */
+};
+
+#define U(t, m) offsetof(struct ap_record, u.t.m)
+#define FS(n, t, m) { n, F_STR, U(t, m), sizeof(((struct ap_record *)0)->u.t.m), 0 }
+#define FK(n, k, t, m) { n, k, U(t, m), 0, 0 }
+
+static const struct field f_process[] = {
+	FK(1, F_I32, process, pid), FK(2, F_I32, process, ppid), FS(3, process, exe),
+	FS(4, process, argv), FK(5, F_U32, process, argc), FK(6, F_I64, process, start_ns),
+	FK(7, F_I64, process, start_real_ns), FS(8, process, agent),
+	FK(9, F_U32, process, sample_ppm), FK(10, F_U32, process, format_version),
+	FS(11, process, tool_version),
+};
+static const struct field f_process_end[] = {
+	FK(1, F_I64, process_end, end_ns), FK(2, F_I32, process_end, exit_code),
+	FK(3, F_U64, process_end, dropped), FK(4, F_U64, process_end, dropped_bytes),
+	FK(5, F_I64, process_end, overhead_ns), FK(6, F_U64, process_end, calls),
+	FK(7, F_U32, process_end, clean),
+};
+static const struct field f_connection[] = {
+	FK(1, F_U64, connection, id), FK(2, F_I32, connection, fd), FK(3, F_U32, connection, tid),
+	FS(4, connection, peer), FK(5, F_I32, connection, port), FS(6, connection, host),
+	FK(7, F_U8, connection, tls), FK(8, F_U8, connection, visibility),
+	FK(9, F_U8, connection, category), FK(10, F_U8, connection, provider),
+	FK(11, F_I64, connection, open_ns), FK(12, F_I64, connection, close_ns),
+	FK(13, F_I64, connection, connect_ns), FK(14, F_U64, connection, bytes_sent),
+	FK(15, F_U64, connection, bytes_received), FK(16, F_U32, connection, exchanges),
+	FK(17, F_U8, connection, error),
+};
+static const struct field f_exchange[] = {
+	FK(1, F_U64, exchange, id), FK(2, F_U64, exchange, conn_id), FK(3, F_U32, exchange, tid),
+	FS(4, exchange, method), FS(5, exchange, path), FS(6, exchange, host),
+	FK(7, F_I32, exchange, port), FK(8, F_I32, exchange, status), FS(9, exchange, content_type),
+	FK(10, F_U8, exchange, category), FK(11, F_U8, exchange, provider),
+	FK(12, F_U8, exchange, visibility), FK(13, F_U8, exchange, tls),
+	FK(14, F_U8, exchange, stream), FK(15, F_U8, exchange, error),
+	FK(16, F_U8, exchange, new_conn), FK(17, F_I64, exchange, start_ns),
+	FK(18, F_I64, exchange, req_sent_ns), FK(19, F_I64, exchange, first_byte_ns),
+	FK(20, F_I64, exchange, end_ns), FK(21, F_I64, exchange, dns_ns),
+	FK(22, F_I64, exchange, connect_ns), FK(23, F_I64, exchange, tls_ns),
+	FK(24, F_U64, exchange, bytes_sent), FK(25, F_U64, exchange, bytes_received),
+	FK(26, F_U32, exchange, events), FK(27, F_I64, exchange, first_event_ns),
+	FS(28, exchange, request_model), FS(29, exchange, response_model),
+	FK(30, F_I64, exchange, usage.input), FK(31, F_I64, exchange, usage.output),
+	FK(32, F_I64, exchange, usage.cache_read), FK(33, F_I64, exchange, usage.cache_write),
+	FK(34, F_I64, exchange, usage.reasoning), FK(35, F_U64, exchange, request_hash),
+	FK(36, F_U64, exchange, stack_id), FK(37, F_U64, exchange, span_id),
+	FS(38, exchange, agent),
+};
+static const struct field f_proc_event[] = {
+	FK(1, F_U8, proc_event, kind), FK(2, F_U32, proc_event, tid),
+	FK(3, F_I64, proc_event, time_ns), FK(4, F_I64, proc_event, end_ns),
+	FK(5, F_I32, proc_event, child_pid), FK(6, F_I32, proc_event, status),
+	FS(7, proc_event, path), FS(8, proc_event, argv), FK(9, F_U32, proc_event, argc),
+	FK(10, F_U64, proc_event, stack_id), FK(11, F_U64, proc_event, span_id),
+	FK(12, F_U8, proc_event, profiled),
+};
+static const struct field f_span[] = {
+	FK(1, F_U64, span, id), FK(2, F_U64, span, parent_id), FK(3, F_U32, span, tid),
+	FS(4, span, name), FK(5, F_U8, span, category), FK(6, F_I64, span, start_ns),
+	FK(7, F_I64, span, end_ns), FS(8, span, agent), FK(9, F_U64, span, stack_id),
+};
+static const struct field f_counter[] = {
+	FK(1, F_U8, counter, kind), FK(2, F_I64, counter, time_ns), FK(3, F_I64, counter, value),
+};
+static const struct field f_stack[] = {
+	FK(1, F_U64, stack, id),
+	{ 2, F_ARR64, U(stack, frames), U(stack, nframes), AP_MAX_FRAMES },
+};
+static const struct field f_module[] = {
+	FK(1, F_U64, module, id), FK(2, F_U64, module, base), FK(3, F_U64, module, start),
+	FK(4, F_U64, module, end), FS(5, module, path), FS(6, module, build_id),
+};
+static const struct field f_diag[] = {
+	FK(1, F_U32, diag, code), FK(2, F_I64, diag, time_ns), FS(3, diag, msg),
+};
+static const struct field f_dns[] = {
+	FK(1, F_U32, dns, tid), FS(2, dns, host), FK(3, F_I64, dns, start_ns),
+	FK(4, F_I64, dns, end_ns), FK(5, F_I32, dns, result), FS(6, dns, addr),
+};
+
+struct rec_desc {
+	const struct field *f;
+	size_t n;
+};
+
+#define D(a) { a, sizeof(a) / sizeof(a[0]) }
+static const struct rec_desc descs[AP_REC_TYPE_MAX] = {
+	[AP_REC_PROCESS] = D(f_process),	 [AP_REC_PROCESS_END] = D(f_process_end),
+	[AP_REC_CONNECTION] = D(f_connection), [AP_REC_EXCHANGE] = D(f_exchange),
+	[AP_REC_PROC_EVENT] = D(f_proc_event), [AP_REC_SPAN] = D(f_span),
+	[AP_REC_COUNTER] = D(f_counter),	 [AP_REC_STACK] = D(f_stack),
+	[AP_REC_MODULE] = D(f_module),	 [AP_REC_DIAG] = D(f_diag),
+	[AP_REC_DNS] = D(f_dns),
+};
+
+/* --- varint helpers ------------------------------------------------------------------------- */
+
+static size_t put_varint(uint8_t *p, size_t cap, uint64_t v)
+{
+	size_t i = 0;
+
+	do {
+		if (i >= cap)
+			return 0;
+		p[i++] = (uint8_t)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+		v >>= 7;
+	} while (v);
+	return i;
+}
+
+static size_t get_varint(const uint8_t *p, size_t n, uint64_t *v)
+{
+	uint64_t r = 0;
+	size_t i;
+
+	for (i = 0; i < n && i < 10; i++) {
+		r |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if (!(p[i] & 0x80)) {
+			*v = r;
+			return i + 1;
+		}
+	}
+	return 0;
+}
+
+static uint64_t zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static int64_t unzigzag(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+/* --- field access --------------------------------------------------------------------------- */
+
+/* Returns 1 and the wire value if the field holds a known value worth writing. */
+static int field_value(const struct ap_record *r, const struct field *f, uint64_t *v)
+{
+	const char *base = (const char *)r + f->off;
+
+	switch (f->kind) {
+	case F_U8:
+		*v = *(const uint8_t *)base;
+		return *v != 0;
+	case F_U32:
+		*v = *(const uint32_t *)base;
+		return *v != 0;
+	case F_U64:
+		*v = *(const uint64_t *)base;
+		return *v != 0;
+	case F_I32: {
+		int32_t x = *(const int32_t *)base;
+		*v = zigzag(x);
+		return x != AP_UNKNOWN;
+	}
+	case F_I64: {
+		int64_t x = *(const int64_t *)base;
+		*v = zigzag(x);
+		return x != AP_UNKNOWN;
+	}
+	}
+	return 0;
+}
+
+static void field_store(struct ap_record *r, const struct field *f, uint64_t v)
+{
+	char *base = (char *)r + f->off;
+
+	switch (f->kind) {
+	case F_U8:
+		*(uint8_t *)base = (uint8_t)v;
+		break;
+	case F_U32:
+		*(uint32_t *)base = (uint32_t)v;
+		break;
+	case F_U64:
+		*(uint64_t *)base = v;
+		break;
+	case F_I32:
+		*(int32_t *)base = (int32_t)unzigzag(v);
+		break;
+	case F_I64:
+		*(int64_t *)base = unzigzag(v);
+		break;
+	}
+}
+
+/* Length of a string field: argv fields are '\0'-joined, so use the count of used bytes. */
+static size_t str_len(const struct ap_record *r, const struct field *f)
+{
+	const char *s = (const char *)r + f->off;
+	size_t n = 0, cap = f->size - 1;
+	uint32_t argc;
+
+	if (r->type == AP_REC_PROCESS && f->off == U(process, argv))
+		argc = r->u.process.argc;
+	else if (r->type == AP_REC_PROC_EVENT && f->off == U(proc_event, argv))
+		argc = r->u.proc_event.argc;
+	else
+		return strnlen(s, cap);
+	while (argc-- && n < cap)
+		n += strnlen(s + n, cap - n) + 1;
+	return n > cap ? cap : n;
+}
+
+#define NOFIT ((size_t)-1)
+
+/* --- encoder -------------------------------------------------------------------------------- */
+
+static size_t encode_fields(uint8_t *p, size_t cap, const struct ap_record *r,
+			    const struct rec_desc *d)
+{
+	size_t o = 0, k, w;
+	uint64_t v;
+
+	for (size_t i = 0; i < d->n; i++) {
+		const struct field *f = &d->f[i];
+
+		if (f->kind == F_STR || f->kind == F_ARR64) {
+			const uint8_t *src = (const uint8_t *)r + f->off;
+			size_t len;
+
+			if (f->kind == F_STR) {
+				len = str_len(r, f);
+			} else {
+				uint32_t cnt = *(const uint32_t *)((const char *)r + f->size);
+				len = (cnt > f->cap ? f->cap : cnt) * 8;
+			}
+			if (!len)
+				continue;
+			if (!(k = put_varint(p + o, cap - o, (uint64_t)f->num << 3 | 2)))
+				return NOFIT;
+			o += k;
+			if (!(k = put_varint(p + o, cap - o, len)) || cap - o - k < len)
+				return NOFIT;
+			o += k;
+			if (f->kind == F_STR) {
+				memcpy(p + o, src, len);
+			} else {
+				for (size_t j = 0; j < len / 8; j++) {
+					uint64_t x = ((const uint64_t *)src)[j];
+					for (int b = 0; b < 8; b++)
+						p[o + j * 8 + b] = (uint8_t)(x >> (8 * b));
+				}
+			}
+			o += len;
+			continue;
+		}
+		if (!field_value(r, f, &v))
+			continue;
+		if (!(k = put_varint(p + o, cap - o, (uint64_t)f->num << 3)))
+			return NOFIT;
+		if (!(w = put_varint(p + o + k, cap - o - k, v)))
+			return NOFIT;
+		o += k + w;
+	}
+	return o;
+}
+
+size_t ap_encode(uint8_t *buf, size_t cap, const struct ap_record *r)
+{
+	uint8_t hdr[20];
+	size_t body, h;
+
+	/* Encode the payload after a 12-byte gap, then move it next to the real header. */
+	if (r->type == 0 || r->type >= AP_REC_TYPE_MAX || cap <= 12)
+		return 0;
+	body = encode_fields(buf + 12, cap - 12, r, &descs[r->type]);
+	if (body == NOFIT)
+		return 0;
+	h = put_varint(hdr, sizeof(hdr), r->type);
+	h += put_varint(hdr + h, sizeof(hdr) - h, body);
+	if (h + body > cap)
+		return 0;
+	memmove(buf + h, buf + 12, body);
+	memcpy(buf, hdr, h);
+	return h + body;
+}
+
+/* --- decoder -------------------------------------------------------------------------------- */
+
+static const struct field *find_field(const struct rec_desc *d, uint64_t num)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->f[i].num == num)
+			return &d->f[i];
+	return NULL;
+}
+
+static void store_bytes(struct ap_record *r, const struct field *f, const uint8_t *p, size_t len)
+{
+	char *dst = (char *)r + f->off;
+
+	if (f->kind == F_STR) {
+		size_t n = len < (size_t)f->size - 1 ? len : (size_t)f->size - 1;
+		memcpy(dst, p, n);
+		dst[n] = 0;
+		return;
+	}
+	if (f->kind == F_ARR64) {
+		uint32_t *cnt = (uint32_t *)((char *)r + f->size);
+		size_t n = len / 8;
+		if (n > f->cap)
+			n = f->cap;
+		for (size_t j = 0; j < n; j++) {
+			uint64_t x = 0;
+			for (int b = 0; b < 8; b++)
+				x |= (uint64_t)p[j * 8 + b] << (8 * b);
+			((uint64_t *)dst)[j] = x;
+		}
+		*cnt = (uint32_t)n;
+	}
+}
+
+static enum ap_dec_status decode_fields(const uint8_t *p, size_t n, struct ap_record *r)
+{
+	const struct rec_desc *d = &descs[r->type];
+	size_t o = 0, k;
+	uint64_t key, v;
+
+	while (o < n) {
+		const struct field *f;
+
+		if (!(k = get_varint(p + o, n - o, &key)))
+			return AP_DEC_BAD;
+		o += k;
+		f = find_field(d, key >> 3);
+		switch (key & 7) {
+		case 0:
+			if (!(k = get_varint(p + o, n - o, &v)))
+				return AP_DEC_BAD;
+			o += k;
+			if (f && f->kind != F_STR && f->kind != F_ARR64)
+				field_store(r, f, v);
+			break;
+		case 2:
+			if (!(k = get_varint(p + o, n - o, &v)) || v > n - o - k)
+				return AP_DEC_BAD;
+			o += k;
+			if (f && (f->kind == F_STR || f->kind == F_ARR64))
+				store_bytes(r, f, p + o, (size_t)v);
+			o += (size_t)v;
+			break;
+		default:
+			return AP_DEC_BAD;
+		}
+	}
+	if (r->type == AP_REC_PROCESS && r->u.process.argc) {
+		/* never trust argc beyond what the argv bytes hold */
+		uint32_t c = 0;
+		size_t i = 0, cap = sizeof(r->u.process.argv) - 1;
+		while (i < cap && c < r->u.process.argc && r->u.process.argv[i]) {
+			i += strnlen(r->u.process.argv + i, cap - i) + 1;
+			c++;
+		}
+		r->u.process.argc = c;
+	}
+	return AP_DEC_OK;
+}
+
+enum ap_dec_status ap_decode(const uint8_t *p, size_t n, struct ap_record *r, size_t *used)
+{
+	uint64_t type, len;
+	size_t k1, k2;
+
+	if (!(k1 = get_varint(p, n, &type)))
+		return n >= 10 ? AP_DEC_BAD : AP_DEC_SHORT;
+	if (!(k2 = get_varint(p + k1, n - k1, &len)))
+		return n - k1 >= 10 ? AP_DEC_BAD : AP_DEC_SHORT;
+	if (len > n - k1 - k2)
+		return AP_DEC_SHORT;
+	*used = k1 + k2 + (size_t)len;
+	if (type == 0 || type > 0xffff)
+		return AP_DEC_BAD;
+	if (type >= AP_REC_TYPE_MAX)
+		return AP_DEC_SKIP;
+	ap_record_init(r, (uint32_t)type);
+	return decode_fields(p + k1 + k2, (size_t)len, r);
+}
+
+/* --- file header ---------------------------------------------------------------------------- */
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+size_t ap_encode_file_header(uint8_t *buf, size_t cap)
+{
+	if (cap < AP_HEADER_SIZE)
+		return 0;
+	memset(buf, 0, AP_HEADER_SIZE);
+	put_le32(buf, AP_SKIPPABLE_MAGIC);
+	put_le32(buf + 4, AP_HEADER_SIZE - 8);
+	memcpy(buf + 8, AP_FILE_MAGIC, 9);
+	put_le32(buf + 20, AP_FORMAT_VERSION);
+	return AP_HEADER_SIZE;
+}
+
+uint32_t ap_decode_file_header(const uint8_t *p, size_t n)
+{
+	if (n < AP_HEADER_SIZE || get_le32(p) != AP_SKIPPABLE_MAGIC ||
+	    get_le32(p + 4) != AP_HEADER_SIZE - 8 || memcmp(p + 8, AP_FILE_MAGIC, 9) != 0)
+		return 0;
+	return get_le32(p + 20);
+}

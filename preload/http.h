@@ -1,0 +1,82 @@
+/* http.h: incremental, bounded HTTP/1.1 exchange parser fed with both directions of a connection. */
+#ifndef AGENTPROF_HTTP_H
+#define AGENTPROF_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ap_records.h"
+
+/*
+ * One struct ap_http per connection, embedded in the connection table (fixed size, no malloc).
+ * The caller feeds plaintext bytes as they cross the socket or the SSL layer:
+ *   ap_http_out()  bytes the client wrote (requests)
+ *   ap_http_in()   bytes the client read (responses)
+ * When a response completes (Content-Length reached, last chunk, or close for a close-delimited
+ * body) the parser fills a struct ap_exchange and calls env->emit. The caller then adds the
+ * connection facts (conn id, tid, peer, category/provider) before recording it.
+ *
+ * The parser fills: method, path (query secrets redacted), host (Host header), status,
+ * content_type, stream, start_ns, req_sent_ns, first_byte_ns, end_ns, bytes_sent,
+ * bytes_received, events, first_event_ns, request_model, response_model, usage, request_hash,
+ * error. Everything else is left as ap_record_init() set it.
+ *
+ * Bounds: header lines longer than AP_HTTP_LINE_MAX are truncated; bodies are never copied,
+ * only scanned (the JSON scanner keeps a bounded key path and a bounded scalar value).
+ * gzip/deflate bodies are inflated through env->zlib when the response is an LLM/JSON body.
+ * Anything that is not HTTP/1.x (HTTP/2 preface, binary protocol) puts the parser in
+ * AP_HTTP_GAVE_UP; it then ignores bytes cheaply.
+ */
+
+struct ap_zlib_api; /* zlib entry points; see ap_http_env */
+
+struct ap_http_env {
+	void (*emit)(void *ctx, struct ap_exchange *ex);
+	void *ctx;
+	/*
+	 * zlib entry points (inflateInit2_, inflate, inflateEnd) resolved privately by the
+	 * preload (dlopen RTLD_LOCAL) or linked directly by tests. NULL: compressed bodies are
+	 * timed and counted but their usage is unknown.
+	 */
+	const struct ap_zlib_api *zlib;
+	/*
+	 * Bounded allocator for inflate state (zlib's zalloc/zfree); NULL means zlib's default
+	 * (malloc), which only tests and the viewer may use.
+	 */
+	void *(*zalloc)(void *opaque, unsigned items, unsigned size);
+	void (*zfree)(void *opaque, void *ptr);
+	void *zopaque;
+};
+
+enum ap_http_mode {
+	AP_HTTP_IDLE = 0,   /* nothing seen yet, or between exchanges */
+	AP_HTTP_ACTIVE = 1, /* inside an exchange */
+	AP_HTTP_GAVE_UP = 2 /* not HTTP/1.x: ignore further bytes */
+};
+
+#define AP_HTTP_LINE_MAX 1024
+#define AP_HTTP_STATE_SIZE 6144 /* opaque storage; http.c asserts it is large enough */
+
+struct ap_http {
+	const struct ap_http_env *env;
+	uint8_t mode; /* enum ap_http_mode */
+	/* private parser state, defined in http.c */
+	_Alignas(16) unsigned char state[AP_HTTP_STATE_SIZE];
+};
+
+void ap_http_init(struct ap_http *h, const struct ap_http_env *env);
+void ap_http_out(struct ap_http *h, const void *buf, size_t n, int64_t now_ns);
+void ap_http_in(struct ap_http *h, const void *buf, size_t n, int64_t now_ns);
+/*
+ * The connection closed (err = AP_XERR_NONE for an orderly close, or the error seen).
+ * Emits a pending exchange: complete if the body was close-delimited, else with the error
+ * (AP_XERR_EOF when the peer closed early). Releases inflate state.
+ */
+void ap_http_close(struct ap_http *h, int64_t now_ns, unsigned err);
+/* Release inflate state without emitting (fork child, disabled). */
+void ap_http_reset(struct ap_http *h);
+
+/* True while a request has been written and its response has not completed. */
+int ap_http_pending(const struct ap_http *h);
+
+#endif

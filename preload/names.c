@@ -1,0 +1,135 @@
+/* names.c: stable text names for the record enums, and record initialisation to "unknown". */
+#include <string.h>
+
+#include "ap_records.h"
+
+static const char *const cat_names[AP_CAT_MAX] = {
+	[AP_CAT_UNKNOWN] = "unknown", [AP_CAT_LLM] = "llm",	   [AP_CAT_TOOL] = "tool",
+	[AP_CAT_MEMORY] = "memory",   [AP_CAT_PROCESS] = "process",
+};
+
+static const char *const prov_names[AP_PROV_MAX] = {
+	[AP_PROV_NONE] = "none",
+	[AP_PROV_OPENAI] = "openai",
+	[AP_PROV_AZURE_OPENAI] = "azure_openai",
+	[AP_PROV_ANTHROPIC] = "anthropic",
+	[AP_PROV_GEMINI] = "gemini",
+	[AP_PROV_VERTEX_AI] = "vertex_ai",
+	[AP_PROV_BEDROCK] = "bedrock",
+	[AP_PROV_MISTRAL] = "mistral",
+	[AP_PROV_GROQ] = "groq",
+	[AP_PROV_DEEPSEEK] = "deepseek",
+	[AP_PROV_OPENROUTER] = "openrouter",
+	[AP_PROV_TOGETHER] = "together",
+	[AP_PROV_OLLAMA] = "ollama",
+	[AP_PROV_OPENAI_COMPATIBLE] = "openai_compatible",
+};
+
+static const char *const vis_names[] = { "unknown", "plaintext", "libcurl", "opaque" };
+static const char *const xerr_names[] = { "none",   "reset",  "eof",
+					  "timeout", "closed", "protocol" };
+static const char *const pev_names[] = { "unknown", "fork", "exec", "spawn", "wait", "exit" };
+static const char *const diag_names[AP_DIAG_MAX] = {
+	"unknown",	 "opaque_tls", "static_child", "drops",
+	"config",	 "output",     "http2",	       "deepbind",
+};
+
+#define NAME(tab, i) ((i) < sizeof(tab) / sizeof(tab[0]) && tab[i] ? tab[i] : "unknown")
+
+const char *ap_category_name(unsigned cat)
+{
+	return NAME(cat_names, cat);
+}
+
+const char *ap_provider_name(unsigned prov)
+{
+	return NAME(prov_names, prov);
+}
+
+const char *ap_visibility_name(unsigned vis)
+{
+	return NAME(vis_names, vis);
+}
+
+const char *ap_xerr_name(unsigned err)
+{
+	return NAME(xerr_names, err);
+}
+
+const char *ap_proc_kind_name(unsigned kind)
+{
+	return NAME(pev_names, kind);
+}
+
+const char *ap_diag_name(unsigned code)
+{
+	return NAME(diag_names, code);
+}
+
+static int lookup(const char *const *tab, unsigned n, unsigned first, const char *s)
+{
+	for (unsigned i = first; i < n; i++)
+		if (tab[i] && strcmp(tab[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
+int ap_category_parse(const char *s)
+{
+	return lookup(cat_names, AP_CAT_MAX, 1, s);
+}
+
+int ap_provider_parse(const char *s)
+{
+	return lookup(prov_names, AP_PROV_MAX, 1, s);
+}
+
+void ap_record_init(struct ap_record *r, uint32_t type)
+{
+	memset(r, 0, sizeof(*r));
+	r->type = type;
+	switch (type) {
+	case AP_REC_PROCESS_END:
+		r->u.process_end.end_ns = AP_UNKNOWN;
+		r->u.process_end.exit_code = AP_UNKNOWN;
+		r->u.process_end.overhead_ns = AP_UNKNOWN;
+		break;
+	case AP_REC_CONNECTION: {
+		struct ap_connection *c = &r->u.connection;
+		c->fd = AP_UNKNOWN;
+		c->port = AP_UNKNOWN;
+		c->open_ns = c->close_ns = c->connect_ns = AP_UNKNOWN;
+		break;
+	}
+	case AP_REC_EXCHANGE: {
+		struct ap_exchange *x = &r->u.exchange;
+		x->port = x->status = AP_UNKNOWN;
+		x->start_ns = x->req_sent_ns = x->first_byte_ns = x->end_ns = AP_UNKNOWN;
+		x->dns_ns = x->connect_ns = x->tls_ns = x->first_event_ns = AP_UNKNOWN;
+		x->usage.input = x->usage.output = x->usage.cache_read = AP_UNKNOWN;
+		x->usage.cache_write = x->usage.reasoning = AP_UNKNOWN;
+		break;
+	}
+	case AP_REC_PROC_EVENT:
+		r->u.proc_event.time_ns = r->u.proc_event.end_ns = AP_UNKNOWN;
+		r->u.proc_event.child_pid = r->u.proc_event.status = AP_UNKNOWN;
+		break;
+	case AP_REC_SPAN:
+		r->u.span.start_ns = r->u.span.end_ns = AP_UNKNOWN;
+		break;
+	case AP_REC_COUNTER:
+		r->u.counter.time_ns = r->u.counter.value = AP_UNKNOWN;
+		break;
+	case AP_REC_DIAG:
+		r->u.diag.time_ns = AP_UNKNOWN;
+		break;
+	case AP_REC_DNS:
+		r->u.dns.start_ns = r->u.dns.end_ns = AP_UNKNOWN;
+		r->u.dns.result = AP_UNKNOWN;
+		break;
+	case AP_REC_PROCESS:
+		r->u.process.pid = r->u.process.ppid = AP_UNKNOWN;
+		r->u.process.start_ns = r->u.process.start_real_ns = AP_UNKNOWN;
+		break;
+	}
+}
