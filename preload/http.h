@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <zlib.h>
+
 #include "ap_records.h"
 
 /*
@@ -28,7 +30,17 @@
  * AP_HTTP_GAVE_UP; it then ignores bytes cheaply.
  */
 
-struct ap_zlib_api; /* zlib entry points; see ap_http_env */
+/*
+ * zlib entry points. The preload fills this from dlsym() on a privately dlopen()ed libz (core
+ * code never links zlib); tests and the viewer may use &inflateInit2_, &inflate, &inflateEnd.
+ */
+struct ap_zlib_api {
+	int (*inflateInit2_)(z_streamp strm, int window_bits, const char *version, int stream_size);
+	int (*inflate)(z_streamp strm, int flush);
+	int (*inflateEnd)(z_streamp strm);
+};
+
+struct ap_rules; /* classify.h */
 
 struct ap_http_env {
 	void (*emit)(void *ctx, struct ap_exchange *ex);
@@ -46,6 +58,12 @@ struct ap_http_env {
 	void *(*zalloc)(void *opaque, unsigned items, unsigned size);
 	void (*zfree)(void *opaque, void *ptr);
 	void *zopaque;
+	/*
+	 * User classification rules (may be NULL). Request and response bodies are scanned for
+	 * models and usage only when ap_classify(rules, Host, port, path) says llm, or the
+	 * response is an SSE stream; other bodies are framed and counted, not scanned.
+	 */
+	const struct ap_rules *rules;
 };
 
 enum ap_http_mode {
@@ -55,11 +73,16 @@ enum ap_http_mode {
 };
 
 #define AP_HTTP_LINE_MAX 1024
-#define AP_HTTP_STATE_SIZE 6144 /* opaque storage; http.c asserts it is large enough */
+#define AP_HTTP_STATE_SIZE 10240 /* opaque storage; http.c asserts it is large enough */
 
+/*
+ * Do not copy a struct ap_http while an exchange is active: the inflate state points back at
+ * it (zlib then reports an error and usage becomes unknown; nothing crashes).
+ */
 struct ap_http {
 	const struct ap_http_env *env;
-	uint8_t mode; /* enum ap_http_mode */
+	uint8_t mode;  /* enum ap_http_mode */
+	uint8_t http2; /* the HTTP/2 connection preface was seen (mode is AP_HTTP_GAVE_UP) */
 	/* private parser state, defined in http.c */
 	_Alignas(16) unsigned char state[AP_HTTP_STATE_SIZE];
 };

@@ -1,0 +1,340 @@
+/* hook_libc.c: libc socket, fd and DNS wrappers; a non-socket fd costs one table lookup. */
+#include <errno.h>
+#include <netdb.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "rt.h"
+
+/* The tracked connection for fd, or NULL when the call should just pass through. */
+static inline struct ap_conn *tracked(int fd)
+{
+	struct ap_conn *c = ap_conn_for_fd(fd);
+
+	if (AP_LIKELY(!c) || !ap_active())
+		return NULL;
+	return c;
+}
+
+/* After the real call on a tracked socket: feed bytes, account our own time, restore errno. */
+static void after_io(struct ap_conn *c, int dir, const void *buf, ssize_t rc, int err,
+		     int64_t t1)
+{
+	int64_t t2;
+
+	ap_tls.guard++;
+	atomic_fetch_add_explicit(&ap_rt.calls, 1, memory_order_relaxed);
+	if (rc > 0)
+		ap_conn_on_io(c, dir, buf, (size_t)rc, t1);
+	else if (rc < 0)
+		ap_conn_on_error(c, err, t1);
+	ap_maybe_flush(t1);
+	t2 = ap_now();
+	atomic_fetch_add_explicit(&ap_rt.overhead_ns, t2 - t1, memory_order_relaxed);
+	ap_tls.guard--;
+	errno = err;
+}
+
+static void after_iov(struct ap_conn *c, int dir, const struct iovec *iov, int cnt, ssize_t rc,
+		      int err, int64_t t1)
+{
+	int64_t t2;
+
+	ap_tls.guard++;
+	atomic_fetch_add_explicit(&ap_rt.calls, 1, memory_order_relaxed);
+	if (rc > 0)
+		ap_conn_on_iov(c, dir, iov, cnt, (size_t)rc, t1);
+	else if (rc < 0)
+		ap_conn_on_error(c, err, t1);
+	ap_maybe_flush(t1);
+	t2 = ap_now();
+	atomic_fetch_add_explicit(&ap_rt.overhead_ns, t2 - t1, memory_order_relaxed);
+	ap_tls.guard--;
+	errno = err;
+}
+
+/* --- connection set-up and tear-down ------------------------------------------------------------- */
+
+static int is_stream_socket(int fd)
+{
+	int type = 0;
+	socklen_t len = sizeof(type);
+	int saved = errno;
+	int ok = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+
+	errno = saved;
+	return ok;
+}
+
+AP_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	int64_t t0, t1;
+	int rc, err;
+
+	if (!ap_active())
+		return AP_REAL(connect)(fd, sa, len);
+	t0 = ap_now();
+	rc = AP_REAL(connect)(fd, sa, len);
+	err = errno;
+	t1 = ap_now();
+	ap_tls.guard++;
+	if (is_stream_socket(fd))
+		ap_conn_on_connect(fd, sa, len, t0, t1, rc, err);
+	ap_tls.guard--;
+	errno = err;
+	return rc;
+}
+
+static int after_accept(int rc)
+{
+	int err = errno;
+
+	if (rc >= 0 && ap_active()) {
+		ap_tls.guard++;
+		ap_conn_on_accept(rc, ap_now());
+		ap_tls.guard--;
+	}
+	errno = err;
+	return rc;
+}
+
+AP_EXPORT int accept(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	return after_accept(AP_REAL(accept)(fd, sa, len));
+}
+
+AP_EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
+{
+	return after_accept(AP_REAL(accept4)(fd, sa, len, flags));
+}
+
+AP_EXPORT int close(int fd)
+{
+	struct ap_conn *c = ap_conn_for_fd(fd);
+	int rc, err;
+
+	if (AP_LIKELY(!c) || !ap_active() || ap_getpid_raw() != ap_rt.pid)
+		return AP_REAL(close)(fd);
+	ap_tls.guard++;
+	ap_conn_on_close(fd, ap_now());
+	ap_tls.guard--;
+	rc = AP_REAL(close)(fd);
+	err = errno;
+	errno = err;
+	return rc;
+}
+
+AP_EXPORT int shutdown(int fd, int how)
+{
+	struct ap_conn *c = tracked(fd);
+	int rc = AP_REAL(shutdown)(fd, how);
+	int err = errno;
+
+	if (c && (how == SHUT_RDWR || how == SHUT_WR)) {
+		ap_tls.guard++;
+		ap_maybe_flush(ap_now());
+		ap_tls.guard--;
+	}
+	errno = err;
+	return rc;
+}
+
+/* --- send side ----------------------------------------------------------------------------------- */
+
+#define IO_OUT(call, buf)                                                                          \
+	struct ap_conn *c = tracked(fd);                                                           \
+	ssize_t rc;                                                                                \
+	int err;                                                                                   \
+	if (AP_LIKELY(!c))                                                                         \
+		return call;                                                                       \
+	rc = call;                                                                                 \
+	err = errno;                                                                               \
+	after_io(c, 0, buf, rc, err, ap_now());                                                    \
+	return rc
+
+#define IO_IN(call, buf, flags)                                                                    \
+	struct ap_conn *c = tracked(fd);                                                           \
+	ssize_t rc;                                                                                \
+	int err;                                                                                   \
+	if (AP_LIKELY(!c) || ((flags) & MSG_PEEK))                                                 \
+		return call;                                                                       \
+	rc = call;                                                                                 \
+	err = errno;                                                                               \
+	after_io(c, 1, buf, rc, err, ap_now());                                                    \
+	return rc
+
+AP_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+	IO_OUT(AP_REAL(send)(fd, buf, n, flags), buf);
+}
+
+AP_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa,
+			 socklen_t sl)
+{
+	IO_OUT(AP_REAL(sendto)(fd, buf, n, flags, sa, sl), buf);
+}
+
+AP_EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+	IO_OUT(AP_REAL(write)(fd, buf, n), buf);
+}
+
+AP_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
+{
+	IO_IN(AP_REAL(recv)(fd, buf, n, flags), buf, flags);
+}
+
+AP_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa,
+			   socklen_t *sl)
+{
+	IO_IN(AP_REAL(recvfrom)(fd, buf, n, flags, sa, sl), buf, flags);
+}
+
+AP_EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+	IO_IN(AP_REAL(read)(fd, buf, n), buf, 0);
+}
+
+AP_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+	IO_IN(AP_REAL(__recv_chk)(fd, buf, n, buflen, flags), buf, flags);
+}
+
+AP_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	IO_IN(AP_REAL(__read_chk)(fd, buf, n, buflen), buf, 0);
+}
+
+AP_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+				 struct sockaddr *sa, socklen_t *sl)
+{
+	IO_IN(AP_REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, sa, sl), buf, flags);
+}
+
+/* --- scatter/gather ------------------------------------------------------------------------------ */
+
+AP_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+	struct ap_conn *c = tracked(fd);
+	ssize_t rc;
+
+	if (AP_LIKELY(!c))
+		return AP_REAL(writev)(fd, iov, cnt);
+	rc = AP_REAL(writev)(fd, iov, cnt);
+	after_iov(c, 0, iov, cnt, rc, errno, ap_now());
+	return rc;
+}
+
+AP_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	struct ap_conn *c = tracked(fd);
+	ssize_t rc;
+
+	if (AP_LIKELY(!c))
+		return AP_REAL(readv)(fd, iov, cnt);
+	rc = AP_REAL(readv)(fd, iov, cnt);
+	after_iov(c, 1, iov, cnt, rc, errno, ap_now());
+	return rc;
+}
+
+AP_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
+{
+	struct ap_conn *c = tracked(fd);
+	ssize_t rc;
+
+	if (AP_LIKELY(!c))
+		return AP_REAL(sendmsg)(fd, m, flags);
+	rc = AP_REAL(sendmsg)(fd, m, flags);
+	after_iov(c, 0, m->msg_iov, (int)m->msg_iovlen, rc, errno, ap_now());
+	return rc;
+}
+
+AP_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
+{
+	struct ap_conn *c = tracked(fd);
+	ssize_t rc;
+
+	if (AP_LIKELY(!c) || (flags & MSG_PEEK))
+		return AP_REAL(recvmsg)(fd, m, flags);
+	rc = AP_REAL(recvmsg)(fd, m, flags);
+	after_iov(c, 1, m->msg_iov, (int)m->msg_iovlen, rc, errno, ap_now());
+	return rc;
+}
+
+AP_EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned int vlen, int flags)
+{
+	struct ap_conn *c = tracked(fd);
+	int rc, err;
+	int64_t t1;
+
+	if (AP_LIKELY(!c))
+		return AP_REAL(sendmmsg)(fd, v, vlen, flags);
+	rc = AP_REAL(sendmmsg)(fd, v, vlen, flags);
+	err = errno;
+	t1 = ap_now();
+	for (int i = 0; i < rc; i++)
+		after_iov(c, 0, v[i].msg_hdr.msg_iov, (int)v[i].msg_hdr.msg_iovlen,
+			  (ssize_t)v[i].msg_len, err, t1);
+	errno = err;
+	return rc;
+}
+
+AP_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned int vlen, int flags,
+		       struct timespec *tmo)
+{
+	struct ap_conn *c = tracked(fd);
+	int rc, err;
+	int64_t t1;
+
+	if (AP_LIKELY(!c) || (flags & MSG_PEEK))
+		return AP_REAL(recvmmsg)(fd, v, vlen, flags, tmo);
+	rc = AP_REAL(recvmmsg)(fd, v, vlen, flags, tmo);
+	err = errno;
+	t1 = ap_now();
+	for (int i = 0; i < rc; i++)
+		after_iov(c, 1, v[i].msg_hdr.msg_iov, (int)v[i].msg_hdr.msg_iovlen,
+			  (ssize_t)v[i].msg_len, err, t1);
+	errno = err;
+	return rc;
+}
+
+/* --- DNS ------------------------------------------------------------------------------------------- */
+
+AP_EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+			  struct addrinfo **res)
+{
+	struct ap_record r;
+	int64_t t0, t1;
+	int rc, err, k = 0;
+
+	if (!ap_active() || !node)
+		return AP_REAL(getaddrinfo)(node, service, hints, res);
+	t0 = ap_now();
+	rc = AP_REAL(getaddrinfo)(node, service, hints, res);
+	err = errno;
+	t1 = ap_now();
+	ap_tls.guard++;
+	ap_record_init(&r, AP_REC_DNS);
+	r.u.dns.tid = ap_gettid();
+	ap_strlcpy(r.u.dns.host, node, sizeof(r.u.dns.host));
+	r.u.dns.start_ns = t0;
+	r.u.dns.end_ns = t1;
+	r.u.dns.result = rc;
+	if (rc == 0 && res && *res) {
+		for (struct addrinfo *a = *res; a && k < 8; a = a->ai_next, k++)
+			if (a->ai_addr)
+				ap_dns_remember(node, a->ai_addr, t1 - t0);
+		if ((*res)->ai_addr && ((*res)->ai_family == AF_INET || (*res)->ai_family == AF_INET6)) {
+			char host[NI_MAXHOST];
+			if (getnameinfo((*res)->ai_addr, (*res)->ai_addrlen, host, sizeof(host), NULL,
+					0, NI_NUMERICHOST) == 0)
+				ap_strlcpy(r.u.dns.addr, host, sizeof(r.u.dns.addr));
+		}
+	}
+	ap_record(&r);
+	ap_tls.guard--;
+	errno = err;
+	return rc;
+}

@@ -1,0 +1,244 @@
+/* hook_proc.c: fork, exec, wait and exit wrappers: flush before the process image changes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "argv_redact.h"
+#include "rt.h"
+
+/* 1 in the process we initialised; 0 in a vfork child sharing our memory. */
+static int own_process(void)
+{
+	return ap_active() && ap_getpid_raw() == ap_rt.pid;
+}
+
+static void copy_argv(struct ap_proc_event *e, char *const argv[])
+{
+	size_t o = 0;
+	int prev_secret = 0;
+
+	for (int i = 0; argv && argv[i]; i++) {
+		char arg[256];
+		size_t len;
+
+		ap_strlcpy(arg, argv[i], sizeof(arg));
+		prev_secret = ap_redact_arg(arg, sizeof(arg), prev_secret);
+		len = strlen(arg);
+		if (o + len + 1 > sizeof(e->argv))
+			break;
+		memcpy(e->argv + o, arg, len + 1);
+		o += len + 1;
+		e->argc++;
+	}
+}
+
+static void proc_event(unsigned kind, const char *path, char *const argv[], pid_t child,
+		       int status, int64_t t0, int64_t t1)
+{
+	struct ap_record r;
+
+	ap_record_init(&r, AP_REC_PROC_EVENT);
+	r.u.proc_event.kind = (uint8_t)kind;
+	r.u.proc_event.tid = ap_gettid();
+	r.u.proc_event.time_ns = t0;
+	r.u.proc_event.end_ns = t1;
+	r.u.proc_event.child_pid = child;
+	r.u.proc_event.status = status;
+	r.u.proc_event.profiled = (uint8_t)ap_rt.cfg.children;
+	r.u.proc_event.span_id = ap_current_span();
+	if (path)
+		ap_strlcpy(r.u.proc_event.path, path, sizeof(r.u.proc_event.path));
+	copy_argv(&r.u.proc_event, argv);
+	ap_record(&r);
+}
+
+/* --- fork ------------------------------------------------------------------------------------------ */
+
+AP_EXPORT pid_t fork(void)
+{
+	int64_t t0;
+	pid_t pid;
+	int err;
+
+	if (!own_process())
+		return AP_REAL(fork)();
+	t0 = ap_now();
+	ap_tls.guard++;
+	ap_conn_flush_parked();
+	pthread_mutex_lock(&ap_rt.lock);
+	ap_flush(0); /* the child must not inherit records it would write again */
+	pthread_mutex_unlock(&ap_rt.lock);
+	ap_tls.guard--;
+	pid = AP_REAL(fork)(); /* atfork handlers reset the child */
+	err = errno;
+	if (pid > 0) {
+		ap_tls.guard++;
+		proc_event(AP_PEV_FORK, NULL, NULL, pid, AP_UNKNOWN, t0, ap_now());
+		ap_tls.guard--;
+	}
+	errno = err;
+	return pid;
+}
+
+/* --- exec ------------------------------------------------------------------------------------------ */
+
+/* Before the image is replaced: record the exec and write everything out. */
+static void before_exec(const char *path, char *const argv[])
+{
+	if (!own_process())
+		return;
+	ap_tls.guard++;
+	proc_event(AP_PEV_EXEC, path, argv, ap_rt.pid, AP_UNKNOWN, ap_now(), AP_UNKNOWN);
+	ap_conn_all_closed(ap_now());
+	ap_write_process_end(AP_UNKNOWN, 1);
+	pthread_mutex_lock(&ap_rt.lock);
+	ap_flush(0);
+	pthread_mutex_unlock(&ap_rt.lock);
+	ap_tls.guard--;
+}
+
+AP_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	before_exec(path, argv);
+	return AP_REAL(execve)(path, argv, envp);
+}
+
+AP_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+		       int flags)
+{
+	before_exec(path, argv);
+	return AP_REAL(execveat)(dirfd, path, argv, envp, flags);
+}
+
+AP_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	before_exec(NULL, argv);
+	return AP_REAL(fexecve)(fd, argv, envp);
+}
+
+/* execv, execvp, execvpe and the execl family call execve inside libc, where no wrapper sees
+ * it, so they are wrapped here and forwarded to the real functions. */
+AP_EXPORT int execv(const char *path, char *const argv[])
+{
+	before_exec(path, argv);
+	return AP_REAL(execv)(path, argv);
+}
+
+AP_EXPORT int execvp(const char *file, char *const argv[])
+{
+	before_exec(file, argv);
+	return AP_REAL(execvp)(file, argv);
+}
+
+AP_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	before_exec(file, argv);
+	return AP_REAL(execvpe)(file, argv, envp);
+}
+
+/* Collect the variadic arguments of execl* into an array on the stack (bounded). */
+#define EXECL_MAX 256
+#define COLLECT(first, ap, argv, n)                                                                \
+	do {                                                                                       \
+		argv[0] = (char *)(first);                                                         \
+		for (n = 1; argv[n - 1] && n < EXECL_MAX; n++)                                     \
+			argv[n] = va_arg(ap, char *);                                              \
+		if (n == EXECL_MAX) {                                                              \
+			va_end(ap);                                                                \
+			errno = E2BIG;                                                             \
+			return -1;                                                                 \
+		}                                                                                  \
+	} while (0)
+
+AP_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	char *argv[EXECL_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, arg);
+	COLLECT(arg, ap, argv, n);
+	va_end(ap);
+	return execv(path, argv);
+}
+
+AP_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	char *argv[EXECL_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, arg);
+	COLLECT(arg, ap, argv, n);
+	va_end(ap);
+	return execvp(file, argv);
+}
+
+AP_EXPORT int execle(const char *path, const char *arg, ...)
+{
+	char *argv[EXECL_MAX];
+	char **envp;
+	va_list ap;
+	int n;
+
+	va_start(ap, arg);
+	COLLECT(arg, ap, argv, n);
+	envp = va_arg(ap, char **);
+	va_end(ap);
+	before_exec(path, argv);
+	return AP_REAL(execve)(path, argv, envp);
+}
+
+/* --- wait ------------------------------------------------------------------------------------------ */
+
+AP_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
+{
+	int64_t t0;
+	pid_t rc;
+	int st = 0, err;
+
+	if (!own_process())
+		return AP_REAL(waitpid)(pid, status, options);
+	t0 = ap_now();
+	rc = AP_REAL(waitpid)(pid, &st, options);
+	err = errno;
+	if (status)
+		*status = st;
+	if (rc > 0) {
+		int code = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
+		ap_tls.guard++;
+		proc_event(AP_PEV_WAIT, NULL, NULL, rc, code, t0, ap_now());
+		ap_tls.guard--;
+	}
+	errno = err;
+	return rc;
+}
+
+/* --- exit ------------------------------------------------------------------------------------------ */
+
+AP_EXPORT void exit(int code)
+{
+	/* The flush runs in our atexit handler, after the host's own handlers, so that their last
+	 * calls are recorded too. */
+	ap_exit_code_hint(code & 0xff);
+	AP_REAL(exit)(code);
+	__builtin_unreachable();
+}
+
+AP_EXPORT void _exit(int code)
+{
+	ap_final_flush(code & 0xff);
+	AP_REAL(_exit)(code);
+	__builtin_unreachable();
+}
+
+AP_EXPORT void _Exit(int code)
+{
+	ap_final_flush(code & 0xff);
+	AP_REAL(_Exit)(code);
+	__builtin_unreachable();
+}

@@ -1,0 +1,392 @@
+/* json_scan.c: incremental JSON tokenizer that tracks a bounded key path and reports scalars. */
+#include <string.h>
+
+#include "json_scan.h"
+
+enum jstate {
+	J_VALUE = 0, /* expecting a value */
+	J_OBJ_FIRST, /* after '{': key or '}' */
+	J_OBJ_KEY,   /* after ',' in an object: key */
+	J_COLON,     /* after a key: ':' */
+	J_AFTER,     /* after a value: ',' or a closing bracket */
+	J_ARR_FIRST, /* after '[': value or ']' */
+	J_STR,	     /* inside a string */
+	J_ESC,	     /* after a backslash */
+	J_UHEX,	     /* inside \uXXXX */
+	J_NUM,	     /* inside a number */
+	J_LIT,	     /* inside true / false / null */
+};
+
+static const char *const literals[] = {
+	[AP_JSON_TRUE] = "true",
+	[AP_JSON_FALSE] = "false",
+	[AP_JSON_NULL] = "null",
+};
+
+void ap_json_init(struct ap_json *j)
+{
+	j->st = J_VALUE;
+	j->str_key = j->lit_idx = j->lit_type = j->hex_n = 0;
+	j->truncated = j->failed = j->done = 0;
+	j->nest = j->hex = j->path_len = j->key_len = j->val_len = 0;
+	j->plen[0] = 0;
+	j->path[0] = 0;
+	j->val[0] = 0;
+}
+
+int ap_json_failed(const struct ap_json *j)
+{
+	return j->failed;
+}
+
+static int is_ws(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int top_is_arr(const struct ap_json *j)
+{
+	unsigned d = j->nest - 1u;
+
+	return (j->is_arr[d >> 3] >> (d & 7)) & 1;
+}
+
+static void fail(struct ap_json *j)
+{
+	j->failed = 1;
+}
+
+/* The path is tracked while every open container fits in AP_JSON_DEPTH. */
+static int path_ok(const struct ap_json *j)
+{
+	return j->nest <= AP_JSON_DEPTH;
+}
+
+static void emit(struct ap_json *j, unsigned type, ap_json_cb cb, void *ctx)
+{
+	struct ap_json_value v;
+
+	if (!cb || !path_ok(j))
+		return;
+	j->val[j->val_len] = 0;
+	if (type != AP_JSON_STRING && type != AP_JSON_NUMBER)
+		j->val[0] = 0;
+	v.path = j->path;
+	v.path_len = j->path_len;
+	v.depth = j->nest;
+	v.type = type;
+	v.val = j->val;
+	v.len = type == AP_JSON_STRING || type == AP_JSON_NUMBER ? j->val_len : 0;
+	v.truncated = j->truncated;
+	cb(ctx, &v);
+}
+
+/* A value (scalar or container) ended: decide what comes next. */
+static void value_done(struct ap_json *j)
+{
+	j->st = J_AFTER;
+	if (j->nest == 0)
+		j->done = 1;
+}
+
+static void open_container(struct ap_json *j, int arr)
+{
+	unsigned d = j->nest;
+
+	if (d >= AP_JSON_NEST_MAX) {
+		fail(j);
+		return;
+	}
+	if (arr)
+		j->is_arr[d >> 3] |= (uint8_t)(1u << (d & 7));
+	else
+		j->is_arr[d >> 3] &= (uint8_t) ~(1u << (d & 7));
+	j->nest++;
+	j->st = arr ? J_ARR_FIRST : J_OBJ_FIRST;
+	if (!path_ok(j))
+		return;
+	j->plen[j->nest] = j->path_len;
+	if (arr) {
+		memcpy(j->path + j->path_len, "[]", 3);
+		j->path_len += 2;
+	}
+}
+
+static void close_container(struct ap_json *j)
+{
+	if (path_ok(j)) {
+		j->path_len = j->plen[j->nest];
+		j->path[j->path_len] = 0;
+	}
+	j->nest--;
+	value_done(j);
+}
+
+/* Start a key of the innermost object: cut the path back to the object and add a '.'. */
+static void key_start(struct ap_json *j)
+{
+	j->str_key = 1;
+	j->truncated = 0;
+	j->key_len = 0;
+	j->st = J_STR;
+	if (!path_ok(j))
+		return;
+	j->path_len = j->plen[j->nest];
+	if (j->path_len)
+		j->path[j->path_len++] = '.';
+	j->path[j->path_len] = 0;
+}
+
+static void put_char(struct ap_json *j, char c)
+{
+	if (j->str_key) {
+		if (!path_ok(j))
+			return;
+		if (j->key_len < AP_JSON_KEY_MAX) {
+			j->path[j->path_len++] = c;
+			j->key_len++;
+		} else if (!j->truncated) {
+			j->truncated = 1;
+			j->path[j->path_len++] = '\x7f';
+		}
+		j->path[j->path_len] = 0;
+		return;
+	}
+	if (j->val_len < AP_JSON_VAL_MAX)
+		j->val[j->val_len++] = c;
+	else
+		j->truncated = 1;
+}
+
+static void scalar_start(struct ap_json *j)
+{
+	j->val_len = 0;
+	j->truncated = 0;
+}
+
+static void string_done(struct ap_json *j, ap_json_cb cb, void *ctx)
+{
+	if (j->str_key) {
+		j->str_key = 0;
+		j->st = J_COLON;
+		return;
+	}
+	emit(j, AP_JSON_STRING, cb, ctx);
+	value_done(j);
+}
+
+/* Copy plain string bytes in bulk; returns bytes consumed (stops before '"' or '\\'). */
+static size_t string_run(struct ap_json *j, const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && p[i] != '"' && p[i] != '\\') {
+		if (p[i] < 0x20) {
+			fail(j);
+			return i;
+		}
+		put_char(j, (char)p[i]);
+		i++;
+	}
+	return i;
+}
+
+static void escape_char(struct ap_json *j, unsigned char c)
+{
+	static const char from[] = "\"\\/bfnrt";
+	static const char to[] = "\"\\/\b\f\n\r\t";
+	const char *q;
+
+	if (c == 'u') {
+		j->st = J_UHEX;
+		j->hex_n = 0;
+		j->hex = 0;
+		return;
+	}
+	q = c ? memchr(from, c, sizeof(from) - 1) : NULL;
+	if (!q) {
+		fail(j);
+		return;
+	}
+	put_char(j, to[q - from]);
+	j->st = J_STR;
+}
+
+static void hex_char(struct ap_json *j, unsigned char c)
+{
+	unsigned v;
+
+	if (c >= '0' && c <= '9')
+		v = c - '0';
+	else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+		v = (c | 0x20) - 'a' + 10;
+	else {
+		fail(j);
+		return;
+	}
+	j->hex = (uint16_t)(j->hex << 4 | v);
+	if (++j->hex_n < 4)
+		return;
+	put_char(j, j->hex < 0x80 && j->hex >= 0x20 ? (char)j->hex : '?');
+	j->st = J_STR;
+}
+
+static int is_num_char(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
+/* A value starts with c. */
+static void value_start(struct ap_json *j, unsigned char c)
+{
+	switch (c) {
+	case '{':
+		open_container(j, 0);
+		break;
+	case '[':
+		open_container(j, 1);
+		break;
+	case '"':
+		scalar_start(j);
+		j->str_key = 0;
+		j->st = J_STR;
+		break;
+	case 't':
+	case 'f':
+	case 'n':
+		j->lit_type = c == 't' ? AP_JSON_TRUE : c == 'f' ? AP_JSON_FALSE : AP_JSON_NULL;
+		j->lit_idx = 1;
+		j->st = J_LIT;
+		break;
+	default:
+		if (c == '-' || (c >= '0' && c <= '9')) {
+			scalar_start(j);
+			put_char(j, (char)c);
+			j->st = J_NUM;
+		} else {
+			fail(j);
+		}
+	}
+}
+
+/* After a value: ',' or a closing bracket, or (at top level) the next value. */
+static void after_value(struct ap_json *j, unsigned char c)
+{
+	if (j->nest == 0) {
+		j->st = J_VALUE;
+		value_start(j, c);
+		return;
+	}
+	if (c == ',')
+		j->st = top_is_arr(j) ? J_VALUE : J_OBJ_KEY;
+	else if (c == (top_is_arr(j) ? ']' : '}'))
+		close_container(j);
+	else
+		fail(j);
+}
+
+static void lit_char(struct ap_json *j, unsigned char c, ap_json_cb cb, void *ctx)
+{
+	const char *lit = literals[j->lit_type];
+
+	if ((unsigned char)lit[j->lit_idx] != c) {
+		fail(j);
+		return;
+	}
+	if (lit[++j->lit_idx])
+		return;
+	j->val_len = 0;
+	j->truncated = 0;
+	emit(j, j->lit_type, cb, ctx);
+	value_done(j);
+}
+
+/* One structural byte (not inside a string run). Returns 1 if c must be processed again. */
+static int step(struct ap_json *j, unsigned char c, ap_json_cb cb, void *ctx)
+{
+	switch (j->st) {
+	case J_VALUE:
+		if (!is_ws(c))
+			value_start(j, c);
+		return 0;
+	case J_ARR_FIRST:
+		if (is_ws(c))
+			return 0;
+		if (c == ']')
+			close_container(j);
+		else {
+			j->st = J_VALUE;
+			value_start(j, c);
+		}
+		return 0;
+	case J_OBJ_FIRST:
+	case J_OBJ_KEY:
+		if (is_ws(c))
+			return 0;
+		if (c == '"')
+			key_start(j);
+		else if (c == '}' && j->st == J_OBJ_FIRST)
+			close_container(j);
+		else
+			fail(j);
+		return 0;
+	case J_COLON:
+		if (c == ':')
+			j->st = J_VALUE;
+		else if (!is_ws(c))
+			fail(j);
+		return 0;
+	case J_AFTER:
+		if (!is_ws(c))
+			after_value(j, c);
+		return 0;
+	case J_ESC:
+		escape_char(j, c);
+		return 0;
+	case J_UHEX:
+		hex_char(j, c);
+		return 0;
+	case J_NUM:
+		if (is_num_char(c)) {
+			put_char(j, (char)c);
+			return 0;
+		}
+		emit(j, AP_JSON_NUMBER, cb, ctx);
+		value_done(j);
+		return 1;
+	case J_LIT:
+		lit_char(j, c, cb, ctx);
+		return 0;
+	}
+	fail(j);
+	return 0;
+}
+
+void ap_json_feed(struct ap_json *j, const void *buf, size_t n, ap_json_cb cb, void *ctx)
+{
+	const unsigned char *p = buf;
+	size_t i = 0;
+
+	while (i < n && !j->failed) {
+		if (j->st == J_STR) {
+			i += string_run(j, p + i, n - i);
+			if (i >= n || j->failed)
+				break;
+			if (p[i++] == '"')
+				string_done(j, cb, ctx);
+			else
+				j->st = J_ESC;
+			continue;
+		}
+		if (!step(j, p[i], cb, ctx))
+			i++;
+	}
+}
+
+void ap_json_end(struct ap_json *j, ap_json_cb cb, void *ctx)
+{
+	if (j->failed || j->nest != 0 || j->st != J_NUM)
+		return;
+	emit(j, AP_JSON_NUMBER, cb, ctx);
+	value_done(j);
+}

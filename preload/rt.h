@@ -1,0 +1,187 @@
+/* rt.h: private declarations of the preload runtime (init, resolver, writer, connections, hooks). */
+#ifndef AGENTPROF_RT_H
+#define AGENTPROF_RT_H
+
+/*
+ * Safety rules for everything under preload/ (design.md §4, preload-pitfalls.md):
+ * 1. Real symbols are resolved once: libc ones at init (RTLD_NEXT), library ones (OpenSSL,
+ *    libcurl) once per call site in the caller's own scope (RTLD_LOCAL-safe). A symbol that
+ *    cannot be found means pass-through with an error return; never a call through NULL.
+ * 2. Every wrapper checks the per-thread guard first. While it is set (our own I/O, a signal
+ *    that interrupted a wrapper) the wrapper forwards immediately and records nothing.
+ * 3. No malloc on any path that runs in the host: memory comes from mmap at init, and zstd
+ *    works in a static workspace.
+ * 4. TLS is initial-exec and tiny.
+ * 5. errno is saved after the real call and restored before returning.
+ * 6. A vfork child (same memory, other pid) is pure pass-through: no state is touched.
+ * 7. No thread is created (the opt-in metrics endpoint is the only exception).
+ */
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "ap_records.h"
+#include "classify.h"
+#include "http.h"
+
+#define AP_EXPORT __attribute__((visibility("default")))
+#define AP_LIKELY(x) __builtin_expect(!!(x), 1)
+#define AP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+#define AP_FD_MAX 65536	      /* fds tracked by the fd table; larger fds pass through */
+#define AP_CONN_MAX 512	      /* live connections tracked at once */
+#define AP_SSL_SLOTS 1024     /* SSL* -> connection hash slots */
+#define AP_BUF_BYTES (1u << 20) /* encoded records waiting for the next flush */
+#define AP_PATH_MAX 512
+
+/* --- configuration (read once in the constructor, never changed afterwards) ------------------ */
+struct ap_config {
+	int disabled;		/* AGENTPROF_DISABLE=1 */
+	int children;		/* AGENTPROF_CHILDREN (default 1) */
+	int stacks;		/* AGENTPROF_STACKS (default 1) */
+	uint32_t sample_ppm;	/* AGENTPROF_SAMPLE * 1e6 */
+	int64_t flush_ns;	/* AGENTPROF_FLUSH_MS */
+	char out_dir[AP_PATH_MAX];
+	char agent[AP_STR_AGENT];
+	struct ap_rules rules;
+	int have_rules;
+};
+
+/* --- per-thread state (initial-exec TLS) ----------------------------------------------------- */
+struct ap_thread {
+	uint32_t tid;
+	uint8_t guard;	     /* inside agentprof: forward everything */
+	uint8_t in_curl;     /* inside curl_easy_perform / curl_multi_*: nested calls are curl's */
+	uint8_t ssl_depth;   /* inside an SSL_* call */
+	void *cur_ssl;	     /* SSL* of the SSL_* call in progress (nested socket calls bind to it) */
+	uint64_t span_stack[16]; /* open manual spans, innermost last */
+	uint32_t span_depth;
+	char agent[AP_STR_AGENT];
+};
+
+extern __thread struct ap_thread ap_tls __attribute__((tls_model("initial-exec")));
+
+/* --- process-wide runtime state ---------------------------------------------------------------
+ * One instance, ap_rt. Written by the constructor (init), the fork child handler (pid, file),
+ * and under rt.lock by the writer; the counters are atomics. */
+struct ap_conn;
+
+struct ap_runtime {
+	atomic_int ready;      /* 1 once init finished and recording is on */
+	atomic_int finished;   /* 1 after the final flush: pass-through from then on */
+	pid_t pid;	       /* our pid; a wrapper running with another pid is a vfork child */
+	pid_t ppid;
+	struct ap_config cfg;
+	char file_path[AP_PATH_MAX + 64];
+	int file_failed; /* output could not be created: record nothing further */
+	pthread_mutex_t lock; /* buffer + file */
+	uint8_t *buf;	      /* AP_BUF_BYTES, mmap'ed */
+	size_t buf_len;
+	int has_llm;	      /* buffer holds an LLM exchange: flush now */
+	int64_t last_flush_ns;
+	int64_t start_ns;
+	atomic_uint_fast64_t next_id;
+	atomic_uint_fast64_t dropped;
+	atomic_uint_fast64_t dropped_bytes;
+	atomic_uint_fast64_t calls;
+	atomic_int_fast64_t overhead_ns;
+	atomic_uint_fast64_t sample_seq;
+	struct ap_conn **fd_conn; /* AP_FD_MAX entries, mmap'ed */
+	struct ap_conn *conns;	  /* AP_CONN_MAX entries, mmap'ed */
+	struct ap_http_env http_env;
+	int opaque_tls_reported;
+	int process_written;
+};
+
+extern struct ap_runtime ap_rt;
+
+/* --- time and small helpers (rt_util.c) ------------------------------------------------------- */
+int64_t ap_now(void);	    /* CLOCK_MONOTONIC ns */
+int64_t ap_now_real(void);  /* CLOCK_REALTIME ns */
+uint32_t ap_gettid(void);
+pid_t ap_getpid_raw(void);  /* the kernel's view, bypassing any cache */
+void ap_strlcpy(char *dst, const char *src, size_t cap);
+void ap_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+uint64_t ap_new_id(void);
+
+/* Common wrapper prologue: 1 if this call should be recorded. */
+static inline int ap_active(void)
+{
+	return AP_LIKELY(atomic_load_explicit(&ap_rt.ready, memory_order_relaxed)) &&
+	       !atomic_load_explicit(&ap_rt.finished, memory_order_relaxed) && !ap_tls.guard;
+}
+
+/* The innermost open manual span of this thread, 0 if none. */
+static inline uint64_t ap_current_span(void)
+{
+	uint32_t d = ap_tls.span_depth;
+
+	if (!d)
+		return 0;
+	return ap_tls.span_stack[(d > 16 ? 16 : d) - 1];
+}
+
+/* --- init / config (rt_init.c) ----------------------------------------------------------------- */
+void ap_init_once(void);
+void ap_config_parse(struct ap_config *cfg);
+void ap_after_fork_child(void);
+void ap_final_flush(int exit_code);
+/* exit(code) was called: the atexit handler reports this status. */
+void ap_exit_code_hint(int code);
+
+/* --- resolver (rt_resolve.c) -------------------------------------------------------------------- */
+#include "rt_syms.h"
+
+/* --- writer (rt_writer.c) ----------------------------------------------------------------------- */
+void ap_writer_init(void);
+/* Append a record; LLM exchanges request an immediate flush. Never blocks on I/O elsewhere. */
+void ap_record(const struct ap_record *r);
+/* Flush if the interval elapsed (called from wrappers on socket fds). */
+void ap_maybe_flush(int64_t now);
+void ap_flush(int final);
+void ap_write_process_start(void);
+void ap_write_process_end(int exit_code, int clean);
+void ap_diag(unsigned code, const char *msg);
+
+/* --- connections (rt_conn.c) -------------------------------------------------------------------- */
+enum ap_conn_role { AP_ROLE_CLIENT = 0, AP_ROLE_SERVER = 1 };
+
+void ap_conn_init(void);
+struct ap_conn *ap_conn_for_fd(int fd);
+void ap_conn_on_connect(int fd, const struct sockaddr *sa, socklen_t len, int64_t t0, int64_t t1,
+			int rc, int err);
+void ap_conn_on_accept(int fd, int64_t now);
+void ap_conn_on_close(int fd, int64_t now);
+/* Plain socket traffic (fd layer). dir: 0 = out (written), 1 = in (read). */
+void ap_conn_on_io(struct ap_conn *c, int dir, const void *buf, size_t n, int64_t now);
+void ap_conn_on_iov(struct ap_conn *c, int dir, const struct iovec *iov, int iovcnt, size_t n,
+		    int64_t now);
+void ap_conn_on_error(struct ap_conn *c, int err, int64_t now);
+/* SSL layer. */
+struct ap_conn *ap_conn_for_ssl(void *ssl, int create);
+void ap_conn_ssl_set_fd(void *ssl, int fd);
+void ap_conn_ssl_sni(void *ssl, const char *host);
+void ap_conn_ssl_io(void *ssl, int dir, const void *buf, size_t n, int64_t now);
+void ap_conn_ssl_handshake(void *ssl, int64_t t0, int64_t t1, int done);
+void ap_conn_ssl_free(void *ssl, int64_t now);
+/* Nested socket call made while an SSL_* call is in progress on this thread. */
+void ap_conn_bind_ssl_fd(void *ssl, int fd);
+/* DNS: remember host -> address for naming peers. */
+void ap_dns_remember(const char *host, const struct sockaddr *sa, int64_t dns_ns);
+/* curl merge: find the connection with this local port and remote port. */
+struct ap_conn *ap_conn_by_ports(int local_port, int peer_port);
+/* Take the exchange parked on a connection for libcurl to merge (0 if none). */
+int ap_conn_take_parked(struct ap_conn *c, struct ap_exchange *out);
+void ap_conn_flush_parked(void);
+/* Record an exchange after adding connection facts and classification. */
+void ap_emit_exchange(struct ap_conn *c, struct ap_exchange *x);
+void ap_classify_exchange(struct ap_exchange *x);
+/* 1 if AGENTPROF_SAMPLE says this exchange is not recorded in detail. */
+int ap_sampled_out(void);
+void ap_conn_all_closed(int64_t now); /* at exit: emit pending exchanges, connection records */
+void ap_conn_reset_after_fork(void);
+
+#endif

@@ -1,0 +1,833 @@
+/* rt_conn.c: the connection table (fd and SSL* keyed), byte routing to the parsers, exchanges. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/un.h>
+
+#include "classify.h"
+#include "redact.h"
+#include "rt.h"
+#include "sni.h"
+
+enum conn_kind { CK_FREE = 0, CK_SOCKET = 1, CK_SSL = 2 };
+
+/* TLS record framing per direction, to tell handshake bytes from application data. */
+struct tls_track {
+	uint8_t hdr[5];
+	uint8_t hlen;
+	uint8_t type;
+	uint32_t left;
+};
+
+struct ap_conn {
+	atomic_int kind;   /* enum conn_kind; CK_FREE slots are claimed by CAS */
+	atomic_flag busy;  /* one thread at a time feeds the parser; others skip */
+	uint8_t role;
+	uint8_t tls;	   /* TLS bytes seen on this socket */
+	uint8_t bound;	   /* socket whose plaintext an SSL* carries: ignore its bytes */
+	uint8_t opaque;	   /* TLS socket with no SSL* seen: infer request/response turns */
+	uint8_t decided;   /* first outgoing bytes classified */
+	uint8_t emitted;   /* connection record written */
+	uint8_t sni_pending; /* SSL conn with SNI set, no socket yet (memory BIO) */
+	int fd;
+	void *ssl;
+	struct ap_conn *link; /* socket <-> SSL pair */
+	int local_port;
+	int64_t connect_start;
+	int64_t dns_ns;
+	int64_t tls_start;
+	int64_t tls_ns;
+	int64_t sni_time;
+	struct ap_connection info; /* the connection record being built */
+	struct ap_http_env env;	   /* rt http env with ctx = this connection */
+	struct ap_http http;
+	struct tls_track tt[2];
+	/* opaque turn in progress */
+	int turn_active;
+	struct ap_exchange turn;
+	/* exchange parked for libcurl to merge with its own timings */
+	int has_parked;
+	struct ap_exchange parked;
+};
+
+struct ssl_slot {
+	_Atomic(void *) ssl;
+	_Atomic(struct ap_conn *) conn;
+};
+
+static struct ssl_slot *ssl_slots; /* AP_SSL_SLOTS, mmap'ed at init */
+
+/* Recent DNS answers: address -> host name, so that connect() can name its peer. */
+#define DNS_SLOTS 64
+struct dns_entry {
+	char host[AP_STR_HOST];
+	char addr[AP_STR_PEER];
+	int64_t end_ns;
+	int64_t dns_ns;
+};
+static struct dns_entry *dns_tab;
+static atomic_uint dns_next;
+
+static void *map(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void ap_conn_init(void)
+{
+	ap_rt.fd_conn = map(sizeof(struct ap_conn *) * AP_FD_MAX);
+	ap_rt.conns = map(sizeof(struct ap_conn) * AP_CONN_MAX);
+	ssl_slots = map(sizeof(struct ssl_slot) * AP_SSL_SLOTS);
+	dns_tab = map(sizeof(struct dns_entry) * DNS_SLOTS);
+	if (!ap_rt.fd_conn || !ap_rt.conns || !ssl_slots || !dns_tab) {
+		ap_warn("cannot allocate the connection table; profiling is off");
+		ap_rt.conns = NULL;
+	}
+}
+
+static int lock_conn(struct ap_conn *c)
+{
+	if (atomic_flag_test_and_set_explicit(&c->busy, memory_order_acquire)) {
+		atomic_fetch_add(&ap_rt.dropped, 1);
+		return 0;
+	}
+	return 1;
+}
+
+static void unlock_conn(struct ap_conn *c)
+{
+	atomic_flag_clear_explicit(&c->busy, memory_order_release);
+}
+
+static void emit_from_parser(void *ctx, struct ap_exchange *x);
+
+static struct ap_conn *conn_alloc(int kind)
+{
+	for (int i = 0; i < AP_CONN_MAX; i++) {
+		struct ap_conn *c = &ap_rt.conns[i];
+		int expect = CK_FREE;
+
+		if (atomic_load_explicit(&c->kind, memory_order_relaxed) != CK_FREE)
+			continue;
+		if (!atomic_compare_exchange_strong(&c->kind, &expect, CK_SOCKET))
+			continue;
+		memset((char *)c + offsetof(struct ap_conn, role), 0,
+		       sizeof(*c) - offsetof(struct ap_conn, role));
+		atomic_flag_clear(&c->busy);
+		c->fd = -1;
+		{
+			struct ap_record r;
+			ap_record_init(&r, AP_REC_CONNECTION);
+			c->info = r.u.connection;
+		}
+		c->info.id = ap_new_id();
+		c->info.tid = ap_gettid();
+		c->info.open_ns = ap_now();
+		c->connect_start = c->dns_ns = c->tls_start = c->tls_ns = AP_UNKNOWN;
+		c->env = ap_rt.http_env;
+		c->env.emit = emit_from_parser;
+		c->env.ctx = c;
+		ap_http_init(&c->http, &c->env);
+		atomic_store(&c->kind, kind);
+		return c;
+	}
+	atomic_fetch_add(&ap_rt.dropped, 1);
+	return NULL;
+}
+
+struct ap_conn *ap_conn_for_fd(int fd)
+{
+	if ((unsigned)fd >= AP_FD_MAX || !ap_rt.fd_conn)
+		return NULL;
+	return __atomic_load_n(&ap_rt.fd_conn[fd], __ATOMIC_ACQUIRE);
+}
+
+static void set_fd(int fd, struct ap_conn *c)
+{
+	if ((unsigned)fd < AP_FD_MAX && ap_rt.fd_conn)
+		__atomic_store_n(&ap_rt.fd_conn[fd], c, __ATOMIC_RELEASE);
+}
+
+/* --- naming -------------------------------------------------------------------------------------- */
+
+static void addr_text(const struct sockaddr *sa, char *out, size_t cap, int *port)
+{
+	out[0] = 0;
+	*port = AP_UNKNOWN;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, out, (socklen_t)cap);
+		*port = ntohs(in->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, out, (socklen_t)cap);
+		*port = ntohs(in6->sin6_port);
+	} else if (sa->sa_family == AF_UNIX) {
+		const struct sockaddr_un *un = (const void *)sa;
+		ap_strlcpy(out, un->sun_path[0] ? un->sun_path : "@abstract", cap);
+	}
+}
+
+void ap_dns_remember(const char *host, const struct sockaddr *sa, int64_t dns_ns)
+{
+	unsigned i = atomic_fetch_add(&dns_next, 1) % DNS_SLOTS;
+	struct dns_entry *e = &dns_tab[i];
+	int port;
+
+	if (!dns_tab)
+		return;
+	ap_strlcpy(e->host, host, sizeof(e->host));
+	addr_text(sa, e->addr, sizeof(e->addr), &port);
+	e->dns_ns = dns_ns;
+	e->end_ns = ap_now();
+}
+
+static void name_from_dns(struct ap_conn *c, int64_t connect_t0)
+{
+	for (unsigned k = 0; k < DNS_SLOTS; k++) {
+		unsigned i = (atomic_load(&dns_next) - 1 - k) % DNS_SLOTS;
+		struct dns_entry *e = &dns_tab[i];
+		if (e->host[0] && !strcmp(e->addr, c->info.peer)) {
+			ap_strlcpy(c->info.host, e->host, sizeof(c->info.host));
+			/* the lookup belongs to this connection if it ended just before */
+			if (connect_t0 - e->end_ns < 2000000000ll)
+				c->dns_ns = e->dns_ns;
+			return;
+		}
+	}
+}
+
+/* --- connection lifecycle ------------------------------------------------------------------------- */
+
+static void write_connection(struct ap_conn *c, int64_t now)
+{
+	struct ap_record r;
+
+	if (c->emitted)
+		return;
+	c->emitted = 1;
+	r.type = AP_REC_CONNECTION;
+	r.u.connection = c->info;
+	if (r.u.connection.close_ns == AP_UNKNOWN)
+		r.u.connection.close_ns = now;
+	ap_record(&r);
+}
+
+static void finish_turn(struct ap_conn *c);
+static void flush_parked(struct ap_conn *c);
+
+/* Emit what is pending and release the slot. */
+static void conn_release(struct ap_conn *c, int64_t now)
+{
+	if (lock_conn(c)) {
+		ap_http_close(&c->http, now, c->info.error);
+		finish_turn(c);
+		flush_parked(c);
+		unlock_conn(c);
+	}
+	c->info.close_ns = now;
+	if (c->link) {
+		struct ap_conn *o = c->link;
+		/* A socket carrying an SSL* is described by the SSL connection's record. */
+		if (c->bound) {
+			o->link = NULL;
+			c->emitted = 1;
+		} else {
+			o->link = NULL;
+		}
+	}
+	if (!(c->bound && c->emitted))
+		write_connection(c, now);
+	ap_http_reset(&c->http);
+	atomic_store(&c->kind, CK_FREE);
+}
+
+void ap_conn_on_connect(int fd, const struct sockaddr *sa, socklen_t len, int64_t t0, int64_t t1,
+			int rc, int err)
+{
+	struct ap_conn *c;
+	int port;
+
+	if (!sa || len < sizeof(sa->sa_family) ||
+	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6 && sa->sa_family != AF_UNIX))
+		return;
+	if (rc < 0 && err != EINPROGRESS && err != EINTR)
+		return; /* failed connect: no connection */
+	c = ap_conn_for_fd(fd);
+	if (c)
+		ap_conn_on_close(fd, t0);
+	c = conn_alloc(CK_SOCKET);
+	if (!c)
+		return;
+	c->fd = fd;
+	c->info.fd = fd;
+	c->info.open_ns = t0;
+	c->connect_start = t0;
+	addr_text(sa, c->info.peer, sizeof(c->info.peer), &port);
+	c->info.port = port;
+	if (rc == 0)
+		c->info.connect_ns = t1 - t0;
+	{
+		struct sockaddr_storage ls;
+		socklen_t ll = sizeof(ls);
+		int lp;
+		char tmp[AP_STR_PEER];
+		if (getsockname(fd, (struct sockaddr *)&ls, &ll) == 0) {
+			addr_text((struct sockaddr *)&ls, tmp, sizeof(tmp), &lp);
+			c->local_port = lp;
+		}
+	}
+	name_from_dns(c, t0);
+	set_fd(fd, c);
+}
+
+void ap_conn_on_accept(int fd, int64_t now)
+{
+	struct ap_conn *c;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int port;
+
+	if (ap_conn_for_fd(fd))
+		ap_conn_on_close(fd, now);
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return;
+	if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
+		return;
+	c = conn_alloc(CK_SOCKET);
+	if (!c)
+		return;
+	c->fd = fd;
+	c->info.fd = fd;
+	c->role = AP_ROLE_SERVER;
+	c->decided = 1; /* inbound traffic is not parsed: we profile the client side */
+	c->info.open_ns = now;
+	addr_text((struct sockaddr *)&ss, c->info.peer, sizeof(c->info.peer), &port);
+	c->info.port = port;
+	c->info.category = AP_CAT_TOOL;
+	set_fd(fd, c);
+}
+
+void ap_conn_on_close(int fd, int64_t now)
+{
+	struct ap_conn *c = ap_conn_for_fd(fd);
+
+	if (!c)
+		return;
+	set_fd(fd, NULL);
+	if (atomic_load(&c->kind) != CK_SOCKET)
+		return;
+	conn_release(c, now);
+}
+
+void ap_conn_on_error(struct ap_conn *c, int err, int64_t now)
+{
+	if (err == ECONNRESET || err == EPIPE)
+		c->info.error = AP_XERR_RESET;
+	else if (err == ETIMEDOUT)
+		c->info.error = AP_XERR_TIMEOUT;
+}
+
+/* --- TLS framing and opaque turns ---------------------------------------------------------------- */
+
+/* Count application-data bytes in a chunk of TLS records (dir 0 = out, 1 = in). */
+static size_t tls_app_bytes(struct tls_track *t, const uint8_t *p, size_t n)
+{
+	size_t app = 0;
+
+	while (n) {
+		if (t->left) {
+			size_t k = n < t->left ? n : t->left;
+			if (t->type == 23)
+				app += k;
+			t->left -= (uint32_t)k;
+			p += k;
+			n -= k;
+			continue;
+		}
+		t->hdr[t->hlen++] = *p++;
+		n--;
+		if (t->hlen == 5) {
+			t->type = t->hdr[0];
+			t->left = (uint32_t)t->hdr[3] << 8 | t->hdr[4];
+			t->hlen = 0;
+		}
+	}
+	return app;
+}
+
+static void finish_turn(struct ap_conn *c)
+{
+	if (!c->turn_active)
+		return;
+	c->turn_active = 0;
+	if (c->turn.end_ns == AP_UNKNOWN)
+		c->turn.error = AP_XERR_EOF;
+	ap_emit_exchange(c, &c->turn);
+}
+
+static void opaque_io(struct ap_conn *c, int dir, size_t app, int64_t now)
+{
+	struct ap_exchange *x = &c->turn;
+
+	if (!app)
+		return;
+	if (dir == 0) {
+		if (c->turn_active && x->first_byte_ns != AP_UNKNOWN)
+			finish_turn(c);
+		if (!c->turn_active) {
+			struct ap_record r;
+			ap_record_init(&r, AP_REC_EXCHANGE);
+			*x = r.u.exchange;
+			x->start_ns = now;
+			c->turn_active = 1;
+		}
+		x->req_sent_ns = now;
+		x->bytes_sent += app;
+		return;
+	}
+	if (!c->turn_active)
+		return; /* e.g. a TLS 1.3 session ticket before any request */
+	if (x->first_byte_ns == AP_UNKNOWN)
+		x->first_byte_ns = now;
+	x->end_ns = now;
+	x->bytes_received += app;
+}
+
+/* First outgoing bytes on a client socket decide how it is parsed. */
+static void decide(struct ap_conn *c, const uint8_t *p, size_t n, int64_t now)
+{
+	char sni[AP_STR_HOST];
+
+	c->decided = 1;
+	if (!ap_tls_record_start(p, n))
+		return; /* plaintext: the HTTP parser decides whether it is HTTP */
+	c->tls = 1;
+	c->info.tls = 1;
+	ap_http_reset(&c->http);
+	c->http.mode = AP_HTTP_GAVE_UP;
+	if (ap_sni_parse(p, n, sni, sizeof(sni)) == 1) {
+		ap_strlcpy(c->info.host, sni, sizeof(c->info.host));
+		/* A memory-BIO SSL* (asyncio) with this SNI and no socket yet: that is us. */
+		for (int i = 0; i < AP_CONN_MAX && !c->bound; i++) {
+			struct ap_conn *s = &ap_rt.conns[i];
+			if (atomic_load(&s->kind) == CK_SSL && s->sni_pending && !s->link &&
+			    !strcmp(s->info.host, sni)) {
+				s->sni_pending = 0;
+				ap_conn_bind_ssl_fd(s->ssl, c->fd);
+			}
+		}
+	}
+	if (!c->bound) {
+		c->opaque = 1;
+		c->info.visibility = AP_VIS_OPAQUE;
+		c->tls_start = c->connect_start != AP_UNKNOWN && c->info.connect_ns != AP_UNKNOWN
+				       ? c->connect_start + c->info.connect_ns
+				       : now;
+	}
+}
+
+/* --- byte routing --------------------------------------------------------------------------------- */
+
+static void socket_bytes(struct ap_conn *c, int dir, const uint8_t *p, size_t n, int64_t now)
+{
+	if (c->role == AP_ROLE_SERVER) {
+		if (dir)
+			c->info.bytes_received += n;
+		else
+			c->info.bytes_sent += n;
+		return;
+	}
+	if (ap_tls.cur_ssl && c->ssl != ap_tls.cur_ssl && !c->bound)
+		ap_conn_bind_ssl_fd(ap_tls.cur_ssl, c->fd);
+	if (c->bound)
+		return; /* ciphertext of an SSL connection: its plaintext is counted there */
+	if (!c->decided) {
+		/* non-blocking connect: the socket is connected by the time bytes flow (upper bound) */
+		if (c->info.connect_ns == AP_UNKNOWN && c->connect_start != AP_UNKNOWN)
+			c->info.connect_ns = now - c->connect_start;
+		if (dir == 1) {
+			/* server speaks first (Redis greeting, SMTP...): not an HTTP client */
+			c->decided = 1;
+		} else {
+			decide(c, p, n, now);
+			if (c->bound)
+				return;
+		}
+	}
+	if (dir)
+		c->info.bytes_received += n;
+	else
+		c->info.bytes_sent += n;
+	if (c->opaque) {
+		size_t app = tls_app_bytes(&c->tt[dir], p, n);
+		if (c->tls_ns == AP_UNKNOWN && dir == 0 && app && c->tls_start != AP_UNKNOWN)
+			c->tls_ns = now - c->tls_start;
+		opaque_io(c, dir, app, now);
+		return;
+	}
+	if (c->http.mode == AP_HTTP_GAVE_UP)
+		return;
+	if (dir)
+		ap_http_in(&c->http, p, n, now);
+	else
+		ap_http_out(&c->http, p, n, now);
+}
+
+void ap_conn_on_io(struct ap_conn *c, int dir, const void *buf, size_t n, int64_t now)
+{
+	if (!n || !lock_conn(c))
+		return;
+	socket_bytes(c, dir, buf, n, now);
+	unlock_conn(c);
+}
+
+void ap_conn_on_iov(struct ap_conn *c, int dir, const struct iovec *iov, int iovcnt, size_t n,
+		    int64_t now)
+{
+	if (!n || !lock_conn(c))
+		return;
+	for (int i = 0; i < iovcnt && n; i++) {
+		size_t k = iov[i].iov_len < n ? iov[i].iov_len : n;
+		socket_bytes(c, dir, iov[i].iov_base, k, now);
+		n -= k;
+	}
+	unlock_conn(c);
+}
+
+/* --- SSL connections ------------------------------------------------------------------------------ */
+
+static unsigned ssl_hash(void *ssl)
+{
+	return (unsigned)((((uintptr_t)ssl >> 4) * 0x9E3779B97F4A7C15ull) >> 40) % AP_SSL_SLOTS;
+}
+
+struct ap_conn *ap_conn_for_ssl(void *ssl, int create)
+{
+	unsigned h = ssl_hash(ssl);
+	struct ap_conn *c;
+
+	if (!ssl_slots || !ssl)
+		return NULL;
+	for (unsigned i = 0; i < AP_SSL_SLOTS; i++) {
+		struct ssl_slot *s = &ssl_slots[(h + i) % AP_SSL_SLOTS];
+		void *cur = atomic_load(&s->ssl);
+		if (cur == ssl)
+			return atomic_load(&s->conn);
+		if (!cur)
+			break;
+	}
+	if (!create)
+		return NULL;
+	c = conn_alloc(CK_SSL);
+	if (!c)
+		return NULL;
+	c->ssl = ssl;
+	c->tls = 1;
+	c->info.tls = 1;
+	c->info.visibility = AP_VIS_PLAINTEXT;
+	c->decided = 1;
+	for (unsigned i = 0; i < AP_SSL_SLOTS; i++) {
+		struct ssl_slot *s = &ssl_slots[(h + i) % AP_SSL_SLOTS];
+		void *expect = NULL;
+		if (atomic_compare_exchange_strong(&s->ssl, &expect, ssl) ||
+		    expect == (void *)1) {
+			atomic_store(&s->ssl, ssl);
+			atomic_store(&s->conn, c);
+			return c;
+		}
+	}
+	atomic_store(&c->kind, CK_FREE);
+	return NULL;
+}
+
+static void ssl_unmap(void *ssl)
+{
+	unsigned h = ssl_hash(ssl);
+
+	for (unsigned i = 0; i < AP_SSL_SLOTS; i++) {
+		struct ssl_slot *s = &ssl_slots[(h + i) % AP_SSL_SLOTS];
+		void *cur = atomic_load(&s->ssl);
+		if (cur == ssl) {
+			atomic_store(&s->conn, NULL);
+			atomic_store(&s->ssl, (void *)1); /* tombstone keeps probe chains intact */
+			return;
+		}
+		if (!cur)
+			return;
+	}
+}
+
+/* Tie the socket fd to the SSL connection: the socket then only supplies peer facts. */
+void ap_conn_bind_ssl_fd(void *ssl, int fd)
+{
+	struct ap_conn *s = ap_conn_for_ssl(ssl, 1);
+	struct ap_conn *k = ap_conn_for_fd(fd);
+
+	if (!s || !k || k == s || s->link == k)
+		return;
+	k->bound = 1;
+	k->opaque = 0;
+	k->turn_active = 0;
+	k->http.mode = AP_HTTP_GAVE_UP;
+	s->link = k;
+	k->link = s;
+	s->fd = fd;
+	s->info.fd = fd;
+	ap_strlcpy(s->info.peer, k->info.peer, sizeof(s->info.peer));
+	s->info.port = k->info.port;
+	s->info.connect_ns = k->info.connect_ns;
+	s->info.open_ns = k->info.open_ns;
+	s->connect_start = k->connect_start;
+	s->local_port = k->local_port;
+	if (!s->info.host[0])
+		ap_strlcpy(s->info.host, k->info.host, sizeof(s->info.host));
+	s->dns_ns = k->dns_ns;
+}
+
+void ap_conn_ssl_set_fd(void *ssl, int fd)
+{
+	if (ap_conn_for_fd(fd))
+		ap_conn_bind_ssl_fd(ssl, fd);
+}
+
+void ap_conn_ssl_sni(void *ssl, const char *host)
+{
+	struct ap_conn *c = ap_conn_for_ssl(ssl, 1);
+
+	if (!c)
+		return;
+	ap_strlcpy(c->info.host, host, sizeof(c->info.host));
+	if (!c->link)
+		c->sni_pending = 1;
+	c->sni_time = ap_now();
+}
+
+void ap_conn_ssl_io(void *ssl, int dir, const void *buf, size_t n, int64_t now)
+{
+	struct ap_conn *c = ap_conn_for_ssl(ssl, 1);
+
+	if (!c || !n || !lock_conn(c))
+		return;
+	if (dir)
+		c->info.bytes_received += n;
+	else
+		c->info.bytes_sent += n;
+	if (c->http.mode != AP_HTTP_GAVE_UP) {
+		if (dir)
+			ap_http_in(&c->http, buf, n, now);
+		else
+			ap_http_out(&c->http, buf, n, now);
+	}
+	unlock_conn(c);
+}
+
+void ap_conn_ssl_handshake(void *ssl, int64_t t0, int64_t t1, int done)
+{
+	struct ap_conn *c = ap_conn_for_ssl(ssl, 1);
+
+	if (!c)
+		return;
+	if (c->tls_start == AP_UNKNOWN)
+		c->tls_start = t0;
+	if (done && c->tls_ns == AP_UNKNOWN)
+		c->tls_ns = t1 - c->tls_start;
+}
+
+void ap_conn_ssl_free(void *ssl, int64_t now)
+{
+	struct ap_conn *c = ap_conn_for_ssl(ssl, 0);
+
+	if (!c)
+		return;
+	ssl_unmap(ssl);
+	if (c->link) {
+		c->link->link = NULL;
+		c->link = NULL;
+	}
+	conn_release(c, now);
+}
+
+/* --- exchanges ------------------------------------------------------------------------------------ */
+
+void ap_classify_exchange(struct ap_exchange *x)
+{
+	const struct ap_rules *rules = ap_rt.cfg.have_rules ? &ap_rt.cfg.rules : NULL;
+
+	ap_classify(rules, x->host, x->port, x->path[0] ? x->path : NULL, &x->category,
+		    &x->provider);
+}
+
+/* Deterministic sampling: keep exchanges so that the kept fraction tracks sample_ppm. */
+int ap_sampled_out(void)
+{
+	uint32_t ppm = ap_rt.cfg.sample_ppm;
+	uint64_t n;
+
+	if (ppm >= 1000000)
+		return 0;
+	n = atomic_fetch_add(&ap_rt.sample_seq, 1);
+	return (n * ppm) / 1000000 == ((n + 1) * ppm) / 1000000;
+}
+
+void ap_emit_exchange(struct ap_conn *c, struct ap_exchange *x)
+{
+	struct ap_record r;
+	char host[AP_STR_HOST];
+
+	x->id = ap_new_id();
+	x->conn_id = c->info.id;
+	x->tid = ap_gettid();
+	/* The connection's name (SNI, DNS) wins over a Host header only when the header is absent. */
+	if (!x->host[0])
+		ap_strlcpy(x->host, c->info.host[0] ? c->info.host : c->info.peer, sizeof(x->host));
+	/* strip ":port" from a Host header */
+	ap_strlcpy(host, x->host, sizeof(host));
+	if (host[0] != '[') {
+		char *colon = strrchr(host, ':');
+		if (colon && strchr(host, ':') == colon)
+			*colon = 0;
+	}
+	ap_strlcpy(x->host, host, sizeof(x->host));
+	if (!c->info.host[0])
+		ap_strlcpy(c->info.host, x->host, sizeof(c->info.host));
+	x->port = c->info.port;
+	x->tls = c->tls;
+	x->visibility = c->opaque ? AP_VIS_OPAQUE : AP_VIS_PLAINTEXT;
+	if (!c->info.exchanges) {
+		x->new_conn = 1;
+		x->dns_ns = c->dns_ns;
+		x->connect_ns = c->info.connect_ns;
+		x->tls_ns = c->tls_ns;
+	}
+	c->info.exchanges++;
+	x->span_id = ap_current_span();
+	ap_strlcpy(x->agent, ap_tls.agent[0] ? ap_tls.agent : ap_rt.cfg.agent, sizeof(x->agent));
+	ap_classify_exchange(x);
+	if (!c->info.category || x->category == AP_CAT_LLM) {
+		c->info.category = x->category;
+		c->info.provider = x->provider;
+	}
+	if (c->info.visibility == AP_VIS_UNKNOWN)
+		c->info.visibility = x->visibility;
+	if (ap_tls.in_curl) {
+		/* libcurl merges this with its own timings when the transfer ends (hook_curl.c) */
+		if (c->has_parked) {
+			r.type = AP_REC_EXCHANGE;
+			r.u.exchange = c->parked;
+			ap_record(&r);
+		}
+		c->parked = *x;
+		c->has_parked = 1;
+		return;
+	}
+	if (ap_sampled_out())
+		return;
+	r.type = AP_REC_EXCHANGE;
+	r.u.exchange = *x;
+	ap_record(&r);
+}
+
+static void emit_from_parser(void *ctx, struct ap_exchange *x)
+{
+	ap_emit_exchange(ctx, x);
+}
+
+static void flush_parked(struct ap_conn *c)
+{
+	struct ap_record r;
+
+	if (!c->has_parked)
+		return;
+	c->has_parked = 0;
+	r.type = AP_REC_EXCHANGE;
+	r.u.exchange = c->parked;
+	ap_record(&r);
+}
+
+struct ap_conn *ap_conn_by_ports(int local_port, int peer_port)
+{
+	if (!ap_rt.conns || local_port <= 0)
+		return NULL;
+	for (int i = 0; i < AP_CONN_MAX; i++) {
+		struct ap_conn *c = &ap_rt.conns[i];
+		if (atomic_load(&c->kind) == CK_SOCKET && c->local_port == local_port &&
+		    (peer_port <= 0 || c->info.port == peer_port))
+			return c;
+	}
+	return NULL;
+}
+
+int ap_conn_take_parked(struct ap_conn *c, struct ap_exchange *out)
+{
+	struct ap_conn *src = c->has_parked ? c : (c->link && c->link->has_parked ? c->link : NULL);
+
+	if (!src || !lock_conn(src))
+		return 0;
+	*out = src->parked;
+	src->has_parked = 0;
+	unlock_conn(src);
+	return 1;
+}
+
+void ap_conn_flush_parked(void)
+{
+	for (int i = 0; ap_rt.conns && i < AP_CONN_MAX; i++) {
+		struct ap_conn *c = &ap_rt.conns[i];
+		if (atomic_load(&c->kind) != CK_FREE && c->has_parked && lock_conn(c)) {
+			flush_parked(c);
+			unlock_conn(c);
+		}
+	}
+}
+
+void ap_conn_all_closed(int64_t now)
+{
+	if (!ap_rt.conns)
+		return;
+	/* SSL connections first, so that sockets they carry are described by them. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < AP_CONN_MAX; i++) {
+			struct ap_conn *c = &ap_rt.conns[i];
+			int k = atomic_load(&c->kind);
+			if (k == CK_FREE || (pass == 0 && k != CK_SSL))
+				continue;
+			if (lock_conn(c)) {
+				ap_http_close(&c->http, now, AP_XERR_CLOSED);
+				finish_turn(c);
+				flush_parked(c);
+				unlock_conn(c);
+			}
+			if (!(c->bound && c->link))
+				write_connection(c, now);
+			else
+				c->emitted = 1;
+		}
+	}
+}
+
+void ap_conn_reset_after_fork(void)
+{
+	if (!ap_rt.conns)
+		return;
+	for (int i = 0; i < AP_CONN_MAX; i++) {
+		struct ap_conn *c = &ap_rt.conns[i];
+		if (atomic_load(&c->kind) == CK_FREE)
+			continue;
+		atomic_flag_clear(&c->busy);
+		/* The parent reports what it had in flight; the child starts clean. */
+		ap_http_reset(&c->http);
+		ap_http_init(&c->http, &c->env);
+		if (c->bound || c->opaque)
+			c->http.mode = AP_HTTP_GAVE_UP;
+		c->turn_active = 0;
+		c->has_parked = 0;
+		c->emitted = 0;
+		c->info.id = ap_new_id();
+		c->info.bytes_sent = c->info.bytes_received = 0;
+		c->info.exchanges = 1; /* not a new connection for the child */
+	}
+}

@@ -1,0 +1,335 @@
+/* rt_init.c: the constructor, configuration from the environment, fork and exit handling. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "rt.h"
+
+struct ap_runtime ap_rt = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+/* --- configuration --------------------------------------------------------------------------- */
+
+static const char *env(const char *name)
+{
+	const char *v = secure_getenv(name);
+	return v && v[0] ? v : NULL;
+}
+
+static void bad_value(const char *name, const char *why, const char *fallback)
+{
+	ap_warn("ignoring %s: %s; using %s", name, why, fallback);
+}
+
+static int parse_bool(const char *name, int def)
+{
+	const char *v = env(name);
+
+	if (!v)
+		return def;
+	if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes"))
+		return 1;
+	if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no"))
+		return 0;
+	bad_value(name, "not 0 or 1", def ? "1" : "0");
+	return def;
+}
+
+static void parse_sample(struct ap_config *cfg)
+{
+	const char *v = env("AGENTPROF_SAMPLE");
+	char *end;
+	double f;
+
+	cfg->sample_ppm = 1000000;
+	if (!v)
+		return;
+	errno = 0;
+	f = strtod(v, &end);
+	if (errno || end == v || *end || !(f >= 0.0 && f <= 1.0)) {
+		bad_value("AGENTPROF_SAMPLE", "not a number in 0..1", "1");
+		return;
+	}
+	cfg->sample_ppm = (uint32_t)(f * 1e6 + 0.5);
+}
+
+static void parse_flush(struct ap_config *cfg)
+{
+	const char *v = env("AGENTPROF_FLUSH_MS");
+	char *end;
+	long ms;
+
+	cfg->flush_ns = 100 * 1000000ll;
+	if (!v)
+		return;
+	errno = 0;
+	ms = strtol(v, &end, 10);
+	if (errno || end == v || *end || ms < 1 || ms > 3600000) {
+		bad_value("AGENTPROF_FLUSH_MS", "not an integer in 1..3600000", "100");
+		return;
+	}
+	cfg->flush_ns = ms * 1000000ll;
+}
+
+static void parse_out(struct ap_config *cfg)
+{
+	const char *v = env("AGENTPROF_OUT");
+
+	if (v && strlen(v) >= sizeof(cfg->out_dir) - 1) {
+		bad_value("AGENTPROF_OUT", "path too long", "the working directory");
+		v = NULL;
+	}
+	if (v) {
+		ap_strlcpy(cfg->out_dir, v, sizeof(cfg->out_dir));
+		return;
+	}
+	if (!getcwd(cfg->out_dir, sizeof(cfg->out_dir)))
+		ap_strlcpy(cfg->out_dir, ".", sizeof(cfg->out_dir));
+}
+
+static void parse_rules(struct ap_config *cfg)
+{
+	const char *path = env("AGENTPROF_RULES");
+	static char text[65536];
+	char err[160];
+	ssize_t n = 0, r;
+	int fd;
+
+	if (!path)
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ap_warn("AGENTPROF_RULES: cannot open %s: %s; using built-in rules", path,
+			strerror(errno));
+		return;
+	}
+	while (n < (ssize_t)sizeof(text) && (r = AP_REAL(read)(fd, text + n, sizeof(text) - n)) > 0)
+		n += r;
+	AP_REAL(close)(fd);
+	if (n == (ssize_t)sizeof(text)) {
+		ap_warn("AGENTPROF_RULES: %s is larger than 64 KiB; using built-in rules", path);
+		return;
+	}
+	if (ap_rules_parse(&cfg->rules, text, (size_t)n, err, sizeof(err)) < 0) {
+		ap_warn("AGENTPROF_RULES: %s: %s; using built-in rules", path, err);
+		return;
+	}
+	cfg->have_rules = 1;
+}
+
+/* AGENTPROF_CHILDREN=0: take ourselves out of LD_PRELOAD so children start unprofiled. */
+static void drop_from_ld_preload(void)
+{
+	const char *v = getenv("LD_PRELOAD");
+	char out[4096];
+	size_t o = 0;
+
+	if (!v || strlen(v) >= sizeof(out))
+		return;
+	while (*v) {
+		size_t n = strcspn(v, ": ");
+		if (n && !(n >= 16 && memmem(v, n, "libagentprof.so", 15))) {
+			if (o)
+				out[o++] = ':';
+			memcpy(out + o, v, n);
+			o += n;
+		}
+		v += n;
+		v += strspn(v, ": ");
+	}
+	out[o] = 0;
+	if (o)
+		setenv("LD_PRELOAD", out, 1);
+	else
+		unsetenv("LD_PRELOAD");
+}
+
+void ap_config_parse(struct ap_config *cfg)
+{
+	const char *a;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->disabled = parse_bool("AGENTPROF_DISABLE", 0);
+	cfg->children = parse_bool("AGENTPROF_CHILDREN", 1);
+	cfg->stacks = parse_bool("AGENTPROF_STACKS", 1);
+	parse_sample(cfg);
+	parse_flush(cfg);
+	parse_out(cfg);
+	parse_rules(cfg);
+	a = env("AGENTPROF_AGENT");
+	if (a)
+		ap_strlcpy(cfg->agent, a, sizeof(cfg->agent));
+}
+
+/* --- zlib, loaded privately so the host's symbol resolution does not change ------------------ */
+
+#define ZPOOL_BLOCKS 32
+#define ZPOOL_BLOCK (48 * 1024)
+
+static uint8_t *zpool;
+static atomic_uint_fast32_t zpool_used;
+static struct ap_zlib_api zlib_api;
+
+static void *zpool_alloc(void *opaque, unsigned items, unsigned size)
+{
+	uint_fast32_t used, bit;
+
+	if (!zpool || (size_t)items * size > ZPOOL_BLOCK)
+		return NULL;
+	used = atomic_load(&zpool_used);
+	for (unsigned i = 0; i < ZPOOL_BLOCKS; i++) {
+		bit = (uint_fast32_t)1 << i;
+		if (used & bit)
+			continue;
+		if (atomic_compare_exchange_strong(&zpool_used, &used, used | bit))
+			return zpool + (size_t)i * ZPOOL_BLOCK;
+		i = (unsigned)-1; /* lost a race: rescan with the fresh mask */
+	}
+	return NULL; /* pool exhausted: the body is counted but not decoded */
+}
+
+static void zpool_free(void *opaque, void *p)
+{
+	size_t i = (size_t)((uint8_t *)p - zpool) / ZPOOL_BLOCK;
+
+	if (p && i < ZPOOL_BLOCKS)
+		atomic_fetch_and(&zpool_used, ~((uint_fast32_t)1 << i));
+}
+
+static void load_zlib(void)
+{
+	void *h = dlopen("libz.so.1", RTLD_LAZY | RTLD_LOCAL);
+
+	if (!h)
+		return;
+	*(void **)&zlib_api.inflateInit2_ = dlsym(h, "inflateInit2_");
+	*(void **)&zlib_api.inflate = dlsym(h, "inflate");
+	*(void **)&zlib_api.inflateEnd = dlsym(h, "inflateEnd");
+	if (!zlib_api.inflateInit2_ || !zlib_api.inflate || !zlib_api.inflateEnd)
+		return;
+	zpool = mmap(NULL, (size_t)ZPOOL_BLOCKS * ZPOOL_BLOCK, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (zpool == MAP_FAILED) {
+		zpool = NULL;
+		return;
+	}
+	ap_rt.http_env.zlib = &zlib_api;
+	ap_rt.http_env.zalloc = zpool_alloc;
+	ap_rt.http_env.zfree = zpool_free;
+}
+
+/* --- fork and exit ----------------------------------------------------------------------------- */
+
+static void atfork_prepare(void)
+{
+	ap_tls.guard++;
+	pthread_mutex_lock(&ap_rt.lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&ap_rt.lock);
+	ap_tls.guard--;
+}
+
+static void atfork_child(void)
+{
+	pthread_mutex_init(&ap_rt.lock, NULL);
+	ap_after_fork_child();
+	ap_tls.guard--;
+}
+
+/* In a forked child: a new pid, a new file, nothing inherited from the parent's buffer. */
+void ap_after_fork_child(void)
+{
+	ap_rt.ppid = ap_rt.pid;
+	ap_rt.pid = ap_getpid_raw();
+	ap_tls.tid = 0;
+	ap_rt.buf_len = 0;
+	ap_rt.has_llm = 0;
+	ap_rt.file_path[0] = 0;
+	ap_rt.file_failed = 0;
+	ap_rt.process_written = 0;
+	ap_rt.start_ns = ap_now();
+	atomic_store(&ap_rt.dropped, 0);
+	atomic_store(&ap_rt.dropped_bytes, 0);
+	atomic_store(&ap_rt.calls, 0);
+	atomic_store(&ap_rt.overhead_ns, 0);
+	ap_conn_reset_after_fork();
+}
+
+/* Written by the exit() wrapper, read by the atexit handler. */
+static atomic_int exit_hint = AP_UNKNOWN;
+
+void ap_exit_code_hint(int code)
+{
+	atomic_store(&exit_hint, code);
+}
+
+static void at_exit(void)
+{
+	ap_final_flush(atomic_load(&exit_hint));
+}
+
+/* The last flush: pending exchanges, connection records, the process end. Runs once. */
+void ap_final_flush(int exit_code)
+{
+	int64_t now;
+
+	if (!atomic_load(&ap_rt.ready) || atomic_load(&ap_rt.finished))
+		return;
+	if (ap_getpid_raw() != ap_rt.pid)
+		return; /* vfork child: the parent's memory is not ours to touch */
+	ap_tls.guard++;
+	now = ap_now();
+	ap_conn_all_closed(now);
+	ap_write_process_end(exit_code, 1);
+	ap_flush(1);
+	atomic_store(&ap_rt.finished, 1);
+	ap_tls.guard--;
+}
+
+/* --- init ---------------------------------------------------------------------------------------- */
+
+static void do_init(void)
+{
+	ap_tls.guard++;
+	ap_resolve_libc();
+	ap_config_parse(&ap_rt.cfg);
+	if (!ap_rt.cfg.children)
+		drop_from_ld_preload();
+	if (ap_rt.cfg.disabled)
+		goto out;
+	ap_rt.pid = ap_getpid_raw();
+	ap_rt.ppid = getppid();
+	ap_rt.start_ns = ap_now();
+	ap_rt.last_flush_ns = ap_rt.start_ns;
+	ap_writer_init();
+	ap_conn_init();
+	if (!ap_rt.buf || !ap_rt.conns)
+		goto out;
+	load_zlib();
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	atexit(at_exit);
+	atomic_store(&ap_rt.ready, 1);
+out:
+	ap_tls.guard--;
+}
+
+void ap_init_once(void)
+{
+	pthread_once(&init_once, do_init);
+}
+
+__attribute__((constructor(101))) static void ap_constructor(void)
+{
+	ap_init_once();
+}

@@ -1,0 +1,79 @@
+/* rt_util.c: clocks, ids, bounded string copy and the one-line warning used by the preload. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rt.h"
+
+__thread struct ap_thread ap_tls __attribute__((tls_model("initial-exec")));
+
+int64_t ap_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t ap_now_real(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+uint32_t ap_gettid(void)
+{
+	if (AP_UNLIKELY(!ap_tls.tid))
+		ap_tls.tid = (uint32_t)syscall(SYS_gettid);
+	return ap_tls.tid;
+}
+
+pid_t ap_getpid_raw(void)
+{
+	return (pid_t)syscall(SYS_getpid);
+}
+
+void ap_strlcpy(char *dst, const char *src, size_t cap)
+{
+	size_t n;
+
+	if (!cap)
+		return;
+	n = src ? strnlen(src, cap - 1) : 0;
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+uint64_t ap_new_id(void)
+{
+	return atomic_fetch_add_explicit(&ap_rt.next_id, 1, memory_order_relaxed) + 1;
+}
+
+/* One line on stderr with the "agentprof:" prefix; formats into a stack buffer, no stdio. */
+void ap_warn(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int n;
+
+	memcpy(msg, "agentprof: ", 11);
+	va_start(ap, fmt);
+	n = vsnprintf(msg + 11, sizeof(msg) - 12, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	n += 11;
+	if (n > (int)sizeof(msg) - 2)
+		n = (int)sizeof(msg) - 2;
+	msg[n++] = '\n';
+	ap_tls.guard++;
+	if (AP_REAL(write)(2, msg, (size_t)n) < 0) {
+		/* nothing more we can do */
+	}
+	ap_tls.guard--;
+}

@@ -1,0 +1,47 @@
+/* jsonw.h: a small streaming JSON writer that always produces valid JSON for any input bytes. */
+#ifndef AGENTPROF_VIEW_JSONW_H
+#define AGENTPROF_VIEW_JSONW_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define JW_MAX_DEPTH 64
+
+struct jw {
+	FILE *f;
+	int pretty; /* 1: two-space indentation; 0: one line */
+	int depth;
+	int after_key;
+	uint8_t nonempty[JW_MAX_DEPTH];
+};
+
+void jw_init(struct jw *w, FILE *f, int pretty);
+void jw_obj(struct jw *w);
+void jw_obj_end(struct jw *w);
+void jw_arr(struct jw *w);
+void jw_arr_end(struct jw *w);
+void jw_key(struct jw *w, const char *k);
+
+/* Values. Strings are escaped; invalid UTF-8 bytes become U+FFFD. */
+void jw_strn(struct jw *w, const char *s, size_t n);
+void jw_str(struct jw *w, const char *s);
+void jw_int(struct jw *w, int64_t v);
+void jw_uint(struct jw *w, uint64_t v);
+void jw_double(struct jw *w, double v); /* NaN/Inf -> null */
+void jw_bool(struct jw *w, int v);
+void jw_null(struct jw *w);
+
+/* key + value shorthands; the _opt forms write null for unknown (empty string, AP_UNKNOWN). */
+void jw_kstr(struct jw *w, const char *k, const char *s);
+void jw_kstr_opt(struct jw *w, const char *k, const char *s);
+void jw_kint(struct jw *w, const char *k, int64_t v);
+void jw_kint_opt(struct jw *w, const char *k, int64_t v); /* v < 0 -> null */
+void jw_kuint(struct jw *w, const char *k, uint64_t v);
+void jw_kdouble(struct jw *w, const char *k, double v);
+void jw_kbool(struct jw *w, const char *k, int v);
+void jw_knull(struct jw *w, const char *k);
+
+/* Finish a document: newline. */
+void jw_end(struct jw *w);
+
+#endif

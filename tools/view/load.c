@@ -1,0 +1,360 @@
+/* load.c: expand PATH arguments into span files, load them, and link the run model. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "model.h"
+
+static int is_span_name(const char *n)
+{
+	size_t len = strlen(n);
+
+	return len > 14 && strncmp(n, "agentprof.", 10) == 0 && strcmp(n + len - 4, ".zst") == 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void note_damage(const struct vfile *f, FILE *err)
+{
+	const struct rd_stats *st = &f->st;
+
+	if (st->damaged == 1)
+		fprintf(err,
+			"agentprof-view: %s: truncated after %llu complete frames (%llu bytes "
+			"ignored)\n",
+			f->path, (unsigned long long)st->frames,
+			(unsigned long long)st->bytes_ignored);
+	else if (st->damaged == 2)
+		fprintf(err,
+			"agentprof-view: %s: %s after %llu complete frames (%llu bytes ignored)\n",
+			f->path, st->problem, (unsigned long long)st->frames,
+			(unsigned long long)st->bytes_ignored);
+	if (st->bad_records)
+		fprintf(err, "agentprof-view: %s: %llu malformed records skipped\n", f->path,
+			(unsigned long long)st->bad_records);
+	if (f->first_proc < 0 && st->records)
+		fprintf(err,
+			"agentprof-view: %s: no process record in the complete frames; %llu records "
+			"ignored\n",
+			f->path, (unsigned long long)st->records);
+}
+
+static int load_file(struct run *run, const char *path, FILE *err)
+{
+	char msg[256];
+	uint8_t *buf = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (rd_slurp(path, &buf, &n, msg, sizeof(msg)) < 0) {
+		fprintf(err, "agentprof-view: %s: %s\n", path, msg);
+		return 2;
+	}
+	rc = run_add_buf(run, path, buf, n, msg, sizeof(msg));
+	free(buf);
+	if (rc < 0) {
+		fprintf(err, "agentprof-view: %s: %s\n", path, msg);
+		return 2;
+	}
+	note_damage(&run->files[run->n_files - 1], err);
+	return 0;
+}
+
+static int load_dir(struct run *run, const char *dir, FILE *err)
+{
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int rc = 0;
+
+	if (!d) {
+		fprintf(err, "agentprof-view: %s: cannot open directory: %s\n", dir,
+			strerror(errno));
+		return 2;
+	}
+	while ((de = readdir(d)))
+		if (is_span_name(de->d_name))
+			*VEC_PUSH(names, n, cap) = xstrdup(de->d_name);
+	closedir(d);
+	if (!n) {
+		fprintf(err, "agentprof-view: %s: no agentprof span files (agentprof.*.zst) here\n",
+			dir);
+		rc = 2;
+		goto out;
+	}
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n && !rc; i++) {
+		size_t len = strlen(dir) + strlen(names[i]) + 2;
+		char *p = xmalloc(len);
+
+		snprintf(p, len, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", names[i]);
+		rc = load_file(run, p, err);
+		free(p);
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+int run_load(struct run *run, char *const *paths, int npaths, FILE *err)
+{
+	int rc = 0;
+
+	for (int i = 0; i < npaths && !rc; i++) {
+		struct stat sb;
+
+		if (stat(paths[i], &sb) < 0) {
+			fprintf(err, "agentprof-view: %s: cannot access: %s\n", paths[i],
+				strerror(errno));
+			return 2;
+		}
+		rc = S_ISDIR(sb.st_mode) ? load_dir(run, paths[i], err)
+					 : load_file(run, paths[i], err);
+	}
+	if (rc)
+		return rc;
+	if (!run->n_procs) {
+		fprintf(err, "agentprof-view: %s%s: no complete process record to show\n",
+			paths[0], npaths > 1 ? " ..." : "");
+		return 2;
+	}
+	run_finish(run);
+	return 0;
+}
+
+void run_free(struct run *run)
+{
+	for (size_t i = 0; i < run->n_files; i++)
+		free(run->files[i].path);
+	free(run->files);
+	free(run->procs);
+	free(run->conns);
+	free(run->xs);
+	free(run->spans);
+	free(run->pevs);
+	free(run->threads);
+	free(run->diags);
+	free(run->dns);
+	free(run->stacks);
+	free(run->mods);
+	free(run->frames);
+	strtab_free(&run->st);
+	memset(run, 0, sizeof(*run));
+}
+
+/* --- linking -------------------------------------------------------------------------------- */
+
+static int cmp_span_key(const void *a, const void *b)
+{
+	const struct vspan *x = a, *y = b;
+
+	if (x->proc != y->proc)
+		return x->proc < y->proc ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int cmp_conn_key(const void *a, const void *b)
+{
+	const struct vconn *x = a, *y = b;
+
+	if (x->proc != y->proc)
+		return x->proc < y->proc ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int cmp_xch(const void *a, const void *b)
+{
+	const struct vxch *x = a, *y = b;
+
+	if (x->t0 != y->t0)
+		return x->t0 < y->t0 ? -1 : 1;
+	if (x->proc != y->proc)
+		return x->proc < y->proc ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int32_t find_span(const struct run *run, int32_t proc, uint64_t id)
+{
+	struct vspan key = { .proc = proc, .id = id };
+	const struct vspan *s;
+
+	if (!id)
+		return -1;
+	s = bsearch(&key, run->spans, run->n_spans, sizeof(key), cmp_span_key);
+	return s ? (int32_t)(s - run->spans) : -1;
+}
+
+static int32_t find_conn(const struct run *run, int32_t proc, uint64_t id)
+{
+	struct vconn key = { .proc = proc, .id = id };
+	const struct vconn *c;
+
+	if (!id)
+		return -1;
+	c = bsearch(&key, run->conns, run->n_conns, sizeof(key), cmp_conn_key);
+	return c ? (int32_t)(c - run->conns) : -1;
+}
+
+static void link_spans(struct run *run)
+{
+	qsort(run->spans, run->n_spans, sizeof(*run->spans), cmp_span_key);
+	for (size_t i = 0; i < run->n_spans; i++) {
+		struct vspan *s = &run->spans[i];
+		const struct vproc *p = &run->procs[s->proc];
+
+		s->parent = s->parent_id != s->id ? find_span(run, s->proc, s->parent_id) : -1;
+		if (s->end == UNK && s->start != UNK) /* still open when the file ended */
+			s->end = p->end != UNK ? p->end : p->last_seen;
+		if (s->end != UNK && s->start != UNK && s->end < s->start)
+			s->end = s->start;
+	}
+	/* depth, with a bound that also breaks parent cycles in damaged input */
+	for (size_t i = 0; i < run->n_spans; i++) {
+		int32_t q = run->spans[i].parent;
+		int d = 0;
+
+		while (q >= 0 && d < 64) {
+			q = run->spans[q].parent;
+			d++;
+		}
+		if (d >= 64)
+			run->spans[i].parent = -1, d = 0;
+		run->spans[i].depth = (uint8_t)d;
+	}
+}
+
+static uint32_t resolve_agent(const struct run *run, const struct vxch *x)
+{
+	int32_t s = x->span;
+
+	if (x->agent)
+		return x->agent;
+	for (int d = 0; s >= 0 && d < 65; d++, s = run->spans[s].parent)
+		if (run->spans[s].agent)
+			return run->spans[s].agent;
+	return run->procs[x->proc].agent;
+}
+
+static void link_exchanges(struct run *run)
+{
+	qsort(run->conns, run->n_conns, sizeof(*run->conns), cmp_conn_key);
+	for (size_t i = 0; i < run->n_xs; i++) {
+		struct vxch *x = &run->xs[i];
+
+		x->span = find_span(run, x->proc, x->span_id);
+		x->conn = find_conn(run, x->proc, x->conn_id);
+		x->agent = resolve_agent(run, x);
+	}
+	qsort(run->xs, run->n_xs, sizeof(*run->xs), cmp_xch);
+}
+
+/* Parent by ppid (the latest image of that pid started before the child), exec chains by pid. */
+static void link_procs(struct run *run)
+{
+	for (size_t i = 0; i < run->n_procs; i++) {
+		struct vproc *p = &run->procs[i];
+
+		for (size_t j = 0; j < run->n_procs; j++) {
+			const struct vproc *q = &run->procs[j];
+
+			if (j == i || q->start == UNK || p->start == UNK || q->start > p->start)
+				continue;
+			if (q->pid == p->pid && (p->exec_of < 0 ||
+						 run->procs[p->exec_of].start < q->start))
+				p->exec_of = (int32_t)j;
+			if (q->pid == p->ppid &&
+			    (p->parent < 0 || run->procs[p->parent].start < q->start))
+				p->parent = (int32_t)j;
+		}
+	}
+}
+
+static int cmp_thread(const void *a, const void *b)
+{
+	const struct vthread *x = a, *y = b;
+
+	if (x->proc != y->proc)
+		return x->proc < y->proc ? -1 : 1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+int32_t run_thread(const struct run *run, int32_t proc, uint32_t tid)
+{
+	struct vthread key = { .proc = proc, .tid = tid };
+	const struct vthread *t =
+		bsearch(&key, run->threads, run->n_threads, sizeof(key), cmp_thread);
+
+	return t ? (int32_t)(t - run->threads) : -1;
+}
+
+static void thread_add(struct run *run, int32_t proc, uint32_t tid, int64_t t0, int64_t t1,
+		       int isx)
+{
+	struct vthread *t = VEC_PUSH(run->threads, run->n_threads, run->cap_threads);
+
+	t->proc = proc;
+	t->tid = tid;
+	t->first = t0;
+	t->last = t1;
+	t->nx = isx;
+	t->nspans = !isx;
+}
+
+/* One entry per (process, thread) seen in exchanges and spans, with its extent and counts. */
+static void build_threads(struct run *run)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < run->n_xs; i++)
+		thread_add(run, run->xs[i].proc, run->xs[i].tid, run->xs[i].t0, run->xs[i].t1, 1);
+	for (size_t i = 0; i < run->n_spans; i++)
+		thread_add(run, run->spans[i].proc, run->spans[i].tid, run->spans[i].start,
+			   run->spans[i].end, 0);
+	qsort(run->threads, run->n_threads, sizeof(*run->threads), cmp_thread);
+	for (size_t i = 0; i < run->n_threads; i++) {
+		struct vthread *t = &run->threads[i], *o = w ? &run->threads[w - 1] : NULL;
+
+		if (o && o->proc == t->proc && o->tid == t->tid) {
+			if (t->first != UNK && (o->first == UNK || t->first < o->first))
+				o->first = t->first;
+			if (t->last != UNK && t->last > o->last)
+				o->last = t->last;
+			o->nx += t->nx;
+			o->nspans += t->nspans;
+			continue;
+		}
+		run->threads[w++] = *t;
+	}
+	run->n_threads = w;
+	for (size_t i = 0; i < w; i++)
+		run->procs[run->threads[i].proc].nthreads++;
+}
+
+void run_finish(struct run *run)
+{
+	run->start = run->end = UNK;
+	for (size_t i = 0; i < run->n_procs; i++) {
+		struct vproc *p = &run->procs[i];
+		int64_t s = p->start != UNK ? p->start : p->last_seen;
+		int64_t e = p->end != UNK ? i64_max(p->end, p->last_seen) : p->last_seen;
+
+		if (s != UNK && (run->start == UNK || s < run->start))
+			run->start = s;
+		if (e != UNK && (run->end == UNK || e > run->end))
+			run->end = e;
+	}
+	if (run->start == UNK || run->end == UNK)
+		run->start = run->end = 0;
+	link_procs(run);
+	link_spans(run);
+	link_exchanges(run);
+	build_threads(run);
+}

@@ -1,0 +1,427 @@
+/* model.c: build the run model from span files: decode, anchor times, link, sort. */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "model.h"
+
+#define MAX_EPOCH (1ll << 62)		/* beyond year 2116: treat as garbage */
+#define MAX_PHASE (100ll * 3600 * 1000000000ll) /* a set-up phase longer than 100 h is garbage */
+#define MAX_PENDING 65536		/* records held until the file's process record arrives */
+
+/* Per-file loading state. */
+struct ld {
+	struct run *run;
+	int32_t file;
+	int32_t cur; /* current process index, -1 before the file's process record */
+	struct ap_record *pending;
+	size_t n_pending, cap_pending;
+	uint64_t orphans;
+};
+
+int64_t x_duration(const struct vxch *x)
+{
+	return x->start != UNK && x->end != UNK ? x->end - x->start : UNK;
+}
+
+int64_t x_ttfb(const struct vxch *x)
+{
+	return x->start != UNK && x->first_byte != UNK ? x->first_byte - x->start : UNK;
+}
+
+uint32_t x_model(const struct vxch *x)
+{
+	return x->req_model ? x->req_model : x->resp_model;
+}
+
+double proc_weight(const struct vproc *p)
+{
+	if (!p->sample_ppm || p->sample_ppm >= 1000000)
+		return 1.0;
+	return 1e6 / p->sample_ppm;
+}
+
+/* --- time anchoring ------------------------------------------------------------------------- */
+
+static int64_t ep(struct ld *l, int64_t t)
+{
+	struct vproc *p = &l->run->procs[l->cur];
+	uint64_t v;
+	int64_t e;
+
+	if (t == UNK)
+		return UNK;
+	v = (uint64_t)t - (uint64_t)p->mono0 + (uint64_t)p->real0;
+	e = (int64_t)v;
+	if (e <= 0 || e >= MAX_EPOCH) {
+		l->run->bad_times++;
+		return UNK;
+	}
+	if (e > p->last_seen)
+		p->last_seen = e;
+	return e;
+}
+
+static int64_t phase(struct ld *l, int64_t d)
+{
+	if (d == UNK)
+		return UNK;
+	if (d < 0 || d > MAX_PHASE) {
+		l->run->bad_times++;
+		return UNK;
+	}
+	return d;
+}
+
+/* Keep t only if it is not before lo (both known); otherwise drop it as unknown. */
+static int64_t after(struct ld *l, int64_t lo, int64_t t)
+{
+	if (t == UNK || lo == UNK || t >= lo)
+		return t;
+	l->run->bad_times++;
+	return UNK;
+}
+
+static uint32_t str(struct ld *l, const char *s)
+{
+	return strtab_add(&l->run->st, s);
+}
+
+/* --- record handlers ------------------------------------------------------------------------ */
+
+static void add_process(struct ld *l, const struct ap_process *r)
+{
+	struct run *run = l->run;
+	struct vproc *p = VEC_PUSH(run->procs, run->n_procs, run->cap_procs);
+	size_t alen = 0;
+
+	for (uint32_t i = 0; i < r->argc && alen < sizeof(r->argv) - 1; i++)
+		alen += strnlen(r->argv + alen, sizeof(r->argv) - 1 - alen) + 1;
+	if (alen > sizeof(r->argv) - 1)
+		alen = sizeof(r->argv) - 1;
+	p->pid = r->pid;
+	p->ppid = r->ppid;
+	p->exe = str(l, r->exe);
+	p->argv = strtab_addn(&run->st, r->argv, alen);
+	p->argc = r->argc;
+	p->agent = str(l, r->agent);
+	p->tool_version = str(l, r->tool_version);
+	p->sample_ppm = r->sample_ppm;
+	p->format_version = r->format_version;
+	p->mono0 = r->start_ns != UNK ? r->start_ns : 0;
+	p->real0 = r->start_real_ns != UNK ? r->start_real_ns : p->mono0;
+	p->end = p->last_seen = UNK;
+	p->exit_code = AP_UNKNOWN;
+	p->overhead_ns = UNK;
+	p->peak_rss = p->cpu_user_ns = p->cpu_sys_ns = UNK;
+	p->file = l->file;
+	p->parent = p->exec_of = -1;
+	l->cur = (int32_t)(run->n_procs - 1);
+	if (run->files[l->file].first_proc < 0)
+		run->files[l->file].first_proc = l->cur;
+	p->start = ep(l, r->start_ns);
+}
+
+static void add_process_end(struct ld *l, const struct ap_process_end *r)
+{
+	struct vproc *p = &l->run->procs[l->cur];
+
+	p->end = after(l, p->start, ep(l, r->end_ns));
+	p->exit_code = r->exit_code;
+	p->dropped += r->dropped;
+	p->dropped_bytes += r->dropped_bytes;
+	p->overhead_ns = r->overhead_ns >= 0 ? r->overhead_ns : UNK;
+	p->calls = r->calls;
+	p->clean = r->clean;
+	p->has_end = 1;
+}
+
+static void add_connection(struct ld *l, const struct ap_connection *r)
+{
+	struct run *run = l->run;
+	struct vconn *c = VEC_PUSH(run->conns, run->n_conns, run->cap_conns);
+
+	c->id = r->id;
+	c->proc = l->cur;
+	c->tid = r->tid;
+	c->host = str(l, r->host);
+	c->peer = str(l, r->peer);
+	c->port = r->port;
+	c->fd = r->fd;
+	c->tls = r->tls;
+	c->vis = r->visibility;
+	c->cat = r->category < AP_CAT_MAX ? r->category : 0;
+	c->prov = r->provider < AP_PROV_MAX ? r->provider : 0;
+	c->error = r->error;
+	c->open = ep(l, r->open_ns);
+	c->close = after(l, c->open, ep(l, r->close_ns));
+	c->connect_ns = phase(l, r->connect_ns);
+	c->bytes_sent = r->bytes_sent;
+	c->bytes_received = r->bytes_received;
+	c->exchanges = r->exchanges;
+}
+
+static int64_t tok(int64_t v)
+{
+	return v < 0 ? UNK : v;
+}
+
+static void x_times(struct ld *l, struct vxch *x, const struct ap_exchange *r)
+{
+	int64_t setup = 0, last;
+
+	x->start = ep(l, r->start_ns);
+	x->req_sent = after(l, x->start, ep(l, r->req_sent_ns));
+	x->first_byte = after(l, x->req_sent != UNK ? x->req_sent : x->start,
+			      ep(l, r->first_byte_ns));
+	last = x->first_byte != UNK ? x->first_byte : x->req_sent != UNK ? x->req_sent : x->start;
+	x->end = after(l, last, ep(l, r->end_ns));
+	x->first_event = after(l, x->start, ep(l, r->first_event_ns));
+	x->dns_ns = phase(l, r->dns_ns);
+	x->connect_ns = phase(l, r->connect_ns);
+	x->tls_ns = phase(l, r->tls_ns);
+	if (x->dns_ns != UNK)
+		setup += x->dns_ns;
+	if (x->connect_ns != UNK)
+		setup += x->connect_ns;
+	if (x->tls_ns != UNK)
+		setup += x->tls_ns;
+	x->t0 = x->start != UNK ? x->start : x->req_sent != UNK ? x->req_sent
+					    : x->first_byte != UNK ? x->first_byte : x->end;
+	if (x->t0 != UNK && x->t0 - setup > 0)
+		x->t0 -= setup;
+	x->t1 = x->end != UNK ? x->end : last;
+	if (x->t0 == UNK || x->t1 == UNK)
+		x->t0 = x->t1 = UNK;
+}
+
+static void add_exchange(struct ld *l, const struct ap_exchange *r)
+{
+	struct run *run = l->run;
+	struct vxch *x = VEC_PUSH(run->xs, run->n_xs, run->cap_xs);
+
+	x->id = r->id;
+	x->conn_id = r->conn_id;
+	x->request_hash = r->request_hash;
+	x->stack_id = r->stack_id;
+	x->span_id = r->span_id;
+	x_times(l, x, r);
+	x->in = tok(r->usage.input);
+	x->out = tok(r->usage.output);
+	x->cache_read = tok(r->usage.cache_read);
+	x->cache_write = tok(r->usage.cache_write);
+	x->reasoning = tok(r->usage.reasoning);
+	x->bytes_sent = r->bytes_sent;
+	x->bytes_received = r->bytes_received;
+	x->cost = NAN;
+	x->proc = l->cur;
+	x->tid = r->tid;
+	x->port = r->port;
+	x->status = r->status;
+	x->span = x->conn = -1;
+	x->method = str(l, r->method);
+	x->path = str(l, r->path);
+	x->host = str(l, r->host);
+	x->ctype = str(l, r->content_type);
+	x->req_model = str(l, r->request_model);
+	x->resp_model = str(l, r->response_model);
+	x->agent = str(l, r->agent);
+	x->events = r->events;
+	x->cat = r->category < AP_CAT_MAX ? r->category : 0;
+	x->prov = r->provider < AP_PROV_MAX ? r->provider : 0;
+	x->vis = r->visibility <= AP_VIS_OPAQUE ? r->visibility : 0;
+	x->tls = !!r->tls;
+	x->stream = !!r->stream;
+	x->error = r->error;
+	x->new_conn = !!r->new_conn;
+	l->run->procs[l->cur].nexchanges++;
+}
+
+static void add_proc_event(struct ld *l, const struct ap_proc_event *r)
+{
+	struct run *run = l->run;
+	struct vpev *e = VEC_PUSH(run->pevs, run->n_pevs, run->cap_pevs);
+	size_t alen = 0;
+
+	for (uint32_t i = 0; i < r->argc && alen < sizeof(r->argv) - 1; i++)
+		alen += strnlen(r->argv + alen, sizeof(r->argv) - 1 - alen) + 1;
+	if (alen > sizeof(r->argv) - 1)
+		alen = sizeof(r->argv) - 1;
+	e->proc = l->cur;
+	e->kind = r->kind;
+	e->profiled = r->profiled;
+	e->tid = r->tid;
+	e->time = ep(l, r->time_ns);
+	e->end = after(l, e->time, ep(l, r->end_ns));
+	e->child_pid = r->child_pid;
+	e->status = r->status;
+	e->path = str(l, r->path);
+	e->argv = strtab_addn(&run->st, r->argv, alen);
+	e->argc = r->argc;
+	e->span_id = r->span_id;
+}
+
+static void add_span(struct ld *l, const struct ap_span *r)
+{
+	struct run *run = l->run;
+	struct vspan *s = VEC_PUSH(run->spans, run->n_spans, run->cap_spans);
+
+	s->id = r->id;
+	s->parent_id = r->parent_id;
+	s->proc = l->cur;
+	s->parent = -1;
+	s->tid = r->tid;
+	s->name = str(l, r->name);
+	s->agent = str(l, r->agent);
+	s->cat = r->category < AP_CAT_MAX ? r->category : 0;
+	s->start = ep(l, r->start_ns);
+	s->end = after(l, s->start, ep(l, r->end_ns));
+}
+
+static void add_counter(struct ld *l, const struct ap_counter *r)
+{
+	struct vproc *p = &l->run->procs[l->cur];
+	int64_t *dst = NULL;
+
+	ep(l, r->time_ns); /* extends last_seen */
+	if (r->value < 0)
+		return;
+	if (r->kind == AP_CNT_RSS_BYTES)
+		dst = &p->peak_rss;
+	else if (r->kind == AP_CNT_CPU_USER_NS)
+		dst = &p->cpu_user_ns;
+	else if (r->kind == AP_CNT_CPU_SYS_NS)
+		dst = &p->cpu_sys_ns;
+	if (dst && r->value > *dst)
+		*dst = r->value;
+}
+
+static void add_stack(struct ld *l, const struct ap_stack *r)
+{
+	struct run *run = l->run;
+	struct vstack *s = VEC_PUSH(run->stacks, run->n_stacks, run->cap_stacks);
+	uint32_t n = r->nframes > AP_MAX_FRAMES ? AP_MAX_FRAMES : r->nframes;
+
+	s->id = r->id;
+	s->proc = l->cur;
+	s->nframes = n;
+	s->first = run->n_frames;
+	for (uint32_t i = 0; i < n; i++)
+		*VEC_PUSH(run->frames, run->n_frames, run->cap_frames) = r->frames[i];
+}
+
+static void add_module(struct ld *l, const struct ap_module *r)
+{
+	struct run *run = l->run;
+	struct vmodule *m = VEC_PUSH(run->mods, run->n_mods, run->cap_mods);
+
+	m->id = r->id;
+	m->base = r->base;
+	m->start = r->start;
+	m->end = r->end;
+	m->proc = l->cur;
+	m->path = str(l, r->path);
+	m->build_id = str(l, r->build_id);
+}
+
+static void add_diag(struct ld *l, const struct ap_diag *r)
+{
+	struct run *run = l->run;
+	struct vdiag *d = VEC_PUSH(run->diags, run->n_diags, run->cap_diags);
+
+	d->proc = l->cur;
+	d->code = r->code;
+	d->msg = str(l, r->msg);
+	d->time = ep(l, r->time_ns);
+}
+
+static void add_dns(struct ld *l, const struct ap_dns *r)
+{
+	struct run *run = l->run;
+	struct vdns *d = VEC_PUSH(run->dns, run->n_dns, run->cap_dns);
+
+	d->proc = l->cur;
+	d->tid = r->tid;
+	d->host = str(l, r->host);
+	d->addr = str(l, r->addr);
+	d->start = ep(l, r->start_ns);
+	d->end = after(l, d->start, ep(l, r->end_ns));
+	d->result = r->result;
+}
+
+static void dispatch(struct ld *l, const struct ap_record *r)
+{
+	switch (r->type) {
+	case AP_REC_PROCESS_END:
+		add_process_end(l, &r->u.process_end);
+		break;
+	case AP_REC_CONNECTION:
+		add_connection(l, &r->u.connection);
+		break;
+	case AP_REC_EXCHANGE:
+		add_exchange(l, &r->u.exchange);
+		break;
+	case AP_REC_PROC_EVENT:
+		add_proc_event(l, &r->u.proc_event);
+		break;
+	case AP_REC_SPAN:
+		add_span(l, &r->u.span);
+		break;
+	case AP_REC_COUNTER:
+		add_counter(l, &r->u.counter);
+		break;
+	case AP_REC_STACK:
+		add_stack(l, &r->u.stack);
+		break;
+	case AP_REC_MODULE:
+		add_module(l, &r->u.module);
+		break;
+	case AP_REC_DIAG:
+		add_diag(l, &r->u.diag);
+		break;
+	case AP_REC_DNS:
+		add_dns(l, &r->u.dns);
+		break;
+	}
+}
+
+static int on_record(void *ctx, const struct ap_record *r)
+{
+	struct ld *l = ctx;
+
+	if (r->type == AP_REC_PROCESS) {
+		add_process(l, &r->u.process);
+		for (size_t i = 0; i < l->n_pending; i++)
+			dispatch(l, &l->pending[i]);
+		l->n_pending = 0;
+		return 0;
+	}
+	if (l->cur >= 0) {
+		dispatch(l, r);
+	} else if (l->n_pending < MAX_PENDING) {
+		*VEC_PUSH(l->pending, l->n_pending, l->cap_pending) = *r;
+	} else {
+		l->orphans++;
+	}
+	return 0;
+}
+
+int run_add_buf(struct run *run, const char *name, const uint8_t *buf, size_t n, char *msg,
+		size_t msglen)
+{
+	struct ld l = { .run = run, .cur = -1 };
+	struct vfile *f = VEC_PUSH(run->files, run->n_files, run->cap_files);
+	int rc;
+
+	f->path = xstrdup(name);
+	f->size = n;
+	f->first_proc = -1;
+	l.file = (int32_t)(run->n_files - 1);
+	rc = rd_parse_buf(buf, n, on_record, &l, &f->st, msg, msglen);
+	run->orphan_records += l.orphans + l.n_pending;
+	free(l.pending);
+	return rc;
+}

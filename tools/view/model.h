@@ -1,0 +1,177 @@
+/* model.h: the run model: every span file of a run merged onto one epoch-ns time axis. */
+#ifndef AGENTPROF_VIEW_MODEL_H
+#define AGENTPROF_VIEW_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "reader.h"
+#include "util.h"
+
+/*
+ * All times in the model are nanoseconds since the Unix epoch (UNK when unknown); durations are
+ * nanoseconds. Strings are ids in run->st (0 = unknown). Indexes link the flat arrays (-1 none).
+ */
+
+struct vfile {
+	char *path;
+	uint64_t size;
+	struct rd_stats st;
+	int32_t first_proc; /* index of the first process read from this file, -1 if none */
+};
+
+struct vproc {
+	int32_t pid, ppid;
+	uint32_t exe, argv, argc; /* argv: '\0'-joined */
+	uint32_t agent, tool_version;
+	uint32_t sample_ppm, format_version;
+	int64_t mono0, real0; /* the anchor: epoch = mono - mono0 + real0 */
+	int64_t start, end;   /* epoch; end from PROCESS_END, else UNK */
+	int64_t last_seen;    /* latest time of any record of this process */
+	int32_t exit_code;
+	uint32_t clean, has_end;
+	uint64_t dropped, dropped_bytes, calls;
+	int64_t overhead_ns;
+	int64_t peak_rss, cpu_user_ns, cpu_sys_ns; /* from counters, UNK if none */
+	int32_t file;
+	int32_t parent;	 /* process that forked/spawned this one (ppid), -1 */
+	int32_t exec_of; /* previous image of the same pid (this one was exec'd), -1 */
+	uint32_t nthreads, nexchanges;
+};
+
+struct vconn {
+	uint64_t id;
+	int32_t proc;
+	uint32_t tid;
+	uint32_t host, peer;
+	int32_t port, fd;
+	uint8_t tls, vis, cat, prov, error;
+	int64_t open, close, connect_ns;
+	uint64_t bytes_sent, bytes_received;
+	uint32_t exchanges;
+};
+
+struct vxch {
+	uint64_t id, conn_id, request_hash, stack_id, span_id;
+	int64_t start, req_sent, first_byte, end, first_event; /* epoch */
+	int64_t dns_ns, connect_ns, tls_ns;			/* set-up phases before start */
+	int64_t t0, t1; /* busy interval: start minus set-up .. end (UNK if no times) */
+	int64_t in, out, cache_read, cache_write, reasoning;
+	uint64_t bytes_sent, bytes_received;
+	double cost; /* USD, NAN when unknown (filled by prices_apply) */
+	int32_t proc;
+	uint32_t tid;
+	int32_t port, status;
+	int32_t span; /* enclosing manual span index, -1 */
+	int32_t conn; /* connection index, -1 */
+	uint32_t method, path, host, ctype, req_model, resp_model, agent; /* agent: resolved */
+	uint32_t events;
+	uint8_t cat, prov, vis, tls, stream, error, new_conn;
+};
+
+struct vspan {
+	uint64_t id, parent_id;
+	int32_t proc, parent; /* parent span index, -1 */
+	uint32_t tid, name, agent;
+	uint8_t cat, depth;
+	int64_t start, end;
+};
+
+struct vpev {
+	int32_t proc;
+	uint8_t kind, profiled;
+	uint32_t tid;
+	int64_t time, end;
+	int32_t child_pid, status;
+	uint32_t path, argv, argc;
+	uint64_t span_id;
+};
+
+struct vthread {
+	int32_t proc;
+	uint32_t tid;
+	int64_t first, last; /* extent of its exchanges and spans */
+	uint32_t nx, nspans;
+};
+
+struct vdiag {
+	int32_t proc;
+	uint32_t code, msg;
+	int64_t time;
+};
+
+struct vdns {
+	int32_t proc;
+	uint32_t tid, host, addr;
+	int64_t start, end;
+	int32_t result;
+};
+
+struct vstack {
+	uint64_t id;
+	int32_t proc;
+	uint32_t nframes;
+	size_t first; /* index into run->frames */
+};
+
+struct vmodule {
+	uint64_t id, base, start, end;
+	int32_t proc;
+	uint32_t path, build_id;
+};
+
+#define ARR(type, name)                                                                        \
+	type *name;                                                                            \
+	size_t n_##name, cap_##name
+
+struct run {
+	struct strtab st;
+	ARR(struct vfile, files);
+	ARR(struct vproc, procs);
+	ARR(struct vconn, conns);
+	ARR(struct vxch, xs);
+	ARR(struct vspan, spans);
+	ARR(struct vpev, pevs);
+	ARR(struct vthread, threads); /* sorted by (proc, tid) */
+	ARR(struct vdiag, diags);
+	ARR(struct vdns, dns);
+	ARR(struct vstack, stacks);
+	ARR(struct vmodule, mods);
+	ARR(uint64_t, frames);
+	int64_t start, end;	    /* the run's extent, epoch ns */
+	uint64_t orphan_records;    /* records in files without a process record */
+	uint64_t bad_times;	    /* times that were out of range or out of order, dropped */
+};
+
+/*
+ * Load every PATH (span files, or directories of them: one directory is one run) into run.
+ * Returns 0, or 2 after printing "agentprof-view: PATH: problem" to err. Notes about damaged
+ * files go to err too.
+ */
+int run_load(struct run *run, char *const *paths, int npaths, FILE *err);
+void run_free(struct run *run);
+
+/* Feed one file's bytes into the model (used by run_load and by tests/fuzzing). */
+int run_add_buf(struct run *run, const char *name, const uint8_t *buf, size_t n, char *msg,
+		size_t msglen);
+/* Link and sort after the last file: process tree, spans, connections, run extent. */
+void run_finish(struct run *run);
+
+static inline const char *S(const struct run *r, uint32_t id)
+{
+	return strtab_get(&r->st, id);
+}
+
+/* Index of the thread (proc, tid) in run->threads, -1 if none. */
+int32_t run_thread(const struct run *run, int32_t proc, uint32_t tid);
+
+/* Duration of an exchange (end - start), UNK if unknown. Time to first byte likewise. */
+int64_t x_duration(const struct vxch *x);
+int64_t x_ttfb(const struct vxch *x);
+/* The exchange's model for grouping: request model, else response model; 0 if none. */
+uint32_t x_model(const struct vxch *x);
+/* Sampling weight of a process's exchanges: 1e6 / sample_ppm (1 when full or unknown). */
+double proc_weight(const struct vproc *p);
+
+#endif

@@ -1,0 +1,164 @@
+/* text.c: number and duration formatting, bars and width detection for the text views. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ap_records.h"
+#include "text.h"
+
+const char *fmt_ns(struct tbuf *b, double ns)
+{
+	if (!(ns >= 0)) {
+		strcpy(b->s, "-");
+	} else if (ns < 1e3) {
+		snprintf(b->s, sizeof(b->s), "%.0f ns", ns);
+	} else if (ns < 1e6) {
+		snprintf(b->s, sizeof(b->s), "%.0f us", ns / 1e3);
+	} else if (ns < 1e9) {
+		snprintf(b->s, sizeof(b->s), "%.0f ms", ns / 1e6);
+	} else if (ns < 10e9) {
+		snprintf(b->s, sizeof(b->s), "%.2f s", ns / 1e9);
+	} else if (ns < 100e9) {
+		snprintf(b->s, sizeof(b->s), "%.1f s", ns / 1e9);
+	} else if (ns < 3600e9) {
+		long long s = llround(ns / 1e9);
+		snprintf(b->s, sizeof(b->s), "%lldm%02llds", s / 60, s % 60);
+	} else {
+		long long m = llround(ns / 60e9);
+		snprintf(b->s, sizeof(b->s), "%lldh%02lldm", m / 60, m % 60);
+	}
+	return b->s;
+}
+
+const char *fmt_count(struct tbuf *b, double v)
+{
+	if (!(v >= 0))
+		strcpy(b->s, "-");
+	else if (v < 1e5)
+		snprintf(b->s, sizeof(b->s), "%.0f", v);
+	else if (v < 1e8)
+		snprintf(b->s, sizeof(b->s), "%.1fk", v / 1e3);
+	else
+		snprintf(b->s, sizeof(b->s), "%.1fM", v / 1e6);
+	return b->s;
+}
+
+const char *fmt_usd(struct tbuf *b, double usd)
+{
+	if (isnan(usd))
+		strcpy(b->s, "-");
+	else if (usd >= 100)
+		snprintf(b->s, sizeof(b->s), "$%.2f", usd);
+	else
+		snprintf(b->s, sizeof(b->s), "$%.4f", usd);
+	return b->s;
+}
+
+const char *fmt_pct(struct tbuf *b, double frac)
+{
+	if (!isfinite(frac))
+		strcpy(b->s, "-");
+	else
+		snprintf(b->s, sizeof(b->s), "%.1f%%", frac * 100);
+	return b->s;
+}
+
+const char *fmt_epoch(struct tbuf *b, int64_t ns)
+{
+	time_t t = (time_t)(ns / 1000000000);
+	struct tm tm;
+
+	if (ns <= 0 || !gmtime_r(&t, &tm)) {
+		strcpy(b->s, "-");
+		return b->s;
+	}
+	snprintf(b->s, sizeof(b->s), "%04d-%02d-%02d %02d:%02d:%02d.%03d UTC", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (int)(ns / 1000000 % 1000));
+	return b->s;
+}
+
+char cat_fill(int cat)
+{
+	switch (cat) {
+	case AP_CAT_LLM:
+		return '#';
+	case AP_CAT_TOOL:
+		return '=';
+	case AP_CAT_MEMORY:
+		return '%';
+	case AP_CAT_PROCESS:
+		return '+';
+	case AP_CAT_MAX:
+		return '.';
+	}
+	return '~';
+}
+
+void put_rep(FILE *f, char c, int n)
+{
+	for (int i = 0; i < n; i++)
+		fputc(c, f);
+}
+
+void put_bar(FILE *f, double frac, int width, char c)
+{
+	int n = 0;
+
+	if (frac > 0 && isfinite(frac)) {
+		n = (int)lround(frac * width);
+		if (n < 1)
+			n = 1;
+		if (n > width)
+			n = width;
+	}
+	put_rep(f, c, n);
+	put_rep(f, ' ', width - n);
+}
+
+/* Terminal-safe: control characters and stray continuation bytes print as '?'. */
+void put_fit(FILE *f, const char *s, int n, int pad)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int cols = 0;
+
+	while (*p && cols < n) {
+		int k = *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : *p >= 0xC0 ? 2 : 1, avail = 0;
+
+		while (avail < k && (avail == 0 || (p[avail] & 0xC0) == 0x80))
+			avail++;
+		if (avail < k)
+			k = 1; /* broken sequence: print its lead byte as '?' */
+		if (cols == n - 1 && p[k]) {
+			fputc('>', f); /* truncated */
+			cols++;
+			break;
+		}
+		if (*p < 0x20 || *p == 0x7f || *p >= 0x80 && (k == 1))
+			fputc('?', f);
+		else
+			fwrite(p, 1, (size_t)k, f);
+		p += k;
+		cols++;
+	}
+	if (pad)
+		put_rep(f, ' ', n - cols);
+}
+
+int term_width(int opt_width, FILE *out)
+{
+	struct winsize ws;
+	const char *c;
+
+	if (opt_width > 0)
+		return opt_width;
+	if (ioctl(fileno(out), TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+		return ws.ws_col;
+	c = getenv("COLUMNS");
+	if (c && atoi(c) >= 40 && atoi(c) <= 1000)
+		return atoi(c);
+	return 100;
+}

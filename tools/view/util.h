@@ -1,0 +1,62 @@
+/* util.h: allocation, growable arrays, saturating arithmetic and a string table for the viewer. */
+#ifndef AGENTPROF_VIEW_UTIL_H
+#define AGENTPROF_VIEW_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ap_records.h"
+
+#define UNK ((int64_t)AP_UNKNOWN) /* unknown time, duration or count in the run model */
+
+/* Allocation failure prints "agentprof-view: out of memory" and exits 2: a viewer cannot go on. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t sz);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+
+/* Make room for one more element in a flat array; returns a pointer to the (zeroed) new slot. */
+void *vec_push(void *pp, size_t *n, size_t *cap, size_t elsz);
+#define VEC_PUSH(arr, n, cap) ((__typeof__(arr))vec_push(&(arr), &(n), &(cap), sizeof(*(arr))))
+
+static inline int64_t sat_add(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+static inline int64_t i64_max(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
+static inline int64_t i64_min(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+/*
+ * String table: interned byte strings (may contain '\0', e.g. joined argv), addressed by a
+ * 32-bit id that stays valid while the table grows. Id 0 is the empty string ("unknown").
+ */
+struct strtab {
+	char *buf; /* entries: uint32 length, bytes, '\0' */
+	size_t len, cap;
+	uint32_t *hash; /* open addressing: ids, 0 = free */
+	size_t hcap, count;
+};
+
+void strtab_init(struct strtab *t);
+void strtab_free(struct strtab *t);
+uint32_t strtab_addn(struct strtab *t, const char *s, size_t n);
+uint32_t strtab_add(struct strtab *t, const char *s);
+static inline const char *strtab_get(const struct strtab *t, uint32_t id)
+{
+	return t->buf + id + 4;
+}
+size_t strtab_len(const struct strtab *t, uint32_t id);
+
+#endif
