@@ -76,7 +76,8 @@ enum ap_xerr {
 	AP_XERR_EOF = 2,     /* peer closed before the response completed */
 	AP_XERR_TIMEOUT = 3, /* ETIMEDOUT / curl timeout */
 	AP_XERR_CLOSED = 4,  /* host closed the connection mid-exchange */
-	AP_XERR_PROTOCOL = 5 /* malformed HTTP */
+	AP_XERR_PROTOCOL = 5, /* malformed HTTP */
+	AP_XERR_CONNECT = 6   /* the connection could not be made (refused, DNS, TLS) */
 };
 
 enum ap_proc_kind {

@@ -177,6 +177,11 @@ static void transfer_done(void *easy, int64_t t0, int64_t t1, int result)
 		x->error = AP_XERR_RESET;
 	else if (result == CURLE_PARTIAL_FILE || result == CURLE_GOT_NOTHING)
 		x->error = AP_XERR_EOF;
+	else if (result == CURLE_COULDNT_CONNECT || result == CURLE_COULDNT_RESOLVE_HOST ||
+		 result == CURLE_SSL_CONNECT_ERROR || result == CURLE_PEER_FAILED_VERIFICATION)
+		x->error = AP_XERR_CONNECT;
+	else if (result != CURLE_OK && !x->error)
+		x->error = AP_XERR_PROTOCOL;
 	ap_classify_exchange(x);
 	if (ap_sampled_out())
 		return;

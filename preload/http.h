@@ -1,4 +1,5 @@
-/* http.h: incremental, bounded HTTP/1.1 exchange parser fed with both directions of a connection. */
+/* http.h: incremental, bounded HTTP/1.1 exchange parser fed with both directions of a connection.
+ */
 #ifndef AGENTPROF_HTTP_H
 #define AGENTPROF_HTTP_H
 
@@ -72,8 +73,8 @@ enum ap_http_mode {
 	AP_HTTP_GAVE_UP = 2 /* not HTTP/1.x: ignore further bytes */
 };
 
-#define AP_HTTP_LINE_MAX 1024
-#define AP_HTTP_STATE_SIZE 10240 /* opaque storage; http.c asserts it is large enough */
+#define AP_HTTP_LINE_MAX   1024
+#define AP_HTTP_STATE_SIZE 8192 /* opaque storage; http.c asserts it is large enough */
 
 /*
  * Do not copy a struct ap_http while an exchange is active: the inflate state points back at

@@ -26,8 +26,8 @@ static const char *const prov_names[AP_PROV_MAX] = {
 };
 
 static const char *const vis_names[] = { "unknown", "plaintext", "libcurl", "opaque" };
-static const char *const xerr_names[] = { "none",   "reset",  "eof",
-					  "timeout", "closed", "protocol" };
+static const char *const xerr_names[] = { "none",   "reset",    "eof",    "timeout",
+					  "closed", "protocol", "connect" };
 static const char *const pev_names[] = { "unknown", "fork", "exec", "spawn", "wait", "exit" };
 static const char *const diag_names[AP_DIAG_MAX] = {
 	"unknown",	 "opaque_tls", "static_child", "drops",

@@ -21,6 +21,12 @@ struct tls_track {
 	uint32_t left;
 };
 
+/* TLS 1.3 servers send session tickets (encrypted, so they look like application data) right
+ * after the handshake. In the first turn, up to this many small records are taken as tickets
+ * and not as the response's first byte. */
+#define TLS13_TICKETS 2
+#define TLS13_TICKET_MAX 600
+
 struct ap_conn {
 	atomic_int kind;   /* enum conn_kind; CK_FREE slots are claimed by CAS */
 	atomic_flag busy;  /* one thread at a time feeds the parser; others skip */
@@ -31,6 +37,8 @@ struct ap_conn {
 	uint8_t decided;   /* first outgoing bytes classified */
 	uint8_t emitted;   /* connection record written */
 	uint8_t sni_pending; /* SSL conn with SNI set, no socket yet (memory BIO) */
+	uint8_t tls13;	     /* the ServerHello negotiated TLS 1.3 */
+	uint8_t tickets;     /* session-ticket records still expected (TLS 1.3, first turn) */
 	int fd;
 	void *ssl;
 	struct ap_conn *link; /* socket <-> SSL pair */
@@ -230,16 +238,11 @@ static void conn_release(struct ap_conn *c, int64_t now)
 	}
 	c->info.close_ns = now;
 	if (c->link) {
-		struct ap_conn *o = c->link;
-		/* A socket carrying an SSL* is described by the SSL connection's record. */
-		if (c->bound) {
-			o->link = NULL;
-			c->emitted = 1;
-		} else {
-			o->link = NULL;
-		}
+		c->link->link = NULL;
+		c->link = NULL;
 	}
-	if (!(c->bound && c->emitted))
+	/* A socket carrying an SSL* is described by the SSL connection's record. */
+	if (!c->bound)
 		write_connection(c, now);
 	ap_http_reset(&c->http);
 	atomic_store(&c->kind, CK_FREE);
@@ -333,9 +336,11 @@ void ap_conn_on_error(struct ap_conn *c, int err, int64_t now)
 
 /* --- TLS framing and opaque turns ---------------------------------------------------------------- */
 
-/* Count application-data bytes in a chunk of TLS records (dir 0 = out, 1 = in). */
-static size_t tls_app_bytes(struct tls_track *t, const uint8_t *p, size_t n)
+/* Count application-data bytes in a chunk of TLS records (dir 0 = out, 1 = in). Incoming
+ * records taken for TLS 1.3 session tickets are relabelled (type 0) and not counted. */
+static size_t tls_app_bytes(struct ap_conn *c, int dir, const uint8_t *p, size_t n)
 {
+	struct tls_track *t = &c->tt[dir];
 	size_t app = 0;
 
 	while (n) {
@@ -354,9 +359,29 @@ static size_t tls_app_bytes(struct tls_track *t, const uint8_t *p, size_t n)
 			t->type = t->hdr[0];
 			t->left = (uint32_t)t->hdr[3] << 8 | t->hdr[4];
 			t->hlen = 0;
+			if (dir == 1 && t->type == 23 && c->tickets && c->turn_active &&
+			    c->turn.first_byte_ns == AP_UNKNOWN) {
+				if (t->left <= TLS13_TICKET_MAX && !c->info.exchanges) {
+					c->tickets--;
+					t->type = 0;
+				} else {
+					c->tickets = 0;
+				}
+			}
 		}
 	}
 	return app;
+}
+
+/* The ServerHello names the version in its supported_versions extension (0x002b): 0x0304. */
+static void note_server_hello(struct ap_conn *c, const uint8_t *p, size_t n)
+{
+	static const uint8_t v13[6] = { 0x00, 0x2b, 0x00, 0x02, 0x03, 0x04 };
+
+	if (n > 5 && p[0] == 22 && memmem(p, n < 512 ? n : 512, v13, sizeof(v13))) {
+		c->tls13 = 1;
+		c->tickets = TLS13_TICKETS;
+	}
 }
 
 static void finish_turn(struct ap_conn *c)
@@ -463,7 +488,10 @@ static void socket_bytes(struct ap_conn *c, int dir, const uint8_t *p, size_t n,
 	else
 		c->info.bytes_sent += n;
 	if (c->opaque) {
-		size_t app = tls_app_bytes(&c->tt[dir], p, n);
+		size_t app;
+		if (dir == 1 && !c->tls13 && c->info.bytes_received == n)
+			note_server_hello(c, p, n);
+		app = tls_app_bytes(c, dir, p, n);
 		if (c->tls_ns == AP_UNKNOWN && dir == 0 && app && c->tls_start != AP_UNKNOWN)
 			c->tls_ns = now - c->tls_start;
 		opaque_io(c, dir, app, now);
@@ -801,10 +829,8 @@ void ap_conn_all_closed(int64_t now)
 				flush_parked(c);
 				unlock_conn(c);
 			}
-			if (!(c->bound && c->link))
+			if (!c->bound)
 				write_connection(c, now);
-			else
-				c->emitted = 1;
 		}
 	}
 }

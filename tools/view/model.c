@@ -413,9 +413,12 @@ int run_add_buf(struct run *run, const char *name, const uint8_t *buf, size_t n,
 		size_t msglen)
 {
 	struct ld l = { .run = run, .cur = -1 };
-	struct vfile *f = VEC_PUSH(run->files, run->n_files, run->cap_files);
+	struct vfile *f;
 	int rc;
 
+	if (!run->st.buf)
+		strtab_init(&run->st);
+	f = VEC_PUSH(run->files, run->n_files, run->cap_files);
 	f->path = xstrdup(name);
 	f->size = n;
 	f->first_proc = -1;

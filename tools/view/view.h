@@ -78,6 +78,7 @@ struct vrun {
 	uint8_t *ssel;		/* per span */
 	int64_t start, end;	/* the window the analyses use */
 	int exchange_filter;	/* a filter narrower than --pid is active */
+	int proc_items;		/* child processes count as "process" time under the filters */
 };
 
 struct view {

@@ -1,0 +1,1291 @@
+/* http.c: incremental HTTP/1.1 exchange parser (both directions) with SSE/NDJSON/JSON scanning. */
+#include <string.h>
+
+#include "classify.h"
+#include "http.h"
+#include "json_scan.h"
+#include "redact.h"
+#include "usage.h"
+
+#define SLOTS	       2	     /* requests tracked at once (pipelining depth) */
+#define INFLATE_MAX    (64ull << 20) /* inflated bytes scanned per response */
+#define INFLATE_WINDOW 4096	     /* stack output window for inflate */
+#define FNV_OFFSET     0xcbf29ce484222325ull
+#define FNV_PRIME      0x100000001b3ull
+
+enum phase { P_START = 0, P_LINE, P_HEADERS, P_BODY };
+enum body { B_NONE = 0, B_LENGTH, B_CHUNKED, B_CLOSE };
+enum chunk { CH_SIZE = 0, CH_SIZE_LF, CH_EXT, CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_TRAILER };
+enum cenc { ENC_NONE = 0, ENC_GZIP, ENC_DEFLATE, ENC_OTHER };
+enum ckind { K_NONE = 0, K_JSON, K_SSE, K_NDJSON, K_SNIFF };
+enum sse { S_LINE = 0, S_FIELD, S_VALUE_START, S_DATA, S_SKIP };
+
+/* One direction's message framing. */
+struct framer {
+	uint8_t phase;	/* enum phase */
+	uint8_t body;	/* enum body */
+	uint8_t chunk;	/* enum chunk */
+	uint8_t bad;	/* first line failed validation */
+	uint8_t m_len;	/* request method bytes validated so far */
+	uint8_t m_done; /* request method ended (space seen) */
+	uint8_t te_chunked;
+	uint8_t te_other;
+	uint8_t enc; /* enum cenc */
+	uint8_t clen_bad;
+	uint8_t ch_digits;
+	uint8_t trailer_empty;
+	uint16_t line_len;
+	uint32_t line_total; /* bytes of the current line, including what did not fit */
+	int64_t clen;	     /* Content-Length, -1 if absent */
+	uint64_t remaining;  /* body or chunk bytes left */
+	char ctype[AP_STR_CTYPE];
+	char line[AP_HTTP_LINE_MAX];
+};
+
+struct slot {
+	struct ap_exchange ex;
+	uint64_t hash;
+	uint32_t seq;
+	int32_t host_port;
+	uint8_t used;
+	uint8_t req_ok;	    /* request line validated */
+	uint8_t req_done;   /* request fully written */
+	uint8_t head;	    /* HEAD: the response has no body */
+	uint8_t connect;    /* CONNECT: 2xx turns the connection into a tunnel */
+	uint8_t llm;	    /* scan bodies for models and usage */
+	uint8_t api;	    /* enum ap_api */
+	uint8_t scan_req;   /* request body is uncompressed JSON worth scanning */
+	uint8_t req_stream; /* request body said "stream": true */
+	uint8_t req_keys;   /* 1: model seen, 2: stream seen */
+};
+
+/* Response content processing. */
+struct content {
+	uint8_t kind; /* enum ckind */
+	uint8_t scan; /* feed the JSON scanner */
+	uint8_t inflating;
+	uint8_t zdone; /* inflate finished or failed */
+	uint8_t enc;   /* enum cenc of the body */
+	uint8_t sse;   /* enum sse */
+	uint8_t cr;    /* previous byte was CR */
+	uint8_t field_len;
+	uint8_t has_data; /* current SSE event has a data line */
+	uint8_t peek_n;
+	uint8_t nonblank; /* current NDJSON line has content */
+	char field[8];
+	char peek[8]; /* first data bytes of the event ("[DONE]") */
+	uint64_t inflated;
+	z_stream zs;
+	struct ap_json js;
+	struct ap_usage_x ux;
+};
+
+struct state {
+	struct slot slot[SLOTS];
+	uint32_t req_seq;  /* requests started */
+	uint32_t resp_seq; /* final responses completed */
+	int8_t out_slot;   /* slot of the request being written, -1 if untracked */
+	int8_t in_slot;	   /* slot of the response being read, -1 if untracked */
+	uint8_t seen_out;  /* a request byte was ever written */
+	uint8_t interim;   /* current response is 1xx */
+	uint8_t in_head;   /* untracked-safe copy of the answered request's HEAD flag */
+	uint8_t in_connect;
+	int32_t status;
+	int64_t resp_start_ns;
+	struct framer out, in;
+	struct ap_json req_js;
+	struct content c;
+};
+
+_Static_assert(sizeof(struct state) <= AP_HTTP_STATE_SIZE, "raise AP_HTTP_STATE_SIZE");
+
+static struct state *st(struct ap_http *h)
+{
+	return (struct state *)(void *)h->state;
+}
+
+static const struct state *cst(const struct ap_http *h)
+{
+	return (const struct state *)(const void *)h->state;
+}
+
+/* --- small helpers -------------------------------------------------------------------------- */
+
+static char lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+}
+
+static int name_is(const char *name, size_t n, const char *want)
+{
+	size_t i;
+
+	for (i = 0; i < n && want[i]; i++)
+		if (lower(name[i]) != want[i])
+			return 0;
+	return i == n && want[i] == 0;
+}
+
+static void copy_str(char *dst, size_t cap, const char *src, size_t n)
+{
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+static uint64_t fnv(uint64_t h, const void *buf, size_t n)
+{
+	const uint8_t *p = buf;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= FNV_PRIME;
+	}
+	return h;
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static struct slot *out_slot(struct state *s)
+{
+	return s->out_slot >= 0 ? &s->slot[s->out_slot] : NULL;
+}
+
+static struct slot *in_slot(struct state *s)
+{
+	return s->in_slot >= 0 ? &s->slot[s->in_slot] : NULL;
+}
+
+static void framer_reset(struct framer *f)
+{
+	f->phase = P_START;
+	f->body = B_NONE;
+	f->chunk = CH_SIZE;
+	f->bad = f->m_len = f->m_done = 0;
+	f->te_chunked = f->te_other = f->enc = f->clen_bad = 0;
+	f->ch_digits = f->trailer_empty = 0;
+	f->line_len = 0;
+	f->line_total = 0;
+	f->clen = -1;
+	f->remaining = 0;
+	f->ctype[0] = 0;
+}
+
+/* --- inflate -------------------------------------------------------------------------------- */
+
+static void inflate_end(struct ap_http *h)
+{
+	struct content *c = &st(h)->c;
+
+	if (c->inflating && h->env && h->env->zlib)
+		h->env->zlib->inflateEnd(&c->zs);
+	c->inflating = 0;
+}
+
+/* Start inflating at the first body byte b (decides zlib vs raw deflate). */
+static void inflate_begin(struct ap_http *h, uint8_t b)
+{
+	struct content *c = &st(h)->c;
+	const struct ap_http_env *env = h->env;
+	int bits = c->enc == ENC_GZIP ? 15 + 16 : ((b & 0x0f) == 8 ? 15 : -15);
+
+	memset(&c->zs, 0, sizeof(c->zs));
+	c->zs.zalloc = env->zalloc;
+	c->zs.zfree = env->zfree;
+	c->zs.opaque = env->zopaque;
+	if (env->zlib->inflateInit2_(&c->zs, bits, ZLIB_VERSION, (int)sizeof(z_stream)) != Z_OK) {
+		c->zdone = 1;
+		return;
+	}
+	c->inflating = 1;
+}
+
+static void content_scan(struct ap_http *h, const uint8_t *p, size_t n, int64_t now);
+
+static void inflate_feed(struct ap_http *h, const uint8_t *p, size_t n, int64_t now)
+{
+	struct content *c = &st(h)->c;
+	uint8_t out[INFLATE_WINDOW];
+	int r;
+
+	if (c->zdone || n == 0)
+		return;
+	if (!c->inflating)
+		inflate_begin(h, p[0]);
+	if (!c->inflating)
+		return;
+	c->zs.next_in = (Bytef *)p;
+	c->zs.avail_in = (uInt)n;
+	do {
+		size_t got;
+
+		c->zs.next_out = out;
+		c->zs.avail_out = sizeof(out);
+		r = h->env->zlib->inflate(&c->zs, Z_NO_FLUSH);
+		got = sizeof(out) - c->zs.avail_out;
+		c->inflated += got;
+		if (got)
+			content_scan(h, out, got, now);
+		if (r == Z_STREAM_END || (r != Z_OK && r != Z_BUF_ERROR) ||
+		    c->inflated > INFLATE_MAX) {
+			c->zdone = 1;
+			inflate_end(h);
+			return;
+		}
+	} while (c->zs.avail_out == 0 || (c->zs.avail_in > 0 && r == Z_OK));
+}
+
+/* --- response content: SSE, NDJSON, JSON ---------------------------------------------------- */
+
+static void event_seen(struct ap_http *h, int64_t now)
+{
+	struct slot *sl = in_slot(st(h));
+
+	if (!sl)
+		return;
+	sl->ex.events++;
+	if (sl->ex.first_event_ns == AP_UNKNOWN)
+		sl->ex.first_event_ns = now;
+}
+
+static void json_feed(struct content *c, const void *p, size_t n)
+{
+	if (c->scan)
+		ap_json_feed(&c->js, p, n, ap_usage_x_field, &c->ux);
+}
+
+static void sse_dispatch(struct ap_http *h, int64_t now)
+{
+	struct content *c = &st(h)->c;
+
+	if (!c->has_data)
+		return;
+	c->has_data = 0;
+	if (c->scan)
+		ap_json_end(&c->js, ap_usage_x_field, &c->ux);
+	if (c->peek_n >= 6 && memcmp(c->peek, "[DONE]", 6) == 0)
+		return;
+	event_seen(h, now);
+}
+
+/* A "data" field starts: a new event resets the scanner, a further line joins with '\n'. */
+static void sse_data_begin(struct content *c)
+{
+	if (!c->has_data) {
+		c->has_data = 1;
+		c->peek_n = 0;
+		ap_json_init(&c->js);
+	} else {
+		json_feed(c, "\n", 1);
+	}
+}
+
+static void sse_data(struct content *c, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n && c->peek_n < sizeof(c->peek); i++)
+		c->peek[c->peek_n++] = (char)p[i];
+	json_feed(c, p, n);
+}
+
+static int is_eol(uint8_t b)
+{
+	return b == '\n' || b == '\r';
+}
+
+/* End of an SSE line in state s (the CR/LF itself is consumed by the caller). */
+static void sse_line_end(struct ap_http *h, int64_t now)
+{
+	struct content *c = &st(h)->c;
+
+	if (c->sse == S_LINE) {
+		sse_dispatch(h, now);
+	} else if (c->sse == S_FIELD && c->field_len == 4 && memcmp(c->field, "data", 4) == 0) {
+		sse_data_begin(c); /* "data" without a colon: an empty data line */
+	}
+	c->sse = S_LINE;
+}
+
+static size_t sse_step(struct ap_http *h, const uint8_t *p, size_t n, int64_t now)
+{
+	struct content *c = &st(h)->c;
+	size_t k = 0;
+
+	if (c->cr) {
+		c->cr = 0;
+		if (p[0] == '\n')
+			return 1;
+	}
+	if (is_eol(p[0])) {
+		c->cr = p[0] == '\r';
+		sse_line_end(h, now);
+		return 1;
+	}
+	switch (c->sse) {
+	case S_LINE:
+		c->field_len = 0;
+		c->sse = p[0] == ':' ? S_SKIP : S_FIELD;
+		return c->sse == S_SKIP;
+	case S_FIELD:
+		if (p[0] == ':') {
+			int data = c->field_len == 4 && memcmp(c->field, "data", 4) == 0;
+			c->sse = data ? S_VALUE_START : S_SKIP;
+			if (data)
+				sse_data_begin(c);
+		} else if (c->field_len < sizeof(c->field)) {
+			c->field[c->field_len++] =
+				(char)p[0]; /* longer names are not "data" anyway */
+		}
+		return 1;
+	case S_VALUE_START:
+		c->sse = S_DATA;
+		return p[0] == ' ';
+	case S_DATA:
+		while (k < n && !is_eol(p[k]))
+			k++;
+		sse_data(c, p, k);
+		return k;
+	default: /* S_SKIP */
+		while (k < n && !is_eol(p[k]))
+			k++;
+		return k;
+	}
+}
+
+static void ndjson_line_end(struct ap_http *h, int64_t now)
+{
+	struct content *c = &st(h)->c;
+
+	if (c->nonblank) {
+		if (c->scan)
+			ap_json_end(&c->js, ap_usage_x_field, &c->ux);
+		event_seen(h, now);
+	}
+	c->nonblank = 0;
+	ap_json_init(&c->js);
+}
+
+static void ndjson_feed(struct ap_http *h, const uint8_t *p, size_t n, int64_t now)
+{
+	struct content *c = &st(h)->c;
+
+	while (n) {
+		const uint8_t *nl = memchr(p, '\n', n);
+		size_t k = nl ? (size_t)(nl - p) : n;
+
+		for (size_t i = 0; i < k && !c->nonblank; i++)
+			if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+				c->nonblank = 1;
+		json_feed(c, p, k);
+		if (!nl)
+			return;
+		ndjson_line_end(h, now);
+		p += k + 1;
+		n -= k + 1;
+	}
+}
+
+/* Content type unknown but the request asked for a stream: look at the first byte. */
+static void sniff(struct content *c, uint8_t b)
+{
+	if (b == ' ' || b == '\t' || b == '\r' || b == '\n')
+		return;
+	if (b == '{')
+		c->kind = K_NDJSON;
+	else if (b == '[')
+		c->kind = K_JSON;
+	else if (b == 'd' || b == 'e' || b == ':' || b == 'i' || b == 'r')
+		c->kind = K_SSE;
+	else
+		c->kind = K_NONE;
+}
+
+static void content_scan(struct ap_http *h, const uint8_t *p, size_t n, int64_t now)
+{
+	struct content *c = &st(h)->c;
+
+	while (n && c->kind == K_SNIFF) {
+		sniff(c, p[0]);
+		if (c->kind == K_SNIFF) {
+			p++;
+			n--;
+		}
+	}
+	switch (c->kind) {
+	case K_JSON:
+		json_feed(c, p, n);
+		break;
+	case K_NDJSON:
+		ndjson_feed(h, p, n, now);
+		break;
+	case K_SSE:
+		while (n) {
+			size_t k = sse_step(h, p, n, now);
+			p += k;
+			n -= k;
+		}
+		break;
+	}
+}
+
+static void content_body(struct ap_http *h, const uint8_t *p, size_t n, int64_t now)
+{
+	struct content *c = &st(h)->c;
+
+	if (c->kind == K_NONE || n == 0)
+		return;
+	if (c->enc == ENC_GZIP || c->enc == ENC_DEFLATE)
+		inflate_feed(h, p, n, now);
+	else
+		content_scan(h, p, n, now);
+}
+
+/* Decide how to read the response content from its headers. */
+static void content_setup(struct ap_http *h, struct slot *sl, const struct framer *f)
+{
+	struct content *c = &st(h)->c;
+	const char *ct = f->ctype;
+
+	memset(c, 0, offsetof(struct content, zs));
+	ap_json_init(&c->js);
+	ap_usage_x_init(&c->ux);
+	if (!sl)
+		return;
+	if (strcmp(ct, "text/event-stream") == 0)
+		c->kind = K_SSE;
+	else if (strcmp(ct, "application/x-ndjson") == 0 || strcmp(ct, "application/jsonl") == 0 ||
+		 strcmp(ct, "application/x-jsonlines") == 0)
+		c->kind = K_NDJSON;
+	else if (strstr(ct, "json"))
+		c->kind = sl->llm ? K_JSON : K_NONE;
+	else if (sl->llm && sl->req_stream)
+		c->kind = K_SNIFF;
+	else if (sl->llm && ct[0] == 0)
+		c->kind = K_JSON;
+	c->scan = sl->llm || c->kind == K_SSE;
+	c->enc = f->enc;
+	if (c->enc == ENC_OTHER ||
+	    ((c->enc == ENC_GZIP || c->enc == ENC_DEFLATE) && !(h->env && h->env->zlib)))
+		c->kind = K_NONE;
+	if (c->kind == K_SSE || c->kind == K_NDJSON)
+		sl->ex.stream = 1;
+}
+
+/* --- exchange lifecycle --------------------------------------------------------------------- */
+
+static void slot_free(struct state *s, int i)
+{
+	s->slot[i].used = 0;
+	if (s->out_slot == i)
+		s->out_slot = -1;
+	if (s->in_slot == i)
+		s->in_slot = -1;
+}
+
+static void emit(struct ap_http *h, int i)
+{
+	struct state *s = st(h);
+	struct slot *sl = &s->slot[i];
+
+	if (sl->req_ok && h->env && h->env->emit)
+		h->env->emit(h->env->ctx, &sl->ex);
+	slot_free(s, i);
+}
+
+/* Usage seen so far in a response that will not complete (a cut stream still tells a lot). */
+static void finish_content(struct ap_http *h, struct slot *sl)
+{
+	struct content *c = &st(h)->c;
+
+	if (c->scan && c->kind != K_NONE)
+		ap_usage_x_finish(&c->ux, &sl->ex.usage, sl->ex.response_model,
+				  sizeof(sl->ex.response_model));
+}
+
+/* Emit every tracked exchange with an error (protocol failure or close), oldest first. */
+static void emit_all(struct ap_http *h, int64_t now, unsigned err)
+{
+	struct state *s = st(h);
+
+	for (;;) {
+		int best = -1;
+
+		for (int i = 0; i < SLOTS; i++)
+			if (s->slot[i].used &&
+			    (best < 0 ||
+			     s->slot[i].seq - s->resp_seq < s->slot[best].seq - s->resp_seq))
+				best = i;
+		if (best < 0)
+			return;
+		if (best == s->in_slot)
+			finish_content(h, &s->slot[best]);
+		if (s->slot[best].ex.end_ns == AP_UNKNOWN)
+			s->slot[best].ex.end_ns = now;
+		if (!s->slot[best].ex.error)
+			s->slot[best].ex.error = (uint8_t)err;
+		emit(h, best);
+	}
+}
+
+static void give_up(struct ap_http *h, int64_t now)
+{
+	emit_all(h, now, AP_XERR_PROTOCOL);
+	inflate_end(h);
+	h->mode = AP_HTTP_GAVE_UP;
+}
+
+static void response_done(struct ap_http *h, int64_t now)
+{
+	struct state *s = st(h);
+	struct slot *sl = in_slot(s);
+	struct content *c = &s->c;
+
+	if (sl) {
+		if (c->kind == K_NDJSON)
+			ndjson_line_end(h, now);
+		if (c->scan && c->kind == K_JSON)
+			ap_json_end(&c->js, ap_usage_x_field, &c->ux);
+		finish_content(h, sl);
+		sl->ex.end_ns = now;
+		emit(h, s->in_slot);
+	}
+	inflate_end(h);
+	c->kind = K_NONE;
+	if (s->resp_seq != s->req_seq)
+		s->resp_seq++;
+	s->in_slot = -1;
+	framer_reset(&s->in);
+}
+
+static void request_done(struct ap_http *h, int64_t now)
+{
+	struct state *s = st(h);
+	struct slot *sl = out_slot(s);
+
+	if (sl) {
+		sl->req_done = 1;
+		sl->ex.req_sent_ns = now;
+		sl->ex.request_hash = sl->hash ? sl->hash : 1;
+	}
+	s->out_slot = -1;
+	framer_reset(&s->out);
+}
+
+static void begin_request(struct ap_http *h, int64_t now)
+{
+	struct state *s = st(h);
+	struct ap_record rec;
+
+	s->seen_out = 1;
+	s->out_slot = -1;
+	for (int i = 0; i < SLOTS; i++) {
+		struct slot *sl = &s->slot[i];
+		if (sl->used)
+			continue;
+		memset(sl, 0, sizeof(*sl));
+		ap_record_init(&rec, AP_REC_EXCHANGE);
+		sl->ex = rec.u.exchange;
+		sl->used = 1;
+		sl->seq = s->req_seq;
+		sl->host_port = -1;
+		sl->ex.start_ns = now;
+		s->out_slot = (int8_t)i;
+		break;
+	}
+	s->req_seq++;
+	s->out.phase = P_LINE;
+}
+
+static void begin_response(struct ap_http *h, int64_t now)
+{
+	struct state *s = st(h);
+
+	s->in_slot = -1;
+	s->in_head = s->in_connect = 0;
+	for (int i = 0; i < SLOTS; i++) {
+		struct slot *sl = &s->slot[i];
+		if (sl->used && sl->seq == s->resp_seq && s->resp_seq != s->req_seq) {
+			s->in_slot = (int8_t)i;
+			s->in_head = sl->head;
+			s->in_connect = sl->connect;
+		}
+	}
+	s->resp_start_ns = now;
+	s->status = AP_UNKNOWN;
+	s->interim = 0;
+	s->in.phase = P_LINE;
+}
+
+/* --- header lines --------------------------------------------------------------------------- */
+
+/* Media type only, lower case, parameters dropped. */
+static void set_ctype(struct framer *f, const char *v, size_t n)
+{
+	size_t k = 0;
+
+	while (k < n && v[k] != ';' && !is_space(v[k]) && k + 1 < sizeof(f->ctype)) {
+		f->ctype[k] = lower(v[k]);
+		k++;
+	}
+	f->ctype[k] = 0;
+}
+
+static void set_clen(struct framer *f, const char *v, size_t n)
+{
+	int64_t x = 0;
+
+	if (n == 0 || n > 18) {
+		f->clen_bad = 1;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9') {
+			f->clen_bad = 1;
+			return;
+		}
+		x = x * 10 + (v[i] - '0');
+	}
+	if (f->clen >= 0 && f->clen != x)
+		f->clen_bad = 1;
+	f->clen = x;
+}
+
+/* Transfer-Encoding: chunked must be the last coding. */
+static void set_te(struct framer *f, const char *v, size_t n)
+{
+	size_t e = n, b;
+
+	while (e > 0 && (is_space(v[e - 1]) || v[e - 1] == ','))
+		e--;
+	for (b = e; b > 0 && v[b - 1] != ',' && !is_space(v[b - 1]); b--)
+		;
+	f->te_chunked = name_is(v + b, e - b, "chunked");
+	f->te_other = !f->te_chunked && e > 0;
+}
+
+static void set_enc(struct framer *f, const char *v, size_t n)
+{
+	if (name_is(v, n, "gzip") || name_is(v, n, "x-gzip"))
+		f->enc = ENC_GZIP;
+	else if (name_is(v, n, "deflate"))
+		f->enc = ENC_DEFLATE;
+	else if (n && !name_is(v, n, "identity"))
+		f->enc = ENC_OTHER;
+}
+
+/* Host header: host without port (IPv6 brackets kept), port kept apart. */
+static void set_host(struct slot *sl, const char *v, size_t n)
+{
+	size_t hn = n;
+	const char *c = NULL;
+
+	if (n && v[0] == '[') {
+		const char *rb = memchr(v, ']', n);
+		if (rb && (size_t)(rb - v) + 1 < n && rb[1] == ':')
+			c = rb + 1;
+	} else {
+		c = memchr(v, ':', n);
+	}
+	if (c) {
+		int32_t port = 0;
+		hn = (size_t)(c - v);
+		for (const char *d = c + 1; d < v + n && *d >= '0' && *d <= '9' && port < 65536;
+		     d++)
+			port = port * 10 + (*d - '0');
+		sl->host_port = port > 0 && port < 65536 ? port : -1;
+	}
+	copy_str(sl->ex.host, sizeof(sl->ex.host), v, hn);
+}
+
+/* Split "Name: value"; returns 0 for folded or malformed lines. */
+static int split_header(const char *line, size_t n, const char **name, size_t *nn, const char **val,
+			size_t *vn)
+{
+	const char *colon = memchr(line, ':', n);
+	size_t s, e;
+
+	if (!colon || colon == line || is_space(line[0]))
+		return 0;
+	*name = line;
+	*nn = (size_t)(colon - line);
+	s = *nn + 1;
+	e = n;
+	while (s < e && is_space(line[s]))
+		s++;
+	while (e > s && is_space(line[e - 1]))
+		e--;
+	*val = line + s;
+	*vn = e - s;
+	return 1;
+}
+
+static void header_line(struct framer *f, struct slot *sl, int request, const char *line, size_t n)
+{
+	const char *name, *v;
+	size_t nn, vn;
+
+	if (!split_header(line, n, &name, &nn, &v, &vn))
+		return;
+	if (name_is(name, nn, "content-length"))
+		set_clen(f, v, vn);
+	else if (name_is(name, nn, "transfer-encoding"))
+		set_te(f, v, vn);
+	else if (name_is(name, nn, "content-type"))
+		set_ctype(f, v, vn);
+	else if (name_is(name, nn, "content-encoding"))
+		set_enc(f, v, vn);
+	else if (request && sl && name_is(name, nn, "host") && !sl->ex.host[0])
+		set_host(sl, v, vn);
+}
+
+/* --- request line and request headers end --------------------------------------------------- */
+
+/* Incremental check of the request line: method is [A-Z_-]{1,20} then SP, then printable. */
+static int request_line_ok(struct framer *f, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = p[i];
+
+		if (f->m_done) {
+			if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f)
+				return 0;
+		} else if (c == ' ' && f->m_len > 0) {
+			f->m_done = 1;
+		} else if (((c >= 'A' && c <= 'Z') || c == '-' || c == '_') && f->m_len < 20) {
+			f->m_len++;
+		} else {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* Absolute-form target "http://host:port/path": host into the slot, returns the path. */
+static const char *absolute_target(struct slot *sl, const char *t, size_t *tn)
+{
+	const char *s = NULL, *auth, *end;
+
+	if (*tn > 7 && memcmp(t, "http://", 7) == 0)
+		s = t + 7;
+	else if (*tn > 8 && memcmp(t, "https://", 8) == 0)
+		s = t + 8;
+	if (!s)
+		return t;
+	auth = s;
+	for (end = s; end < t + *tn && *end != '/' && *end != '?'; end++)
+		if (*end == '@')
+			auth = end + 1;
+	set_host(sl, auth, (size_t)(end - auth));
+	*tn -= (size_t)(end - t);
+	return *tn ? end : "/";
+}
+
+/* "METHOD SP target SP HTTP/1.x"; returns 0 if not HTTP/1.x. */
+static int request_line(struct ap_http *h, struct slot *sl, const char *line, size_t n,
+			int truncated)
+{
+	const char *sp1 = memchr(line, ' ', n), *t, *sp2;
+	size_t tn;
+
+	if (!sp1)
+		return 0;
+	t = sp1 + 1;
+	sp2 = memchr(t, ' ', n - (size_t)(t - line));
+	if (sp2) {
+		const char *v = sp2 + 1;
+		size_t vn = n - (size_t)(v - line);
+		if (vn == 8 && memcmp(v, "HTTP/2.0", 8) == 0 && sp1 - line == 3 &&
+		    memcmp(line, "PRI", 3) == 0)
+			h->http2 = 1;
+		if (vn != 8 || memcmp(v, "HTTP/1.", 7) != 0 || v[7] < '0' || v[7] > '9')
+			return 0;
+		tn = (size_t)(sp2 - t);
+	} else if (truncated) {
+		tn = n - (size_t)(t - line);
+	} else {
+		return 0;
+	}
+	if (tn == 0)
+		return 0;
+	if (!sl)
+		return 1;
+	copy_str(sl->ex.method, sizeof(sl->ex.method), line, (size_t)(sp1 - line));
+	sl->head = strcmp(sl->ex.method, "HEAD") == 0;
+	sl->connect = strcmp(sl->ex.method, "CONNECT") == 0;
+	t = absolute_target(sl, t, &tn);
+	copy_str(sl->ex.path, sizeof(sl->ex.path), t, tn);
+	ap_redact_path(sl->ex.path, sizeof(sl->ex.path));
+	sl->req_ok = 1;
+	return 1;
+}
+
+static void request_headers_end(struct ap_http *h, struct slot *sl, int64_t now)
+{
+	struct state *s = st(h);
+	struct framer *f = &s->out;
+	uint8_t cat = 0, prov = 0;
+
+	if (f->te_chunked)
+		f->body = B_CHUNKED;
+	else if (f->clen > 0 && !f->clen_bad)
+		f->body = B_LENGTH;
+	f->remaining = f->body == B_LENGTH ? (uint64_t)f->clen : 0;
+	if (sl) {
+		ap_classify(h->env ? h->env->rules : NULL, sl->ex.host, sl->host_port, sl->ex.path,
+			    &cat, &prov);
+		sl->llm = cat == AP_CAT_LLM;
+		sl->api = (uint8_t)ap_usage_api(sl->ex.path);
+		if (sl->llm)
+			ap_usage_path_model(sl->ex.path, sl->ex.request_model,
+					    sizeof(sl->ex.request_model));
+		sl->scan_req = sl->llm && f->enc == ENC_NONE &&
+			       (f->ctype[0] == 0 || strstr(f->ctype, "json"));
+		sl->hash = fnv(FNV_OFFSET, sl->ex.method, strlen(sl->ex.method));
+		sl->hash = fnv(sl->hash, " ", 1);
+		sl->hash = fnv(sl->hash, sl->ex.path, strlen(sl->ex.path));
+		sl->hash = fnv(sl->hash, "\n", 1);
+		ap_json_init(&s->req_js);
+	}
+	if (f->body == B_NONE)
+		request_done(h, now);
+	else
+		f->phase = P_BODY;
+}
+
+static void req_field(void *ctx, const struct ap_json_value *v)
+{
+	struct slot *sl = ctx;
+
+	if (v->depth != 1)
+		return;
+	if (strcmp(v->path, "model") == 0 && v->type == AP_JSON_STRING && v->len) {
+		copy_str(sl->ex.request_model, sizeof(sl->ex.request_model), v->val, v->len);
+		sl->req_keys |= 1;
+	} else if (strcmp(v->path, "stream") == 0) {
+		sl->req_stream = v->type == AP_JSON_TRUE;
+		sl->req_keys |= 2;
+	}
+}
+
+static void request_body(struct ap_http *h, const uint8_t *p, size_t n, int64_t now)
+{
+	struct state *s = st(h);
+	struct slot *sl = out_slot(s);
+
+	if (!sl)
+		return;
+	sl->hash = fnv(sl->hash, p, n);
+	if (sl->scan_req && sl->req_keys != 3 && !ap_json_failed(&s->req_js))
+		ap_json_feed(&s->req_js, p, n, req_field, sl);
+}
+
+/* --- status line and response headers end --------------------------------------------------- */
+
+static int status_line_ok(struct framer *f, const uint8_t *p, size_t n)
+{
+	static const char prefix[] = "HTTP/1.";
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t pos = f->line_total + (uint32_t)i;
+		uint8_t c = p[i];
+
+		if (pos < sizeof(prefix) - 1 ? c != (uint8_t)prefix[pos]
+					     : ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f))
+			return 0;
+	}
+	return 1;
+}
+
+static int status_line(struct ap_http *h, const char *line, size_t n)
+{
+	struct state *s = st(h);
+	int code = 0;
+
+	if (n < 12 || line[8] != ' ')
+		return 0;
+	for (int i = 9; i < 12; i++) {
+		if (line[i] < '0' || line[i] > '9')
+			return 0;
+		code = code * 10 + (line[i] - '0');
+	}
+	if (n > 12 && line[12] != ' ')
+		return 0;
+	if (code < 100)
+		return 0;
+	s->status = code;
+	s->interim = code >= 100 && code < 200 && code != 101;
+	return 1;
+}
+
+static void response_headers_end(struct ap_http *h, int64_t now)
+{
+	struct state *s = st(h);
+	struct framer *f = &s->in;
+	struct slot *sl = in_slot(s);
+	int code = s->status;
+
+	if (s->interim) { /* 100 Continue, 103 Early Hints: the final response follows */
+		framer_reset(f);
+		return;
+	}
+	if (sl) {
+		sl->ex.status = code;
+		sl->ex.first_byte_ns = s->resp_start_ns;
+		copy_str(sl->ex.content_type, sizeof(sl->ex.content_type), f->ctype,
+			 strlen(f->ctype));
+	}
+	if (code == 101 || (s->in_connect && code >= 200 && code < 300)) {
+		if (sl)
+			sl->ex.end_ns = now;
+		response_done(h, now);
+		give_up(h, now); /* the connection now carries another protocol */
+		return;
+	}
+	if (s->in_head || code == 204 || code == 304) {
+		response_done(h, now);
+		return;
+	}
+	if (f->te_chunked) {
+		f->body = B_CHUNKED;
+	} else if (f->te_other) {
+		f->body = B_CLOSE;
+	} else if (f->clen_bad) {
+		f->body = B_CLOSE;
+		if (sl)
+			sl->ex.error = AP_XERR_PROTOCOL;
+	} else if (f->clen >= 0) {
+		f->body = B_LENGTH;
+		f->remaining = (uint64_t)f->clen;
+	} else {
+		f->body = B_CLOSE;
+	}
+	content_setup(h, sl, f);
+	if (f->body == B_LENGTH && f->remaining == 0)
+		response_done(h, now);
+	else
+		f->phase = P_BODY;
+}
+
+/* --- generic line and body machinery -------------------------------------------------------- */
+
+/* A full header-section line (CR stripped) for direction dir (1 = out). */
+static void line_done(struct ap_http *h, int out, int64_t now)
+{
+	struct state *s = st(h);
+	struct framer *f = out ? &s->out : &s->in;
+	struct slot *sl = out ? out_slot(s) : in_slot(s);
+	size_t n = f->line_len;
+	int trunc = f->line_total > f->line_len;
+
+	if (n && f->line[n - 1] == '\r' && !trunc)
+		n--;
+	f->line[n] = 0;
+	f->line_len = 0;
+	f->line_total = 0;
+	if (f->phase == P_LINE) {
+		if (out ? !request_line(h, sl, f->line, n, trunc) : !status_line(h, f->line, n)) {
+			give_up(h, now);
+			return;
+		}
+		f->phase = P_HEADERS;
+		return;
+	}
+	if (n == 0) {
+		if (out)
+			request_headers_end(h, sl, now);
+		else
+			response_headers_end(h, now);
+		return;
+	}
+	header_line(f, sl, out, f->line, n);
+}
+
+static void count(struct ap_http *h, int out, size_t k);
+
+/* Consume bytes of the first line / header section. */
+static size_t take_line(struct ap_http *h, int out, const uint8_t *p, size_t n, int64_t now)
+{
+	struct state *s = st(h);
+	struct framer *f = out ? &s->out : &s->in;
+	const uint8_t *lf = memchr(p, '\n', n);
+	size_t k = lf ? (size_t)(lf - p) + 1 : n, body = lf ? k - 1 : k;
+	size_t room = sizeof(f->line) - 1 - f->line_len, copy = body < room ? body : room;
+
+	if (f->phase == P_LINE &&
+	    !(out ? request_line_ok(f, p, body) : status_line_ok(f, p, body))) {
+		give_up(h, now);
+		return n;
+	}
+	memcpy(f->line + f->line_len, p, copy);
+	f->line_len = (uint16_t)(f->line_len + copy);
+	f->line_total += (uint32_t)(body > UINT32_MAX - f->line_total ? 0 : body);
+	count(h, out, k);
+	if (lf)
+		line_done(h, out, now);
+	return k;
+}
+
+/* Count consumed bytes for the exchange they belong to (before it can complete). */
+static void count(struct ap_http *h, int out, size_t k)
+{
+	struct state *s = st(h);
+	struct slot *sl = out ? out_slot(s) : in_slot(s);
+
+	if (!sl)
+		return;
+	if (out)
+		sl->ex.bytes_sent += k;
+	else
+		sl->ex.bytes_received += k;
+}
+
+static void body_bytes(struct ap_http *h, int out, const uint8_t *p, size_t n, int64_t now)
+{
+	if (out)
+		request_body(h, p, n, now);
+	else if (in_slot(st(h)))
+		content_body(h, p, n, now);
+}
+
+static void message_done(struct ap_http *h, int out, int64_t now)
+{
+	if (out)
+		request_done(h, now);
+	else
+		response_done(h, now);
+}
+
+static int hexval(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Chunk framing bytes other than data; returns 0 on a protocol error. */
+static int chunk_ctl(struct framer *f, uint8_t c, int *finished)
+{
+	int v;
+
+	switch (f->chunk) {
+	case CH_SIZE:
+		if ((v = hexval(c)) >= 0 && f->ch_digits < 15) {
+			f->remaining = f->remaining << 4 | (uint64_t)v;
+			f->ch_digits++;
+			return 1;
+		}
+		if (!f->ch_digits || v >= 0)
+			return 0;
+		if (c == '\r')
+			f->chunk = CH_SIZE_LF;
+		else if (c == ';' || is_space((char)c))
+			f->chunk = CH_EXT;
+		else if (c != '\n')
+			return 0;
+		break;
+	case CH_EXT:
+		if (c != '\n')
+			return 1;
+		break;
+	case CH_SIZE_LF:
+		if (c != '\n')
+			return 0;
+		break;
+	case CH_DATA_CR:
+		if (c == '\r')
+			f->chunk = CH_DATA_LF;
+		else if (c == '\n')
+			f->chunk = CH_SIZE;
+		else
+			return 0;
+		f->ch_digits = 0;
+		f->remaining = 0;
+		return 1;
+	case CH_DATA_LF:
+		if (c != '\n')
+			return 0;
+		f->chunk = CH_SIZE;
+		return 1;
+	case CH_TRAILER:
+		if (c == '\n') {
+			if (f->trailer_empty)
+				*finished = 1;
+			f->trailer_empty = 1;
+		} else if (c != '\r') {
+			f->trailer_empty = 0;
+		}
+		return 1;
+	}
+	/* end of a chunk-size line */
+	if (f->remaining == 0) {
+		f->chunk = CH_TRAILER;
+		f->trailer_empty = 1;
+	} else {
+		f->chunk = CH_DATA;
+	}
+	return 1;
+}
+
+static size_t take_chunked(struct ap_http *h, int out, const uint8_t *p, size_t n, int64_t now)
+{
+	struct state *s = st(h);
+	struct framer *f = out ? &s->out : &s->in;
+	int finished = 0;
+
+	if (f->chunk == CH_DATA) {
+		size_t k = n < f->remaining ? n : (size_t)f->remaining;
+		f->remaining -= k;
+		if (f->remaining == 0)
+			f->chunk = CH_DATA_CR;
+		count(h, out, k);
+		body_bytes(h, out, p, k, now);
+		return k;
+	}
+	if (!chunk_ctl(f, p[0], &finished)) {
+		give_up(h, now);
+		return n;
+	}
+	count(h, out, 1);
+	if (finished)
+		message_done(h, out, now);
+	return 1;
+}
+
+static size_t take_body(struct ap_http *h, int out, const uint8_t *p, size_t n, int64_t now)
+{
+	struct state *s = st(h);
+	struct framer *f = out ? &s->out : &s->in;
+	size_t k;
+
+	switch (f->body) {
+	case B_CHUNKED:
+		return take_chunked(h, out, p, n, now);
+	case B_LENGTH:
+		k = n < f->remaining ? n : (size_t)f->remaining;
+		f->remaining -= k;
+		count(h, out, k);
+		body_bytes(h, out, p, k, now);
+		if (f->remaining == 0)
+			message_done(h, out, now);
+		return k;
+	default: /* B_CLOSE: until the connection closes */
+		count(h, out, n);
+		body_bytes(h, out, p, n, now);
+		return n;
+	}
+}
+
+/* One step in direction out (1) or in (0); returns the bytes consumed. */
+static size_t step(struct ap_http *h, int out, const uint8_t *p, size_t n, int64_t now)
+{
+	struct state *s = st(h);
+	struct framer *f = out ? &s->out : &s->in;
+
+	switch (f->phase) {
+	case P_START:
+		if (out) {
+			begin_request(h, now);
+		} else {
+			if (!s->seen_out) { /* the server spoke first: not HTTP */
+				give_up(h, now);
+				return n;
+			}
+			begin_response(h, now);
+		}
+		return 0;
+	case P_LINE:
+	case P_HEADERS:
+		return take_line(h, out, p, n, now);
+	default:
+		return take_body(h, out, p, n, now);
+	}
+}
+
+static void update_mode(struct ap_http *h)
+{
+	const struct state *s = cst(h);
+
+	if (h->mode == AP_HTTP_GAVE_UP)
+		return;
+	h->mode = s->out.phase != P_START || s->in.phase != P_START ? AP_HTTP_ACTIVE : AP_HTTP_IDLE;
+	for (int i = 0; i < SLOTS; i++)
+		if (s->slot[i].used)
+			h->mode = AP_HTTP_ACTIVE;
+}
+
+static void feed(struct ap_http *h, int out, const void *buf, size_t n, int64_t now)
+{
+	const uint8_t *p = buf;
+
+	if (!h || h->mode == AP_HTTP_GAVE_UP || !buf)
+		return;
+	while (n && h->mode != AP_HTTP_GAVE_UP) {
+		size_t k = step(h, out, p, n, now);
+
+		p += k;
+		n -= k;
+	}
+	update_mode(h);
+}
+
+/* --- public API ----------------------------------------------------------------------------- */
+
+void ap_http_init(struct ap_http *h, const struct ap_http_env *env)
+{
+	struct state *s = st(h);
+
+	h->env = env;
+	h->mode = AP_HTTP_IDLE;
+	h->http2 = 0;
+	memset(s, 0, sizeof(*s));
+	s->out_slot = s->in_slot = -1;
+	framer_reset(&s->out);
+	framer_reset(&s->in);
+}
+
+void ap_http_out(struct ap_http *h, const void *buf, size_t n, int64_t now_ns)
+{
+	feed(h, 1, buf, n, now_ns);
+}
+
+void ap_http_in(struct ap_http *h, const void *buf, size_t n, int64_t now_ns)
+{
+	feed(h, 0, buf, n, now_ns);
+}
+
+void ap_http_close(struct ap_http *h, int64_t now_ns, unsigned err)
+{
+	struct state *s = st(h);
+
+	if (h->mode != AP_HTTP_GAVE_UP) {
+		if (s->in.phase == P_BODY && s->in.body == B_CLOSE && in_slot(s)) {
+			if (err)
+				in_slot(s)->ex.error = (uint8_t)err;
+			response_done(h, now_ns);
+		}
+		emit_all(h, now_ns, err ? err : AP_XERR_EOF);
+	}
+	ap_http_reset(h);
+}
+
+void ap_http_reset(struct ap_http *h)
+{
+	inflate_end(h);
+	ap_http_init(h, h->env);
+}
+
+int ap_http_pending(const struct ap_http *h)
+{
+	const struct state *s = cst(h);
+
+	if (h->mode == AP_HTTP_GAVE_UP)
+		return 0;
+	for (int i = 0; i < SLOTS; i++)
+		if (s->slot[i].used && s->slot[i].req_ok)
+			return 1;
+	return 0;
+}

@@ -1,0 +1,339 @@
+/* analysis.c: concurrency-aware breakdown, child-process items and grouped call statistics. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+
+const char *const tok_names[T_MAX] = { "input", "output", "cache_read", "cache_write",
+				       "reasoning" };
+
+double run_sample_rate(const struct vrun *r)
+{
+	double rate = 1.0;
+
+	for (size_t i = 0; i < r->run.n_procs; i++)
+		if (r->psel[i] && 1.0 / proc_weight(&r->run.procs[i]) < rate)
+			rate = 1.0 / proc_weight(&r->run.procs[i]);
+	return rate;
+}
+
+static int32_t proc_by_pid_after(const struct run *run, int32_t pid, int64_t t)
+{
+	int32_t best = -1;
+
+	for (size_t i = 0; i < run->n_procs; i++) {
+		const struct vproc *p = &run->procs[i];
+
+		if (p->pid == pid && p->start != UNK && (t == UNK || p->start >= t - 1000000000ll) &&
+		    (best < 0 || p->start < run->procs[best].start))
+			best = (int32_t)i;
+	}
+	return best;
+}
+
+size_t pitems_build(const struct vrun *r, struct pitem **out)
+{
+	const struct run *run = &r->run;
+	struct pitem *v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < run->n_procs; i++) {
+		const struct vproc *p = &run->procs[i];
+		struct pitem *it;
+
+		if (p->parent < 0 || p->exec_of >= 0 || p->start == UNK ||
+		    !(r->psel[i] || r->psel[p->parent]))
+			continue;
+		it = VEC_PUSH(v, n, cap);
+		it->a = p->start;
+		it->b = p->end != UNK ? i64_max(p->end, p->last_seen) : p->last_seen;
+		it->proc = (int32_t)i;
+		it->parent = p->parent;
+		it->pid = p->pid;
+		it->path = p->exe;
+	}
+	for (size_t i = 0; i < run->n_pevs; i++) {
+		const struct vpev *e = &run->pevs[i];
+		struct pitem *it;
+
+		if (!r->psel[e->proc] || e->time == UNK || e->end == UNK ||
+		    (e->kind != AP_PEV_SPAWN && e->kind != AP_PEV_WAIT))
+			continue;
+		if (e->child_pid > 0 && proc_by_pid_after(run, e->child_pid, e->time) >= 0)
+			continue; /* the child is profiled: its lifetime is already an item */
+		it = VEC_PUSH(v, n, cap);
+		it->a = e->time;
+		it->b = e->end;
+		it->proc = -1;
+		it->parent = e->proc;
+		it->pid = e->child_pid;
+		it->path = e->path;
+	}
+	*out = v;
+	return n;
+}
+
+static void push_clip(struct ival **v, size_t *n, size_t *cap, const struct vrun *r, int64_t a,
+		      int64_t b)
+{
+	struct ival *iv;
+
+	if (a == UNK || b == UNK)
+		return;
+	a = i64_max(a, r->start);
+	b = i64_min(b, r->end);
+	if (b <= a)
+		return;
+	iv = VEC_PUSH(*v, *n, *cap);
+	iv->a = a;
+	iv->b = b;
+}
+
+size_t cat_intervals(const struct vrun *r, int cat, struct ival **out)
+{
+	const struct run *run = &r->run;
+	struct ival *v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < run->n_xs; i++)
+		if (r->xsel[i] && run->xs[i].cat == cat)
+			push_clip(&v, &n, &cap, r, run->xs[i].t0, run->xs[i].t1);
+	for (size_t i = 0; i < run->n_spans; i++)
+		if (r->ssel[i] && run->spans[i].cat == cat && cat != AP_CAT_UNKNOWN)
+			push_clip(&v, &n, &cap, r, run->spans[i].start, run->spans[i].end);
+	if (cat == AP_CAT_PROCESS && r->proc_items) {
+		struct pitem *pi;
+		size_t np = pitems_build(r, &pi);
+
+		for (size_t i = 0; i < np; i++)
+			push_clip(&v, &n, &cap, r, pi[i].a, pi[i].b);
+		free(pi);
+	}
+	*out = v;
+	return ival_merge(v, n);
+}
+
+static void sum_calls(const struct vrun *r, struct breakdown *b)
+{
+	const struct run *run = &r->run;
+	struct pitem *pi;
+	size_t np;
+
+	for (size_t i = 0; i < run->n_xs; i++) {
+		const struct vxch *x = &run->xs[i];
+		struct catstat *c = &b->cat[x->cat];
+
+		if (!r->xsel[i])
+			continue;
+		c->n++;
+		c->calls += proc_weight(&run->procs[x->proc]);
+		if (x->t0 != UNK)
+			c->sum = sat_add(c->sum, x->t1 - x->t0);
+	}
+	np = r->proc_items ? pitems_build(r, &pi) : (pi = NULL, 0);
+	for (size_t i = 0; i < np; i++) {
+		b->cat[AP_CAT_PROCESS].n++;
+		b->cat[AP_CAT_PROCESS].calls += 1;
+		b->cat[AP_CAT_PROCESS].sum = sat_add(b->cat[AP_CAT_PROCESS].sum, pi[i].b - pi[i].a);
+	}
+	free(pi);
+}
+
+void breakdown_compute(const struct vrun *r, struct breakdown *b)
+{
+	static const int order[] = { AP_CAT_LLM, AP_CAT_TOOL, AP_CAT_MEMORY, AP_CAT_PROCESS,
+				     AP_CAT_UNKNOWN };
+	struct ival *all = NULL;
+	size_t nall = 0, capall = 0;
+
+	memset(b, 0, sizeof(*b));
+	b->start = r->start;
+	b->end = r->end;
+	b->wall = r->end - r->start;
+	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+		struct ival *v;
+		size_t n = cat_intervals(r, order[k], &v);
+		int64_t before = ival_total(all, nall);
+
+		b->cat[order[k]].wall = ival_total(v, n);
+		for (size_t i = 0; i < n; i++)
+			*VEC_PUSH(all, nall, capall) = v[i];
+		nall = ival_merge(all, nall);
+		b->cat[order[k]].excl = ival_total(all, nall) - before;
+		free(v);
+	}
+	b->busy = ival_total(all, nall);
+	b->cat[CAT_INTERNAL].wall = b->cat[CAT_INTERNAL].excl = b->wall - b->busy;
+	free(all);
+	sum_calls(r, b);
+}
+
+void tokens_add(struct tokens *t, const struct vxch *x, double w)
+{
+	t->calls++;
+	for (int k = 0; k < T_MAX; k++) {
+		int64_t v = x_tok(x, k);
+
+		if (v < 0)
+			t->unknown[k]++;
+		else
+			t->v[k] += (double)v * w;
+	}
+}
+
+/* --- groups --------------------------------------------------------------------------------- */
+
+struct gctx {
+	struct run *run;
+	enum group_kind kind;
+	uint32_t *epath; /* per exchange: path without the query, for G_ENDPOINT */
+};
+
+static uint32_t path_noquery(struct run *run, uint32_t path)
+{
+	const char *p = S(run, path), *q = strchr(p, '?');
+
+	return q ? strtab_addn(&run->st, p, (size_t)(q - p)) : path;
+}
+
+static int cmp_u32(uint32_t a, uint32_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
+static int key_cmp(const struct gctx *g, uint32_t i, uint32_t j)
+{
+	const struct vxch *x = &g->run->xs[i], *y = &g->run->xs[j];
+	int c;
+
+	switch (g->kind) {
+	case G_MODEL:
+		if ((c = cmp_u32(x->prov, y->prov)))
+			return c;
+		return cmp_u32(x_model(x), x_model(y));
+	case G_ENDPOINT:
+		if ((c = cmp_u32(x->cat, y->cat)) || (c = cmp_u32(x->host, y->host)) ||
+		    (c = cmp_u32((uint32_t)x->port, (uint32_t)y->port)) ||
+		    (c = cmp_u32(x->method, y->method)))
+			return c;
+		return cmp_u32(g->epath[i], g->epath[j]);
+	case G_AGENT:
+		return cmp_u32(x->agent, y->agent);
+	}
+	return 0;
+}
+
+static int cmp_idx(const void *a, const void *b, void *ctx)
+{
+	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+	int c = key_cmp(ctx, i, j);
+
+	return c ? c : cmp_u32(i, j);
+}
+
+static void group_fill(struct gctx *g, struct group *gr, const uint32_t *idx, size_t n)
+{
+	const struct run *run = g->run;
+	int64_t *dur = xmalloc(n * sizeof(*dur)), *ttfb = xmalloc(n * sizeof(*ttfb));
+	double *tps = xmalloc(n * sizeof(*tps));
+	size_t nd = 0, nt = 0, ns = 0;
+	const struct vxch *x0 = &run->xs[idx[0]];
+
+	gr->cat = x0->cat;
+	gr->prov = x0->prov;
+	gr->model = x_model(x0);
+	gr->host = x0->host;
+	gr->port = x0->port;
+	gr->method = x0->method;
+	gr->path = g->epath ? g->epath[idx[0]] : x0->path;
+	gr->agent = x0->agent;
+	for (size_t i = 0; i < n; i++) {
+		const struct vxch *x = &run->xs[idx[i]];
+		double w = proc_weight(&run->procs[x->proc]);
+		int64_t d = x_duration(x), t = x_ttfb(x);
+
+		gr->n++;
+		gr->calls += w;
+		gr->errors += x->error != AP_XERR_NONE || x->status >= 400;
+		if (d != UNK) {
+			dur[nd++] = d;
+			gr->total = sat_add(gr->total, d);
+		}
+		if (t != UNK)
+			ttfb[nt++] = t;
+		if (x->stream && x->out > 0 && x->first_byte != UNK && x->end > x->first_byte)
+			tps[ns++] = (double)x->out * 1e9 / (double)(x->end - x->first_byte);
+		tokens_add(&gr->tok, x, w);
+		if (isnan(x->cost))
+			gr->cost_unknown++;
+		else
+			gr->cost += x->cost * w;
+	}
+	dist_i64(dur, nd, &gr->dur);
+	dist_i64(ttfb, nt, &gr->ttfb);
+	dist_f64(tps, ns, &gr->tps);
+	free(dur);
+	free(ttfb);
+	free(tps);
+}
+
+static int cmp_group_total(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+
+	if (x->total != y->total)
+		return x->total > y->total ? -1 : 1;
+	return x->n > y->n ? -1 : x->n < y->n;
+}
+
+size_t groups_build(struct vrun *r, enum group_kind kind, struct group **out)
+{
+	struct run *run = &r->run;
+	struct gctx g = { .run = run, .kind = kind };
+	uint32_t *idx = xmalloc((run->n_xs + 1) * sizeof(*idx));
+	struct group *gs = NULL;
+	size_t n = 0, ng = 0, cap = 0;
+
+	if (kind == G_ENDPOINT) {
+		g.epath = xcalloc(run->n_xs + 1, sizeof(*g.epath));
+		for (size_t i = 0; i < run->n_xs; i++)
+			if (r->xsel[i])
+				g.epath[i] = path_noquery(run, run->xs[i].path);
+	}
+	for (size_t i = 0; i < run->n_xs; i++)
+		if (r->xsel[i] && (kind != G_MODEL || run->xs[i].cat == AP_CAT_LLM))
+			idx[n++] = (uint32_t)i;
+	qsort_r(idx, n, sizeof(*idx), cmp_idx, &g);
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+
+		while (j < n && key_cmp(&g, idx[i], idx[j]) == 0)
+			j++;
+		group_fill(&g, VEC_PUSH(gs, ng, cap), idx + i, j - i);
+		i = j;
+	}
+	qsort(gs, ng, sizeof(*gs), cmp_group_total);
+	free(idx);
+	free(g.epath);
+	*out = gs;
+	return ng;
+}
+
+void group_label(const struct run *run, enum group_kind kind, const struct group *g, char *buf,
+		 size_t len)
+{
+	switch (kind) {
+	case G_MODEL:
+		snprintf(buf, len, "%s %s", ap_provider_name(g->prov),
+			 g->model ? S(run, g->model) : "(model unknown)");
+		break;
+	case G_ENDPOINT:
+		snprintf(buf, len, "%s %s%s", g->method ? S(run, g->method) : "?",
+			 g->host ? S(run, g->host) : "(host unknown)", S(run, g->path));
+		break;
+	case G_AGENT:
+		snprintf(buf, len, "%s", g->agent ? S(run, g->agent) : "(no agent label)");
+		break;
+	}
+}

@@ -1,0 +1,331 @@
+/* prices.c: price and context-window lookup, the built-in table, and the cost of an exchange. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonp.h"
+#include "prices.h"
+
+#define N NAN
+#define M (1e-6) /* USD per million tokens -> per token */
+
+/*
+ * Built-in default table (list prices per million tokens, as of PRICES_BUILTIN_DATE, in the
+ * field meanings of LiteLLM's model_prices_and_context_window.json). Approximate by nature:
+ * pass --prices with a current LiteLLM file for authoritative numbers. Keep sorted by name.
+ */
+static const struct price builtin[] = {
+	/* name, in, out, cache_read, cache_write, reasoning, in>200k, out>200k, cr>200k, ctx */
+	{ "chatgpt-4o-latest", 5 * M, 15 * M, N, N, N, N, N, N, 128000 },
+	{ "claude-3-5-haiku", 0.8 * M, 4 * M, 0.08 * M, 1 * M, N, N, N, N, 200000 },
+	{ "claude-3-5-sonnet", 3 * M, 15 * M, 0.3 * M, 3.75 * M, N, N, N, N, 200000 },
+	{ "claude-3-7-sonnet", 3 * M, 15 * M, 0.3 * M, 3.75 * M, N, N, N, N, 200000 },
+	{ "claude-haiku-4-5", 1 * M, 5 * M, 0.1 * M, 1.25 * M, N, N, N, N, 200000 },
+	{ "claude-opus-4", 15 * M, 75 * M, 1.5 * M, 18.75 * M, N, N, N, N, 200000 },
+	{ "claude-opus-4-1", 15 * M, 75 * M, 1.5 * M, 18.75 * M, N, N, N, N, 200000 },
+	{ "claude-sonnet-4", 3 * M, 15 * M, 0.3 * M, 3.75 * M, N, N, N, N, 200000 },
+	{ "claude-sonnet-4-5", 3 * M, 15 * M, 0.3 * M, 3.75 * M, N, 6 * M, 22.5 * M, 0.6 * M,
+	  200000 },
+	{ "gemini-2.0-flash", 0.1 * M, 0.4 * M, 0.025 * M, N, N, N, N, N, 1048576 },
+	{ "gemini-2.5-flash", 0.3 * M, 2.5 * M, 0.075 * M, N, N, N, N, N, 1048576 },
+	{ "gemini-2.5-pro", 1.25 * M, 10 * M, 0.31 * M, N, N, 2.5 * M, 15 * M, 0.625 * M, 1048576 },
+	{ "gpt-3.5-turbo", 0.5 * M, 1.5 * M, N, N, N, N, N, N, 16385 },
+	{ "gpt-4.1", 2 * M, 8 * M, 0.5 * M, N, N, N, N, N, 1047576 },
+	{ "gpt-4.1-mini", 0.4 * M, 1.6 * M, 0.1 * M, N, N, N, N, N, 1047576 },
+	{ "gpt-4.1-nano", 0.1 * M, 0.4 * M, 0.025 * M, N, N, N, N, N, 1047576 },
+	{ "gpt-4o", 2.5 * M, 10 * M, 1.25 * M, N, N, N, N, N, 128000 },
+	{ "gpt-4o-mini", 0.15 * M, 0.6 * M, 0.075 * M, N, N, N, N, N, 128000 },
+	{ "llama3", N, N, N, N, N, N, N, N, 8192 },
+	{ "llama3.1", N, N, N, N, N, N, N, N, 131072 },
+	{ "llama3.2", N, N, N, N, N, N, N, N, 131072 },
+	{ "o3-mini", 1.1 * M, 4.4 * M, 0.55 * M, N, N, N, N, N, 200000 },
+	{ "o4-mini", 1.1 * M, 4.4 * M, 0.275 * M, N, N, N, N, N, 200000 },
+	{ "text-embedding-3-large", 0.13 * M, 0, N, N, N, N, N, N, 8191 },
+	{ "text-embedding-3-small", 0.02 * M, 0, N, N, N, N, N, N, 8191 },
+};
+
+struct cache_ent {
+	uint32_t resp, req;
+	uint8_t prov;
+	const struct price *pr;
+};
+
+struct prices {
+	struct price *tab; /* sorted by name */
+	size_t n;
+	int builtin;
+	char *source;
+	struct jdoc doc; /* file entries' names point into doc.chars */
+};
+
+/* LiteLLM provider prefixes, indexed by enum ap_provider. */
+static const char *const prov_prefix[AP_PROV_MAX] = {
+	[AP_PROV_OPENAI] = "openai",	     [AP_PROV_AZURE_OPENAI] = "azure",
+	[AP_PROV_ANTHROPIC] = "anthropic",   [AP_PROV_GEMINI] = "gemini",
+	[AP_PROV_VERTEX_AI] = "vertex_ai",   [AP_PROV_BEDROCK] = "bedrock",
+	[AP_PROV_MISTRAL] = "mistral",	     [AP_PROV_GROQ] = "groq",
+	[AP_PROV_DEEPSEEK] = "deepseek",     [AP_PROV_OPENROUTER] = "openrouter",
+	[AP_PROV_TOGETHER] = "together_ai",  [AP_PROV_OLLAMA] = "ollama",
+};
+
+static int cmp_price(const void *a, const void *b)
+{
+	return strcmp(((const struct price *)a)->name, ((const struct price *)b)->name);
+}
+
+static double num_or_nan(const struct jdoc *d, const struct jnode *o, const char *k)
+{
+	const struct jnode *n = j_get(d, o, k);
+
+	return n && n->type == J_NUM && n->num >= 0 && isfinite(n->num) ? n->num : NAN;
+}
+
+static int64_t context_of(const struct jdoc *d, const struct jnode *o)
+{
+	static const char *const keys[] = { "max_input_tokens", "max_tokens" };
+
+	for (int i = 0; i < 2; i++) {
+		double v = num_or_nan(d, o, keys[i]);
+
+		if (v >= 1 && v < 1e12)
+			return (int64_t)v;
+	}
+	return -1;
+}
+
+static void entry_from_json(struct price *p, const struct jdoc *d, const struct jnode *o)
+{
+	p->in = num_or_nan(d, o, "input_cost_per_token");
+	p->out = num_or_nan(d, o, "output_cost_per_token");
+	p->cache_read = num_or_nan(d, o, "cache_read_input_token_cost");
+	p->cache_write = num_or_nan(d, o, "cache_creation_input_token_cost");
+	p->reasoning = num_or_nan(d, o, "output_cost_per_reasoning_token");
+	p->in_200k = num_or_nan(d, o, "input_cost_per_token_above_200k_tokens");
+	p->out_200k = num_or_nan(d, o, "output_cost_per_token_above_200k_tokens");
+	p->cache_read_200k = num_or_nan(d, o, "cache_read_input_token_cost_above_200k_tokens");
+	p->max_input = context_of(d, o);
+}
+
+static int load_file(struct prices *p, const char *file, char *msg, size_t msglen)
+{
+	uint8_t *buf = NULL;
+	size_t n = 0;
+	int32_t root;
+	const struct jnode *r;
+
+	if (rd_slurp(file, &buf, &n, msg, msglen) < 0)
+		return -1;
+	root = jdoc_parse(&p->doc, (const char *)buf, n, msg, msglen);
+	free(buf);
+	if (root < 0)
+		return -1;
+	r = &p->doc.nodes[root];
+	if (r->type != J_OBJ) {
+		snprintf(msg, msglen, "expected a JSON object of model name -> prices");
+		return -1;
+	}
+	p->tab = xcalloc(r->n, sizeof(*p->tab));
+	for (uint32_t i = 0; i < r->n; i++) {
+		const char *key;
+		const struct jnode *e = j_child(&p->doc, r, i, &key);
+
+		if (e->type != J_OBJ || !strcmp(key, "sample_spec") || !*key)
+			continue;
+		p->tab[p->n].name = key;
+		entry_from_json(&p->tab[p->n++], &p->doc, e);
+	}
+	if (!p->n) {
+		snprintf(msg, msglen, "no model entries (expected LiteLLM's shape: "
+				      "{\"gpt-4o\": {\"input_cost_per_token\": ...}})");
+		return -1;
+	}
+	return 0;
+}
+
+struct prices *prices_load(const char *file, char *msg, size_t msglen)
+{
+	struct prices *p = xcalloc(1, sizeof(*p));
+
+	if (!file) {
+		p->n = sizeof(builtin) / sizeof(builtin[0]);
+		p->tab = xmalloc(sizeof(builtin));
+		memcpy(p->tab, builtin, sizeof(builtin));
+		p->builtin = 1;
+		p->source = xstrdup("built-in table (" PRICES_BUILTIN_DATE ")");
+	} else {
+		if (load_file(p, file, msg, msglen) < 0) {
+			prices_free(p);
+			return NULL;
+		}
+		p->source = xstrdup(file);
+	}
+	qsort(p->tab, p->n, sizeof(*p->tab), cmp_price);
+	return p;
+}
+
+void prices_free(struct prices *p)
+{
+	if (!p)
+		return;
+	free(p->tab);
+	free(p->source);
+	jdoc_free(&p->doc);
+	free(p);
+}
+
+const char *prices_source(const struct prices *p)
+{
+	return p ? p->source : "none";
+}
+
+static const struct price *exact(const struct prices *p, const char *name)
+{
+	struct price key = { .name = name };
+
+	return bsearch(&key, p->tab, p->n, sizeof(key), cmp_price);
+}
+
+/* Longest entry that equals a '-'-separated prefix of name ("gpt-4o" for "gpt-4o-2024-08-06"). */
+static const struct price *by_prefix(const struct prices *p, const char *name)
+{
+	char buf[256];
+	size_t n = strlen(name);
+
+	if (n >= sizeof(buf))
+		return NULL;
+	memcpy(buf, name, n + 1);
+	while (n > 0) {
+		const struct price *e;
+
+		while (n > 0 && buf[n - 1] != '-')
+			n--;
+		if (!n)
+			break;
+		buf[--n] = 0;
+		e = exact(p, buf);
+		if (e)
+			return e;
+	}
+	return NULL;
+}
+
+const struct price *prices_find(const struct prices *p, const char *model, int provider)
+{
+	const struct price *e;
+	char buf[300];
+
+	if (!p || !model || !*model)
+		return NULL;
+	if (!strncmp(model, "models/", 7))
+		model += 7; /* Gemini path form */
+	if ((e = exact(p, model)))
+		return e;
+	if (provider > 0 && provider < AP_PROV_MAX && prov_prefix[provider]) {
+		snprintf(buf, sizeof(buf), "%s/%s", prov_prefix[provider], model);
+		if ((e = exact(p, buf)))
+			return e;
+	}
+	return by_prefix(p, model);
+}
+
+const struct price *prices_for(const struct prices *p, const struct run *run,
+			       const struct vxch *x)
+{
+	const struct price *e = prices_find(p, S(run, x->resp_model), x->prov);
+
+	return e ? e : prices_find(p, S(run, x->req_model), x->prov);
+}
+
+static double or(double v, double dflt)
+{
+	return isnan(v) ? dflt : v;
+}
+
+/*
+ * Usage is normalised (docs/FORMAT.md): input includes cache reads and writes, output includes
+ * reasoning. Cache tokens are billed at their own rates when the entry has them, else as input.
+ */
+double price_cost(const struct price *pr, const struct vxch *x)
+{
+	double in_rate, out_rate, cr_rate, cw_rate, cost;
+	int64_t cr, cw, plain, out, rs;
+
+	if (!pr || x->in < 0 || isnan(pr->in))
+		return NAN;
+	if (x->out < 0 && !isnan(pr->out) && pr->out > 0)
+		return NAN; /* output billed but unknown */
+	in_rate = pr->in;
+	out_rate = or(pr->out, 0);
+	cr_rate = or(pr->cache_read, in_rate);
+	cw_rate = or(pr->cache_write, in_rate);
+	if (x->in > 200000 && !isnan(pr->in_200k)) {
+		in_rate = pr->in_200k;
+		out_rate = or(pr->out_200k, out_rate);
+		cr_rate = or(pr->cache_read_200k, cr_rate);
+	}
+	cr = x->cache_read > 0 ? x->cache_read : 0;
+	cw = x->cache_write > 0 ? x->cache_write : 0;
+	plain = x->in - cr - cw;
+	if (plain < 0)
+		plain = 0;
+	out = x->out > 0 ? x->out : 0;
+	rs = x->reasoning > 0 && x->reasoning <= out ? x->reasoning : 0;
+	cost = (double)plain * in_rate + (double)cr * cr_rate + (double)cw * cw_rate;
+	if (!isnan(pr->reasoning))
+		cost += (double)(out - rs) * out_rate + (double)rs * pr->reasoning;
+	else
+		cost += (double)out * out_rate;
+	return cost;
+}
+
+void prices_apply(struct prices *p, struct run *run)
+{
+	struct cache_ent *cache = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < run->n_xs; i++) {
+		struct vxch *x = &run->xs[i];
+		const struct price *pr = NULL;
+		size_t k;
+
+		if (x->cat != AP_CAT_LLM && x->in < 0)
+			continue;
+		for (k = 0; k < n; k++)
+			if (cache[k].resp == x->resp_model && cache[k].req == x->req_model &&
+			    cache[k].prov == x->prov)
+				break;
+		if (k < n) {
+			pr = cache[k].pr;
+		} else {
+			struct cache_ent *c;
+
+			pr = prices_for(p, run, x);
+			if (n < 4096) {
+				c = VEC_PUSH(cache, n, cap);
+				c->resp = x->resp_model;
+				c->req = x->req_model;
+				c->prov = x->prov;
+				c->pr = pr;
+			}
+		}
+		x->cost = price_cost(pr, x);
+	}
+	free(cache);
+}
+
+int64_t prices_context(const struct prices *p, const struct run *run, const struct vxch *x)
+{
+	const struct price *e = prices_for(p, run, x);
+
+	if (e && e->max_input > 0)
+		return e->max_input;
+	if (p && !p->builtin) { /* the file lacks it: fall back to the built-in windows */
+		struct prices b = { .tab = (struct price *)builtin,
+				    .n = sizeof(builtin) / sizeof(builtin[0]) };
+
+		e = prices_for(&b, run, x);
+		if (e && e->max_input > 0)
+			return e->max_input;
+	}
+	return -1;
+}
