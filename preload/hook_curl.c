@@ -2,6 +2,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #include "redact.h"
 #include "rt.h"
@@ -154,7 +155,6 @@ static void transfer_done(void *easy, int64_t t0, int64_t t1, int result)
 		s = info_str(gi, easy, CURLINFO_CONTENT_TYPE, sbuf, sizeof(sbuf));
 		if (s)
 			ap_strlcpy(x->content_type, s, sizeof(x->content_type));
-		x->tls = app > 0;
 		x->id = ap_new_id();
 		x->tid = ap_gettid();
 		x->span_id = ap_current_span();
@@ -162,8 +162,13 @@ static void transfer_done(void *easy, int64_t t0, int64_t t1, int result)
 			   sizeof(x->agent));
 	}
 	s = info_str(gi, easy, CURLINFO_EFFECTIVE_URL, sbuf, sizeof(sbuf));
-	if (s)
+	if (s) {
+		if (!parked)
+			x->tls = !strncasecmp(s, "https:", 6);
 		url_parts(s, x);
+	}
+	if (c && !parked)
+		x->conn_id = ap_conn_id(c); /* the bytes were not HTTP/1.x we could read (HTTP/2) */
 	if (x->status == AP_UNKNOWN) {
 		long code = info_long(gi, easy, CURLINFO_RESPONSE_CODE);
 		x->status = code > 0 ? (int32_t)code : AP_UNKNOWN;

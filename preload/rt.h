@@ -173,6 +173,8 @@ void ap_conn_bind_ssl_fd(void *ssl, int fd);
 void ap_dns_remember(const char *host, const struct sockaddr *sa, int64_t dns_ns);
 /* curl merge: find the connection with this local port and remote port. */
 struct ap_conn *ap_conn_by_ports(int local_port, int peer_port);
+/* The id recorded for this connection (the SSL connection's when a socket carries one). */
+uint64_t ap_conn_id(const struct ap_conn *c);
 /* Take the exchange parked on a connection for libcurl to merge (0 if none). */
 int ap_conn_take_parked(struct ap_conn *c, struct ap_exchange *out);
 void ap_conn_flush_parked(void);

@@ -789,6 +789,11 @@ struct ap_conn *ap_conn_by_ports(int local_port, int peer_port)
 	return NULL;
 }
 
+uint64_t ap_conn_id(const struct ap_conn *c)
+{
+	return c->link && c->bound ? c->link->info.id : c->info.id;
+}
+
 int ap_conn_take_parked(struct ap_conn *c, struct ap_exchange *out)
 {
 	struct ap_conn *src = c->has_parked ? c : (c->link && c->link->has_parked ? c->link : NULL);

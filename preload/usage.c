@@ -53,7 +53,7 @@ int ap_usage_parse_int(const char *s, size_t n, int64_t *out)
 	if (n == 0 || s[0] < '0' || s[0] > '9')
 		return 0;
 	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-		if (v > (INT64_MAX - 9) / 10)
+		if (v > (INT64_MAX - (s[i] - '0')) / 10)
 			return 0;
 		v = v * 10 + (s[i] - '0');
 	}

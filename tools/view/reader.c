@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "ap_codec.h"
 #include "reader.h"

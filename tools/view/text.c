@@ -137,7 +137,7 @@ void put_fit(FILE *f, const char *s, int n, int pad)
 			cols++;
 			break;
 		}
-		if (*p < 0x20 || *p == 0x7f || *p >= 0x80 && (k == 1))
+		if (*p < 0x20 || *p == 0x7f || (*p >= 0x80 && k == 1))
 			fputc('?', f);
 		else
 			fwrite(p, 1, (size_t)k, f);
