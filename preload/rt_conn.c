@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/un.h>
@@ -449,6 +450,15 @@ static void decide(struct ap_conn *c, const uint8_t *p, size_t n, int64_t now)
 	if (!c->bound) {
 		c->opaque = 1;
 		c->info.visibility = AP_VIS_OPAQUE;
+		if (!ap_rt.opaque_tls_reported) {
+			char msg[AP_STR_MSG];
+			ap_rt.opaque_tls_reported = 1;
+			snprintf(msg, sizeof(msg),
+				 "TLS to %.120s without SSL_* calls (statically linked TLS): endpoints "
+				 "are timed at socket level only",
+				 c->info.host[0] ? c->info.host : c->info.peer);
+			ap_diag(AP_DIAG_OPAQUE_TLS, msg);
+		}
 		c->tls_start = c->connect_start != AP_UNKNOWN && c->info.connect_ns != AP_UNKNOWN
 				       ? c->connect_start + c->info.connect_ns
 				       : now;
