@@ -166,14 +166,24 @@ static unsigned host_provider(const struct endpoint *e)
 	return AP_PROV_NONE;
 }
 
-/* Provider of an LLM endpoint: known host, then path shape. */
+/*
+ * Provider of an LLM endpoint: known host, then the API shape its path names. An unknown host
+ * serving /v1/messages speaks Anthropic's API (a proxy or a local server), one serving
+ * :generateContent speaks Gemini's; every other OpenAI-shaped path is openai_compatible.
+ */
 static unsigned llm_provider(const struct endpoint *e)
 {
 	unsigned p = host_provider(e);
 
 	if (p != AP_PROV_NONE)
 		return p;
-	return path_is_ollama(e) ? AP_PROV_OLLAMA : AP_PROV_OPENAI_COMPATIBLE;
+	if (path_is_ollama(e))
+		return AP_PROV_OLLAMA;
+	if (path_ends(e, "/v1/messages"))
+		return AP_PROV_ANTHROPIC;
+	if (path_ends(e, ":generateContent") || path_ends(e, ":streamGenerateContent"))
+		return AP_PROV_GEMINI;
+	return AP_PROV_OPENAI_COMPATIBLE;
 }
 
 static int is_memory(const struct endpoint *e)

@@ -274,24 +274,39 @@ static size_t encode_fields(uint8_t *p, size_t cap, const struct ap_record *r,
 	return o;
 }
 
-size_t ap_encode(uint8_t *buf, size_t cap, const struct ap_record *r)
+/*
+ * Payload offset: 1 byte of type (< 128) + 1..3 bytes of payload length (< 2 MiB; a record is
+ * a few KiB). The roomy case encodes once at offset 4; when that does not fit, smaller offsets
+ * are tried so that a record that fits exactly is not refused.
+ */
+static size_t encode_at(uint8_t *buf, size_t cap, const struct ap_record *r, size_t gap)
 {
 	uint8_t hdr[20];
 	size_t body, h;
 
-	/* Encode the payload after a 12-byte gap, then move it next to the real header. */
-	if (r->type == 0 || r->type >= AP_REC_TYPE_MAX || cap <= 12)
+	if (cap < gap)
 		return 0;
-	body = encode_fields(buf + 12, cap - 12, r, &descs[r->type]);
+	body = encode_fields(buf + gap, cap - gap, r, &descs[r->type]);
 	if (body == NOFIT)
 		return 0;
 	h = put_varint(hdr, sizeof(hdr), r->type);
 	h += put_varint(hdr + h, sizeof(hdr) - h, body);
-	if (h + body > cap)
+	if (h + body > cap || h > gap)
 		return 0;
-	memmove(buf + h, buf + 12, body);
+	memmove(buf + h, buf + gap, body);
 	memcpy(buf, hdr, h);
 	return h + body;
+}
+
+size_t ap_encode(uint8_t *buf, size_t cap, const struct ap_record *r)
+{
+	size_t n = 0;
+
+	if (r->type == 0 || r->type >= AP_REC_TYPE_MAX)
+		return 0;
+	for (size_t gap = 4; gap >= 2 && !n; gap--)
+		n = encode_at(buf, cap, r, gap);
+	return n;
 }
 
 /* --- decoder -------------------------------------------------------------------------------- */
@@ -329,10 +344,29 @@ static void store_bytes(struct ap_record *r, const struct field *f, const uint8_
 	}
 }
 
+/* Arguments really present in argv[0..len): never trust argc beyond the bytes. */
+static uint32_t count_args(const char *argv, size_t len, uint32_t argc)
+{
+	uint32_t c = 0;
+	size_t i = 0;
+
+	while (i < len && c < argc) {
+		i += strnlen(argv + i, len - i) + 1;
+		c++;
+	}
+	return c;
+}
+
+static int is_argv(const struct ap_record *r, const struct field *f)
+{
+	return (r->type == AP_REC_PROCESS && f->off == U(process, argv)) ||
+	       (r->type == AP_REC_PROC_EVENT && f->off == U(proc_event, argv));
+}
+
 static enum ap_dec_status decode_fields(const uint8_t *p, size_t n, struct ap_record *r)
 {
 	const struct rec_desc *d = &descs[r->type];
-	size_t o = 0, k;
+	size_t o = 0, k, argv_len = 0;
 	uint64_t key, v;
 
 	while (o < n) {
@@ -356,22 +390,20 @@ static enum ap_dec_status decode_fields(const uint8_t *p, size_t n, struct ap_re
 			o += k;
 			if (f && (f->kind == F_STR || f->kind == F_ARR64))
 				store_bytes(r, f, p + o, (size_t)v);
+			if (f && f->kind == F_STR && is_argv(r, f))
+				argv_len = v < (size_t)f->size - 1 ? (size_t)v : (size_t)f->size - 1;
 			o += (size_t)v;
 			break;
 		default:
 			return AP_DEC_BAD;
 		}
 	}
-	if (r->type == AP_REC_PROCESS && r->u.process.argc) {
-		/* never trust argc beyond what the argv bytes hold */
-		uint32_t c = 0;
-		size_t i = 0, cap = sizeof(r->u.process.argv) - 1;
-		while (i < cap && c < r->u.process.argc && r->u.process.argv[i]) {
-			i += strnlen(r->u.process.argv + i, cap - i) + 1;
-			c++;
-		}
-		r->u.process.argc = c;
-	}
+	/* empty arguments are kept: count within the decoded bytes, not up to the first "" */
+	if (r->type == AP_REC_PROCESS)
+		r->u.process.argc = count_args(r->u.process.argv, argv_len, r->u.process.argc);
+	else if (r->type == AP_REC_PROC_EVENT)
+		r->u.proc_event.argc =
+			count_args(r->u.proc_event.argv, argv_len, r->u.proc_event.argc);
 	return AP_DEC_OK;
 }
 

@@ -93,6 +93,7 @@ static void before_exec(const char *path, char *const argv[])
 		return;
 	ap_tls.guard++;
 	proc_event(AP_PEV_EXEC, path, argv, ap_rt.pid, AP_UNKNOWN, ap_now(), AP_UNKNOWN);
+	ap_child_unprofilable(path, path && !strchr(path, '/'));
 	ap_conn_all_closed(ap_now());
 	ap_write_process_end(AP_UNKNOWN, 1);
 	pthread_mutex_lock(&ap_rt.lock);

@@ -1080,11 +1080,11 @@ static int chunk_ctl(struct framer *f, uint8_t c, int *finished)
 		}
 		if (!f->ch_digits || v >= 0)
 			return 0;
-		if (c == '\r')
-			f->chunk = CH_SIZE_LF;
-		else if (c == ';' || is_space((char)c))
-			f->chunk = CH_EXT;
-		else if (c != '\n')
+		if (c == '\r' || c == ';' || is_space((char)c)) {
+			f->chunk = c == '\r' ? CH_SIZE_LF : CH_EXT;
+			return 1;
+		}
+		if (c != '\n')
 			return 0;
 		break;
 	case CH_EXT:

@@ -145,6 +145,9 @@ void ap_flush(int final);
 void ap_write_process_start(void);
 void ap_write_process_end(int exit_code, int clean);
 void ap_diag(unsigned code, const char *msg);
+/* An exec'd file that cannot carry the preload (static, set-id) gets one AP_DIAG_STATIC_CHILD
+ * (hook_spawn.c). use_path: a name without '/' is searched in PATH. Returns 0 if profilable. */
+int ap_child_unprofilable(const char *file, int use_path);
 
 /* --- connections (rt_conn.c) -------------------------------------------------------------------- */
 enum ap_conn_role { AP_ROLE_CLIENT = 0, AP_ROLE_SERVER = 1 };

@@ -317,6 +317,8 @@ static void do_init(void)
 	if (!ap_rt.buf || !ap_rt.conns)
 		goto out;
 	load_zlib();
+	if (ap_rt.cfg.have_rules)
+		ap_rt.http_env.rules = &ap_rt.cfg.rules;
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	atexit(at_exit);
 	atomic_store(&ap_rt.ready, 1);

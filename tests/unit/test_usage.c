@@ -15,58 +15,76 @@
  * abridgement marks ("...", "[...]", "// ..."); unabridge() removes exactly those marks before
  * the text is used, since the real wire bytes never contain them.
  */
-static const char openai_chat[] =
-	"{\n"
-	"  \"id\": \"chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT\",\n"
-	"  \"object\": \"chat.completion\",\n"
-	"  \"created\": 1741569952,\n"
-	"  \"model\": \"gpt-5.4\",\n"
-	"  \"choices\": [\n"
-	"    {\n"
-	"      \"index\": 0,\n"
-	"      \"message\": {\n"
-	"        \"role\": \"assistant\",\n"
-	"        \"content\": \"Hello! How can I assist you today?\",\n"
-	"        \"refusal\": null,\n"
-	"        \"annotations\": []\n"
-	"      },\n"
-	"      \"logprobs\": null,\n"
-	"      \"finish_reason\": \"stop\"\n"
-	"    }\n"
-	"  ],\n"
-	"  \"usage\": {\n"
-	"    \"prompt_tokens\": 19,\n"
-	"    \"completion_tokens\": 10,\n"
-	"    \"total_tokens\": 29,\n"
-	"    \"prompt_tokens_details\": {\n"
-	"      \"cached_tokens\": 0,\n"
-	"      \"audio_tokens\": 0\n"
-	"    },\n"
-	"    \"completion_tokens_details\": {\n"
-	"      \"reasoning_tokens\": 0,\n"
-	"      \"audio_tokens\": 0,\n"
-	"      \"accepted_prediction_tokens\": 0,\n"
-	"      \"rejected_prediction_tokens\": 0\n"
-	"    }\n"
-	"  },\n"
-	"  \"service_tier\": \"default\"\n"
-	"}\n";
+static const char openai_chat[] = "{\n"
+				  "  \"id\": \"chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT\",\n"
+				  "  \"object\": \"chat.completion\",\n"
+				  "  \"created\": 1741569952,\n"
+				  "  \"model\": \"gpt-5.4\",\n"
+				  "  \"choices\": [\n"
+				  "    {\n"
+				  "      \"index\": 0,\n"
+				  "      \"message\": {\n"
+				  "        \"role\": \"assistant\",\n"
+				  "        \"content\": \"Hello! How can I assist you today?\",\n"
+				  "        \"refusal\": null,\n"
+				  "        \"annotations\": []\n"
+				  "      },\n"
+				  "      \"logprobs\": null,\n"
+				  "      \"finish_reason\": \"stop\"\n"
+				  "    }\n"
+				  "  ],\n"
+				  "  \"usage\": {\n"
+				  "    \"prompt_tokens\": 19,\n"
+				  "    \"completion_tokens\": 10,\n"
+				  "    \"total_tokens\": 29,\n"
+				  "    \"prompt_tokens_details\": {\n"
+				  "      \"cached_tokens\": 0,\n"
+				  "      \"audio_tokens\": 0\n"
+				  "    },\n"
+				  "    \"completion_tokens_details\": {\n"
+				  "      \"reasoning_tokens\": 0,\n"
+				  "      \"audio_tokens\": 0,\n"
+				  "      \"accepted_prediction_tokens\": 0,\n"
+				  "      \"rejected_prediction_tokens\": 0\n"
+				  "    }\n"
+				  "  },\n"
+				  "  \"service_tier\": \"default\"\n"
+				  "}\n";
 
 static const char openai_stream[] =
-	"data: {\"id\":\"chatcmpl-ABfw3Oqj8RD0z6aJiiX37oTjV2HFh\",\"object\":\"chat.completion.chunk\",\"created\":1727346171,\"model\":\"gpt-4o-2024-08-06\",\"system_fingerprint\":\"fp_7568d46099\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null},\"logprobs\":null,\"finish_reason\":null}]}\n"
+	"data: "
+	"{\"id\":\"chatcmpl-ABfw3Oqj8RD0z6aJiiX37oTjV2HFh\",\"object\":\"chat.completion.chunk\","
+	"\"created\":1727346171,\"model\":\"gpt-4o-2024-08-06\",\"system_fingerprint\":\"fp_"
+	"7568d46099\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\","
+	"\"refusal\":null},\"logprobs\":null,\"finish_reason\":null}]}\n"
 	"\n"
-	"data: {\"id\":\"chatcmpl-ABfw3Oqj8RD0z6aJiiX37oTjV2HFh\",\"object\":\"chat.completion.chunk\",\"created\":1727346171,\"model\":\"gpt-4o-2024-08-06\",\"system_fingerprint\":\"fp_7568d46099\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"{\\\"\"},\"logprobs\":null,\"finish_reason\":null}]}\n"
+	"data: "
+	"{\"id\":\"chatcmpl-ABfw3Oqj8RD0z6aJiiX37oTjV2HFh\",\"object\":\"chat.completion.chunk\","
+	"\"created\":1727346171,\"model\":\"gpt-4o-2024-08-06\",\"system_fingerprint\":\"fp_"
+	"7568d46099\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"{\\\"\"},\"logprobs\":"
+	"null,\"finish_reason\":null}]}\n"
 	"\n"
-	"data: {\"id\":\"chatcmpl-ABfw3Oqj8RD0z6aJiiX37oTjV2HFh\",\"object\":\"chat.completion.chunk\",\"created\":1727346171,\"model\":\"gpt-4o-2024-08-06\",\"system_fingerprint\":\"fp_7568d46099\",\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"length\"}]}\n"
+	"data: "
+	"{\"id\":\"chatcmpl-ABfw3Oqj8RD0z6aJiiX37oTjV2HFh\",\"object\":\"chat.completion.chunk\","
+	"\"created\":1727346171,\"model\":\"gpt-4o-2024-08-06\",\"system_fingerprint\":\"fp_"
+	"7568d46099\",\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":"
+	"\"length\"}]}\n"
 	"\n"
-	"data: {\"id\":\"chatcmpl-ABfw3Oqj8RD0z6aJiiX37oTjV2HFh\",\"object\":\"chat.completion.chunk\",\"created\":1727346171,\"model\":\"gpt-4o-2024-08-06\",\"system_fingerprint\":\"fp_7568d46099\",\"choices\":[],\"usage\":{\"prompt_tokens\":79,\"completion_tokens\":1,\"total_tokens\":80,\"completion_tokens_details\":{\"reasoning_tokens\":0}}}\n"
+	"data: "
+	"{\"id\":\"chatcmpl-ABfw3Oqj8RD0z6aJiiX37oTjV2HFh\",\"object\":\"chat.completion.chunk\","
+	"\"created\":1727346171,\"model\":\"gpt-4o-2024-08-06\",\"system_fingerprint\":\"fp_"
+	"7568d46099\",\"choices\":[],\"usage\":{\"prompt_tokens\":79,\"completion_tokens\":1,"
+	"\"total_tokens\":80,\"completion_tokens_details\":{\"reasoning_tokens\":0}}}\n"
 	"\n"
 	"data: [DONE]\n"
 	"\n"
 	"\n";
 
 static const char openai_chunk[] =
-	"{\"id\":\"chatcmpl-123\",\"object\":\"chat.completion.chunk\",\"created\":1694268190,\"model\":\"gpt-4o-mini\", \"system_fingerprint\": \"fp_44709d6fcb\", \"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}],\"obfuscation\":\"r4N7vQ2m\"}";
+	"{\"id\":\"chatcmpl-123\",\"object\":\"chat.completion.chunk\",\"created\":1694268190,"
+	"\"model\":\"gpt-4o-mini\", \"system_fingerprint\": \"fp_44709d6fcb\", "
+	"\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+	"\"logprobs\":null,\"finish_reason\":null}],\"obfuscation\":\"r4N7vQ2m\"}";
 
 static const char responses_json[] =
 	"{\n"
@@ -83,7 +101,8 @@ static const char responses_json[] =
 	"      \"id\": \"msg_67ccd2bf17f0819081ff3bb2cf6508e60bb6a6b452d3795b\",\n"
 	"      \"status\": \"completed\",\n"
 	"      \"role\": \"assistant\",\n"
-	"      \"content\": [ { \"type\": \"output_text\", \"text\": \"In a peaceful grove ...\", \"annotations\": [] } ]\n"
+	"      \"content\": [ { \"type\": \"output_text\", \"text\": \"In a peaceful grove ...\", "
+	"\"annotations\": [] } ]\n"
 	"    }\n"
 	"  ],\n"
 	"  ...\n"
@@ -100,13 +119,25 @@ static const char responses_json[] =
 
 static const char responses_sse[] =
 	"event: response.created\n"
-	"data: {\"type\":\"response.created\",\"response\":{\"id\":\"resp_67c9fdcecf488190bdd9a0409de3a1ec07b8b0ad4e5eb654\",\"object\":\"response\",\"created_at\":1741290958,\"status\":\"in_progress\",...,\"model\":\"gpt-5.4\",\"output\":[],...,\"usage\":null,\"user\":null,\"metadata\":{}}}\n"
+	"data: "
+	"{\"type\":\"response.created\",\"response\":{\"id\":\"resp_"
+	"67c9fdcecf488190bdd9a0409de3a1ec07b8b0ad4e5eb654\",\"object\":\"response\",\"created_at\":"
+	"1741290958,\"status\":\"in_progress\",...,\"model\":\"gpt-5.4\",\"output\":[],...,"
+	"\"usage\":null,\"user\":null,\"metadata\":{}}}\n"
 	"\n"
 	"event: response.output_text.delta\n"
-	"data: {\"type\":\"response.output_text.delta\",\"item_id\":\"msg_67c9fdcf37fc8190ba82116e33fb28c507b8b0ad4e5eb654\",\"output_index\":0,\"content_index\":0,\"delta\":\"Hi\"}\n"
+	"data: "
+	"{\"type\":\"response.output_text.delta\",\"item_id\":\"msg_"
+	"67c9fdcf37fc8190ba82116e33fb28c507b8b0ad4e5eb654\",\"output_index\":0,\"content_index\":0,"
+	"\"delta\":\"Hi\"}\n"
 	"\n"
 	"event: response.completed\n"
-	"data: {\"type\":\"response.completed\",\"response\":{\"id\":\"resp_67c9fdcecf488190bdd9a0409de3a1ec07b8b0ad4e5eb654\",\"object\":\"response\",\"created_at\":1741290958,\"status\":\"completed\",...,\"model\":\"gpt-5.4\",...,\"usage\":{\"input_tokens\":37,\"output_tokens\":11,\"output_tokens_details\":{\"reasoning_tokens\":0},\"total_tokens\":48},\"user\":null,\"metadata\":{}}}\n"
+	"data: "
+	"{\"type\":\"response.completed\",\"response\":{\"id\":\"resp_"
+	"67c9fdcecf488190bdd9a0409de3a1ec07b8b0ad4e5eb654\",\"object\":\"response\",\"created_at\":"
+	"1741290958,\"status\":\"completed\",...,\"model\":\"gpt-5.4\",...,\"usage\":{\"input_"
+	"tokens\":37,\"output_tokens\":11,\"output_tokens_details\":{\"reasoning_tokens\":0},"
+	"\"total_tokens\":48},\"user\":null,\"metadata\":{}}}\n"
 	"\n";
 
 static const char anthropic_json[] =
@@ -116,7 +147,9 @@ static const char anthropic_json[] =
 	"  \"type\": \"message\",\n"
 	"  \"role\": \"assistant\",\n"
 	"  \"content\": [\n"
-	"    { \"type\": \"text\", \"text\": \"{\\\"items\\\":[{\\\"product_name\\\":\\\"Green Tea\\\",\\\"price\\\":5.50,\\\"quantity\\\":2},{\\\"product_name\\\":\\\"Coffee\\\",\\\"price\\\":3.00,\\\"quantity\\\":1}],\\\"total\\\":14.0}\" }\n"
+	"    { \"type\": \"text\", \"text\": \"{\\\"items\\\":[{\\\"product_name\\\":\\\"Green "
+	"Tea\\\",\\\"price\\\":5.50,\\\"quantity\\\":2},{\\\"product_name\\\":\\\"Coffee\\\","
+	"\\\"price\\\":3.00,\\\"quantity\\\":1}],\\\"total\\\":14.0}\" }\n"
 	"  ],\n"
 	"  \"stop_reason\": \"end_turn\",\n"
 	"  \"stop_sequence\": null,\n"
@@ -124,7 +157,8 @@ static const char anthropic_json[] =
 	"    \"input_tokens\": 406,\n"
 	"    \"cache_creation_input_tokens\": 0,\n"
 	"    \"cache_read_input_tokens\": 0,\n"
-	"    \"cache_creation\": { \"ephemeral_5m_input_tokens\": 0, \"ephemeral_1h_input_tokens\": 0 },\n"
+	"    \"cache_creation\": { \"ephemeral_5m_input_tokens\": 0, "
+	"\"ephemeral_1h_input_tokens\": 0 },\n"
 	"    \"output_tokens\": 50,\n"
 	"    \"service_tier\": \"standard\",\n"
 	"    \"inference_geo\": \"not_available\"\n"
@@ -133,28 +167,42 @@ static const char anthropic_json[] =
 
 static const char anthropic_sse[] =
 	"event: message_start\n"
-	"data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_4QpJur2dWWDjF6C758FbBw5vm12BaVipnK\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"claude-3-opus-latest\",\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":11,\"output_tokens\":1}}}\n"
+	"data: "
+	"{\"type\":\"message_start\",\"message\":{\"id\":\"msg_"
+	"4QpJur2dWWDjF6C758FbBw5vm12BaVipnK\",\"type\":\"message\",\"role\":\"assistant\","
+	"\"content\":[],\"model\":\"claude-3-opus-latest\",\"stop_reason\":null,\"stop_sequence\":"
+	"null,\"usage\":{\"input_tokens\":11,\"output_tokens\":1}}}\n"
 	"\n"
 	"event: content_block_start\n"
-	"data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n"
+	"data: "
+	"{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\","
+	"\"text\":\"\"}}\n"
 	"\n"
 	"event: ping\n"
 	"data: {\"type\": \"ping\"}\n"
 	"\n"
 	"event: content_block_delta\n"
-	"data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}\n"
+	"data: "
+	"{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":"
+	"\"Hello\"}}\n"
 	"\n"
 	"event: content_block_delta\n"
-	"data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\" there\"}}\n"
+	"data: "
+	"{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":"
+	"\" there\"}}\n"
 	"\n"
 	"event: content_block_delta\n"
-	"data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"!\"}}\n"
+	"data: "
+	"{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":"
+	"\"!\"}}\n"
 	"\n"
 	"event: content_block_stop\n"
 	"data: {\"type\":\"content_block_stop\",\"index\":0}\n"
 	"\n"
 	"event: message_delta\n"
-	"data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":6}}\n"
+	"data: "
+	"{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":"
+	"null},\"usage\":{\"output_tokens\":6}}\n"
 	"\n"
 	"event: message_stop\n"
 	"data: {\"type\":\"message_stop\"}\n"
@@ -162,10 +210,19 @@ static const char anthropic_sse[] =
 
 static const char anthropic_sse_new[] =
 	"event: message_start\n"
-	"data: {\"type\":\"message_start\",\"message\":{\"model\":\"claude-sonnet-4-5-20250929\",\"id\":\"msg_013nnniYDrJDocdy5nrMU7cH\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":135,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,\"cache_creation\":{\"ephemeral_5m_input_tokens\":0,\"ephemeral_1h_input_tokens\":0},\"output_tokens\":1,\"service_tier\":\"standard\",\"inference_geo\":\"not_available\"}}   }\n"
+	"data: "
+	"{\"type\":\"message_start\",\"message\":{\"model\":\"claude-sonnet-4-5-20250929\",\"id\":"
+	"\"msg_013nnniYDrJDocdy5nrMU7cH\",\"type\":\"message\",\"role\":\"assistant\",\"content\":["
+	"],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":135,\"cache_"
+	"creation_input_tokens\":0,\"cache_read_input_tokens\":0,\"cache_creation\":{\"ephemeral_"
+	"5m_input_tokens\":0,\"ephemeral_1h_input_tokens\":0},\"output_tokens\":1,\"service_tier\":"
+	"\"standard\",\"inference_geo\":\"not_available\"}}   }\n"
 	"\n"
 	"event: message_delta\n"
-	"data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"input_tokens\":135,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,\"output_tokens\":10}             }\n"
+	"data: "
+	"{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":"
+	"null},\"usage\":{\"input_tokens\":135,\"cache_creation_input_tokens\":0,\"cache_read_"
+	"input_tokens\":0,\"output_tokens\":10}             }\n"
 	"\n";
 
 static const char gemini_json[] =
@@ -178,7 +235,8 @@ static const char gemini_json[] =
 	"      },\n"
 	"      \"finishReason\": \"STOP\",\n"
 	"      \"index\": 0,\n"
-	"      \"safetyRatings\": [ { \"category\": \"HARM_CATEGORY_SEXUALLY_EXPLICIT\", \"probability\": \"NEGLIGIBLE\" } ]\n"
+	"      \"safetyRatings\": [ { \"category\": \"HARM_CATEGORY_SEXUALLY_EXPLICIT\", "
+	"\"probability\": \"NEGLIGIBLE\" } ]\n"
 	"    }\n"
 	"  ],\n"
 	"  \"usageMetadata\": {\n"
@@ -189,31 +247,41 @@ static const char gemini_json[] =
 	"}\n";
 
 static const char gemini_vertex_tail[] =
-	"\"usageMetadata\": { \"promptTokenCount\": 10, \"candidatesTokenCount\": 98, \"totalTokenCount\": 108, \"trafficType\": \"ON DEMAND\", \"promptTokensDetails\": [ { \"modality\": \"TEXT\", \"tokenCount\": 10 } ], \"candidatesTokensDetails\": [ { \"modality\": \"TEXT\", \"tokenCount\": 98 } ] }, \"modelVersion\": \"gemini-2.0-flash\", \"createTime\": \"2025-05-19T14:42:55.000643Z\", \"responseId\": \"b0MraIMFoqnf-Q-D66G4BQ\" }\n";
+	"\"usageMetadata\": { \"promptTokenCount\": 10, \"candidatesTokenCount\": 98, "
+	"\"totalTokenCount\": 108, \"trafficType\": \"ON DEMAND\", \"promptTokensDetails\": [ { "
+	"\"modality\": \"TEXT\", \"tokenCount\": 10 } ], \"candidatesTokensDetails\": [ { "
+	"\"modality\": \"TEXT\", \"tokenCount\": 98 } ] }, \"modelVersion\": \"gemini-2.0-flash\", "
+	"\"createTime\": \"2025-05-19T14:42:55.000643Z\", \"responseId\": "
+	"\"b0MraIMFoqnf-Q-D66G4BQ\" }\n";
 
 static const char gemini_sse_chunk[] =
-	"data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"In the quaint, sunlit cottage nestled amidst a lush meadow, resided two feline\"}],\"role\": \"model\"},\"finishReason\": \"STOP\",\"index\": 0,\"safetyRatings\": [...]}],\"promptFeedback\": {\"safetyRatings\": [...]}}\n"
+	"data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"In the quaint, sunlit "
+	"cottage nestled amidst a lush meadow, resided two feline\"}],\"role\": "
+	"\"model\"},\"finishReason\": \"STOP\",\"index\": 0,\"safetyRatings\": "
+	"[...]}],\"promptFeedback\": {\"safetyRatings\": [...]}}\n"
 	"\n";
 
-static const char ollama_generate_json[] =
-	"{\n"
-	"  \"model\": \"gemma4\",\n"
-	"  \"created_at\": \"2025-10-17T23:14:07.414671Z\",\n"
-	"  \"response\": \"Hello! How can I help you today?\",\n"
-	"  \"done\": true,\n"
-	"  \"done_reason\": \"stop\",\n"
-	"  \"total_duration\": 174560334,\n"
-	"  \"load_duration\": 101397084,\n"
-	"  \"prompt_eval_count\": 11,\n"
-	"  \"prompt_eval_duration\": 13074791,\n"
-	"  \"eval_count\": 18,\n"
-	"  \"eval_duration\": 52479709\n"
-	"}\n";
+static const char ollama_generate_json[] = "{\n"
+					   "  \"model\": \"gemma4\",\n"
+					   "  \"created_at\": \"2025-10-17T23:14:07.414671Z\",\n"
+					   "  \"response\": \"Hello! How can I help you today?\",\n"
+					   "  \"done\": true,\n"
+					   "  \"done_reason\": \"stop\",\n"
+					   "  \"total_duration\": 174560334,\n"
+					   "  \"load_duration\": 101397084,\n"
+					   "  \"prompt_eval_count\": 11,\n"
+					   "  \"prompt_eval_duration\": 13074791,\n"
+					   "  \"eval_count\": 18,\n"
+					   "  \"eval_duration\": 52479709\n"
+					   "}\n";
 
 static const char ollama_generate_stream[] =
-	"{\"model\":\"gemma4\",\"created_at\":\"2025-10-26T17:15:24.097767Z\",\"response\":\"That\",\"done\":false}\n"
-	"{\"model\":\"gemma4\",\"created_at\":\"2025-10-26T17:15:24.109172Z\",\"response\":\"'\",\"done\":false}\n"
-	"{\"model\":\"gemma4\",\"created_at\":\"2025-10-26T17:15:24.166576Z\",\"response\":\"!\",\"done\":true, \"done_reason\": \"stop\"}\n";
+	"{\"model\":\"gemma4\",\"created_at\":\"2025-10-26T17:15:24.097767Z\",\"response\":"
+	"\"That\",\"done\":false}\n"
+	"{\"model\":\"gemma4\",\"created_at\":\"2025-10-26T17:15:24.109172Z\",\"response\":\"'\","
+	"\"done\":false}\n"
+	"{\"model\":\"gemma4\",\"created_at\":\"2025-10-26T17:15:24.166576Z\",\"response\":\"!\","
+	"\"done\":true, \"done_reason\": \"stop\"}\n";
 
 static const char ollama_chat_first[] =
 	"{\n"
@@ -237,18 +305,17 @@ static const char ollama_chat_final[] =
 	"  \"eval_duration\": 4535599000\n"
 	"}\n";
 
-static const char llamacpp_usage[] =
-	"{\n"
-	"    // ...\n"
-	"    \"usage\": {\n"
-	"        \"completion_tokens\": 48,\n"
-	"        \"prompt_tokens\": 44,\n"
-	"        \"total_tokens\": 92,\n"
-	"        \"prompt_tokens_details\": {\n"
-	"            \"cached_tokens\": 0\n"
-	"        }\n"
-	"    }\n"
-	"}\n";
+static const char llamacpp_usage[] = "{\n"
+				     "    // ...\n"
+				     "    \"usage\": {\n"
+				     "        \"completion_tokens\": 48,\n"
+				     "        \"prompt_tokens\": 44,\n"
+				     "        \"total_tokens\": 92,\n"
+				     "        \"prompt_tokens_details\": {\n"
+				     "            \"cached_tokens\": 0\n"
+				     "        }\n"
+				     "    }\n"
+				     "}\n";
 
 /* --- helpers -------------------------------------------------------------------------------- */
 
@@ -354,8 +421,8 @@ static void on_emit(void *ctx, struct ap_exchange *ex)
 	ngot++;
 }
 
-static const struct ap_zlib_api zapi = { inflateInit2_, inflate, inflateEnd };
-static const struct ap_http_env env = { .emit = on_emit, .zlib = &zapi };
+static const struct ap_zlib_api zapi = {inflateInit2_, inflate, inflateEnd};
+static const struct ap_http_env env = {.emit = on_emit, .zlib = &zapi};
 static struct ap_http h;
 
 /* One POST exchange through the HTTP parser, the response body written in 7-byte pieces. */
@@ -369,8 +436,8 @@ static const struct ap_exchange *http(const char *path, const char *req_body, co
 		 "POST %s HTTP/1.1\r\nHost: api.example.com\r\nContent-Type: application/json\r\n"
 		 "Content-Length: %zu\r\n\r\n%s",
 		 path, strlen(req_body), req_body);
-	snprintf(hdr, sizeof(hdr), "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n",
-		 ctype, bn);
+	snprintf(hdr, sizeof(hdr),
+		 "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n", ctype, bn);
 	ngot = 0;
 	ap_http_init(&h, &env);
 	ap_http_out(&h, req, strlen(req), 100);
@@ -449,7 +516,8 @@ static void test_responses(void)
 	free(s);
 
 	s = unabridge(responses_sse);
-	x = http("/v1/responses", "{\"model\":\"gpt-5.4\",\"stream\":true}", "text/event-stream", s);
+	x = http("/v1/responses", "{\"model\":\"gpt-5.4\",\"stream\":true}", "text/event-stream",
+		 s);
 	USAGE(&x->usage, 37, 11, U, U, 0);
 	CHECK_EQ_STR(x->response_model, "gpt-5.4");
 	CHECK_EQ_INT(x->events, 3);
@@ -509,12 +577,14 @@ static void test_gemini(void)
 	free(s);
 
 	/* CONSTRUCTED: the last usageMetadata wins, but a later partial one keeps earlier fields */
-	x = http("/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", "{}",
-		 "text/event-stream",
-		 "data: {\"usageMetadata\":{\"promptTokenCount\":7,\"candidatesTokenCount\":1,"
-		 "\"thoughtsTokenCount\":30,\"cachedContentTokenCount\":4},"
-		 "\"modelVersion\":\"gemini-2.5-flash\"}\r\n\r\n"
-		 "data: {\"usageMetadata\":{\"promptTokenCount\":7,\"candidatesTokenCount\":12}}\r\n\r\n");
+	x = http(
+		"/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", "{}",
+		"text/event-stream",
+		"data: {\"usageMetadata\":{\"promptTokenCount\":7,\"candidatesTokenCount\":1,"
+		"\"thoughtsTokenCount\":30,\"cachedContentTokenCount\":4},"
+		"\"modelVersion\":\"gemini-2.5-flash\"}\r\n\r\n"
+		"data: "
+		"{\"usageMetadata\":{\"promptTokenCount\":7,\"candidatesTokenCount\":12}}\r\n\r\n");
 	USAGE(&x->usage, 7, 12, 4, U, 30);
 	CHECK_EQ_STR(x->response_model, "gemini-2.5-flash");
 
@@ -550,7 +620,8 @@ static void test_ollama(void)
 	b = one_line(ollama_chat_final);
 	s = calloc(1, strlen(a) + strlen(b) + 1);
 	strcat(strcpy(s, a), b);
-	x = http("/api/chat", "{\"model\":\"llama3.2\",\"messages\":[]}", "application/x-ndjson", s);
+	x = http("/api/chat", "{\"model\":\"llama3.2\",\"messages\":[]}", "application/x-ndjson",
+		 s);
 	USAGE(&x->usage, 26, 282, U, U, U);
 	CHECK_EQ_INT(x->events, 2);
 	CHECK_EQ_STR(x->response_model, "llama3.2");
@@ -568,7 +639,7 @@ static void test_ollama(void)
 static void test_api(void)
 {
 	char m[AP_STR_MODEL];
-	struct ap_usage in = { 10, 5, 3, 2, U }, out;
+	struct ap_usage in = {10, 5, 3, 2, U}, out;
 
 	CHECK_EQ_INT(ap_usage_api("/v1/chat/completions"), AP_API_OPENAI_CHAT);
 	CHECK_EQ_INT(ap_usage_api("/openai/deployments/gpt4o/chat/completions?api-version=1"),

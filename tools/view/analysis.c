@@ -304,7 +304,7 @@ size_t groups_build(struct vrun *r, enum group_kind kind, struct group **out)
 	for (size_t i = 0; i < run->n_xs; i++)
 		if (r->xsel[i] && (kind != G_MODEL || run->xs[i].cat == AP_CAT_LLM))
 			idx[n++] = (uint32_t)i;
-	qsort_r(idx, n, sizeof(*idx), cmp_idx, &g);
+	sort_r(idx, n, sizeof(*idx), cmp_idx, &g);
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
 
@@ -313,7 +313,7 @@ size_t groups_build(struct vrun *r, enum group_kind kind, struct group **out)
 		group_fill(&g, VEC_PUSH(gs, ng, cap), idx + i, j - i);
 		i = j;
 	}
-	qsort(gs, ng, sizeof(*gs), cmp_group_total);
+	sort_n(gs, ng, sizeof(*gs), cmp_group_total);
 	free(idx);
 	free(g.epath);
 	*out = gs;
@@ -328,10 +328,15 @@ void group_label(const struct run *run, enum group_kind kind, const struct group
 		snprintf(buf, len, "%s %s", ap_provider_name(g->prov),
 			 g->model ? S(run, g->model) : "(model unknown)");
 		break;
-	case G_ENDPOINT:
-		snprintf(buf, len, "%s %s%s", g->method ? S(run, g->method) : "?",
-			 g->host ? S(run, g->host) : "(host unknown)", S(run, g->path));
+	case G_ENDPOINT: {
+		char port[16] = "";
+
+		if (g->port > 0 && g->port != 80 && g->port != 443)
+			snprintf(port, sizeof(port), ":%d", g->port);
+		snprintf(buf, len, "%s%s%s%s%s", S(run, g->method), g->method ? " " : "",
+			 g->host ? S(run, g->host) : "(host unknown)", port, S(run, g->path));
 		break;
+	}
 	case G_AGENT:
 		snprintf(buf, len, "%s", g->agent ? S(run, g->agent) : "(no agent label)");
 		break;

@@ -28,6 +28,8 @@ static void argv_join(const struct run *run, const struct vproc *p, char *buf, s
 
 	for (size_t i = 0; i < n && o + 1 < len; i++)
 		buf[o++] = a[i] ? a[i] : ' ';
+	while (o && buf[o - 1] == ' ')
+		o--;
 	buf[o] = 0;
 	if (!o)
 		snprintf(buf, len, "%s", S(run, p->exe));
@@ -366,7 +368,7 @@ static void text_categories(FILE *f, const struct breakdown *bd, int width)
 		const struct catstat *s = &bd->cat[c];
 		double sh = share(s->wall, bd->wall);
 
-		if (c == AP_CAT_UNKNOWN && !s->n)
+		if (c != AP_CAT_LLM && c != CAT_INTERNAL && !s->n && !s->wall)
 			continue;
 		fprintf(f, "  %-9s %9s %6s  ", cat_label(c), fmt_ns(&b[0], (double)s->wall),
 			fmt_pct(&b[1], sh));
@@ -394,11 +396,10 @@ static void text_tokens(FILE *f, const struct view *v, const struct totals *t)
 	if (!k->calls)
 		return;
 	fprintf(f, "\nTokens: input %s, output %s, cache read %s, cache write %s, reasoning %s",
-		fmt_count(&b[0], k->v[T_IN]), fmt_count(&b[1], k->v[T_OUT]),
-		fmt_count(&b[2], k->v[T_CR]), fmt_count(&b[3], k->v[T_CW]),
-		fmt_count(&b[4], k->v[T_RS]));
+		tok_cell(&b[0], k, T_IN), tok_cell(&b[1], k, T_OUT), tok_cell(&b[2], k, T_CR),
+		tok_cell(&b[3], k, T_CW), tok_cell(&b[4], k, T_RS));
 	if (k->unknown[T_IN] || k->unknown[T_OUT])
-		fprintf(f, " (usage unknown on %zu of %zu calls)",
+		fprintf(f, "\n  (? = not reported; usage unknown on %zu of %zu calls)",
 			k->unknown[T_IN] > k->unknown[T_OUT] ? k->unknown[T_IN] : k->unknown[T_OUT],
 			k->calls);
 	fprintf(f, "\nCost: %s", fmt_usd(&b[5], t->cost));

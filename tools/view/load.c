@@ -88,7 +88,7 @@ static int load_dir(struct run *run, const char *dir, FILE *err)
 		rc = 2;
 		goto out;
 	}
-	qsort(names, n, sizeof(*names), cmp_str);
+	sort_n(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n && !rc; i++) {
 		size_t len = strlen(dir) + strlen(names[i]) + 2;
 		char *p = xmalloc(len);
@@ -188,7 +188,7 @@ static int32_t find_span(const struct run *run, int32_t proc, uint64_t id)
 
 	if (!id)
 		return -1;
-	s = bsearch(&key, run->spans, run->n_spans, sizeof(key), cmp_span_key);
+	s = find_n(&key, run->spans, run->n_spans, sizeof(key), cmp_span_key);
 	return s ? (int32_t)(s - run->spans) : -1;
 }
 
@@ -199,13 +199,13 @@ static int32_t find_conn(const struct run *run, int32_t proc, uint64_t id)
 
 	if (!id)
 		return -1;
-	c = bsearch(&key, run->conns, run->n_conns, sizeof(key), cmp_conn_key);
+	c = find_n(&key, run->conns, run->n_conns, sizeof(key), cmp_conn_key);
 	return c ? (int32_t)(c - run->conns) : -1;
 }
 
 static void link_spans(struct run *run)
 {
-	qsort(run->spans, run->n_spans, sizeof(*run->spans), cmp_span_key);
+	sort_n(run->spans, run->n_spans, sizeof(*run->spans), cmp_span_key);
 	for (size_t i = 0; i < run->n_spans; i++) {
 		struct vspan *s = &run->spans[i];
 		const struct vproc *p = &run->procs[s->proc];
@@ -245,7 +245,7 @@ static uint32_t resolve_agent(const struct run *run, const struct vxch *x)
 
 static void link_exchanges(struct run *run)
 {
-	qsort(run->conns, run->n_conns, sizeof(*run->conns), cmp_conn_key);
+	sort_n(run->conns, run->n_conns, sizeof(*run->conns), cmp_conn_key);
 	for (size_t i = 0; i < run->n_xs; i++) {
 		struct vxch *x = &run->xs[i];
 
@@ -253,7 +253,7 @@ static void link_exchanges(struct run *run)
 		x->conn = find_conn(run, x->proc, x->conn_id);
 		x->agent = resolve_agent(run, x);
 	}
-	qsort(run->xs, run->n_xs, sizeof(*run->xs), cmp_xch);
+	sort_n(run->xs, run->n_xs, sizeof(*run->xs), cmp_xch);
 }
 
 /* Parent by ppid (the latest image of that pid started before the child), exec chains by pid. */
@@ -290,7 +290,7 @@ int32_t run_thread(const struct run *run, int32_t proc, uint32_t tid)
 {
 	struct vthread key = { .proc = proc, .tid = tid };
 	const struct vthread *t =
-		bsearch(&key, run->threads, run->n_threads, sizeof(key), cmp_thread);
+		find_n(&key, run->threads, run->n_threads, sizeof(key), cmp_thread);
 
 	return t ? (int32_t)(t - run->threads) : -1;
 }
@@ -318,7 +318,7 @@ static void build_threads(struct run *run)
 	for (size_t i = 0; i < run->n_spans; i++)
 		thread_add(run, run->spans[i].proc, run->spans[i].tid, run->spans[i].start,
 			   run->spans[i].end, 0);
-	qsort(run->threads, run->n_threads, sizeof(*run->threads), cmp_thread);
+	sort_n(run->threads, run->n_threads, sizeof(*run->threads), cmp_thread);
 	for (size_t i = 0; i < run->n_threads; i++) {
 		struct vthread *t = &run->threads[i], *o = w ? &run->threads[w - 1] : NULL;
 

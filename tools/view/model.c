@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "model.h"
+#include "usage.h"
 
 #define MAX_EPOCH (1ll << 62)		/* beyond year 2116: treat as garbage */
 #define MAX_PHASE (100ll * 3600 * 1000000000ll) /* a set-up phase longer than 100 h is garbage */
@@ -202,18 +203,21 @@ static void add_exchange(struct ld *l, const struct ap_exchange *r)
 {
 	struct run *run = l->run;
 	struct vxch *x = VEC_PUSH(run->xs, run->n_xs, run->cap_xs);
+	struct ap_usage u;
 
+	/* files hold the provider's own numbers; the model holds them normalised (usage.h) */
+	ap_usage_otel(ap_usage_api(r->path), &r->usage, &u);
 	x->id = r->id;
 	x->conn_id = r->conn_id;
 	x->request_hash = r->request_hash;
 	x->stack_id = r->stack_id;
 	x->span_id = r->span_id;
 	x_times(l, x, r);
-	x->in = tok(r->usage.input);
-	x->out = tok(r->usage.output);
-	x->cache_read = tok(r->usage.cache_read);
-	x->cache_write = tok(r->usage.cache_write);
-	x->reasoning = tok(r->usage.reasoning);
+	x->in = tok(u.input);
+	x->out = tok(u.output);
+	x->cache_read = tok(u.cache_read);
+	x->cache_write = tok(u.cache_write);
+	x->reasoning = tok(u.reasoning);
 	x->bytes_sent = r->bytes_sent;
 	x->bytes_received = r->bytes_received;
 	x->cost = NAN;

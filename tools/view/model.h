@@ -57,6 +57,8 @@ struct vxch {
 	int64_t start, req_sent, first_byte, end, first_event; /* epoch */
 	int64_t dns_ns, connect_ns, tls_ns;			/* set-up phases before start */
 	int64_t t0, t1; /* busy interval: start minus set-up .. end (UNK if no times) */
+	/* usage normalised (usage.h ap_usage_otel): input includes cache reads and writes, output
+	 * includes reasoning; UNK when not reported */
 	int64_t in, out, cache_read, cache_write, reasoning;
 	uint64_t bytes_sent, bytes_received;
 	double cost; /* USD, NAN when unknown (filled by prices_apply) */

@@ -159,7 +159,7 @@ struct prices *prices_load(const char *file, char *msg, size_t msglen)
 		}
 		p->source = xstrdup(file);
 	}
-	qsort(p->tab, p->n, sizeof(*p->tab), cmp_price);
+	sort_n(p->tab, p->n, sizeof(*p->tab), cmp_price);
 	return p;
 }
 
@@ -182,7 +182,7 @@ static const struct price *exact(const struct prices *p, const char *name)
 {
 	struct price key = { .name = name };
 
-	return bsearch(&key, p->tab, p->n, sizeof(key), cmp_price);
+	return find_n(&key, p->tab, p->n, sizeof(key), cmp_price);
 }
 
 /* Longest entry that equals a '-'-separated prefix of name ("gpt-4o" for "gpt-4o-2024-08-06"). */

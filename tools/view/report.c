@@ -81,7 +81,19 @@ void jw_groups(struct jw *w, const char *key, const struct run *run, enum group_
 	jw_arr_end(w);
 }
 
-static const char *tok_cell(struct tbuf *b, const struct tokens *t, int k)
+void x_label(const struct run *run, const struct vxch *x, char *buf, size_t len)
+{
+	const char *m = S(run, x_model(x)), *meth = S(run, x->method);
+	char port[16] = "";
+
+	if (x->port > 0 && x->port != 80 && x->port != 443)
+		snprintf(port, sizeof(port), ":%d", x->port);
+	snprintf(buf, len, "%s%s%s %s%s%s%s%s", x->prov ? ap_provider_name(x->prov)
+							: ap_category_name(x->cat),
+		 *m ? " " : "", m, meth, *meth ? " " : "", S(run, x->host), port, S(run, x->path));
+}
+
+const char *tok_cell(struct tbuf *b, const struct tokens *t, int k)
 {
 	if (t->calls && t->unknown[k] == t->calls)
 		return "?";
@@ -91,18 +103,25 @@ static const char *tok_cell(struct tbuf *b, const struct tokens *t, int k)
 	return b->s;
 }
 
+/* Wide terminals get mean, p90, max and ttfb p95 as well. */
 void text_groups(FILE *f, const struct run *run, enum group_kind kind, const struct group *g,
 		 size_t n, int width, int limit)
 {
-	int lw = width - 98;
-	struct tbuf b[12];
+	int wide = width >= 150, lw = width - (wide ? 97 : 65);
+	struct tbuf b[14];
 	char label[600];
 
-	if (lw < 18)
-		lw = 18;
-	fprintf(f, "  %-*s %6s %8s %8s %8s %8s %8s %8s %8s %8s %7s %7s\n", lw,
+	if (lw < 16)
+		lw = 16;
+	fprintf(f, "  %-*s %5s %7s", lw,
 		kind == G_MODEL ? "provider model" : kind == G_AGENT ? "agent" : "endpoint", "calls",
-		"total", "mean", "p50", "p95", "p99", "max", "ttfb50", "ttfb95", "in", "out");
+		"total");
+	if (wide)
+		fprintf(f, " %7s %7s %7s %7s %7s %7s %7s %7s", "mean", "p50", "p90", "p95", "p99",
+			"max", "ttfb50", "ttfb95");
+	else
+		fprintf(f, " %7s %7s %7s %7s", "p50", "p95", "p99", "ttfb50");
+	fprintf(f, " %7s %7s\n", "in", "out");
 	for (size_t i = 0; i < n; i++) {
 		const struct group *x = &g[i];
 
@@ -113,12 +132,19 @@ void text_groups(FILE *f, const struct run *run, enum group_kind kind, const str
 		group_label(run, kind, x, label, sizeof(label));
 		fputs("  ", f);
 		put_fit(f, label, lw, 1);
-		fprintf(f, " %6s %8s %8s %8s %8s %8s %8s %8s %8s %7s %7s\n", fmt_count(&b[0], x->calls),
-			fmt_ns(&b[1], (double)x->total), fmt_ns(&b[2], x->dur.mean),
-			fmt_ns(&b[3], x->dur.p50), fmt_ns(&b[4], x->dur.p95),
-			fmt_ns(&b[5], x->dur.p99), fmt_ns(&b[6], x->dur.max),
-			fmt_ns(&b[7], x->ttfb.p50), fmt_ns(&b[8], x->ttfb.p95),
-			tok_cell(&b[9], &x->tok, T_IN), tok_cell(&b[10], &x->tok, T_OUT));
+		fprintf(f, " %5s %7s", fmt_count(&b[0], x->calls), fmt_ns(&b[1], (double)x->total));
+		if (wide)
+			fprintf(f, " %7s %7s %7s %7s %7s %7s %7s %7s", fmt_ns(&b[2], x->dur.mean),
+				fmt_ns(&b[3], x->dur.p50), fmt_ns(&b[4], x->dur.p90),
+				fmt_ns(&b[5], x->dur.p95), fmt_ns(&b[6], x->dur.p99),
+				fmt_ns(&b[7], x->dur.max), fmt_ns(&b[8], x->ttfb.p50),
+				fmt_ns(&b[9], x->ttfb.p95));
+		else
+			fprintf(f, " %7s %7s %7s %7s", fmt_ns(&b[3], x->dur.p50),
+				fmt_ns(&b[5], x->dur.p95), fmt_ns(&b[6], x->dur.p99),
+				fmt_ns(&b[8], x->ttfb.p50));
+		fprintf(f, " %7s %7s\n", tok_cell(&b[10], &x->tok, T_IN),
+			tok_cell(&b[11], &x->tok, T_OUT));
 	}
 }
 

@@ -14,6 +14,12 @@ void jw_group(struct jw *w, const struct run *run, enum group_kind kind, const s
 void jw_groups(struct jw *w, const char *key, const struct run *run, enum group_kind kind,
 	       const struct group *g, size_t n);
 
+/* "openai gpt-4o POST api.openai.com/v1/chat/completions", "tool GET host/path". */
+void x_label(const struct run *run, const struct vxch *x, char *buf, size_t len);
+
+/* Token count for a table cell: "?" when every call's value is unknown, "N+?" when some. */
+const char *tok_cell(struct tbuf *b, const struct tokens *t, int k);
+
 /* Text table of groups with percentiles; at most limit rows (0 = all). */
 void text_groups(FILE *f, const struct run *run, enum group_kind kind, const struct group *g,
 		 size_t n, int width, int limit);

@@ -43,7 +43,8 @@ void dist_i64(int64_t *v, size_t n, struct dist *d)
 		dist_empty(d);
 		return;
 	}
-	qsort(v, n, sizeof(*v), cmp_i64);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_i64);
 	for (size_t i = 0; i < n; i++)
 		sum += (double)v[i];
 	d->count = n;
@@ -64,7 +65,8 @@ void dist_f64(double *v, size_t n, struct dist *d)
 		dist_empty(d);
 		return;
 	}
-	qsort(v, n, sizeof(*v), cmp_f64);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_f64);
 	for (size_t i = 0; i < n; i++)
 		sum += v[i];
 	d->count = n;
@@ -90,7 +92,8 @@ size_t ival_merge(struct ival *iv, size_t n)
 {
 	size_t w = 0;
 
-	qsort(iv, n, sizeof(*iv), cmp_ival);
+	if (n > 1)
+		qsort(iv, n, sizeof(*iv), cmp_ival);
 	for (size_t i = 0; i < n; i++) {
 		if (iv[i].b <= iv[i].a)
 			continue;

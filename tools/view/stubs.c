@@ -22,15 +22,7 @@ int cmd_tokens(struct view *v)
 	return todo(v);
 }
 
-int cmd_bottlenecks(struct view *v)
-{
-	return todo(v);
-}
 
-int cmd_critical_path(struct view *v)
-{
-	return todo(v);
-}
 
 int cmd_diff(struct view *v)
 {

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "ap_records.h"
 
@@ -15,9 +16,32 @@ void *xcalloc(size_t n, size_t sz);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 
+/* snprintf that truncates silently (no -Wformat-truncation noise for deliberate truncation). */
+void setf(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Make room for one more element in a flat array; returns a pointer to the (zeroed) new slot. */
 void *vec_push(void *pp, size_t *n, size_t *cap, size_t elsz);
 #define VEC_PUSH(arr, n, cap) ((__typeof__(arr))vec_push(&(arr), &(n), &(cap), sizeof(*(arr))))
+
+/* qsort/qsort_r/bsearch that accept an empty (NULL) array. */
+static inline void sort_n(void *b, size_t n, size_t sz, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(b, n, sz, cmp);
+}
+
+static inline void sort_r(void *b, size_t n, size_t sz,
+			  int (*cmp)(const void *, const void *, void *), void *ctx)
+{
+	if (n > 1)
+		qsort_r(b, n, sz, cmp, ctx);
+}
+
+static inline void *find_n(const void *key, const void *b, size_t n, size_t sz,
+			   int (*cmp)(const void *, const void *))
+{
+	return n ? bsearch(key, b, n, sz, cmp) : NULL;
+}
 
 static inline int64_t sat_add(int64_t a, int64_t b)
 {

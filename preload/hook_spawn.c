@@ -1,0 +1,557 @@
+/* hook_spawn.c: posix_spawn(p) in both glibc versions, system, popen/pclose as spawn events. */
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "argv_redact.h"
+#include "redact.h"
+#include "rt.h"
+
+/*
+ * glibc exports posix_spawn and posix_spawnp twice: GLIBC_2.15 (the default; exec failures are
+ * reported to the caller) and GLIBC_2.2.5 (the old behaviour, still bound by old binaries).
+ * Each of our four entry points is bound to one version with .symver (preload/exports.map
+ * defines the version nodes) and forwards to the same version, found with dlvsym in our
+ * constructor or, before it, on first use.
+ *
+ * glibc's system() and popen() spawn through internal calls that no wrapper sees, so each is
+ * recorded here as one spawn event: "sh -c CMD" with the command redacted word by word, the
+ * time the caller waited, and the exit status.
+ *
+ * Nothing here allocates. The static-binary check opens the file and reads its ELF headers
+ * with pread() into stack buffers.
+ */
+
+typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+			const posix_spawnattr_t *, char *const[], char *const[]);
+
+enum { SP_SPAWN = 0, SP_SPAWNP = 1 };
+enum { V_2_15 = 0, V_2_2_5 = 1 };
+
+static const char *const spawn_names[2] = { "posix_spawn", "posix_spawnp" };
+static const char *const spawn_vers[2] = { "GLIBC_2.15", "GLIBC_2.2.5" };
+static spawn_fn real_spawn[2][2];
+static int (*real_system)(const char *);
+static FILE *(*real_popen)(const char *, const char *);
+static int (*real_pclose)(FILE *);
+
+static void *next_sym(const char *name, const char *ver)
+{
+	void *p;
+
+	ap_tls.guard++;
+	p = ver ? dlvsym(RTLD_NEXT, name, ver) : NULL;
+	if (!p)
+		p = dlsym(RTLD_NEXT, name);
+	ap_tls.guard--;
+	return p;
+}
+
+__attribute__((constructor(102))) static void spawn_resolve(void)
+{
+	for (int p = 0; p < 2; p++)
+		for (int v = 0; v < 2; v++)
+			__atomic_store_n(&real_spawn[p][v],
+					 (spawn_fn)next_sym(spawn_names[p], spawn_vers[v]),
+					 __ATOMIC_RELEASE);
+	*(void **)&real_system = next_sym("system", NULL);
+	*(void **)&real_popen = next_sym("popen", NULL);
+	*(void **)&real_pclose = next_sym("pclose", NULL);
+}
+
+static spawn_fn spawn_real(int which, int ver)
+{
+	spawn_fn f = __atomic_load_n(&real_spawn[which][ver], __ATOMIC_ACQUIRE);
+
+	if (AP_UNLIKELY(!f)) {
+		f = (spawn_fn)next_sym(spawn_names[which], spawn_vers[ver]);
+		__atomic_store_n(&real_spawn[which][ver], f, __ATOMIC_RELEASE);
+	}
+	return f;
+}
+
+#define LAZY(ptr, name)                                                                            \
+	do {                                                                                       \
+		if (AP_UNLIKELY(!(ptr)))                                                           \
+			*(void **)&(ptr) = next_sym(name, NULL);                                   \
+	} while (0)
+
+/* Recording is on and this is the process we initialised (not a vfork child). */
+static int own_process(void)
+{
+	return ap_active() && ap_getpid_raw() == ap_rt.pid;
+}
+
+/* --- the static / setuid child check ------------------------------------------------------------ */
+
+/* Classify an executable: 0 dynamic (or unknown), 1 static ELF (no PT_INTERP), 2 set-id to
+ * another user (the loader ignores LD_PRELOAD). A "#!" script is judged by its interpreter. */
+static int exe_kind(const char *path, int depth)
+{
+	union {
+		Elf64_Ehdr e64;
+		Elf32_Ehdr e32;
+		char line[256];
+	} h;
+	uint8_t ph[64 * sizeof(Elf64_Phdr)];
+	struct stat st;
+	size_t phent, phnum, need;
+	uint64_t phoff;
+	ssize_t n;
+	int fd, kind = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) == 0 && (((st.st_mode & S_ISUID) && st.st_uid != geteuid()) ||
+				    ((st.st_mode & S_ISGID) && st.st_gid != getegid()))) {
+		kind = 2;
+		goto out;
+	}
+	n = pread(fd, &h, sizeof(h), 0);
+	if (n > 2 && h.line[0] == '#' && h.line[1] == '!' && depth == 0) {
+		char interp[256];
+		size_t i = 2, o = 0;
+
+		while (i < (size_t)n && (h.line[i] == ' ' || h.line[i] == '\t'))
+			i++;
+		while (i < (size_t)n && o + 1 < sizeof(interp) && h.line[i] != ' ' &&
+		       h.line[i] != '\t' && h.line[i] != '\n' && h.line[i] != '\r')
+			interp[o++] = h.line[i++];
+		interp[o] = 0;
+		AP_REAL(close)(fd);
+		return o ? exe_kind(interp, depth + 1) : 0;
+	}
+	if (n < (ssize_t)sizeof(Elf32_Ehdr) || memcmp(h.e64.e_ident, ELFMAG, SELFMAG))
+		goto out;
+	if (h.e64.e_ident[EI_CLASS] == ELFCLASS64 && n >= (ssize_t)sizeof(Elf64_Ehdr)) {
+		phoff = h.e64.e_phoff;
+		phent = h.e64.e_phentsize;
+		phnum = h.e64.e_phnum;
+		if (phent < sizeof(Elf64_Phdr))
+			goto out;
+	} else if (h.e32.e_ident[EI_CLASS] == ELFCLASS32) {
+		phoff = h.e32.e_phoff;
+		phent = h.e32.e_phentsize;
+		phnum = h.e32.e_phnum;
+		if (phent < sizeof(Elf32_Phdr))
+			goto out;
+	} else {
+		goto out;
+	}
+	if (h.e64.e_type != ET_EXEC && h.e64.e_type != ET_DYN)
+		goto out;
+	if (!phnum || phent > sizeof(ph) || phnum > sizeof(ph) / phent)
+		goto out; /* unusual layout: assume dynamic */
+	need = phent * phnum;
+	if (pread(fd, ph, need, (off_t)phoff) != (ssize_t)need)
+		goto out;
+	kind = 1;
+	for (size_t i = 0; i < phnum; i++) {
+		uint32_t type;
+		memcpy(&type, ph + i * phent, sizeof(type)); /* p_type leads both layouts */
+		if (type == PT_INTERP) {
+			kind = 0;
+			break;
+		}
+	}
+out:
+	AP_REAL(close)(fd);
+	return kind;
+}
+
+/* Find file the way execvp/posix_spawnp do (the caller's PATH); 1 if found. */
+static int search_path(const char *file, char *out, size_t cap)
+{
+	const char *p = getenv("PATH");
+	size_t fl = strlen(file);
+
+	if (!*file)
+		return 0;
+	if (strchr(file, '/')) {
+		ap_strlcpy(out, file, cap);
+		return 1;
+	}
+	if (!p)
+		p = "/bin:/usr/bin";
+	for (;;) {
+		size_t dl = strcspn(p, ":");
+
+		if (dl + fl + 2 <= cap) {
+			if (dl) {
+				memcpy(out, p, dl);
+				out[dl] = '/';
+				memcpy(out + dl + 1, file, fl + 1);
+			} else {
+				memcpy(out, file, fl + 1); /* empty entry: the current directory */
+			}
+			if (access(out, X_OK) == 0)
+				return 1;
+		}
+		if (!p[dl])
+			return 0;
+		p += dl + 1;
+	}
+}
+
+/* The exec'd file cannot carry the preload: say so once per exec (errno preserved). Returns the
+ * kind (0 dynamic or unknown). Called before an exec and after a successful spawn. */
+int ap_child_unprofilable(const char *file, int use_path)
+{
+	char path[AP_PATH_MAX], msg[AP_STR_MSG];
+	int err = errno, kind = 0;
+
+	if (!file)
+		return 0;
+	if (use_path ? search_path(file, path, sizeof(path)) : (ap_strlcpy(path, file, sizeof(path)), 1))
+		kind = exe_kind(path, 0);
+	if (kind) {
+		snprintf(msg, sizeof(msg), "not profiled: %s: %.200s",
+			 kind == 1 ? "static binary" : "set-user-ID binary", path);
+		ap_diag(AP_DIAG_STATIC_CHILD, msg);
+	}
+	errno = err;
+	return kind;
+}
+
+/* --- event records --------------------------------------------------------------------------------- */
+
+/* 1 when envp hands the preload to the child. */
+static int env_has_preload(char *const envp[])
+{
+	for (int i = 0; envp && envp[i]; i++)
+		if (!strncmp(envp[i], "LD_PRELOAD=", 11))
+			return strstr(envp[i], "libagentprof") != NULL;
+	return 0;
+}
+
+static void copy_argv(struct ap_proc_event *e, char *const argv[])
+{
+	size_t o = 0;
+	int prev = 0;
+
+	for (int i = 0; argv && argv[i]; i++) {
+		char arg[256];
+		size_t len;
+
+		ap_strlcpy(arg, argv[i], sizeof(arg));
+		prev = ap_redact_arg(arg, sizeof(arg), prev);
+		len = strlen(arg);
+		if (o + len + 1 > sizeof(e->argv))
+			break;
+		memcpy(e->argv + o, arg, len + 1);
+		o += len + 1;
+		e->argc++;
+	}
+}
+
+/* A word that looks like a header line ("Authorization: Bearer x") keeps only its name. */
+static void redact_header_word(char *w, size_t cap)
+{
+	const char *colon = strchr(w, ':');
+
+	if (colon && colon != w && !strstr(w, "://") && ap_header_is_secret(w, (size_t)(colon - w)) &&
+	    (size_t)(colon - w) + 1 + sizeof(AP_REDACTED) <= cap)
+		memcpy(w + (colon - w) + 1, AP_REDACTED, sizeof(AP_REDACTED));
+}
+
+/*
+ * Redact a shell command line for the record: split it into words the way sh would for simple
+ * quoting ('...', "...", backslash), redact each word like an argv element (secret flags and
+ * their values, NAME=value, key prefixes, URL credentials and query secrets, header lines, the
+ * word after "Bearer"/"Basic"), and join them again with single quotes where needed.
+ */
+static void redact_shell(const char *cmd, char *out, size_t cap)
+{
+	const char *p = cmd;
+	size_t o = 0;
+	int prev = 0, after_scheme = 0;
+
+	out[0] = 0;
+	while (*p) {
+		char w[512];
+		size_t n = 0, len;
+		char q = 0;
+		int quote = 0;
+
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		if (!*p)
+			break;
+		for (; *p; p++) {
+			char ch = *p;
+
+			if (q) {
+				if (ch == q) {
+					q = 0;
+					continue;
+				}
+				if (q == '"' && ch == '\\' && p[1])
+					ch = *++p;
+			} else if (ch == '\'' || ch == '"') {
+				q = ch;
+				continue;
+			} else if (ch == '\\' && p[1]) {
+				ch = *++p;
+			} else if (ch == ' ' || ch == '\t' || ch == '\n') {
+				break;
+			}
+			if (n + 1 < sizeof(w))
+				w[n++] = ch;
+		}
+		w[n] = 0;
+		if (after_scheme) {
+			ap_strlcpy(w, AP_REDACTED, sizeof(w));
+			after_scheme = 0;
+			prev = 0;
+		} else {
+			after_scheme = !strcasecmp(w, "Bearer") || !strcasecmp(w, "Basic") ||
+				       !strcasecmp(w, "Token");
+			if (prev != 2)
+				redact_header_word(w, sizeof(w));
+			prev = ap_redact_arg(w, sizeof(w), prev);
+		}
+		len = strlen(w);
+		quote = !len || strpbrk(w, " \t\n'\"\\;&|<>()$`*?") != NULL;
+		if (o + len + 4 + (quote ? 2 : 0) >= cap)
+			break;
+		if (o)
+			out[o++] = ' ';
+		if (quote) {
+			/* single-quote, turning embedded quotes into '"' (readability only) */
+			out[o++] = '\'';
+			for (size_t i = 0; i < len && o + 2 < cap; i++)
+				out[o++] = w[i] == '\'' ? '"' : w[i];
+			out[o++] = '\'';
+		} else {
+			memcpy(out + o, w, len);
+			o += len;
+		}
+		out[o] = 0;
+	}
+}
+
+static void spawn_event(const char *path, char *const argv[], const char *shell_cmd, pid_t child,
+			int status, int64_t t0, int64_t t1, int profiled)
+{
+	struct ap_record r;
+	struct ap_proc_event *e = &r.u.proc_event;
+
+	ap_record_init(&r, AP_REC_PROC_EVENT);
+	e->kind = AP_PEV_SPAWN;
+	e->tid = ap_gettid();
+	e->time_ns = t0;
+	e->end_ns = t1;
+	e->child_pid = child;
+	e->status = status;
+	e->profiled = (uint8_t)profiled;
+	e->span_id = ap_current_span();
+	if (path)
+		ap_strlcpy(e->path, path, sizeof(e->path));
+	if (shell_cmd) {
+		static const char sh_c[] = "sh\0-c";
+		size_t room = sizeof(e->argv) - sizeof(sh_c);
+
+		memcpy(e->argv, sh_c, sizeof(sh_c));
+		redact_shell(shell_cmd, e->argv + sizeof(sh_c), room);
+		e->argc = 3;
+	} else {
+		copy_argv(e, argv);
+	}
+	ap_record(&r);
+}
+
+static int exit_code(int st)
+{
+	if (st == -1)
+		return AP_UNKNOWN;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : AP_UNKNOWN;
+}
+
+/* --- posix_spawn / posix_spawnp ----------------------------------------------------------------------- */
+
+static int spawn_common(int which, int ver, pid_t *pid, const char *file,
+			const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+			char *const argv[], char *const envp[])
+{
+	spawn_fn fn = spawn_real(which, ver);
+	pid_t child = -1;
+	int64_t t0;
+	int rc, err, kind;
+
+	if (AP_UNLIKELY(!fn))
+		return ENOSYS; /* posix_spawn reports errors as its return value */
+	if (!own_process())
+		return fn(pid, file, fa, attr, argv, envp);
+	t0 = ap_now();
+	rc = fn(pid ? pid : &child, file, fa, attr, argv, envp);
+	err = errno;
+	if (rc == 0) {
+		ap_tls.guard++;
+		kind = ap_child_unprofilable(file, which == SP_SPAWNP);
+		spawn_event(file, argv, NULL, pid ? *pid : child, AP_UNKNOWN, t0, AP_UNKNOWN,
+			    ap_rt.cfg.children && !kind && env_has_preload(envp));
+		ap_tls.guard--;
+	}
+	errno = err;
+	return rc;
+}
+
+AP_EXPORT int ap_posix_spawn_2_15(pid_t *pid, const char *path,
+				  const posix_spawn_file_actions_t *fa,
+				  const posix_spawnattr_t *attr, char *const argv[],
+				  char *const envp[])
+{
+	return spawn_common(SP_SPAWN, V_2_15, pid, path, fa, attr, argv, envp);
+}
+
+AP_EXPORT int ap_posix_spawn_2_2_5(pid_t *pid, const char *path,
+				   const posix_spawn_file_actions_t *fa,
+				   const posix_spawnattr_t *attr, char *const argv[],
+				   char *const envp[])
+{
+	return spawn_common(SP_SPAWN, V_2_2_5, pid, path, fa, attr, argv, envp);
+}
+
+AP_EXPORT int ap_posix_spawnp_2_15(pid_t *pid, const char *file,
+				   const posix_spawn_file_actions_t *fa,
+				   const posix_spawnattr_t *attr, char *const argv[],
+				   char *const envp[])
+{
+	return spawn_common(SP_SPAWNP, V_2_15, pid, file, fa, attr, argv, envp);
+}
+
+AP_EXPORT int ap_posix_spawnp_2_2_5(pid_t *pid, const char *file,
+				    const posix_spawn_file_actions_t *fa,
+				    const posix_spawnattr_t *attr, char *const argv[],
+				    char *const envp[])
+{
+	return spawn_common(SP_SPAWNP, V_2_2_5, pid, file, fa, attr, argv, envp);
+}
+
+__asm__(".symver ap_posix_spawn_2_15, posix_spawn@@GLIBC_2.15");
+__asm__(".symver ap_posix_spawn_2_2_5, posix_spawn@GLIBC_2.2.5");
+__asm__(".symver ap_posix_spawnp_2_15, posix_spawnp@@GLIBC_2.15");
+__asm__(".symver ap_posix_spawnp_2_2_5, posix_spawnp@GLIBC_2.2.5");
+
+/* --- system ---------------------------------------------------------------------------------------------- */
+
+static int shell_profiled(void)
+{
+	extern char **environ;
+
+	return ap_rt.cfg.children && env_has_preload(environ);
+}
+
+AP_EXPORT int system(const char *cmd)
+{
+	int64_t t0;
+	int rc, err;
+
+	LAZY(real_system, "system");
+	if (AP_UNLIKELY(!real_system)) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (!cmd || !own_process())
+		return real_system(cmd);
+	t0 = ap_now();
+	rc = real_system(cmd);
+	err = errno;
+	ap_tls.guard++;
+	spawn_event("/bin/sh", NULL, cmd, AP_UNKNOWN, exit_code(rc), t0, ap_now(),
+		    shell_profiled() && !ap_child_unprofilable("/bin/sh", 0));
+	ap_tls.guard--;
+	errno = err;
+	return rc;
+}
+
+/* --- popen / pclose ----------------------------------------------------------------------------------------- */
+
+#define POPEN_SLOTS 64
+#define SLOT_BUSY ((FILE *)1)
+
+struct popen_slot {
+	_Atomic(FILE *) f; /* NULL free, SLOT_BUSY being filled or emptied */
+	int64_t t0;
+	char cmd[768];
+};
+static struct popen_slot popen_tab[POPEN_SLOTS];
+
+AP_EXPORT FILE *popen(const char *cmd, const char *mode)
+{
+	int64_t t0;
+	FILE *f;
+	int err;
+
+	LAZY(real_popen, "popen");
+	if (AP_UNLIKELY(!real_popen)) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	if (!cmd || !own_process())
+		return real_popen(cmd, mode);
+	t0 = ap_now();
+	f = real_popen(cmd, mode);
+	err = errno;
+	if (f) {
+		for (int i = 0; i < POPEN_SLOTS; i++) {
+			struct popen_slot *s = &popen_tab[i];
+			FILE *expect = NULL;
+
+			if (!atomic_compare_exchange_strong(&s->f, &expect, SLOT_BUSY))
+				continue;
+			s->t0 = t0;
+			ap_strlcpy(s->cmd, cmd, sizeof(s->cmd));
+			atomic_store_explicit(&s->f, f, memory_order_release);
+			break;
+		}
+	}
+	errno = err;
+	return f;
+}
+
+AP_EXPORT int pclose(FILE *f)
+{
+	char cmd[sizeof(popen_tab[0].cmd)];
+	int64_t t0 = AP_UNKNOWN;
+	int rc, err;
+
+	LAZY(real_pclose, "pclose");
+	if (AP_UNLIKELY(!real_pclose)) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (!f || !own_process())
+		return real_pclose(f);
+	for (int i = 0; i < POPEN_SLOTS; i++) {
+		struct popen_slot *s = &popen_tab[i];
+		FILE *expect = f;
+
+		if (!atomic_compare_exchange_strong(&s->f, &expect, SLOT_BUSY))
+			continue;
+		t0 = s->t0;
+		memcpy(cmd, s->cmd, sizeof(cmd));
+		atomic_store_explicit(&s->f, NULL, memory_order_release);
+		break;
+	}
+	rc = real_pclose(f);
+	err = errno;
+	if (t0 != AP_UNKNOWN) {
+		ap_tls.guard++;
+		spawn_event("/bin/sh", NULL, cmd, AP_UNKNOWN, exit_code(rc), t0, ap_now(),
+			    shell_profiled() && !ap_child_unprofilable("/bin/sh", 0));
+		ap_tls.guard--;
+	}
+	errno = err;
+	return rc;
+}

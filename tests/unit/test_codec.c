@@ -1,0 +1,393 @@
+/* test_codec.c: round trip of every record type, unknown fields and types, truncation, header. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ap_codec.h"
+#include "ap_records.h"
+#include "unit.h"
+
+static void fill_str(char *s, size_t cap, const char *v)
+{
+	size_t n = strlen(v) < cap - 1 ? strlen(v) : cap - 1;
+
+	memcpy(s, v, n);
+	s[n] = 0;
+}
+#define S(field, v) fill_str(field, sizeof(field), v)
+
+/* A record of each type with every field set to a distinctive known value. */
+static void make(struct ap_record *r, uint32_t type)
+{
+	memset(r, 0, sizeof(*r));
+	ap_record_init(r, type);
+	switch (type) {
+	case AP_REC_PROCESS: {
+		struct ap_process *p = &r->u.process;
+		static const char argv[] = "python3\0\0agent.py\0--key=REDACTED";
+		p->pid = 1234;
+		p->ppid = 1;
+		S(p->exe, "/usr/bin/python3");
+		memcpy(p->argv, argv, sizeof(argv));
+		p->argc = 4; /* includes an empty argument */
+		p->start_ns = 123456789012345;
+		p->start_real_ns = 1763700000000000000;
+		S(p->agent, "planner");
+		p->sample_ppm = 500000;
+		p->format_version = AP_FORMAT_VERSION;
+		S(p->tool_version, "0.1.0");
+		break;
+	}
+	case AP_REC_PROCESS_END: {
+		struct ap_process_end *e = &r->u.process_end;
+		e->end_ns = 99;
+		e->exit_code = -2; /* negative but not AP_UNKNOWN */
+		e->dropped = 3;
+		e->dropped_bytes = 300;
+		e->overhead_ns = 0; /* a known 0 */
+		e->calls = 1ull << 40;
+		e->clean = 1;
+		break;
+	}
+	case AP_REC_CONNECTION: {
+		struct ap_connection *c = &r->u.connection;
+		c->id = 7;
+		c->fd = 0;
+		c->tid = 42;
+		S(c->peer, "2001:db8::1");
+		c->port = 443;
+		S(c->host, "api.openai.com");
+		c->tls = 1;
+		c->visibility = AP_VIS_PLAINTEXT;
+		c->category = AP_CAT_LLM;
+		c->provider = AP_PROV_OPENAI;
+		c->open_ns = 1;
+		c->close_ns = 2;
+		c->connect_ns = 3;
+		c->bytes_sent = 4;
+		c->bytes_received = 5;
+		c->exchanges = 6;
+		c->error = AP_XERR_RESET;
+		break;
+	}
+	case AP_REC_EXCHANGE: {
+		struct ap_exchange *x = &r->u.exchange;
+		x->id = 1;
+		x->conn_id = 2;
+		x->tid = 3;
+		S(x->method, "POST");
+		S(x->path, "/v1/chat/completions?key=REDACTED");
+		S(x->host, "api.openai.com");
+		x->port = 443;
+		x->status = 200;
+		S(x->content_type, "text/event-stream");
+		x->category = AP_CAT_LLM;
+		x->provider = AP_PROV_OPENAI;
+		x->visibility = AP_VIS_PLAINTEXT;
+		x->tls = 1;
+		x->stream = 1;
+		x->error = AP_XERR_EOF;
+		x->new_conn = 1;
+		x->start_ns = 10;
+		x->req_sent_ns = 11;
+		x->first_byte_ns = 12;
+		x->end_ns = 13;
+		x->dns_ns = 0;
+		x->connect_ns = 14;
+		x->tls_ns = 15;
+		x->bytes_sent = 512;
+		x->bytes_received = 734;
+		x->events = 9;
+		x->first_event_ns = 16;
+		S(x->request_model, "gpt-4o");
+		S(x->response_model, "gpt-4o-2024-08-06");
+		x->usage.input = 1200;
+		x->usage.output = 80;
+		x->usage.cache_read = 0;
+		x->usage.cache_write = 5;
+		x->usage.reasoning = 6;
+		x->request_hash = 0xcbf29ce484222325ull;
+		x->stack_id = UINT64_MAX;
+		x->span_id = 8;
+		S(x->agent, "coder");
+		break;
+	}
+	case AP_REC_PROC_EVENT: {
+		struct ap_proc_event *e = &r->u.proc_event;
+		static const char argv[] = "sh\0-c\0\0";
+		e->kind = AP_PEV_SPAWN;
+		e->tid = 5;
+		e->time_ns = 6;
+		e->end_ns = 7;
+		e->child_pid = 8;
+		e->status = 0;
+		S(e->path, "/bin/sh");
+		memcpy(e->argv, argv, sizeof(argv));
+		e->argc = 3; /* the last argument is empty */
+		e->stack_id = 9;
+		e->span_id = 10;
+		e->profiled = 1;
+		break;
+	}
+	case AP_REC_SPAN: {
+		struct ap_span *s = &r->u.span;
+		s->id = 1;
+		s->parent_id = 2;
+		s->tid = 3;
+		S(s->name, "plan");
+		s->category = AP_CAT_TOOL;
+		s->start_ns = 4;
+		s->end_ns = 5;
+		S(s->agent, "a");
+		s->stack_id = 6;
+		break;
+	}
+	case AP_REC_COUNTER:
+		r->u.counter.kind = AP_CNT_RSS_BYTES;
+		r->u.counter.time_ns = 1;
+		r->u.counter.value = INT64_MAX;
+		break;
+	case AP_REC_STACK:
+		r->u.stack.id = 77;
+		r->u.stack.nframes = AP_MAX_FRAMES;
+		for (int i = 0; i < AP_MAX_FRAMES; i++)
+			r->u.stack.frames[i] = 0x7f0000000000ull + (uint64_t)i * 0x1234567;
+		break;
+	case AP_REC_MODULE:
+		r->u.module.id = 1;
+		r->u.module.base = 0x7f0000000000ull;
+		r->u.module.start = 0x1000;
+		r->u.module.end = 0x2000;
+		S(r->u.module.path, "/lib/x86_64-linux-gnu/libssl.so.3");
+		S(r->u.module.build_id, "0123456789abcdef0123456789abcdef01234567");
+		break;
+	case AP_REC_DIAG:
+		r->u.diag.code = AP_DIAG_HTTP2;
+		r->u.diag.time_ns = INT64_MIN + 5;
+		S(r->u.diag.msg, "HTTP/2 seen on fd 7");
+		break;
+	case AP_REC_DNS:
+		r->u.dns.tid = 1;
+		S(r->u.dns.host, "api.anthropic.com");
+		r->u.dns.start_ns = 2;
+		r->u.dns.end_ns = 3;
+		r->u.dns.result = -2;
+		S(r->u.dns.addr, "160.79.104.10");
+		break;
+	}
+}
+
+static int rec_equal(const struct ap_record *a, const struct ap_record *b)
+{
+	return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+static void test_round_trip(void)
+{
+	for (uint32_t t = 1; t < AP_REC_TYPE_MAX; t++) {
+		struct ap_record a, b, u;
+		uint8_t buf[4096];
+		size_t n, used = 0;
+
+		make(&a, t);
+		n = ap_encode(buf, sizeof(buf), &a);
+		CHECK(n > 2);
+		memset(&b, 0x5a, sizeof(b));
+		CHECK_EQ_INT(ap_decode(buf, n, &b, &used), AP_DEC_OK);
+		CHECK_EQ_INT(used, n);
+		if (!rec_equal(&a, &b))
+			fprintf(stderr, "type %u differs after round trip\n", t);
+		CHECK(rec_equal(&a, &b));
+
+		/* a record with only unknown values is tiny and decodes to unknown values */
+		memset(&u, 0, sizeof(u));
+		ap_record_init(&u, t);
+		n = ap_encode(buf, sizeof(buf), &u);
+		CHECK(n == 2);
+		CHECK_EQ_INT(ap_encode(buf, 2, &u), 2); /* exact fit */
+		CHECK_EQ_INT(ap_encode(buf, 1, &u), 0);
+		CHECK_EQ_INT(ap_decode(buf, n, &b, &used), AP_DEC_OK);
+		CHECK(rec_equal(&u, &b));
+	}
+}
+
+/* Fields a newer writer might add (varint 99, bytes 100) are skipped. */
+static void test_unknown_fields(void)
+{
+	struct ap_record a, b;
+	uint8_t buf[4096], ext[4200];
+	size_t n, used, o = 0, hdr, body;
+	static const uint8_t extra[] = {
+		0x98, 0x06, 0x96, 0x01,		  /* field 99, varint 150 */
+		0xa2, 0x06, 3,	  'a',	'b', 'c', /* field 100, bytes "abc" */
+		0x88, 0x08, 0x7f,		  /* field 129, varint 127 */
+	};
+
+	make(&a, AP_REC_EXCHANGE);
+	n = ap_encode(buf, sizeof(buf), &a);
+	/* re-frame: type, new length, old payload + extra fields */
+	hdr = 1;	    /* type varint */
+	body = n - hdr - 2; /* payload length fits in 2 varint bytes here */
+	CHECK(buf[1] & 0x80);
+	ext[o++] = buf[0];
+	{
+		size_t len = body + sizeof(extra);
+		ext[o++] = (uint8_t)(0x80 | (len & 0x7f));
+		ext[o++] = (uint8_t)(len >> 7);
+	}
+	memcpy(ext + o, extra, 4); /* an unknown field first ... */
+	memcpy(ext + o + 4, buf + 3, body);
+	memcpy(ext + o + 4 + body, extra + 4, sizeof(extra) - 4); /* ... and last */
+	o += body + sizeof(extra);
+	CHECK_EQ_INT(ap_decode(ext, o, &b, &used), AP_DEC_OK);
+	CHECK_EQ_INT(used, o);
+	CHECK(rec_equal(&a, &b));
+}
+
+static void test_truncated(void)
+{
+	for (uint32_t t = 1; t < AP_REC_TYPE_MAX; t++) {
+		struct ap_record a, b;
+		uint8_t buf[4096];
+		size_t n, used;
+		int ok = 1;
+
+		make(&a, t);
+		n = ap_encode(buf, sizeof(buf), &a);
+		for (size_t k = 0; k < n; k++) {
+			uint8_t *copy = malloc(k ? k : 1); /* exact size: ASan catches overreads */
+			enum ap_dec_status st;
+			memcpy(copy, buf, k);
+			st = ap_decode(copy, k, &b, &used);
+			free(copy);
+			if (st != AP_DEC_SHORT)
+				ok = 0;
+		}
+		CHECK(ok);
+		/* the encoder never writes past cap, and fails cleanly when it does not fit */
+		for (size_t cap = 0; cap < n; cap++) {
+			uint8_t *out = malloc(cap ? cap : 1);
+			CHECK_EQ_INT(ap_encode(out, cap, &a), 0);
+			free(out);
+		}
+		{
+			uint8_t *out = malloc(n);
+			CHECK_EQ_INT(ap_encode(out, n, &a), n);
+			free(out);
+		}
+	}
+}
+
+static void test_bad_and_skip(void)
+{
+	struct ap_record b, a;
+	uint8_t buf[64];
+	size_t used = 0, n;
+	static const uint8_t unknown_type[] = {50, 4, 8, 1, 16, 2};
+	static const uint8_t type0[] = {0, 0};
+	static const uint8_t bad_wire[] = {AP_REC_COUNTER, 2, 1 << 3 | 1, 0};
+	static const uint8_t long_string[] = {AP_REC_DIAG, 3, 3 << 3 | 2, 9, 'x'};
+	static const uint8_t overlong_varint[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+						  0xff, 0xff, 0xff, 0xff, 0x01};
+	static const uint8_t odd_frames[] = {
+		AP_REC_STACK, 13, 2 << 3 | 2, 11, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+
+	CHECK_EQ_INT(ap_decode(unknown_type, sizeof(unknown_type), &b, &used), AP_DEC_SKIP);
+	CHECK_EQ_INT(used, sizeof(unknown_type));
+	CHECK_EQ_INT(ap_decode(type0, sizeof(type0), &b, &used), AP_DEC_BAD);
+	CHECK_EQ_INT(ap_decode(bad_wire, sizeof(bad_wire), &b, &used), AP_DEC_BAD);
+	CHECK_EQ_INT(ap_decode(long_string, sizeof(long_string), &b, &used), AP_DEC_BAD);
+	CHECK_EQ_INT(ap_decode(overlong_varint, sizeof(overlong_varint), &b, &used), AP_DEC_BAD);
+	CHECK_EQ_INT(ap_decode(odd_frames, sizeof(odd_frames), &b, &used), AP_DEC_OK);
+	CHECK_EQ_INT(b.u.stack.nframes, 1);
+	CHECK(b.u.stack.frames[0] == 0x0807060504030201ull);
+	CHECK_EQ_INT(ap_decode(buf, 0, &b, &used), AP_DEC_SHORT);
+
+	/* type 0 and unknown types are not encoded */
+	memset(&a, 0, sizeof(a));
+	a.type = 0;
+	CHECK_EQ_INT(ap_encode(buf, sizeof(buf), &a), 0);
+	a.type = AP_REC_TYPE_MAX;
+	CHECK_EQ_INT(ap_encode(buf, sizeof(buf), &a), 0);
+
+	/* more frames than fit are capped, argc beyond the argv bytes is not trusted */
+	make(&a, AP_REC_STACK);
+	a.u.stack.nframes = 1000;
+	{
+		uint8_t big[1024];
+		n = ap_encode(big, sizeof(big), &a);
+		CHECK(n > 0);
+		CHECK_EQ_INT(ap_decode(big, n, &b, &used), AP_DEC_OK);
+		CHECK_EQ_INT(b.u.stack.nframes, AP_MAX_FRAMES);
+	}
+	{
+		/* argv "a\0b" (3 bytes) with argc 1000 */
+		static const uint8_t w[] = {AP_REC_PROCESS, 8,	  4 << 3 | 2, 3, 'a', 0, 'b',
+					    5 << 3 | 0,	    0xe8, 0x07};
+		CHECK_EQ_INT(ap_decode(w, sizeof(w), &b, &used), AP_DEC_OK);
+		CHECK_EQ_INT(b.u.process.argc, 2);
+	}
+}
+
+static void test_sequence_and_fuzz(void)
+{
+	uint8_t buf[16384];
+	size_t o = 0, used;
+	struct ap_record a, b;
+	int count = 0;
+
+	for (uint32_t t = 1; t < AP_REC_TYPE_MAX; t++) {
+		make(&a, t);
+		o += ap_encode(buf + o, sizeof(buf) - o, &a);
+	}
+	for (size_t p = 0; p < o; p += used) {
+		if (ap_decode(buf + p, o - p, &b, &used) != AP_DEC_OK)
+			break;
+		count++;
+	}
+	CHECK_EQ_INT(count, AP_REC_TYPE_MAX - 1);
+
+	srand(11);
+	for (int iter = 0; iter < 20000; iter++) {
+		uint8_t m[512];
+		size_t n = (size_t)(rand() % (int)sizeof(m));
+		size_t start = (size_t)rand() % (o - n);
+		memcpy(m, buf + start, n);
+		for (int j = 0; j < rand() % 4; j++)
+			m[rand() % (n ? n : 1)] = (uint8_t)rand();
+		for (size_t p = 0; p < n;) {
+			enum ap_dec_status st = ap_decode(m + p, n - p, &b, &used);
+			if (st != AP_DEC_OK && st != AP_DEC_SKIP)
+				break;
+			CHECK(used > 0 && used <= n - p);
+			p += used;
+		}
+	}
+}
+
+static void test_header(void)
+{
+	uint8_t h[AP_HEADER_SIZE + 4];
+
+	CHECK_EQ_INT(ap_encode_file_header(h, AP_HEADER_SIZE - 1), 0);
+	CHECK_EQ_INT(ap_encode_file_header(h, sizeof(h)), AP_HEADER_SIZE);
+	CHECK_EQ_INT(ap_decode_file_header(h, AP_HEADER_SIZE), AP_FORMAT_VERSION);
+	CHECK(h[0] == 0x5a && h[1] == 0x2a && h[2] == 0x4d && h[3] == 0x18); /* zstd skippable */
+	CHECK_EQ_INT(ap_decode_file_header(h, AP_HEADER_SIZE - 1), 0);
+	h[9] ^= 1;
+	CHECK_EQ_INT(ap_decode_file_header(h, AP_HEADER_SIZE), 0);
+	h[9] ^= 1;
+	h[0] = 0x28; /* an ordinary zstd frame */
+	CHECK_EQ_INT(ap_decode_file_header(h, AP_HEADER_SIZE), 0);
+}
+
+int main(void)
+{
+	test_round_trip();
+	test_unknown_fields();
+	test_truncated();
+	test_bad_and_skip();
+	test_sequence_and_fuzz();
+	test_header();
+	UNIT_DONE();
+}

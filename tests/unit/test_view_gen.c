@@ -1,0 +1,536 @@
+/*
+ * test_view_gen.c: writes span files for scripted runs (the viewer's golden scenarios).
+ *   test_view_gen DIR SCENARIO   write SCENARIO's files into DIR (tests/integration/t30_*.sh)
+ *   test_view_gen                self-test: every scenario encodes and decodes back
+ * Times below are milliseconds from the run start; every process gets its own monotonic base so
+ * the viewer's anchoring (mono - start_ns + start_real_ns) is exercised.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zstd.h>
+
+#include "ap_codec.h"
+#include "unit.h"
+
+#define REAL0 1763700000000000000ll /* 2025-11-21 04:40:00 UTC */
+#define MS 1000000ll
+
+struct gen {
+	int fd;
+	int64_t mono0; /* this process's monotonic time at run start */
+	uint8_t buf[1 << 20];
+	size_t n;
+	int frames;
+};
+
+static int64_t T(const struct gen *g, double ms)
+{
+	return g->mono0 + (int64_t)(ms * MS);
+}
+
+static void gen_flush(struct gen *g)
+{
+	size_t cap = ZSTD_compressBound(g->n);
+	uint8_t *out = malloc(cap);
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	size_t k;
+
+	if (!g->n || !out || !c)
+		goto out;
+	ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
+	k = ZSTD_compress2(c, out, cap, g->buf, g->n);
+	if (!ZSTD_isError(k) && write(g->fd, out, k) == (ssize_t)k)
+		g->frames++;
+	g->n = 0;
+out:
+	ZSTD_freeCCtx(c);
+	free(out);
+}
+
+static void put(struct gen *g, const struct ap_record *r)
+{
+	size_t k = ap_encode(g->buf + g->n, sizeof(g->buf) - g->n, r);
+
+	if (!k) {
+		gen_flush(g);
+		k = ap_encode(g->buf, sizeof(g->buf), r);
+	}
+	g->n += k;
+}
+
+static int gen_open(struct gen *g, const char *dir, const char *prog, int pid, double mono0_s)
+{
+	char path[4096];
+	uint8_t hdr[AP_HEADER_SIZE];
+
+	snprintf(path, sizeof(path), "%s/agentprof.%s.%d.zst", dir, prog, pid);
+	memset(g, 0, sizeof(*g));
+	g->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	g->mono0 = (int64_t)(mono0_s * 1e9);
+	ap_encode_file_header(hdr, sizeof(hdr));
+	return g->fd >= 0 && write(g->fd, hdr, sizeof(hdr)) == sizeof(hdr) ? 0 : -1;
+}
+
+static void gen_close(struct gen *g)
+{
+	gen_flush(g);
+	close(g->fd);
+}
+
+static void set_argv(char *dst, size_t cap, uint32_t *argc, const char *const *argv)
+{
+	size_t o = 0;
+
+	*argc = 0;
+	for (; *argv && o + strlen(*argv) + 1 < cap; argv++) {
+		memcpy(dst + o, *argv, strlen(*argv) + 1);
+		o += strlen(*argv) + 1;
+		(*argc)++;
+	}
+}
+
+static void process(struct gen *g, int pid, int ppid, double start_ms, const char *exe,
+		    const char *const *argv, const char *agent, uint32_t ppm)
+{
+	struct ap_record r;
+
+	ap_record_init(&r, AP_REC_PROCESS);
+	r.u.process.pid = pid;
+	r.u.process.ppid = ppid;
+	snprintf(r.u.process.exe, sizeof(r.u.process.exe), "%s", exe);
+	set_argv(r.u.process.argv, sizeof(r.u.process.argv), &r.u.process.argc, argv);
+	r.u.process.start_ns = T(g, start_ms);
+	r.u.process.start_real_ns = REAL0 + (int64_t)(start_ms * MS);
+	snprintf(r.u.process.agent, sizeof(r.u.process.agent), "%s", agent ? agent : "");
+	r.u.process.sample_ppm = ppm;
+	r.u.process.format_version = AP_FORMAT_VERSION;
+	snprintf(r.u.process.tool_version, sizeof(r.u.process.tool_version), "test");
+	put(g, &r);
+	gen_flush(g); /* the process record is alone in the first frame */
+}
+
+static void process_end(struct gen *g, double end_ms, int code, uint64_t dropped)
+{
+	struct ap_record r;
+
+	ap_record_init(&r, AP_REC_PROCESS_END);
+	r.u.process_end.end_ns = T(g, end_ms);
+	r.u.process_end.exit_code = code;
+	r.u.process_end.dropped = dropped;
+	r.u.process_end.dropped_bytes = dropped * 100;
+	r.u.process_end.overhead_ns = 2 * MS;
+	r.u.process_end.calls = 1000;
+	r.u.process_end.clean = 1;
+	put(g, &r);
+}
+
+/* One exchange; fb_ms < 0 means no first byte seen. */
+struct xspec {
+	uint32_t tid;
+	int cat, prov;
+	const char *host, *method, *path, *req_model, *resp_model;
+	int port, status, stream;
+	double start, fb, end; /* ms */
+	int64_t in, out, cache_read, reasoning;
+	uint64_t hash, span, conn;
+	int new_conn;
+	double connect_ms, tls_ms;
+	const char *agent;
+};
+
+static uint64_t next_xid = 1;
+
+static void exchange(struct gen *g, const struct xspec *s)
+{
+	struct ap_record r;
+	struct ap_exchange *x = &r.u.exchange;
+
+	ap_record_init(&r, AP_REC_EXCHANGE);
+	x->id = next_xid++;
+	x->conn_id = s->conn ? s->conn : x->id;
+	x->tid = s->tid;
+	snprintf(x->method, sizeof(x->method), "%s", s->method ? s->method : "POST");
+	snprintf(x->path, sizeof(x->path), "%s", s->path ? s->path : "/");
+	snprintf(x->host, sizeof(x->host), "%s", s->host);
+	x->port = s->port ? s->port : 443;
+	x->status = s->status ? s->status : 200;
+	x->category = (uint8_t)s->cat;
+	x->provider = (uint8_t)s->prov;
+	x->visibility = AP_VIS_PLAINTEXT;
+	x->tls = x->port == 443;
+	x->stream = (uint8_t)s->stream;
+	x->new_conn = (uint8_t)s->new_conn;
+	x->start_ns = T(g, s->start);
+	x->req_sent_ns = T(g, s->start + 1);
+	if (s->fb >= 0)
+		x->first_byte_ns = T(g, s->fb);
+	x->end_ns = T(g, s->end);
+	if (s->stream && s->fb >= 0)
+		x->first_event_ns = T(g, s->fb);
+	if (s->connect_ms > 0)
+		x->connect_ns = (int64_t)(s->connect_ms * MS);
+	if (s->tls_ms > 0)
+		x->tls_ns = (int64_t)(s->tls_ms * MS);
+	x->bytes_sent = 500;
+	x->bytes_received = 800;
+	snprintf(x->request_model, sizeof(x->request_model), "%s", s->req_model ? s->req_model : "");
+	snprintf(x->response_model, sizeof(x->response_model), "%s",
+		 s->resp_model ? s->resp_model : "");
+	if (s->in)
+		x->usage.input = s->in;
+	if (s->out)
+		x->usage.output = s->out;
+	if (s->cache_read)
+		x->usage.cache_read = s->cache_read;
+	if (s->reasoning)
+		x->usage.reasoning = s->reasoning;
+	x->request_hash = s->hash ? s->hash : 0x1000 + x->id;
+	x->span_id = s->span;
+	snprintf(x->agent, sizeof(x->agent), "%s", s->agent ? s->agent : "");
+	put(g, &r);
+	if (s->cat == AP_CAT_LLM)
+		gen_flush(g); /* the preload writes an LLM exchange when it completes */
+}
+
+static void span(struct gen *g, uint64_t id, uint64_t parent, uint32_t tid, const char *name,
+		 int cat, double a, double b, const char *agent)
+{
+	struct ap_record r;
+
+	ap_record_init(&r, AP_REC_SPAN);
+	r.u.span.id = id;
+	r.u.span.parent_id = parent;
+	r.u.span.tid = tid;
+	snprintf(r.u.span.name, sizeof(r.u.span.name), "%s", name);
+	r.u.span.category = (uint8_t)cat;
+	r.u.span.start_ns = T(g, a);
+	r.u.span.end_ns = T(g, b);
+	snprintf(r.u.span.agent, sizeof(r.u.span.agent), "%s", agent ? agent : "");
+	put(g, &r);
+}
+
+static void pevent(struct gen *g, int kind, uint32_t tid, double a, double b, int child,
+		   const char *path, int profiled)
+{
+	struct ap_record r;
+
+	ap_record_init(&r, AP_REC_PROC_EVENT);
+	r.u.proc_event.kind = (uint8_t)kind;
+	r.u.proc_event.tid = tid;
+	r.u.proc_event.time_ns = T(g, a);
+	if (b >= 0)
+		r.u.proc_event.end_ns = T(g, b);
+	r.u.proc_event.child_pid = child;
+	snprintf(r.u.proc_event.path, sizeof(r.u.proc_event.path), "%s", path);
+	r.u.proc_event.profiled = (uint8_t)profiled;
+	put(g, &r);
+}
+
+static void diag(struct gen *g, int code, double t, const char *msg)
+{
+	struct ap_record r;
+
+	ap_record_init(&r, AP_REC_DIAG);
+	r.u.diag.code = (uint32_t)code;
+	r.u.diag.time_ns = T(g, t);
+	snprintf(r.u.diag.msg, sizeof(r.u.diag.msg), "%s", msg);
+	put(g, &r);
+}
+
+/* --- scenarios ------------------------------------------------------------------------------ */
+
+static const char *const py_agent[] = { "python3", "agent.py", NULL };
+
+static struct xspec llm(uint32_t tid, double a, double fb, double b)
+{
+	return (struct xspec){ .tid = tid, .cat = AP_CAT_LLM, .prov = AP_PROV_OPENAI,
+			       .host = "api.openai.com", .path = "/v1/chat/completions",
+			       .req_model = "gpt-4o", .resp_model = "gpt-4o-2024-08-06",
+			       .start = a, .fb = fb, .end = b, .in = 1000, .out = 100,
+			       .stream = 1 };
+}
+
+static struct xspec tool(uint32_t tid, double a, double fb, double b)
+{
+	return (struct xspec){ .tid = tid, .cat = AP_CAT_TOOL, .host = "api.search.example",
+			       .method = "GET", .path = "/search?q=weather", .start = a, .fb = fb,
+			       .end = b };
+}
+
+static struct xspec memory(uint32_t tid, double a, double b)
+{
+	return (struct xspec){ .tid = tid, .cat = AP_CAT_MEMORY, .host = "localhost", .port = 6379,
+			       .method = "", .path = "", .status = 0, .start = a, .fb = b - 1,
+			       .end = b };
+}
+
+/* Three LLM calls one after another on one thread, then a slow tool, then a memory call. */
+static int sc_seq(const char *dir)
+{
+	struct gen g;
+	struct xspec x;
+
+	if (gen_open(&g, dir, "python3", 100, 1000))
+		return -1;
+	process(&g, 100, 99, 0, "/usr/bin/python3", py_agent, NULL, 0);
+	for (int i = 0; i < 3; i++) {
+		x = llm(100, 100 + i * 810, 500 + i * 810, 900 + i * 810);
+		x.new_conn = i == 0;
+		x.conn = 7;
+		exchange(&g, &x);
+	}
+	x = tool(100, 2600, 3150, 3200);
+	exchange(&g, &x);
+	x = memory(100, 3300, 3305);
+	exchange(&g, &x);
+	process_end(&g, 4000, 0, 0);
+	gen_close(&g);
+	return 0;
+}
+
+/* The same three LLM calls, concurrent on three threads. */
+static int sc_conc(const char *dir)
+{
+	struct gen g;
+	struct xspec x;
+
+	if (gen_open(&g, dir, "python3", 200, 2000))
+		return -1;
+	process(&g, 200, 199, 0, "/usr/bin/python3", py_agent, NULL, 0);
+	for (int i = 0; i < 3; i++) {
+		x = llm(201 + i, 100 + i * 50, 500 + i * 50, 900 + i * 50);
+		exchange(&g, &x);
+	}
+	x = tool(200, 1100, 1650, 1700);
+	exchange(&g, &x);
+	x = memory(200, 1800, 1805);
+	exchange(&g, &x);
+	process_end(&g, 2000, 0, 0);
+	gen_close(&g);
+	return 0;
+}
+
+/* Nested manual spans with exchanges inside, and agent labels. */
+static int sc_spans(const char *dir)
+{
+	struct gen g;
+	struct xspec x;
+
+	if (gen_open(&g, dir, "python3", 300, 3000))
+		return -1;
+	process(&g, 300, 299, 0, "/usr/bin/python3", py_agent, "demo-agent", 0);
+	x = llm(300, 200, 600, 900);
+	x.span = 2;
+	exchange(&g, &x);
+	x = tool(300, 1100, 1450, 1500);
+	x.span = 3;
+	exchange(&g, &x);
+	span(&g, 2, 1, 300, "plan", AP_CAT_LLM, 150, 1000, "planner");
+	span(&g, 3, 1, 300, "search", AP_CAT_TOOL, 1000, 1800, NULL);
+	span(&g, 1, 0, 300, "agent-step", AP_CAT_UNKNOWN, 100, 1900, NULL);
+	process_end(&g, 2000, 0, 0);
+	gen_close(&g);
+	return 0;
+}
+
+/* A shell that spawns a profiled python child (LLM call) and an unprofiled sleep. */
+static int sc_procs(const char *dir)
+{
+	static const char *const sh[] = { "bash", "run.sh", NULL };
+	static const char *const py[] = { "python3", "tool.py", "--fast", NULL };
+	struct gen g;
+	struct xspec x;
+
+	if (gen_open(&g, dir, "bash", 400, 4000))
+		return -1;
+	process(&g, 400, 1, 0, "/usr/bin/bash", sh, NULL, 0);
+	pevent(&g, AP_PEV_SPAWN, 400, 100, 2100, 401, "/usr/bin/python3", 1);
+	x = tool(400, 2200, 2450, 2500);
+	exchange(&g, &x);
+	pevent(&g, AP_PEV_SPAWN, 400, 2600, 2900, 402, "/bin/sleep", 0);
+	diag(&g, AP_DIAG_STATIC_CHILD, 2600, "exec of /bin/sleep: not profiled");
+	process_end(&g, 3000, 0, 0);
+	gen_close(&g);
+
+	if (gen_open(&g, dir, "python3", 401, 77)) /* a different monotonic base */
+		return -1;
+	process(&g, 401, 400, 150, "/usr/bin/python3", py, NULL, 0);
+	x = llm(401, 300, 700, 1300);
+	x.prov = AP_PROV_ANTHROPIC;
+	x.host = "api.anthropic.com";
+	x.path = "/v1/messages";
+	x.req_model = "claude-haiku-4-5";
+	x.resp_model = "claude-haiku-4-5-20251001";
+	x.in = 2000;
+	x.out = 200;
+	x.cache_read = 500;
+	exchange(&g, &x);
+	process_end(&g, 2000, 3, 5);
+	gen_close(&g);
+	return 0;
+}
+
+/* Ten sequential gpt-4o-mini calls: 100..1000 ms (A) or 150..1500 ms with twice the tokens (B). */
+static int sc_regress(const char *dir, double scale, int64_t tok)
+{
+	struct gen g;
+	double t = 100;
+
+	if (gen_open(&g, dir, "python3", 500, 5000))
+		return -1;
+	process(&g, 500, 499, 0, "/usr/bin/python3", py_agent, NULL, 0);
+	for (int i = 1; i <= 10; i++) {
+		struct xspec x = llm(500, t, t + 50 * i * scale, t + 100 * i * scale);
+
+		x.req_model = x.resp_model = "gpt-4o-mini";
+		x.in = tok;
+		x.out = tok / 10;
+		x.stream = 0;
+		exchange(&g, &x);
+		t += 100 * i * scale + 200;
+	}
+	process_end(&g, t + 100, 0, 0);
+	gen_close(&g);
+	return 0;
+}
+
+/* Patterns for bottlenecks: repeats, slow first byte, no reuse, heavy prompts, many tool calls. */
+static int sc_findings(const char *dir)
+{
+	struct gen g;
+
+	if (gen_open(&g, dir, "python3", 600, 6000))
+		return -1;
+	process(&g, 600, 599, 0, "/usr/bin/python3", py_agent, NULL, 0);
+	for (int i = 0; i < 4; i++) {
+		double a = 200 + i * 2600;
+		struct xspec x = llm(600, a, a + 1500, a + 2000);
+
+		x.new_conn = 1;
+		x.connect_ms = 20;
+		x.tls_ms = 50;
+		x.in = 100000;
+		x.out = 100;
+		x.hash = i < 3 ? 0xabcull : 0;
+		x.conn = 10 + (uint64_t)i;
+		exchange(&g, &x);
+	}
+	for (int j = 0; j < 25; j++) {
+		struct xspec x = tool(601, 300 + j * 20, 308 + j * 20, 310 + j * 20);
+
+		x.host = "tools.internal";
+		x.port = 8080;
+		x.path = "/lookup";
+		x.conn = 99;
+		exchange(&g, &x);
+	}
+	process_end(&g, 10100, 0, 0);
+	gen_close(&g);
+	return 0;
+}
+
+/* Exchanges recorded at 25% (AGENTPROF_SAMPLE=0.25). */
+static int sc_sampled(const char *dir)
+{
+	struct gen g;
+
+	if (gen_open(&g, dir, "python3", 700, 7000))
+		return -1;
+	process(&g, 700, 699, 0, "/usr/bin/python3", py_agent, NULL, 250000);
+	for (int i = 0; i < 2; i++) {
+		struct xspec x = llm(700, 100 + i * 1000, 300 + i * 1000, 600 + i * 1000);
+
+		exchange(&g, &x);
+	}
+	process_end(&g, 2000, 0, 0);
+	gen_close(&g);
+	return 0;
+}
+
+/* Strings that need escaping, unknown usage, an unfinished process (no end record). */
+static int sc_odd(const char *dir)
+{
+	static const char *const argv[] = { "odd\"prog", "tab\there", "nl\nx", "\xff\xfe bad",
+					    "\xe2\x82\xac ok", NULL };
+	struct gen g;
+	struct xspec x;
+
+	if (gen_open(&g, dir, "odd", 800, 8000))
+		return -1;
+	process(&g, 800, 799, 0, "/tmp/odd\\exe", argv, "agent\x01\"x", 0);
+	x = llm(800, 100, -1, 300);
+	x.in = x.out = 0; /* usage unknown */
+	x.req_model = "weird\x7fmodel\"";
+	x.resp_model = NULL;
+	x.path = "/v1/chat/completions?key=REDACTED";
+	x.status = 500;
+	x.prov = AP_PROV_OPENAI_COMPATIBLE;
+	x.host = "llm.local";
+	exchange(&g, &x);
+	gen_close(&g); /* no PROCESS_END: killed */
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(const char *dir);
+} scenarios[] = {
+	{ "seq", sc_seq },	   { "conc", sc_conc },	      { "spans", sc_spans },
+	{ "procs", sc_procs },	   { "findings", sc_findings }, { "sampled", sc_sampled },
+	{ "odd", sc_odd },
+};
+
+static int run_scenario(const char *dir, const char *name)
+{
+	if (!strcmp(name, "regress-a"))
+		return sc_regress(dir, 1.0, 1000);
+	if (!strcmp(name, "regress-b"))
+		return sc_regress(dir, 1.5, 2000);
+	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+		if (!strcmp(scenarios[i].name, name))
+			return scenarios[i].fn(dir);
+	fprintf(stderr, "test_view_gen: unknown scenario '%s'\n", name);
+	return -1;
+}
+
+/* Self-test: each scenario's files decode record by record. */
+static void check_dir(const char *dir, const char *name)
+{
+	char cmd[4200];
+	int rc;
+
+	snprintf(cmd, sizeof(cmd),
+		 "for f in %s/*.zst; do zstd -q -t \"$f\" || exit 1; done", dir);
+	rc = system(cmd);
+	CHECK_EQ_INT(rc, 0);
+	(void)name;
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const all[] = { "seq",      "conc",	  "spans",   "procs",
+					   "findings", "sampled", "odd",     "regress-a",
+					   "regress-b" };
+	char tmpl[] = "/tmp/ap_view_gen.XXXXXX";
+
+	if (argc == 3) {
+		mkdir(argv[1], 0755);
+		return run_scenario(argv[1], argv[2]) ? 2 : 0;
+	}
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		char dir[64], cmd[128];
+
+		if (!mkdtemp(strcpy(tmpl, "/tmp/ap_view_gen.XXXXXX")))
+			break;
+		snprintf(dir, sizeof(dir), "%s", tmpl);
+		CHECK_EQ_INT(run_scenario(dir, all[i]), 0);
+		check_dir(dir, all[i]);
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		CHECK_EQ_INT(system(cmd), 0);
+	}
+	UNIT_DONE();
+}
