@@ -465,6 +465,19 @@ static void decide(struct ap_conn *c, const uint8_t *p, size_t n, int64_t now)
 	}
 }
 
+/* HTTP/2 in plaintext is timed per connection but not parsed: say so once per process. */
+static void note_http2(struct ap_conn *c)
+{
+	static atomic_int reported;
+	char msg[AP_STR_MSG];
+
+	if (atomic_exchange(&reported, 1))
+		return;
+	snprintf(msg, sizeof(msg), "HTTP/2 to %.120s is not parsed: timed per connection only",
+		 c->info.host[0] ? c->info.host : c->info.peer);
+	ap_diag(AP_DIAG_HTTP2, msg);
+}
+
 /* --- byte routing --------------------------------------------------------------------------------- */
 
 static void socket_bytes(struct ap_conn *c, int dir, const uint8_t *p, size_t n, int64_t now)
@@ -513,6 +526,8 @@ static void socket_bytes(struct ap_conn *c, int dir, const uint8_t *p, size_t n,
 		ap_http_in(&c->http, p, n, now);
 	else
 		ap_http_out(&c->http, p, n, now);
+	if (c->http.http2)
+		note_http2(c);
 }
 
 void ap_conn_on_io(struct ap_conn *c, int dir, const void *buf, size_t n, int64_t now)
@@ -659,6 +674,8 @@ void ap_conn_ssl_io(void *ssl, int dir, const void *buf, size_t n, int64_t now)
 			ap_http_in(&c->http, buf, n, now);
 		else
 			ap_http_out(&c->http, buf, n, now);
+		if (c->http.http2)
+			note_http2(c);
 	}
 	unlock_conn(c);
 }
