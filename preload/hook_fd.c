@@ -106,7 +106,7 @@ static void after_dup(int rc, int oldfd, int newfd)
 	errno = err;
 }
 
-AP_EXPORT int dup2(int oldfd, int newfd)
+static int do_dup2(int oldfd, int newfd)
 {
 	int rc;
 
@@ -116,6 +116,17 @@ AP_EXPORT int dup2(int oldfd, int newfd)
 		rc = real_dup2(oldfd, newfd);
 	after_dup(rc, oldfd, newfd);
 	return rc;
+}
+
+AP_EXPORT int dup2(int oldfd, int newfd)
+{
+	return do_dup2(oldfd, newfd);
+}
+
+/* glibc exports the same function as __dup2 (GLIBC_2.2.5) */
+AP_EXPORT int __dup2(int oldfd, int newfd)
+{
+	return do_dup2(oldfd, newfd);
 }
 
 AP_EXPORT int dup3(int oldfd, int newfd, int flags)

@@ -1,4 +1,5 @@
 /* hook_proc.c: fork, exec, wait and exit wrappers: flush before the process image changes. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -242,4 +243,33 @@ AP_EXPORT void _Exit(int code)
 	ap_final_flush(code & 0xff);
 	AP_REAL(_Exit)(code);
 	__builtin_unreachable();
+}
+
+/* --- return from main --------------------------------------------------------------------------
+ * A program that returns from main exits through libc's internal exit call, which no wrapper
+ * sees, so main is wrapped to learn its status. Both exported versions of __libc_start_main
+ * are the same function in glibc (2.34 and 2.2.5 share one address), so one wrapper serves
+ * both. */
+typedef int (*main_fn)(int, char **, char **);
+typedef int (*start_fn)(main_fn, int, char **, void (*)(void), void (*)(void), void (*)(void),
+			void *);
+
+/* Written once, before main runs. */
+static main_fn real_main;
+
+static int main_wrapper(int argc, char **argv, char **envp)
+{
+	int rc = real_main(argc, argv, envp);
+
+	ap_exit_code_hint(rc & 0xff);
+	return rc;
+}
+
+AP_EXPORT int __libc_start_main(main_fn main, int argc, char **argv, void (*init)(void),
+				void (*fini)(void), void (*rtld_fini)(void), void *stack_end)
+{
+	start_fn real = (start_fn)dlsym(RTLD_NEXT, "__libc_start_main");
+
+	real_main = main;
+	return real(main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
 }

@@ -270,7 +270,7 @@ static void redact_header_word(char *w, size_t cap)
  * their values, NAME=value, key prefixes, URL credentials and query secrets, header lines, the
  * word after "Bearer"/"Basic"), and join them again with single quotes where needed.
  */
-static void redact_shell(const char *cmd, char *out, size_t cap)
+void ap_redact_shell(const char *cmd, char *out, size_t cap)
 {
 	const char *p = cmd;
 	size_t o = 0;
@@ -362,7 +362,7 @@ static void spawn_event(const char *path, char *const argv[], const char *shell_
 		size_t room = sizeof(e->argv) - sizeof(sh_c);
 
 		memcpy(e->argv, sh_c, sizeof(sh_c));
-		redact_shell(shell_cmd, e->argv + sizeof(sh_c), room);
+		ap_redact_shell(shell_cmd, e->argv + sizeof(sh_c), room);
 		e->argc = 3;
 	} else {
 		copy_argv(e, argv);

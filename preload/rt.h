@@ -148,6 +148,8 @@ void ap_diag(unsigned code, const char *msg);
 /* An exec'd file that cannot carry the preload (static, set-id) gets one AP_DIAG_STATIC_CHILD
  * (hook_spawn.c). use_path: a name without '/' is searched in PATH. Returns 0 if profilable. */
 int ap_child_unprofilable(const char *file, int use_path);
+/* Redact a shell command line ("sh -c CMD") word by word into out (hook_spawn.c). */
+void ap_redact_shell(const char *cmd, char *out, size_t cap);
 
 /* --- connections (rt_conn.c) -------------------------------------------------------------------- */
 enum ap_conn_role { AP_ROLE_CLIENT = 0, AP_ROLE_SERVER = 1 };

@@ -3,7 +3,6 @@
  * 299): it is read through fd numbers that a moment earlier named a socket waiting for a
  * response, so a stale fd table would record a 299 exchange. Prints "ok" when every real
  * exchange returned 200 with the mock's body; a foreign byte on a socket breaks that. */
-#define _GNU_SOURCE
 #include <fcntl.h>
 
 #include "hcommon.h"
@@ -53,8 +52,13 @@ static void read_fake(int fd, const char *fake)
 
 int main(int argc, char **argv)
 {
-	int port = atoi(argv[1]), a, b, c;
-	const char *fake = argv[2];
+	int port, a, b, c;
+	const char *fake;
+
+	if (argc < 3)
+		return 2;
+	port = atoi(argv[1]);
+	fake = argv[2];
 
 	/* 1. the classic daemon loop */
 	a = h_connect(port);

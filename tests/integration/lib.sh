@@ -16,9 +16,10 @@
 #
 # Expectations that depend on profiler policy (change here, not in every test):
 #   expected_provider()         provider for a mock path on a loopback host
-#   AP_EXPECT_ANTHROPIC_INPUT   "reported" (input_tokens = Anthropic's input_tokens field,
-#                               which excludes cache reads) or "total" (input + cache read +
-#                               cache write, the OTel convention)
+#   AP_EXPECT_ANTHROPIC_INPUT   "total" (default: the export normalises to the OTel GenAI
+#                               convention, input = input_tokens + cache read + cache write,
+#                               formats.md section 6.8) or "reported" (Anthropic's own
+#                               input_tokens field, which excludes cache reads)
 
 set -u
 
@@ -31,7 +32,7 @@ AP_FIX=$AP_BUILD/fixtures
 AP_FIXSRC=$AP_ROOT/tests/fixtures
 AP_TEST_OUT=${AP_TEST_OUT:-$AP_BUILD/test-out}
 AP_TMO=${AP_TMO:-60}
-AP_EXPECT_ANTHROPIC_INPUT=${AP_EXPECT_ANTHROPIC_INPUT:-reported}
+AP_EXPECT_ANTHROPIC_INPUT=${AP_EXPECT_ANTHROPIC_INPUT:-total}
 PY=/usr/bin/python3 # Debian's Python (CI has it; a pyenv python3 on PATH is not what we test)
 NODE=$(command -v node 2>/dev/null || echo /usr/bin/node)
 export AP_ROOT AP_TEST_OUT AP_EXPECT_ANTHROPIC_INPUT
@@ -214,7 +215,7 @@ run_prof() {
 	shift 2
 	mkdir -p "$d"
 	timeout -k 5 "$AP_TMO" /bin/sh -c \
-		'LD_PRELOAD=$0; AGENTPROF_OUT=$1; export LD_PRELOAD AGENTPROF_OUT; shift 2; exec "$@"' \
+		'LD_PRELOAD=$0; AGENTPROF_OUT=$1; export LD_PRELOAD AGENTPROF_OUT; shift; exec "$@"' \
 		"$AP_LIB" "$d" "$@" >"$p.out" 2>"$p.err"
 	echo $? >"$p.rc"
 	return "$(cat "$p.rc")"
@@ -254,7 +255,7 @@ profile_and_export() {
 #   ok(name) fail(name, why) check(name, cond, why="") eq(name, got, want)
 #   sel(xs, **field_equals), path_is(x, prefix), dur_ms(x), overlap(a, b)
 #   check_schema(xs)                   every contract field present, with the right type
-#   match_mock(xs, M, label, host=, port=, tls=)
+#   match_mock(xs, M, label, host=, port=, tls=, visibility=, endpoint=True|False)
 #       pairs each mock request with one exchange (same method and path, earliest first) and
 #       asserts category, provider, status, stream, models, the four token fields (exact, from
 #       the mock's deterministic formula; null when the mock sent no usage), duration >= the
@@ -344,7 +345,9 @@ def check_schema(xs, label="exchange schema"):
             if x.get(f) is None:
                 bad.append(f"#{i} {f} is null")
     check(label, not bad, "; ".join(bad[:6]))
-def match_mock(xs, ms, label, host=None, port=None, tls=None, visibility=None):
+def match_mock(xs, ms, label, host=None, port=None, tls=None, visibility=None, endpoint=False):
+    """endpoint=True: host/port/tls from the mock row (TLS mock: localhost + MOCK_TLS_PORT,
+    plain mock: 127.0.0.1 + MOCK_PORT), as the clients in these tests address them."""
     used = set()
     for i, m in enumerate(ms):
         name = f"{label} #{i} {m['method']} {m['path']}"
@@ -373,6 +376,10 @@ def match_mock(xs, ms, label, host=None, port=None, tls=None, visibility=None):
         if (m["path"] == "/v1/messages" and os.environ.get("AP_EXPECT_ANTHROPIC_INPUT") == "total"
                 and m["input_tokens"] is not None):
             want["input_tokens"] = m["input_tokens"] + (m["cache_read_tokens"] or 0)
+        if endpoint and "tls" in m:
+            want["host"] = "localhost" if m["tls"] else "127.0.0.1"
+            want["port"] = int(os.environ["MOCK_TLS_PORT" if m["tls"] else "MOCK_PORT"])
+            want["tls"] = m["tls"]
         if host is not None: want["host"] = host
         if port is not None: want["port"] = port
         if tls is not None: want["tls"] = tls

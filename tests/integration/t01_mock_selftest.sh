@@ -84,7 +84,7 @@ def blen(b):
 def sse_events(data):
     """WHATWG-style parse; also checks framing: every event ends with a blank line."""
     text = data.decode()
-    assert text.endswith("\n\n"), "stream does not end with a blank line"
+    assert re.search(r"(\r?\n){2}$", text), "stream does not end with a blank line"
     evs = []
     for block in re.split(r"\r?\n\r?\n", text.strip("\r\n")):
         ev = {"event": None, "data": []}
@@ -426,8 +426,9 @@ eq "keep-alive: two requests on one connection" "$ports" 1
 # threaded: two delayed requests at once finish in about one delay, not two
 start=$(date +%s%N)
 curl -sS -o /dev/null -H 'x-mock-delay-ms: 500' "http://127.0.0.1:$SELF_PORT/tool/weather" &
+bg=$!
 curl -sS -o /dev/null -H 'x-mock-delay-ms: 500' "http://127.0.0.1:$SELF_PORT/tool/weather"
-wait
+wait "$bg"
 el=$((($(date +%s%N) - start) / 1000000))
 if [ "$el" -lt 950 ]; then ok "threaded: parallel requests overlap (${el} ms)"; else
 	fail "threaded: parallel requests overlap" "${el} ms for two 500 ms requests"

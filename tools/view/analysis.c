@@ -172,6 +172,7 @@ void breakdown_compute(const struct vrun *r, struct breakdown *b)
 void tokens_add(struct tokens *t, const struct vxch *x, double w)
 {
 	t->calls++;
+	t->wcalls += w;
 	for (int k = 0; k < T_MAX; k++) {
 		int64_t v = x_tok(x, k);
 
@@ -232,12 +233,13 @@ static int cmp_idx(const void *a, const void *b, void *ctx)
 	return c ? c : cmp_u32(i, j);
 }
 
-static void group_fill(struct gctx *g, struct group *gr, const uint32_t *idx, size_t n)
+static void group_fill(struct gctx *g, struct group *gr, const uint32_t *idx, size_t n,
+		       const double *aux)
 {
 	const struct run *run = g->run;
 	int64_t *dur = xmalloc(n * sizeof(*dur)), *ttfb = xmalloc(n * sizeof(*ttfb));
-	double *tps = xmalloc(n * sizeof(*tps));
-	size_t nd = 0, nt = 0, ns = 0;
+	double *tps = xmalloc(n * sizeof(*tps)), *av = xmalloc(n * sizeof(*av));
+	size_t nd = 0, nt = 0, ns = 0, na = 0;
 	const struct vxch *x0 = &run->xs[idx[0]];
 
 	gr->cat = x0->cat;
@@ -265,6 +267,8 @@ static void group_fill(struct gctx *g, struct group *gr, const uint32_t *idx, si
 		if (x->stream && x->out > 0 && x->first_byte != UNK && x->end > x->first_byte)
 			tps[ns++] = (double)x->out * 1e9 / (double)(x->end - x->first_byte);
 		tokens_add(&gr->tok, x, w);
+		if (aux && !isnan(aux[idx[i]]))
+			av[na++] = aux[idx[i]];
 		if (isnan(x->cost))
 			gr->cost_unknown++;
 		else
@@ -273,6 +277,8 @@ static void group_fill(struct gctx *g, struct group *gr, const uint32_t *idx, si
 	dist_i64(dur, nd, &gr->dur);
 	dist_i64(ttfb, nt, &gr->ttfb);
 	dist_f64(tps, ns, &gr->tps);
+	dist_f64(av, na, &gr->aux);
+	free(av);
 	free(dur);
 	free(ttfb);
 	free(tps);
@@ -287,7 +293,7 @@ static int cmp_group_total(const void *a, const void *b)
 	return x->n > y->n ? -1 : x->n < y->n;
 }
 
-size_t groups_build(struct vrun *r, enum group_kind kind, struct group **out)
+size_t groups_build(struct vrun *r, enum group_kind kind, const double *aux, struct group **out)
 {
 	struct run *run = &r->run;
 	struct gctx g = { .run = run, .kind = kind };
@@ -310,7 +316,7 @@ size_t groups_build(struct vrun *r, enum group_kind kind, struct group **out)
 
 		while (j < n && key_cmp(&g, idx[i], idx[j]) == 0)
 			j++;
-		group_fill(&g, VEC_PUSH(gs, ng, cap), idx + i, j - i);
+		group_fill(&g, VEC_PUSH(gs, ng, cap), idx + i, j - i, aux);
 		i = j;
 	}
 	sort_n(gs, ng, sizeof(*gs), cmp_group_total);
@@ -341,4 +347,70 @@ void group_label(const struct run *run, enum group_kind kind, const struct group
 		snprintf(buf, len, "%s", g->agent ? S(run, g->agent) : "(no agent label)");
 		break;
 	}
+}
+
+/* Children of p that are not exec images (those continue p's own line). */
+static int is_child(const struct run *run, size_t c, int32_t p)
+{
+	return run->procs[c].parent == p && run->procs[c].exec_of < 0;
+}
+
+struct tree_walk {
+	const struct vrun *r;
+	int32_t *order, *stack;
+	int *depth, *sd;
+	uint8_t *done;
+	size_t n, cap;
+};
+
+/* Depth-first from start: each process, its children (deeper), then its exec successor. */
+static void tree_dfs(struct tree_walk *t, int32_t start)
+{
+	const struct run *run = &t->r->run;
+	size_t sp = 0;
+
+	t->stack[sp] = start;
+	t->sd[sp++] = 0;
+	while (sp) {
+		int32_t p = t->stack[--sp];
+		int d = t->sd[sp];
+
+		if (t->done[p])
+			continue;
+		t->done[p] = 1;
+		if (t->r->psel[p]) {
+			t->order[t->n] = p;
+			t->depth[t->n++] = d;
+		}
+		if (run->procs[p].exec_next >= 0 && sp < t->cap) {
+			t->stack[sp] = run->procs[p].exec_next;
+			t->sd[sp++] = d;
+		}
+		for (size_t c = run->n_procs; c-- > 0;)
+			if (!t->done[c] && is_child(run, c, p) && sp < t->cap) {
+				t->stack[sp] = (int32_t)c;
+				t->sd[sp++] = d + 1;
+			}
+	}
+}
+
+size_t procs_tree_order(const struct vrun *r, int32_t *order, int *depth)
+{
+	const struct run *run = &r->run;
+	struct tree_walk t = { .r = r, .order = order, .depth = depth };
+
+	t.cap = 2 * run->n_procs + 1;
+	t.stack = xmalloc(t.cap * sizeof(*t.stack));
+	t.sd = xmalloc(t.cap * sizeof(*t.sd));
+	t.done = xcalloc(run->n_procs + 1, 1);
+	for (size_t k = 0; k < run->n_procs; k++)
+		if (!t.done[k] && run->procs[k].parent < 0 && run->procs[k].exec_of < 0)
+			tree_dfs(&t, (int32_t)k);
+	for (size_t k = 0; k < run->n_procs; k++) /* cycles or orphans in damaged input */
+		if (!t.done[k])
+			tree_dfs(&t, (int32_t)k);
+	free(t.stack);
+	free(t.sd);
+	free(t.done);
+	return t.n;
 }

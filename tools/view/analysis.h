@@ -47,7 +47,8 @@ extern const char *const tok_names[T_MAX]; /* input, output, cache_read, cache_w
 struct tokens {
 	double v[T_MAX];	 /* sums of known values, scaled for sampling */
 	size_t unknown[T_MAX]; /* calls where the value is unknown */
-	size_t calls;
+	size_t calls;		/* recorded calls */
+	double wcalls;		/* calls scaled for sampling */
 };
 
 static inline int64_t x_tok(const struct vxch *x, int k)
@@ -72,13 +73,21 @@ struct group {
 	struct tokens tok;
 	double cost;	     /* known part, scaled */
 	size_t cost_unknown; /* calls without a cost */
+	struct dist aux;     /* of the optional per-exchange values given to groups_build */
 };
 
-/* Groups of the selected exchanges, sorted by total time (largest first). kind G_MODEL: only llm. */
-size_t groups_build(struct vrun *r, enum group_kind kind, struct group **out);
+/*
+ * Groups of the selected exchanges, sorted by total time (largest first). kind G_MODEL: only llm.
+ * aux (optional, per exchange index, NAN = none) is summarised into group.aux.
+ */
+size_t groups_build(struct vrun *r, enum group_kind kind, const double *aux, struct group **out);
 /* "provider model", "METHOD host/path" or the agent label, for text output. */
 void group_label(const struct run *run, enum group_kind kind, const struct group *g, char *buf,
 		 size_t len);
+
+/* Selected processes depth-first from the roots (children under parents, exec images under the
+ * image they replaced); depth[i] is the tree depth. Arrays hold run->n_procs entries. */
+size_t procs_tree_order(const struct vrun *r, int32_t *order, int *depth);
 
 /* Sampling: the lowest rate among the selected processes (1.0 = everything recorded). */
 double run_sample_rate(const struct vrun *r);

@@ -1,6 +1,7 @@
 /* cmd_export.c: "export --format jsonl": one JSON object per exchange and per process. */
 #include <string.h>
 
+#include "export.h"
 #include "jsonw.h"
 #include "view.h"
 
@@ -114,6 +115,8 @@ int cmd_export(struct view *v)
 	const struct run *run = &v->a.run;
 	struct jw w;
 
+	if (strcmp(v->o.format, "jsonl"))
+		return export_dispatch(v); /* export_common.c */
 	jw_init(&w, v->out, 0);
 	for (size_t i = 0; i < run->n_procs; i++)
 		if (v->a.psel[i])

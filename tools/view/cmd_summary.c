@@ -74,6 +74,7 @@ static void json_process(struct jw *w, const struct run *run, const struct vproc
 		jw_null(w);
 	jw_kint_opt(w, "parent_pid", p->parent >= 0 ? run->procs[p->parent].pid : UNK);
 	jw_kbool(w, "exec", p->exec_of >= 0);
+	jw_kbool(w, "replaced_by_exec", p->exec_next >= 0);
 	jw_kstr_opt(w, "agent", S(run, p->agent));
 	jw_kdouble(w, "sample_rate", 1.0 / proc_weight(p));
 	jw_kuint(w, "exchanges", p->nexchanges);
@@ -88,60 +89,12 @@ static void json_process(struct jw *w, const struct run *run, const struct vproc
 	jw_obj_end(w);
 }
 
-/* Processes in tree order (depth-first from the roots), with their depth. */
-static size_t proc_order(const struct vrun *r, int32_t *order, int *depth)
-{
-	const struct run *run = &r->run;
-	int32_t *stack = xmalloc((run->n_procs + 1) * sizeof(*stack));
-	int *sd = xmalloc((run->n_procs + 1) * sizeof(*sd));
-	uint8_t *done = xcalloc(run->n_procs, 1);
-	size_t n = 0;
-
-	for (size_t root = 0; root < run->n_procs; root++) {
-		size_t sp = 0;
-
-		if (done[root] || run->procs[root].parent >= 0 || run->procs[root].exec_of >= 0)
-			continue;
-		stack[sp] = (int32_t)root;
-		sd[sp++] = 0;
-		while (sp) {
-			int32_t p = stack[--sp];
-			int d = sd[sp];
-
-			if (done[p])
-				continue;
-			done[p] = 1;
-			if (r->psel[p]) {
-				order[n] = p;
-				depth[n++] = d;
-			}
-			for (size_t c = run->n_procs; c-- > 0;)
-				if (!done[c] && (run->procs[c].parent == p ||
-						 run->procs[c].exec_of == p) &&
-				    sp < run->n_procs) {
-					stack[sp] = (int32_t)c;
-					sd[sp++] = d + 1;
-				}
-		}
-	}
-	/* anything left (cycles in damaged input) */
-	for (size_t i = 0; i < run->n_procs; i++)
-		if (!done[i] && r->psel[i]) {
-			order[n] = (int32_t)i;
-			depth[n++] = 0;
-		}
-	free(stack);
-	free(sd);
-	free(done);
-	return n;
-}
-
 static void text_processes(FILE *f, const struct vrun *r, int width, int limit)
 {
 	const struct run *run = &r->run;
 	int32_t *order = xmalloc((run->n_procs + 1) * sizeof(*order));
 	int *depth = xmalloc((run->n_procs + 1) * sizeof(*depth));
-	size_t n = proc_order(r, order, depth);
+	size_t n = procs_tree_order(r, order, depth);
 	char cmd[1200];
 	struct tbuf b[4];
 
@@ -158,6 +111,8 @@ static void text_processes(FILE *f, const struct vrun *r, int width, int limit)
 		}
 		if (p->has_end && p->exit_code != AP_UNKNOWN)
 			snprintf(ex, sizeof(ex), "%d", p->exit_code);
+		else if (p->exec_next >= 0)
+			snprintf(ex, sizeof(ex), "exec");
 		else
 			snprintf(ex, sizeof(ex), p->has_end ? "?" : "-");
 		argv_join(run, p, cmd, sizeof(cmd));
@@ -169,7 +124,7 @@ static void text_processes(FILE *f, const struct vrun *r, int width, int limit)
 		if (p->exec_of >= 0)
 			fputs("exec ", f);
 		put_fit(f, cmd, width - 60 > 20 ? width - 60 : 20, 0);
-		if (!p->has_end)
+		if (!p->has_end && p->exec_next < 0)
 			fputs("  (no end record: killed or still running)", f);
 		fputc('\n', f);
 	}
@@ -199,7 +154,7 @@ static void health_compute(const struct vrun *r, struct health *h)
 		h->dropped += p->dropped;
 		h->dropped_bytes += p->dropped_bytes;
 		h->calls += p->calls;
-		h->no_end += !p->has_end;
+		h->no_end += !p->has_end && p->exec_next < 0;
 		if (p->overhead_ns >= 0) {
 			h->overhead = sat_add(h->overhead, p->overhead_ns);
 			h->overhead_known = 1;
@@ -460,7 +415,7 @@ static int summary_json(struct view *v, struct totals *t, struct group *gm, size
 	const struct run *run = &r->run;
 	int32_t *order = xmalloc((run->n_procs + 1) * sizeof(*order));
 	int *depth = xmalloc((run->n_procs + 1) * sizeof(*depth));
-	size_t np = proc_order(r, order, depth);
+	size_t np = procs_tree_order(r, order, depth);
 	struct jw w;
 	int over;
 
@@ -502,9 +457,9 @@ int cmd_summary(struct view *v)
 	int rc;
 
 	totals_compute(&v->a, &t);
-	nm = groups_build(&v->a, G_MODEL, &gm);
-	ne = groups_build(&v->a, G_ENDPOINT, &ge);
-	na = groups_build(&v->a, G_AGENT, &ga);
+	nm = groups_build(&v->a, G_MODEL, NULL, &gm);
+	ne = groups_build(&v->a, G_ENDPOINT, NULL, &ge);
+	na = groups_build(&v->a, G_AGENT, NULL, &ga);
 	if (v->o.json)
 		rc = summary_json(v, &t, gm, nm, ge, ne, ga, na);
 	else

@@ -267,8 +267,8 @@ static void report_slow(struct fctx *c, int ttfb, const uint32_t *g, size_t n)
 	}
 	f->saving_ns = saving > 0 ? saving : 0;
 	x_label(run, x0, label, sizeof(label));
-	setf(f->title, sizeof(f->title), "%zu call%s over %s %s (worst %s): %s", n,
-		 n > 1 ? "s" : "", fmt_ns(&b[0], thr), ttfb ? "to the first byte" : "",
+	setf(f->title, sizeof(f->title), "%zu call%s over %s%s (worst %s): %s", n,
+		 n > 1 ? "s" : "", fmt_ns(&b[0], thr), ttfb ? " to the first byte" : "",
 		 fmt_ns(&b[1], (double)worst), label);
 	if (!ttfb)
 		setf(f->suggestion, sizeof(f->suggestion),
@@ -383,7 +383,7 @@ static void detect_llm_dominant(struct fctx *c)
 	uint32_t *idx = xmalloc((run->n_xs + 1) * sizeof(*idx));
 	size_t n = pick(c, is_llm, idx);
 	struct finding *f;
-	struct tbuf b[2];
+	struct tbuf b[4];
 	double sh;
 
 	breakdown_compute(c->r, &bd);
@@ -395,7 +395,7 @@ static void detect_llm_dominant(struct fctx *c)
 			 "LLM calls cover %s of the wall time (%s of %s; threshold %s); evidence: the "
 			 "longest calls",
 			 fmt_pct(&b[0], sh), fmt_ns(&b[1], (double)bd.cat[AP_CAT_LLM].wall),
-			 fmt_ns(&b[1], (double)bd.wall), fmt_pct(&b[1], c->th->llm_share));
+			 fmt_ns(&b[2], (double)bd.wall), fmt_pct(&b[3], c->th->llm_share));
 		setf(f->suggestion, sizeof(f->suggestion),
 			 "The run is bound by model latency: use a smaller or faster model for simple "
 			 "steps, trim prompts, stream responses, cache answers, and run independent "

@@ -275,6 +275,13 @@ static void link_procs(struct run *run)
 				p->parent = (int32_t)j;
 		}
 	}
+	for (size_t i = 0; i < run->n_procs; i++) {
+		int32_t q = run->procs[i].exec_of;
+
+		if (q >= 0 && (run->procs[q].exec_next < 0 ||
+			       run->procs[run->procs[q].exec_next].start > run->procs[i].start))
+			run->procs[q].exec_next = (int32_t)i;
+	}
 }
 
 static int cmp_thread(const void *a, const void *b)

@@ -2,13 +2,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "export.h"
 #include "prices.h"
 #include "view.h"
 
 #define VIEW_VERSION "0.1.0"
 
 struct command {
-	const char *name, *args, *help;
+	const char *name, *args, *brief, *help;
 	unsigned opts;
 	int nruns; /* 2 for diff */
 	int (*fn)(struct view *v);
@@ -18,40 +19,52 @@ struct command {
 
 static const struct command commands[] = {
 	{ "summary", "[PATH...]",
+	  "where the wall time went: categories, models, endpoints, processes",
 	  "Where the wall time went: time by category (overlaps counted once), LLM calls per\n"
 	  "provider and model, endpoints with percentiles, tokens, cost, processes, agents,\n"
 	  "drops, profiler overhead and coverage notes.",
 	  F_COMMON | O_WIDTH | O_PRICES | O_BUDGET | O_LIMIT, 1, cmd_summary },
-	{ "export", "--format jsonl [PATH...]",
+	{ "export", "--format FMT [PATH...]",
+	  "JSONL, folded stacks, speedscope, Chrome trace, OTLP or Prometheus (--format)",
 	  "Print one JSON object per exchange and per process (docs/FORMAT.md, design.md 8):\n"
-	  "times in ns since the Unix epoch, null for unknown values.",
-	  F_COMMON | O_FORMAT, 1, cmd_export },
+	  "times in ns since the Unix epoch, null for unknown values." EXPORT_MORE_HELP,
+	  F_COMMON | O_FORMAT | O_WEIGHT | O_ROOTS | O_ENDPOINT | O_PRICES, 1, cmd_export },
 	{ "flame", "[PATH...]",
+	  "text flame chart: process > thread > span > exchange > phases",
 	  "Text flame chart: process > thread > manual span > exchange > phases (DNS, connect,\n"
 	  "TLS, request write, wait for first byte, receive). Bars are placed and sized to wall\n"
 	  "time and filled by category; every node shows its duration and share of the run.",
 	  F_COMMON | O_WIDTH | O_DEPTH | O_LIMIT | O_PHASES, 1, cmd_flame },
 	{ "waterfall", "[PATH...]",
+	  "to-scale timeline, one lane per thread and per connection",
 	  "Timeline with one lane per thread and per connection, to scale, so overlap and idle\n"
 	  "gaps show; '|' marks the first response byte inside each bar.",
 	  F_COMMON | O_WIDTH | O_LIMIT, 1, cmd_waterfall },
 	{ "tokens", "[PATH...]",
+	  "tokens per model, agent and call; context use; cost; budgets",
 	  "Token usage per model, per agent and in total (input, output, cache read/write,\n"
 	  "reasoning; unknown usage flagged), context-window utilisation, cost and budgets.",
 	  F_COMMON | O_WIDTH | O_PRICES | O_BUDGET | O_LIMIT | O_CALLS, 1, cmd_tokens },
 	{ "bottlenecks", "[PATH...]",
+	  "findings ranked by the wall time they could save",
 	  "Findings ranked by the wall time they could save, each with its exchanges and a\n"
 	  "suggestion: sequential_llm, slow_tool, slow_first_byte, repeated_request,\n"
 	  "llm_dominant, high_call_count, prompt_heavy, context_pressure, no_connection_reuse.",
 	  F_COMMON | O_WIDTH | O_PRICES | O_THRESH | O_LIMIT, 1, cmd_bottlenecks },
 	{ "critical-path", "[PATH...]",
+	  "the steps that determine the run's wall time",
 	  "The chain of exchanges, manual spans, child processes and internal gaps that\n"
 	  "determines the run's wall time, across threads and processes; steps add up to it.",
 	  F_COMMON | O_WIDTH | O_LIMIT, 1, cmd_critical_path },
 	{ "diff", "A B",
+	  "compare two runs; --fail-on gates regressions (exit 1)",
 	  "Compare run B against run A per model and endpoint (calls, p50, p95, tokens, cost)\n"
 	  "and by category wall time; --fail-on turns regressions into exit status 1.",
 	  F_COMMON | O_WIDTH | O_PRICES | O_FAILON | O_LIMIT, 2, cmd_diff },
+	{ "flamegraph", "[PATH...]", FLAMEGRAPH_BRIEF, FLAMEGRAPH_HELP,
+	  F_COMMON | O_WEIGHT | O_ROOTS | O_PRICES, 1, cmd_flamegraph },
+	{ "html", "-o FILE [PATH...]", HTML_BRIEF, HTML_HELP,
+	  F_COMMON | O_OUTPUT | O_PRICES | O_THRESH | O_LIMIT, 1, cmd_html },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -62,12 +75,8 @@ static void usage(FILE *f)
 		   "PATH is a span file (agentprof.<prog>.<pid>.zst) or a directory of them; one\n"
 		   "directory is one run. Several PATHs are merged into one run. Default: '.'.\n\n"
 		   "Commands:\n");
-	for (size_t i = 0; i < NCOMMANDS; i++) {
-		const char *nl = strchr(commands[i].help, '\n');
-		int n = nl ? (int)(nl - commands[i].help) : (int)strlen(commands[i].help);
-
-		fprintf(f, "  %-14s %.*s\n", commands[i].name, n, commands[i].help);
-	}
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].brief);
 	fprintf(f, "\n'agentprof-view COMMAND --help' shows a command's options.\n"
 		   "Exit status: 0 ok, 1 a check failed (--fail-on, --budget), 2 bad usage or\n"
 		   "unreadable input.\n");
@@ -140,8 +149,9 @@ static int run_command(const struct command *c, int argc, char **argv)
 		command_help(stdout, c);
 		return 0;
 	}
-	if (!rc && c->opts & O_FORMAT && (!v.o.format || strcmp(v.o.format, "jsonl"))) {
-		fprintf(stderr, "agentprof-view %s: %s (supported: --format jsonl)\n", c->name,
+	if (!rc && c->opts & O_FORMAT && (!v.o.format || !export_format_ok(v.o.format))) {
+		fprintf(stderr, "agentprof-view %s: %s (supported: --format " EXPORT_FORMATS ")\n",
+			c->name,
 			v.o.format ? "unknown format" : "missing --format");
 		rc = 2;
 	}

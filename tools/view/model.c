@@ -11,7 +11,8 @@
 
 #define MAX_EPOCH (1ll << 62)		/* beyond year 2116: treat as garbage */
 #define MAX_PHASE (100ll * 3600 * 1000000000ll) /* a set-up phase longer than 100 h is garbage */
-#define MAX_PENDING 65536		/* records held until the file's process record arrives */
+#define MAX_PENDING 65536
+#define MAX_TOKENS (1ll << 40)		/* records held until the file's process record arrives */
 
 /* Per-file loading state. */
 struct ld {
@@ -119,7 +120,7 @@ static void add_process(struct ld *l, const struct ap_process *r)
 	p->overhead_ns = UNK;
 	p->peak_rss = p->cpu_user_ns = p->cpu_sys_ns = UNK;
 	p->file = l->file;
-	p->parent = p->exec_of = -1;
+	p->parent = p->exec_of = p->exec_next = -1;
 	l->cur = (int32_t)(run->n_procs - 1);
 	if (run->files[l->file].first_proc < 0)
 		run->files[l->file].first_proc = l->cur;
@@ -165,9 +166,16 @@ static void add_connection(struct ld *l, const struct ap_connection *r)
 	c->exchanges = r->exchanges;
 }
 
-static int64_t tok(int64_t v)
+/* A token count; beyond a trillion it is garbage and counted as such. */
+static int64_t tok(struct ld *l, int64_t v)
 {
-	return v < 0 ? UNK : v;
+	if (v == UNK)
+		return UNK;
+	if (v < 0 || v > MAX_TOKENS) {
+		l->run->bad_times++;
+		return UNK;
+	}
+	return v;
 }
 
 static void x_times(struct ld *l, struct vxch *x, const struct ap_exchange *r)
@@ -203,21 +211,26 @@ static void add_exchange(struct ld *l, const struct ap_exchange *r)
 {
 	struct run *run = l->run;
 	struct vxch *x = VEC_PUSH(run->xs, run->n_xs, run->cap_xs);
-	struct ap_usage u;
+	struct ap_usage raw = r->usage, u;
 
 	/* files hold the provider's own numbers; the model holds them normalised (usage.h) */
-	ap_usage_otel(ap_usage_api(r->path), &r->usage, &u);
+	raw.input = tok(l, raw.input);
+	raw.output = tok(l, raw.output);
+	raw.cache_read = tok(l, raw.cache_read);
+	raw.cache_write = tok(l, raw.cache_write);
+	raw.reasoning = tok(l, raw.reasoning);
+	ap_usage_otel(ap_usage_api(r->path), &raw, &u);
 	x->id = r->id;
 	x->conn_id = r->conn_id;
 	x->request_hash = r->request_hash;
 	x->stack_id = r->stack_id;
 	x->span_id = r->span_id;
 	x_times(l, x, r);
-	x->in = tok(u.input);
-	x->out = tok(u.output);
-	x->cache_read = tok(u.cache_read);
-	x->cache_write = tok(u.cache_write);
-	x->reasoning = tok(u.reasoning);
+	x->in = u.input;
+	x->out = u.output;
+	x->cache_read = u.cache_read;
+	x->cache_write = u.cache_write;
+	x->reasoning = u.reasoning;
 	x->bytes_sent = r->bytes_sent;
 	x->bytes_received = r->bytes_received;
 	x->cost = NAN;

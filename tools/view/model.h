@@ -36,7 +36,8 @@ struct vproc {
 	int64_t peak_rss, cpu_user_ns, cpu_sys_ns; /* from counters, UNK if none */
 	int32_t file;
 	int32_t parent;	 /* process that forked/spawned this one (ppid), -1 */
-	int32_t exec_of; /* previous image of the same pid (this one was exec'd), -1 */
+	int32_t exec_of;   /* previous image of the same pid (this one was exec'd), -1 */
+	int32_t exec_next; /* the image that replaced this one by exec, -1 */
 	uint32_t nthreads, nexchanges;
 };
 

@@ -26,6 +26,10 @@ enum {
 	OPT_LIMIT,
 	OPT_NOPHASES,
 	OPT_CALLS,
+	OPT_WEIGHT,
+	OPT_ROOTS,
+	OPT_ENDPOINT,
+	OPT_OUTPUT = 'o',
 };
 
 struct optdesc {
@@ -66,7 +70,7 @@ static const struct optdesc optdescs[] = {
 	  "llm, tool, memory, process, internal (category wall time); limits are +N% or an\n"
 	  "absolute +DUR / +COUNT / +USD" },
 	{ { "format", required_argument, 0, OPT_FORMAT }, O_FORMAT, "FMT",
-	  "output format: jsonl" },
+	  "output format: jsonl, folded, speedscope, chrome, otlp, prom" },
 	{ { "depth", required_argument, 0, OPT_DEPTH }, O_DEPTH, "N",
 	  "deepest level shown (1 process, 2 thread, 3+ spans, exchanges, phases)" },
 	{ { "limit", required_argument, 0, OPT_LIMIT }, O_LIMIT, "N",
@@ -74,6 +78,14 @@ static const struct optdesc optdescs[] = {
 	{ { "no-phases", no_argument, 0, OPT_NOPHASES }, O_PHASES, NULL,
 	  "do not split exchanges into DNS/connect/TLS/write/wait/receive phases" },
 	{ { "calls", no_argument, 0, OPT_CALLS }, O_CALLS, NULL, "list every call, not only totals" },
+	{ { "weight", required_argument, 0, OPT_WEIGHT }, O_WEIGHT, "W",
+	  "stack weight: time (us, default), calls, tokens or cost (micro-USD)" },
+	{ { "roots", required_argument, 0, OPT_ROOTS }, O_ROOTS, "R",
+	  "root frames: none (default), process, or thread (process and thread)" },
+	{ { "endpoint", required_argument, 0, OPT_ENDPOINT }, O_ENDPOINT, "URL",
+	  "otlp: POST to this OTLP/HTTP URL (http://HOST:4318/v1/traces) instead of printing" },
+	{ { "output", required_argument, 0, OPT_OUTPUT }, O_OUTPUT, "FILE",
+	  "write to FILE (also -o FILE) instead of standard output" },
 };
 
 #define NOPTS (sizeof(optdescs) / sizeof(optdescs[0]))
@@ -356,6 +368,18 @@ static int one_opt(struct view *v, int c, char *arg)
 	case OPT_CALLS:
 		o->calls = 1;
 		return 0;
+	case OPT_WEIGHT:
+		o->weight = arg;
+		return 0;
+	case OPT_ROOTS:
+		o->roots = arg;
+		return 0;
+	case OPT_ENDPOINT:
+		o->endpoint = arg;
+		return 0;
+	case OPT_OUTPUT:
+		o->output = arg;
+		return 0;
 	}
 	return 2;
 }
@@ -372,7 +396,7 @@ int opts_parse(struct view *v, unsigned allowed, int argc, char **argv)
 	memset(&lo[NOPTS + 1], 0, sizeof(lo[NOPTS + 1]));
 	opterr = 0;
 	optind = 1;
-	while (!rc && (c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+	while (!rc && (c = getopt_long(argc, argv, ":ho:", lo, NULL)) != -1) {
 		if (c == '?' || c == ':') {
 			const char *o = argv[optind - 1];
 

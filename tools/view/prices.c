@@ -106,7 +106,7 @@ static void entry_from_json(struct price *p, const struct jdoc *d, const struct 
 	p->max_input = context_of(d, o);
 }
 
-static int load_file(struct prices *p, const char *file, char *msg, size_t msglen)
+static int load_price_file(struct prices *p, const char *file, char *msg, size_t msglen)
 {
 	uint8_t *buf = NULL;
 	size_t n = 0;
@@ -153,7 +153,7 @@ struct prices *prices_load(const char *file, char *msg, size_t msglen)
 		p->builtin = 1;
 		p->source = xstrdup("built-in table (" PRICES_BUILTIN_DATE ")");
 	} else {
-		if (load_file(p, file, msg, msglen) < 0) {
+		if (load_price_file(p, file, msg, msglen) < 0) {
 			prices_free(p);
 			return NULL;
 		}

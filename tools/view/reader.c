@@ -174,7 +174,10 @@ int rd_parse_buf(const uint8_t *buf, size_t n, rd_record_fn fn, void *ctx, struc
 	}
 	ver = ap_decode_file_header(buf, n);
 	if (!ver) {
-		if (n < AP_HEADER_SIZE && le32(buf) == AP_SKIPPABLE_MAGIC)
+		uint8_t want[AP_HEADER_SIZE];
+
+		ap_encode_file_header(want, sizeof(want));
+		if (n < AP_HEADER_SIZE && memcmp(buf, want, n < 17 ? n : 17) == 0)
 			snprintf(msg, msglen, "truncated agentprof header (%zu bytes)", n);
 		else
 			snprintf(msg, msglen, "not an agentprof span file (bad magic)");

@@ -148,6 +148,29 @@ void put_fit(FILE *f, const char *s, int n, int pad)
 		put_rep(f, ' ', n - cols);
 }
 
+void put_wrap(FILE *f, const char *s, int width, int indent)
+{
+	int avail = width - indent > 20 ? width - indent : 20;
+
+	while (*s) {
+		int n = (int)strlen(s), cut = n;
+
+		if (n > avail) {
+			for (cut = avail; cut > 0 && s[cut] != ' '; cut--)
+				;
+			if (cut == 0)
+				cut = avail;
+		}
+		put_rep(f, ' ', indent);
+		for (int i = 0; i < cut; i++)
+			fputc((unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i], f);
+		fputc('\n', f);
+		s += cut;
+		while (*s == ' ')
+			s++;
+	}
+}
+
 int term_width(int opt_width, FILE *out)
 {
 	struct winsize ws;

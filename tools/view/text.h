@@ -30,6 +30,9 @@ void put_rep(FILE *f, char c, int n);
 /* Print s truncated to at most n bytes (UTF-8 aware), padded with spaces to n when pad. */
 void put_fit(FILE *f, const char *s, int n, int pad);
 
+/* Print s word-wrapped to width columns, every line indented by indent spaces. */
+void put_wrap(FILE *f, const char *s, int width, int indent);
+
 /* Output width: --width if given, else the terminal's, else $COLUMNS, else 100. */
 int term_width(int opt_width, FILE *out);
 

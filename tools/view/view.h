@@ -20,6 +20,10 @@ enum opt_bits {
 	O_LIMIT = 1 << 9,
 	O_PHASES = 1 << 10, /* --no-phases */
 	O_CALLS = 1 << 11,  /* --calls */
+	O_WEIGHT = 1 << 12, /* --weight (flamegraph, folded) */
+	O_ROOTS = 1 << 13,  /* --roots */
+	O_ENDPOINT = 1 << 14, /* --endpoint (export otlp) */
+	O_OUTPUT = 1 << 15,   /* -o, --output */
 };
 
 #define MAX_LIST 32
@@ -58,6 +62,7 @@ struct thresholds {
 struct opts {
 	int json, width, depth, limit, no_phases, calls;
 	const char *format, *prices;
+	const char *weight, *roots, *endpoint, *output; /* flamegraph, export, html */
 	struct filter f;
 	struct budget budgets[MAX_LIST];
 	int nbudgets;
@@ -102,6 +107,8 @@ int cmd_tokens(struct view *v);
 int cmd_bottlenecks(struct view *v);
 int cmd_critical_path(struct view *v);
 int cmd_diff(struct view *v);
+int cmd_flamegraph(struct view *v); /* cmd_flamegraph.c */
+int cmd_html(struct view *v);	    /* cmd_html.c */
 
 /* Option parsing (opts.c): returns 0, or 2 after printing a message naming the problem. */
 int opts_parse(struct view *v, unsigned allowed, int argc, char **argv);

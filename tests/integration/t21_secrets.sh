@@ -1,0 +1,77 @@
+#!/bin/bash
+# t21_secrets: no credential, body or secret query value reaches a span file (design.md section 4.5).
+# Every client of this suite sends canaries: Authorization bearer tokens, x-api-key,
+# x-goog-api-key, Cookie, user:pass@ in a URL, ?sig= / ?key= / ?token= query values, and a canary
+# inside the request bodies (bodies must never be stored). Each span file is decompressed with
+# `zstd -dc` and grepped: the count of each canary must be 0. The test is not vacuous: the same
+# files must contain the exchanges' paths, so plaintext HTTP metadata is really in there.
+# Canaries are never put on a command line in the clear except where argv redaction is part of
+# the contract (-H 'Authorization: ...', URLs with user:pass@ and secret query values).
+. "$(dirname "$0")/lib.sh"
+
+mock_up || { fail "mock" "cannot start the mock provider"; finish; }
+[ -x "$AP_FIX/curl_easy" ] || make -s -C "$AP_FIXSRC" >/dev/null
+require_preload secrets || finish
+D=$W/run
+export AP_TEST_CA=$AP_CA
+
+printf '{"model":"gpt-4o","messages":[{"role":"user","content":"SECRET_CANARY_BODY_t21 do not store"}]}' >"$W/body.json"
+printf 'x-api-key: SECRET_CANARY_XKEY_t21\nCookie: session=SECRET_CANARY_COOKIE_t21\nx-goog-api-key: SECRET_CANARY_GOOG_t21\napi-key: SECRET_CANARY_AZURE_t21\nContent-Type: application/json\n' >"$W/hdrs"
+Q='sig=SIGCANARY21A&key=KEYCANARY21B&token=TOKCANARY21C&q=visible'
+
+run_prof "$D" "$W/c1" curl -sS --cacert "$AP_CA" -H 'Authorization: Bearer SECRET_CANARY_AUTH_t21' -H @"$W/hdrs" \
+	-d @"$W/body.json" "https://user:PWCANARY21D@localhost:$MOCK_TLS_PORT/v1/chat/completions?$Q"
+run_prof "$D" "$W/c2" curl -sS -H 'Authorization: Bearer SECRET_CANARY_AUTH_t21' -H @"$W/hdrs" \
+	"http://user:PWCANARY21D@127.0.0.1:$MOCK_PORT/tool/search?$Q"
+run_prof "$D" "$W/c3" "$AP_FIX/curl_easy" -q "https://localhost:$MOCK_TLS_PORT/v1/messages" \
+	"http://127.0.0.1:$MOCK_PORT/v1/chat/completions"
+run_prof "$D" "$W/c4" "$PY" "$AP_FIXSRC/py_httpclient.py" localhost "$MOCK_TLS_PORT" "$AP_CA"
+run_prof "$D" "$W/c5" "$PY" "$AP_FIXSRC/py_asyncio_tls.py" localhost "$MOCK_TLS_PORT" "$AP_CA"
+[ -x "$NODE" ] && run_prof "$D" "$W/c6" "$NODE" "$AP_FIXSRC/node_https.js" localhost "$MOCK_TLS_PORT" "$AP_CA"
+run_prof "$D" "$W/c7" "$AP_FIX/fork_child" "$MOCK_PORT"
+for i in 1 2 3 4 5 7; do
+	eq "client $i ran" "$(cat "$W/c$i.rc")" 0
+done
+
+files=$(span_files "$D")
+ge "span files written" "$(echo "$files" | grep -c .)" 8
+for f in $files; do
+	zstd -dc "$f" >"$f.raw" 2>/dev/null || fail "$(basename "$f"): zstd -dc" "not a valid zstd file"
+done
+cat "$D"/*.raw >"$W/all.raw" 2>/dev/null
+if grep -qa '/v1/chat/completions' "$W/all.raw" && grep -qa '/tool/search' "$W/all.raw"; then
+	ok "decompressed files contain the exchanges' paths (the grep is meaningful)"
+else
+	fail "decompressed files contain the exchanges' paths" "paths not found: the canary grep would prove nothing"
+fi
+
+CANARIES="SECRET_CANARY SECRET_SIG_CANARY SIGCANARY21A KEYCANARY21B TOKCANARY21C PWCANARY21D"
+for c in $CANARIES; do
+	n=0
+	for f in $files; do
+		k=$(grep -ac -- "$c" "$f.raw")
+		n=$((n + k))
+		[ "$k" -gt 0 ] && echo "# $c found in $(basename "$f")"
+	done
+	eq "canary $c: 0 occurrences in the decompressed span files" "$n" 0
+done
+grep -ac 'q=visible' "$W/all.raw" >/dev/null && ok "non-secret query value kept" || fail "non-secret query value kept" "q=visible missing"
+
+# what the viewer prints must be clean too
+timeout 60 "$AP_VIEW" export --format jsonl "$D" >"$W/export.jsonl" 2>&1
+timeout 60 "$AP_VIEW" summary "$D" >"$W/summary.txt" 2>&1
+for c in $CANARIES; do
+	eq "canary $c: not in export/summary" "$(cat "$W/export.jsonl" "$W/summary.txt" | grep -ac -- "$c")" 0
+done
+
+# file hygiene: 0600 regular files, not world-readable
+bad=""
+for f in $files; do
+	m=$(stat -c %a "$f")
+	[ "$m" = 600 ] || bad="$bad $(basename "$f"):$m"
+done
+eq "span files are mode 0600" "${bad:-none}" none
+
+# and the mock itself never logged a secret (sanity for the canary design)
+eq "mock logs are clean" "$(cat "$MOCK_LOG" "$MOCK_TLS_LOG" | grep -acE 'CANARY|PWCANARY')" 0
+finish

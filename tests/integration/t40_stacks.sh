@@ -1,0 +1,161 @@
+#!/bin/bash
+# t40_stacks.sh: call stacks (issue 4). A C agent with known function names calls the mock
+# provider from two call paths (tests/fixtures/stack_paths.c); the flame graph must show both
+# paths with the right functions and no frame from the other path: with libunwind, with the
+# frame-pointer fallback, through libcurl and through plain sockets. Also: AGENTPROF_STACKS=0,
+# a binary rebuilt after the run (build-id mismatch: module+offset, never wrong names), the
+# preload's linkage (libunwind only dlopen()ed, no __tls_get_addr) and the capture benchmark.
+. "$(dirname "$0")/lib.sh"
+
+require_preload "stacks" || finish
+mock_up || { fail "mock provider" "did not start"; finish; }
+if ! make -s -C "$AP_FIXSRC" OUT="$AP_FIX" "$AP_FIX/stack_paths" >"$W/make.log" 2>&1; then
+	fail "build stack_paths" "$(tail -3 "$W/make.log" | tr '\n' '|')"
+	finish
+fi
+
+# --- linkage -----------------------------------------------------------------------------------
+if ldd "$AP_LIB" | grep -q libunwind; then
+	fail "libunwind not linked" "$(ldd "$AP_LIB" | grep libunwind)"
+else
+	ok "libunwind not linked (dlopen RTLD_LOCAL only)"
+fi
+eq "no __tls_get_addr in the preload" "$(objdump -d "$AP_LIB" | grep -c '__tls_get_addr')" 0
+
+# --- two call paths --------------------------------------------------------------------------
+# check_paths LABEL FOLDED: both leaves present, each with its own path and none of the other's
+check_paths() {
+	AP_T=$T LABEL=$1 "$PY" - "$2" <<'PY'
+import os, re, sys
+T, L = os.environ["AP_T"], os.environ["LABEL"]
+fails = 0
+def res(name, good, why=""):
+    global fails
+    print(f"ok - {T}: {L}: {name}" if good else f"FAIL - {T}: {L}: {name}: {why}")
+    fails += 0 if good else 1
+lines = [l.rstrip("\n") for l in open(sys.argv[1]) if l.strip()]
+stacks = {}
+for l in lines:
+    m = re.match(r"^(.*) (\d+)$", l)
+    if not m:
+        res("folded line", False, repr(l)); continue
+    frames = m.group(1).split(";")
+    stacks.setdefault(frames[-1], []).append((frames, int(m.group(2))))
+plan = [s for leaf, v in stacks.items() if leaf.endswith(" model-plan") for s in v]
+rev = [s for leaf, v in stacks.items() if leaf.endswith(" model-review") for s in v]
+res("leaf '[llm] ... model-plan' present", plan, f"leaves: {list(stacks)}")
+res("leaf '[llm] ... model-review' present", rev, f"leaves: {list(stacks)}")
+def order(frames, want):
+    idx = [frames.index(f) if f in frames else -1 for f in want]
+    return all(i >= 0 for i in idx) and idx == sorted(idx)
+PLAN = ["main", "run_agent", "plan_task", "ask_model"]
+REV = ["main", "run_agent", "review_code", "summarize_review", "ask_model"]
+for frames, _ in plan:
+    res("plan path: main;run_agent;plan_task;ask_model in order", order(frames, PLAN), ";".join(frames))
+    res("plan path has no frame of the review path", not {"review_code", "summarize_review"} & set(frames), ";".join(frames))
+for frames, _ in rev:
+    res("review path: main;run_agent;review_code;summarize_review;ask_model", order(frames, REV), ";".join(frames))
+    res("review path has no frame of the plan path", "plan_task" not in frames, ";".join(frames))
+ours = [f for frames, _ in plan + rev for f in frames if f.startswith("ap_") or "libagentprof" in f]
+res("no frames of the profiler itself", not ours, str(ours[:5]))
+leaf_ok = all(f[-1].startswith("[llm] ") for f, _ in plan + rev)
+res("the endpoint is the leaf frame", leaf_ok)
+sys.exit(1 if fails else 0)
+PY
+}
+
+# run_case LABEL ENV... -- ARGS...: profile stack_paths, then check its flame graph
+run_case() {
+	local label=$1 d=$W/$2 env=()
+	shift 2
+	while [ "$1" != -- ]; do
+		env+=("$1")
+		shift
+	done
+	shift
+	mkdir -p "$d"
+	if env "${env[@]}" LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$d" timeout -k 5 "$AP_TMO" \
+		"$AP_FIX/stack_paths" "$@" >"$d.out" 2>"$d.err"; then
+		ok "$label: agent ran ($(cat "$d.out"))"
+	else
+		fail "$label: agent ran" "exit $?: $(head -c 300 "$d.err")"
+		return 1
+	fi
+	if "$AP_VIEW" flamegraph "$d" >"$d.folded" 2>"$d.ferr"; then
+		ok "$label: flamegraph"
+	else
+		fail "$label: flamegraph" "exit $?: $(head -c 300 "$d.ferr")"
+		return 1
+	fi
+	_out=$(check_paths "$label" "$d.folded")
+	printf '%s\n' "$_out"
+	_AP_PASS=$((_AP_PASS + $(printf '%s\n' "$_out" | grep -c '^ok - ')))
+	_AP_FAIL=$((_AP_FAIL + $(printf '%s\n' "$_out" | grep -c '^FAIL - ')))
+}
+
+run_case "libunwind, libcurl" unw_curl -- "$PLAIN" 3
+run_case "libunwind, sockets" unw_raw -- -r "$PLAIN" 2
+run_case "frame pointers, sockets" fp_raw AGENTPROF_UNWIND=fp -- -r "$PLAIN" 2
+run_case "libunwind, TLS via libcurl" unw_tls AP_TEST_CA="$AP_CA" -- "$TLSURL" 1
+
+# calls weight: 3 rounds = 3 calls per path
+got=$("$AP_VIEW" flamegraph --weight calls "$W/unw_curl" 2>/dev/null |
+	awk '/model-plan [0-9]+$/ {p += $NF} /model-review [0-9]+$/ {r += $NF} END {print p + 0, r + 0}')
+eq "--weight calls counts each call once" "$got" "3 3"
+if "$AP_VIEW" flamegraph --weight bogus "$W/unw_curl" >/dev/null 2>"$W/bogus.err"; then
+	fail "--weight bogus is refused" "exit 0"
+else
+	eq "--weight bogus is refused (exit 2)" "$?" 2
+fi
+if "$AP_VIEW" flamegraph --json "$W/unw_curl" >"$W/tree.json" 2>/dev/null &&
+	"$PY" -c 'import json,sys; t=json.load(open(sys.argv[1])); assert t["exchanges_with_stack"]==t["exchanges"]==6; assert t["root"]["children"]' "$W/tree.json"; then
+	ok "flamegraph --json: merged tree, every exchange with a stack"
+else
+	fail "flamegraph --json" "$(head -c 300 "$W/tree.json")"
+fi
+
+# --- AGENTPROF_STACKS=0 ----------------------------------------------------------------------
+d=$W/nostacks
+mkdir -p "$d"
+AGENTPROF_STACKS=0 LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$d" timeout -k 5 "$AP_TMO" \
+	"$AP_FIX/stack_paths" "$PLAIN" 1 >/dev/null 2>&1
+"$AP_VIEW" flamegraph "$d" >"$d.folded" 2>"$d.err"
+if [ -s "$d.folded" ] && ! grep -q ';' "$d.folded" && grep -q 'no call stacks' "$d.err"; then
+	ok "AGENTPROF_STACKS=0: endpoints only, with a note"
+else
+	fail "AGENTPROF_STACKS=0" "$(head -3 "$d.folded" | tr '\n' '|') / $(head -c 200 "$d.err")"
+fi
+
+# --- binary rebuilt after the run: no wrong names ----------------------------------------------
+mkdir -p "$W/bin" "$W/rebuilt"
+cp "$AP_FIX/stack_paths" "$W/bin/agent_copy"
+LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$W/rebuilt" timeout -k 5 "$AP_TMO" \
+	"$W/bin/agent_copy" "$PLAIN" 1 >/dev/null 2>&1
+cc -O1 -g -D_GNU_SOURCE -o "$W/bin/agent_copy" "$AP_FIXSRC/stack_paths.c" -lcurl 2>"$W/cc.err"
+"$AP_VIEW" flamegraph "$W/rebuilt" >"$W/rebuilt.folded" 2>"$W/rebuilt.err"
+if grep -q 'agent_copy changed since the run' "$W/rebuilt.err" &&
+	grep -q 'agent_copy+0x' "$W/rebuilt.folded" && ! grep -q 'plan_task' "$W/rebuilt.folded"; then
+	ok "rebuilt binary: warning, frames as module+offset, no names from the new file"
+else
+	fail "rebuilt binary" "$(head -c 200 "$W/rebuilt.err") / $(head -2 "$W/rebuilt.folded" | tr '\n' '|')"
+fi
+rm -f "$W/bin/agent_copy"
+"$AP_VIEW" flamegraph "$W/rebuilt" >"$W/gone.folded" 2>"$W/gone.err"
+if grep -q 'not readable now' "$W/gone.err" && grep -q 'agent_copy+0x' "$W/gone.folded"; then
+	ok "deleted binary: a note, frames as module+offset"
+else
+	fail "deleted binary" "$(head -c 200 "$W/gone.err")"
+fi
+
+# --- cost per capture ----------------------------------------------------------------------------
+if [ -x "$AP_ROOT/scripts/bench-stacks.sh" ] &&
+	REPS=20000 "$AP_ROOT/scripts/bench-stacks.sh" >"$W/bench.out" 2>&1; then
+	if grep -q 'libunwind .*seen-before' "$W/bench.out" && grep -q 'frame-pointer .*seen-before' "$W/bench.out"; then
+		ok "bench-stacks: $(grep -h seen-before "$W/bench.out" | awk '{print $2 "=" $(NF-1) "ns"}' | tr '\n' ' ')"
+	else
+		fail "bench-stacks output" "$(head -c 300 "$W/bench.out")"
+	fi
+else
+	fail "bench-stacks runs" "$(tail -3 "$W/bench.out" 2>/dev/null | tr '\n' '|')"
+fi
+finish

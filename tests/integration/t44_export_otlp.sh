@@ -1,0 +1,239 @@
+#!/bin/bash
+# t44_export_otlp.sh: export --format otlp checked against the opentelemetry-proto JSON
+# mapping (hex ids, integer enums, int64 as strings, camelCase) and the GenAI span conventions;
+# --endpoint POSTs to a real HTTP receiver on loopback; failures exit 1.
+. "$(dirname "$0")/lib.sh"
+
+# Runs the exports are checked on: a synthetic run (tests/fixtures/gen_spans.c: 3 threads,
+# overlapping requests, spans, a child process, counters, stacks into its own binary), the
+# same with names that need sanitising, and a real profiled C agent (stack_paths via libcurl).
+export_runs() {
+	if ! make -s -C "$AP_FIXSRC" OUT="$AP_FIX" "$AP_FIX/stack_paths" "$AP_FIX/gen_spans" \
+		>"$W/make.log" 2>&1; then
+		fail "build fixtures" "$(tail -3 "$W/make.log" | tr '\n' '|')"
+		finish
+	fi
+	mkdir -p "$W/synth" "$W/odd" "$W/real"
+	"$AP_FIX/gen_spans" "$W/synth" 300 || fail "gen_spans" "exit $?"
+	"$AP_FIX/gen_spans" "$W/odd" 40 odd || fail "gen_spans odd" "exit $?"
+	RUNS="synth odd"
+	if have_preload && mock_up; then
+		LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$W/real" timeout -k 5 "$AP_TMO" \
+			"$AP_FIX/stack_paths" "$PLAIN" 2 >"$W/real.out" 2>&1 ||
+			fail "profiled agent" "$(head -c 200 "$W/real.out")"
+		RUNS="$RUNS real"
+	else
+		fail "profiled agent" "preload or mock provider unavailable"
+	fi
+}
+
+# export_fmt FMT RUN [ARGS...]: agentprof-view export --format FMT into $W/RUN.FMT
+export_fmt() {
+	local fmt=$1 run=$2
+	shift 2
+	if timeout -k 5 "$AP_TMO" "$AP_VIEW" export --format "$fmt" "$@" "$W/$run" \
+		>"$W/$run.$fmt" 2>"$W/$run.$fmt.err"; then
+		ok "$run: export --format $fmt"
+		return 0
+	fi
+	fail "$run: export --format $fmt" "exit $?: $(head -c 300 "$W/$run.$fmt.err")"
+	return 1
+}
+
+# pycheck LABEL FILE <<'PY' ... PY: run a checker; it calls res(name, good, why) per assertion
+pycheck() {
+	local label=$1 file=$2 code out
+	code=$(cat)
+	out=$(AP_T=$T LABEL=$label "$PY" -c "import os, sys, json, re
+T, L = os.environ['AP_T'], os.environ['LABEL']
+_fails = 0
+def res(name, good, why=''):
+    global _fails
+    print(f'ok - {T}: {L}: {name}' if good else f'FAIL - {T}: {L}: {name}: {why}')
+    _fails += 0 if good else 1
+$code
+sys.exit(1 if _fails else 0)" "$file" 2>&1)
+	local rc=$?
+	[ -n "$out" ] && printf '%s\n' "$out"
+	_AP_PASS=$((_AP_PASS + $(printf '%s\n' "$out" | grep -c '^ok - ')))
+	_AP_FAIL=$((_AP_FAIL + $(printf '%s\n' "$out" | grep -c '^FAIL - ')))
+	if [ "$rc" -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL - '; then
+		fail "$label: checker" "exit $rc: $(printf '%s' "$out" | tail -3 | tr '\n' '|')"
+	fi
+}
+
+export_runs
+
+# The opentelemetry-proto JSON mapping (formats.md section 4.2) and the GenAI span conventions.
+read -r -d '' OTLP_CHECK <<'PY'
+import json, re
+HEX32, HEX16 = re.compile(r"^[0-9a-fA-F]{32}$"), re.compile(r"^[0-9a-fA-F]{16}$")
+CAMEL = re.compile(r"^[a-z][a-zA-Z]*$")
+def keys_ok(x, path=""):
+    bad = []
+    if isinstance(x, dict):
+        for k, v in x.items():
+            if not CAMEL.match(k):
+                bad.append(path + "/" + k)
+            bad += keys_ok(v, path + "/" + k)
+    elif isinstance(x, list):
+        for i, v in enumerate(x):
+            bad += keys_ok(v, path)
+    return bad
+ONEOF = {"stringValue", "boolValue", "intValue", "doubleValue", "arrayValue", "kvlistValue", "bytesValue"}
+def anyvalue_ok(v):
+    if not isinstance(v, dict) or len(v) != 1 or next(iter(v)) not in ONEOF:
+        return False
+    k, x = next(iter(v.items()))
+    if k == "intValue":
+        return isinstance(x, str) and re.match(r"^-?\d+$", x) is not None
+    if k == "stringValue":
+        return isinstance(x, str)
+    if k == "boolValue":
+        return isinstance(x, bool)
+    if k == "doubleValue":
+        return isinstance(x, (int, float)) and not isinstance(x, bool)
+    if k == "arrayValue":
+        return isinstance(x, dict) and all(anyvalue_ok(e) for e in x.get("values", []))
+    return True
+def attrs_ok(a):
+    return isinstance(a, list) and all(isinstance(kv, dict) and set(kv) == {"key", "value"} and isinstance(kv["key"], str)
+                                       and kv["key"] and anyvalue_ok(kv["value"]) for kv in a)
+def attrs(a):
+    return {kv["key"]: next(iter(kv["value"].values())) for kv in a}
+def check_otlp(d, res):
+    res("only resourceSpans at the top", set(d) == {"resourceSpans"}, repr(set(d)))
+    res("keys are lowerCamelCase", not keys_ok(d), repr(keys_ok(d)[:5]))
+    spans, problems = [], []
+    for rs in d["resourceSpans"]:
+        if not attrs_ok(rs.get("resource", {}).get("attributes")):
+            problems.append("resource attributes"); continue
+        ra = attrs(rs["resource"]["attributes"])
+        if not {"service.name", "process.pid"} <= set(ra):
+            problems.append(f"resource lacks service.name/process.pid: {ra}")
+        for ss in rs["scopeSpans"]:
+            if not isinstance(ss.get("scope", {}).get("name"), str):
+                problems.append("scope name")
+            for s in ss["spans"]:
+                spans.append((s, ra))
+    res("resources and scopes well-formed", not problems, "; ".join(problems[:3]))
+    ids, traces, bad = set(), set(), []
+    for s, _ in spans:
+        why = []
+        if not HEX32.match(s.get("traceId", "")) or set(s["traceId"]) == {"0"}: why.append("traceId")
+        if not HEX16.match(s.get("spanId", "")) or set(s["spanId"]) == {"0"}: why.append("spanId")
+        if "parentSpanId" in s and not HEX16.match(s["parentSpanId"]): why.append("parentSpanId")
+        if not isinstance(s.get("name"), str) or not s["name"]: why.append("name")
+        if not isinstance(s.get("kind"), int) or not 0 <= s["kind"] <= 5: why.append("kind (integer enum)")
+        for k in ("startTimeUnixNano", "endTimeUnixNano"):
+            if not isinstance(s.get(k), str) or not s[k].isdigit(): why.append(k + " (decimal string)")
+        if not why and int(s["endTimeUnixNano"]) < int(s["startTimeUnixNano"]): why.append("end < start")
+        if not attrs_ok(s.get("attributes", [])): why.append("attributes")
+        st = s.get("status", {})
+        if set(st) - {"code", "message"} or not isinstance(st.get("code", 0), int) or not 0 <= st.get("code", 0) <= 2: why.append("status")
+        if why: bad.append((s.get("name"), why))
+        ids.add(s.get("spanId")); traces.add(s.get("traceId"))
+    res("spans: hex ids, integer kind, int64 times as strings, typed attributes", not bad, repr(bad[:3]))
+    res("span ids unique", len(ids) == len(spans))
+    res("one trace per run", len(traces) == 1, repr(traces))
+    orphans = [s["name"] for s, _ in spans if s.get("parentSpanId") and s["parentSpanId"] not in ids]
+    res("every parent span is in the export", not orphans, repr(orphans[:3]))
+    gen = [(s, attrs(s["attributes"])) for s, _ in spans if any(kv["key"] == "gen_ai.operation.name" for kv in s["attributes"])]
+    gbad = []
+    for s, a in gen:
+        want = a["gen_ai.operation.name"] + (" " + a["gen_ai.request.model"] if "gen_ai.request.model" in a else "")
+        if s["name"] != want: gbad.append(f"name {s['name']!r} != {want!r}")
+        if s["kind"] != 3: gbad.append("kind != CLIENT")
+        for k in ("gen_ai.provider.name", "server.address", "server.port", "http.response.status_code"):
+            if k not in a: gbad.append(f"{s['name']}: no {k}")
+        if "gen_ai.response.time_to_first_chunk" in a and not isinstance(a["gen_ai.response.time_to_first_chunk"], float):
+            gbad.append("ttfc not a double")
+    res("GenAI spans: '{operation} {model}', CLIENT, provider, server, status code", gen and not gbad, repr(gbad[:3]) if gen else "no GenAI spans")
+    return spans, gen
+PY
+export OTLP_CHECK
+
+for run in $RUNS; do
+	export_fmt otlp "$run" || continue
+	pycheck "$run" "$W/$run.otlp" <<'PY'
+exec(os.environ["OTLP_CHECK"])
+spans, gen = check_otlp(json.load(open(sys.argv[1])), res)
+if L == "synth":
+    a = [g for s, g in gen if g.get("gen_ai.request.model") == "gemini-2.0-flash"]
+    res("gemini maps to gen_ai.provider.name gcp.gemini, operation generate_content",
+        a and a[0]["gen_ai.provider.name"] == "gcp.gemini" and a[0]["gen_ai.operation.name"] == "generate_content", repr(a[:1]))
+    c = [g for s, g in gen if g.get("gen_ai.provider.name") == "anthropic"]
+    res("anthropic: input_tokens include cache reads; stream and time to first chunk",
+        c and int(c[0]["gen_ai.usage.input_tokens"]) >= 1200 and c[0].get("gen_ai.request.stream") is True
+        and isinstance(c[0].get("gen_ai.response.time_to_first_chunk"), float), repr(c[:1]))
+    o = [g for s, g in gen if g.get("gen_ai.provider.name") == "openai"]
+    res("request and response model, usage", o and o[0]["gen_ai.response.model"] == "gpt-4o-2025" and "gen_ai.usage.output_tokens" in o[0], repr(o[:1]))
+    errs = [s for s, _ in spans if s.get("status", {}).get("code") == 2]
+    res("HTTP 429 marks the span as an error with error.type", errs and any(kv["key"] == "error.type" for kv in errs[0]["attributes"]))
+    kinds = {s["kind"] for s, _ in spans}
+    res("process and manual spans are INTERNAL, requests CLIENT", kinds == {1, 3}, repr(kinds))
+    child = [s for s, ra in spans if ra.get("process.pid") == "4300" and s["name"].startswith("process ")]
+    res("child process span is parented by its parent process", child and "parentSpanId" in child[0], repr(child[:1]))
+PY
+done
+
+# --- POST to a collector (a tiny OTLP/HTTP receiver on loopback) ------------------------------------
+cat >"$W/receiver.py" <<'PY'
+import http.server, json, os, sys
+mode, out = sys.argv[1], sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open(out, "ab") as f:
+            f.write(json.dumps({"path": self.path, "ctype": self.headers.get("Content-Type"), "body": body.decode("utf-8", "replace")}).encode() + b"\n")
+        code = 500 if mode == "fail" else 200
+        reply = b'{"partialSuccess":{}}' if code == 200 else b'{"code":13,"message":"boom"}'
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(out + ".port", "w").write(str(s.server_address[1]))
+s.serve_forever()
+PY
+start_receiver() { # start_receiver MODE NAME: sets RPORT
+	rm -f "$W/$2.log.port"
+	"$PY" "$W/receiver.py" "$1" "$W/$2.log" &
+	_AP_PIDS="$_AP_PIDS $!"
+	for _ in $(seq 1 50); do
+		[ -s "$W/$2.log.port" ] && break
+		sleep 0.1
+	done
+	RPORT=$(cat "$W/$2.log.port" 2>/dev/null)
+}
+start_receiver ok recv
+if "$AP_VIEW" export --format otlp --endpoint "http://127.0.0.1:$RPORT/v1/traces" "$W/synth" \
+	>"$W/post.out" 2>"$W/post.err"; then
+	ok "POST to an OTLP/HTTP receiver: exit 0 ($(head -c 120 "$W/post.err"))"
+else
+	fail "POST to an OTLP/HTTP receiver" "exit $?: $(head -c 300 "$W/post.err")"
+fi
+grep -q 'HTTP 200' "$W/post.err" && ok "reports the HTTP status" || fail "reports the HTTP status" "$(cat "$W/post.err")"
+pycheck "received" "$W/recv.log" <<'PY'
+exec(os.environ["OTLP_CHECK"])
+reqs = [json.loads(l) for l in open(sys.argv[1])]
+res("one request to /v1/traces with Content-Type application/json", len(reqs) == 1 and reqs[0]["path"] == "/v1/traces" and reqs[0]["ctype"] == "application/json", repr([(r["path"], r["ctype"]) for r in reqs]))
+spans, gen = check_otlp(json.loads(reqs[0]["body"]), res)
+res("the body carries every span", len(spans) > 300, str(len(spans)))
+PY
+start_receiver fail recv_fail
+"$AP_VIEW" export --format otlp --endpoint "http://127.0.0.1:$RPORT" "$W/synth" >/dev/null 2>"$W/post500.err"
+rc=$?
+if [ "$rc" = 1 ] && grep -q 'HTTP 500' "$W/post500.err"; then
+	ok "collector error: exit 1 with the status (default path /v1/traces)"
+else
+	fail "collector error" "exit $rc: $(head -c 200 "$W/post500.err")"
+fi
+"$AP_VIEW" export --format otlp --endpoint "http://127.0.0.1:1/v1/traces" "$W/synth" >/dev/null 2>"$W/refused.err"
+eq "unreachable collector: exit 1" "$?" 1
+"$AP_VIEW" export --format otlp --endpoint "https://example.invalid/v1/traces" "$W/synth" >/dev/null 2>&1
+eq "https endpoint: usage error (exit 2)" "$?" 2
+finish

@@ -1,0 +1,248 @@
+#!/bin/bash
+# t47_html_report.sh: agentprof-view html: a self-contained report that headless Chromium
+# renders (DOM: flame graph frames, tables, waterfall, findings; a screenshot) and that reacts
+# to the mouse: click to zoom, hover details, search, weight switch (DevTools protocol).
+. "$(dirname "$0")/lib.sh"
+
+# Runs the exports are checked on: a synthetic run (tests/fixtures/gen_spans.c: 3 threads,
+# overlapping requests, spans, a child process, counters, stacks into its own binary), the
+# same with names that need sanitising, and a real profiled C agent (stack_paths via libcurl).
+export_runs() {
+	if ! make -s -C "$AP_FIXSRC" OUT="$AP_FIX" "$AP_FIX/stack_paths" "$AP_FIX/gen_spans" \
+		>"$W/make.log" 2>&1; then
+		fail "build fixtures" "$(tail -3 "$W/make.log" | tr '\n' '|')"
+		finish
+	fi
+	mkdir -p "$W/synth" "$W/odd" "$W/real"
+	"$AP_FIX/gen_spans" "$W/synth" 300 || fail "gen_spans" "exit $?"
+	"$AP_FIX/gen_spans" "$W/odd" 40 odd || fail "gen_spans odd" "exit $?"
+	RUNS="synth odd"
+	if have_preload && mock_up; then
+		LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$W/real" timeout -k 5 "$AP_TMO" \
+			"$AP_FIX/stack_paths" "$PLAIN" 2 >"$W/real.out" 2>&1 ||
+			fail "profiled agent" "$(head -c 200 "$W/real.out")"
+		RUNS="$RUNS real"
+	else
+		fail "profiled agent" "preload or mock provider unavailable"
+	fi
+}
+
+# export_fmt FMT RUN [ARGS...]: agentprof-view export --format FMT into $W/RUN.FMT
+export_fmt() {
+	local fmt=$1 run=$2
+	shift 2
+	if timeout -k 5 "$AP_TMO" "$AP_VIEW" export --format "$fmt" "$@" "$W/$run" \
+		>"$W/$run.$fmt" 2>"$W/$run.$fmt.err"; then
+		ok "$run: export --format $fmt"
+		return 0
+	fi
+	fail "$run: export --format $fmt" "exit $?: $(head -c 300 "$W/$run.$fmt.err")"
+	return 1
+}
+
+# pycheck LABEL FILE <<'PY' ... PY: run a checker; it calls res(name, good, why) per assertion
+pycheck() {
+	local label=$1 file=$2 code out
+	code=$(cat)
+	out=$(AP_T=$T LABEL=$label "$PY" -c "import os, sys, json, re
+T, L = os.environ['AP_T'], os.environ['LABEL']
+_fails = 0
+def res(name, good, why=''):
+    global _fails
+    print(f'ok - {T}: {L}: {name}' if good else f'FAIL - {T}: {L}: {name}: {why}')
+    _fails += 0 if good else 1
+$code
+sys.exit(1 if _fails else 0)" "$file" 2>&1)
+	local rc=$?
+	[ -n "$out" ] && printf '%s\n' "$out"
+	_AP_PASS=$((_AP_PASS + $(printf '%s\n' "$out" | grep -c '^ok - ')))
+	_AP_FAIL=$((_AP_FAIL + $(printf '%s\n' "$out" | grep -c '^FAIL - ')))
+	if [ "$rc" -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL - '; then
+		fail "$label: checker" "exit $rc: $(printf '%s' "$out" | tail -3 | tr '\n' '|')"
+	fi
+}
+
+# need CMD: CMD is installed, or installed now with scripts/install-deps.sh --extra (as root)
+need() {
+	command -v "$1" >/dev/null 2>&1 && return 0
+	[ "$(id -u)" = 0 ] && "$AP_ROOT/scripts/install-deps.sh" --extra >>"$W/deps.log" 2>&1
+	command -v "$1" >/dev/null 2>&1
+}
+
+export_runs
+need chromium
+CHROME=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
+[ -n "$CHROME" ] || fail "chromium" "not installed: run scripts/install-deps.sh --extra (Debian package chromium)"
+CFLAGS_CHROME="--headless --no-sandbox --disable-gpu --disable-quic --no-first-run
+	--disable-background-networking --disable-component-update --disable-sync
+	--disable-default-apps --disable-extensions --mute-audio"
+
+for run in $RUNS; do
+	if "$AP_VIEW" html -o "$W/$run.html" "$W/$run" >"$W/$run.html.out" 2>"$W/$run.html.err"; then
+		ok "$run: html -o $run.html"
+	else
+		fail "$run: html" "exit $?: $(head -c 300 "$W/$run.html.err")"
+		continue
+	fi
+	# self-contained: no external resource at all
+	if grep -Eiq '<(link|img|iframe)[ >]|src=|@import|url\(' "$W/$run.html"; then
+		fail "$run: self-contained" "$(grep -Eio '.{20}(<link|<img|src=|@import|url\().{40}' "$W/$run.html" | head -2)"
+	else
+		ok "$run: self-contained (no external resources)"
+	fi
+	[ -n "$CHROME" ] || continue
+	# no network for the page: every request would go to a dead proxy
+	U=$(mktemp -d "$W/chrome.XXXXXX")
+	# shellcheck disable=SC2086
+	timeout -k 5 60 "$CHROME" $CFLAGS_CHROME --proxy-server=127.0.0.1:9 --user-data-dir="$U" \
+		--window-size=1400,2000 --virtual-time-budget=5000 --dump-dom "file://$W/$run.html" \
+		>"$W/$run.dom" 2>"$W/$run.chrome.err"
+	pycheck "$run DOM" "$W/$run.dom" <<'PY'
+dom = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+res("page ran its script (data-ready)", 'data-ready="1"' in dom, dom[:200])
+frames = re.findall(r'<g class="frame[^"]*" data-name="([^"]*)"', dom)
+res("flame graph drawn as SVG frames", len(frames) > 3, str(len(frames)))
+want = {"synth": {"path_plan", "path_review", "[llm] openai gpt-4o"}, "real": {"plan_task", "review_code", "ask_model"}}.get(L, set())
+res("flame graph frames carry the program's functions and endpoints", want <= set(frames), repr(sorted(set(frames))[:12]))
+def table(tid):
+    m = re.search(r'<table id="%s">(.*?)</table>' % tid, dom, re.S)
+    return re.findall(r"<tr>(.*?)</tr>", m.group(1), re.S) if m else []
+for tid in ("breakdown", "models", "endpoints", "tokens"):
+    rows = table(tid)
+    res(f"table #{tid} filled", len(rows) >= 2, str(len(rows)))
+bd = " ".join(table("breakdown"))
+res("breakdown has llm and internal rows", ">llm<" in bd and ">internal<" in bd)
+res("percentile columns", all(h in " ".join(table("models")[:1]) for h in ("p50", "p95", "p99")))
+res("waterfall rows drawn", dom.count('class="wrow"') >= 2, str(dom.count('class="wrow"')))
+res("findings section rendered", 'class="finding"' in dom or "No bottleneck findings" in dom)
+if L == "synth":
+    res("tokens and cost table shows the models", "openai gpt-4o" in " ".join(table("tokens")))
+    res("bottleneck findings present", dom.count('class="finding"') >= 1)
+PY
+	timeout -k 5 60 "$CHROME" $CFLAGS_CHROME --proxy-server=127.0.0.1:9 --user-data-dir="$U" \
+		--window-size=1400,2400 --virtual-time-budget=5000 --screenshot="$W/$run.png" \
+		"file://$W/$run.html" >/dev/null 2>&1
+	if [ "$(head -c 8 "$W/$run.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] &&
+		[ "$(stat -c %s "$W/$run.png")" -gt 20000 ]; then
+		ok "$run: screenshot $W/$run.png"
+	else
+		fail "$run: screenshot" "no PNG or too small"
+	fi
+done
+
+# --- interaction: click to zoom, hover, search, weight switch (DevTools protocol) -------------------
+if [ -n "$CHROME" ] && [ -x "$NODE" ]; then
+	cat >"$W/cdp.js" <<'JS'
+// cdp.js PORT FRAME SHOT: drive the report in a running headless Chromium over the DevTools
+// protocol: wait for the page, click FRAME in the flame graph, search, screenshot to SHOT.
+// Prints one JSON object with what it saw. Needs node >= 20 (--experimental-websocket) or 22.
+const [port, frame, shot] = process.argv.slice(2);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+(async () => {
+  let page;
+  for (let i = 0; i < 100 && !page; i++) {
+    try {
+      const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+      page = list.find((t) => t.type === "page" && t.url.startsWith("file:"));
+    } catch (e) {}
+    if (!page) await sleep(100);
+  }
+  if (!page) throw new Error("no page target");
+  const ws = new WebSocket(page.webSocketDebuggerUrl);
+  const pending = new Map();
+  let id = 0;
+  ws.onmessage = (m) => {
+    const d = JSON.parse(m.data);
+    if (d.id && pending.has(d.id)) { pending.get(d.id)(d); pending.delete(d.id); }
+  };
+  await new Promise((r, j) => { ws.onopen = r; ws.onerror = j; });
+  const send = (method, params = {}) => new Promise((r) => {
+    const i = ++id; pending.set(i, r); ws.send(JSON.stringify({ id: i, method, params }));
+  });
+  const ev = async (expression) => {
+    const r = await send("Runtime.evaluate", { expression, returnByValue: true });
+    if (r.result.exceptionDetails) throw new Error(JSON.stringify(r.result.exceptionDetails));
+    return r.result.result.value;
+  };
+  const out = {};
+  for (let i = 0; i < 100; i++) {
+    if ((await ev('document.body && document.body.getAttribute("data-ready")')) === "1") break;
+    await sleep(100);
+  }
+  out.ready = await ev('document.body.getAttribute("data-ready")');
+  await send("Emulation.setDeviceMetricsOverride", { width: 1400, height: 1000, deviceScaleFactor: 1, mobile: false });
+  out.frames_before = await ev("document.querySelectorAll('#flame g.frame').length");
+  const sel = `[...document.querySelectorAll('#flame g.frame')].find((g) => g.dataset.name === ${JSON.stringify(frame)})`;
+  const r = await ev(`(() => { const g = ${sel}; if (!g) return null; g.scrollIntoView({block: "center"});
+    const b = g.querySelector("rect").getBoundingClientRect(); return {x: b.x + b.width / 2, y: b.y + b.height / 2, w: b.width}; })()`);
+  out.target_width_before = r ? r.w : null;
+  if (r) {
+    await send("Input.dispatchMouseEvent", { type: "mouseMoved", x: r.x, y: r.y });
+    out.tooltip = await ev("document.getElementById('tip').style.display === 'block' ? document.getElementById('tip').textContent : ''");
+    await send("Input.dispatchMouseEvent", { type: "mousePressed", x: r.x, y: r.y, button: "left", clickCount: 1 });
+    await send("Input.dispatchMouseEvent", { type: "mouseReleased", x: r.x, y: r.y, button: "left", clickCount: 1 });
+    await sleep(200);
+    out.focus = await ev("document.getElementById('flame').dataset.focus");
+    out.target_width_after = await ev(`(() => { const g = ${sel}; return g ? g.querySelector("rect").getBoundingClientRect().width : null; })()`);
+    out.svg_width = await ev("document.querySelector('#flame svg').getBoundingClientRect().width");
+    out.names_after = await ev("[...new Set([...document.querySelectorAll('#flame g.frame')].map((g) => g.dataset.name))]");
+    await ev("document.getElementById('freset').click()");
+    out.focus_after_reset = await ev("document.getElementById('flame').dataset.focus");
+  }
+  await ev(`(() => { const i = document.getElementById("fsearch"); i.value = ${JSON.stringify(frame)}; i.dispatchEvent(new Event("input")); })()`);
+  out.matches = await ev("document.querySelectorAll('#flame g.frame.match').length");
+  out.status = await ev("document.getElementById('fstatus').textContent");
+  await ev(`(() => { const s = document.getElementById("fw"); s.value = "1"; s.dispatchEvent(new Event("change")); })()`);
+  out.frames_calls = await ev("document.querySelectorAll('#flame g.frame').length");
+  const shotr = await send("Page.captureScreenshot", { format: "png", captureBeyondViewport: false });
+  require("fs").writeFileSync(shot, Buffer.from(shotr.result.data, "base64"));
+  console.log(JSON.stringify(out));
+  ws.close();
+  process.exit(0);
+})().catch((e) => { console.log(JSON.stringify({ error: String(e) })); process.exit(1); });
+JS
+	for run in $RUNS; do
+		case $run in
+		synth) frame=path_plan ;;
+		real) frame=plan_task ;;
+		*) continue ;;
+		esac
+		U=$(mktemp -d "$W/cdp.XXXXXX")
+		# shellcheck disable=SC2086
+		"$CHROME" $CFLAGS_CHROME --proxy-server=127.0.0.1:9 --user-data-dir="$U" \
+			--remote-debugging-port=0 --window-size=1400,1000 "file://$W/$run.html" \
+			>"$W/cdp.$run.chrome.log" 2>&1 &
+		cpid=$!
+		_AP_PIDS="$_AP_PIDS $cpid"
+		for _ in $(seq 1 100); do
+			[ -s "$U/DevToolsActivePort" ] && break
+			sleep 0.1
+		done
+		port=$(head -1 "$U/DevToolsActivePort" 2>/dev/null)
+		nodeflag=""
+		"$NODE" -e 'process.exit(typeof WebSocket === "function" ? 0 : 1)' 2>/dev/null ||
+			nodeflag=--experimental-websocket
+		# shellcheck disable=SC2086
+		timeout -k 5 60 "$NODE" $nodeflag "$W/cdp.js" "$port" "$frame" "$W/$run.zoom.png" \
+			>"$W/cdp.$run.json" 2>"$W/cdp.$run.err"
+		kill "$cpid" 2>/dev/null
+		wait "$cpid" 2>/dev/null
+		FRAME=$frame pycheck "$run interaction" "$W/cdp.$run.json" <<'PY'
+r = json.load(open(sys.argv[1]))
+f = os.environ["FRAME"]
+res("DevTools session", "error" not in r, r.get("error", ""))
+res("page ready", r.get("ready") == "1")
+res("hover shows details", f in (r.get("tooltip") or ""), repr(r.get("tooltip")))
+res("click zooms: focus is the clicked frame", r.get("focus") == f, repr(r.get("focus")))
+res("zoomed frame spans the full width", r.get("target_width_after") and r["target_width_after"] >= 0.95 * r["svg_width"] > r.get("target_width_before", 0), repr((r.get("target_width_before"), r.get("target_width_after"), r.get("svg_width"))))
+other = {"path_plan": "path_review", "plan_task": "review_code"}[f]
+res("other paths hidden while zoomed", other not in (r.get("names_after") or [other]), repr(r.get("names_after")))
+res("reset zoom", r.get("focus_after_reset") == "all")
+res("search highlights matching frames", r.get("matches", 0) >= 1 and "matched" in r.get("status", ""), repr((r.get("matches"), r.get("status"))))
+res("weight switch redraws", r.get("frames_calls", 0) > 3)
+PY
+	done
+else
+	fail "interaction" "chromium or node missing"
+fi
+finish

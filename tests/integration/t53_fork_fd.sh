@@ -1,0 +1,71 @@
+#!/bin/bash
+# t53_fork_fd: fork while another thread is inside wrappers (preload-pitfalls.md §3.1): every
+# child records and exits, one file per pid, no parent record duplicated into a child; and a
+# host that closes every fd, calls close_range/closefrom and dup2s over sockets (§3.4): no
+# foreign byte on a host socket, no stale fd-table entry (a file read through a number that
+# named a socket is never parsed as a response), the span file stays valid.
+. "$(dirname "$0")/lib.sh"
+. "$AP_ROOT/tests/hardening/hlib.sh"
+
+require_preload fork-fd || finish
+h_build || finish
+mock_up || { fail "mock" "cannot start the mock provider"; finish; }
+
+# --- fork with a thread inside wrappers ---------------------------------------------------------
+h_t0
+h_prof "$W/fk" "$W/fk" AGENTPROF_FLUSH_MS=1 -- "$H/forkthr" "$MOCK_PORT" 20
+ms=$(h_elapsed_ms)
+if [ "$(cat "$W/fk.rc")" = 0 ] && grep -q 'children 20 of 20 ok' "$W/fk.out"; then
+	ok "fork x20 while a thread does HTTP: every child finished (${ms} ms)"
+else
+	fail "fork x20 while a thread does HTTP" "rc $(cat "$W/fk.rc"): $(tr '\n' '|' <"$W/fk.out")"
+fi
+h_dump "$W/fk" "$W/fk.dump"
+PX=$(sed -n 's/^parent_exchanges \([0-9]*\)/\1/p' "$W/fk.out")
+export PX
+check_py "$W/fk.dump" <<'PY'
+import collections, os
+files = collections.defaultdict(list)
+for r in A:
+    files[r["file"]].append(r)
+procs = [r for r in A if r.get("rec") == "process"]
+pids = [p["pid"] for p in procs]
+eq("21 span files (parent + 20 children)", len(files), 21)
+eq("one process record per pid, pids distinct", len(set(pids)), len(pids))
+bad = [f for f, rs in files.items() if not any(r.get("rec") == "process" and f.endswith(f".{r['pid']}.zst") for r in rs)]
+eq("every file is named after its own pid", bad, [])
+damaged = [r["file"] for r in A if r.get("rec") == "_file" and r["damaged"]]
+eq("no damaged file", damaged, [])
+health = [r for r in A if r.get("rec") == "exchange" and r.get("path") == "/health"]
+weather = [r for r in A if r.get("rec") == "exchange" and r.get("path") == "/tool/weather"]
+parent = [p for p in procs if p["ppid"] not in pids]
+child_files = [f for f, rs in files.items() if not any(r.get("rec") == "process" and r in parent for r in rs)]
+in_children = [r for r in health if r["file"] in child_files]
+eq("no parent /health exchange duplicated into a child file", len(in_children), 0)
+want = int(os.environ.get("PX") or -1)
+check("parent /health exchanges recorded exactly once (the count the program saw, +-1 in flight)",
+      want - 1 <= len(health) <= want + 1, f"recorded {len(health)}, program counted {want}")
+eq("each child recorded its own /tool/weather exchange", len(weather), 20)
+PY
+
+# --- hostile fd management ----------------------------------------------------------------------
+cp "$AP_ROOT/tests/hardening/fake_response.txt" "$W/fake.txt"
+mock_mark
+run_bare "$W/fd.bare" "$H/fdchaos" "$MOCK_PORT" "$W/fake.txt"
+for flush in 100 1; do
+	mock_mark
+	h_prof "$W/fd$flush" "$W/fd$flush" AGENTPROF_FLUSH_MS=$flush -- "$H/fdchaos" "$MOCK_PORT" "$W/fake.txt"
+	mock_since "$W/fd$flush.mock"
+	same_file "fd chaos (flush ${flush} ms): same output as without the preload" "$W/fd.bare.out" "$W/fd$flush.out"
+	eq "fd chaos (flush ${flush} ms): every host exchange got its 200" "$(tail -1 "$W/fd$flush.out")" "ok"
+	bad=$(grep -vc '"path": "/health"' "$W/fd$flush.mock")
+	eq "fd chaos (flush ${flush} ms): the mock saw only the host's requests (no foreign bytes)" "$bad" 0
+	if ap_export "$W/fd$flush" "$W/fd$flush.jsonl"; then
+		ok "fd chaos (flush ${flush} ms): span file valid"
+		n=$(grep -c '"status":299' "$W/fd$flush.jsonl")
+		eq "fd chaos (flush ${flush} ms): no stale fd entry parsed a file as a response" "$n" 0
+	else
+		fail "fd chaos (flush ${flush} ms): span file valid" "$(head -c 300 "$W/fd$flush.jsonl.err")"
+	fi
+done
+finish

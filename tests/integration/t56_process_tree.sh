@@ -1,0 +1,117 @@
+#!/bin/bash
+# t56_process_tree: process trees. posix_spawn (both symbol versions), posix_spawnp, system,
+# popen/pclose and fork+exec behave as without the preload and become process events with
+# argv redacted, child pid, exit status and wait time; children are profiled by default and
+# AGENTPROF_CHILDREN=0 opts out; a static child runs normally with one "not profiled: static
+# binary" diagnostic; subprocess tools (sh -c, git --version) appear as category "process" in
+# the viewer. (A Go child is tested only where a go toolchain exists.)
+. "$(dirname "$0")/lib.sh"
+. "$AP_ROOT/tests/hardening/hlib.sh"
+
+require_preload process-tree || finish
+h_build || finish
+mock_up || { fail "mock" "cannot start the mock provider"; finish; }
+STATIC=$H/static_hello
+[ -x "$STATIC" ] || STATIC=-
+
+mkdir -p "$W/sb" "$W/sp"
+run_bare "$W/bare" "$H/spawnall" "$W/sb" "$STATIC"
+h_prof "$W/p" "$W/prof" -- "$H/spawnall" "$W/sp" "$STATIC"
+eq "spawnall: exit status unchanged" "$(cat "$W/prof.rc")" "$(cat "$W/bare.rc")"
+same_file "spawnall: every spawn result identical (incl. GLIBC_2.2.5 vs 2.15 semantics)" "$W/bare.out" "$W/prof.out"
+h_dump "$W/p" "$W/p.dump"
+export STATIC
+check_py "$W/p.dump" <<'PY'
+import os
+sp = [r for r in A if r.get("rec") == "process" and r["exe"].endswith("/spawnall")]
+me = str([r for r in sp if r["ppid"] not in {q["pid"] for q in sp}][0]["pid"])
+mine = [r for r in A if r["file"].endswith(f".{me}.zst")]
+ev = [r for r in mine if r.get("rec") == "proc_event"]
+spawns = [e for e in ev if e["kind"] == "spawn"]
+waits = {e["child_pid"]: e for e in ev if e["kind"] == "wait"}
+def one(label, pred):
+    xs = [e for e in spawns if pred(e)]
+    if len(xs) != 1:
+        fail(label, f"{len(xs)} matching spawn events")
+        return None
+    ok(label)
+    return xs[0]
+e = one("posix_spawn /bin/sh: spawn event", lambda e: e["path"] == "/bin/sh" and e["argv"][:3] == ["sh", "-c", "exit 4"])
+if e:
+    check("posix_spawn: child pid recorded and reaped with status 4 (wait time known)",
+          e["child_pid"] > 0 and waits.get(e["child_pid"], {}).get("status") == 4
+          and waits[e["child_pid"]]["end_ns"] >= waits[e["child_pid"]]["time_ns"] > 0,
+          f"{e['child_pid']} {waits.get(e['child_pid'])}")
+    eq("posix_spawn: argv secret redacted", e["argv"][-2:], ["--api-key", "REDACTED"])
+    eq("posix_spawn: child expected to be profiled", e["profiled"], 1)
+e = one("posix_spawnp true: spawn event", lambda e: e["path"] == "true" and e["argv"][:1] == ["true"] and len(e["argv"]) == 2)
+if e:
+    eq("posix_spawnp: --token=VALUE redacted", e["argv"][1], "--token=REDACTED")
+ns = [e for e in spawns if e["path"].endswith("noshebang.sh")]
+eq("GLIBC_2.2.5 spawns of a #!-less script recorded (2; the 2.15 one failed with ENOEXEC)", len(ns), 2)
+sysev = [e for e in spawns if e["path"] == "/bin/sh" and e["argv"][:2] == ["sh", "-c"] and e["child_pid"] < 0]
+st = sorted(e["status"] for e in sysev)
+check("system/popen: events with exit status and duration (5, 0, 6, static 0)",
+      {0, 5, 6} <= set(st) and all(e["end_ns"] >= e["time_ns"] > 0 for e in sysev), f"{st}")
+flat = " ".join(" ".join(e["argv"]) for e in ev)
+check("no SECRET_CANARY in any process event", "SECRET_CANARY" not in flat, flat[:300])
+forks = [e for e in ev if e["kind"] == "fork"]
+check("fork+exec: fork event and wait status 8", any(waits.get(f["child_pid"], {}).get("status") == 8 for f in forks), f"{forks}")
+if os.environ["STATIC"] != "-":
+    d = [r for r in mine if r.get("rec") == "diag" and r["code"] == 2]
+    check("static child: one diagnostic in the spawner's file per static spawn (posix_spawn)",
+          len(d) == 1 and "not profiled: static binary" in d[0]["msg"], f"{d}")
+    ds = [r for r in A if r.get("rec") == "diag" and r["code"] == 2 and not r["file"].endswith(f".{me}.zst")]
+    # (sh from system() execs it from a vfork child, which must stay pass-through: no record)
+    check("static child: a fork child that execs it says so too",
+          len(ds) >= 1, f"{len(ds)}: {[r['file'].split('/')[-1] for r in ds]}")
+    e = [e for e in spawns if e["path"] == os.environ["STATIC"]]
+    check("static child: spawn event marked not profiled", e and e[0]["profiled"] == 0, f"{e}")
+PY
+if [ "$STATIC" != - ]; then
+	eq "static child ran normally (3 runs)" "$(grep -c '^static static-arg\|^static via-system' "$W/prof.out")" 3
+fi
+if ap_export "$W/p" "$W/p.jsonl" && "$AP_VIEW" summary --json "$W/p" >"$W/p.sum" 2>"$W/p.sum.err"; then
+	ok "viewer reads the process tree"
+	grep -q '"static_child"' "$W/p.sum" && ok "viewer summary lists the static-child diagnostic" ||
+		fail "viewer summary lists the static-child diagnostic" "$(head -c 200 "$W/p.sum")"
+	leaks=$(for f in "$W"/p/*.zst; do zstd -dc "$f" 2>/dev/null | grep -qa SECRET_CANARY && basename "$f"; done | tr '\n' ' ')
+	if [ -n "$leaks" ] || grep -q SECRET_CANARY "$W/p.jsonl" "$W/p.sum"; then
+		fail "no SECRET_CANARY in span files or viewer output" \
+			"in $leaks(process argv of 'sh -c CMD' children is redacted per argument only)"
+	else
+		ok "no SECRET_CANARY in span files or viewer output"
+	fi
+else
+	fail "viewer reads the process tree" "$(head -c 300 "$W/p.jsonl.err" "$W/p.sum.err")"
+fi
+
+# children profiled by default, AGENTPROF_CHILDREN=0 opts out
+h_prof "$W/c1" "$W/c1" -- /bin/sh -c 'sh -c true; /bin/true'
+h_prof "$W/c0" "$W/c0" AGENTPROF_CHILDREN=0 -- /bin/sh -c 'sh -c true; /bin/true'
+ge "children profiled by default (files: sh, sh, true)" "$(span_files "$W/c1" | wc -l)" 3
+eq "AGENTPROF_CHILDREN=0: only the first process writes a file" "$(span_files "$W/c0" | wc -l)" 1
+eq "AGENTPROF_CHILDREN=0: exit status unchanged" "$(cat "$W/c0.rc")" 0
+
+# subprocess tools show as category "process" in the viewer
+run_bare "$W/tb" "$PY" "$AP_ROOT/tests/hardening/py_tools.py" "$MOCK_PORT"
+h_prof "$W/t" "$W/tp" -- "$PY" "$AP_ROOT/tests/hardening/py_tools.py" "$MOCK_PORT"
+same_file "subprocess tools: same output with the preload" "$W/tb.out" "$W/tp.out"
+"$AP_VIEW" summary --json "$W/t" >"$W/t.sum" 2>"$W/t.sum.err"
+n=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["categories"]["process"]["calls"])' "$W/t.sum" 2>/dev/null)
+ge "viewer: sh -c, git --version, os.system, os.popen count as category process" "${n:-0}" 4
+"$AP_VIEW" summary "$W/t" >"$W/t.txt" 2>&1
+grep -qE '^ *process ' "$W/t.txt" && ok "viewer text summary has a process row" ||
+	fail "viewer text summary has a process row" "$(head -12 "$W/t.txt" | tr '\n' '|')"
+
+if command -v go >/dev/null 2>&1; then
+	mkdir -p "$W/go"
+	printf 'package main\nimport "fmt"\nfunc main() { fmt.Println("go ok") }\n' >"$W/go/main.go"
+	if (cd "$W/go" && CGO_ENABLED=0 go build -o gohello main.go) >/dev/null 2>&1; then
+		h_prof "$W/gop" "$W/gop" -- /bin/sh -c "$W/go/gohello"
+		eq "Go (CGO_ENABLED=0) child runs normally" "$(cat "$W/gop.out")" "go ok"
+		h_dump "$W/gop" "$W/gop.dump"
+		ge "Go child: static-binary diagnostic" "$(grep -c '"code":2' "$W/gop.dump")" 1
+	fi
+fi
+finish

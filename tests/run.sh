@@ -1,0 +1,187 @@
+#!/bin/bash
+# tests/run.sh [-k PATTERN] [-v]: the test runner behind `make test` (which builds first).
+#
+#  1. unit tests: every executable build/tests/test_*; each prints "N passed, N failed" and the
+#     numbers are added up (a crash or sanitizer abort with no failure counted adds 1 failure);
+#  2. builds the C fixtures (make -C tests/fixtures -> build/fixtures/);
+#  3. makes a throwaway CA + localhost certificate (scripts/gen-cert.sh);
+#  4. starts the mock provider twice (plain HTTP and TLS, OS-chosen ports via --ready-file) and
+#     exports MOCK_PORT, MOCK_TLS_PORT, MOCK_LOG, MOCK_TLS_LOG, AP_CA, AP_CERT, AP_KEY;
+#  5. runs every executable tests/integration/t*.sh; each assertion line it prints counts:
+#     "ok - ..." one pass, "FAIL - ..." one failure ("skip - ..." neither). A test that exits
+#     non-zero without printing a FAIL line (crash, timeout) counts one failure; a test that
+#     prints nothing and exits 0 counts one pass;
+#  6. stops the servers (trap) and ends with exactly one final line "N passed, N failed";
+#     exit status 0 only when nothing failed.
+#
+# -k PATTERN  run only the unit and integration tests whose name matches PATTERN (an extended
+#             regular expression, e.g. -k 't1[0-6]|test_http')
+# -v          print every assertion line (default: FAIL and skip lines, plus a per-test count)
+# Scratch output and logs: build/test-out/ (one directory and one .log per integration test).
+# Time limits: 300 s per unit binary, AP_TEST_TIMEOUT (default 300 s) per integration test; every
+# command inside a test has its own timeout (lib.sh, 60 s).
+
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT" || exit 2
+PATTERN=""
+VERBOSE=0
+while getopts "k:vh" o; do
+	case $o in
+	k) PATTERN=$OPTARG ;;
+	v) VERBOSE=1 ;;
+	*)
+		sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+		exit 2
+		;;
+	esac
+done
+
+OUT=$ROOT/build/test-out
+rm -rf "$OUT"
+mkdir -p "$OUT"
+export AP_ROOT=$ROOT AP_TEST_OUT=$OUT
+PASS=0
+FAIL=0
+T0=$(date +%s)
+PIDS=""
+
+matches() {
+	[ -z "$PATTERN" ] || printf '%s\n' "$1" | grep -qE -- "$PATTERN"
+}
+
+cleanup() {
+	local p
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	for p in $PIDS; do wait "$p" 2>/dev/null; done
+	PIDS=""
+}
+trap cleanup EXIT
+trap 'cleanup; echo "interrupted"; echo "$PASS passed, $((FAIL + 1)) failed"; exit 130' INT TERM
+
+# ---- 1. unit tests ------------------------------------------------------------------------------
+units=0
+for b in build/tests/test_*; do
+	[ -f "$b" ] && [ -x "$b" ] || continue
+	name=$(basename "$b")
+	matches "$name" || continue
+	units=$((units + 1))
+	out=$(timeout -k 5 300 "$b" 2>&1)
+	rc=$?
+	line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
+	p=0
+	f=0
+	if [ -n "$line" ]; then
+		p=${line%% passed*}
+		f=${line#*passed, }
+		f=${f%% failed*}
+	fi
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1 # crashed, sanitizer report, timeout (124) or no summary line
+	fi
+	PASS=$((PASS + p))
+	FAIL=$((FAIL + f))
+	printf 'unit %-24s %4d ok %3d failed%s\n' "$name" "$p" "$f" "$([ "$rc" -eq 124 ] && echo ' (timeout)')"
+	if [ "$f" -ne 0 ] || [ "$VERBOSE" = 1 ]; then
+		printf '%s\n' "$out" | grep -vE '^[0-9]+ passed, [0-9]+ failed$' | head -40 | sed 's/^/    /'
+	fi
+done
+if [ "$units" -eq 0 ] && [ -z "$PATTERN" ]; then
+	echo "unit: no build/tests/test_* binaries (run 'make unittest')"
+fi
+
+# ---- integration tests -------------------------------------------------------------------------
+itests=()
+for t in tests/integration/t*.sh; do
+	[ -f "$t" ] && [ -x "$t" ] || continue
+	matches "$(basename "$t" .sh)" || continue
+	itests+=("$t")
+done
+
+if [ "${#itests[@]}" -gt 0 ]; then
+	# ---- 2. fixtures
+	if make --no-print-directory -s -C tests/fixtures OUT="$ROOT/build/fixtures" >"$OUT/fixtures.log" 2>&1; then
+		echo "fixtures: built into build/fixtures/"
+	else
+		echo "FAIL - fixtures: build failed:"
+		tail -20 "$OUT/fixtures.log" | sed 's/^/    /'
+		FAIL=$((FAIL + 1))
+	fi
+
+	# ---- 3. certificates
+	if scripts/gen-cert.sh "$OUT/certs" >"$OUT/certs.log" 2>&1; then
+		export AP_CA=$OUT/certs/ca.pem AP_CERT=$OUT/certs/server.pem AP_KEY=$OUT/certs/server.key
+	else
+		echo "FAIL - certificates: scripts/gen-cert.sh failed: $(tail -3 "$OUT/certs.log")"
+		FAIL=$((FAIL + 1))
+	fi
+
+	# ---- 4. mock providers
+	start_mock() { # NAME [--tls]; sets NAME_PORT / NAME_LOG
+		local name=$1 tls=${2:-} rf=$OUT/$1.ready log=$OUT/$1.log i
+		: >"$log"
+		if [ "$tls" = --tls ]; then
+			/usr/bin/python3 scripts/mock_provider.py --port 0 --ready-file "$rf" --log "$log" \
+				--tls "$AP_CERT" "$AP_KEY" 2>"$OUT/$name.stderr" &
+		else
+			/usr/bin/python3 scripts/mock_provider.py --port 0 --ready-file "$rf" --log "$log" \
+				2>"$OUT/$name.stderr" &
+		fi
+		local pid=$!
+		PIDS="$PIDS $pid"
+		for i in $(seq 1 100); do
+			[ -s "$rf" ] && break
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if [ ! -s "$rf" ]; then
+			echo "FAIL - mock provider ($name) did not start: $(tail -3 "$OUT/$name.stderr")"
+			FAIL=$((FAIL + 1))
+			return 1
+		fi
+		printf -v "${name}_PORT" '%s' "$(cat "$rf")"
+		printf -v "${name}_LOG" '%s' "$log"
+		export "${name}_PORT" "${name}_LOG"
+	}
+	if [ -n "${AP_CA:-}" ]; then
+		start_mock MOCK && start_mock MOCK_TLS --tls &&
+			echo "mock provider: http://127.0.0.1:$MOCK_PORT  https://localhost:$MOCK_TLS_PORT"
+	fi
+
+	# ---- 5. the tests
+	for t in "${itests[@]}"; do
+		name=$(basename "$t" .sh)
+		log=$OUT/$name.log
+		s=$(date +%s)
+		timeout -k 10 "${AP_TEST_TIMEOUT:-300}" "$t" >"$log" 2>&1 </dev/null
+		rc=$?
+		p=$(grep -c '^ok - ' "$log")
+		f=$(grep -c '^FAIL - ' "$log")
+		note=""
+		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+			f=1
+			if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then note=" (timed out)"; else note=" (exit $rc, no FAIL line)"; fi
+		elif [ "$rc" -eq 0 ] && [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+			p=1
+		fi
+		PASS=$((PASS + p))
+		FAIL=$((FAIL + f))
+		printf '%-24s %4d ok %3d failed  %3ss%s\n' "$name" "$p" "$f" "$(($(date +%s) - s))" "$note"
+		if [ "$VERBOSE" = 1 ]; then
+			grep -E '^(ok|FAIL|skip) - ' "$log" | sed 's/^/    /'
+		else
+			grep -E '^(FAIL|skip) - ' "$log" | sed 's/^/    /'
+		fi
+		if [ -n "$note" ]; then
+			tail -5 "$log" | sed 's/^/    | /'
+		fi
+		if [ "$f" -ne 0 ]; then
+			echo "    (log: ${log#"$ROOT"/})"
+		fi
+	done
+fi
+
+cleanup
+echo "total time: $(($(date +%s) - T0)) s"
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]

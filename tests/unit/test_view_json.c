@@ -1,0 +1,164 @@
+/* test_view_json.c: the viewer's JSON writer (escaping any bytes) and price-file parser. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "unit.h"
+
+#include "../../tools/view/util.c"
+#include "../../tools/view/jsonw.c"
+#include "../../tools/view/jsonp.c"
+
+/* Write one string value with jw and return the text (caller frees). */
+static char *write_str(const char *s, size_t n)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct jw w;
+
+	jw_init(&w, f, 0);
+	jw_strn(&w, s, n);
+	fclose(f);
+	return buf;
+}
+
+static void test_escape(void)
+{
+	static const struct {
+		const char *in;
+		size_t n;
+		const char *out;
+	} cases[] = {
+		{ "plain", 5, "\"plain\"" },
+		{ "q\"b\\", 4, "\"q\\\"b\\\\\"" },
+		{ "\n\t\r\b\f", 5, "\"\\n\\t\\r\\b\\f\"" },
+		{ "\x01\x1f\x7f", 3, "\"\\u0001\\u001f\\u007f\"" },
+		{ "\xe2\x82\xac", 3, "\"\xe2\x82\xac\"" },	     /* valid UTF-8 passes */
+		{ "\xff\xfe", 2, "\"\\ufffd\\ufffd\"" },	     /* invalid bytes */
+		{ "\xc3", 1, "\"\\ufffd\"" },			     /* truncated sequence */
+		{ "\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\"" }, /* UTF-16 surrogate */
+		{ "\xc0\xaf", 2, "\"\\ufffd\\ufffd\"" },	     /* overlong */
+		{ "\xf0\x9f\x98\x80", 4, "\"\xf0\x9f\x98\x80\"" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = write_str(cases[i].in, cases[i].n);
+
+		CHECK_EQ_STR(got, cases[i].out);
+		free(got);
+	}
+}
+
+/* Every byte string, written by jw, parses back with the strict parser. */
+static void test_roundtrip_random(void)
+{
+	unsigned seed = 12345;
+
+	for (int it = 0; it < 2000; it++) {
+		char s[64], msg[128];
+		size_t n = (size_t)(rand_r(&seed) % 64);
+		char *js;
+		struct jdoc d;
+		int root;
+
+		for (size_t i = 0; i < n; i++)
+			s[i] = (char)(rand_r(&seed) & 0xff);
+		js = write_str(s, n);
+		root = jdoc_parse(&d, js, strlen(js), msg, sizeof(msg));
+		if (root < 0 || d.nodes[root].type != J_STR) {
+			CHECK(0);
+			fprintf(stderr, "  %s: %s\n", js, msg);
+		}
+		jdoc_free(&d);
+		free(js);
+	}
+	CHECK(1);
+}
+
+static void test_writer_structure(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct jw w;
+
+	jw_init(&w, f, 0);
+	jw_obj(&w);
+	jw_kint(&w, "a", -5);
+	jw_kint_opt(&w, "b", -1);
+	jw_kstr_opt(&w, "c", "");
+	jw_kdouble(&w, "d", NAN);
+	jw_kdouble(&w, "e", 0.25);
+	jw_key(&w, "f");
+	jw_arr(&w);
+	jw_arr_end(&w);
+	jw_key(&w, "g");
+	jw_arr(&w);
+	jw_uint(&w, 1);
+	jw_bool(&w, 1);
+	jw_obj(&w);
+	jw_obj_end(&w);
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	fclose(f);
+	CHECK_EQ_STR(buf, "{\"a\":-5,\"b\":null,\"c\":null,\"d\":null,\"e\":0.25,\"f\":[],\"g\":[1,true,{}]}");
+	free(buf);
+}
+
+static void test_parser(void)
+{
+	const char *doc = "\xEF\xBB\xBF{\"sample_spec\": {\"x\": 1},\n"
+			  " \"gpt-4o\": {\"input_cost_per_token\": 2.5e-06, \"max_input_tokens\": 128000,"
+			  " \"tags\": [true, false, null, -0.5, \"\\u00e9\\ud83d\\ude00\"]}}";
+	static const char *const bad[] = {
+		"",	    "{",	"{\"a\" 1}", "[1,]",	 "{\"a\":1,}", "01",	 "1.",
+		"\"\\x\"", "\"\\ud800\"", "[1] 2",  "nul",	 "\"a\nb\"", "-", "{\"a\":tru}",
+	};
+	struct jdoc d;
+	char msg[128];
+	int root = jdoc_parse(&d, doc, strlen(doc), msg, sizeof(msg));
+	const struct jnode *m, *tags;
+
+	CHECK(root >= 0);
+	m = j_get(&d, &d.nodes[root], "gpt-4o");
+	CHECK(m && m->type == J_OBJ);
+	CHECK(j_get(&d, m, "input_cost_per_token")->num == 2.5e-06);
+	CHECK(j_get(&d, m, "max_input_tokens")->num == 128000);
+	tags = j_get(&d, m, "tags");
+	CHECK(tags && tags->n == 5);
+	CHECK(j_child(&d, tags, 0, NULL)->type == J_TRUE);
+	CHECK(j_child(&d, tags, 3, NULL)->num == -0.5);
+	CHECK_EQ_STR(j_str(&d, j_child(&d, tags, 4, NULL)), "\xc3\xa9\xf0\x9f\x98\x80");
+	CHECK(j_get(&d, m, "missing") == NULL);
+	jdoc_free(&d);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(jdoc_parse(&d, bad[i], strlen(bad[i]), msg, sizeof(msg)) < 0);
+		CHECK(strstr(msg, "line ") != NULL);
+		jdoc_free(&d);
+	}
+}
+
+static void test_depth(void)
+{
+	char deep[2 * (JSON_MAX_DEPTH + 10) + 1], msg[128];
+	struct jdoc d;
+	size_t n = JSON_MAX_DEPTH + 10;
+
+	memset(deep, '[', n);
+	memset(deep + n, ']', n);
+	deep[2 * n] = 0;
+	CHECK(jdoc_parse(&d, deep, 2 * n, msg, sizeof(msg)) < 0);
+	CHECK(strstr(msg, "nested too deeply") != NULL);
+	jdoc_free(&d);
+}
+
+int main(void)
+{
+	test_escape();
+	test_roundtrip_random();
+	test_writer_structure();
+	test_parser();
+	test_depth();
+	UNIT_DONE();
+}

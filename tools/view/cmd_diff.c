@@ -1,0 +1,421 @@
+/* cmd_diff.c: "diff A B": per model and endpoint changes, category wall shares, --fail-on gates. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parse.h"
+#include "prices.h"
+#include "report.h"
+
+/* A row present in A, B or both (index -1 when absent). */
+struct drow {
+	int32_t a, b;
+};
+
+/* One side: totals and groups of one run. */
+struct side {
+	struct vrun *r;
+	struct totals t;
+	struct group *g[2]; /* G_MODEL, G_ENDPOINT */
+	size_t n[2];
+};
+
+struct diff {
+	struct view *v;
+	struct side s[2];
+	struct drow *rows[2];
+	size_t nrows[2];
+	struct jw w;
+	int failed;
+};
+
+static const char *const kind_key[2] = { "models", "endpoints" };
+
+/* --- matching ------------------------------------------------------------------------------- */
+
+static int same_key(const struct side *x, const struct group *g, const struct side *y,
+		    const struct group *h, enum group_kind k)
+{
+	const struct run *rx = &x->r->run, *ry = &y->r->run;
+
+	if (k == G_MODEL)
+		return g->prov == h->prov && !strcmp(S(rx, g->model), S(ry, h->model));
+	return g->cat == h->cat && g->port == h->port && !strcmp(S(rx, g->host), S(ry, h->host)) &&
+	       !strcmp(S(rx, g->method), S(ry, h->method)) && !strcmp(S(rx, g->path), S(ry, h->path));
+}
+
+static void match(struct diff *d, int k)
+{
+	struct side *a = &d->s[0], *b = &d->s[1];
+	uint8_t *used = xcalloc(b->n[k] + 1, 1);
+	size_t cap = 0;
+
+	for (size_t i = 0; i < a->n[k]; i++) {
+		struct drow *r = VEC_PUSH(d->rows[k], d->nrows[k], cap);
+
+		r->a = (int32_t)i;
+		r->b = -1;
+		for (size_t j = 0; j < b->n[k]; j++) {
+			if (!used[j] && same_key(a, &a->g[k][i], b, &b->g[k][j], (enum group_kind)k)) {
+				used[j] = 1;
+				r->b = (int32_t)j;
+				break;
+			}
+		}
+	}
+	for (size_t j = 0; j < b->n[k]; j++) {
+		if (!used[j]) {
+			struct drow *r = VEC_PUSH(d->rows[k], d->nrows[k], cap);
+
+			r->a = -1;
+			r->b = (int32_t)j;
+		}
+	}
+	free(used);
+}
+
+/* --- checks --------------------------------------------------------------------------------- */
+
+static double group_metric(const struct group *g, const char *key)
+{
+	static const struct {
+		const char *k;
+		size_t off;
+	} dm[] = {
+		{ "p50", offsetof(struct dist, p50) }, { "p90", offsetof(struct dist, p90) },
+		{ "p95", offsetof(struct dist, p95) }, { "p99", offsetof(struct dist, p99) },
+		{ "mean", offsetof(struct dist, mean) }, { "max", offsetof(struct dist, max) },
+	};
+
+	for (size_t i = 0; i < sizeof(dm) / sizeof(dm[0]); i++)
+		if (!strcmp(key, dm[i].k))
+			return g->dur.count ? *(const double *)((const char *)&g->dur + dm[i].off) : NAN;
+	if (!strcmp(key, "ttfb_p50"))
+		return g->ttfb.count ? g->ttfb.p50 : NAN;
+	if (!strcmp(key, "ttfb_p95"))
+		return g->ttfb.count ? g->ttfb.p95 : NAN;
+	if (!strcmp(key, "calls"))
+		return g->calls;
+	if (!strcmp(key, "tokens"))
+		return g->tok.v[T_IN] + g->tok.v[T_OUT];
+	if (!strcmp(key, "input_tokens"))
+		return g->tok.v[T_IN];
+	if (!strcmp(key, "output_tokens"))
+		return g->tok.v[T_OUT];
+	if (!strcmp(key, "cost"))
+		return g->cost_unknown == g->n ? NAN : g->cost;
+	return NAN;
+}
+
+static double run_metric(const struct totals *t, const char *key)
+{
+	int c;
+
+	if (!strcmp(key, "wall"))
+		return (double)t->bd.wall;
+	if (!strcmp(key, "tokens"))
+		return t->tok.v[T_IN] + t->tok.v[T_OUT];
+	if (!strcmp(key, "input_tokens"))
+		return t->tok.v[T_IN];
+	if (!strcmp(key, "output_tokens"))
+		return t->tok.v[T_OUT];
+	if (!strcmp(key, "cost"))
+		return t->cost_unknown == t->tok.calls && t->tok.calls ? NAN : t->cost;
+	if (!strcmp(key, "calls"))
+		return t->tok.wcalls;
+	if (!strcmp(key, "internal"))
+		return (double)t->bd.cat[CAT_INTERNAL].wall;
+	c = ap_category_parse(key);
+	return c > 0 ? (double)t->bd.cat[c].wall : NAN;
+}
+
+static int crossed(const struct failon *fo, double a, double b, double *pct)
+{
+	*pct = a > 0 ? (b - a) / a * 100 : NAN;
+	if (isnan(a) || isnan(b))
+		return 0;
+	if (fo->relative)
+		return a > 0 ? *pct > fo->value : b > 0 && fo->value < INFINITY && a == 0 && b > 0;
+	return b - a > fo->value;
+}
+
+static void check_one(struct diff *d, const struct failon *fo, const char *scope, double a, double b)
+{
+	double pct;
+	int bad = crossed(fo, a, b, &pct);
+	FILE *f = d->v->out;
+	struct tbuf x, y;
+
+	d->failed |= bad;
+	if (d->v->o.json) {
+		jw_obj(&d->w);
+		jw_kstr(&d->w, "limit", fo->spec);
+		jw_kstr(&d->w, "scope", scope);
+		jw_kdouble(&d->w, "a", a);
+		jw_kdouble(&d->w, "b", b);
+		jw_kdouble(&d->w, "change_pct", pct);
+		jw_kbool(&d->w, "failed", bad);
+		jw_obj_end(&d->w);
+		return;
+	}
+	if (!bad)
+		return;
+	if (failon_is_time(fo->key))
+		fprintf(f, "  FAIL %-18s %s: %s -> %s", fo->spec, scope, fmt_ns(&x, a), fmt_ns(&y, b));
+	else if (!strcmp(fo->key, "cost"))
+		fprintf(f, "  FAIL %-18s %s: %s -> %s", fo->spec, scope, fmt_usd(&x, a),
+			fmt_usd(&y, b));
+	else
+		fprintf(f, "  FAIL %-18s %s: %s -> %s", fo->spec, scope, fmt_count(&x, a),
+			fmt_count(&y, b));
+	if (!isnan(pct))
+		fprintf(f, " (%+.1f%%)", pct);
+	fputc('\n', f);
+}
+
+/* Where a --fail-on key is checked: 1 run totals, 2 each model and endpoint, 3 both. */
+static int key_scope(const char *key)
+{
+	if (!strcmp(key, "wall") || !strcmp(key, "internal") || ap_category_parse(key) > 0)
+		return 1;
+	return failon_is_time(key) ? 2 : 3;
+}
+
+static void checks(struct diff *d)
+{
+	char scope[700];
+
+	for (int i = 0; i < d->v->o.nfail; i++) {
+		const struct failon *fo = &d->v->o.fail[i];
+		int where = key_scope(fo->key);
+
+		if (where & 1)
+			check_one(d, fo, "run", run_metric(&d->s[0].t, fo->key),
+				  run_metric(&d->s[1].t, fo->key));
+		for (int k = 0; k < 2 && (where & 2); k++) {
+			for (size_t r = 0; r < d->nrows[k]; r++) {
+				const struct drow *row = &d->rows[k][r];
+				const struct group *ga, *gb;
+
+				if (row->a < 0 || row->b < 0)
+					continue;
+				ga = &d->s[0].g[k][row->a];
+				gb = &d->s[1].g[k][row->b];
+				group_label(&d->s[0].r->run, (enum group_kind)k, ga, scope, sizeof(scope));
+				check_one(d, fo, scope, group_metric(ga, fo->key),
+					  group_metric(gb, fo->key));
+			}
+		}
+	}
+}
+
+/* --- text ----------------------------------------------------------------------------------- */
+
+static const char *change(struct tbuf *b, double a, double c)
+{
+	if (isnan(a) || isnan(c))
+		return "";
+	if (a == c)
+		return "=";
+	if (a > 0)
+		snprintf(b->s, sizeof(b->s), "%+.0f%%", (c - a) / a * 100);
+	else
+		snprintf(b->s, sizeof(b->s), "new");
+	return b->s;
+}
+
+static void text_rows(struct diff *d, int k, int width)
+{
+	FILE *f = d->v->out;
+	int lw = width - 98 < 18 ? 18 : width - 98;
+	char label[700];
+	struct tbuf b[12];
+
+	fprintf(f, "\n%s (A -> B, change)\n  %-*s %-18s %-25s %-25s %s\n",
+		k == G_MODEL ? "LLM models" : "Endpoints", lw, k == G_MODEL ? "provider model" : "endpoint",
+		"calls", "p50", "p95", "cost");
+	for (size_t r = 0; r < d->nrows[k]; r++) {
+		const struct drow *row = &d->rows[k][r];
+		const struct group *ga = row->a >= 0 ? &d->s[0].g[k][row->a] : NULL;
+		const struct group *gb = row->b >= 0 ? &d->s[1].g[k][row->b] : NULL;
+		const struct group *g = ga ? ga : gb;
+		double ca = ga ? ga->calls : 0, cb = gb ? gb->calls : 0;
+		double pa = ga ? ga->dur.p50 : NAN, pb = gb ? gb->dur.p50 : NAN;
+		double qa = ga ? ga->dur.p95 : NAN, qb = gb ? gb->dur.p95 : NAN;
+		double ua = ga ? group_metric(ga, "cost") : NAN, ub = gb ? group_metric(gb, "cost") : NAN;
+
+		group_label(ga ? &d->s[0].r->run : &d->s[1].r->run, (enum group_kind)k, g, label,
+			    sizeof(label));
+		fputs("  ", f);
+		put_fit(f, label, lw, 1);
+		fprintf(f, " %5s -> %-5s %4s %7s -> %-7s %5s %7s -> %-7s %5s %s -> %s%s\n",
+			fmt_count(&b[0], ca), fmt_count(&b[1], cb), change(&b[2], ca, cb),
+			fmt_ns(&b[3], pa), fmt_ns(&b[4], pb), change(&b[5], pa, pb), fmt_ns(&b[6], qa),
+			fmt_ns(&b[7], qb), change(&b[8], qa, qb), fmt_usd(&b[9], ua),
+			fmt_usd(&b[10], ub), !ga ? "  (new in B)" : !gb ? "  (gone in B)" : "");
+	}
+}
+
+static void text_categories(struct diff *d)
+{
+	static const int cats[] = { AP_CAT_LLM, AP_CAT_TOOL, AP_CAT_MEMORY, AP_CAT_PROCESS,
+				    CAT_INTERNAL };
+	const struct breakdown *a = &d->s[0].t.bd, *b = &d->s[1].t.bd;
+	FILE *f = d->v->out;
+	struct tbuf x[6];
+
+	fprintf(f, "\nWall time by category (union of intervals; share of each run's wall)\n");
+	for (size_t i = 0; i < sizeof(cats) / sizeof(cats[0]); i++) {
+		const struct catstat *ca = &a->cat[cats[i]], *cb = &b->cat[cats[i]];
+
+		if (!ca->wall && !cb->wall && !ca->n && !cb->n && cats[i] != CAT_INTERNAL)
+			continue;
+		fprintf(f, "  %-9s %9s -> %-9s %5s   share %6s -> %-6s\n",
+			cats[i] == CAT_INTERNAL ? "internal" : ap_category_name((unsigned)cats[i]),
+			fmt_ns(&x[0], (double)ca->wall), fmt_ns(&x[1], (double)cb->wall),
+			change(&x[2], (double)ca->wall, (double)cb->wall),
+			fmt_pct(&x[3], share(ca->wall, a->wall)), fmt_pct(&x[4], share(cb->wall, b->wall)));
+	}
+}
+
+static void text(struct diff *d)
+{
+	const struct totals *a = &d->s[0].t, *b = &d->s[1].t;
+	int width = term_width(d->v->o.width, d->v->out);
+	FILE *f = d->v->out;
+	struct tbuf x[10];
+
+	fprintf(f, "diff: A = %s, B = %s\n", d->v->o.paths[0], d->v->o.paths[1]);
+	fprintf(f, "  wall %s -> %s (%s), LLM calls %s -> %s, tokens %s -> %s (%s), cost %s -> %s\n",
+		fmt_ns(&x[0], (double)a->bd.wall), fmt_ns(&x[1], (double)b->bd.wall),
+		change(&x[2], (double)a->bd.wall, (double)b->bd.wall), fmt_count(&x[3], a->tok.wcalls),
+		fmt_count(&x[4], b->tok.wcalls), fmt_count(&x[5], run_metric(a, "tokens")),
+		fmt_count(&x[6], run_metric(b, "tokens")),
+		change(&x[7], run_metric(a, "tokens"), run_metric(b, "tokens")),
+		fmt_usd(&x[8], run_metric(a, "cost")), fmt_usd(&x[9], run_metric(b, "cost")));
+	text_categories(d);
+	for (int k = 0; k < 2; k++)
+		if (d->nrows[k])
+			text_rows(d, k, width);
+	if (d->v->o.nfail) {
+		fprintf(f, "\nChecks (--fail-on)\n");
+		checks(d);
+		fprintf(f, "  %s\n", d->failed ? "FAILED: B crossed a --fail-on limit (exit 1)"
+					       : "ok: no limit crossed");
+	}
+}
+
+/* --- json ----------------------------------------------------------------------------------- */
+
+static void jw_pair(struct jw *w, const char *key, double a, double b)
+{
+	jw_key(w, key);
+	jw_obj(w);
+	jw_kdouble(w, "a", a);
+	jw_kdouble(w, "b", b);
+	jw_kdouble(w, "change_pct", a > 0 && !isnan(b) ? (b - a) / a * 100 : NAN);
+	jw_obj_end(w);
+}
+
+static void json_rows(struct diff *d, int k)
+{
+	struct jw *w = &d->w;
+
+	jw_key(w, kind_key[k]);
+	jw_arr(w);
+	for (size_t r = 0; r < d->nrows[k]; r++) {
+		const struct drow *row = &d->rows[k][r];
+		const struct group *ga = row->a >= 0 ? &d->s[0].g[k][row->a] : NULL;
+		const struct group *gb = row->b >= 0 ? &d->s[1].g[k][row->b] : NULL;
+		const struct group *g = ga ? ga : gb;
+		const struct run *run = ga ? &d->s[0].r->run : &d->s[1].r->run;
+
+		jw_obj(w);
+		if (k == G_MODEL) {
+			jw_kstr_opt(w, "provider", g->prov ? ap_provider_name(g->prov) : NULL);
+			jw_kstr_opt(w, "model", S(run, g->model));
+		} else {
+			jw_kstr_opt(w, "category", g->cat ? ap_category_name(g->cat) : NULL);
+			jw_kstr_opt(w, "host", S(run, g->host));
+			jw_kint_opt(w, "port", g->port);
+			jw_kstr_opt(w, "method", S(run, g->method));
+			jw_kstr_opt(w, "path", S(run, g->path));
+		}
+		jw_kstr(w, "status", ga && gb ? "both" : ga ? "only_a" : "only_b");
+		jw_pair(w, "calls", ga ? ga->calls : 0, gb ? gb->calls : 0);
+		jw_pair(w, "p50_ns", ga ? group_metric(ga, "p50") : NAN,
+			gb ? group_metric(gb, "p50") : NAN);
+		jw_pair(w, "p95_ns", ga ? group_metric(ga, "p95") : NAN,
+			gb ? group_metric(gb, "p95") : NAN);
+		jw_pair(w, "tokens", ga ? group_metric(ga, "tokens") : NAN,
+			gb ? group_metric(gb, "tokens") : NAN);
+		jw_pair(w, "cost_usd", ga ? group_metric(ga, "cost") : NAN,
+			gb ? group_metric(gb, "cost") : NAN);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
+static void json(struct diff *d)
+{
+	static const char *const cats[] = { "llm", "tool", "memory", "process", "internal" };
+	const struct totals *a = &d->s[0].t, *b = &d->s[1].t;
+	struct jw *w = &d->w;
+
+	jw_init(w, d->v->out, 1);
+	jw_obj(w);
+	jw_kstr(w, "a", d->v->o.paths[0]);
+	jw_kstr(w, "b", d->v->o.paths[1]);
+	jw_pair(w, "wall_ns", (double)a->bd.wall, (double)b->bd.wall);
+	jw_pair(w, "llm_calls", a->tok.wcalls, b->tok.wcalls);
+	jw_pair(w, "tokens", run_metric(a, "tokens"), run_metric(b, "tokens"));
+	jw_pair(w, "cost_usd", run_metric(a, "cost"), run_metric(b, "cost"));
+	jw_key(w, "categories");
+	jw_obj(w);
+	for (size_t i = 0; i < sizeof(cats) / sizeof(cats[0]); i++) {
+		double wa = run_metric(a, cats[i]), wb = run_metric(b, cats[i]);
+
+		jw_key(w, cats[i]);
+		jw_obj(w);
+		jw_kdouble(w, "a_wall_ns", wa);
+		jw_kdouble(w, "b_wall_ns", wb);
+		jw_kdouble(w, "a_share", a->bd.wall > 0 ? wa / (double)a->bd.wall : 0);
+		jw_kdouble(w, "b_share", b->bd.wall > 0 ? wb / (double)b->bd.wall : 0);
+		jw_obj_end(w);
+	}
+	jw_obj_end(w);
+	json_rows(d, G_MODEL);
+	json_rows(d, G_ENDPOINT);
+	jw_key(w, "checks");
+	jw_arr(w);
+	checks(d);
+	jw_arr_end(w);
+	jw_kbool(w, "failed", d->failed);
+	jw_obj_end(w);
+	jw_end(w);
+}
+
+int cmd_diff(struct view *v)
+{
+	struct diff d = { .v = v };
+
+	d.s[0].r = &v->a;
+	d.s[1].r = &v->b;
+	for (int i = 0; i < 2; i++) {
+		totals_compute(d.s[i].r, &d.s[i].t);
+		d.s[i].n[0] = groups_build(d.s[i].r, G_MODEL, NULL, &d.s[i].g[0]);
+		d.s[i].n[1] = groups_build(d.s[i].r, G_ENDPOINT, NULL, &d.s[i].g[1]);
+	}
+	match(&d, G_MODEL);
+	match(&d, G_ENDPOINT);
+	if (v->o.json)
+		json(&d);
+	else
+		text(&d);
+	for (int i = 0; i < 2; i++) {
+		free(d.s[i].g[0]);
+		free(d.s[i].g[1]);
+		free(d.rows[i]);
+	}
+	return d.failed ? 1 : 0;
+}
