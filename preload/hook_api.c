@@ -3,6 +3,7 @@
 
 #include "../include/agentprof.h"
 #include "rt.h"
+#include "rt_stack.h"
 
 #define SPAN_DEPTH 16
 #define SPAN_NAME 48
@@ -10,6 +11,7 @@
 /* Open spans of this thread; the ids live in ap_tls.span_stack so exchanges can refer to them. */
 struct open_span {
 	int64_t start_ns;
+	uint64_t stack_id;
 	uint8_t category;
 	char name[SPAN_NAME];
 };
@@ -28,6 +30,9 @@ AP_EXPORT void agentprof_span_begin(const char *name, const char *category)
 	}
 	cat = category ? ap_category_parse(category) : -1;
 	open_spans[d].start_ns = ap_now();
+	ap_tls.guard++;
+	open_spans[d].stack_id = ap_stack_capture();
+	ap_tls.guard--;
 	open_spans[d].category = (uint8_t)(cat > 0 ? cat : AP_CAT_UNKNOWN);
 	ap_strlcpy(open_spans[d].name, name ? name : "span", SPAN_NAME);
 	ap_tls.span_stack[d] = ap_new_id();
@@ -53,6 +58,7 @@ AP_EXPORT void agentprof_span_end(void)
 	r.u.span.category = open_spans[d].category;
 	r.u.span.start_ns = open_spans[d].start_ns;
 	r.u.span.end_ns = ap_now();
+	r.u.span.stack_id = open_spans[d].stack_id;
 	ap_strlcpy(r.u.span.agent, ap_tls.agent[0] ? ap_tls.agent : ap_rt.cfg.agent,
 		   sizeof(r.u.span.agent));
 	ap_record(&r);

@@ -6,6 +6,7 @@
 
 #include "redact.h"
 #include "rt.h"
+#include "rt_stack.h"
 
 /* Transfer start times for multi handles, keyed by easy handle; guarded by easy_lock. */
 #define EASY_SLOTS 256
@@ -158,6 +159,7 @@ static void transfer_done(void *easy, int64_t t0, int64_t t1, int result)
 		x->id = ap_new_id();
 		x->tid = ap_gettid();
 		x->span_id = ap_current_span();
+		x->stack_id = ap_stack_capture();
 		ap_strlcpy(x->agent, ap_tls.agent[0] ? ap_tls.agent : ap_rt.cfg.agent,
 			   sizeof(x->agent));
 	}

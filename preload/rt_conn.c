@@ -10,6 +10,7 @@
 #include "classify.h"
 #include "redact.h"
 #include "rt.h"
+#include "rt_stack.h"
 #include "sni.h"
 
 enum conn_kind { CK_FREE = 0, CK_SOCKET = 1, CK_SSL = 2 };
@@ -44,6 +45,7 @@ struct ap_conn {
 	void *ssl;
 	struct ap_conn *link; /* socket <-> SSL pair */
 	int local_port;
+	uint64_t req_stack; /* call stack at the current request's first byte */
 	int64_t connect_start;
 	int64_t dns_ns;
 	int64_t tls_start;
@@ -410,6 +412,7 @@ static void opaque_io(struct ap_conn *c, int dir, size_t app, int64_t now)
 			*x = r.u.exchange;
 			x->start_ns = now;
 			c->turn_active = 1;
+			c->req_stack = ap_stack_capture();
 		}
 		x->req_sent_ns = now;
 		x->bytes_sent += app;
@@ -522,10 +525,13 @@ static void socket_bytes(struct ap_conn *c, int dir, const uint8_t *p, size_t n,
 	}
 	if (c->http.mode == AP_HTTP_GAVE_UP)
 		return;
-	if (dir)
+	if (dir) {
 		ap_http_in(&c->http, p, n, now);
-	else
+	} else {
+		if (!ap_http_pending(&c->http))
+			c->req_stack = ap_stack_capture();
 		ap_http_out(&c->http, p, n, now);
+	}
 	if (c->http.http2)
 		note_http2(c);
 }
@@ -670,10 +676,13 @@ void ap_conn_ssl_io(void *ssl, int dir, const void *buf, size_t n, int64_t now)
 	else
 		c->info.bytes_sent += n;
 	if (c->http.mode != AP_HTTP_GAVE_UP) {
-		if (dir)
+		if (dir) {
 			ap_http_in(&c->http, buf, n, now);
-		else
+		} else {
+			if (!ap_http_pending(&c->http))
+				c->req_stack = ap_stack_capture();
 			ap_http_out(&c->http, buf, n, now);
+		}
 		if (c->http.http2)
 			note_http2(c);
 	}
@@ -760,6 +769,8 @@ void ap_emit_exchange(struct ap_conn *c, struct ap_exchange *x)
 	}
 	c->info.exchanges++;
 	x->span_id = ap_current_span();
+	x->stack_id = c->req_stack ? c->req_stack : ap_stack_capture();
+	c->req_stack = 0;
 	ap_strlcpy(x->agent, ap_tls.agent[0] ? ap_tls.agent : ap_rt.cfg.agent, sizeof(x->agent));
 	ap_classify_exchange(x);
 	if (!c->info.category || x->category == AP_CAT_LLM) {

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "rt.h"
+#include "rt_metrics.h"
+#include "rt_stack.h"
 
 struct ap_runtime ap_rt = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -317,6 +319,8 @@ static void do_init(void)
 	if (!ap_rt.buf || !ap_rt.conns)
 		goto out;
 	load_zlib();
+	ap_stack_init();
+	ap_metrics_start(secure_getenv("AGENTPROF_PROMETHEUS"));
 	if (ap_rt.cfg.have_rules)
 		ap_rt.http_env.rules = &ap_rt.cfg.rules;
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);

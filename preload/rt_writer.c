@@ -14,6 +14,7 @@
 #include "ap_codec.h"
 #include "argv_redact.h"
 #include "rt.h"
+#include "rt_metrics.h"
 
 #define AP_ZLEVEL 3
 #define AP_VERSION_STRING "0.1.0"
@@ -237,6 +238,8 @@ static void process_start_locked(void)
 
 void ap_record(const struct ap_record *r)
 {
+	if (r->type == AP_REC_EXCHANGE)
+		ap_metrics_observe(&r->u.exchange);
 	if (!ap_rt.buf || ap_rt.file_failed)
 		goto dropped;
 	ap_tls.guard++;

@@ -85,8 +85,11 @@ LOG (--log FILE): one JSON object per request:
    "body_len": B, "request_model", "response_model", "input_tokens", "output_tokens",
    "cache_read_tokens", "reasoning_tokens", "delay_ms", "ttfb_ms", "chunk_ms", "gzip",
    "chunked", "events", "duration_ms"}
-  Token fields hold what a correct profiler reports for the exchange (null when unknown):
-  input_tokens is the provider's reported input field (Anthropic: IN-C, excluding cache).
+  Token fields hold what a correct profiler reports for the exchange (null when unknown).
+  input_tokens is the provider's reported input field; for Anthropic that is IN-C (cache reads
+  excluded), while a profiler normalising to the OTel GenAI convention reports IN (input + cache
+  read + cache write; cache write is always 0 here). output_tokens for Gemini is OUT+R
+  (candidates + thoughts), already the OTel meaning.
 """
 
 import argparse

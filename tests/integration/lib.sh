@@ -221,6 +221,19 @@ run_prof() {
 	return "$(cat "$p.rc")"
 }
 
+# run_both PREFIX DIR CMD...: run CMD bare (PREFIX.bare.*) and, when the preload is built,
+# under it (PREFIX.prof.*, span files into DIR); assert the same exit status and stdout
+run_both() {
+	local p=$1 d=$2 n
+	shift 2
+	n=$(basename "$p")
+	run_bare "$p.bare" "$@"
+	have_preload || return 0
+	run_prof "$d" "$p.prof" "$@"
+	eq "$n: exit status unchanged" "$(cat "$p.prof.rc")" "$(cat "$p.bare.rc")"
+	same_file "$n: stdout unchanged" "$p.bare.out" "$p.prof.out"
+}
+
 # span_files DIR: the span files written into DIR
 span_files() {
 	find "$1" -maxdepth 1 -name 'agentprof.*.zst' -type f 2>/dev/null | sort

@@ -418,16 +418,16 @@ PY
 
 # keep-alive seen from the server side: two requests, one curl, one client port
 before=$(wc -l <"$SELF_LOG")
-curl -sS -o /dev/null -o /dev/null "http://127.0.0.1:$SELF_PORT/health" "http://127.0.0.1:$SELF_PORT/tool/weather"
+curl -sS --max-time 30 -o /dev/null -o /dev/null "http://127.0.0.1:$SELF_PORT/health" "http://127.0.0.1:$SELF_PORT/tool/weather"
 sleep 0.1
 ports=$(tail -n +$((before + 1)) "$SELF_LOG" | "$PY" -c 'import sys,json; print(len({json.loads(l)["peer_port"] for l in sys.stdin}))')
 eq "keep-alive: two requests on one connection" "$ports" 1
 
 # threaded: two delayed requests at once finish in about one delay, not two
 start=$(date +%s%N)
-curl -sS -o /dev/null -H 'x-mock-delay-ms: 500' "http://127.0.0.1:$SELF_PORT/tool/weather" &
+curl -sS --max-time 30 -o /dev/null -H 'x-mock-delay-ms: 500' "http://127.0.0.1:$SELF_PORT/tool/weather" &
 bg=$!
-curl -sS -o /dev/null -H 'x-mock-delay-ms: 500' "http://127.0.0.1:$SELF_PORT/tool/weather"
+curl -sS --max-time 30 -o /dev/null -H 'x-mock-delay-ms: 500' "http://127.0.0.1:$SELF_PORT/tool/weather"
 wait "$bg"
 el=$((($(date +%s%N) - start) / 1000000))
 if [ "$el" -lt 950 ]; then ok "threaded: parallel requests overlap (${el} ms)"; else

@@ -13,24 +13,16 @@
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
 [ -x "$AP_FIX/errno_probe" ] || make -s -C "$AP_FIXSRC" >/dev/null
 
-# run NAME CMD...: once bare, once under the preload; compare stdout and exit status
+# same NAME CMD...: once bare, once under the preload; same exit status and stdout (lib.sh)
 same() {
-	local name=$1
-	shift
-	run_bare "$W/$name.bare" "$@"
-	if ! have_preload; then
-		return 0
-	fi
-	run_prof "$W/prof" "$W/$name.prof" "$@"
-	eq "$name: exit status unchanged" "$(cat "$W/$name.prof.rc")" "$(cat "$W/$name.bare.rc")"
-	same_file "$name: stdout unchanged" "$W/$name.bare.out" "$W/$name.prof.out"
+	run_both "$W/$1" "$W/prof" "${@:2}"
 }
 
 # sanity of the probes themselves (no preload involved)
 run_bare "$W/e0" "$AP_FIX/errno_probe"
 eq "errno_probe runs" "$(cat "$W/e0.rc")" 0
-eq "errno_probe: successful calls keep EDOM (bare)" "$(grep -c '^ok .*errno=EDOM' "$W/e0.out")" \
-	"$(($(grep -c '^ok ' "$W/e0.out") - 1))"
+# (glibc's getaddrinfo("localhost") may itself change errno: compared, not required to be EDOM)
+eq "errno_probe: successful calls keep EDOM (bare)" "$(grep '^ok ' "$W/e0.out" | grep -v 'getaddrinfo localhost' | grep -vc 'errno=EDOM')" 0
 run_bare "$W/i0" "$AP_FIX/eintr_probe"
 eq "eintr_probe: seven EINTRs (bare)" "$(grep -c 'errno=EINTR handler_ran=1' "$W/i0.out")" 7
 

@@ -538,6 +538,7 @@ int cmd_html(struct view *v)
 	flame_json(&w, &f);
 	waterfall_json(&w, v);
 	jw_obj_end(&w);
+	jw_end(&w);
 	fclose(mf);
 	if (v->o.output) {
 		out = fopen(v->o.output, "w");
@@ -548,12 +549,17 @@ int cmd_html(struct view *v)
 			goto out;
 		}
 	}
+	if (v->o.json) { /* the data the page embeds */
+		fwrite(json, 1, n, out);
+		goto close;
+	}
 	fputs(page_head, out);
 	fputs("<script type=\"application/json\" id=\"agentprof-data\">", out);
 	put_json(out, json, n);
 	fputs("</script>\n<script>\n", out);
 	fputs(page_js, out);
 	fputs("</script>\n</body>\n</html>\n", out);
+close:
 	if (out != v->out && fclose(out) != 0) {
 		fprintf(v->err, "agentprof-view html: %s: %s\n", v->o.output, strerror(errno));
 		rc = 2;

@@ -216,7 +216,7 @@ static void text_health(FILE *f, const struct vrun *r, const struct breakdown *b
 		fprintf(f, "Files: %zu damaged file%s; only their complete frames are shown.\n",
 			h.truncated, h.truncated > 1 ? "s" : "");
 	if (h.bad_times)
-		fprintf(f, "Times: %zu out-of-range or out-of-order times were ignored.\n",
+		fprintf(f, "Values: %zu out-of-range or out-of-order times or counts were treated as unknown.\n",
 			h.bad_times);
 }
 

@@ -11,22 +11,22 @@
 #define EXPORT_FORMATS "jsonl, folded, speedscope, chrome, otlp, prom"
 
 /* Help texts of the commands in main.c's table (docs/EXPORTS.md has the details). */
-#define EXPORT_MORE_HELP                                                                           \
-	"\nOther formats (docs/EXPORTS.md): folded (flamegraph.pl, inferno; --weight, --roots),\n" \
-	"speedscope, chrome (Perfetto, chrome://tracing), otlp (OTLP/JSON with the "               \
-	"OpenTelemetry\n"                                                                          \
-	"GenAI conventions; --endpoint URL POSTs it to a collector), prom (Prometheus text)."
+#define EXPORT_MORE_HELP                                                                 \
+	"\nOther formats (docs/EXPORTS.md): folded (flamegraph.pl, inferno; --weight,\n" \
+	"--roots), speedscope, chrome (Perfetto, chrome://tracing), otlp (OTLP/JSON,\n"  \
+	"OpenTelemetry GenAI conventions; --endpoint URL POSTs it to a collector),\n"    \
+	"prom (Prometheus text)."
 #define FLAMEGRAPH_BRIEF "folded stacks: the code paths that call each endpoint"
 #define HTML_BRIEF	 "a self-contained HTML report: flame graph, waterfall, tables, findings"
-#define FLAMEGRAPH_HELP                                                                          \
-	"Folded stacks: the program's call paths to each endpoint, with the endpoint as the "    \
-	"leaf\n"                                                                                 \
-	"frame (main;run_agent;curl_easy_perform;[llm] openai gpt-4o 812000), symbolized from\n" \
-	"the recorded stacks. Pipe into flamegraph.pl; --json prints the merged tree."
-#define HTML_HELP                                                                       \
-	"One self-contained HTML report (no network needed): interactive flame graph, " \
-	"waterfall,\n"                                                                  \
-	"time breakdown, percentiles, tokens and cost, bottleneck findings."
+#define FLAMEGRAPH_HELP                                                                   \
+	"Folded stacks: the program's call paths to each endpoint, with the endpoint\n"   \
+	"as the leaf frame (main;run_agent;curl_easy_perform;[llm] openai gpt-4o 812),\n" \
+	"symbolized from the recorded stacks. Pipe into flamegraph.pl; --json prints\n"   \
+	"the merged tree."
+#define HTML_HELP                                                                          \
+	"One self-contained HTML report that needs no network: interactive flame graph,\n" \
+	"waterfall, time breakdown, percentiles, tokens and cost, bottleneck findings.\n"  \
+	"--json prints the data the page embeds instead."
 
 /* 1 if fmt is one of EXPORT_FORMATS. */
 int export_format_ok(const char *fmt);

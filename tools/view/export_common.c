@@ -30,6 +30,17 @@ int export_format_ok(const char *fmt)
 
 int export_dispatch(struct view *v)
 {
+	const char *f = v->o.format;
+
+	if (v->o.endpoint && strcmp(f, "otlp")) {
+		fprintf(v->err, "agentprof-view export: --endpoint needs --format otlp\n");
+		return 2;
+	}
+	if ((v->o.weight || v->o.roots) && strcmp(f, "folded")) {
+		fprintf(v->err,
+			"agentprof-view export: --weight and --roots need --format folded\n");
+		return 2;
+	}
 	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
 		if (!strcmp(v->o.format, formats[i].name))
 			return formats[i].fn(v);

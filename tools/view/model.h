@@ -144,7 +144,7 @@ struct run {
 	ARR(uint64_t, frames);
 	int64_t start, end;	    /* the run's extent, epoch ns */
 	uint64_t orphan_records;    /* records in files without a process record */
-	uint64_t bad_times;	    /* times that were out of range or out of order, dropped */
+	uint64_t bad_times;	    /* times or counts out of range or out of order: unknown */
 };
 
 /*
