@@ -4,7 +4,9 @@
 # Core (build + make test): compiler, zstd/zlib/curl/ssl/unwind/dw headers, and the CLI tools the
 # tests drive (zstd, curl, openssl, Debian's /usr/bin/python3, node, CA certificates).
 # --extra adds what later features and their tests use: chromium (HTML report screenshots),
-# prometheus (promtool), redis-server (memory-store tests), clang (libFuzzer), libjemalloc2.
+# prometheus (promtool), redis-server (memory-store tests), clang (libFuzzer), libjemalloc2,
+# g++ (C++ exception fixture), valgrind, strace, time (make bench: instruction counts, strace
+# comparison, max RSS).
 # --check only reports; exit 1 if something is missing.
 #
 # Idempotent: when everything is installed it only runs dpkg-query and exits 0. As root it runs
@@ -14,7 +16,7 @@ set -eu
 
 CORE="gcc make pkg-config libzstd-dev zlib1g-dev libcurl4-openssl-dev libssl-dev libunwind-dev
 libdw-dev zstd curl openssl python3 ca-certificates"
-EXTRA="chromium prometheus redis-server clang libjemalloc2"
+EXTRA="chromium prometheus redis-server clang libjemalloc2 g++ valgrind strace time"
 
 want_extra=0
 check_only=0

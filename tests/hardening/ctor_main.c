@@ -8,7 +8,9 @@ static void preinit(int argc, char **argv, char **envp)
 {
 	(void)argc;
 	(void)argv;
-	(void)envp;
+	for (; envp && *envp; envp++)
+		if (!strncmp(*envp, "CTOR_NO_PREINIT=", 16))
+			return; /* ASan runs: instrumented code cannot run before the ASan runtime */
 	cc_run("preinit");
 }
 __attribute__((section(".preinit_array"), used)) static void (*preinit_p)(int, char **, char **) = preinit;

@@ -9,7 +9,27 @@
 
 H=$AP_BUILD/hardening
 
+# h_need PKG...: install missing Debian packages when running as root (what these tests need
+# beyond the core set; scripts/install-deps.sh --extra lists them too). 1 if still missing.
+h_need() {
+	local p miss=""
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || miss="$miss $p"
+	done
+	[ -z "$miss" ] && return 0
+	if [ "$(id -u)" = 0 ]; then
+		# shellcheck disable=SC2086
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $miss >"$W/apt.log" 2>&1 ||
+			{ apt-get update -qq >/dev/null 2>&1 &&
+				DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $miss >>"$W/apt.log" 2>&1; }
+	fi
+	for p in $miss; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || return 1
+	done
+}
+
 h_build() {
+	h_need g++ libjemalloc2 || fail "packages" "g++/libjemalloc2 missing (scripts/install-deps.sh --extra)"
 	if [ ! -f "$AP_LIB" ] || [ ! -x "$AP_VIEW" ]; then
 		make -C "$AP_ROOT" --no-print-directory all >"$W/build.log" 2>&1 ||
 			{ fail "build" "make all failed: $(tail -3 "$W/build.log" | tr '\n' '|')"; return 1; }

@@ -17,7 +17,7 @@
 #include "unit.h"
 
 #define REAL0 1763700000000000000ll /* 2025-11-21 04:40:00 UTC */
-#define MS 1000000ll
+#define MS    1000000ll
 
 struct gen {
 	int fd;
@@ -177,7 +177,8 @@ static void exchange(struct gen *g, const struct xspec *s)
 		x->tls_ns = (int64_t)(s->tls_ms * MS);
 	x->bytes_sent = 500;
 	x->bytes_received = 800;
-	snprintf(x->request_model, sizeof(x->request_model), "%s", s->req_model ? s->req_model : "");
+	snprintf(x->request_model, sizeof(x->request_model), "%s",
+		 s->req_model ? s->req_model : "");
 	snprintf(x->response_model, sizeof(x->response_model), "%s",
 		 s->resp_model ? s->resp_model : "");
 	if (s->in)
@@ -243,29 +244,49 @@ static void diag(struct gen *g, int code, double t, const char *msg)
 
 /* --- scenarios ------------------------------------------------------------------------------ */
 
-static const char *const py_agent[] = { "python3", "agent.py", NULL };
+static const char *const py_agent[] = {"python3", "agent.py", NULL};
 
 static struct xspec llm(uint32_t tid, double a, double fb, double b)
 {
-	return (struct xspec){ .tid = tid, .cat = AP_CAT_LLM, .prov = AP_PROV_OPENAI,
-			       .host = "api.openai.com", .path = "/v1/chat/completions",
-			       .req_model = "gpt-4o", .resp_model = "gpt-4o-2024-08-06",
-			       .start = a, .fb = fb, .end = b, .in = 1000, .out = 100,
-			       .stream = 1 };
+	return (struct xspec){.tid = tid,
+			      .cat = AP_CAT_LLM,
+			      .prov = AP_PROV_OPENAI,
+			      .host = "api.openai.com",
+			      .path = "/v1/chat/completions",
+			      .req_model = "gpt-4o",
+			      .resp_model = "gpt-4o-2024-08-06",
+			      .start = a,
+			      .fb = fb,
+			      .end = b,
+			      .in = 1000,
+			      .out = 100,
+			      .stream = 1};
 }
 
 static struct xspec tool(uint32_t tid, double a, double fb, double b)
 {
-	return (struct xspec){ .tid = tid, .cat = AP_CAT_TOOL, .host = "api.search.example",
-			       .method = "GET", .path = "/search?q=weather", .start = a, .fb = fb,
-			       .end = b };
+	return (struct xspec){.tid = tid,
+			      .cat = AP_CAT_TOOL,
+			      .host = "api.search.example",
+			      .method = "GET",
+			      .path = "/search?q=weather",
+			      .start = a,
+			      .fb = fb,
+			      .end = b};
 }
 
 static struct xspec memory(uint32_t tid, double a, double b)
 {
-	return (struct xspec){ .tid = tid, .cat = AP_CAT_MEMORY, .host = "localhost", .port = 6379,
-			       .method = "", .path = "", .status = 0, .start = a, .fb = b - 1,
-			       .end = b };
+	return (struct xspec){.tid = tid,
+			      .cat = AP_CAT_MEMORY,
+			      .host = "localhost",
+			      .port = 6379,
+			      .method = "",
+			      .path = "",
+			      .status = 0,
+			      .start = a,
+			      .fb = b - 1,
+			      .end = b};
 }
 
 /* Three LLM calls one after another on one thread, then a slow tool, then a memory call. */
@@ -340,8 +361,8 @@ static int sc_spans(const char *dir)
 /* A shell that spawns a profiled python child (LLM call) and an unprofiled sleep. */
 static int sc_procs(const char *dir)
 {
-	static const char *const sh[] = { "bash", "run.sh", NULL };
-	static const char *const py[] = { "python3", "tool.py", "--fast", NULL };
+	static const char *const sh[] = {"bash", "run.sh", NULL};
+	static const char *const py[] = {"python3", "tool.py", "--fast", NULL};
 	struct gen g;
 	struct xspec x;
 
@@ -454,8 +475,8 @@ static int sc_sampled(const char *dir)
 /* Strings that need escaping, unknown usage, an unfinished process (no end record). */
 static int sc_odd(const char *dir)
 {
-	static const char *const argv[] = { "odd\"prog", "tab\there", "nl\nx", "\xff\xfe bad",
-					    "\xe2\x82\xac ok", NULL };
+	static const char *const argv[] = {"odd\"prog",	   "tab\there",	      "nl\nx",
+					   "\xff\xfe bad", "\xe2\x82\xac ok", NULL};
 	struct gen g;
 	struct xspec x;
 
@@ -475,13 +496,37 @@ static int sc_odd(const char *dir)
 	return 0;
 }
 
+/* Many exchanges (AP_GEN_COUNT, default 100000) on 8 threads, for timing the viewer. */
+static int sc_bulk(const char *dir)
+{
+	const char *env = getenv("AP_GEN_COUNT");
+	long n = env ? atol(env) : 100000;
+	struct gen g;
+
+	if (gen_open(&g, dir, "python3", 900, 9000))
+		return -1;
+	process(&g, 900, 899, 0, "/usr/bin/python3", py_agent, NULL, 0);
+	for (long i = 0; i < n; i++) {
+		double a = (double)i * 0.5;
+		struct xspec x = i % 3 ? tool(900 + (uint32_t)(i % 8), a, a + 2, a + 3)
+				       : llm(900 + (uint32_t)(i % 8), a, a + 2, a + 3);
+
+		x.hash = (uint64_t)(i % 1000) + 1;
+		x.conn = (uint64_t)(i % 64) + 1;
+		exchange(&g, &x);
+	}
+	process_end(&g, (double)n * 0.5 + 10, 0, 0);
+	gen_close(&g);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(const char *dir);
 } scenarios[] = {
-	{ "seq", sc_seq },	   { "conc", sc_conc },	      { "spans", sc_spans },
-	{ "procs", sc_procs },	   { "findings", sc_findings }, { "sampled", sc_sampled },
-	{ "odd", sc_odd },
+	{"bulk", sc_bulk},	 {"seq", sc_seq},     {"conc", sc_conc},
+	{"spans", sc_spans},	 {"procs", sc_procs}, {"findings", sc_findings},
+	{"sampled", sc_sampled}, {"odd", sc_odd},
 };
 
 static int run_scenario(const char *dir, const char *name)
@@ -503,8 +548,7 @@ static void check_dir(const char *dir, const char *name)
 	char cmd[4200];
 	int rc;
 
-	snprintf(cmd, sizeof(cmd),
-		 "for f in %s/*.zst; do zstd -q -t \"$f\" || exit 1; done", dir);
+	snprintf(cmd, sizeof(cmd), "for f in %s/*.zst; do zstd -q -t \"$f\" || exit 1; done", dir);
 	rc = system(cmd);
 	CHECK_EQ_INT(rc, 0);
 	(void)name;
@@ -512,9 +556,8 @@ static void check_dir(const char *dir, const char *name)
 
 int main(int argc, char **argv)
 {
-	static const char *const all[] = { "seq",      "conc",	  "spans",   "procs",
-					   "findings", "sampled", "odd",     "regress-a",
-					   "regress-b" };
+	static const char *const all[] = {"seq",     "conc", "spans",	  "procs",    "findings",
+					  "sampled", "odd",  "regress-a", "regress-b"};
 	char tmpl[] = "/tmp/ap_view_gen.XXXXXX";
 
 	if (argc == 3) {

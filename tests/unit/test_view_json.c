@@ -29,16 +29,16 @@ static void test_escape(void)
 		size_t n;
 		const char *out;
 	} cases[] = {
-		{ "plain", 5, "\"plain\"" },
-		{ "q\"b\\", 4, "\"q\\\"b\\\\\"" },
-		{ "\n\t\r\b\f", 5, "\"\\n\\t\\r\\b\\f\"" },
-		{ "\x01\x1f\x7f", 3, "\"\\u0001\\u001f\\u007f\"" },
-		{ "\xe2\x82\xac", 3, "\"\xe2\x82\xac\"" },	     /* valid UTF-8 passes */
-		{ "\xff\xfe", 2, "\"\\ufffd\\ufffd\"" },	     /* invalid bytes */
-		{ "\xc3", 1, "\"\\ufffd\"" },			     /* truncated sequence */
-		{ "\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\"" }, /* UTF-16 surrogate */
-		{ "\xc0\xaf", 2, "\"\\ufffd\\ufffd\"" },	     /* overlong */
-		{ "\xf0\x9f\x98\x80", 4, "\"\xf0\x9f\x98\x80\"" },
+		{"plain", 5, "\"plain\""},
+		{"q\"b\\", 4, "\"q\\\"b\\\\\""},
+		{"\n\t\r\b\f", 5, "\"\\n\\t\\r\\b\\f\""},
+		{"\x01\x1f\x7f", 3, "\"\\u0001\\u001f\\u007f\""},
+		{"\xe2\x82\xac", 3, "\"\xe2\x82\xac\""},	  /* valid UTF-8 passes */
+		{"\xff\xfe", 2, "\"\\ufffd\\ufffd\""},		  /* invalid bytes */
+		{"\xc3", 1, "\"\\ufffd\""},			  /* truncated sequence */
+		{"\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\""}, /* UTF-16 surrogate */
+		{"\xc0\xaf", 2, "\"\\ufffd\\ufffd\""},		  /* overlong */
+		{"\xf0\x9f\x98\x80", 4, "\"\xf0\x9f\x98\x80\""},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -101,18 +101,20 @@ static void test_writer_structure(void)
 	jw_arr_end(&w);
 	jw_obj_end(&w);
 	fclose(f);
-	CHECK_EQ_STR(buf, "{\"a\":-5,\"b\":null,\"c\":null,\"d\":null,\"e\":0.25,\"f\":[],\"g\":[1,true,{}]}");
+	CHECK_EQ_STR(buf, "{\"a\":-5,\"b\":null,\"c\":null,\"d\":null,\"e\":0.25,\"f\":[],\"g\":[1,"
+			  "true,{}]}");
 	free(buf);
 }
 
 static void test_parser(void)
 {
-	const char *doc = "\xEF\xBB\xBF{\"sample_spec\": {\"x\": 1},\n"
-			  " \"gpt-4o\": {\"input_cost_per_token\": 2.5e-06, \"max_input_tokens\": 128000,"
-			  " \"tags\": [true, false, null, -0.5, \"\\u00e9\\ud83d\\ude00\"]}}";
+	const char *doc =
+		"\xEF\xBB\xBF{\"sample_spec\": {\"x\": 1},\n"
+		" \"gpt-4o\": {\"input_cost_per_token\": 2.5e-06, \"max_input_tokens\": 128000,"
+		" \"tags\": [true, false, null, -0.5, \"\\u00e9\\ud83d\\ude00\"]}}";
 	static const char *const bad[] = {
-		"",	    "{",	"{\"a\" 1}", "[1,]",	 "{\"a\":1,}", "01",	 "1.",
-		"\"\\x\"", "\"\\ud800\"", "[1] 2",  "nul",	 "\"a\nb\"", "-", "{\"a\":tru}",
+		"",	   "{",		  "{\"a\" 1}", "[1,]", "{\"a\":1,}", "01", "1.",
+		"\"\\x\"", "\"\\ud800\"", "[1] 2",     "nul",  "\"a\nb\"",   "-",  "{\"a\":tru}",
 	};
 	struct jdoc d;
 	char msg[128];

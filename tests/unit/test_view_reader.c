@@ -93,7 +93,7 @@ static struct ap_record xch_rec(uint64_t id, int64_t a, int64_t b, const char *p
 /* A file: header, frame(process), frame(2 exchanges), frame(exchange + end). */
 static struct buf sample(size_t *frame_ends)
 {
-	struct buf b = { 0 };
+	struct buf b = {0};
 	struct ap_record r[3];
 
 	header(&b);
@@ -166,8 +166,8 @@ static void test_truncation(void)
 			bad += rc != 0 || run.files[0].st.frames != want;
 			bad += (cut != b.n && cut != ends[0] && cut != ends[1] && cut != ends[2] &&
 				cut != AP_HEADER_SIZE) != (run.files[0].st.damaged == 1);
-			bad += run.files[0].st.bytes_ignored != cut - (want ? ends[want - 1]
-									    : AP_HEADER_SIZE);
+			bad += run.files[0].st.bytes_ignored !=
+			       cut - (want ? ends[want - 1] : AP_HEADER_SIZE);
 		}
 		run_free(&run);
 	}
@@ -213,16 +213,16 @@ static void test_corruption(void)
 
 static void test_bad_files(void)
 {
-	struct buf b = { 0 };
+	struct buf b = {0};
 	struct run run;
 	char msg[256];
 	struct ap_record r = proc_rec(1, 0);
 	uint8_t hdr[AP_HEADER_SIZE];
-	uint8_t skip[12] = { 0x50, 0x2A, 0x4D, 0x18, 4, 0, 0, 0, 1, 2, 3, 4 };
+	uint8_t skip[12] = {0x50, 0x2A, 0x4D, 0x18, 4, 0, 0, 0, 1, 2, 3, 4};
 
-	CHECK_EQ_INT(load((const uint8_t *)"hello world, not a span file", 28, &run, msg,
-			  sizeof(msg)),
-		     -1);
+	CHECK_EQ_INT(
+		load((const uint8_t *)"hello world, not a span file", 28, &run, msg, sizeof(msg)),
+		-1);
 	CHECK(strstr(msg, "not an agentprof span file") != NULL);
 	run_free(&run);
 	CHECK_EQ_INT(load((const uint8_t *)"", 0, &run, msg, sizeof(msg)), -1);
@@ -251,12 +251,12 @@ static void test_bad_files(void)
 /* A frame header declaring an absurd content size is refused before allocating. */
 static void test_huge_frame(void)
 {
-	struct buf b = { 0 };
+	struct buf b = {0};
 	struct run run;
 	char msg[256];
 	/* magic, FHD: FCS 8 bytes + single segment + checksum, then content size 2^40 */
-	uint8_t f[] = { 0x28, 0xB5, 0x2F, 0xFD, 0xE4, 0, 0, 0, 0, 0, 1, 0, 0,
-			0x01, 0, 0, 0, 0, 0, 0 };
+	uint8_t f[] = {0x28, 0xB5, 0x2F, 0xFD, 0xE4, 0, 0, 0, 0, 0,
+		       1,    0,	   0,	 0x01, 0,    0, 0, 0, 0, 0};
 
 	header(&b);
 	put(&b, f, sizeof(f));
@@ -270,7 +270,7 @@ static void test_huge_frame(void)
 /* Times out of range or out of order become unknown instead of poisoning the analyses. */
 static void test_bad_times(void)
 {
-	struct buf b = { 0 };
+	struct buf b = {0};
 	struct run run;
 	char msg[256];
 	struct ap_record r[3];
@@ -294,8 +294,8 @@ static void test_prices(void)
 {
 	char msg[256];
 	struct prices *p = prices_load(NULL, msg, sizeof(msg));
-	struct vxch x = { .in = 1000, .out = 100, .cache_read = UNK, .cache_write = UNK,
-			  .reasoning = UNK };
+	struct vxch x = {
+		.in = 1000, .out = 100, .cache_read = UNK, .cache_write = UNK, .reasoning = UNK};
 	const struct price *e;
 	FILE *f;
 

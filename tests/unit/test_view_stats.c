@@ -10,17 +10,17 @@
 static void test_rank(void)
 {
 	/* rank = ceil(p/100 * n), 1-based; returned 0-based */
-	CHECK_EQ_INT(pct_rank(10, 50), 4);  /* ceil(5.0) = 5 */
-	CHECK_EQ_INT(pct_rank(10, 90), 8);  /* ceil(9.0) = 9 */
-	CHECK_EQ_INT(pct_rank(10, 95), 9);  /* ceil(9.5) = 10 */
-	CHECK_EQ_INT(pct_rank(10, 99), 9);  /* ceil(9.9) = 10 */
+	CHECK_EQ_INT(pct_rank(10, 50), 4); /* ceil(5.0) = 5 */
+	CHECK_EQ_INT(pct_rank(10, 90), 8); /* ceil(9.0) = 9 */
+	CHECK_EQ_INT(pct_rank(10, 95), 9); /* ceil(9.5) = 10 */
+	CHECK_EQ_INT(pct_rank(10, 99), 9); /* ceil(9.9) = 10 */
 	CHECK_EQ_INT(pct_rank(1, 50), 0);
 	CHECK_EQ_INT(pct_rank(1, 99), 0);
-	CHECK_EQ_INT(pct_rank(4, 50), 1);   /* ceil(2.0) = 2 */
-	CHECK_EQ_INT(pct_rank(5, 50), 2);   /* ceil(2.5) = 3 */
+	CHECK_EQ_INT(pct_rank(4, 50), 1);    /* ceil(2.0) = 2 */
+	CHECK_EQ_INT(pct_rank(5, 50), 2);    /* ceil(2.5) = 3 */
 	CHECK_EQ_INT(pct_rank(100, 95), 94); /* ceil(95.0) = 95: no float drift */
 	CHECK_EQ_INT(pct_rank(100, 99), 98);
-	CHECK_EQ_INT(pct_rank(20, 95), 18);  /* ceil(19.0) = 19 */
+	CHECK_EQ_INT(pct_rank(20, 95), 18); /* ceil(19.0) = 19 */
 	CHECK_EQ_INT(pct_rank(3, 0), 0);
 	CHECK_EQ_INT(pct_rank(3, 100), 2);
 }
@@ -28,10 +28,10 @@ static void test_rank(void)
 static void test_dist(void)
 {
 	/* 100..1000 ms shuffled: the regress-a scenario */
-	int64_t v[10] = { 700, 100, 1000, 300, 500, 900, 200, 800, 400, 600 };
-	int64_t one[1] = { 42 };
-	int64_t odd[7] = { 5, 1, 9, 3, 7, 2, 8 }; /* sorted 1 2 3 5 7 8 9 */
-	double tps[4] = { 10.5, 2.5, 7.0, 1.0 };
+	int64_t v[10] = {700, 100, 1000, 300, 500, 900, 200, 800, 400, 600};
+	int64_t one[1] = {42};
+	int64_t odd[7] = {5, 1, 9, 3, 7, 2, 8}; /* sorted 1 2 3 5 7 8 9 */
+	double tps[4] = {10.5, 2.5, 7.0, 1.0};
 	struct dist d;
 
 	for (int i = 0; i < 10; i++)
@@ -64,9 +64,9 @@ static void test_dist(void)
 
 static void test_intervals(void)
 {
-	struct ival iv[] = { { 100, 900 }, { 150, 950 }, { 200, 1000 }, { 1100, 1700 },
-			     { 1800, 1805 }, { 50, 50 }, { 1700, 1750 } };
-	struct ival sorted[] = { { 0, 10 }, { 20, 30 }, { 40, 50 } };
+	struct ival iv[] = {{100, 900},	  {150, 950}, {200, 1000}, {1100, 1700},
+			    {1800, 1805}, {50, 50},   {1700, 1750}};
+	struct ival sorted[] = {{0, 10}, {20, 30}, {40, 50}};
 	size_t n = ival_merge(iv, sizeof(iv) / sizeof(iv[0]));
 
 	/* [100,1000) [1100,1750) [1800,1805); the empty [50,50) is dropped */

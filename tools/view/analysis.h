@@ -45,15 +45,15 @@ enum tok_kind { T_IN, T_OUT, T_CR, T_CW, T_RS, T_MAX };
 extern const char *const tok_names[T_MAX]; /* input, output, cache_read, cache_write, reasoning */
 
 struct tokens {
-	double v[T_MAX];	 /* sums of known values, scaled for sampling */
+	double v[T_MAX];       /* sums of known values, scaled for sampling */
 	size_t unknown[T_MAX]; /* calls where the value is unknown */
-	size_t calls;		/* recorded calls */
-	double wcalls;		/* calls scaled for sampling */
+	size_t calls;	       /* recorded calls */
+	double wcalls;	       /* calls scaled for sampling */
 };
 
 static inline int64_t x_tok(const struct vxch *x, int k)
 {
-	const int64_t v[T_MAX] = { x->in, x->out, x->cache_read, x->cache_write, x->reasoning };
+	const int64_t v[T_MAX] = {x->in, x->out, x->cache_read, x->cache_write, x->reasoning};
 
 	return v[k];
 }

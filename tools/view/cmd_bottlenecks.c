@@ -77,13 +77,14 @@ static void text_findings(struct view *v, const struct findings *fs)
 			break;
 		}
 		fprintf(f, "\n%2zu. %-19s saves ~%s", i + 1, finding_kind_name(x->kind),
-			x->saving_ns ? fmt_ns(&b[0], (double)x->saving_ns) : "0 on the critical path");
+			x->saving_ns ? fmt_ns(&b[0], (double)x->saving_ns)
+				     : "0 on the critical path");
 		if (!isnan(x->saving_usd))
 			fprintf(f, ", %s", fmt_usd(&b[1], x->saving_usd));
 		fprintf(f, "\n");
 		put_wrap(f, x->title, width, 4);
-		fprintf(f, "    evidence: pid %d exchange%s", run->procs[run->xs[x->ev[0]].proc].pid,
-			x->nev > 1 ? "s" : "");
+		fprintf(f, "    evidence: pid %d exchange%s",
+			run->procs[run->xs[x->ev[0]].proc].pid, x->nev > 1 ? "s" : "");
 		for (size_t k = 0; k < x->nev && k < 12; k++)
 			fprintf(f, " %llu", (unsigned long long)run->xs[x->ev[k]].id);
 		if (x->nev > 12)

@@ -14,13 +14,14 @@ static void step_label(const struct run *run, const struct critpath *cp, const s
 		x_label(run, x, xl, sizeof(xl));
 		snprintf(buf, len, "%s  pid %d tid %u%s%s%s", xl, run->procs[x->proc].pid, x->tid,
 			 x->span >= 0 ? "  [span " : "",
-			 x->span >= 0 ? S(run, run->spans[x->span].name) : "", x->span >= 0 ? "]" : "");
+			 x->span >= 0 ? S(run, run->spans[x->span].name) : "",
+			 x->span >= 0 ? "]" : "");
 	} else if (s->kind == CP_SPAN) {
 		const struct vspan *sp = &run->spans[s->ref];
 
 		snprintf(buf, len, "%s (%s)  pid %d tid %u", S(run, sp->name),
-			 sp->cat ? ap_category_name(sp->cat) : "no category", run->procs[sp->proc].pid,
-			 sp->tid);
+			 sp->cat ? ap_category_name(sp->cat) : "no category",
+			 run->procs[sp->proc].pid, sp->tid);
 	} else if (s->kind == CP_PROCESS) {
 		const struct pitem *p = &cp->pi[s->ref];
 
@@ -128,8 +129,9 @@ static void print_text(struct view *v, const struct critpath *cp)
 	FILE *f = v->out;
 
 	totals(cp, tot);
-	fprintf(f, "Critical path: %zu steps over wall %s: exchanges %s (%s), spans %s, child "
-		   "processes %s, internal %s (%s)\n",
+	fprintf(f,
+		"Critical path: %zu steps over wall %s: exchanges %s (%s), spans %s, child "
+		"processes %s, internal %s (%s)\n",
 		cp->n, fmt_ns(&b[0], (double)wall), fmt_ns(&b[1], (double)tot[CP_EXCHANGE]),
 		fmt_pct(&b[2], share(tot[CP_EXCHANGE], wall)), fmt_ns(&b[3], (double)tot[CP_SPAN]),
 		fmt_ns(&b[4], (double)tot[CP_PROCESS]), fmt_ns(&b[5], (double)tot[CP_INTERNAL]),
@@ -139,7 +141,8 @@ static void print_text(struct view *v, const struct critpath *cp)
 	for (size_t i = 0; i < cp->n; i++) {
 		const struct cp_step *s = &cp->steps[i];
 		int c0 = wall > 0 ? (int)((double)(s->a - cp->start) * bw / (double)wall) : 0;
-		int c1 = wall > 0 ? (int)((double)(s->b - cp->start) * bw / (double)wall + 0.999) : 0;
+		int c1 = wall > 0 ? (int)((double)(s->b - cp->start) * bw / (double)wall + 0.999)
+				  : 0;
 
 		if (v->o.limit && i == (size_t)v->o.limit) {
 			fprintf(f, "  ... %zu more steps (--limit)\n", cp->n - i);
@@ -150,7 +153,8 @@ static void print_text(struct view *v, const struct critpath *cp)
 		if (c1 > bw)
 			c1 = bw, c0 = c0 < bw ? c0 : bw - 1;
 		fprintf(f, "  %9s %9s %6s  ", fmt_ns(&b[0], (double)(s->a - cp->start)),
-			fmt_ns(&b[1], (double)(s->b - s->a)), fmt_pct(&b[2], share(s->b - s->a, wall)));
+			fmt_ns(&b[1], (double)(s->b - s->a)),
+			fmt_pct(&b[2], share(s->b - s->a, wall)));
 		put_rep(f, ' ', c0);
 		put_rep(f, step_fill(run, cp, s), c1 - c0);
 		put_rep(f, ' ', bw - c1);

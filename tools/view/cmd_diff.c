@@ -29,7 +29,7 @@ struct diff {
 	int failed;
 };
 
-static const char *const kind_key[2] = { "models", "endpoints" };
+static const char *const kind_key[2] = {"models", "endpoints"};
 
 /* --- matching ------------------------------------------------------------------------------- */
 
@@ -41,7 +41,8 @@ static int same_key(const struct side *x, const struct group *g, const struct si
 	if (k == G_MODEL)
 		return g->prov == h->prov && !strcmp(S(rx, g->model), S(ry, h->model));
 	return g->cat == h->cat && g->port == h->port && !strcmp(S(rx, g->host), S(ry, h->host)) &&
-	       !strcmp(S(rx, g->method), S(ry, h->method)) && !strcmp(S(rx, g->path), S(ry, h->path));
+	       !strcmp(S(rx, g->method), S(ry, h->method)) &&
+	       !strcmp(S(rx, g->path), S(ry, h->path));
 }
 
 static void match(struct diff *d, int k)
@@ -56,7 +57,8 @@ static void match(struct diff *d, int k)
 		r->a = (int32_t)i;
 		r->b = -1;
 		for (size_t j = 0; j < b->n[k]; j++) {
-			if (!used[j] && same_key(a, &a->g[k][i], b, &b->g[k][j], (enum group_kind)k)) {
+			if (!used[j] &&
+			    same_key(a, &a->g[k][i], b, &b->g[k][j], (enum group_kind)k)) {
 				used[j] = 1;
 				r->b = (int32_t)j;
 				break;
@@ -82,14 +84,15 @@ static double group_metric(const struct group *g, const char *key)
 		const char *k;
 		size_t off;
 	} dm[] = {
-		{ "p50", offsetof(struct dist, p50) }, { "p90", offsetof(struct dist, p90) },
-		{ "p95", offsetof(struct dist, p95) }, { "p99", offsetof(struct dist, p99) },
-		{ "mean", offsetof(struct dist, mean) }, { "max", offsetof(struct dist, max) },
+		{"p50", offsetof(struct dist, p50)},   {"p90", offsetof(struct dist, p90)},
+		{"p95", offsetof(struct dist, p95)},   {"p99", offsetof(struct dist, p99)},
+		{"mean", offsetof(struct dist, mean)}, {"max", offsetof(struct dist, max)},
 	};
 
 	for (size_t i = 0; i < sizeof(dm) / sizeof(dm[0]); i++)
 		if (!strcmp(key, dm[i].k))
-			return g->dur.count ? *(const double *)((const char *)&g->dur + dm[i].off) : NAN;
+			return g->dur.count ? *(const double *)((const char *)&g->dur + dm[i].off)
+					    : NAN;
 	if (!strcmp(key, "ttfb_p50"))
 		return g->ttfb.count ? g->ttfb.p50 : NAN;
 	if (!strcmp(key, "ttfb_p95"))
@@ -139,7 +142,8 @@ static int crossed(const struct failon *fo, double a, double b, double *pct)
 	return b - a > fo->value;
 }
 
-static void check_one(struct diff *d, const struct failon *fo, const char *scope, double a, double b)
+static void check_one(struct diff *d, const struct failon *fo, const char *scope, double a,
+		      double b)
 {
 	double pct;
 	int bad = crossed(fo, a, b, &pct);
@@ -161,7 +165,8 @@ static void check_one(struct diff *d, const struct failon *fo, const char *scope
 	if (!bad)
 		return;
 	if (failon_is_time(fo->key))
-		fprintf(f, "  FAIL %-18s %s: %s -> %s", fo->spec, scope, fmt_ns(&x, a), fmt_ns(&y, b));
+		fprintf(f, "  FAIL %-18s %s: %s -> %s", fo->spec, scope, fmt_ns(&x, a),
+			fmt_ns(&y, b));
 	else if (!strcmp(fo->key, "cost"))
 		fprintf(f, "  FAIL %-18s %s: %s -> %s", fo->spec, scope, fmt_usd(&x, a),
 			fmt_usd(&y, b));
@@ -201,7 +206,8 @@ static void checks(struct diff *d)
 					continue;
 				ga = &d->s[0].g[k][row->a];
 				gb = &d->s[1].g[k][row->b];
-				group_label(&d->s[0].r->run, (enum group_kind)k, ga, scope, sizeof(scope));
+				group_label(&d->s[0].r->run, (enum group_kind)k, ga, scope,
+					    sizeof(scope));
 				check_one(d, fo, scope, group_metric(ga, fo->key),
 					  group_metric(gb, fo->key));
 			}
@@ -232,8 +238,8 @@ static void text_rows(struct diff *d, int k, int width)
 	struct tbuf b[12];
 
 	fprintf(f, "\n%s (A -> B, change)\n  %-*s %-18s %-25s %-25s %s\n",
-		k == G_MODEL ? "LLM models" : "Endpoints", lw, k == G_MODEL ? "provider model" : "endpoint",
-		"calls", "p50", "p95", "cost");
+		k == G_MODEL ? "LLM models" : "Endpoints", lw,
+		k == G_MODEL ? "provider model" : "endpoint", "calls", "p50", "p95", "cost");
 	for (size_t r = 0; r < d->nrows[k]; r++) {
 		const struct drow *row = &d->rows[k][r];
 		const struct group *ga = row->a >= 0 ? &d->s[0].g[k][row->a] : NULL;
@@ -242,7 +248,8 @@ static void text_rows(struct diff *d, int k, int width)
 		double ca = ga ? ga->calls : 0, cb = gb ? gb->calls : 0;
 		double pa = ga ? ga->dur.p50 : NAN, pb = gb ? gb->dur.p50 : NAN;
 		double qa = ga ? ga->dur.p95 : NAN, qb = gb ? gb->dur.p95 : NAN;
-		double ua = ga ? group_metric(ga, "cost") : NAN, ub = gb ? group_metric(gb, "cost") : NAN;
+		double ua = ga ? group_metric(ga, "cost") : NAN,
+		       ub = gb ? group_metric(gb, "cost") : NAN;
 
 		group_label(ga ? &d->s[0].r->run : &d->s[1].r->run, (enum group_kind)k, g, label,
 			    sizeof(label));
@@ -250,16 +257,19 @@ static void text_rows(struct diff *d, int k, int width)
 		put_fit(f, label, lw, 1);
 		fprintf(f, " %5s -> %-5s %4s %7s -> %-7s %5s %7s -> %-7s %5s %s -> %s%s\n",
 			fmt_count(&b[0], ca), fmt_count(&b[1], cb), change(&b[2], ca, cb),
-			fmt_ns(&b[3], pa), fmt_ns(&b[4], pb), change(&b[5], pa, pb), fmt_ns(&b[6], qa),
-			fmt_ns(&b[7], qb), change(&b[8], qa, qb), fmt_usd(&b[9], ua),
-			fmt_usd(&b[10], ub), !ga ? "  (new in B)" : !gb ? "  (gone in B)" : "");
+			fmt_ns(&b[3], pa), fmt_ns(&b[4], pb), change(&b[5], pa, pb),
+			fmt_ns(&b[6], qa), fmt_ns(&b[7], qb), change(&b[8], qa, qb),
+			fmt_usd(&b[9], ua), fmt_usd(&b[10], ub),
+			!ga   ? "  (new in B)"
+			: !gb ? "  (gone in B)"
+			      : "");
 	}
 }
 
 static void text_categories(struct diff *d)
 {
-	static const int cats[] = { AP_CAT_LLM, AP_CAT_TOOL, AP_CAT_MEMORY, AP_CAT_PROCESS,
-				    CAT_INTERNAL };
+	static const int cats[] = {AP_CAT_LLM, AP_CAT_TOOL, AP_CAT_MEMORY, AP_CAT_PROCESS,
+				   CAT_INTERNAL};
 	const struct breakdown *a = &d->s[0].t.bd, *b = &d->s[1].t.bd;
 	FILE *f = d->v->out;
 	struct tbuf x[6];
@@ -274,7 +284,8 @@ static void text_categories(struct diff *d)
 			cats[i] == CAT_INTERNAL ? "internal" : ap_category_name((unsigned)cats[i]),
 			fmt_ns(&x[0], (double)ca->wall), fmt_ns(&x[1], (double)cb->wall),
 			change(&x[2], (double)ca->wall, (double)cb->wall),
-			fmt_pct(&x[3], share(ca->wall, a->wall)), fmt_pct(&x[4], share(cb->wall, b->wall)));
+			fmt_pct(&x[3], share(ca->wall, a->wall)),
+			fmt_pct(&x[4], share(cb->wall, b->wall)));
 	}
 }
 
@@ -286,10 +297,12 @@ static void text(struct diff *d)
 	struct tbuf x[10];
 
 	fprintf(f, "diff: A = %s, B = %s\n", d->v->o.paths[0], d->v->o.paths[1]);
-	fprintf(f, "  wall %s -> %s (%s), LLM calls %s -> %s, tokens %s -> %s (%s), cost %s -> %s\n",
+	fprintf(f,
+		"  wall %s -> %s (%s), LLM calls %s -> %s, tokens %s -> %s (%s), cost %s -> %s\n",
 		fmt_ns(&x[0], (double)a->bd.wall), fmt_ns(&x[1], (double)b->bd.wall),
-		change(&x[2], (double)a->bd.wall, (double)b->bd.wall), fmt_count(&x[3], a->tok.wcalls),
-		fmt_count(&x[4], b->tok.wcalls), fmt_count(&x[5], run_metric(a, "tokens")),
+		change(&x[2], (double)a->bd.wall, (double)b->bd.wall),
+		fmt_count(&x[3], a->tok.wcalls), fmt_count(&x[4], b->tok.wcalls),
+		fmt_count(&x[5], run_metric(a, "tokens")),
 		fmt_count(&x[6], run_metric(b, "tokens")),
 		change(&x[7], run_metric(a, "tokens"), run_metric(b, "tokens")),
 		fmt_usd(&x[8], run_metric(a, "cost")), fmt_usd(&x[9], run_metric(b, "cost")));
@@ -300,8 +313,9 @@ static void text(struct diff *d)
 	if (d->v->o.nfail) {
 		fprintf(f, "\nChecks (--fail-on)\n");
 		checks(d);
-		fprintf(f, "  %s\n", d->failed ? "FAILED: B crossed a --fail-on limit (exit 1)"
-					       : "ok: no limit crossed");
+		fprintf(f, "  %s\n",
+			d->failed ? "FAILED: B crossed a --fail-on limit (exit 1)"
+				  : "ok: no limit crossed");
 	}
 }
 
@@ -358,7 +372,7 @@ static void json_rows(struct diff *d, int k)
 
 static void json(struct diff *d)
 {
-	static const char *const cats[] = { "llm", "tool", "memory", "process", "internal" };
+	static const char *const cats[] = {"llm", "tool", "memory", "process", "internal"};
 	const struct totals *a = &d->s[0].t, *b = &d->s[1].t;
 	struct jw *w = &d->w;
 
@@ -397,7 +411,7 @@ static void json(struct diff *d)
 
 int cmd_diff(struct view *v)
 {
-	struct diff d = { .v = v };
+	struct diff d = {.v = v};
 
 	d.s[0].r = &v->a;
 	d.s[1].r = &v->b;

@@ -25,7 +25,7 @@ struct flame {
 	int64_t wall;
 	/* children by container: container i < n_threads is thread i, else span i - n_threads */
 	uint32_t *x_off, *x_items, *s_off, *s_items;
-	uint8_t *seen; /* processes already drawn (damaged input may have cycles) */
+	uint8_t *seen;	  /* processes already drawn (damaged input may have cycles) */
 	struct pitem *pi; /* child processes, for the ones the preload did not enter */
 	size_t npi;
 	uint8_t *shown; /* processes with recorded activity in them or below them */
@@ -43,7 +43,8 @@ static void node_open(struct flame *c, const struct fnode *n, int depth)
 		jw_obj(&c->w);
 		jw_kstr(&c->w, "kind", n->kind);
 		jw_kstr(&c->w, "name", n->name);
-		jw_kstr_opt(&c->w, "category", n->cat > 0 ? ap_category_name((unsigned)n->cat) : NULL);
+		jw_kstr_opt(&c->w, "category",
+			    n->cat > 0 ? ap_category_name((unsigned)n->cat) : NULL);
 		jw_kint(&c->w, "start_ns", n->a);
 		jw_kint(&c->w, "end_ns", n->b);
 		jw_kint(&c->w, "ns", d);
@@ -101,7 +102,7 @@ static void leaf(struct flame *c, struct fnode *n, int depth)
 
 static void phase(struct flame *c, const char *name, char fill, int64_t a, int64_t b, int depth)
 {
-	struct fnode n = { .kind = "phase", .a = a, .b = b, .fill = fill, .cat = -1, .tid = -1 };
+	struct fnode n = {.kind = "phase", .a = a, .b = b, .fill = fill, .cat = -1, .tid = -1};
 
 	if (a == UNK || b == UNK || b <= a)
 		return;
@@ -137,9 +138,14 @@ static void exchange(struct flame *c, uint32_t i, int depth)
 {
 	const struct run *run = c->run;
 	const struct vxch *x = &run->xs[i];
-	struct fnode n = { .kind = "exchange", .a = x->t0, .b = x->t1, .fill = cat_fill(x->cat),
-			   .cat = x->cat, .pid = run->procs[x->proc].pid, .tid = x->tid,
-			   .id = x->id };
+	struct fnode n = {.kind = "exchange",
+			  .a = x->t0,
+			  .b = x->t1,
+			  .fill = cat_fill(x->cat),
+			  .cat = x->cat,
+			  .pid = run->procs[x->proc].pid,
+			  .tid = x->tid,
+			  .id = x->id};
 	char label[800];
 
 	x_label(run, x, label, sizeof(label));
@@ -160,9 +166,14 @@ static void span(struct flame *c, uint32_t i, int depth)
 {
 	const struct run *run = c->run;
 	const struct vspan *s = &run->spans[i];
-	struct fnode n = { .kind = "span", .a = s->start, .b = s->end,
-			   .fill = s->cat ? cat_fill(s->cat) : '~', .cat = s->cat,
-			   .pid = run->procs[s->proc].pid, .tid = s->tid, .id = s->id };
+	struct fnode n = {.kind = "span",
+			  .a = s->start,
+			  .b = s->end,
+			  .fill = s->cat ? cat_fill(s->cat) : '~',
+			  .cat = s->cat,
+			  .pid = run->procs[s->proc].pid,
+			  .tid = s->tid,
+			  .id = s->id};
 
 	setf(n.name, sizeof(n.name), "span %s%s%s%s%s%s", S(run, s->name), s->cat ? " (" : "",
 	     s->cat ? ap_category_name(s->cat) : "", s->cat ? ")" : "", s->agent ? "  agent " : "",
@@ -207,12 +218,13 @@ static void process(struct flame *c, int32_t p, int depth)
 {
 	const struct run *run = c->run;
 	const struct vproc *pr = &run->procs[p];
-	struct fnode n = { .kind = "process", .fill = '-', .cat = -1, .pid = pr->pid, .tid = -1 };
+	struct fnode n = {.kind = "process", .fill = '-', .cat = -1, .pid = pr->pid, .tid = -1};
 	const char *argv = S(run, pr->argv);
 	size_t alen = strtab_len(&run->st, pr->argv), o;
 
 	c->seen[p] = 1;
-	o = (size_t)snprintf(n.name, sizeof(n.name), "pid %d %s", pr->pid, pr->exec_of >= 0 ? "exec " : "");
+	o = (size_t)snprintf(n.name, sizeof(n.name), "pid %d %s", pr->pid,
+			     pr->exec_of >= 0 ? "exec " : "");
 	for (size_t i = 0; i < alen && o + 1 < sizeof(n.name); i++)
 		n.name[o++] = argv[i] ? argv[i] : ' ';
 	while (o && n.name[o - 1] == ' ')
@@ -223,8 +235,13 @@ static void process(struct flame *c, int32_t p, int depth)
 	node_open(c, &n, depth);
 	for (size_t t = 0; t < run->n_threads && depth + 1 <= c->maxdepth; t++) {
 		const struct vthread *th = &run->threads[t];
-		struct fnode tn = { .kind = "thread", .a = th->first, .b = th->last, .fill = '-',
-				    .cat = -1, .pid = pr->pid, .tid = th->tid };
+		struct fnode tn = {.kind = "thread",
+				   .a = th->first,
+				   .b = th->last,
+				   .fill = '-',
+				   .cat = -1,
+				   .pid = pr->pid,
+				   .tid = th->tid};
 
 		if (th->proc != p || c->x_off[t] + c->s_off[t] == c->x_off[t + 1] + c->s_off[t + 1])
 			continue;
@@ -237,8 +254,13 @@ static void process(struct flame *c, int32_t p, int depth)
 	}
 	for (size_t k = 0; k < c->npi && depth + 1 <= c->maxdepth; k++) {
 		const struct pitem *it = &c->pi[k];
-		struct fnode cn = { .kind = "process", .a = it->a, .b = it->b, .fill = '+',
-				    .cat = AP_CAT_PROCESS, .pid = it->pid, .tid = -1 };
+		struct fnode cn = {.kind = "process",
+				   .a = it->a,
+				   .b = it->b,
+				   .fill = '+',
+				   .cat = AP_CAT_PROCESS,
+				   .pid = it->pid,
+				   .tid = -1};
 
 		if (it->proc >= 0 || it->parent != p)
 			continue;
@@ -330,7 +352,8 @@ static void bucket(uint32_t nb, const uint32_t *key, size_t n, uint32_t **off, u
 static int cmp_span_start(const void *a, const void *b, void *ctx)
 {
 	const struct run *run = ctx;
-	const struct vspan *x = &run->spans[*(const uint32_t *)a], *y = &run->spans[*(const uint32_t *)b];
+	const struct vspan *x = &run->spans[*(const uint32_t *)a],
+			   *y = &run->spans[*(const uint32_t *)b];
 
 	if (x->start != y->start)
 		return x->start < y->start ? -1 : 1;
@@ -379,9 +402,9 @@ static void build(struct flame *c)
 
 int cmd_flame(struct view *v)
 {
-	struct flame c = { .v = v, .r = &v->a, .run = &v->a.run, .f = v->out, .json = v->o.json };
+	struct flame c = {.v = v, .r = &v->a, .run = &v->a.run, .f = v->out, .json = v->o.json};
 	const struct run *run = c.run;
-	struct fnode root = { .kind = "run", .fill = '-', .cat = -1, .tid = -1 };
+	struct fnode root = {.kind = "run", .fill = '-', .cat = -1, .tid = -1};
 
 	c.width = term_width(v->o.width, v->out);
 	c.bw = c.width * 2 / 5 < 20 ? 20 : c.width * 2 / 5;
@@ -394,7 +417,8 @@ int cmd_flame(struct view *v)
 	mark_shown(&c);
 	root.a = v->a.start;
 	root.b = v->a.end;
-	snprintf(root.name, sizeof(root.name), "run (%zu file%s)", run->n_files, run->n_files == 1 ? "" : "s");
+	snprintf(root.name, sizeof(root.name), "run (%zu file%s)", run->n_files,
+		 run->n_files == 1 ? "" : "s");
 	if (c.json) {
 		jw_init(&c.w, v->out, 1);
 		jw_obj(&c.w);
@@ -402,10 +426,11 @@ int cmd_flame(struct view *v)
 		jw_kint(&c.w, "start_ns", v->a.start);
 		jw_key(&c.w, "root");
 	} else {
-		fprintf(c.f, "Flame chart: bars placed and sized on the run's time axis (wall %s).\n"
-			     "Fill: # llm  = tool  %% memory  + process  ~ span  - process/thread  "
-			     "d dns  c connect  s tls  w write  . wait\n",
-			fmt_ns(&(struct tbuf){ 0 }, (double)c.wall));
+		fprintf(c.f,
+			"Flame chart: bars placed and sized on the run's time axis (wall %s).\n"
+			"Fill: # llm  = tool  %% memory  + process  ~ span  - process/thread  "
+			"d dns  c connect  s tls  w write  . wait\n",
+			fmt_ns(&(struct tbuf){0}, (double)c.wall));
 	}
 	node_open(&c, &root, 0);
 	for (size_t p = 0; p < run->n_procs; p++)
@@ -420,8 +445,9 @@ int cmd_flame(struct view *v)
 		jw_obj_end(&c.w);
 		jw_end(&c.w);
 	} else if (c.hidden) {
-		fprintf(c.f, "(%zu processes without exchanges or spans are not shown; --pid shows "
-			     "them)\n",
+		fprintf(c.f,
+			"(%zu processes without exchanges or spans are not shown; --pid shows "
+			"them)\n",
 			c.hidden);
 	}
 	free(c.x_off);

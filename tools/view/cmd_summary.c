@@ -6,8 +6,8 @@
 #include "prices.h"
 #include "report.h"
 
-static const int cat_order[] = { AP_CAT_LLM, AP_CAT_TOOL, AP_CAT_MEMORY, AP_CAT_PROCESS,
-				 AP_CAT_UNKNOWN, CAT_INTERNAL };
+static const int cat_order[] = {AP_CAT_LLM,	AP_CAT_TOOL,	AP_CAT_MEMORY,
+				AP_CAT_PROCESS, AP_CAT_UNKNOWN, CAT_INTERNAL};
 
 static const char *cat_label(int c)
 {
@@ -82,8 +82,8 @@ static void json_process(struct jw *w, const struct run *run, const struct vproc
 	jw_kuint(w, "dropped_records", p->dropped);
 	jw_kint_opt(w, "overhead_ns", p->overhead_ns);
 	jw_kint_opt(w, "peak_rss_bytes", p->peak_rss);
-	jw_kint_opt(w, "cpu_ns", p->cpu_user_ns >= 0 ? p->cpu_user_ns + i64_max(p->cpu_sys_ns, 0)
-						      : UNK);
+	jw_kint_opt(w, "cpu_ns",
+		    p->cpu_user_ns >= 0 ? p->cpu_user_ns + i64_max(p->cpu_sys_ns, 0) : UNK);
 	jw_kbool(w, "ended", p->has_end);
 	jw_kstr(w, "file", run->files[p->file].path);
 	jw_obj_end(w);
@@ -191,13 +191,15 @@ static void text_health(FILE *f, const struct vrun *r, const struct breakdown *b
 	health_compute(r, &h);
 	fprintf(f, "\n");
 	if (h.dropped)
-		fprintf(f, "Drops: %llu records (%llu bytes) did not fit the profiler's buffer and "
-			   "were dropped.\n",
+		fprintf(f,
+			"Drops: %llu records (%llu bytes) did not fit the profiler's buffer and "
+			"were dropped.\n",
 			(unsigned long long)h.dropped, (unsigned long long)h.dropped_bytes);
 	else
-		fprintf(f, "Drops: none%s.\n", h.no_end ? " recorded (processes without an end "
-							  "record cannot report theirs)"
-							: "");
+		fprintf(f, "Drops: none%s.\n",
+			h.no_end ? " recorded (processes without an end "
+				   "record cannot report theirs)"
+				 : "");
 	if (h.overhead_known)
 		fprintf(f, "Profiler overhead: %s in %llu intercepted calls (%.2f%% of wall).\n",
 			fmt_ns(&b, (double)h.overhead), (unsigned long long)h.calls,
@@ -216,7 +218,9 @@ static void text_health(FILE *f, const struct vrun *r, const struct breakdown *b
 		fprintf(f, "Files: %zu damaged file%s; only their complete frames are shown.\n",
 			h.truncated, h.truncated > 1 ? "s" : "");
 	if (h.bad_times)
-		fprintf(f, "Values: %zu out-of-range or out-of-order times or counts were treated as unknown.\n",
+		fprintf(f,
+			"Values: %zu out-of-range or out-of-order times or counts were treated as "
+			"unknown.\n",
 			h.bad_times);
 }
 
@@ -273,9 +277,10 @@ static void json_files(struct jw *w, const struct run *run)
 		jw_kuint(w, "bytes", f->size);
 		jw_kuint(w, "frames", f->st.frames);
 		jw_kuint(w, "records", f->st.records);
-		jw_kstr(w, "state", f->st.damaged == 1   ? "truncated"
-				    : f->st.damaged == 2 ? "corrupt"
-							 : "complete");
+		jw_kstr(w, "state",
+			f->st.damaged == 1   ? "truncated"
+			: f->st.damaged == 2 ? "corrupt"
+					     : "complete");
 		jw_kuint(w, "bytes_ignored", f->st.bytes_ignored);
 		jw_obj_end(w);
 	}
@@ -335,9 +340,10 @@ static void text_categories(FILE *f, const struct breakdown *bd, int width)
 		overlap |= c != CAT_INTERNAL && s->sum > s->wall;
 	}
 	if (overlap)
-		fprintf(f, "  Sum > wall where calls overlapped (concurrency); categories can also "
-			   "overlap each other,\n  so wall shares may add up to more than the busy "
-			   "time (%s of %s).\n",
+		fprintf(f,
+			"  Sum > wall where calls overlapped (concurrency); categories can also "
+			"overlap each other,\n  so wall shares may add up to more than the busy "
+			"time (%s of %s).\n",
 			fmt_ns(&b[0], (double)bd->busy), fmt_ns(&b[1], (double)bd->wall));
 }
 
@@ -357,8 +363,11 @@ static void text_tokens(FILE *f, const struct view *v, const struct totals *t)
 		fprintf(f, "\n  (? = not reported; usage unknown on %zu of %zu calls)",
 			k->unknown[T_IN] > k->unknown[T_OUT] ? k->unknown[T_IN] : k->unknown[T_OUT],
 			k->calls);
-	fprintf(f, "\nCost: %s", fmt_usd(&b[5], t->cost));
-	if (t->cost_unknown)
+	if (t->cost_unknown && t->cost_unknown == t->tok.calls)
+		fprintf(f, "\nCost: unknown (no price for these models, or no usage)");
+	else
+		fprintf(f, "\nCost: %s", fmt_usd(&b[5], t->cost));
+	if (t->cost_unknown && t->cost_unknown < t->tok.calls)
 		fprintf(f, " + unknown for %zu calls (no price or no usage)", t->cost_unknown);
 	fprintf(f, "; prices: %s\n", prices_source(v->prices));
 }
@@ -389,8 +398,9 @@ static int summary_text(struct view *v, struct totals *t, struct group *gm, size
 	text_header(f, &v->a, &t->bd);
 	text_categories(f, &t->bd, width);
 	if (nm) {
-		fprintf(f, "\nLLM calls by provider and model (durations: first request byte to last "
-			   "response byte)\n");
+		fprintf(f,
+			"\nLLM calls by provider and model (durations: first request byte to last "
+			"response byte)\n");
 		text_groups(f, &v->a.run, G_MODEL, gm, nm, width, v->o.limit);
 	}
 	if (ne) {

@@ -29,19 +29,18 @@ static void text_row(FILE *f, const char *label, const struct tokens *t, double 
 
 	fputs("  ", f);
 	put_fit(f, label, lw, 1);
-	fprintf(f, " %5s %8s %8s %8s %8s %8s %7s %7s %10s%s\n", fmt_count(&b[8], t->wcalls),
+	fprintf(f, " %5s %8s %8s %8s %8s %8s %7s %9s%s\n", fmt_count(&b[8], t->wcalls),
 		tok_cell(&b[0], t, T_IN), tok_cell(&b[1], t, T_OUT), tok_cell(&b[2], t, T_CR),
 		tok_cell(&b[3], t, T_CW), tok_cell(&b[4], t, T_RS),
 		ctx && ctx->count ? fmt_pct(&b[5], ctx->max) : "-",
-		ctx && ctx->count ? fmt_pct(&b[6], ctx->mean) : "-",
 		cost_unknown == t->calls && t->calls ? "?" : fmt_usd(&b[7], cost),
 		cost_unknown && cost_unknown < t->calls ? "+?" : "");
 }
 
 static void text_header(FILE *f, const char *what, int lw)
 {
-	fprintf(f, "  %-*s %5s %8s %8s %8s %8s %8s %7s %7s %10s\n", lw, what, "calls", "input",
-		"output", "cache_rd", "cache_wr", "reason", "ctx max", "ctx avg", "cost");
+	fprintf(f, "  %-*s %5s %8s %8s %8s %8s %8s %7s %9s\n", lw, what, "calls", "input", "output",
+		"cache_rd", "cache_wr", "reason", "ctx max", "cost");
 }
 
 static void text_calls(struct view *v, const double *ctx, int lw)
@@ -57,7 +56,7 @@ static void text_calls(struct view *v, const double *ctx, int lw)
 	for (size_t i = 0; i < run->n_xs; i++) {
 		const struct vxch *x = &run->xs[i];
 		struct tokens t;
-		struct dist d = { 0 };
+		struct dist d = {0};
 
 		memset(&t, 0, sizeof(t));
 		if (!v->a.xsel[i] || x->cat != AP_CAT_LLM)
@@ -80,13 +79,14 @@ static void text(struct view *v, const struct totals *tot, const struct group *g
 		 const struct group *ga, size_t na, const double *ctx)
 {
 	FILE *f = v->out;
-	int width = term_width(v->o.width, f), lw = width - 86 < 20 ? 20 : width - 86;
+	int width = term_width(v->o.width, f), lw = width - 72 < 20 ? 20 : width - 72;
 	char label[600];
 
 	fprintf(f, "Tokens (input includes cache reads/writes, output includes reasoning; ? = not "
 		   "reported by the provider)\n");
 	text_sampling(f, run_sample_rate(&v->a));
-	fprintf(f, "\nBy model (ctx = input tokens / the model's context window)\n");
+	fprintf(f, "\nBy model (ctx max = the largest prompt's share of the model's context "
+		   "window)\n");
 	text_header(f, "provider model", lw);
 	for (size_t i = 0; i < nm; i++) {
 		group_label(&v->a.run, G_MODEL, &gm[i], label, sizeof(label));
@@ -97,7 +97,8 @@ static void text(struct view *v, const struct totals *tot, const struct group *g
 		text_header(f, "agent", lw);
 		for (size_t i = 0; i < na; i++) {
 			group_label(&v->a.run, G_AGENT, &ga[i], label, sizeof(label));
-			text_row(f, label, &ga[i].tok, ga[i].cost, ga[i].cost_unknown, &ga[i].aux, lw);
+			text_row(f, label, &ga[i].tok, ga[i].cost, ga[i].cost_unknown, &ga[i].aux,
+				 lw);
 		}
 	}
 	fprintf(f, "\n");

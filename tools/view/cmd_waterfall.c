@@ -156,7 +156,8 @@ static void draw_lane(struct wf *w, const struct lane *l, const char *label)
 			left--;
 			last = b->b;
 			c0 = col(w, b->a);
-			c1 = (int)((double)(b->b - w->r->start) * w->bw / (double)(w->wall ? w->wall : 1) +
+			c1 = (int)((double)(b->b - w->r->start) * w->bw /
+					   (double)(w->wall ? w->wall : 1) +
 				   0.999);
 			c1 = c1 <= c0 ? c0 + 1 : c1 > w->bw ? w->bw : c1;
 			memset(row + c0, b->fill, (size_t)(c1 - c0));
@@ -205,7 +206,7 @@ static void text(struct wf *w)
 	char label[400];
 
 	fprintf(f, "Waterfall: wall %s; one column = %s; '|' marks the first response byte.\n",
-		fmt_ns(&b, (double)w->wall), fmt_ns(&(struct tbuf){ 0 }, (double)w->wall / w->bw));
+		fmt_ns(&b, (double)w->wall), fmt_ns(&(struct tbuf){0}, (double)w->wall / w->bw));
 	fprintf(f, "Fill: # llm  = tool  %% memory  + process  ~ span (spans are drawn above the "
 		   "thread's exchanges)\n");
 	ruler(w);
@@ -217,9 +218,9 @@ static void text(struct wf *w)
 			break;
 		}
 		if (l->is_conn)
-			setf(label, sizeof(label), "pid %d conn %llu %s:%d%s", run->procs[l->proc].pid,
-			     (unsigned long long)l->conn, S(run, l->host), l->port,
-			     l->tls ? " tls" : "");
+			setf(label, sizeof(label), "pid %d conn %llu %s:%d%s",
+			     run->procs[l->proc].pid, (unsigned long long)l->conn, S(run, l->host),
+			     l->port, l->tls ? " tls" : "");
 		else
 			setf(label, sizeof(label), "pid %d thread %u", run->procs[l->proc].pid,
 			     l->tid);
@@ -263,14 +264,16 @@ static void json(struct wf *w)
 
 				jw_kstr(&j, "kind", "exchange");
 				jw_kuint(&j, "id", x->id);
-				jw_kstr_opt(&j, "category", x->cat ? ap_category_name(x->cat) : NULL);
+				jw_kstr_opt(&j, "category",
+					    x->cat ? ap_category_name(x->cat) : NULL);
 			} else {
 				const struct vspan *s = &run->spans[-b->ref - 1];
 
 				jw_kstr(&j, "kind", "span");
 				jw_kuint(&j, "id", s->id);
 				jw_kstr(&j, "name", S(run, s->name));
-				jw_kstr_opt(&j, "category", s->cat ? ap_category_name(s->cat) : NULL);
+				jw_kstr_opt(&j, "category",
+					    s->cat ? ap_category_name(s->cat) : NULL);
 			}
 			jw_kint(&j, "start_ns", b->a);
 			jw_kint(&j, "end_ns", b->b);
@@ -287,7 +290,7 @@ static void json(struct wf *w)
 
 int cmd_waterfall(struct view *v)
 {
-	struct wf w = { .v = v, .r = &v->a, .run = &v->a.run };
+	struct wf w = {.v = v, .r = &v->a, .run = &v->a.run};
 
 	w.width = term_width(v->o.width, v->out);
 	w.lw = w.width / 4 < 24 ? 24 : w.width / 4 > 40 ? 40 : w.width / 4;

@@ -15,7 +15,7 @@ struct level {
 
 const char *cp_kind_name(enum cp_kind k)
 {
-	static const char *const names[] = { "exchange", "span", "process", "internal" };
+	static const char *const names[] = {"exchange", "span", "process", "internal"};
 
 	return names[k];
 }
@@ -38,7 +38,6 @@ static void level_add(struct level *l, int64_t a, int64_t b, int32_t ref, const 
 	l->b[l->n] = b;
 	l->ref[l->n++] = ref;
 }
-
 
 static int cmp_by_start(const void *x, const void *y, void *ctx)
 {
@@ -181,7 +180,7 @@ static void collect(const struct vrun *r, struct critpath *cp, struct level lv[3
 
 void critpath_compute(const struct vrun *r, struct critpath *cp)
 {
-	struct level lv[3] = { { 0 } };
+	struct level lv[3] = {{0}};
 	int64_t *ends, t;
 	size_t ne = 0, cap = 0;
 

@@ -23,8 +23,8 @@ struct fctx {
 const char *finding_kind_name(enum finding_kind k)
 {
 	static const char *const names[FK_MAX] = {
-		"sequential_llm", "slow_tool",	     "slow_first_byte",
-		"repeated_request", "llm_dominant",   "high_call_count",
+		"sequential_llm",   "slow_tool",	"slow_first_byte",
+		"repeated_request", "llm_dominant",	"high_call_count",
 		"prompt_heavy",	    "context_pressure", "no_connection_reuse",
 	};
 
@@ -114,15 +114,15 @@ static void seq_report(struct fctx *c, const uint32_t *g, size_t n)
 	f->saving_ns = saving > 0 ? saving : 0;
 	x_label(run, first, label, sizeof(label));
 	setf(f->title, sizeof(f->title),
-		 "%zu LLM calls run back to back on pid %d thread %u (largest gap %s), %s in all: "
-		 "%s",
-		 n, run->procs[first->proc].pid, first->tid, fmt_ns(&b[0], (double)gap),
-		 fmt_ns(&b[1], (double)span), label);
+	     "%zu LLM calls run back to back on pid %d thread %u (largest gap %s), %s in all: "
+	     "%s",
+	     n, run->procs[first->proc].pid, first->tid, fmt_ns(&b[0], (double)gap),
+	     fmt_ns(&b[1], (double)span), label);
 	setf(f->suggestion, sizeof(f->suggestion),
-		 "If these calls do not need each other's output, issue them concurrently "
-		 "(asyncio.gather, a thread pool, or a batch request): the chain would take about "
-		 "the longest call (%s) instead of %s.",
-		 fmt_ns(&b[2], (double)longest), fmt_ns(&b[3], (double)span));
+	     "If these calls do not need each other's output, issue them concurrently "
+	     "(asyncio.gather, a thread pool, or a batch request): the chain would take about "
+	     "the longest call (%s) instead of %s.",
+	     fmt_ns(&b[2], (double)longest), fmt_ns(&b[3], (double)span));
 }
 
 /*
@@ -222,7 +222,7 @@ typedef void (*report_fn)(struct fctx *c, int arg, const uint32_t *g, size_t n);
 static void for_groups(struct fctx *c, uint32_t *idx, size_t n, key_cmp_fn key, report_fn report,
 		       int arg)
 {
-	struct gsort gs = { c->run, key };
+	struct gsort gs = {c->run, key};
 
 	sort_r(idx, n, sizeof(*idx), cmp_key_time, &gs);
 	for (size_t i = 0; i < n;) {
@@ -267,24 +267,25 @@ static void report_slow(struct fctx *c, int ttfb, const uint32_t *g, size_t n)
 	}
 	f->saving_ns = saving > 0 ? saving : 0;
 	x_label(run, x0, label, sizeof(label));
-	setf(f->title, sizeof(f->title), "%zu call%s over %s%s (worst %s): %s", n,
-		 n > 1 ? "s" : "", fmt_ns(&b[0], thr), ttfb ? " to the first byte" : "",
-		 fmt_ns(&b[1], (double)worst), label);
+	setf(f->title, sizeof(f->title), "%zu call%s over %s%s (worst %s): %s", n, n > 1 ? "s" : "",
+	     fmt_ns(&b[0], thr), ttfb ? " to the first byte" : "", fmt_ns(&b[1], (double)worst),
+	     label);
 	if (!ttfb)
 		setf(f->suggestion, sizeof(f->suggestion),
-			 "Speed up or cache this %s call, or start it earlier and overlap it with "
-			 "other work; the estimate counts time above %s that is on the critical path.",
-			 ap_category_name(x0->cat), fmt_ns(&b[2], thr));
+		     "Speed up or cache this %s call, or start it earlier and overlap it with "
+		     "other work; the estimate counts time above %s that is on the critical path.",
+		     ap_category_name(x0->cat), fmt_ns(&b[2], thr));
 	else if (x0->cat == AP_CAT_LLM)
 		setf(f->suggestion, sizeof(f->suggestion),
-			 "The model takes long before answering: shorten or cache the prompt (prompt "
-			 "caching), use a smaller or faster model for this step%s.",
-			 x0->stream ? "" : ", and stream the response so work can start on the first "
-					   "tokens");
+		     "The model takes long before answering: shorten or cache the prompt (prompt "
+		     "caching), use a smaller or faster model for this step%s.",
+		     x0->stream ? ""
+				: ", and stream the response so work can start on the first "
+				  "tokens");
 	else
 		setf(f->suggestion, sizeof(f->suggestion),
-			 "The server is slow to answer: cache its results, or call it concurrently "
-			 "with other work.");
+		     "The server is slow to answer: cache its results, or call it concurrently "
+		     "with other work.");
 }
 
 static void detect_slow(struct fctx *c, int ttfb)
@@ -335,11 +336,11 @@ static void report_repeat(struct fctx *c, const uint32_t *g, size_t n)
 	f->saving_usd = usd_known ? usd : NAN;
 	x_label(run, &run->xs[g[0]], label, sizeof(label));
 	setf(f->title, sizeof(f->title), "%zu identical requests (same method, path and body): %s",
-		 n, label);
+	     n, label);
 	setf(f->suggestion, sizeof(f->suggestion),
-		 "Cache the response of this request (keyed by its body) and reuse it: %zu of the %zu "
-		 "calls would not be needed.",
-		 n - 1, n);
+	     "Cache the response of this request (keyed by its body) and reuse it: %zu of the %zu "
+	     "calls would not be needed.",
+	     n - 1, n);
 }
 
 static void detect_repeats(struct fctx *c)
@@ -392,14 +393,14 @@ static void detect_llm_dominant(struct fctx *c)
 		sort_r(idx, n, sizeof(*idx), cmp_dur_desc, (void *)run);
 		f = add(c, FK_LLM_DOMINANT, idx, n < 10 ? n : 10);
 		setf(f->title, sizeof(f->title),
-			 "LLM calls cover %s of the wall time (%s of %s; threshold %s); evidence: the "
-			 "longest calls",
-			 fmt_pct(&b[0], sh), fmt_ns(&b[1], (double)bd.cat[AP_CAT_LLM].wall),
-			 fmt_ns(&b[2], (double)bd.wall), fmt_pct(&b[3], c->th->llm_share));
+		     "LLM calls cover %s of the wall time (%s of %s; threshold %s); evidence: the "
+		     "longest calls",
+		     fmt_pct(&b[0], sh), fmt_ns(&b[1], (double)bd.cat[AP_CAT_LLM].wall),
+		     fmt_ns(&b[2], (double)bd.wall), fmt_pct(&b[3], c->th->llm_share));
 		setf(f->suggestion, sizeof(f->suggestion),
-			 "The run is bound by model latency: use a smaller or faster model for simple "
-			 "steps, trim prompts, stream responses, cache answers, and run independent "
-			 "calls concurrently.");
+		     "The run is bound by model latency: use a smaller or faster model for simple "
+		     "steps, trim prompts, stream responses, cache answers, and run independent "
+		     "calls concurrently.");
 	}
 	free(idx);
 }
@@ -424,12 +425,12 @@ static void report_count(struct fctx *c, int arg, const uint32_t *g, size_t ng)
 	f->saving_ns = i64_min(cpsum, (int64_t)(ng - 1) * floor);
 	x_label(run, &run->xs[g[0]], label, sizeof(label));
 	setf(f->title, sizeof(f->title), "%zu calls to one endpoint (threshold %.0f): %s", ng,
-		 c->th->call_count, label);
+	     c->th->call_count, label);
 	setf(f->suggestion, sizeof(f->suggestion),
-		 "Batch these requests or cache their results; each call pays at least %s of round "
-		 "trip (the estimate is that latency for all but one call, bounded by their "
-		 "critical-path time %s).",
-		 fmt_ns(&b[0], (double)floor), fmt_ns(&b[1], (double)cpsum));
+	     "Batch these requests or cache their results; each call pays at least %s of round "
+	     "trip (the estimate is that latency for all but one call, bounded by their "
+	     "critical-path time %s).",
+	     fmt_ns(&b[0], (double)floor), fmt_ns(&b[1], (double)cpsum));
 }
 
 static void detect_call_count(struct fctx *c)
@@ -475,22 +476,22 @@ static void token_report(struct fctx *c, int ctx, const uint32_t *g, size_t n)
 	x_label(run, x0, label, sizeof(label));
 	if (ctx) {
 		setf(f->title, sizeof(f->title),
-			 "%zu call%s use over %s of the context window (largest prompt %s of %s "
-			 "tokens): %s",
-			 n, n > 1 ? "s" : "", fmt_pct(&b[0], c->th->context_share),
-			 fmt_count(&b[1], worst), fmt_count(&b[2], (double)win), label);
+		     "%zu call%s use over %s of the context window (largest prompt %s of %s "
+		     "tokens): %s",
+		     n, n > 1 ? "s" : "", fmt_pct(&b[0], c->th->context_share),
+		     fmt_count(&b[1], worst), fmt_count(&b[2], (double)win), label);
 		setf(f->suggestion, sizeof(f->suggestion),
-			 "The prompt is close to the model's limit: summarise or truncate history, "
-			 "retrieve fewer documents, or move to a model with a larger window before "
-			 "requests start failing.");
+		     "The prompt is close to the model's limit: summarise or truncate history, "
+		     "retrieve fewer documents, or move to a model with a larger window before "
+		     "requests start failing.");
 	} else {
 		setf(f->title, sizeof(f->title),
-			 "%zu prompt-heavy call%s: %s input vs %s output tokens (ratio %.0f): %s", n,
-			 n > 1 ? "s" : "", fmt_count(&b[0], in), fmt_count(&b[1], out),
-			 out > 0 ? in / out : in, label);
+		     "%zu prompt-heavy call%s: %s input vs %s output tokens (ratio %.0f): %s", n,
+		     n > 1 ? "s" : "", fmt_count(&b[0], in), fmt_count(&b[1], out),
+		     out > 0 ? in / out : in, label);
 		setf(f->suggestion, sizeof(f->suggestion),
-			 "Most tokens are prompt: enable prompt caching for the stable prefix (system "
-			 "prompt, tools, documents), and send only the context each step needs.");
+		     "Most tokens are prompt: enable prompt caching for the stable prefix (system "
+		     "prompt, tools, documents), and send only the context each step needs.");
 	}
 }
 
@@ -538,13 +539,13 @@ static void reuse_report(struct fctx *c, int arg, const uint32_t *g, size_t n)
 	f = add(c, FK_NO_CONNECTION_REUSE, ev, nn);
 	f->saving_ns = saving;
 	setf(f->title, sizeof(f->title),
-		 "%zu of %zu calls to %s:%d opened a new %s connection (set-up %s in all)", nn, n,
-		 S(run, run->xs[g[0]].host), run->xs[g[0]].port,
-		 run->xs[g[0]].tls ? "TLS" : "TCP", setup ? fmt_ns(&b[0], (double)setup) : "unknown");
+	     "%zu of %zu calls to %s:%d opened a new %s connection (set-up %s in all)", nn, n,
+	     S(run, run->xs[g[0]].host), run->xs[g[0]].port, run->xs[g[0]].tls ? "TLS" : "TCP",
+	     setup ? fmt_ns(&b[0], (double)setup) : "unknown");
 	setf(f->suggestion, sizeof(f->suggestion),
-		 "Reuse one client and its connection pool (HTTP keep-alive: requests.Session, one "
-		 "httpx/aiohttp client, one OpenAI client object) instead of connecting per call; "
-		 "the estimate is the set-up time of the extra connections on the critical path.");
+	     "Reuse one client and its connection pool (HTTP keep-alive: requests.Session, one "
+	     "httpx/aiohttp client, one OpenAI client object) instead of connecting per call; "
+	     "the estimate is the set-up time of the extra connections on the critical path.");
 	free(ev);
 }
 
@@ -570,7 +571,7 @@ static int cmp_finding(const void *a, const void *b)
 
 void findings_detect(const struct view *v, const struct vrun *r, struct findings *out)
 {
-	struct fctx c = { .v = v, .r = r, .run = &r->run, .th = &v->o.th, .out = out };
+	struct fctx c = {.v = v, .r = r, .run = &r->run, .th = &v->o.th, .out = out};
 
 	memset(out, 0, sizeof(*out));
 	critpath_compute(r, &c.cp);

@@ -21,9 +21,9 @@ enum finding_kind {
 
 struct finding {
 	enum finding_kind kind;
-	int64_t saving_ns;  /* estimated wall-time saving; 0 when the finding is about cost/risk */
-	double saving_usd;  /* estimated cost saving, NAN when not estimated */
-	uint32_t *ev;	    /* evidence: exchange indexes in time order */
+	int64_t saving_ns; /* estimated wall-time saving; 0 when the finding is about cost/risk */
+	double saving_usd; /* estimated cost saving, NAN when not estimated */
+	uint32_t *ev;	   /* evidence: exchange indexes in time order */
 	size_t nev;
 	char title[300];
 	char suggestion[600];

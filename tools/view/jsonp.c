@@ -229,7 +229,8 @@ static void close_container(struct jp *j, int32_t node, size_t mark)
 	size_t cnt = (j->n_stack - mark) / 2;
 
 	if (d->n_kids + cnt > d->cap_kids) {
-		size_t nc = d->cap_kids * 2 > d->n_kids + cnt ? d->cap_kids * 2 : d->n_kids + cnt + 64;
+		size_t nc =
+			d->cap_kids * 2 > d->n_kids + cnt ? d->cap_kids * 2 : d->n_kids + cnt + 64;
 
 		d->kids = xrealloc(d->kids, nc * sizeof(*d->kids));
 		d->keys = xrealloc(d->keys, nc * sizeof(*d->keys));
@@ -338,8 +339,8 @@ static int32_t value(struct jp *j, int depth)
 
 int jdoc_parse(struct jdoc *d, const char *buf, size_t n, char *msg, size_t msglen)
 {
-	struct jp j = { .d = d, .p = buf, .start = buf, .end = buf + n, .msg = msg,
-			.msglen = msglen };
+	struct jp j = {
+		.d = d, .p = buf, .start = buf, .end = buf + n, .msg = msg, .msglen = msglen};
 	int32_t root;
 
 	memset(d, 0, sizeof(*d));

@@ -32,7 +32,7 @@ static void sep(struct jw *w)
 		int d = w->depth < JW_MAX_DEPTH ? w->depth : JW_MAX_DEPTH - 1;
 
 		if (w->nonempty[d])
-			fputc(',', w->f);
+			putc_unlocked(',', w->f);
 		w->nonempty[d] = 1;
 		newline(w);
 	}
@@ -111,19 +111,28 @@ static void put_escaped(FILE *f, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
 
-	fputc('"', f);
+	putc_unlocked('"', f);
 	for (size_t i = 0; i < n;) {
 		unsigned c = s[i];
 		size_t k;
 
-		if (c == '"' || c == '\\') {
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') { /* a run of plain ASCII */
+			for (k = i + 1;
+			     k < n && s[k] >= 0x20 && s[k] < 0x7f && s[k] != '"' && s[k] != '\\';
+			     k++)
+				;
+			fwrite_unlocked(s + i, 1, k - i, f);
+			i = k;
+		} else if (c == '"' || c == '\\') {
 			fputc('\\', f);
 			fputc((int)c, f);
 			i++;
 		} else if (c < 0x20 || c == 0x7f) {
-			static const char *const named[] = { ['\b'] = "\\b", ['\f'] = "\\f",
-							     ['\n'] = "\\n", ['\r'] = "\\r",
-							     ['\t'] = "\\t" };
+			static const char *const named[] = {['\b'] = "\\b",
+							    ['\f'] = "\\f",
+							    ['\n'] = "\\n",
+							    ['\r'] = "\\r",
+							    ['\t'] = "\\t"};
 			if (c < sizeof(named) / sizeof(named[0]) && named[c])
 				fputs(named[c], f);
 			else
@@ -137,7 +146,7 @@ static void put_escaped(FILE *f, const char *str, size_t n)
 			i++;
 		}
 	}
-	fputc('"', f);
+	putc_unlocked('"', f);
 }
 
 void jw_key(struct jw *w, const char *k)
@@ -159,16 +168,30 @@ void jw_str(struct jw *w, const char *s)
 	jw_strn(w, s, strlen(s));
 }
 
+static void put_u64(FILE *f, uint64_t v, int neg)
+{
+	char buf[24];
+	int i = sizeof(buf);
+
+	do {
+		buf[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (neg)
+		buf[--i] = '-';
+	fwrite_unlocked(buf + i, 1, sizeof(buf) - (size_t)i, f);
+}
+
 void jw_int(struct jw *w, int64_t v)
 {
 	sep(w);
-	fprintf(w->f, "%" PRId64, v);
+	put_u64(w->f, v < 0 ? -(uint64_t)v : (uint64_t)v, v < 0);
 }
 
 void jw_uint(struct jw *w, uint64_t v)
 {
 	sep(w);
-	fprintf(w->f, "%" PRIu64, v);
+	put_u64(w->f, v, 0);
 }
 
 void jw_double(struct jw *w, double v)
@@ -177,7 +200,7 @@ void jw_double(struct jw *w, double v)
 	if (!isfinite(v))
 		fputs("null", w->f);
 	else if (fabs(v) < 9e15 && v == (double)(int64_t)v)
-		fprintf(w->f, "%" PRId64, (int64_t)v);
+		put_u64(w->f, v < 0 ? (uint64_t) - (int64_t)v : (uint64_t)v, v < 0);
 	else
 		fprintf(w->f, "%.10g", v);
 }

@@ -39,7 +39,8 @@ static void note_damage(const struct vfile *f, FILE *err)
 			(unsigned long long)st->bad_records);
 	if (f->first_proc < 0 && st->records)
 		fprintf(err,
-			"agentprof-view: %s: no process record in the complete frames; %llu records "
+			"agentprof-view: %s: no process record in the complete frames; %llu "
+			"records "
 			"ignored\n",
 			f->path, (unsigned long long)st->records);
 }
@@ -122,8 +123,8 @@ int run_load(struct run *run, char *const *paths, int npaths, FILE *err)
 	if (rc)
 		return rc;
 	if (!run->n_procs) {
-		fprintf(err, "agentprof-view: %s%s: no complete process record to show\n",
-			paths[0], npaths > 1 ? " ..." : "");
+		fprintf(err, "agentprof-view: %s%s: no complete process record to show\n", paths[0],
+			npaths > 1 ? " ..." : "");
 		return 2;
 	}
 	run_finish(run);
@@ -183,7 +184,7 @@ static int cmp_xch(const void *a, const void *b)
 
 static int32_t find_span(const struct run *run, int32_t proc, uint64_t id)
 {
-	struct vspan key = { .proc = proc, .id = id };
+	struct vspan key = {.proc = proc, .id = id};
 	const struct vspan *s;
 
 	if (!id)
@@ -194,7 +195,7 @@ static int32_t find_span(const struct run *run, int32_t proc, uint64_t id)
 
 static int32_t find_conn(const struct run *run, int32_t proc, uint64_t id)
 {
-	struct vconn key = { .proc = proc, .id = id };
+	struct vconn key = {.proc = proc, .id = id};
 	const struct vconn *c;
 
 	if (!id)
@@ -267,8 +268,8 @@ static void link_procs(struct run *run)
 
 			if (j == i || q->start == UNK || p->start == UNK || q->start > p->start)
 				continue;
-			if (q->pid == p->pid && (p->exec_of < 0 ||
-						 run->procs[p->exec_of].start < q->start))
+			if (q->pid == p->pid &&
+			    (p->exec_of < 0 || run->procs[p->exec_of].start < q->start))
 				p->exec_of = (int32_t)j;
 			if (q->pid == p->ppid &&
 			    (p->parent < 0 || run->procs[p->parent].start < q->start))
@@ -295,15 +296,14 @@ static int cmp_thread(const void *a, const void *b)
 
 int32_t run_thread(const struct run *run, int32_t proc, uint32_t tid)
 {
-	struct vthread key = { .proc = proc, .tid = tid };
+	struct vthread key = {.proc = proc, .tid = tid};
 	const struct vthread *t =
 		find_n(&key, run->threads, run->n_threads, sizeof(key), cmp_thread);
 
 	return t ? (int32_t)(t - run->threads) : -1;
 }
 
-static void thread_add(struct run *run, int32_t proc, uint32_t tid, int64_t t0, int64_t t1,
-		       int isx)
+static void thread_add(struct run *run, int32_t proc, uint32_t tid, int64_t t0, int64_t t1, int isx)
 {
 	struct vthread *t = VEC_PUSH(run->threads, run->n_threads, run->cap_threads);
 

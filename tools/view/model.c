@@ -9,10 +9,10 @@
 #include "model.h"
 #include "usage.h"
 
-#define MAX_EPOCH (1ll << 62)		/* beyond year 2116: treat as garbage */
-#define MAX_PHASE (100ll * 3600 * 1000000000ll) /* a set-up phase longer than 100 h is garbage */
+#define MAX_EPOCH   (1ll << 62)			  /* beyond year 2116: treat as garbage */
+#define MAX_PHASE   (100ll * 3600 * 1000000000ll) /* a set-up phase longer than 100 h is garbage */
 #define MAX_PENDING 65536
-#define MAX_TOKENS (1ll << 40)		/* records held until the file's process record arrives */
+#define MAX_TOKENS  (1ll << 40) /* records held until the file's process record arrives */
 
 /* Per-file loading state. */
 struct ld {
@@ -184,8 +184,8 @@ static void x_times(struct ld *l, struct vxch *x, const struct ap_exchange *r)
 
 	x->start = ep(l, r->start_ns);
 	x->req_sent = after(l, x->start, ep(l, r->req_sent_ns));
-	x->first_byte = after(l, x->req_sent != UNK ? x->req_sent : x->start,
-			      ep(l, r->first_byte_ns));
+	x->first_byte =
+		after(l, x->req_sent != UNK ? x->req_sent : x->start, ep(l, r->first_byte_ns));
 	last = x->first_byte != UNK ? x->first_byte : x->req_sent != UNK ? x->req_sent : x->start;
 	x->end = after(l, last, ep(l, r->end_ns));
 	x->first_event = after(l, x->start, ep(l, r->first_event_ns));
@@ -198,8 +198,10 @@ static void x_times(struct ld *l, struct vxch *x, const struct ap_exchange *r)
 		setup += x->connect_ns;
 	if (x->tls_ns != UNK)
 		setup += x->tls_ns;
-	x->t0 = x->start != UNK ? x->start : x->req_sent != UNK ? x->req_sent
-					    : x->first_byte != UNK ? x->first_byte : x->end;
+	x->t0 = x->start != UNK	       ? x->start
+		: x->req_sent != UNK   ? x->req_sent
+		: x->first_byte != UNK ? x->first_byte
+				       : x->end;
 	if (x->t0 != UNK && x->t0 - setup > 0)
 		x->t0 -= setup;
 	x->t1 = x->end != UNK ? x->end : last;
@@ -429,7 +431,7 @@ static int on_record(void *ctx, const struct ap_record *r)
 int run_add_buf(struct run *run, const char *name, const uint8_t *buf, size_t n, char *msg,
 		size_t msglen)
 {
-	struct ld l = { .run = run, .cur = -1 };
+	struct ld l = {.run = run, .cur = -1};
 	struct vfile *f;
 	int rc;
 

@@ -35,7 +35,7 @@ struct vproc {
 	int64_t overhead_ns;
 	int64_t peak_rss, cpu_user_ns, cpu_sys_ns; /* from counters, UNK if none */
 	int32_t file;
-	int32_t parent;	 /* process that forked/spawned this one (ppid), -1 */
+	int32_t parent;	   /* process that forked/spawned this one (ppid), -1 */
 	int32_t exec_of;   /* previous image of the same pid (this one was exec'd), -1 */
 	int32_t exec_next; /* the image that replaced this one by exec, -1 */
 	uint32_t nthreads, nexchanges;
@@ -56,7 +56,7 @@ struct vconn {
 struct vxch {
 	uint64_t id, conn_id, request_hash, stack_id, span_id;
 	int64_t start, req_sent, first_byte, end, first_event; /* epoch */
-	int64_t dns_ns, connect_ns, tls_ns;			/* set-up phases before start */
+	int64_t dns_ns, connect_ns, tls_ns;		       /* set-up phases before start */
 	int64_t t0, t1; /* busy interval: start minus set-up .. end (UNK if no times) */
 	/* usage normalised (usage.h ap_usage_otel): input includes cache reads and writes, output
 	 * includes reasoning; UNK when not reported */
@@ -124,8 +124,8 @@ struct vmodule {
 	uint32_t path, build_id;
 };
 
-#define ARR(type, name)                                                                        \
-	type *name;                                                                            \
+#define ARR(type, name) \
+	type *name;     \
 	size_t n_##name, cap_##name
 
 struct run {
@@ -142,9 +142,9 @@ struct run {
 	ARR(struct vstack, stacks);
 	ARR(struct vmodule, mods);
 	ARR(uint64_t, frames);
-	int64_t start, end;	    /* the run's extent, epoch ns */
-	uint64_t orphan_records;    /* records in files without a process record */
-	uint64_t bad_times;	    /* times or counts out of range or out of order: unknown */
+	int64_t start, end;	 /* the run's extent, epoch ns */
+	uint64_t orphan_records; /* records in files without a process record */
+	uint64_t bad_times;	 /* times or counts out of range or out of order: unknown */
 };
 
 /*

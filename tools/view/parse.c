@@ -41,8 +41,8 @@ int parse_duration(const char *s, double *out_ns)
 	static const struct {
 		const char *unit;
 		double ns;
-	} units[] = { { "ns", 1 },     { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 },
-		      { "m", 60e9 }, { "min", 60e9 }, { "h", 3600e9 }, { "", 1e9 } };
+	} units[] = {{"ns", 1},	  {"us", 1e3},	 {"ms", 1e6},	{"s", 1e9},
+		     {"m", 60e9}, {"min", 60e9}, {"h", 3600e9}, {"", 1e9}};
 	char *end;
 	double x = strtod(s, &end);
 
@@ -59,9 +59,9 @@ int parse_duration(const char *s, double *out_ns)
 
 int failon_is_time(const char *key)
 {
-	static const char *const t[] = { "p50",	 "p90",	 "p95", "p99",	  "mean",    "max",
-					 "ttfb_p50", "ttfb_p95", "wall", "llm",   "tool",    "memory",
-					 "process",  "internal" };
+	static const char *const t[] = {"p50",	"p90",	    "p95",	"p99",	   "mean",
+					"max",	"ttfb_p50", "ttfb_p95", "wall",	   "llm",
+					"tool", "memory",   "process",	"internal"};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (!strcmp(key, t[i]))

@@ -16,32 +16,32 @@
  */
 static const struct price builtin[] = {
 	/* name, in, out, cache_read, cache_write, reasoning, in>200k, out>200k, cr>200k, ctx */
-	{ "chatgpt-4o-latest", 5 * M, 15 * M, N, N, N, N, N, N, 128000 },
-	{ "claude-3-5-haiku", 0.8 * M, 4 * M, 0.08 * M, 1 * M, N, N, N, N, 200000 },
-	{ "claude-3-5-sonnet", 3 * M, 15 * M, 0.3 * M, 3.75 * M, N, N, N, N, 200000 },
-	{ "claude-3-7-sonnet", 3 * M, 15 * M, 0.3 * M, 3.75 * M, N, N, N, N, 200000 },
-	{ "claude-haiku-4-5", 1 * M, 5 * M, 0.1 * M, 1.25 * M, N, N, N, N, 200000 },
-	{ "claude-opus-4", 15 * M, 75 * M, 1.5 * M, 18.75 * M, N, N, N, N, 200000 },
-	{ "claude-opus-4-1", 15 * M, 75 * M, 1.5 * M, 18.75 * M, N, N, N, N, 200000 },
-	{ "claude-sonnet-4", 3 * M, 15 * M, 0.3 * M, 3.75 * M, N, N, N, N, 200000 },
-	{ "claude-sonnet-4-5", 3 * M, 15 * M, 0.3 * M, 3.75 * M, N, 6 * M, 22.5 * M, 0.6 * M,
-	  200000 },
-	{ "gemini-2.0-flash", 0.1 * M, 0.4 * M, 0.025 * M, N, N, N, N, N, 1048576 },
-	{ "gemini-2.5-flash", 0.3 * M, 2.5 * M, 0.075 * M, N, N, N, N, N, 1048576 },
-	{ "gemini-2.5-pro", 1.25 * M, 10 * M, 0.31 * M, N, N, 2.5 * M, 15 * M, 0.625 * M, 1048576 },
-	{ "gpt-3.5-turbo", 0.5 * M, 1.5 * M, N, N, N, N, N, N, 16385 },
-	{ "gpt-4.1", 2 * M, 8 * M, 0.5 * M, N, N, N, N, N, 1047576 },
-	{ "gpt-4.1-mini", 0.4 * M, 1.6 * M, 0.1 * M, N, N, N, N, N, 1047576 },
-	{ "gpt-4.1-nano", 0.1 * M, 0.4 * M, 0.025 * M, N, N, N, N, N, 1047576 },
-	{ "gpt-4o", 2.5 * M, 10 * M, 1.25 * M, N, N, N, N, N, 128000 },
-	{ "gpt-4o-mini", 0.15 * M, 0.6 * M, 0.075 * M, N, N, N, N, N, 128000 },
-	{ "llama3", N, N, N, N, N, N, N, N, 8192 },
-	{ "llama3.1", N, N, N, N, N, N, N, N, 131072 },
-	{ "llama3.2", N, N, N, N, N, N, N, N, 131072 },
-	{ "o3-mini", 1.1 * M, 4.4 * M, 0.55 * M, N, N, N, N, N, 200000 },
-	{ "o4-mini", 1.1 * M, 4.4 * M, 0.275 * M, N, N, N, N, N, 200000 },
-	{ "text-embedding-3-large", 0.13 * M, 0, N, N, N, N, N, N, 8191 },
-	{ "text-embedding-3-small", 0.02 * M, 0, N, N, N, N, N, N, 8191 },
+	{"chatgpt-4o-latest", 5 * M, 15 * M, N, N, N, N, N, N, 128000},
+	{"claude-3-5-haiku", 0.8 * M, 4 * M, 0.08 * M, 1 * M, N, N, N, N, 200000},
+	{"claude-3-5-sonnet", 3 * M, 15 * M, 0.3 * M, 3.75 * M, N, N, N, N, 200000},
+	{"claude-3-7-sonnet", 3 * M, 15 * M, 0.3 * M, 3.75 * M, N, N, N, N, 200000},
+	{"claude-haiku-4-5", 1 * M, 5 * M, 0.1 * M, 1.25 * M, N, N, N, N, 200000},
+	{"claude-opus-4", 15 * M, 75 * M, 1.5 * M, 18.75 * M, N, N, N, N, 200000},
+	{"claude-opus-4-1", 15 * M, 75 * M, 1.5 * M, 18.75 * M, N, N, N, N, 200000},
+	{"claude-sonnet-4", 3 * M, 15 * M, 0.3 * M, 3.75 * M, N, N, N, N, 200000},
+	{"claude-sonnet-4-5", 3 * M, 15 * M, 0.3 * M, 3.75 * M, N, 6 * M, 22.5 * M, 0.6 * M,
+	 200000},
+	{"gemini-2.0-flash", 0.1 * M, 0.4 * M, 0.025 * M, N, N, N, N, N, 1048576},
+	{"gemini-2.5-flash", 0.3 * M, 2.5 * M, 0.075 * M, N, N, N, N, N, 1048576},
+	{"gemini-2.5-pro", 1.25 * M, 10 * M, 0.31 * M, N, N, 2.5 * M, 15 * M, 0.625 * M, 1048576},
+	{"gpt-3.5-turbo", 0.5 * M, 1.5 * M, N, N, N, N, N, N, 16385},
+	{"gpt-4.1", 2 * M, 8 * M, 0.5 * M, N, N, N, N, N, 1047576},
+	{"gpt-4.1-mini", 0.4 * M, 1.6 * M, 0.1 * M, N, N, N, N, N, 1047576},
+	{"gpt-4.1-nano", 0.1 * M, 0.4 * M, 0.025 * M, N, N, N, N, N, 1047576},
+	{"gpt-4o", 2.5 * M, 10 * M, 1.25 * M, N, N, N, N, N, 128000},
+	{"gpt-4o-mini", 0.15 * M, 0.6 * M, 0.075 * M, N, N, N, N, N, 128000},
+	{"llama3", N, N, N, N, N, N, N, N, 8192},
+	{"llama3.1", N, N, N, N, N, N, N, N, 131072},
+	{"llama3.2", N, N, N, N, N, N, N, N, 131072},
+	{"o3-mini", 1.1 * M, 4.4 * M, 0.55 * M, N, N, N, N, N, 200000},
+	{"o4-mini", 1.1 * M, 4.4 * M, 0.275 * M, N, N, N, N, N, 200000},
+	{"text-embedding-3-large", 0.13 * M, 0, N, N, N, N, N, N, 8191},
+	{"text-embedding-3-small", 0.02 * M, 0, N, N, N, N, N, N, 8191},
 };
 
 struct cache_ent {
@@ -60,12 +60,12 @@ struct prices {
 
 /* LiteLLM provider prefixes, indexed by enum ap_provider. */
 static const char *const prov_prefix[AP_PROV_MAX] = {
-	[AP_PROV_OPENAI] = "openai",	     [AP_PROV_AZURE_OPENAI] = "azure",
-	[AP_PROV_ANTHROPIC] = "anthropic",   [AP_PROV_GEMINI] = "gemini",
-	[AP_PROV_VERTEX_AI] = "vertex_ai",   [AP_PROV_BEDROCK] = "bedrock",
-	[AP_PROV_MISTRAL] = "mistral",	     [AP_PROV_GROQ] = "groq",
-	[AP_PROV_DEEPSEEK] = "deepseek",     [AP_PROV_OPENROUTER] = "openrouter",
-	[AP_PROV_TOGETHER] = "together_ai",  [AP_PROV_OLLAMA] = "ollama",
+	[AP_PROV_OPENAI] = "openai",	    [AP_PROV_AZURE_OPENAI] = "azure",
+	[AP_PROV_ANTHROPIC] = "anthropic",  [AP_PROV_GEMINI] = "gemini",
+	[AP_PROV_VERTEX_AI] = "vertex_ai",  [AP_PROV_BEDROCK] = "bedrock",
+	[AP_PROV_MISTRAL] = "mistral",	    [AP_PROV_GROQ] = "groq",
+	[AP_PROV_DEEPSEEK] = "deepseek",    [AP_PROV_OPENROUTER] = "openrouter",
+	[AP_PROV_TOGETHER] = "together_ai", [AP_PROV_OLLAMA] = "ollama",
 };
 
 static int cmp_price(const void *a, const void *b)
@@ -82,7 +82,7 @@ static double num_or_nan(const struct jdoc *d, const struct jnode *o, const char
 
 static int64_t context_of(const struct jdoc *d, const struct jnode *o)
 {
-	static const char *const keys[] = { "max_input_tokens", "max_tokens" };
+	static const char *const keys[] = {"max_input_tokens", "max_tokens"};
 
 	for (int i = 0; i < 2; i++) {
 		double v = num_or_nan(d, o, keys[i]);
@@ -135,8 +135,9 @@ static int load_price_file(struct prices *p, const char *file, char *msg, size_t
 		entry_from_json(&p->tab[p->n++], &p->doc, e);
 	}
 	if (!p->n) {
-		snprintf(msg, msglen, "no model entries (expected LiteLLM's shape: "
-				      "{\"gpt-4o\": {\"input_cost_per_token\": ...}})");
+		snprintf(msg, msglen,
+			 "no model entries (expected LiteLLM's shape: "
+			 "{\"gpt-4o\": {\"input_cost_per_token\": ...}})");
 		return -1;
 	}
 	return 0;
@@ -180,7 +181,7 @@ const char *prices_source(const struct prices *p)
 
 static const struct price *exact(const struct prices *p, const char *name)
 {
-	struct price key = { .name = name };
+	struct price key = {.name = name};
 
 	return find_n(&key, p->tab, p->n, sizeof(key), cmp_price);
 }
@@ -228,15 +229,14 @@ const struct price *prices_find(const struct prices *p, const char *model, int p
 	return by_prefix(p, model);
 }
 
-const struct price *prices_for(const struct prices *p, const struct run *run,
-			       const struct vxch *x)
+const struct price *prices_for(const struct prices *p, const struct run *run, const struct vxch *x)
 {
 	const struct price *e = prices_find(p, S(run, x->resp_model), x->prov);
 
 	return e ? e : prices_find(p, S(run, x->req_model), x->prov);
 }
 
-static double or(double v, double dflt)
+static double or (double v, double dflt)
 {
 	return isnan(v) ? dflt : v;
 }
@@ -255,13 +255,13 @@ double price_cost(const struct price *pr, const struct vxch *x)
 	if (x->out < 0 && !isnan(pr->out) && pr->out > 0)
 		return NAN; /* output billed but unknown */
 	in_rate = pr->in;
-	out_rate = or(pr->out, 0);
-	cr_rate = or(pr->cache_read, in_rate);
-	cw_rate = or(pr->cache_write, in_rate);
+	out_rate = or (pr->out, 0);
+	cr_rate = or (pr->cache_read, in_rate);
+	cw_rate = or (pr->cache_write, in_rate);
 	if (x->in > 200000 && !isnan(pr->in_200k)) {
 		in_rate = pr->in_200k;
-		out_rate = or(pr->out_200k, out_rate);
-		cr_rate = or(pr->cache_read_200k, cr_rate);
+		out_rate = or (pr->out_200k, out_rate);
+		cr_rate = or (pr->cache_read_200k, cr_rate);
 	}
 	cr = x->cache_read > 0 ? x->cache_read : 0;
 	cw = x->cache_write > 0 ? x->cache_write : 0;
@@ -320,8 +320,8 @@ int64_t prices_context(const struct prices *p, const struct run *run, const stru
 	if (e && e->max_input > 0)
 		return e->max_input;
 	if (p && !p->builtin) { /* the file lacks it: fall back to the built-in windows */
-		struct prices b = { .tab = (struct price *)builtin,
-				    .n = sizeof(builtin) / sizeof(builtin[0]) };
+		struct prices b = {.tab = (struct price *)builtin,
+				   .n = sizeof(builtin) / sizeof(builtin[0])};
 
 		e = prices_for(&b, run, x);
 		if (e && e->max_input > 0)

@@ -29,8 +29,7 @@ const char *prices_source(const struct prices *p);
  */
 const struct price *prices_find(const struct prices *p, const char *model, int provider);
 /* The entry for an exchange: response model first, then request model. */
-const struct price *prices_for(const struct prices *p, const struct run *run,
-			       const struct vxch *x);
+const struct price *prices_for(const struct prices *p, const struct run *run, const struct vxch *x);
 
 /* Cost of one exchange in USD; NAN when the price or the usage is unknown. */
 double price_cost(const struct price *pr, const struct vxch *x);

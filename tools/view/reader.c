@@ -52,7 +52,8 @@ static int decode_frame(struct rd *r, size_t n)
 			if (r->fn && r->fn(r->ctx, &r->rec))
 				return 1;
 		} else {
-			/* A verified frame that does not parse: a writer bug; skip the frame rest. */
+			/* A verified frame that does not parse: a writer bug; skip the frame rest.
+			 */
 			r->st->bad_records++;
 			return 0;
 		}
@@ -65,7 +66,7 @@ static int decode_frame(struct rd *r, size_t n)
 static long long decompress_frame(struct rd *r, const uint8_t *src, size_t csize)
 {
 	unsigned long long declared = ZSTD_getFrameContentSize(src, csize);
-	ZSTD_inBuffer in = { src, csize, 0 };
+	ZSTD_inBuffer in = {src, csize, 0};
 	ZSTD_outBuffer out;
 	size_t ret;
 
@@ -96,7 +97,8 @@ static long long decompress_frame(struct rd *r, const uint8_t *src, size_t csize
 			size_t nc = r->out_cap * 2;
 
 			if (r->out_cap >= RD_MAX_FRAME_CONTENT) {
-				set_problem(r->st, 2, "frame content exceeds the %s limit", "64 MiB");
+				set_problem(r->st, 2, "frame content exceeds the %s limit",
+					    "64 MiB");
 				return -1;
 			}
 			if (nc > RD_MAX_FRAME_CONTENT)
@@ -163,7 +165,7 @@ static void walk_frames(struct rd *r, const uint8_t *buf, size_t n, size_t o)
 int rd_parse_buf(const uint8_t *buf, size_t n, rd_record_fn fn, void *ctx, struct rd_stats *st,
 		 char *msg, size_t msglen)
 {
-	struct rd r = { 0 };
+	struct rd r = {0};
 	uint32_t ver;
 	int rc = -1;
 

@@ -14,14 +14,14 @@
 
 /* What reading one file found. The reader keeps the verified prefix of a damaged file. */
 struct rd_stats {
-	uint32_t version;	 /* format version from the header */
-	uint64_t frames;	 /* complete, checksum-verified frames */
-	uint64_t records;	 /* records handed to the callback */
+	uint32_t version;	  /* format version from the header */
+	uint64_t frames;	  /* complete, checksum-verified frames */
+	uint64_t records;	  /* records handed to the callback */
 	uint64_t unknown_records; /* well-formed records of newer types, skipped */
-	uint64_t bad_records;	 /* malformed records inside verified frames (rest of frame skipped) */
-	uint64_t bytes_ignored;	 /* bytes after the verified prefix */
-	int damaged;		 /* 0 ok, 1 truncated, 2 corrupt */
-	char problem[160];	 /* what stopped the reader when damaged */
+	uint64_t bad_records; /* malformed records inside verified frames (rest of frame skipped) */
+	uint64_t bytes_ignored; /* bytes after the verified prefix */
+	int damaged;		/* 0 ok, 1 truncated, 2 corrupt */
+	char problem[160];	/* what stopped the reader when damaged */
 };
 
 /* Called for every decoded record; return nonzero to stop reading. */

@@ -88,9 +88,9 @@ void x_label(const struct run *run, const struct vxch *x, char *buf, size_t len)
 
 	if (x->port > 0 && x->port != 80 && x->port != 443)
 		snprintf(port, sizeof(port), ":%d", x->port);
-	snprintf(buf, len, "%s%s%s %s%s%s%s%s", x->prov ? ap_provider_name(x->prov)
-							: ap_category_name(x->cat),
-		 *m ? " " : "", m, meth, *meth ? " " : "", S(run, x->host), port, S(run, x->path));
+	snprintf(buf, len, "%s%s%s %s%s%s%s%s",
+		 x->prov ? ap_provider_name(x->prov) : ap_category_name(x->cat), *m ? " " : "", m,
+		 meth, *meth ? " " : "", S(run, x->host), port, S(run, x->path));
 }
 
 const char *tok_cell(struct tbuf *b, const struct tokens *t, int k)
@@ -114,8 +114,10 @@ void text_groups(FILE *f, const struct run *run, enum group_kind kind, const str
 	if (lw < 16)
 		lw = 16;
 	fprintf(f, "  %-*s %5s %7s", lw,
-		kind == G_MODEL ? "provider model" : kind == G_AGENT ? "agent" : "endpoint", "calls",
-		"total");
+		kind == G_MODEL	  ? "provider model"
+		: kind == G_AGENT ? "agent"
+				  : "endpoint",
+		"calls", "total");
 	if (wide)
 		fprintf(f, " %7s %7s %7s %7s %7s %7s %7s %7s", "mean", "p50", "p90", "p95", "p99",
 			"max", "ttfb50", "ttfb95");
@@ -152,7 +154,8 @@ void text_sampling(FILE *f, double rate)
 {
 	if (rate < 1.0)
 		fprintf(f,
-			"Sampling: exchanges were recorded at %.4g%% (AGENTPROF_SAMPLE); call counts, "
+			"Sampling: exchanges were recorded at %.4g%% (AGENTPROF_SAMPLE); call "
+			"counts, "
 			"tokens and cost are scaled by %.4g.\n",
 			rate * 100, 1 / rate);
 }
@@ -223,8 +226,9 @@ int budgets_report(const struct view *v, const struct totals *t, struct jw *w, F
 		const struct budget *b = &v->o.budgets[i];
 		int is_time, is_cost, o;
 		double val = budget_value(b, t, &is_time, &is_cost);
-		int partial = (b->kind == B_COST && t->cost_unknown) ||
-			      (b->kind <= B_OUTPUT && (t->tok.unknown[T_IN] || t->tok.unknown[T_OUT]));
+		int partial =
+			(b->kind == B_COST && t->cost_unknown) ||
+			(b->kind <= B_OUTPUT && (t->tok.unknown[T_IN] || t->tok.unknown[T_OUT]));
 		struct tbuf x, y;
 
 		o = val > b->limit;

@@ -70,7 +70,8 @@ void view_select(struct view *v, struct vrun *r)
 	for (size_t i = 0; i < run->n_spans; i++) {
 		const struct vspan *s = &run->spans[i];
 
-		r->ssel[i] = r->psel[s->proc] && !narrow && (!f->cats || (f->cats & (1u << s->cat))) &&
+		r->ssel[i] = r->psel[s->proc] && !narrow &&
+			     (!f->cats || (f->cats & (1u << s->cat))) &&
 			     glob_any(f->agents, f->nagents, S(run, s->agent));
 	}
 	/* a span that encloses a selected exchange stays visible as its parent */

@@ -13,6 +13,8 @@ const char *fmt_ns(struct tbuf *b, double ns)
 {
 	if (!(ns >= 0)) {
 		strcpy(b->s, "-");
+	} else if (ns == 0) {
+		strcpy(b->s, "0");
 	} else if (ns < 1e3) {
 		snprintf(b->s, sizeof(b->s), "%.0f ns", ns);
 	} else if (ns < 1e6) {
