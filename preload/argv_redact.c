@@ -33,7 +33,13 @@ static void replace(char *arg, size_t cap, size_t keep)
 		arg[keep < cap ? keep : cap - 1] = 0;
 }
 
-int ap_redact_arg(char *arg, size_t cap, int prev_secret)
+static int is_scheme(const char *w)
+{
+	return !strcasecmp(w, "bearer") || !strcasecmp(w, "basic") || !strcasecmp(w, "token");
+}
+
+/* Redact one word (no whitespace); the return value says what the next word is. */
+static int redact_word(char *arg, size_t cap, int prev_secret)
 {
 	size_t len = strnlen(arg, cap);
 	const char *eq;
@@ -41,14 +47,23 @@ int ap_redact_arg(char *arg, size_t cap, int prev_secret)
 	if (prev_secret == 2) {
 		/* the value of -H: "Authorization: Bearer x" keeps only the header name */
 		const char *colon = strchr(arg, ':');
-		if (colon && ap_header_is_secret(arg, (size_t)(colon - arg)))
+		if (colon && ap_header_is_secret(arg, (size_t)(colon - arg))) {
+			if (!colon[1])
+				return 1; /* the value is the next word */
 			replace(arg, cap, (size_t)(colon - arg) + 1);
+		}
 		return 0;
 	}
 	if (prev_secret) {
+		if (is_scheme(arg))
+			return 1; /* "Bearer" itself is kept; the token after it is not */
 		replace(arg, cap, 0);
 		return 0;
 	}
+	if (is_scheme(arg))
+		return 1;
+	if (len > 1 && arg[len - 1] == ':' && ap_header_is_secret(arg, len - 1))
+		return 1;
 	for (int i = 0; key_prefixes[i]; i++)
 		if (!strncmp(arg, key_prefixes[i], strlen(key_prefixes[i])) && len > 12) {
 			replace(arg, cap, 0);
@@ -73,5 +88,37 @@ int ap_redact_arg(char *arg, size_t cap, int prev_secret)
 	eq = strchr(arg, '=');
 	if (eq && eq != arg && name_is_secret(arg, (size_t)(eq - arg)))
 		replace(arg, cap, (size_t)(eq - arg) + 1);
+	return 0;
+}
+
+/* A shell command in one argument ("sh -c 'curl -H ...'") is redacted word by word. */
+int ap_redact_arg(char *arg, size_t cap, int prev_secret)
+{
+	char out[1024], word[512];
+	size_t i = 0, o = 0, len = strnlen(arg, cap);
+	int state = prev_secret;
+
+	if (!memchr(arg, ' ', len) && !memchr(arg, '\t', len) && !memchr(arg, '\n', len))
+		return redact_word(arg, cap, prev_secret);
+	while (i < len && o + 1 < sizeof(out)) {
+		size_t n = strcspn(arg + i, " \t\n'\"");
+		if (!n) {
+			out[o++] = arg[i++];
+			continue;
+		}
+		if (n >= sizeof(word))
+			n = sizeof(word) - 1;
+		memcpy(word, arg + i, n);
+		word[n] = 0;
+		state = redact_word(word, sizeof(word), state);
+		for (size_t k = 0; word[k] && o + 1 < sizeof(out); k++)
+			out[o++] = word[k];
+		i += strcspn(arg + i, " \t\n'\"");
+	}
+	out[o] = 0;
+	if (o >= cap)
+		o = cap - 1;
+	memcpy(arg, out, o);
+	arg[o] = 0;
 	return 0;
 }

@@ -18,16 +18,21 @@ static inline struct ap_conn *tracked(int fd)
 	return c;
 }
 
-/* After the real call on a tracked socket: feed bytes, account our own time, restore errno. */
-static void after_io(struct ap_conn *c, int dir, const void *buf, ssize_t rc, int err,
-		     int64_t t1)
+/*
+ * After the real call on a tracked socket: feed bytes, account our own time, restore errno.
+ * ts is the time the bytes are stamped with: when a write began; 0 for reads, which are stamped
+ * when they return.
+ */
+static void after_io(struct ap_conn *c, int dir, const void *buf, ssize_t rc, int err, int64_t ts)
 {
-	int64_t t2;
+	int64_t t1 = ap_now(), t2;
 
+	if (!ts)
+		ts = t1; /* reads are stamped when they return */
 	ap_tls.guard++;
 	atomic_fetch_add_explicit(&ap_rt.calls, 1, memory_order_relaxed);
 	if (rc > 0)
-		ap_conn_on_io(c, dir, buf, (size_t)rc, t1);
+		ap_conn_on_io(c, dir, buf, (size_t)rc, ts);
 	else if (rc < 0)
 		ap_conn_on_error(c, err, t1);
 	ap_maybe_flush(t1);
@@ -38,14 +43,16 @@ static void after_io(struct ap_conn *c, int dir, const void *buf, ssize_t rc, in
 }
 
 static void after_iov(struct ap_conn *c, int dir, const struct iovec *iov, int cnt, ssize_t rc,
-		      int err, int64_t t1)
+		      int err, int64_t ts)
 {
-	int64_t t2;
+	int64_t t1 = ap_now(), t2;
 
+	if (!ts)
+		ts = t1; /* reads are stamped when they return */
 	ap_tls.guard++;
 	atomic_fetch_add_explicit(&ap_rt.calls, 1, memory_order_relaxed);
 	if (rc > 0)
-		ap_conn_on_iov(c, dir, iov, cnt, (size_t)rc, t1);
+		ap_conn_on_iov(c, dir, iov, cnt, (size_t)rc, ts);
 	else if (rc < 0)
 		ap_conn_on_error(c, err, t1);
 	ap_maybe_flush(t1);
@@ -146,12 +153,14 @@ AP_EXPORT int shutdown(int fd, int how)
 #define IO_OUT(call, buf)                                                                          \
 	struct ap_conn *c = tracked(fd);                                                           \
 	ssize_t rc;                                                                                \
+	int64_t t0;                                                                                \
 	int err;                                                                                   \
 	if (AP_LIKELY(!c))                                                                         \
 		return call;                                                                       \
+	t0 = ap_now();                                                                             \
 	rc = call;                                                                                 \
 	err = errno;                                                                               \
-	after_io(c, 0, buf, rc, err, ap_now());                                                    \
+	after_io(c, 0, buf, rc, err, t0);                                                          \
 	return rc
 
 #define IO_IN(call, buf, flags)                                                                    \
@@ -162,7 +171,7 @@ AP_EXPORT int shutdown(int fd, int how)
 		return call;                                                                       \
 	rc = call;                                                                                 \
 	err = errno;                                                                               \
-	after_io(c, 1, buf, rc, err, ap_now());                                                    \
+	after_io(c, 1, buf, rc, err, 0);                                                           \
 	return rc
 
 AP_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
@@ -218,12 +227,14 @@ AP_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int
 AP_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
 	struct ap_conn *c = tracked(fd);
+	int64_t t0;
 	ssize_t rc;
 
 	if (AP_LIKELY(!c))
 		return AP_REAL(writev)(fd, iov, cnt);
+	t0 = ap_now();
 	rc = AP_REAL(writev)(fd, iov, cnt);
-	after_iov(c, 0, iov, cnt, rc, errno, ap_now());
+	after_iov(c, 0, iov, cnt, rc, errno, t0);
 	return rc;
 }
 
@@ -235,19 +246,21 @@ AP_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 	if (AP_LIKELY(!c))
 		return AP_REAL(readv)(fd, iov, cnt);
 	rc = AP_REAL(readv)(fd, iov, cnt);
-	after_iov(c, 1, iov, cnt, rc, errno, ap_now());
+	after_iov(c, 1, iov, cnt, rc, errno, 0);
 	return rc;
 }
 
 AP_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 {
 	struct ap_conn *c = tracked(fd);
+	int64_t t0;
 	ssize_t rc;
 
 	if (AP_LIKELY(!c))
 		return AP_REAL(sendmsg)(fd, m, flags);
+	t0 = ap_now();
 	rc = AP_REAL(sendmsg)(fd, m, flags);
-	after_iov(c, 0, m->msg_iov, (int)m->msg_iovlen, rc, errno, ap_now());
+	after_iov(c, 0, m->msg_iov, (int)m->msg_iovlen, rc, errno, t0);
 	return rc;
 }
 
@@ -259,7 +272,7 @@ AP_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 	if (AP_LIKELY(!c) || (flags & MSG_PEEK))
 		return AP_REAL(recvmsg)(fd, m, flags);
 	rc = AP_REAL(recvmsg)(fd, m, flags);
-	after_iov(c, 1, m->msg_iov, (int)m->msg_iovlen, rc, errno, ap_now());
+	after_iov(c, 1, m->msg_iov, (int)m->msg_iovlen, rc, errno, 0);
 	return rc;
 }
 
@@ -271,9 +284,9 @@ AP_EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned int vlen, int flags)
 
 	if (AP_LIKELY(!c))
 		return AP_REAL(sendmmsg)(fd, v, vlen, flags);
+	t1 = ap_now(); /* the send began here */
 	rc = AP_REAL(sendmmsg)(fd, v, vlen, flags);
 	err = errno;
-	t1 = ap_now();
 	for (int i = 0; i < rc; i++)
 		after_iov(c, 0, v[i].msg_hdr.msg_iov, (int)v[i].msg_hdr.msg_iovlen,
 			  (ssize_t)v[i].msg_len, err, t1);
@@ -338,3 +351,10 @@ AP_EXPORT int getaddrinfo(const char *node, const char *service, const struct ad
 	errno = err;
 	return rc;
 }
+
+/* glibc also exports these double-underscore aliases; a program may call them directly. */
+AP_EXPORT int __connect(int, const struct sockaddr *, socklen_t) __attribute__((alias("connect")));
+AP_EXPORT int __close(int) __attribute__((alias("close")));
+AP_EXPORT ssize_t __send(int, const void *, size_t, int) __attribute__((alias("send")));
+AP_EXPORT ssize_t __read(int, void *, size_t) __attribute__((alias("read")));
+AP_EXPORT ssize_t __write(int, const void *, size_t) __attribute__((alias("write")));

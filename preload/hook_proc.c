@@ -87,6 +87,22 @@ AP_EXPORT pid_t fork(void)
 	return pid;
 }
 
+AP_EXPORT pid_t __fork(void) __attribute__((alias("fork"), nothrow));
+
+/* daemon() forks and _exits inside libc, where no wrapper sees it: write everything first. */
+AP_EXPORT int daemon(int nochdir, int noclose)
+{
+	if (own_process()) {
+		ap_tls.guard++;
+		ap_conn_flush_parked();
+		pthread_mutex_lock(&ap_rt.lock);
+		ap_flush(0);
+		pthread_mutex_unlock(&ap_rt.lock);
+		ap_tls.guard--;
+	}
+	return AP_REAL(daemon)(nochdir, noclose);
+}
+
 /* --- exec ------------------------------------------------------------------------------------------ */
 
 /* Before the image is replaced: record the exec and write everything out. */
@@ -221,6 +237,8 @@ AP_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
 	errno = err;
 	return rc;
 }
+
+AP_EXPORT pid_t __waitpid(pid_t, int *, int) __attribute__((alias("waitpid")));
 
 /* --- exit ------------------------------------------------------------------------------------------ */
 

@@ -41,6 +41,7 @@
 	X(int, execvp, (const char *, char *const[]))                                            \
 	X(int, execvpe, (const char *, char *const[], char *const[]))                            \
 	X(pid_t, waitpid, (pid_t, int *, int))                                                   \
+	X(int, daemon, (int, int))                                                               \
 	X(void, exit, (int))                                                                     \
 	X(void, _exit, (int))                                                                    \
 	X(void, _Exit, (int))

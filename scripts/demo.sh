@@ -55,9 +55,9 @@ section() {
 }
 
 section "the example agent under the profiler (mock provider at https://localhost:$port)"
-echo "\$ build/agentprof run -o $OUT -- $PY examples/agent.py"
+echo "\$ build/agentprof run -o $OUT --no-summary -- $PY examples/agent.py"
 AGENT_BASE_URL=https://localhost:$port SSL_CERT_FILE=$tmp/certs/ca.pem \
-	timeout -k 5 120 build/agentprof run -o "$OUT" -- "$PY" examples/agent.py
+	timeout -k 5 120 build/agentprof run -o "$OUT" --no-summary -- "$PY" examples/agent.py
 rc=$?
 if [ "$rc" -ne 0 ]; then
 	echo "demo: the agent run failed (exit $rc)" >&2

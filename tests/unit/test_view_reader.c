@@ -297,6 +297,7 @@ static void test_prices(void)
 	struct vxch x = {
 		.in = 1000, .out = 100, .cache_read = UNK, .cache_write = UNK, .reasoning = UNK};
 	const struct price *e;
+	char path[64];
 	FILE *f;
 
 	CHECK(p != NULL);
@@ -316,24 +317,25 @@ static void test_prices(void)
 	CHECK(isnan(price_cost(e, &x)));
 	prices_free(p);
 
-	f = fopen("/tmp/ap_test_prices.json", "w");
+	snprintf(path, sizeof(path), "/tmp/ap_test_prices.%d.json", (int)getpid());
+	f = fopen(path, "w");
 	fputs("{\"sample_spec\":{\"input_cost_per_token\":1},"
 	      "\"openai/my-model\":{\"input_cost_per_token\":1e-6,\"output_cost_per_token\":2e-6,"
 	      "\"max_input_tokens\":4096}}",
 	      f);
 	fclose(f);
-	p = prices_load("/tmp/ap_test_prices.json", msg, sizeof(msg));
+	p = prices_load(path, msg, sizeof(msg));
 	CHECK(p != NULL);
 	e = prices_find(p, "my-model", AP_PROV_OPENAI); /* provider-prefixed key */
 	CHECK(e && e->max_input == 4096 && e->out == 2e-6);
 	CHECK(prices_find(p, "sample_spec", 0) == NULL);
 	prices_free(p);
-	f = fopen("/tmp/ap_test_prices.json", "w");
+	f = fopen(path, "w");
 	fputs("{\"a\": [1, 2,]}", f);
 	fclose(f);
-	CHECK(prices_load("/tmp/ap_test_prices.json", msg, sizeof(msg)) == NULL);
+	CHECK(prices_load(path, msg, sizeof(msg)) == NULL);
 	CHECK(strstr(msg, "line 1") != NULL);
-	remove("/tmp/ap_test_prices.json");
+	remove(path);
 }
 
 int main(void)

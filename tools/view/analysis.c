@@ -169,6 +169,61 @@ void breakdown_compute(const struct vrun *r, struct breakdown *b)
 	sum_calls(r, b);
 }
 
+struct pcival {
+	int32_t proc;
+	uint8_t cat;
+	int64_t a, b;
+};
+
+static int cmp_pcival(const void *x, const void *y)
+{
+	const struct pcival *p = x, *q = y;
+
+	if (p->proc != q->proc)
+		return p->proc < q->proc ? -1 : 1;
+	if (p->cat != q->cat)
+		return p->cat < q->cat ? -1 : 1;
+	return p->a < q->a ? -1 : p->a > q->a;
+}
+
+int64_t *proc_cat_walls(const struct vrun *r)
+{
+	const struct run *run = &r->run;
+	int64_t *out = xcalloc(run->n_procs * AP_CAT_MAX + 1, sizeof(*out));
+	struct pcival *v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < run->n_xs; i++) {
+		const struct vxch *x = &run->xs[i];
+
+		if (r->xsel[i] && x->t0 != UNK && x->t1 > x->t0)
+			*VEC_PUSH(v, n, cap) = (struct pcival){x->proc, x->cat, x->t0, x->t1};
+	}
+	for (size_t i = 0; i < run->n_spans; i++) {
+		const struct vspan *s = &run->spans[i];
+
+		if (r->ssel[i] && s->cat && s->start != UNK && s->end > s->start)
+			*VEC_PUSH(v, n, cap) = (struct pcival){s->proc, s->cat, s->start, s->end};
+	}
+	sort_n(v, n, sizeof(*v), cmp_pcival);
+	for (size_t i = 0; i < n;) {
+		int64_t a = v[i].a, b = v[i].b, tot = 0;
+		size_t j = i;
+
+		for (; j < n && v[j].proc == v[i].proc && v[j].cat == v[i].cat; j++) {
+			if (v[j].a > b) {
+				tot += b - a;
+				a = v[j].a;
+			}
+			b = i64_max(b, v[j].b);
+		}
+		out[(size_t)v[i].proc * AP_CAT_MAX + v[i].cat] = tot + (b - a);
+		i = j;
+	}
+	free(v);
+	return out;
+}
+
 void tokens_add(struct tokens *t, const struct vxch *x, double w)
 {
 	t->calls++;

@@ -85,6 +85,10 @@ size_t groups_build(struct vrun *r, enum group_kind kind, const double *aux, str
 void group_label(const struct run *run, enum group_kind kind, const struct group *g, char *buf,
 		 size_t len);
 
+/* Per process: wall time (union) of its own selected exchanges and spans by category;
+ * out[proc * AP_CAT_MAX + cat] (caller frees). */
+int64_t *proc_cat_walls(const struct vrun *r);
+
 /* Selected processes depth-first from the roots (children under parents, exec images under the
  * image they replaced); depth[i] is the tree depth. Arrays hold run->n_procs entries. */
 size_t procs_tree_order(const struct vrun *r, int32_t *order, int *depth);

@@ -55,7 +55,8 @@ static void jw_argv(struct jw *w, const struct run *run, uint32_t argv, uint32_t
 	jw_arr_end(w);
 }
 
-static void json_process(struct jw *w, const struct run *run, const struct vproc *p)
+static void json_process(struct jw *w, const struct run *run, const struct vproc *p,
+			 const int64_t *cw)
 {
 	int64_t e = proc_end(p);
 
@@ -85,6 +86,11 @@ static void json_process(struct jw *w, const struct run *run, const struct vproc
 	jw_kint_opt(w, "cpu_ns",
 		    p->cpu_user_ns >= 0 ? p->cpu_user_ns + i64_max(p->cpu_sys_ns, 0) : UNK);
 	jw_kbool(w, "ended", p->has_end);
+	jw_key(w, "categories");
+	jw_obj(w);
+	for (int c = AP_CAT_LLM; c < AP_CAT_MAX; c++)
+		jw_kint(w, ap_category_name((unsigned)c), cw[c]);
+	jw_obj_end(w);
 	jw_kstr(w, "file", run->files[p->file].path);
 	jw_obj_end(w);
 }
@@ -95,11 +101,15 @@ static void text_processes(FILE *f, const struct vrun *r, int width, int limit)
 	int32_t *order = xmalloc((run->n_procs + 1) * sizeof(*order));
 	int *depth = xmalloc((run->n_procs + 1) * sizeof(*depth));
 	size_t n = procs_tree_order(r, order, depth);
+	int64_t *cw = proc_cat_walls(r);
 	char cmd[1200];
 	struct tbuf b[4];
 
-	fprintf(f, "\nProcesses\n  %-8s %-8s %9s %9s %5s %6s %4s  %s\n", "pid", "ppid", "start",
-		"duration", "exit", "calls", "thr", "command");
+	fprintf(f,
+		"\nProcesses (llm, tool: wall time of the process's own calls)\n  %-8s %-8s %8s "
+		"%8s %5s %5s %3s %7s %7s  %s\n",
+		"pid", "ppid", "start", "duration", "exit", "calls", "thr", "llm", "tool",
+		"command");
 	for (size_t i = 0; i < n; i++) {
 		const struct vproc *p = &run->procs[order[i]];
 		int64_t e = proc_end(p);
@@ -116,20 +126,23 @@ static void text_processes(FILE *f, const struct vrun *r, int width, int limit)
 		else
 			snprintf(ex, sizeof(ex), p->has_end ? "?" : "-");
 		argv_join(run, p, cmd, sizeof(cmd));
-		fprintf(f, "  %-8d %-8d %9s %9s %5s %6u %4u  ", p->pid, p->ppid,
+		fprintf(f, "  %-8d %-8d %8s %8s %5s %5u %3u %7s %7s  ", p->pid, p->ppid,
 			p->start != UNK ? fmt_ns(&b[0], (double)(p->start - r->start)) : "-",
 			p->start != UNK && e != UNK ? fmt_ns(&b[1], (double)(e - p->start)) : "-",
-			ex, p->nexchanges, p->nthreads);
+			ex, p->nexchanges, p->nthreads,
+			fmt_ns(&b[2], (double)cw[(size_t)order[i] * AP_CAT_MAX + AP_CAT_LLM]),
+			fmt_ns(&b[3], (double)cw[(size_t)order[i] * AP_CAT_MAX + AP_CAT_TOOL]));
 		put_rep(f, ' ', 2 * (depth[i] > 8 ? 8 : depth[i]));
 		if (p->exec_of >= 0)
 			fputs("exec ", f);
-		put_fit(f, cmd, width - 60 > 20 ? width - 60 : 20, 0);
+		put_fit(f, cmd, width - 72 > 20 ? width - 72 : 20, 0);
 		if (!p->has_end && p->exec_next < 0)
 			fputs("  (no end record: killed or still running)", f);
 		fputc('\n', f);
 	}
 	free(order);
 	free(depth);
+	free(cw);
 }
 
 /* --- drops, overhead, coverage -------------------------------------------------------------- */
@@ -426,6 +439,7 @@ static int summary_json(struct view *v, struct totals *t, struct group *gm, size
 	int32_t *order = xmalloc((run->n_procs + 1) * sizeof(*order));
 	int *depth = xmalloc((run->n_procs + 1) * sizeof(*depth));
 	size_t np = procs_tree_order(r, order, depth);
+	int64_t *cw = proc_cat_walls(r);
 	struct jw w;
 	int over;
 
@@ -447,13 +461,14 @@ static int summary_json(struct view *v, struct totals *t, struct group *gm, size
 	jw_key(&w, "processes");
 	jw_arr(&w);
 	for (size_t i = 0; i < np; i++)
-		json_process(&w, run, &run->procs[order[i]]);
+		json_process(&w, run, &run->procs[order[i]], cw + (size_t)order[i] * AP_CAT_MAX);
 	jw_arr_end(&w);
 	json_health(&w, r, &t->bd);
 	json_files(&w, run);
 	over = budgets_report(v, t, &w, NULL);
 	jw_obj_end(&w);
 	jw_end(&w);
+	free(cw);
 	free(order);
 	free(depth);
 	return over ? 1 : 0;

@@ -306,11 +306,14 @@ static int cmp_hash(const void *a, const void *b, void *ctx)
 
 	if (x->request_hash != y->request_hash)
 		return x->request_hash < y->request_hash ? -1 : 1;
+	if (x->host != y->host)
+		return x->host < y->host ? -1 : 1;
 	if (x->t0 != y->t0)
 		return x->t0 < y->t0 ? -1 : 1;
 	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
 }
 
+/* Same request hash (method, path, body) to the same host. */
 static int has_hash(const struct fctx *c, const struct vxch *x)
 {
 	return x->request_hash != 0;
@@ -353,7 +356,8 @@ static void detect_repeats(struct fctx *c)
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
 
-		while (j < n && run->xs[idx[j]].request_hash == run->xs[idx[i]].request_hash)
+		while (j < n && run->xs[idx[j]].request_hash == run->xs[idx[i]].request_hash &&
+		       run->xs[idx[j]].host == run->xs[idx[i]].host)
 			j++;
 		if (j - i >= 2)
 			report_repeat(c, idx + i, j - i);

@@ -45,7 +45,8 @@ static void note_damage(const struct vfile *f, FILE *err)
 			f->path, (unsigned long long)st->records);
 }
 
-static int load_file(struct run *run, const char *path, FILE *err)
+/* in_dir: an empty file found in a directory is a process that is just starting: a note. */
+static int load_file(struct run *run, const char *path, int in_dir, FILE *err)
 {
 	char msg[256];
 	uint8_t *buf = NULL;
@@ -55,6 +56,12 @@ static int load_file(struct run *run, const char *path, FILE *err)
 	if (rd_slurp(path, &buf, &n, msg, sizeof(msg)) < 0) {
 		fprintf(err, "agentprof-view: %s: %s\n", path, msg);
 		return 2;
+	}
+	if (!n && in_dir) {
+		fprintf(err, "agentprof-view: %s: empty file skipped (a process still starting?)\n",
+			path);
+		free(buf);
+		return 0;
 	}
 	rc = run_add_buf(run, path, buf, n, msg, sizeof(msg));
 	free(buf);
@@ -95,7 +102,7 @@ static int load_dir(struct run *run, const char *dir, FILE *err)
 		char *p = xmalloc(len);
 
 		snprintf(p, len, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", names[i]);
-		rc = load_file(run, p, err);
+		rc = load_file(run, p, 1, err);
 		free(p);
 	}
 out:
@@ -118,7 +125,7 @@ int run_load(struct run *run, char *const *paths, int npaths, FILE *err)
 			return 2;
 		}
 		rc = S_ISDIR(sb.st_mode) ? load_dir(run, paths[i], err)
-					 : load_file(run, paths[i], err);
+					 : load_file(run, paths[i], 0, err);
 	}
 	if (rc)
 		return rc;
