@@ -23,20 +23,20 @@ void agentprof_span_begin(const char *name, const char *category) __attribute__(
 void agentprof_span_end(void) __attribute__((weak));
 void agentprof_set_agent(const char *name) __attribute__((weak));
 
-#define AGENTPROF_SPAN_BEGIN(name, cat)                                                            \
-	do {                                                                                       \
-		if (agentprof_span_begin)                                                          \
-			agentprof_span_begin((name), (cat));                                       \
+#define AGENTPROF_SPAN_BEGIN(name, cat)                      \
+	do {                                                 \
+		if (agentprof_span_begin)                    \
+			agentprof_span_begin((name), (cat)); \
 	} while (0)
-#define AGENTPROF_SPAN_END()                                                                       \
-	do {                                                                                       \
-		if (agentprof_span_end)                                                            \
-			agentprof_span_end();                                                      \
+#define AGENTPROF_SPAN_END()                  \
+	do {                                  \
+		if (agentprof_span_end)       \
+			agentprof_span_end(); \
 	} while (0)
-#define AGENTPROF_SET_AGENT(name)                                                                  \
-	do {                                                                                       \
-		if (agentprof_set_agent)                                                           \
-			agentprof_set_agent(name);                                                 \
+#define AGENTPROF_SET_AGENT(name)                  \
+	do {                                       \
+		if (agentprof_set_agent)           \
+			agentprof_set_agent(name); \
 	} while (0)
 
 #ifdef __cplusplus

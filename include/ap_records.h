@@ -16,8 +16,8 @@
 
 #define AP_UNKNOWN (-1)
 
-#define AP_FORMAT_VERSION 1
-#define AP_FILE_MAGIC "AGENTPROF"	/* inside the leading skippable zstd frame */
+#define AP_FORMAT_VERSION  1
+#define AP_FILE_MAGIC	   "AGENTPROF" /* inside the leading skippable zstd frame */
 #define AP_SKIPPABLE_MAGIC 0x184D2A5Au /* zstd skippable frame magic used for the header */
 
 enum ap_rec_type {
@@ -72,10 +72,10 @@ enum ap_visibility {
 
 enum ap_xerr {
 	AP_XERR_NONE = 0,
-	AP_XERR_RESET = 1,   /* ECONNRESET / EPIPE */
-	AP_XERR_EOF = 2,     /* peer closed before the response completed */
-	AP_XERR_TIMEOUT = 3, /* ETIMEDOUT / curl timeout */
-	AP_XERR_CLOSED = 4,  /* host closed the connection mid-exchange */
+	AP_XERR_RESET = 1,    /* ECONNRESET / EPIPE */
+	AP_XERR_EOF = 2,      /* peer closed before the response completed */
+	AP_XERR_TIMEOUT = 3,  /* ETIMEDOUT / curl timeout */
+	AP_XERR_CLOSED = 4,   /* host closed the connection mid-exchange */
 	AP_XERR_PROTOCOL = 5, /* malformed HTTP */
 	AP_XERR_CONNECT = 6   /* the connection could not be made (refused, DNS, TLS) */
 };
@@ -88,34 +88,30 @@ enum ap_proc_kind {
 	AP_PEV_EXIT = 5
 };
 
-enum ap_counter_kind {
-	AP_CNT_RSS_BYTES = 1,
-	AP_CNT_CPU_USER_NS = 2,
-	AP_CNT_CPU_SYS_NS = 3
-};
+enum ap_counter_kind { AP_CNT_RSS_BYTES = 1, AP_CNT_CPU_USER_NS = 2, AP_CNT_CPU_SYS_NS = 3 };
 
 enum ap_diag_code {
-	AP_DIAG_OPAQUE_TLS = 1,	   /* TLS seen on a socket without SSL_* calls (static OpenSSL) */
-	AP_DIAG_STATIC_CHILD = 2,  /* exec of a binary the preload cannot enter */
-	AP_DIAG_DROPS = 3,	   /* records dropped because the buffer was full */
-	AP_DIAG_CONFIG = 4,	   /* an invalid environment value was ignored */
-	AP_DIAG_OUTPUT = 5,	   /* output directory problem */
-	AP_DIAG_HTTP2 = 6,	   /* HTTP/2 seen in plaintext: not parsed */
-	AP_DIAG_DEEPBIND = 7,	   /* dlopen(RTLD_DEEPBIND): calls may bypass us */
+	AP_DIAG_OPAQUE_TLS = 1,	  /* TLS seen on a socket without SSL_* calls (static OpenSSL) */
+	AP_DIAG_STATIC_CHILD = 2, /* exec of a binary the preload cannot enter */
+	AP_DIAG_DROPS = 3,	  /* records dropped because the buffer was full */
+	AP_DIAG_CONFIG = 4,	  /* an invalid environment value was ignored */
+	AP_DIAG_OUTPUT = 5,	  /* output directory problem */
+	AP_DIAG_HTTP2 = 6,	  /* HTTP/2 seen in plaintext: not parsed */
+	AP_DIAG_DEEPBIND = 7,	  /* dlopen(RTLD_DEEPBIND): calls may bypass us */
 	AP_DIAG_MAX
 };
 
 #define AP_STR_METHOD 16
-#define AP_STR_PATH 512
-#define AP_STR_HOST 256
-#define AP_STR_PEER 64
-#define AP_STR_MODEL 128
-#define AP_STR_CTYPE 64
-#define AP_STR_NAME 128
-#define AP_STR_AGENT 64
-#define AP_STR_EXE 256
-#define AP_STR_ARGV 1024 /* argv joined with '\0', argc gives the count */
-#define AP_STR_MSG 256
+#define AP_STR_PATH   512
+#define AP_STR_HOST   256
+#define AP_STR_PEER   64
+#define AP_STR_MODEL  128
+#define AP_STR_CTYPE  64
+#define AP_STR_NAME   128
+#define AP_STR_AGENT  64
+#define AP_STR_EXE    256
+#define AP_STR_ARGV   1024 /* argv joined with '\0', argc gives the count */
+#define AP_STR_MSG    256
 #define AP_MAX_FRAMES 64
 
 struct ap_usage {
@@ -142,8 +138,8 @@ struct ap_process {
 
 struct ap_process_end {
 	int64_t end_ns;
-	int32_t exit_code;  /* AP_UNKNOWN if not seen */
-	uint64_t dropped;   /* records that did not fit */
+	int32_t exit_code; /* AP_UNKNOWN if not seen */
+	uint64_t dropped;  /* records that did not fit */
 	uint64_t dropped_bytes;
 	int64_t overhead_ns; /* time spent inside our wrappers (excluding the real call) */
 	uint64_t calls;	     /* intercepted calls counted */
@@ -184,14 +180,14 @@ struct ap_exchange {
 	uint8_t provider;
 	uint8_t visibility;
 	uint8_t tls;
-	uint8_t stream; /* SSE or NDJSON streamed response */
-	uint8_t error;	/* enum ap_xerr */
-	uint8_t new_conn; /* this exchange opened its connection (connect/TLS paid here) */
-	int64_t start_ns;     /* first request byte written */
-	int64_t req_sent_ns;  /* last request byte written */
+	uint8_t stream;	       /* SSE or NDJSON streamed response */
+	uint8_t error;	       /* enum ap_xerr */
+	uint8_t new_conn;      /* this exchange opened its connection (connect/TLS paid here) */
+	int64_t start_ns;      /* first request byte written */
+	int64_t req_sent_ns;   /* last request byte written */
 	int64_t first_byte_ns; /* first response byte */
-	int64_t end_ns;	      /* last response byte */
-	int64_t dns_ns;	      /* phase durations, AP_UNKNOWN if not known */
+	int64_t end_ns;	       /* last response byte */
+	int64_t dns_ns;	       /* phase durations, AP_UNKNOWN if not known */
 	int64_t connect_ns;
 	int64_t tls_ns;
 	uint64_t bytes_sent;
@@ -294,8 +290,8 @@ const char *ap_visibility_name(unsigned vis);
 const char *ap_xerr_name(unsigned err);
 const char *ap_proc_kind_name(unsigned kind);
 const char *ap_diag_name(unsigned code);
-int ap_category_parse(const char *s);	/* -1 if not a name */
-int ap_provider_parse(const char *s);	/* -1 if not a name */
+int ap_category_parse(const char *s); /* -1 if not a name */
+int ap_provider_parse(const char *s); /* -1 if not a name */
 
 /* Reset every field to its "unknown" value (signed fields AP_UNKNOWN, strings empty). */
 void ap_record_init(struct ap_record *r, uint32_t type);

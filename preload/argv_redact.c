@@ -5,10 +5,10 @@
 #include "argv_redact.h"
 #include "redact.h"
 
-static const char *const secret_words[] = { "key", "token", "secret", "passw", "auth",
-					    "credential", "cookie", "sig", NULL };
-static const char *const key_prefixes[] = { "sk-", "sk_", "AIza", "ghp_", "gho_", "xoxb-", "xoxp-",
-					    "Bearer ", "bearer ", "Basic ", NULL };
+static const char *const secret_words[] = {"key",	 "token",  "secret", "passw", "auth",
+					   "credential", "cookie", "sig",    NULL};
+static const char *const key_prefixes[] = {"sk-",   "sk_",     "AIza",	  "ghp_",   "gho_", "xoxb-",
+					   "xoxp-", "Bearer ", "bearer ", "Basic ", NULL};
 
 static int name_is_secret(const char *s, size_t n)
 {

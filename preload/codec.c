@@ -7,89 +7,142 @@
 enum fkind { F_U8, F_U32, F_I32, F_U64, F_I64, F_STR, F_ARR64 };
 
 struct field {
-	uint8_t num;	/* protobuf field number, stable forever */
-	uint8_t kind;	/* enum fkind */
-	uint16_t off;	/* offset in struct ap_record */
-	uint16_t size;	/* bytes for F_STR; offset of the count (uint32) for F_ARR64 */
-	uint16_t cap;	/* F_ARR64: max elements */
+	uint8_t num;   /* protobuf field number, stable forever */
+	uint8_t kind;  /* enum fkind */
+	uint16_t off;  /* offset in struct ap_record */
+	uint16_t size; /* bytes for F_STR; offset of the count (uint32) for F_ARR64 */
+	uint16_t cap;  /* F_ARR64: max elements */
 };
 
 #define U(t, m) offsetof(struct ap_record, u.t.m)
-#define FS(n, t, m) { n, F_STR, U(t, m), sizeof(((struct ap_record *)0)->u.t.m), 0 }
-#define FK(n, k, t, m) { n, k, U(t, m), 0, 0 }
+#define FS(n, t, m)                                                          \
+	{                                                                    \
+		n, F_STR, U(t, m), sizeof(((struct ap_record *)0)->u.t.m), 0 \
+	}
+#define FK(n, k, t, m)              \
+	{                           \
+		n, k, U(t, m), 0, 0 \
+	}
 
 static const struct field f_process[] = {
-	FK(1, F_I32, process, pid), FK(2, F_I32, process, ppid), FS(3, process, exe),
-	FS(4, process, argv), FK(5, F_U32, process, argc), FK(6, F_I64, process, start_ns),
-	FK(7, F_I64, process, start_real_ns), FS(8, process, agent),
-	FK(9, F_U32, process, sample_ppm), FK(10, F_U32, process, format_version),
+	FK(1, F_I32, process, pid),
+	FK(2, F_I32, process, ppid),
+	FS(3, process, exe),
+	FS(4, process, argv),
+	FK(5, F_U32, process, argc),
+	FK(6, F_I64, process, start_ns),
+	FK(7, F_I64, process, start_real_ns),
+	FS(8, process, agent),
+	FK(9, F_U32, process, sample_ppm),
+	FK(10, F_U32, process, format_version),
 	FS(11, process, tool_version),
 };
 static const struct field f_process_end[] = {
-	FK(1, F_I64, process_end, end_ns), FK(2, F_I32, process_end, exit_code),
-	FK(3, F_U64, process_end, dropped), FK(4, F_U64, process_end, dropped_bytes),
+	FK(1, F_I64, process_end, end_ns),	FK(2, F_I32, process_end, exit_code),
+	FK(3, F_U64, process_end, dropped),	FK(4, F_U64, process_end, dropped_bytes),
 	FK(5, F_I64, process_end, overhead_ns), FK(6, F_U64, process_end, calls),
 	FK(7, F_U32, process_end, clean),
 };
 static const struct field f_connection[] = {
-	FK(1, F_U64, connection, id), FK(2, F_I32, connection, fd), FK(3, F_U32, connection, tid),
-	FS(4, connection, peer), FK(5, F_I32, connection, port), FS(6, connection, host),
-	FK(7, F_U8, connection, tls), FK(8, F_U8, connection, visibility),
-	FK(9, F_U8, connection, category), FK(10, F_U8, connection, provider),
-	FK(11, F_I64, connection, open_ns), FK(12, F_I64, connection, close_ns),
-	FK(13, F_I64, connection, connect_ns), FK(14, F_U64, connection, bytes_sent),
-	FK(15, F_U64, connection, bytes_received), FK(16, F_U32, connection, exchanges),
+	FK(1, F_U64, connection, id),
+	FK(2, F_I32, connection, fd),
+	FK(3, F_U32, connection, tid),
+	FS(4, connection, peer),
+	FK(5, F_I32, connection, port),
+	FS(6, connection, host),
+	FK(7, F_U8, connection, tls),
+	FK(8, F_U8, connection, visibility),
+	FK(9, F_U8, connection, category),
+	FK(10, F_U8, connection, provider),
+	FK(11, F_I64, connection, open_ns),
+	FK(12, F_I64, connection, close_ns),
+	FK(13, F_I64, connection, connect_ns),
+	FK(14, F_U64, connection, bytes_sent),
+	FK(15, F_U64, connection, bytes_received),
+	FK(16, F_U32, connection, exchanges),
 	FK(17, F_U8, connection, error),
 };
 static const struct field f_exchange[] = {
-	FK(1, F_U64, exchange, id), FK(2, F_U64, exchange, conn_id), FK(3, F_U32, exchange, tid),
-	FS(4, exchange, method), FS(5, exchange, path), FS(6, exchange, host),
-	FK(7, F_I32, exchange, port), FK(8, F_I32, exchange, status), FS(9, exchange, content_type),
-	FK(10, F_U8, exchange, category), FK(11, F_U8, exchange, provider),
-	FK(12, F_U8, exchange, visibility), FK(13, F_U8, exchange, tls),
-	FK(14, F_U8, exchange, stream), FK(15, F_U8, exchange, error),
-	FK(16, F_U8, exchange, new_conn), FK(17, F_I64, exchange, start_ns),
-	FK(18, F_I64, exchange, req_sent_ns), FK(19, F_I64, exchange, first_byte_ns),
-	FK(20, F_I64, exchange, end_ns), FK(21, F_I64, exchange, dns_ns),
-	FK(22, F_I64, exchange, connect_ns), FK(23, F_I64, exchange, tls_ns),
-	FK(24, F_U64, exchange, bytes_sent), FK(25, F_U64, exchange, bytes_received),
-	FK(26, F_U32, exchange, events), FK(27, F_I64, exchange, first_event_ns),
-	FS(28, exchange, request_model), FS(29, exchange, response_model),
-	FK(30, F_I64, exchange, usage.input), FK(31, F_I64, exchange, usage.output),
-	FK(32, F_I64, exchange, usage.cache_read), FK(33, F_I64, exchange, usage.cache_write),
-	FK(34, F_I64, exchange, usage.reasoning), FK(35, F_U64, exchange, request_hash),
-	FK(36, F_U64, exchange, stack_id), FK(37, F_U64, exchange, span_id),
+	FK(1, F_U64, exchange, id),
+	FK(2, F_U64, exchange, conn_id),
+	FK(3, F_U32, exchange, tid),
+	FS(4, exchange, method),
+	FS(5, exchange, path),
+	FS(6, exchange, host),
+	FK(7, F_I32, exchange, port),
+	FK(8, F_I32, exchange, status),
+	FS(9, exchange, content_type),
+	FK(10, F_U8, exchange, category),
+	FK(11, F_U8, exchange, provider),
+	FK(12, F_U8, exchange, visibility),
+	FK(13, F_U8, exchange, tls),
+	FK(14, F_U8, exchange, stream),
+	FK(15, F_U8, exchange, error),
+	FK(16, F_U8, exchange, new_conn),
+	FK(17, F_I64, exchange, start_ns),
+	FK(18, F_I64, exchange, req_sent_ns),
+	FK(19, F_I64, exchange, first_byte_ns),
+	FK(20, F_I64, exchange, end_ns),
+	FK(21, F_I64, exchange, dns_ns),
+	FK(22, F_I64, exchange, connect_ns),
+	FK(23, F_I64, exchange, tls_ns),
+	FK(24, F_U64, exchange, bytes_sent),
+	FK(25, F_U64, exchange, bytes_received),
+	FK(26, F_U32, exchange, events),
+	FK(27, F_I64, exchange, first_event_ns),
+	FS(28, exchange, request_model),
+	FS(29, exchange, response_model),
+	FK(30, F_I64, exchange, usage.input),
+	FK(31, F_I64, exchange, usage.output),
+	FK(32, F_I64, exchange, usage.cache_read),
+	FK(33, F_I64, exchange, usage.cache_write),
+	FK(34, F_I64, exchange, usage.reasoning),
+	FK(35, F_U64, exchange, request_hash),
+	FK(36, F_U64, exchange, stack_id),
+	FK(37, F_U64, exchange, span_id),
 	FS(38, exchange, agent),
 };
 static const struct field f_proc_event[] = {
-	FK(1, F_U8, proc_event, kind), FK(2, F_U32, proc_event, tid),
-	FK(3, F_I64, proc_event, time_ns), FK(4, F_I64, proc_event, end_ns),
-	FK(5, F_I32, proc_event, child_pid), FK(6, F_I32, proc_event, status),
-	FS(7, proc_event, path), FS(8, proc_event, argv), FK(9, F_U32, proc_event, argc),
-	FK(10, F_U64, proc_event, stack_id), FK(11, F_U64, proc_event, span_id),
+	FK(1, F_U8, proc_event, kind),
+	FK(2, F_U32, proc_event, tid),
+	FK(3, F_I64, proc_event, time_ns),
+	FK(4, F_I64, proc_event, end_ns),
+	FK(5, F_I32, proc_event, child_pid),
+	FK(6, F_I32, proc_event, status),
+	FS(7, proc_event, path),
+	FS(8, proc_event, argv),
+	FK(9, F_U32, proc_event, argc),
+	FK(10, F_U64, proc_event, stack_id),
+	FK(11, F_U64, proc_event, span_id),
 	FK(12, F_U8, proc_event, profiled),
 };
 static const struct field f_span[] = {
-	FK(1, F_U64, span, id), FK(2, F_U64, span, parent_id), FK(3, F_U32, span, tid),
-	FS(4, span, name), FK(5, F_U8, span, category), FK(6, F_I64, span, start_ns),
-	FK(7, F_I64, span, end_ns), FS(8, span, agent), FK(9, F_U64, span, stack_id),
+	FK(1, F_U64, span, id),	      FK(2, F_U64, span, parent_id),
+	FK(3, F_U32, span, tid),      FS(4, span, name),
+	FK(5, F_U8, span, category),  FK(6, F_I64, span, start_ns),
+	FK(7, F_I64, span, end_ns),   FS(8, span, agent),
+	FK(9, F_U64, span, stack_id),
 };
 static const struct field f_counter[] = {
-	FK(1, F_U8, counter, kind), FK(2, F_I64, counter, time_ns), FK(3, F_I64, counter, value),
+	FK(1, F_U8, counter, kind),
+	FK(2, F_I64, counter, time_ns),
+	FK(3, F_I64, counter, value),
 };
 static const struct field f_stack[] = {
 	FK(1, F_U64, stack, id),
-	{ 2, F_ARR64, U(stack, frames), U(stack, nframes), AP_MAX_FRAMES },
+	{2, F_ARR64, U(stack, frames), U(stack, nframes), AP_MAX_FRAMES},
 };
 static const struct field f_module[] = {
-	FK(1, F_U64, module, id), FK(2, F_U64, module, base), FK(3, F_U64, module, start),
-	FK(4, F_U64, module, end), FS(5, module, path), FS(6, module, build_id),
+	FK(1, F_U64, module, id),  FK(2, F_U64, module, base), FK(3, F_U64, module, start),
+	FK(4, F_U64, module, end), FS(5, module, path),	       FS(6, module, build_id),
 };
 static const struct field f_diag[] = {
-	FK(1, F_U32, diag, code), FK(2, F_I64, diag, time_ns), FS(3, diag, msg),
+	FK(1, F_U32, diag, code),
+	FK(2, F_I64, diag, time_ns),
+	FS(3, diag, msg),
 };
 static const struct field f_dns[] = {
-	FK(1, F_U32, dns, tid), FS(2, dns, host), FK(3, F_I64, dns, start_ns),
+	FK(1, F_U32, dns, tid),	   FS(2, dns, host),	      FK(3, F_I64, dns, start_ns),
 	FK(4, F_I64, dns, end_ns), FK(5, F_I32, dns, result), FS(6, dns, addr),
 };
 
@@ -98,13 +151,21 @@ struct rec_desc {
 	size_t n;
 };
 
-#define D(a) { a, sizeof(a) / sizeof(a[0]) }
+#define D(a)                                \
+	{                                   \
+		a, sizeof(a) / sizeof(a[0]) \
+	}
 static const struct rec_desc descs[AP_REC_TYPE_MAX] = {
-	[AP_REC_PROCESS] = D(f_process),	 [AP_REC_PROCESS_END] = D(f_process_end),
-	[AP_REC_CONNECTION] = D(f_connection), [AP_REC_EXCHANGE] = D(f_exchange),
-	[AP_REC_PROC_EVENT] = D(f_proc_event), [AP_REC_SPAN] = D(f_span),
-	[AP_REC_COUNTER] = D(f_counter),	 [AP_REC_STACK] = D(f_stack),
-	[AP_REC_MODULE] = D(f_module),	 [AP_REC_DIAG] = D(f_diag),
+	[AP_REC_PROCESS] = D(f_process),
+	[AP_REC_PROCESS_END] = D(f_process_end),
+	[AP_REC_CONNECTION] = D(f_connection),
+	[AP_REC_EXCHANGE] = D(f_exchange),
+	[AP_REC_PROC_EVENT] = D(f_proc_event),
+	[AP_REC_SPAN] = D(f_span),
+	[AP_REC_COUNTER] = D(f_counter),
+	[AP_REC_STACK] = D(f_stack),
+	[AP_REC_MODULE] = D(f_module),
+	[AP_REC_DIAG] = D(f_diag),
 	[AP_REC_DNS] = D(f_dns),
 };
 
@@ -391,7 +452,8 @@ static enum ap_dec_status decode_fields(const uint8_t *p, size_t n, struct ap_re
 			if (f && (f->kind == F_STR || f->kind == F_ARR64))
 				store_bytes(r, f, p + o, (size_t)v);
 			if (f && f->kind == F_STR && is_argv(r, f))
-				argv_len = v < (size_t)f->size - 1 ? (size_t)v : (size_t)f->size - 1;
+				argv_len =
+					v < (size_t)f->size - 1 ? (size_t)v : (size_t)f->size - 1;
 			o += (size_t)v;
 			break;
 		default:

@@ -6,7 +6,7 @@
 #include "rt_stack.h"
 
 #define SPAN_DEPTH 16
-#define SPAN_NAME 48
+#define SPAN_NAME  48
 
 /* Open spans of this thread; the ids live in ap_tls.span_stack so exchanges can refer to them. */
 struct open_span {

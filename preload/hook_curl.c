@@ -195,7 +195,8 @@ static void transfer_done(void *easy, int64_t t0, int64_t t1, int result)
 	ap_record(&r);
 }
 
-/* --- wrappers -------------------------------------------------------------------------------------- */
+/* --- wrappers
+ * -------------------------------------------------------------------------------------- */
 
 AP_EXPORT CURLcode curl_easy_perform(CURL *easy)
 {
@@ -300,7 +301,8 @@ AP_EXPORT CURLMcode curl_multi_remove_handle(CURLM *m, CURL *easy)
 			int err = errno;
 			ap_tls.guard++;
 			if (ap_curl_getinfo_any()) {
-				long code = info_long(ap_curl_getinfo_any(), easy, CURLINFO_RESPONSE_CODE);
+				long code = info_long(ap_curl_getinfo_any(), easy,
+						      CURLINFO_RESPONSE_CODE);
 				if (code > 0)
 					transfer_done(easy, t0, ap_now(), CURLE_OK);
 			}

@@ -62,7 +62,8 @@ static void after_iov(struct ap_conn *c, int dir, const struct iovec *iov, int c
 	errno = err;
 }
 
-/* --- connection set-up and tear-down ------------------------------------------------------------- */
+/* --- connection set-up and tear-down -------------------------------------------------------------
+ */
 
 static int is_stream_socket(int fd)
 {
@@ -148,30 +149,31 @@ AP_EXPORT int shutdown(int fd, int how)
 	return rc;
 }
 
-/* --- send side ----------------------------------------------------------------------------------- */
+/* --- send side -----------------------------------------------------------------------------------
+ */
 
-#define IO_OUT(call, buf)                                                                          \
-	struct ap_conn *c = tracked(fd);                                                           \
-	ssize_t rc;                                                                                \
-	int64_t t0;                                                                                \
-	int err;                                                                                   \
-	if (AP_LIKELY(!c))                                                                         \
-		return call;                                                                       \
-	t0 = ap_now();                                                                             \
-	rc = call;                                                                                 \
-	err = errno;                                                                               \
-	after_io(c, 0, buf, rc, err, t0);                                                          \
+#define IO_OUT(call, buf)                 \
+	struct ap_conn *c = tracked(fd);  \
+	ssize_t rc;                       \
+	int64_t t0;                       \
+	int err;                          \
+	if (AP_LIKELY(!c))                \
+		return call;              \
+	t0 = ap_now();                    \
+	rc = call;                        \
+	err = errno;                      \
+	after_io(c, 0, buf, rc, err, t0); \
 	return rc
 
-#define IO_IN(call, buf, flags)                                                                    \
-	struct ap_conn *c = tracked(fd);                                                           \
-	ssize_t rc;                                                                                \
-	int err;                                                                                   \
-	if (AP_LIKELY(!c) || ((flags) & MSG_PEEK))                                                 \
-		return call;                                                                       \
-	rc = call;                                                                                 \
-	err = errno;                                                                               \
-	after_io(c, 1, buf, rc, err, 0);                                                           \
+#define IO_IN(call, buf, flags)                  \
+	struct ap_conn *c = tracked(fd);         \
+	ssize_t rc;                              \
+	int err;                                 \
+	if (AP_LIKELY(!c) || ((flags)&MSG_PEEK)) \
+		return call;                     \
+	rc = call;                               \
+	err = errno;                             \
+	after_io(c, 1, buf, rc, err, 0);         \
 	return rc
 
 AP_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
@@ -222,7 +224,8 @@ AP_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int
 	IO_IN(AP_REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, sa, sl), buf, flags);
 }
 
-/* --- scatter/gather ------------------------------------------------------------------------------ */
+/* --- scatter/gather ------------------------------------------------------------------------------
+ */
 
 AP_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
@@ -313,7 +316,8 @@ AP_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned int vlen, int flags,
 	return rc;
 }
 
-/* --- DNS ------------------------------------------------------------------------------------------- */
+/* --- DNS
+ * ------------------------------------------------------------------------------------------- */
 
 AP_EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 			  struct addrinfo **res)
@@ -339,10 +343,11 @@ AP_EXPORT int getaddrinfo(const char *node, const char *service, const struct ad
 		for (struct addrinfo *a = *res; a && k < 8; a = a->ai_next, k++)
 			if (a->ai_addr)
 				ap_dns_remember(node, a->ai_addr, t1 - t0);
-		if ((*res)->ai_addr && ((*res)->ai_family == AF_INET || (*res)->ai_family == AF_INET6)) {
+		if ((*res)->ai_addr &&
+		    ((*res)->ai_family == AF_INET || (*res)->ai_family == AF_INET6)) {
 			char host[NI_MAXHOST];
-			if (getnameinfo((*res)->ai_addr, (*res)->ai_addrlen, host, sizeof(host), NULL,
-					0, NI_NUMERICHOST) == 0)
+			if (getnameinfo((*res)->ai_addr, (*res)->ai_addrlen, host, sizeof(host),
+					NULL, 0, NI_NUMERICHOST) == 0)
 				ap_strlcpy(r.u.dns.addr, host, sizeof(r.u.dns.addr));
 		}
 	}

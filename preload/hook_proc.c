@@ -38,8 +38,8 @@ static void copy_argv(struct ap_proc_event *e, char *const argv[])
 	}
 }
 
-static void proc_event(unsigned kind, const char *path, char *const argv[], pid_t child,
-		       int status, int64_t t0, int64_t t1)
+static void proc_event(unsigned kind, const char *path, char *const argv[], pid_t child, int status,
+		       int64_t t0, int64_t t1)
 {
 	struct ap_record r;
 
@@ -59,7 +59,8 @@ static void proc_event(unsigned kind, const char *path, char *const argv[], pid_
 	ap_record(&r);
 }
 
-/* --- fork ------------------------------------------------------------------------------------------ */
+/* --- fork
+ * ------------------------------------------------------------------------------------------ */
 
 AP_EXPORT pid_t fork(void)
 {
@@ -103,7 +104,8 @@ AP_EXPORT int daemon(int nochdir, int noclose)
 	return AP_REAL(daemon)(nochdir, noclose);
 }
 
-/* --- exec ------------------------------------------------------------------------------------------ */
+/* --- exec
+ * ------------------------------------------------------------------------------------------ */
 
 /* Before the image is replaced: record the exec and write everything out. */
 static void before_exec(const char *path, char *const argv[])
@@ -162,16 +164,16 @@ AP_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 
 /* Collect the variadic arguments of execl* into an array on the stack (bounded). */
 #define EXECL_MAX 256
-#define COLLECT(first, ap, argv, n)                                                                \
-	do {                                                                                       \
-		argv[0] = (char *)(first);                                                         \
-		for (n = 1; argv[n - 1] && n < EXECL_MAX; n++)                                     \
-			argv[n] = va_arg(ap, char *);                                              \
-		if (n == EXECL_MAX) {                                                              \
-			va_end(ap);                                                                \
-			errno = E2BIG;                                                             \
-			return -1;                                                                 \
-		}                                                                                  \
+#define COLLECT(first, ap, argv, n)                            \
+	do {                                                   \
+		argv[0] = (char *)(first);                     \
+		for (n = 1; argv[n - 1] && n < EXECL_MAX; n++) \
+			argv[n] = va_arg(ap, char *);          \
+		if (n == EXECL_MAX) {                          \
+			va_end(ap);                            \
+			errno = E2BIG;                         \
+			return -1;                             \
+		}                                              \
 	} while (0)
 
 AP_EXPORT int execl(const char *path, const char *arg, ...)
@@ -213,7 +215,8 @@ AP_EXPORT int execle(const char *path, const char *arg, ...)
 	return AP_REAL(execve)(path, argv, envp);
 }
 
-/* --- wait ------------------------------------------------------------------------------------------ */
+/* --- wait
+ * ------------------------------------------------------------------------------------------ */
 
 AP_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
 {
@@ -229,7 +232,9 @@ AP_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
 	if (status)
 		*status = st;
 	if (rc > 0) {
-		int code = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
+		int code = WIFEXITED(st)     ? WEXITSTATUS(st)
+			   : WIFSIGNALED(st) ? 128 + WTERMSIG(st)
+					     : -1;
 		ap_tls.guard++;
 		proc_event(AP_PEV_WAIT, NULL, NULL, rc, code, t0, ap_now());
 		ap_tls.guard--;
@@ -240,7 +245,8 @@ AP_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
 
 AP_EXPORT pid_t __waitpid(pid_t, int *, int) __attribute__((alias("waitpid")));
 
-/* --- exit ------------------------------------------------------------------------------------------ */
+/* --- exit
+ * ------------------------------------------------------------------------------------------ */
 
 AP_EXPORT void exit(int code)
 {

@@ -6,23 +6,23 @@
 #define SSL_CTRL_SET_TLSEXT_HOSTNAME 55
 
 /* Resolve the caller's real function; a function it cannot reach gets an error return. */
-#define API_OR(fn, fail)                                                                           \
-	const struct ap_libapi *api = ap_libapi_for(AP_CALLER());                                  \
-	if (AP_UNLIKELY(!api->fn)) {                                                               \
-		errno = ENOSYS;                                                                    \
-		return fail;                                                                       \
+#define API_OR(fn, fail)                                          \
+	const struct ap_libapi *api = ap_libapi_for(AP_CALLER()); \
+	if (AP_UNLIKELY(!api->fn)) {                              \
+		errno = ENOSYS;                                   \
+		return fail;                                      \
 	}
 
 /* Run the real call with the thread marked as inside this SSL*, so that nested socket calls
  * bind the socket to it (libcurl's own BIO, Python's socket BIO). */
-#define WITH_SSL(ssl, expr)                                                                        \
-	({                                                                                         \
-		void *prev_ = ap_tls.cur_ssl;                                                      \
-		__typeof__(expr) r_;                                                               \
-		ap_tls.cur_ssl = (ssl);                                                            \
-		r_ = (expr);                                                                       \
-		ap_tls.cur_ssl = prev_;                                                            \
-		r_;                                                                                \
+#define WITH_SSL(ssl, expr)                   \
+	({                                    \
+		void *prev_ = ap_tls.cur_ssl; \
+		__typeof__(expr) r_;          \
+		ap_tls.cur_ssl = (ssl);       \
+		r_ = (expr);                  \
+		ap_tls.cur_ssl = prev_;       \
+		r_;                           \
 	})
 
 static void plaintext(void *ssl, int dir, const void *buf, size_t n)

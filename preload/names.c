@@ -4,7 +4,7 @@
 #include "ap_records.h"
 
 static const char *const cat_names[AP_CAT_MAX] = {
-	[AP_CAT_UNKNOWN] = "unknown", [AP_CAT_LLM] = "llm",	   [AP_CAT_TOOL] = "tool",
+	[AP_CAT_UNKNOWN] = "unknown", [AP_CAT_LLM] = "llm",	    [AP_CAT_TOOL] = "tool",
 	[AP_CAT_MEMORY] = "memory",   [AP_CAT_PROCESS] = "process",
 };
 
@@ -25,13 +25,12 @@ static const char *const prov_names[AP_PROV_MAX] = {
 	[AP_PROV_OPENAI_COMPATIBLE] = "openai_compatible",
 };
 
-static const char *const vis_names[] = { "unknown", "plaintext", "libcurl", "opaque" };
-static const char *const xerr_names[] = { "none",   "reset",    "eof",    "timeout",
-					  "closed", "protocol", "connect" };
-static const char *const pev_names[] = { "unknown", "fork", "exec", "spawn", "wait", "exit" };
+static const char *const vis_names[] = {"unknown", "plaintext", "libcurl", "opaque"};
+static const char *const xerr_names[] = {"none",   "reset",    "eof",	 "timeout",
+					 "closed", "protocol", "connect"};
+static const char *const pev_names[] = {"unknown", "fork", "exec", "spawn", "wait", "exit"};
 static const char *const diag_names[AP_DIAG_MAX] = {
-	"unknown",	 "opaque_tls", "static_child", "drops",
-	"config",	 "output",     "http2",	       "deepbind",
+	"unknown", "opaque_tls", "static_child", "drops", "config", "output", "http2", "deepbind",
 };
 
 #define NAME(tab, i) ((i) < sizeof(tab) / sizeof(tab[0]) && tab[i] ? tab[i] : "unknown")

@@ -1,4 +1,5 @@
-/* rt.h: private declarations of the preload runtime (init, resolver, writer, connections, hooks). */
+/* rt.h: private declarations of the preload runtime (init, resolver, writer, connections, hooks).
+ */
 #ifndef AGENTPROF_RT_H
 #define AGENTPROF_RT_H
 
@@ -27,23 +28,23 @@
 #include "classify.h"
 #include "http.h"
 
-#define AP_EXPORT __attribute__((visibility("default")))
-#define AP_LIKELY(x) __builtin_expect(!!(x), 1)
+#define AP_EXPORT      __attribute__((visibility("default")))
+#define AP_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define AP_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-#define AP_FD_MAX 65536	      /* fds tracked by the fd table; larger fds pass through */
-#define AP_CONN_MAX 512	      /* live connections tracked at once */
-#define AP_SSL_SLOTS 1024     /* SSL* -> connection hash slots */
+#define AP_FD_MAX    65536	/* fds tracked by the fd table; larger fds pass through */
+#define AP_CONN_MAX  512	/* live connections tracked at once */
+#define AP_SSL_SLOTS 1024	/* SSL* -> connection hash slots */
 #define AP_BUF_BYTES (1u << 20) /* encoded records waiting for the next flush */
-#define AP_PATH_MAX 512
+#define AP_PATH_MAX  512
 
 /* --- configuration (read once in the constructor, never changed afterwards) ------------------ */
 struct ap_config {
-	int disabled;		/* AGENTPROF_DISABLE=1 */
-	int children;		/* AGENTPROF_CHILDREN (default 1) */
-	int stacks;		/* AGENTPROF_STACKS (default 1) */
-	uint32_t sample_ppm;	/* AGENTPROF_SAMPLE * 1e6 */
-	int64_t flush_ns;	/* AGENTPROF_FLUSH_MS */
+	int disabled;	     /* AGENTPROF_DISABLE=1 */
+	int children;	     /* AGENTPROF_CHILDREN (default 1) */
+	int stacks;	     /* AGENTPROF_STACKS (default 1) */
+	uint32_t sample_ppm; /* AGENTPROF_SAMPLE * 1e6 */
+	int64_t flush_ns;    /* AGENTPROF_FLUSH_MS */
 	char out_dir[AP_PATH_MAX];
 	char agent[AP_STR_AGENT];
 	struct ap_rules rules;
@@ -53,10 +54,10 @@ struct ap_config {
 /* --- per-thread state (initial-exec TLS) ----------------------------------------------------- */
 struct ap_thread {
 	uint32_t tid;
-	uint8_t guard;	     /* inside agentprof: forward everything */
-	uint8_t in_curl;     /* inside curl_easy_perform / curl_multi_*: nested calls are curl's */
-	uint8_t ssl_depth;   /* inside an SSL_* call */
-	void *cur_ssl;	     /* SSL* of the SSL_* call in progress (nested socket calls bind to it) */
+	uint8_t guard;	   /* inside agentprof: forward everything */
+	uint8_t in_curl;   /* inside curl_easy_perform / curl_multi_*: nested calls are curl's */
+	uint8_t ssl_depth; /* inside an SSL_* call */
+	void *cur_ssl;	   /* SSL* of the SSL_* call in progress (nested socket calls bind to it) */
 	uint64_t span_stack[16]; /* open manual spans, innermost last */
 	uint32_t span_depth;
 	char agent[AP_STR_AGENT];
@@ -70,17 +71,17 @@ extern __thread struct ap_thread ap_tls __attribute__((tls_model("initial-exec")
 struct ap_conn;
 
 struct ap_runtime {
-	atomic_int ready;      /* 1 once init finished and recording is on */
-	atomic_int finished;   /* 1 after the final flush: pass-through from then on */
-	pid_t pid;	       /* our pid; a wrapper running with another pid is a vfork child */
+	atomic_int ready;    /* 1 once init finished and recording is on */
+	atomic_int finished; /* 1 after the final flush: pass-through from then on */
+	pid_t pid;	     /* our pid; a wrapper running with another pid is a vfork child */
 	pid_t ppid;
 	struct ap_config cfg;
 	char file_path[AP_PATH_MAX + 64];
-	int file_failed; /* output could not be created: record nothing further */
+	int file_failed;      /* output could not be created: record nothing further */
 	pthread_mutex_t lock; /* buffer + file */
 	uint8_t *buf;	      /* AP_BUF_BYTES, mmap'ed */
 	size_t buf_len;
-	int has_llm;	      /* buffer holds an LLM exchange: flush now */
+	int has_llm; /* buffer holds an LLM exchange: flush now */
 	int64_t last_flush_ns;
 	int64_t start_ns;
 	atomic_uint_fast64_t next_id;
@@ -99,10 +100,10 @@ struct ap_runtime {
 extern struct ap_runtime ap_rt;
 
 /* --- time and small helpers (rt_util.c) ------------------------------------------------------- */
-int64_t ap_now(void);	    /* CLOCK_MONOTONIC ns */
-int64_t ap_now_real(void);  /* CLOCK_REALTIME ns */
+int64_t ap_now(void);	   /* CLOCK_MONOTONIC ns */
+int64_t ap_now_real(void); /* CLOCK_REALTIME ns */
 uint32_t ap_gettid(void);
-pid_t ap_getpid_raw(void);  /* the kernel's view, bypassing any cache */
+pid_t ap_getpid_raw(void); /* the kernel's view, bypassing any cache */
 void ap_strlcpy(char *dst, const char *src, size_t cap);
 void ap_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t ap_new_id(void);
@@ -124,7 +125,8 @@ static inline uint64_t ap_current_span(void)
 	return ap_tls.span_stack[(d > 16 ? 16 : d) - 1];
 }
 
-/* --- init / config (rt_init.c) ----------------------------------------------------------------- */
+/* --- init / config (rt_init.c) -----------------------------------------------------------------
+ */
 void ap_init_once(void);
 void ap_config_parse(struct ap_config *cfg);
 void ap_after_fork_child(void);
@@ -132,10 +134,12 @@ void ap_final_flush(int exit_code);
 /* exit(code) was called: the atexit handler reports this status. */
 void ap_exit_code_hint(int code);
 
-/* --- resolver (rt_resolve.c) -------------------------------------------------------------------- */
+/* --- resolver (rt_resolve.c) --------------------------------------------------------------------
+ */
 #include "rt_syms.h"
 
-/* --- writer (rt_writer.c) ----------------------------------------------------------------------- */
+/* --- writer (rt_writer.c) -----------------------------------------------------------------------
+ */
 void ap_writer_init(void);
 /* Append a record; LLM exchanges request an immediate flush. Never blocks on I/O elsewhere. */
 void ap_record(const struct ap_record *r);
@@ -151,7 +155,8 @@ int ap_child_unprofilable(const char *file, int use_path);
 /* Redact a shell command line ("sh -c CMD") word by word into out (hook_spawn.c). */
 void ap_redact_shell(const char *cmd, char *out, size_t cap);
 
-/* --- connections (rt_conn.c) -------------------------------------------------------------------- */
+/* --- connections (rt_conn.c) --------------------------------------------------------------------
+ */
 enum ap_conn_role { AP_ROLE_CLIENT = 0, AP_ROLE_SERVER = 1 };
 
 void ap_conn_init(void);

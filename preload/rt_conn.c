@@ -26,18 +26,18 @@ struct tls_track {
 /* TLS 1.3 servers send session tickets (encrypted, so they look like application data) right
  * after the handshake. In the first turn, up to this many small records are taken as tickets
  * and not as the response's first byte. */
-#define TLS13_TICKETS 2
+#define TLS13_TICKETS	 2
 #define TLS13_TICKET_MAX 600
 
 struct ap_conn {
-	atomic_int kind;   /* enum conn_kind; CK_FREE slots are claimed by CAS */
-	atomic_flag busy;  /* one thread at a time feeds the parser; others skip */
+	atomic_int kind;  /* enum conn_kind; CK_FREE slots are claimed by CAS */
+	atomic_flag busy; /* one thread at a time feeds the parser; others skip */
 	uint8_t role;
-	uint8_t tls;	   /* TLS bytes seen on this socket */
-	uint8_t bound;	   /* socket whose plaintext an SSL* carries: ignore its bytes */
-	uint8_t opaque;	   /* TLS socket with no SSL* seen: infer request/response turns */
-	uint8_t decided;   /* first outgoing bytes classified */
-	uint8_t emitted;   /* connection record written */
+	uint8_t tls;	     /* TLS bytes seen on this socket */
+	uint8_t bound;	     /* socket whose plaintext an SSL* carries: ignore its bytes */
+	uint8_t opaque;	     /* TLS socket with no SSL* seen: infer request/response turns */
+	uint8_t decided;     /* first outgoing bytes classified */
+	uint8_t emitted;     /* connection record written */
 	uint8_t sni_pending; /* SSL conn with SNI set, no socket yet (memory BIO) */
 	uint8_t tls13;	     /* the ServerHello negotiated TLS 1.3 */
 	uint8_t tickets;     /* session-ticket records still expected (TLS 1.3, first turn) */
@@ -162,7 +162,8 @@ static void set_fd(int fd, struct ap_conn *c)
 		__atomic_store_n(&ap_rt.fd_conn[fd], c, __ATOMIC_RELEASE);
 }
 
-/* --- naming -------------------------------------------------------------------------------------- */
+/* --- naming --------------------------------------------------------------------------------------
+ */
 
 static void addr_text(const struct sockaddr *sa, char *out, size_t cap, int *port)
 {
@@ -211,7 +212,8 @@ static void name_from_dns(struct ap_conn *c, int64_t connect_t0)
 	}
 }
 
-/* --- connection lifecycle ------------------------------------------------------------------------- */
+/* --- connection lifecycle
+ * ------------------------------------------------------------------------- */
 
 static void write_connection(struct ap_conn *c, int64_t now)
 {
@@ -337,7 +339,8 @@ void ap_conn_on_error(struct ap_conn *c, int err, int64_t now)
 		c->info.error = AP_XERR_TIMEOUT;
 }
 
-/* --- TLS framing and opaque turns ---------------------------------------------------------------- */
+/* --- TLS framing and opaque turns ----------------------------------------------------------------
+ */
 
 /* Count application-data bytes in a chunk of TLS records (dir 0 = out, 1 = in). Incoming
  * records taken for TLS 1.3 session tickets are relabelled (type 0) and not counted. */
@@ -379,7 +382,7 @@ static size_t tls_app_bytes(struct ap_conn *c, int dir, const uint8_t *p, size_t
 /* The ServerHello names the version in its supported_versions extension (0x002b): 0x0304. */
 static void note_server_hello(struct ap_conn *c, const uint8_t *p, size_t n)
 {
-	static const uint8_t v13[6] = { 0x00, 0x2b, 0x00, 0x02, 0x03, 0x04 };
+	static const uint8_t v13[6] = {0x00, 0x2b, 0x00, 0x02, 0x03, 0x04};
 
 	if (n > 5 && p[0] == 22 && memmem(p, n < 512 ? n : 512, v13, sizeof(v13))) {
 		c->tls13 = 1;
@@ -457,7 +460,8 @@ static void decide(struct ap_conn *c, const uint8_t *p, size_t n, int64_t now)
 			char msg[AP_STR_MSG];
 			ap_rt.opaque_tls_reported = 1;
 			snprintf(msg, sizeof(msg),
-				 "TLS to %.120s without SSL_* calls (statically linked TLS): endpoints "
+				 "TLS to %.120s without SSL_* calls (statically linked TLS): "
+				 "endpoints "
 				 "are timed at socket level only",
 				 c->info.host[0] ? c->info.host : c->info.peer);
 			ap_diag(AP_DIAG_OPAQUE_TLS, msg);
@@ -481,7 +485,8 @@ static void note_http2(struct ap_conn *c)
 	ap_diag(AP_DIAG_HTTP2, msg);
 }
 
-/* --- byte routing --------------------------------------------------------------------------------- */
+/* --- byte routing
+ * --------------------------------------------------------------------------------- */
 
 static void socket_bytes(struct ap_conn *c, int dir, const uint8_t *p, size_t n, int64_t now)
 {
@@ -497,7 +502,8 @@ static void socket_bytes(struct ap_conn *c, int dir, const uint8_t *p, size_t n,
 	if (c->bound)
 		return; /* ciphertext of an SSL connection: its plaintext is counted there */
 	if (!c->decided) {
-		/* non-blocking connect: the socket is connected by the time bytes flow (upper bound) */
+		/* non-blocking connect: the socket is connected by the time bytes flow (upper
+		 * bound) */
 		if (c->info.connect_ns == AP_UNKNOWN && c->connect_start != AP_UNKNOWN)
 			c->info.connect_ns = now - c->connect_start;
 		if (dir == 1) {
@@ -557,7 +563,8 @@ void ap_conn_on_iov(struct ap_conn *c, int dir, const struct iovec *iov, int iov
 	unlock_conn(c);
 }
 
-/* --- SSL connections ------------------------------------------------------------------------------ */
+/* --- SSL connections
+ * ------------------------------------------------------------------------------ */
 
 static unsigned ssl_hash(void *ssl)
 {
@@ -592,8 +599,7 @@ struct ap_conn *ap_conn_for_ssl(void *ssl, int create)
 	for (unsigned i = 0; i < AP_SSL_SLOTS; i++) {
 		struct ssl_slot *s = &ssl_slots[(h + i) % AP_SSL_SLOTS];
 		void *expect = NULL;
-		if (atomic_compare_exchange_strong(&s->ssl, &expect, ssl) ||
-		    expect == (void *)1) {
+		if (atomic_compare_exchange_strong(&s->ssl, &expect, ssl) || expect == (void *)1) {
 			atomic_store(&s->ssl, ssl);
 			atomic_store(&s->conn, c);
 			return c;
@@ -715,7 +721,8 @@ void ap_conn_ssl_free(void *ssl, int64_t now)
 	conn_release(c, now);
 }
 
-/* --- exchanges ------------------------------------------------------------------------------------ */
+/* --- exchanges
+ * ------------------------------------------------------------------------------------ */
 
 void ap_classify_exchange(struct ap_exchange *x)
 {
@@ -745,7 +752,8 @@ void ap_emit_exchange(struct ap_conn *c, struct ap_exchange *x)
 	x->id = ap_new_id();
 	x->conn_id = c->info.id;
 	x->tid = ap_gettid();
-	/* The connection's name (SNI, DNS) wins over a Host header only when the header is absent. */
+	/* The connection's name (SNI, DNS) wins over a Host header only when the header is absent.
+	 */
 	if (!x->host[0])
 		ap_strlcpy(x->host, c->info.host[0] ? c->info.host : c->info.peer, sizeof(x->host));
 	/* strip ":port" from a Host header */

@@ -174,7 +174,7 @@ void ap_config_parse(struct ap_config *cfg)
 /* --- zlib, loaded privately so the host's symbol resolution does not change ------------------ */
 
 #define ZPOOL_BLOCKS 32
-#define ZPOOL_BLOCK (48 * 1024)
+#define ZPOOL_BLOCK  (48 * 1024)
 
 static uint8_t *zpool;
 static atomic_uint_fast32_t zpool_used;
@@ -228,7 +228,8 @@ static void load_zlib(void)
 	ap_rt.http_env.zfree = zpool_free;
 }
 
-/* --- fork and exit ----------------------------------------------------------------------------- */
+/* --- fork and exit -----------------------------------------------------------------------------
+ */
 
 static void atfork_prepare(void)
 {
@@ -299,7 +300,8 @@ void ap_final_flush(int exit_code)
 	ap_tls.guard--;
 }
 
-/* --- init ---------------------------------------------------------------------------------------- */
+/* --- init ----------------------------------------------------------------------------------------
+ */
 
 static void do_init(void)
 {

@@ -23,7 +23,7 @@ void ap_resolve_libc(void)
  * scope resolves. Filled on the first call from each call site, under resolve_lock; read
  * without a lock through atomic publication.
  */
-#define MOD_MAX 16
+#define MOD_MAX	   16
 #define SITE_SLOTS 512
 
 struct site {
@@ -37,7 +37,6 @@ static int nmods;
 static struct site sites[SITE_SLOTS];
 static pthread_mutex_t resolve_lock = PTHREAD_MUTEX_INITIALIZER;
 static const struct ap_libapi empty_api;
-
 
 static void *lookup(void *handle, const char *name, void *self_base)
 {

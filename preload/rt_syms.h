@@ -55,7 +55,8 @@ struct ap_libc {
 extern struct ap_libc ap_real;
 void ap_resolve_libc(void);
 
-#define AP_REAL(name) (AP_UNLIKELY(!ap_real.name) ? (ap_resolve_libc(), ap_real.name) : ap_real.name)
+#define AP_REAL(name) \
+	(AP_UNLIKELY(!ap_real.name) ? (ap_resolve_libc(), ap_real.name) : ap_real.name)
 
 /* OpenSSL and libcurl: resolved once per calling object, in that object's own scope, so that
  * Python's RTLD_LOCAL libssl and several copies of one library are each reached correctly. */

@@ -1,4 +1,5 @@
-/* rt_writer.c: the bounded record buffer and the span file, one checksummed zstd frame per flush. */
+/* rt_writer.c: the bounded record buffer and the span file, one checksummed zstd frame per flush.
+ */
 #define ZSTD_STATIC_LINKING_ONLY
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +17,7 @@
 #include "rt.h"
 #include "rt_metrics.h"
 
-#define AP_ZLEVEL 3
+#define AP_ZLEVEL	  3
 #define AP_VERSION_STRING "0.1.0"
 
 /* Compression state: written under ap_rt.lock only. */
@@ -117,8 +118,8 @@ static void prog_name(char *out, size_t cap)
 
 	for (; s && *s && o + 1 < cap && o < 64; s++)
 		out[o++] = (char)((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-						  (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' ||
-						  *s == '.'
+						  (*s >= '0' && *s <= '9') || *s == '-' ||
+						  *s == '_' || *s == '.'
 					  ? *s
 					  : '_');
 	if (!o)
@@ -172,8 +173,9 @@ static int create_file(void)
 	prog_name(prog, sizeof(prog));
 	for (int attempt = 0; attempt < 10; attempt++) {
 		if (attempt)
-			snprintf(ap_rt.file_path, sizeof(ap_rt.file_path), "%s/agentprof.%s.%d.%d.zst",
-				 ap_rt.cfg.out_dir, prog, (int)ap_rt.pid, attempt);
+			snprintf(ap_rt.file_path, sizeof(ap_rt.file_path),
+				 "%s/agentprof.%s.%d.%d.zst", ap_rt.cfg.out_dir, prog,
+				 (int)ap_rt.pid, attempt);
 		else
 			snprintf(ap_rt.file_path, sizeof(ap_rt.file_path), "%s/agentprof.%s.%d.zst",
 				 ap_rt.cfg.out_dir, prog, (int)ap_rt.pid);
@@ -294,10 +296,12 @@ static void counters_locked(int64_t now)
 		ap_record_init(&r, AP_REC_COUNTER);
 		r.u.counter.kind = AP_CNT_CPU_USER_NS;
 		r.u.counter.time_ns = now;
-		r.u.counter.value = ru.ru_utime.tv_sec * 1000000000ll + ru.ru_utime.tv_usec * 1000ll;
+		r.u.counter.value =
+			ru.ru_utime.tv_sec * 1000000000ll + ru.ru_utime.tv_usec * 1000ll;
 		append_locked(&r);
 		r.u.counter.kind = AP_CNT_CPU_SYS_NS;
-		r.u.counter.value = ru.ru_stime.tv_sec * 1000000000ll + ru.ru_stime.tv_usec * 1000ll;
+		r.u.counter.value =
+			ru.ru_stime.tv_sec * 1000000000ll + ru.ru_stime.tv_usec * 1000ll;
 		append_locked(&r);
 	}
 }

@@ -1,4 +1,5 @@
-/* unit.h: a minimal unit-test harness; each test binary prints "N passed, N failed" and exits 0/1. */
+/* unit.h: a minimal unit-test harness; each test binary prints "N passed, N failed" and exits 0/1.
+ */
 #ifndef AGENTPROF_UNIT_H
 #define AGENTPROF_UNIT_H
 
@@ -8,44 +9,44 @@
 
 static int unit_passed, unit_failed;
 
-#define CHECK(cond)                                                                            \
-	do {                                                                                   \
-		if (cond) {                                                                    \
-			unit_passed++;                                                         \
-		} else {                                                                       \
-			unit_failed++;                                                         \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);   \
-		}                                                                              \
+#define CHECK(cond)                                                                              \
+	do {                                                                                     \
+		if (cond) {                                                                      \
+			unit_passed++;                                                           \
+		} else {                                                                         \
+			unit_failed++;                                                           \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
+		}                                                                                \
 	} while (0)
 
-#define CHECK_EQ_INT(a, b)                                                                     \
-	do {                                                                                   \
-		long long _a = (long long)(a), _b = (long long)(b);                            \
-		if (_a == _b) {                                                                \
-			unit_passed++;                                                         \
-		} else {                                                                       \
-			unit_failed++;                                                         \
+#define CHECK_EQ_INT(a, b)                                                                         \
+	do {                                                                                       \
+		long long _a = (long long)(a), _b = (long long)(b);                                \
+		if (_a == _b) {                                                                    \
+			unit_passed++;                                                             \
+		} else {                                                                           \
+			unit_failed++;                                                             \
 			fprintf(stderr, "%s:%d: %s == %s: %lld != %lld\n", __FILE__, __LINE__, #a, \
-				#b, _a, _b);                                                   \
-		}                                                                              \
+				#b, _a, _b);                                                       \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_EQ_STR(a, b)                                                                     \
-	do {                                                                                   \
-		const char *_a = (a), *_b = (b);                                               \
-		if (_a && _b && strcmp(_a, _b) == 0) {                                         \
-			unit_passed++;                                                         \
-		} else {                                                                       \
-			unit_failed++;                                                         \
+#define CHECK_EQ_STR(a, b)                                                                         \
+	do {                                                                                       \
+		const char *_a = (a), *_b = (b);                                                   \
+		if (_a && _b && strcmp(_a, _b) == 0) {                                             \
+			unit_passed++;                                                             \
+		} else {                                                                           \
+			unit_failed++;                                                             \
 			fprintf(stderr, "%s:%d: %s == %s: \"%s\" != \"%s\"\n", __FILE__, __LINE__, \
-				#a, #b, _a ? _a : "(null)", _b ? _b : "(null)");               \
-		}                                                                              \
+				#a, #b, _a ? _a : "(null)", _b ? _b : "(null)");                   \
+		}                                                                                  \
 	} while (0)
 
-#define UNIT_DONE()                                                                            \
-	do {                                                                                   \
-		printf("%d passed, %d failed\n", unit_passed, unit_failed);                    \
-		return unit_failed ? 1 : 0;                                                    \
+#define UNIT_DONE()                                                         \
+	do {                                                                \
+		printf("%d passed, %d failed\n", unit_passed, unit_failed); \
+		return unit_failed ? 1 : 0;                                 \
 	} while (0)
 
 #endif

@@ -92,8 +92,8 @@ static int is_static_elf(const char *file)
 		goto out;
 	st = 1;
 	for (int i = 0; i < eh.e_phnum; i++) {
-		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * eh.e_phentsize)) !=
-		    sizeof(ph)) {
+		if (pread(fd, &ph, sizeof(ph),
+			  (off_t)(eh.e_phoff + (uint64_t)i * eh.e_phentsize)) != sizeof(ph)) {
 			st = 0;
 			break;
 		}
@@ -123,9 +123,9 @@ static int wait_status(pid_t pid)
 
 static int cmd_run(int argc, char **argv)
 {
-	static const char *const libs[] = { "libagentprof.so", "../lib/agentprof/libagentprof.so",
-					    NULL };
-	static const char *const views[] = { "agentprof-view", NULL };
+	static const char *const libs[] = {"libagentprof.so", "../lib/agentprof/libagentprof.so",
+					   NULL};
+	static const char *const views[] = {"agentprof-view", NULL};
 	char dir[PATH_MAX], lib[PATH_MAX], view[PATH_MAX], out[PATH_MAX], bin[PATH_MAX];
 	char preload[PATH_MAX * 2];
 	const char *outarg = NULL, *old;
@@ -175,8 +175,9 @@ static int cmd_run(int argc, char **argv)
 	if (realpath(out, bin))
 		snprintf(out, sizeof(out), "%s", bin);
 	if (resolve_cmd(argv[i], bin, sizeof(bin)) == 0 && is_static_elf(bin))
-		fprintf(stderr, "agentprof: %s is statically linked: not profiled (LD_PRELOAD cannot "
-				"enter a static binary)\n",
+		fprintf(stderr,
+			"agentprof: %s is statically linked: not profiled (LD_PRELOAD cannot "
+			"enter a static binary)\n",
 			bin);
 	old = getenv("LD_PRELOAD");
 	if (old && *old)
