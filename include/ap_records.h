@@ -293,7 +293,11 @@ const char *ap_diag_name(unsigned code);
 int ap_category_parse(const char *s); /* -1 if not a name */
 int ap_provider_parse(const char *s); /* -1 if not a name */
 
-/* Reset every field to its "unknown" value (signed fields AP_UNKNOWN, strings empty). */
+/* Bytes of the union member a record type uses (the whole union for unknown types). */
+size_t ap_record_size(uint32_t type);
+
+/* Reset every field of the type's member to its "unknown" value (signed fields AP_UNKNOWN,
+ * strings empty). Bytes of the union beyond that member are left as they were. */
 void ap_record_init(struct ap_record *r, uint32_t type);
 
 #endif

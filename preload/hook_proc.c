@@ -229,8 +229,8 @@ AP_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
 	t0 = ap_now();
 	rc = AP_REAL(waitpid)(pid, &st, options);
 	err = errno;
-	if (status)
-		*status = st;
+	if (status && rc > 0)
+		*status = st; /* like glibc: untouched when nothing was reaped */
 	if (rc > 0) {
 		int code = WIFEXITED(st)     ? WEXITSTATUS(st)
 			   : WIFSIGNALED(st) ? 128 + WTERMSIG(st)

@@ -37,8 +37,8 @@ typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t 
 enum { SP_SPAWN = 0, SP_SPAWNP = 1 };
 enum { V_2_15 = 0, V_2_2_5 = 1 };
 
-static const char *const spawn_names[2] = { "posix_spawn", "posix_spawnp" };
-static const char *const spawn_vers[2] = { "GLIBC_2.15", "GLIBC_2.2.5" };
+static const char *const spawn_names[2] = {"posix_spawn", "posix_spawnp"};
+static const char *const spawn_vers[2] = {"GLIBC_2.15", "GLIBC_2.2.5"};
 static spawn_fn real_spawn[2][2];
 static int (*real_system)(const char *);
 static FILE *(*real_popen)(const char *, const char *);
@@ -79,10 +79,10 @@ static spawn_fn spawn_real(int which, int ver)
 	return f;
 }
 
-#define LAZY(ptr, name)                                                                            \
-	do {                                                                                       \
-		if (AP_UNLIKELY(!(ptr)))                                                           \
-			*(void **)&(ptr) = next_sym(name, NULL);                                   \
+#define LAZY(ptr, name)                                          \
+	do {                                                     \
+		if (AP_UNLIKELY(!(ptr)))                         \
+			*(void **)&(ptr) = next_sym(name, NULL); \
 	} while (0)
 
 /* Recording is on and this is the process we initialised (not a vfork child). */
@@ -91,7 +91,8 @@ static int own_process(void)
 	return ap_active() && ap_getpid_raw() == ap_rt.pid;
 }
 
-/* --- the static / setuid child check ------------------------------------------------------------ */
+/* --- the static / setuid child check ------------------------------------------------------------
+ */
 
 /* Classify an executable: 0 dynamic (or unknown), 1 static ELF (no PT_INTERP), 2 set-id to
  * another user (the loader ignores LD_PRELOAD). A "#!" script is judged by its interpreter. */
@@ -212,7 +213,8 @@ int ap_child_unprofilable(const char *file, int use_path)
 
 	if (!file)
 		return 0;
-	if (use_path ? search_path(file, path, sizeof(path)) : (ap_strlcpy(path, file, sizeof(path)), 1))
+	if (use_path ? search_path(file, path, sizeof(path))
+		     : (ap_strlcpy(path, file, sizeof(path)), 1))
 		kind = exe_kind(path, 0);
 	if (kind) {
 		snprintf(msg, sizeof(msg), "not profiled: %s: %.200s",
@@ -223,7 +225,8 @@ int ap_child_unprofilable(const char *file, int use_path)
 	return kind;
 }
 
-/* --- event records --------------------------------------------------------------------------------- */
+/* --- event records
+ * --------------------------------------------------------------------------------- */
 
 /* 1 when envp hands the preload to the child. */
 static int env_has_preload(char *const envp[])
@@ -259,7 +262,8 @@ static void redact_header_word(char *w, size_t cap)
 {
 	const char *colon = strchr(w, ':');
 
-	if (colon && colon != w && !strstr(w, "://") && ap_header_is_secret(w, (size_t)(colon - w)) &&
+	if (colon && colon != w && !strstr(w, "://") &&
+	    ap_header_is_secret(w, (size_t)(colon - w)) &&
 	    (size_t)(colon - w) + 1 + sizeof(AP_REDACTED) <= cap)
 		memcpy(w + (colon - w) + 1, AP_REDACTED, sizeof(AP_REDACTED));
 }
@@ -377,7 +381,8 @@ static int exit_code(int st)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : AP_UNKNOWN;
 }
 
-/* --- posix_spawn / posix_spawnp ----------------------------------------------------------------------- */
+/* --- posix_spawn / posix_spawnp
+ * ----------------------------------------------------------------------- */
 
 static int spawn_common(int which, int ver, pid_t *pid, const char *file,
 			const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
@@ -443,7 +448,8 @@ __asm__(".symver ap_posix_spawn_2_2_5, posix_spawn@GLIBC_2.2.5");
 __asm__(".symver ap_posix_spawnp_2_15, posix_spawnp@@GLIBC_2.15");
 __asm__(".symver ap_posix_spawnp_2_2_5, posix_spawnp@GLIBC_2.2.5");
 
-/* --- system ---------------------------------------------------------------------------------------------- */
+/* --- system
+ * ---------------------------------------------------------------------------------------------- */
 
 static int shell_profiled(void)
 {
@@ -475,10 +481,11 @@ AP_EXPORT int system(const char *cmd)
 	return rc;
 }
 
-/* --- popen / pclose ----------------------------------------------------------------------------------------- */
+/* --- popen / pclose
+ * ----------------------------------------------------------------------------------------- */
 
 #define POPEN_SLOTS 64
-#define SLOT_BUSY ((FILE *)1)
+#define SLOT_BUSY   ((FILE *)1)
 
 struct popen_slot {
 	_Atomic(FILE *) f; /* NULL free, SLOT_BUSY being filled or emptied */

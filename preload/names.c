@@ -83,9 +83,30 @@ int ap_provider_parse(const char *s)
 	return lookup(prov_names, AP_PROV_MAX, 1, s);
 }
 
+/* Bytes of the union member each record type uses: only those are cleared (decoding is hot). */
+static const size_t member_size[AP_REC_TYPE_MAX] = {
+	[AP_REC_PROCESS] = sizeof(struct ap_process),
+	[AP_REC_PROCESS_END] = sizeof(struct ap_process_end),
+	[AP_REC_CONNECTION] = sizeof(struct ap_connection),
+	[AP_REC_EXCHANGE] = sizeof(struct ap_exchange),
+	[AP_REC_PROC_EVENT] = sizeof(struct ap_proc_event),
+	[AP_REC_SPAN] = sizeof(struct ap_span),
+	[AP_REC_COUNTER] = sizeof(struct ap_counter),
+	[AP_REC_STACK] = sizeof(struct ap_stack),
+	[AP_REC_MODULE] = sizeof(struct ap_module),
+	[AP_REC_DIAG] = sizeof(struct ap_diag),
+	[AP_REC_DNS] = sizeof(struct ap_dns),
+};
+
+size_t ap_record_size(uint32_t type)
+{
+	return type < AP_REC_TYPE_MAX && member_size[type] ? member_size[type]
+							   : sizeof(((struct ap_record *)0)->u);
+}
+
 void ap_record_init(struct ap_record *r, uint32_t type)
 {
-	memset(r, 0, sizeof(*r));
+	memset(&r->u, 0, ap_record_size(type));
 	r->type = type;
 	switch (type) {
 	case AP_REC_PROCESS_END:

@@ -374,3 +374,19 @@ void ap_diag(unsigned code, const char *msg)
 	ap_strlcpy(r.u.diag.msg, msg, sizeof(r.u.diag.msg));
 	ap_record(&r);
 }
+
+/*
+ * libzstd built with tracing support calls these weak hooks when they are defined. Hidden
+ * definitions here bind its calls to no-ops inside the library, so that a host which defines
+ * them is never called by our compressor.
+ */
+__attribute__((visibility("hidden"))) unsigned long long
+ZSTD_trace_compress_begin(const void *cctx)
+{
+	return 0;
+}
+
+__attribute__((visibility("hidden"))) void ZSTD_trace_compress_end(unsigned long long ctx,
+								   const void *trace)
+{
+}

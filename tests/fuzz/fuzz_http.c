@@ -9,7 +9,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const struct ap_zlib_api zapi = { inflateInit2_, inflate, inflateEnd };
+static const struct ap_zlib_api zapi = {inflateInit2_, inflate, inflateEnd};
 static volatile uint64_t sink;
 
 static void emit(void *ctx, struct ap_exchange *x)
@@ -23,7 +23,7 @@ static void emit(void *ctx, struct ap_exchange *x)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct ap_http h;
-	struct ap_http_env env = { .emit = emit, .zlib = &zapi };
+	struct ap_http_env env = {.emit = emit, .zlib = &zapi};
 	int64_t now = 1000;
 	size_t o = 0;
 

@@ -17,7 +17,7 @@ static int parse(const uint8_t *buf, size_t n, struct rd_stats *st)
 
 	memset(&run, 0, sizeof(run));
 	rc = run_add_buf(&run, "t.zst", buf, n, msg, sizeof(msg));
-	*st = run.n_files ? run.files[0].st : (struct rd_stats){ 0 };
+	*st = run.n_files ? run.files[0].st : (struct rd_stats){0};
 	run_finish(&run);
 	run_free(&run);
 	return rc;
@@ -65,7 +65,7 @@ int main(int argc, char **argv)
 		int flips = 0, fewer = 0;
 		for (size_t i = AP_HEADER_SIZE; i < n; i += 7) {
 			for (int pat = 0; pat < 3; pat++) {
-				static const uint8_t x[3] = { 0x01, 0x80, 0xff };
+				static const uint8_t x[3] = {0x01, 0x80, 0xff};
 				memcpy(copy, buf, n);
 				copy[i] ^= x[pat];
 				parse(copy, n, &st);

@@ -1,4 +1,5 @@
-/* apdump.c: test helper: decode span files frame by frame and print every record as one JSON line. */
+/* apdump.c: test helper: decode span files frame by frame and print every record as one JSON line.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

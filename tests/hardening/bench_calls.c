@@ -20,7 +20,7 @@ static double now_s(void)
 
 static int listen_any(const char *portfile)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t al = sizeof(a);
 	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
 	FILE *f;
@@ -71,17 +71,21 @@ static void serve(const char *portfile, long long stream)
 			setsockopt(c, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof(one));
 			while (read_head(c)) {
 				if (!stream) {
-					static const char r[] = "HTTP/1.1 200 OK\r\nContent-Type: "
-								"application/json\r\nContent-Length: 2\r\n\r\n{}";
+					static const char r[] =
+						"HTTP/1.1 200 OK\r\nContent-Type: "
+						"application/json\r\nContent-Length: 2\r\n\r\n{}";
 					h_send_all(c, r, sizeof(r) - 1);
 					continue;
 				}
 				snprintf(hdr, sizeof(hdr),
-					 "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
-					 "Content-Length: %lld\r\n\r\n", stream);
+					 "HTTP/1.1 200 OK\r\nContent-Type: "
+					 "application/octet-stream\r\n"
+					 "Content-Length: %lld\r\n\r\n",
+					 stream);
 				h_send_all(c, hdr, strlen(hdr));
 				for (long long left = stream; left > 0;) {
-					size_t k = left < (long long)sizeof(blk) ? (size_t)left : sizeof(blk);
+					size_t k = left < (long long)sizeof(blk) ? (size_t)left
+										 : sizeof(blk);
 					if (h_send_all(c, blk, k) < 0)
 						break;
 					left -= (long long)k;
@@ -114,7 +118,7 @@ int main(int argc, char **argv)
 			a = p[1];
 		} else {
 			char pf[] = "/tmp/bench_calls.XXXXXX";
-			struct sockaddr_in sa = { .sin_family = AF_INET };
+			struct sockaddr_in sa = {.sin_family = AF_INET};
 			socklen_t sl = sizeof(sa);
 			int l = socket(AF_INET, SOCK_STREAM, 0);
 			(void)pf;
@@ -130,7 +134,8 @@ int main(int argc, char **argv)
 			if (!strcmp(m, "pipe")) {
 				if (write(a, buf, 64) != 64 || read(b, buf, 64) != 64)
 					return 1;
-			} else if (send(a, buf, 64, 0) != 64 || recv(b, buf, 64, MSG_WAITALL) != 64) {
+			} else if (send(a, buf, 64, 0) != 64 ||
+				   recv(b, buf, 64, MSG_WAITALL) != 64) {
 				return 1;
 			}
 		}

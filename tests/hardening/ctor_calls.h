@@ -35,10 +35,10 @@ static void cc_run(const char *w)
 {
 	int sv[2], pp[2], fd, rc;
 	char buf[64];
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(1) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(1)};
 	struct addrinfo *res = NULL;
-	struct iovec iov = { .iov_base = buf, .iov_len = 4 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct iovec iov = {.iov_base = buf, .iov_len = 4};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 	pid_t pid;
 
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -68,7 +68,7 @@ static void cc_run(const char *w)
 	cc_line(w, "getaddrinfo", rc, errno);
 	if (!rc)
 		freeaddrinfo(res);
-	rc = posix_spawn(&pid, "/bin/true", NULL, NULL, (char *[]){ "true", NULL }, environ);
+	rc = posix_spawn(&pid, "/bin/true", NULL, NULL, (char *[]){"true", NULL}, environ);
 	cc_line(w, "posix_spawn", rc, errno);
 	if (!rc)
 		cc_line(w, "waitpid", waitpid(pid, NULL, 0) == pid, errno);

@@ -10,10 +10,12 @@ static void preinit(int argc, char **argv, char **envp)
 	(void)argv;
 	for (; envp && *envp; envp++)
 		if (!strncmp(*envp, "CTOR_NO_PREINIT=", 16))
-			return; /* ASan runs: instrumented code cannot run before the ASan runtime */
+			return; /* ASan runs: instrumented code cannot run before the ASan runtime
+				 */
 	cc_run("preinit");
 }
-__attribute__((section(".preinit_array"), used)) static void (*preinit_p)(int, char **, char **) = preinit;
+__attribute__((section(".preinit_array"), used)) static void (*preinit_p)(int, char **,
+									  char **) = preinit;
 
 int main(void)
 {

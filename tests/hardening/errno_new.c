@@ -19,12 +19,12 @@ static void show(const char *what, long rc)
 	printf("%-28s rc=%-3ld errno=%s\n", what, rc, e ? strerrorname_np(e) : "0");
 }
 
-#define TRY(what, expr)                                                                            \
-	do {                                                                                       \
-		long rc_;                                                                          \
-		errno = EDOM;                                                                      \
-		rc_ = (long)(expr);                                                                \
-		show(what, rc_);                                                                   \
+#define TRY(what, expr)             \
+	do {                        \
+		long rc_;           \
+		errno = EDOM;       \
+		rc_ = (long)(expr); \
+		show(what, rc_);    \
 	} while (0)
 
 static void on_alarm(int sig)
@@ -35,9 +35,9 @@ static void on_alarm(int sig)
 int main(int argc, char **argv)
 {
 	int port = argc > 1 ? atoi(argv[1]) : 0, a, b, lfd, silent;
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in sa = {.sin_family = AF_INET};
 	socklen_t sl = sizeof(sa);
-	struct sigaction act = { .sa_handler = on_alarm }; /* no SA_RESTART */
+	struct sigaction act = {.sa_handler = on_alarm}; /* no SA_RESTART */
 	char buf[64];
 	pid_t pid;
 	FILE *p;
@@ -87,13 +87,13 @@ int main(int argc, char **argv)
 	TRY("read EINTR", read(silent, buf, sizeof(buf)));
 	close(silent);
 
-	TRY("posix_spawn ok", posix_spawn(&pid, "/bin/true", NULL, NULL, (char *[]){ "true", NULL },
-					  environ));
+	TRY("posix_spawn ok",
+	    posix_spawn(&pid, "/bin/true", NULL, NULL, (char *[]){"true", NULL}, environ));
 	waitpid(pid, NULL, 0);
-	TRY("posix_spawn ENOENT", posix_spawn(&pid, "/nonexistent", NULL, NULL,
-					      (char *[]){ "x", NULL }, environ));
-	TRY("posix_spawnp ok", posix_spawnp(&pid, "true", NULL, NULL, (char *[]){ "true", NULL },
-					    environ));
+	TRY("posix_spawn ENOENT",
+	    posix_spawn(&pid, "/nonexistent", NULL, NULL, (char *[]){"x", NULL}, environ));
+	TRY("posix_spawnp ok",
+	    posix_spawnp(&pid, "true", NULL, NULL, (char *[]){"true", NULL}, environ));
 	waitpid(pid, NULL, 0);
 	TRY("system exit 3", system("exit 3"));
 	TRY("popen bad mode", popen("true", "x") != NULL);

@@ -37,7 +37,8 @@ static int exchanges(int n)
 
 static int llm_call(void)
 {
-	static const char body[] = "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+	static const char body[] =
+		"{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
 	char req[512], buf[8192];
 	int fd = h_connect(port), n;
 
@@ -56,7 +57,7 @@ static void *blocker(void *arg)
 {
 	char b[16];
 	int fd = h_connect(silent_port);
-	struct timeval tv = { 0, 0 }; /* no timeout: block for good */
+	struct timeval tv = {0, 0}; /* no timeout: block for good */
 
 	(void)arg;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -114,7 +115,7 @@ int main(int argc, char **argv)
 		FILE *f;
 		pid_t parent = getpid();
 		int before = exchanges(n); /* in the parent, which daemon() ends with _exit */
-		if (daemon(1, 1) < 0) /* keep cwd and stdio: the test reads both */
+		if (daemon(1, 1) < 0)	   /* keep cwd and stdio: the test reads both */
 			return 1;
 		close(conn);
 		conn = -1;
@@ -137,7 +138,7 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "abort"))
 		abort();
 	if (!strcmp(mode, "threads8")) {
-		struct sockaddr_in a = { .sin_family = AF_INET };
+		struct sockaddr_in a = {.sin_family = AF_INET};
 		socklen_t al = sizeof(a);
 		int lfd = socket(AF_INET, SOCK_STREAM, 0);
 		pthread_t t;
@@ -183,7 +184,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!strcmp(mode, "spawn")) {
-		char *args[] = { "sh", "-c", "exit 3", NULL };
+		char *args[] = {"sh", "-c", "exit 3", NULL};
 		pid_t pid;
 		int st = 0;
 		if (posix_spawn(&pid, "/bin/sh", NULL, NULL, args, environ))

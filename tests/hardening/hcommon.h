@@ -15,8 +15,8 @@
 /* Connect to 127.0.0.1:port (5 s receive timeout as a safety net); -1 on failure. */
 static inline int h_connect(int port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	struct timeval tv = { .tv_sec = 5 };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	struct timeval tv = {.tv_sec = 5};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
@@ -54,8 +54,8 @@ static inline int h_get(int fd, const char *path, char *body, size_t bodycap)
 	int status = -1;
 	char *eoh;
 
-	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n",
-		 path);
+	snprintf(req, sizeof(req),
+		 "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n", path);
 	if (h_send_all(fd, req, strlen(req)) < 0)
 		return -1;
 	for (;;) {

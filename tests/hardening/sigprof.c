@@ -27,10 +27,10 @@ int main(int argc, char **argv)
 {
 	int port = argc > 1 ? atoi(argv[1]) : 0, secs = argc > 2 ? atoi(argv[2]) : 10;
 	int lfd, peer, http, pa, pb, n = 0, bad = 0;
-	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t al = sizeof(a);
-	struct itimerval it = { .it_interval = { 0, 1 }, .it_value = { 0, 1 } };
-	struct sigaction sa = { .sa_handler = on_prof, .sa_flags = SA_RESTART };
+	struct itimerval it = {.it_interval = {0, 1}, .it_value = {0, 1}};
+	struct sigaction sa = {.sa_handler = on_prof, .sa_flags = SA_RESTART};
 	long delivered = 0;
 	char buf[4096];
 	time_t end;

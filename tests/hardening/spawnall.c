@@ -42,12 +42,12 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IONBF, 0);
 	{
-		char *a[] = { "sh", "-c", "exit 4", "sh", "--api-key", "SECRET_CANARY_ARGV_1", NULL };
+		char *a[] = {"sh", "-c", "exit 4", "sh", "--api-key", "SECRET_CANARY_ARGV_1", NULL};
 		rc = posix_spawn(&pid, "/bin/sh", NULL, NULL, a, environ);
 		printf("posix_spawn rc=%d status=%d\n", rc, rc ? -1 : wait_code(pid));
 	}
 	{
-		char *a[] = { "true", "--token=SECRET_CANARY_ARGV_2", NULL };
+		char *a[] = {"true", "--token=SECRET_CANARY_ARGV_2", NULL};
 		rc = posix_spawnp(&pid, "true", NULL, NULL, a, environ);
 		printf("posix_spawnp rc=%d status=%d\n", rc, rc ? -1 : wait_code(pid));
 	}
@@ -59,10 +59,10 @@ int main(int argc, char **argv)
 		return 2;
 	close(fd);
 	{
-		char *a[] = { "noshebang", NULL };
+		char *a[] = {"noshebang", NULL};
 		rc = posix_spawn(&pid, script, NULL, NULL, a, environ);
-		printf("posix_spawn@2.15 noshebang rc=%s status=%d\n", rc ? strerrorname_np(rc) : "0",
-		       rc ? -1 : wait_code(pid));
+		printf("posix_spawn@2.15 noshebang rc=%s status=%d\n",
+		       rc ? strerrorname_np(rc) : "0", rc ? -1 : wait_code(pid));
 		rc = posix_spawn_old(&pid, script, NULL, NULL, a, environ);
 		printf("posix_spawn@2.2.5 noshebang rc=%s status=%d\n",
 		       rc ? strerrorname_np(rc) : "0", rc ? -1 : wait_code(pid));
@@ -71,10 +71,10 @@ int main(int argc, char **argv)
 		       rc ? strerrorname_np(rc) : "0", rc ? -1 : wait_code(pid));
 	}
 	{
-		char *a[] = { "nope", NULL };
+		char *a[] = {"nope", NULL};
 		rc = posix_spawn(&pid, "/nonexistent/nope", NULL, NULL, a, environ);
 		printf("posix_spawn missing rc=%s\n", rc ? strerrorname_np(rc) : "0");
-		rc = posix_spawnp(NULL, "true", NULL, NULL, (char *[]){ "true", NULL }, environ);
+		rc = posix_spawnp(NULL, "true", NULL, NULL, (char *[]){"true", NULL}, environ);
 		printf("posix_spawnp null-pid rc=%d\n", rc);
 		while (wait(NULL) > 0)
 			;
@@ -100,7 +100,7 @@ int main(int argc, char **argv)
 	}
 	printf("fork+exec status=%d\n", wait_code(pid));
 	if (strcmp(stat_bin, "-")) {
-		char *a[] = { (char *)stat_bin, "static-arg", NULL };
+		char *a[] = {(char *)stat_bin, "static-arg", NULL};
 		char cmd[600];
 		rc = posix_spawn(&pid, stat_bin, NULL, NULL, a, environ);
 		printf("static posix_spawn rc=%d status=%d\n", rc, rc ? -1 : wait_code(pid));

@@ -7,7 +7,7 @@ int SSL_read(void *ssl, void *buf, int num);
 
 int toymod_call(void)
 {
-	struct toy_ssl s = { TOY_TAG };
+	struct toy_ssl s = {TOY_TAG};
 	char buf[64];
 
 	return SSL_read(&s, buf, sizeof(buf));
