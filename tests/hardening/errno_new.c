@@ -101,5 +101,18 @@ int main(int argc, char **argv)
 	p = popen("exit 2", "r");
 	show("popen ok", p != NULL);
 	TRY("pclose", pclose(p));
+	{
+		/* waitpid(WNOHANG) with nothing to reap must leave the caller's status alone */
+		int st = 12345;
+		pid_t kid = fork();
+		if (kid == 0) {
+			pause();
+			_exit(0);
+		}
+		TRY("waitpid WNOHANG, none ready", waitpid(kid, &st, WNOHANG));
+		printf("waitpid status untouched: %s\n", st == 12345 ? "yes" : "no");
+		kill(kid, SIGKILL);
+		waitpid(kid, &st, 0);
+	}
 	return 0;
 }

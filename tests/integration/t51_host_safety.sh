@@ -61,6 +61,11 @@ fi
 run_bare "$W/en.bare" "$H/errno_new" "$MOCK_PORT"
 h_prof "$W/en" "$W/en.prof" -- "$H/errno_new" "$MOCK_PORT"
 same_file "errno/EINTR: fd, spawn and socket wrappers identical to libc" "$W/en.bare.out" "$W/en.prof.out"
+if grep -q 'waitpid status untouched: yes' "$W/en.prof.out"; then
+	ok "waitpid(WNOHANG) with nothing reaped leaves the status variable alone"
+else
+	fail "waitpid(WNOHANG) leaves the status alone" "$(grep waitpid "$W/en.prof.out")"
+fi
 h_prof "$W/en2" "$W/en2.prof" AGENTPROF_FLUSH_MS=1 -- "$H/errno_new" "$MOCK_PORT"
 same_file "errno/EINTR: identical with a flush on every call" "$W/en.bare.out" "$W/en2.prof.out"
 
