@@ -160,7 +160,15 @@ void ap_redact_shell(const char *cmd, char *out, size_t cap);
 enum ap_conn_role { AP_ROLE_CLIENT = 0, AP_ROLE_SERVER = 1 };
 
 void ap_conn_init(void);
-struct ap_conn *ap_conn_for_fd(int fd);
+/* The connection on fd, or NULL: the only work a wrapper does for a non-socket fd (inline). */
+static inline struct ap_conn *ap_conn_for_fd(int fd)
+{
+	struct ap_conn **tab = ap_rt.fd_conn;
+
+	if ((unsigned)fd >= AP_FD_MAX || !tab)
+		return NULL;
+	return __atomic_load_n(&tab[fd], __ATOMIC_ACQUIRE);
+}
 void ap_conn_on_connect(int fd, const struct sockaddr *sa, socklen_t len, int64_t t0, int64_t t1,
 			int rc, int err);
 void ap_conn_on_accept(int fd, int64_t now);

@@ -149,13 +149,6 @@ static struct ap_conn *conn_alloc(int kind)
 	return NULL;
 }
 
-struct ap_conn *ap_conn_for_fd(int fd)
-{
-	if ((unsigned)fd >= AP_FD_MAX || !ap_rt.fd_conn)
-		return NULL;
-	return __atomic_load_n(&ap_rt.fd_conn[fd], __ATOMIC_ACQUIRE);
-}
-
 static void set_fd(int fd, struct ap_conn *c)
 {
 	if ((unsigned)fd < AP_FD_MAX && ap_rt.fd_conn)

@@ -445,7 +445,7 @@ static void load_libunwind(void)
 
 void ap_stack_init(void)
 {
-	const char *how = getenv("AGENTPROF_UNWIND");
+	const char *how = secure_getenv("AGENTPROF_UNWIND");
 	void *warm[4];
 	ssize_t n;
 	void *p;
@@ -465,6 +465,8 @@ void ap_stack_init(void)
 		ap_strlcpy(st.exe, "[exe]", sizeof(st.exe));
 	mods_refresh(ap_now());
 	st.mode = MODE_FP;
+	if (how && how[0] && strcmp(how, "fp") && strcmp(how, "libunwind"))
+		ap_warn("ignoring AGENTPROF_UNWIND: not 'fp' or 'libunwind'; using libunwind");
 	if (!how || strcmp(how, "fp"))
 		load_libunwind();
 	if (st.mode == MODE_FP)
