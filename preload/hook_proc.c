@@ -110,8 +110,11 @@ AP_EXPORT int daemon(int nochdir, int noclose)
 /* Before the image is replaced: record the exec and write everything out. */
 static void before_exec(const char *path, char *const argv[])
 {
-	if (!own_process())
+	if (!own_process()) {
+		if (ap_active())
+			ap_vfork_note_exec(path, path && !strchr(path, '/'));
 		return;
+	}
 	ap_tls.guard++;
 	proc_event(AP_PEV_EXEC, path, argv, ap_rt.pid, AP_UNKNOWN, ap_now(), AP_UNKNOWN);
 	ap_child_unprofilable(path, path && !strchr(path, '/'));

@@ -225,6 +225,34 @@ int ap_child_unprofilable(const char *file, int use_path)
 	return kind;
 }
 
+/* Written by vfork children (ap_vfork_note_exec), drained by the parent in ap_flush. */
+struct ap_vfork_note ap_vfork_notes[AP_VFORK_NOTES];
+
+/* In a vfork child about to exec: note a static or set-id target for the parent. Uses only the
+ * stack and the mailbox. */
+void ap_vfork_note_exec(const char *file, int use_path)
+{
+	char path[AP_PATH_MAX];
+	int err = errno, kind = 0;
+
+	if (!file)
+		return;
+	if (use_path ? search_path(file, path, sizeof(path))
+		     : (ap_strlcpy(path, file, sizeof(path)), 1))
+		kind = exe_kind(path, 0);
+	for (int i = 0; kind && i < AP_VFORK_NOTES; i++) {
+		struct ap_vfork_note *n = &ap_vfork_notes[i];
+		int expect = 0;
+		if (atomic_compare_exchange_strong(&n->state, &expect, 1)) {
+			n->kind = kind;
+			ap_strlcpy(n->path, path, sizeof(n->path));
+			atomic_store(&n->state, 2);
+			break;
+		}
+	}
+	errno = err;
+}
+
 /* --- event records
  * --------------------------------------------------------------------------------- */
 

@@ -152,6 +152,20 @@ void ap_diag(unsigned code, const char *msg);
 /* An exec'd file that cannot carry the preload (static, set-id) gets one AP_DIAG_STATIC_CHILD
  * (hook_spawn.c). use_path: a name without '/' is searched in PATH. Returns 0 if profilable. */
 int ap_child_unprofilable(const char *file, int use_path);
+
+/*
+ * A vfork child shares our memory and must not record, but it may leave a note: the exec'd file
+ * is static or set-id. The note goes into a small fixed mailbox (plain stores, no lock, no
+ * allocation); the parent turns it into a diagnostic at its next flush.
+ */
+#define AP_VFORK_NOTES 8
+struct ap_vfork_note {
+	atomic_int state; /* 0 free, 1 being written by a vfork child, 2 ready */
+	int kind;	  /* 1 static, 2 set-id */
+	char path[200];
+};
+extern struct ap_vfork_note ap_vfork_notes[AP_VFORK_NOTES];
+void ap_vfork_note_exec(const char *file, int use_path);
 /* Redact a shell command line ("sh -c CMD") word by word into out (hook_spawn.c). */
 void ap_redact_shell(const char *cmd, char *out, size_t cap);
 

@@ -306,6 +306,25 @@ static void counters_locked(int64_t now)
 	}
 }
 
+/* Diagnostics that vfork children left in the mailbox (see rt.h). Caller holds the lock. */
+static void vfork_notes_locked(int64_t now)
+{
+	for (int i = 0; i < AP_VFORK_NOTES; i++) {
+		struct ap_vfork_note *n = &ap_vfork_notes[i];
+		struct ap_record r;
+
+		if (atomic_load(&n->state) != 2)
+			continue;
+		ap_record_init(&r, AP_REC_DIAG);
+		r.u.diag.code = AP_DIAG_STATIC_CHILD;
+		r.u.diag.time_ns = now;
+		snprintf(r.u.diag.msg, sizeof(r.u.diag.msg), "not profiled: %s: %.200s",
+			 n->kind == 1 ? "static binary" : "set-user-ID binary", n->path);
+		append_locked(&r);
+		atomic_store(&n->state, 0);
+	}
+}
+
 /* Compress the buffer as one complete frame and append it to the file. Caller holds the lock. */
 void ap_flush(int final)
 {
@@ -318,6 +337,7 @@ void ap_flush(int final)
 	if (ap_getpid_raw() != ap_rt.pid)
 		return; /* vfork child or a clone we were not told about */
 	process_start_locked();
+	vfork_notes_locked(now);
 	if (AP_BUF_BYTES - ap_rt.buf_len > 256)
 		counters_locked(now);
 	ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);

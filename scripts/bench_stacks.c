@@ -3,6 +3,7 @@
  * stand-in runtime linked into a small shared object together with rt_stack.c and the codec
  * (so that the capture code, like the real preload, lives in its own object); without it, the
  * driver below. Prints one line per measurement: "stacks MODE KIND ns_per_capture". */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,17 @@ void ap_strlcpy(char *dst, const char *src, size_t cap)
 
 	memcpy(dst, src, n);
 	dst[n] = 0;
+}
+
+void ap_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("agentprof: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
 }
 
 /* Exported entry points for the driver (the library is built -fvisibility=hidden). */

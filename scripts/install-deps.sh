@@ -16,7 +16,7 @@ set -eu
 
 CORE="gcc make pkg-config libzstd-dev zlib1g-dev libcurl4-openssl-dev libssl-dev libunwind-dev
 libdw-dev zstd curl openssl python3 ca-certificates"
-EXTRA="chromium prometheus redis-server clang libjemalloc2 g++ valgrind strace time"
+EXTRA="chromium prometheus redis-server clang libjemalloc2 g++ valgrind strace time golang-go"
 
 want_extra=0
 check_only=0

@@ -4,7 +4,8 @@
 # argv redacted, child pid, exit status and wait time; children are profiled by default and
 # AGENTPROF_CHILDREN=0 opts out; a static child runs normally with one "not profiled: static
 # binary" diagnostic; subprocess tools (sh -c, git --version) appear as category "process" in
-# the viewer. (A Go child is tested only where a go toolchain exists.)
+# the viewer. A CGO_ENABLED=0 Go child started by sh (through vfork) runs normally and leaves
+# the static-binary diagnostic in the parent's file (the vfork mailbox).
 . "$(dirname "$0")/lib.sh"
 . "$AP_ROOT/tests/hardening/hlib.sh"
 
@@ -104,6 +105,8 @@ ge "viewer: sh -c, git --version, os.system, os.popen count as category process"
 grep -qE '^ *process ' "$W/t.txt" && ok "viewer text summary has a process row" ||
 	fail "viewer text summary has a process row" "$(head -12 "$W/t.txt" | tr '\n' '|')"
 
+# a Go toolchain from Debian (golang-go) builds the static Go child; installed here when root
+command -v go >/dev/null 2>&1 || h_need golang-go || true
 if command -v go >/dev/null 2>&1; then
 	mkdir -p "$W/go"
 	printf 'package main\nimport "fmt"\nfunc main() { fmt.Println("go ok") }\n' >"$W/go/main.go"
