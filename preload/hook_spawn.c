@@ -15,6 +15,7 @@
 #include "argv_redact.h"
 #include "redact.h"
 #include "rt.h"
+#include "rt_stack.h"
 
 /*
  * glibc exports posix_spawn and posix_spawnp twice: GLIBC_2.15 (the default; exec failures are
@@ -387,6 +388,7 @@ static void spawn_event(const char *path, char *const argv[], const char *shell_
 	e->status = status;
 	e->profiled = (uint8_t)profiled;
 	e->span_id = ap_current_span();
+	e->stack_id = ap_stack_capture();
 	if (path)
 		ap_strlcpy(e->path, path, sizeof(e->path));
 	if (shell_cmd) {

@@ -101,6 +101,11 @@ same_file "subprocess tools: same output with the preload" "$W/tb.out" "$W/tp.ou
 "$AP_VIEW" summary --json "$W/t" >"$W/t.sum" 2>"$W/t.sum.err"
 n=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["categories"]["process"]["calls"])' "$W/t.sum" 2>/dev/null)
 ge "viewer: sh -c, git --version, os.system, os.popen count as category process" "${n:-0}" 4
+"$AP_VIEW" flamegraph "$W/t" >"$W/t.fg" 2>"$W/t.fg.err"
+ge "flamegraph: subprocess tools are [process] leaves under the stack that started them" \
+	"$(grep -c '\[process\] ' "$W/t.fg")" 1
+"$AP_VIEW" flamegraph --category llm "$W/t" >"$W/t.fg2" 2>&1
+eq "flamegraph --category llm leaves subprocesses out" "$(grep -c '\[process\] ' "$W/t.fg2")" 0
 "$AP_VIEW" summary "$W/t" >"$W/t.txt" 2>&1
 grep -qE '^ *process ' "$W/t.txt" && ok "viewer text summary has a process row" ||
 	fail "viewer text summary has a process row" "$(head -12 "$W/t.txt" | tr '\n' '|')"

@@ -324,6 +324,59 @@ static struct fstack *stack_for(struct folded *f, const uint32_t *fr, uint32_t n
 	return s;
 }
 
+/* Subprocesses a thread started (spawn, system, popen, fork) as "[process] argv0 argv1" leaves
+ * under the stack that started them; weighted by how long the child ran. */
+static void folded_processes(const struct view *v, struct symbolizer *sym, enum froots roots,
+			     struct folded *f)
+{
+	const struct run *run = &v->a.run;
+	uint32_t fr[AP_MAX_FRAMES + 4];
+	char buf[400];
+
+	if (!v->a.proc_items)
+		return;
+	for (size_t i = 0; i < run->n_pevs; i++) {
+		const struct vpev *e = &run->pevs[i];
+		const struct vproc *p = &run->procs[e->proc];
+		const struct symframe *const *sf;
+		const char *argv = S(run, e->argv);
+		size_t ns = 0, o;
+		uint32_t n = 0;
+		struct fstack *s;
+
+		if ((e->kind != AP_PEV_SPAWN && e->kind != AP_PEV_FORK) || !v->a.psel[e->proc])
+			continue;
+		if (roots != FR_NONE) {
+			char lb[128];
+
+			snprintf(buf, sizeof(buf), "%s [%d]", proc_label(run, p, lb, sizeof(lb)),
+				 p->pid);
+			fr[n++] = name_id(f, buf);
+		}
+		if (roots == FR_THREAD) {
+			snprintf(buf, sizeof(buf), "[tid %u]", e->tid);
+			fr[n++] = name_id(f, buf);
+		}
+		if (sym && e->stack_id)
+			ns = sym_stack(sym, e->proc, e->stack_id, &sf);
+		for (size_t k = 0; k < ns && n < AP_MAX_FRAMES + 2; k++)
+			fr[n++] = name_id(f, sf[k]->name);
+		o = (size_t)snprintf(buf, sizeof(buf), "[process]");
+		/* the first two words of the (redacted) argv name the tool: "sh -c", "git status" */
+		for (uint32_t a = 0, off = 0; a < e->argc && a < 2 && o < sizeof(buf) - 2; a++) {
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o, " %.60s", argv + off);
+			off += (uint32_t)strlen(argv + off) + 1;
+		}
+		if (!e->argc)
+			snprintf(buf + o, sizeof(buf) - o, " %s", e->kind == AP_PEV_FORK ? "fork" : "?");
+		fr[n++] = name_id(f, buf);
+		s = stack_for(f, fr, n);
+		if (e->time != UNK && e->end != UNK && e->end > e->time)
+			s->w[FW_TIME] += (double)(e->end - e->time) / 1e3;
+		s->w[FW_CALLS] += 1;
+	}
+}
+
 void folded_build(const struct view *v, struct symbolizer *sym, enum froots roots, struct folded *f)
 {
 	const struct run *run = &v->a.run;
@@ -370,6 +423,7 @@ void folded_build(const struct view *v, struct symbolizer *sym, enum froots root
 		if (!isnan(x->cost))
 			s->w[FW_COST] += x->cost * 1e6 * proc_weight(p);
 	}
+	folded_processes(v, sym, roots, f);
 }
 
 void folded_free(struct folded *f)

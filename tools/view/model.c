@@ -281,6 +281,7 @@ static void add_proc_event(struct ld *l, const struct ap_proc_event *r)
 	e->argv = strtab_addn(&run->st, r->argv, alen);
 	e->argc = r->argc;
 	e->span_id = r->span_id;
+	e->stack_id = r->stack_id;
 }
 
 static void add_span(struct ld *l, const struct ap_span *r)

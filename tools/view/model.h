@@ -89,6 +89,7 @@ struct vpev {
 	int32_t child_pid, status;
 	uint32_t path, argv, argc;
 	uint64_t span_id;
+	uint64_t stack_id; /* call stack of the spawning thread, 0 if none */
 };
 
 struct vthread {
