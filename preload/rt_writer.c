@@ -400,8 +400,7 @@ void ap_diag(unsigned code, const char *msg)
  * definitions here bind its calls to no-ops inside the library, so that a host which defines
  * them is never called by our compressor.
  */
-__attribute__((visibility("hidden"))) unsigned long long
-ZSTD_trace_compress_begin(const void *cctx)
+__attribute__((visibility("hidden"))) unsigned long long ZSTD_trace_compress_begin(const void *cctx)
 {
 	return 0;
 }

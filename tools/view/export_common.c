@@ -362,13 +362,15 @@ static void folded_processes(const struct view *v, struct symbolizer *sym, enum 
 		for (size_t k = 0; k < ns && n < AP_MAX_FRAMES + 2; k++)
 			fr[n++] = name_id(f, sf[k]->name);
 		o = (size_t)snprintf(buf, sizeof(buf), "[process]");
-		/* the first two words of the (redacted) argv name the tool: "sh -c", "git status" */
+		/* the first two words of the (redacted) argv name the tool: "sh -c", "git status"
+		 */
 		for (uint32_t a = 0, off = 0; a < e->argc && a < 2 && o < sizeof(buf) - 2; a++) {
 			o += (size_t)snprintf(buf + o, sizeof(buf) - o, " %.60s", argv + off);
 			off += (uint32_t)strlen(argv + off) + 1;
 		}
 		if (!e->argc)
-			snprintf(buf + o, sizeof(buf) - o, " %s", e->kind == AP_PEV_FORK ? "fork" : "?");
+			snprintf(buf + o, sizeof(buf) - o, " %s",
+				 e->kind == AP_PEV_FORK ? "fork" : "?");
 		fr[n++] = name_id(f, buf);
 		s = stack_for(f, fr, n);
 		if (e->time != UNK && e->end != UNK && e->end > e->time)

@@ -18,53 +18,47 @@ struct command {
 #define F_COMMON (O_JSON | O_FILTER)
 
 static const struct command commands[] = {
-	{ "summary", "[PATH...]",
-	  "where the wall time went: categories, models, endpoints, processes",
-	  "Where the wall time went: time by category (overlaps counted once), LLM calls per\n"
-	  "provider and model, endpoints with percentiles, tokens, cost, processes, agents,\n"
-	  "drops, profiler overhead and coverage notes.",
-	  F_COMMON | O_WIDTH | O_PRICES | O_BUDGET | O_LIMIT, 1, cmd_summary },
-	{ "export", "--format FMT [PATH...]",
-	  "JSONL, folded stacks, speedscope, Chrome trace, OTLP or Prometheus (--format)",
-	  "Print one JSON object per exchange and per process (docs/FORMAT.md, design.md 8):\n"
-	  "times in ns since the Unix epoch, null for unknown values." EXPORT_MORE_HELP,
-	  F_COMMON | O_FORMAT | O_WEIGHT | O_ROOTS | O_ENDPOINT | O_PRICES, 1, cmd_export },
-	{ "flame", "[PATH...]",
-	  "text flame chart: process > thread > span > exchange > phases",
-	  "Text flame chart: process > thread > manual span > exchange > phases (DNS, connect,\n"
-	  "TLS, request write, wait for first byte, receive). Bars are placed and sized to wall\n"
-	  "time and filled by category; every node shows its duration and share of the run.",
-	  F_COMMON | O_WIDTH | O_DEPTH | O_LIMIT | O_PHASES, 1, cmd_flame },
-	{ "waterfall", "[PATH...]",
-	  "to-scale timeline, one lane per thread and per connection",
-	  "Timeline with one lane per thread and per connection, to scale, so overlap and idle\n"
-	  "gaps show; '|' marks the first response byte inside each bar.",
-	  F_COMMON | O_WIDTH | O_LIMIT, 1, cmd_waterfall },
-	{ "tokens", "[PATH...]",
-	  "tokens per model, agent and call; context use; cost; budgets",
-	  "Token usage per model, per agent and in total (input, output, cache read/write,\n"
-	  "reasoning; unknown usage flagged), context-window utilisation, cost and budgets.",
-	  F_COMMON | O_WIDTH | O_PRICES | O_BUDGET | O_LIMIT | O_CALLS, 1, cmd_tokens },
-	{ "bottlenecks", "[PATH...]",
-	  "findings ranked by the wall time they could save",
-	  "Findings ranked by the wall time they could save, each with its exchanges and a\n"
-	  "suggestion: sequential_llm, slow_tool, slow_first_byte, repeated_request,\n"
-	  "llm_dominant, high_call_count, prompt_heavy, context_pressure, no_connection_reuse.",
-	  F_COMMON | O_WIDTH | O_PRICES | O_THRESH | O_LIMIT, 1, cmd_bottlenecks },
-	{ "critical-path", "[PATH...]",
-	  "the steps that determine the run's wall time",
-	  "The chain of exchanges, manual spans, child processes and internal gaps that\n"
-	  "determines the run's wall time, across threads and processes; steps add up to it.",
-	  F_COMMON | O_WIDTH | O_LIMIT, 1, cmd_critical_path },
-	{ "diff", "A B",
-	  "compare two runs; --fail-on gates regressions (exit 1)",
-	  "Compare run B against run A per model and endpoint (calls, p50, p95, tokens, cost)\n"
-	  "and by category wall time; --fail-on turns regressions into exit status 1.",
-	  F_COMMON | O_WIDTH | O_PRICES | O_FAILON | O_LIMIT, 2, cmd_diff },
-	{ "flamegraph", "[PATH...]", FLAMEGRAPH_BRIEF, FLAMEGRAPH_HELP,
-	  F_COMMON | O_WEIGHT | O_ROOTS | O_PRICES, 1, cmd_flamegraph },
-	{ "html", "-o FILE [PATH...]", HTML_BRIEF, HTML_HELP,
-	  F_COMMON | O_OUTPUT | O_PRICES | O_THRESH | O_LIMIT, 1, cmd_html },
+	{"summary", "[PATH...]",
+	 "where the wall time went: categories, models, endpoints, processes",
+	 "Where the wall time went: time by category (overlaps counted once), LLM calls per\n"
+	 "provider and model, endpoints with percentiles, tokens, cost, processes, agents,\n"
+	 "drops, profiler overhead and coverage notes.",
+	 F_COMMON | O_WIDTH | O_PRICES | O_BUDGET | O_LIMIT, 1, cmd_summary},
+	{"export", "--format FMT [PATH...]",
+	 "JSONL, folded stacks, speedscope, Chrome trace, OTLP or Prometheus (--format)",
+	 "Print one JSON object per exchange and per process (docs/FORMAT.md, design.md 8):\n"
+	 "times in ns since the Unix epoch, null for unknown values." EXPORT_MORE_HELP,
+	 F_COMMON | O_FORMAT | O_WEIGHT | O_ROOTS | O_ENDPOINT | O_PRICES, 1, cmd_export},
+	{"flame", "[PATH...]", "text flame chart: process > thread > span > exchange > phases",
+	 "Text flame chart: process > thread > manual span > exchange > phases (DNS, connect,\n"
+	 "TLS, request write, wait for first byte, receive). Bars are placed and sized to wall\n"
+	 "time and filled by category; every node shows its duration and share of the run.",
+	 F_COMMON | O_WIDTH | O_DEPTH | O_LIMIT | O_PHASES, 1, cmd_flame},
+	{"waterfall", "[PATH...]", "to-scale timeline, one lane per thread and per connection",
+	 "Timeline with one lane per thread and per connection, to scale, so overlap and idle\n"
+	 "gaps show; '|' marks the first response byte inside each bar.",
+	 F_COMMON | O_WIDTH | O_LIMIT, 1, cmd_waterfall},
+	{"tokens", "[PATH...]", "tokens per model, agent and call; context use; cost; budgets",
+	 "Token usage per model, per agent and in total (input, output, cache read/write,\n"
+	 "reasoning; unknown usage flagged), context-window utilisation, cost and budgets.",
+	 F_COMMON | O_WIDTH | O_PRICES | O_BUDGET | O_LIMIT | O_CALLS, 1, cmd_tokens},
+	{"bottlenecks", "[PATH...]", "findings ranked by the wall time they could save",
+	 "Findings ranked by the wall time they could save, each with its exchanges and a\n"
+	 "suggestion: sequential_llm, slow_tool, slow_first_byte, repeated_request,\n"
+	 "llm_dominant, high_call_count, prompt_heavy, context_pressure, no_connection_reuse.",
+	 F_COMMON | O_WIDTH | O_PRICES | O_THRESH | O_LIMIT, 1, cmd_bottlenecks},
+	{"critical-path", "[PATH...]", "the steps that determine the run's wall time",
+	 "The chain of exchanges, manual spans, child processes and internal gaps that\n"
+	 "determines the run's wall time, across threads and processes; steps add up to it.",
+	 F_COMMON | O_WIDTH | O_LIMIT, 1, cmd_critical_path},
+	{"diff", "A B", "compare two runs; --fail-on gates regressions (exit 1)",
+	 "Compare run B against run A per model and endpoint (calls, p50, p95, tokens, cost)\n"
+	 "and by category wall time; --fail-on turns regressions into exit status 1.",
+	 F_COMMON | O_WIDTH | O_PRICES | O_FAILON | O_LIMIT, 2, cmd_diff},
+	{"flamegraph", "[PATH...]", FLAMEGRAPH_BRIEF, FLAMEGRAPH_HELP,
+	 F_COMMON | O_WEIGHT | O_ROOTS | O_PRICES, 1, cmd_flamegraph},
+	{"html", "-o FILE [PATH...]", HTML_BRIEF, HTML_HELP,
+	 F_COMMON | O_OUTPUT | O_PRICES | O_THRESH | O_LIMIT, 1, cmd_html},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -103,13 +97,14 @@ static const struct command *find_command(const char *name)
 
 static int load_runs(struct view *v, const struct command *c)
 {
-	static char *dot[] = { "." };
+	static char *dot[] = {"."};
 	char **paths = v->o.paths;
 	int n = v->o.npaths, rc;
 
 	if (c->nruns == 2) {
 		if (n != 2) {
-			fprintf(v->err, "agentprof-view %s: expected two runs A and B, got %d PATH%s\n",
+			fprintf(v->err,
+				"agentprof-view %s: expected two runs A and B, got %d PATH%s\n",
 				c->name, n, n == 1 ? "" : "s");
 			return 2;
 		}
@@ -142,7 +137,7 @@ static int setup_prices(struct view *v, const struct command *c)
 
 static int run_command(const struct command *c, int argc, char **argv)
 {
-	struct view v = { .cmd = c->name, .out = stdout, .err = stderr };
+	struct view v = {.cmd = c->name, .out = stdout, .err = stderr};
 	int rc = opts_parse(&v, c->opts, argc, argv);
 
 	if (rc < 0) {
@@ -151,8 +146,7 @@ static int run_command(const struct command *c, int argc, char **argv)
 	}
 	if (!rc && c->opts & O_FORMAT && (!v.o.format || !export_format_ok(v.o.format))) {
 		fprintf(stderr, "agentprof-view %s: %s (supported: --format " EXPORT_FORMATS ")\n",
-			c->name,
-			v.o.format ? "unknown format" : "missing --format");
+			c->name, v.o.format ? "unknown format" : "missing --format");
 		rc = 2;
 	}
 	if (!rc)
@@ -205,7 +199,8 @@ int main(int argc, char **argv)
 	}
 	c = find_command(argv[1]);
 	if (!c) {
-		fprintf(stderr, "agentprof-view: unknown command '%s' (see agentprof-view --help)\n",
+		fprintf(stderr,
+			"agentprof-view: unknown command '%s' (see agentprof-view --help)\n",
 			argv[1]);
 		return 2;
 	}

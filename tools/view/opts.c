@@ -39,53 +39,88 @@ struct optdesc {
 };
 
 static const struct optdesc optdescs[] = {
-	{ { "json", no_argument, 0, OPT_JSON }, O_JSON, NULL, "print JSON instead of text" },
-	{ { "pid", required_argument, 0, OPT_PID }, O_FILTER, "PID[,PID]",
-	  "only these processes" },
-	{ { "category", required_argument, 0, OPT_CATEGORY }, O_FILTER, "CAT[,CAT]",
-	  "only exchanges of these categories (llm, tool, memory, process)" },
-	{ { "provider", required_argument, 0, OPT_PROVIDER }, O_FILTER, "NAME[,NAME]",
-	  "only exchanges with these providers (openai, anthropic, ...)" },
-	{ { "model", required_argument, 0, OPT_MODEL }, O_FILTER, "GLOB",
-	  "only exchanges whose request or response model matches (repeatable)" },
-	{ { "host", required_argument, 0, OPT_HOST }, O_FILTER, "GLOB",
-	  "only exchanges with a matching host name (repeatable)" },
-	{ { "agent", required_argument, 0, OPT_AGENT }, O_FILTER, "GLOB",
-	  "only exchanges and spans with a matching agent label (repeatable)" },
-	{ { "width", required_argument, 0, OPT_WIDTH }, O_WIDTH, "COLS",
-	  "output width (default: the terminal's, else $COLUMNS, else 100)" },
-	{ { "prices", required_argument, 0, OPT_PRICES }, O_PRICES, "FILE",
-	  "price file shaped like LiteLLM's model_prices_and_context_window.json" },
-	{ { "budget", required_argument, 0, OPT_BUDGET }, O_BUDGET, "KEY=LIMIT",
-	  "check a budget: tokens=N, input_tokens=N, output_tokens=N, cost=USD, wall=DUR,\n"
-	  "CAT=DUR (CAT: llm, tool, memory, process, internal), CAT.calls=N; repeatable or\n"
-	  "comma-separated; exit 1 when one is over" },
-	{ { "threshold", required_argument, 0, OPT_THRESHOLD }, O_THRESH, "KEY=VALUE",
-	  "bottleneck thresholds (repeatable or comma-separated): seq_gap_ms=100,\n"
-	  "slow_tool_ms=500, slow_ttfb_ms=1000, llm_share=0.8, call_count=20,\n"
-	  "prompt_ratio=20, prompt_min_tokens=1000, context_share=0.5, new_conns=3" },
-	{ { "fail-on", required_argument, 0, OPT_FAILON }, O_FAILON, "KEY=+N%[,...]",
-	  "exit 1 when B is worse than A by more than the limit: p50, p90, p95, p99, mean,\n"
-	  "max, ttfb_p50, ttfb_p95, calls, tokens, input_tokens, output_tokens, cost, wall,\n"
-	  "llm, tool, memory, process, internal (category wall time); limits are +N% or an\n"
-	  "absolute +DUR / +COUNT / +USD" },
-	{ { "format", required_argument, 0, OPT_FORMAT }, O_FORMAT, "FMT",
-	  "output format: jsonl, folded, speedscope, chrome, otlp, prom" },
-	{ { "depth", required_argument, 0, OPT_DEPTH }, O_DEPTH, "N",
-	  "deepest level shown (1 process, 2 thread, 3+ spans, exchanges, phases)" },
-	{ { "limit", required_argument, 0, OPT_LIMIT }, O_LIMIT, "N",
-	  "at most N rows per list (default 50; 0 = no limit)" },
-	{ { "no-phases", no_argument, 0, OPT_NOPHASES }, O_PHASES, NULL,
-	  "do not split exchanges into DNS/connect/TLS/write/wait/receive phases" },
-	{ { "calls", no_argument, 0, OPT_CALLS }, O_CALLS, NULL, "list every call, not only totals" },
-	{ { "weight", required_argument, 0, OPT_WEIGHT }, O_WEIGHT, "W",
-	  "stack weight: time (us, default), calls, tokens or cost (micro-USD)" },
-	{ { "roots", required_argument, 0, OPT_ROOTS }, O_ROOTS, "R",
-	  "root frames: none (default), process, or thread (process and thread)" },
-	{ { "endpoint", required_argument, 0, OPT_ENDPOINT }, O_ENDPOINT, "URL",
-	  "otlp: POST to this OTLP/HTTP URL (http://HOST:4318/v1/traces) instead of printing" },
-	{ { "output", required_argument, 0, OPT_OUTPUT }, O_OUTPUT, "FILE",
-	  "write to FILE (also -o FILE) instead of standard output" },
+	{{"json", no_argument, 0, OPT_JSON}, O_JSON, NULL, "print JSON instead of text"},
+	{{"pid", required_argument, 0, OPT_PID}, O_FILTER, "PID[,PID]", "only these processes"},
+	{{"category", required_argument, 0, OPT_CATEGORY},
+	 O_FILTER,
+	 "CAT[,CAT]",
+	 "only exchanges of these categories (llm, tool, memory, process)"},
+	{{"provider", required_argument, 0, OPT_PROVIDER},
+	 O_FILTER,
+	 "NAME[,NAME]",
+	 "only exchanges with these providers (openai, anthropic, ...)"},
+	{{"model", required_argument, 0, OPT_MODEL},
+	 O_FILTER,
+	 "GLOB",
+	 "only exchanges whose request or response model matches (repeatable)"},
+	{{"host", required_argument, 0, OPT_HOST},
+	 O_FILTER,
+	 "GLOB",
+	 "only exchanges with a matching host name (repeatable)"},
+	{{"agent", required_argument, 0, OPT_AGENT},
+	 O_FILTER,
+	 "GLOB",
+	 "only exchanges and spans with a matching agent label (repeatable)"},
+	{{"width", required_argument, 0, OPT_WIDTH},
+	 O_WIDTH,
+	 "COLS",
+	 "output width (default: the terminal's, else $COLUMNS, else 100)"},
+	{{"prices", required_argument, 0, OPT_PRICES},
+	 O_PRICES,
+	 "FILE",
+	 "price file shaped like LiteLLM's model_prices_and_context_window.json"},
+	{{"budget", required_argument, 0, OPT_BUDGET},
+	 O_BUDGET,
+	 "KEY=LIMIT",
+	 "check a budget: tokens=N, input_tokens=N, output_tokens=N, cost=USD, wall=DUR,\n"
+	 "CAT=DUR (CAT: llm, tool, memory, process, internal), CAT.calls=N; repeatable or\n"
+	 "comma-separated; exit 1 when one is over"},
+	{{"threshold", required_argument, 0, OPT_THRESHOLD},
+	 O_THRESH,
+	 "KEY=VALUE",
+	 "bottleneck thresholds (repeatable or comma-separated): seq_gap_ms=100,\n"
+	 "slow_tool_ms=500, slow_ttfb_ms=1000, llm_share=0.8, call_count=20,\n"
+	 "prompt_ratio=20, prompt_min_tokens=1000, context_share=0.5, new_conns=3"},
+	{{"fail-on", required_argument, 0, OPT_FAILON},
+	 O_FAILON,
+	 "KEY=+N%[,...]",
+	 "exit 1 when B is worse than A by more than the limit: p50, p90, p95, p99, mean,\n"
+	 "max, ttfb_p50, ttfb_p95, calls, tokens, input_tokens, output_tokens, cost, wall,\n"
+	 "llm, tool, memory, process, internal (category wall time); limits are +N% or an\n"
+	 "absolute +DUR / +COUNT / +USD"},
+	{{"format", required_argument, 0, OPT_FORMAT},
+	 O_FORMAT,
+	 "FMT",
+	 "output format: jsonl, folded, speedscope, chrome, otlp, prom"},
+	{{"depth", required_argument, 0, OPT_DEPTH},
+	 O_DEPTH,
+	 "N",
+	 "deepest level shown (1 process, 2 thread, 3+ spans, exchanges, phases)"},
+	{{"limit", required_argument, 0, OPT_LIMIT},
+	 O_LIMIT,
+	 "N",
+	 "at most N rows per list (default 50; 0 = no limit)"},
+	{{"no-phases", no_argument, 0, OPT_NOPHASES},
+	 O_PHASES,
+	 NULL,
+	 "do not split exchanges into DNS/connect/TLS/write/wait/receive phases"},
+	{{"calls", no_argument, 0, OPT_CALLS}, O_CALLS, NULL, "list every call, not only totals"},
+	{{"weight", required_argument, 0, OPT_WEIGHT},
+	 O_WEIGHT,
+	 "W",
+	 "stack weight: time (us, default), calls, tokens or cost (micro-USD)"},
+	{{"roots", required_argument, 0, OPT_ROOTS},
+	 O_ROOTS,
+	 "R",
+	 "root frames: none (default), process, or thread (process and thread)"},
+	{{"endpoint", required_argument, 0, OPT_ENDPOINT},
+	 O_ENDPOINT,
+	 "URL",
+	 "otlp: POST to this OTLP/HTTP URL (http://HOST:4318/v1/traces) instead of printing"},
+	{{"output", required_argument, 0, OPT_OUTPUT},
+	 O_OUTPUT,
+	 "FILE",
+	 "write to FILE (also -o FILE) instead of standard output"},
 };
 
 #define NOPTS (sizeof(optdescs) / sizeof(optdescs[0]))
@@ -157,9 +192,10 @@ static int add_prov(struct view *v, const char *opt, char *s)
 	int c = ap_provider_parse(s);
 
 	if (c < 0)
-		return bad(v, opt, s, "not a provider (openai, azure_openai, anthropic, gemini, "
-				      "vertex_ai, bedrock, mistral, groq, deepseek, openrouter, "
-				      "together, ollama, openai_compatible)");
+		return bad(v, opt, s,
+			   "not a provider (openai, azure_openai, anthropic, gemini, "
+			   "vertex_ai, bedrock, mistral, groq, deepseek, openrouter, "
+			   "together, ollama, openai_compatible)");
 	v->o.f.provs |= 1u << c;
 	return 0;
 }
@@ -206,9 +242,10 @@ static int add_budget(struct view *v, const char *opt, char *s)
 			*dot = 0;
 		c = !strcmp(key, "internal") ? AP_CAT_MAX : ap_category_parse(key);
 		if (c < 0 || (strcmp(what, "time") && strcmp(what, "calls")))
-			return bad(v, opt, b->spec,
-				   "unknown budget (tokens, input_tokens, output_tokens, cost, wall, "
-				   "CAT, CAT.calls)");
+			return bad(
+				v, opt, b->spec,
+				"unknown budget (tokens, input_tokens, output_tokens, cost, wall, "
+				"CAT, CAT.calls)");
 		b->cat = c;
 		b->kind = !strcmp(what, "calls") ? B_CAT_CALLS : B_CAT_TIME;
 		if (b->kind == B_CAT_CALLS && c == AP_CAT_MAX)
@@ -217,16 +254,17 @@ static int add_budget(struct view *v, const char *opt, char *s)
 					    : parse_duration(val, &b->limit) == 0;
 	}
 	if (!ok)
-		return bad(v, opt, b->spec, "bad limit (counts: 1000, 10k, 2M; cost: 0.50; "
-					    "times: 500ms, 2s, 1m)");
+		return bad(v, opt, b->spec,
+			   "bad limit (counts: 1000, 10k, 2M; cost: 0.50; "
+			   "times: 500ms, 2s, 1m)");
 	v->o.nbudgets++;
 	return 0;
 }
 
-static const char *const failon_keys[] = { "p50", "p90", "p95", "p99", "mean", "max",
-					   "ttfb_p50", "ttfb_p95", "calls", "tokens",
-					   "input_tokens", "output_tokens", "cost", "wall",
-					   "llm", "tool", "memory", "process", "internal" };
+static const char *const failon_keys[] = {
+	"p50",	    "p90",   "p95",    "p99",	       "mean",		"max",	"ttfb_p50",
+	"ttfb_p95", "calls", "tokens", "input_tokens", "output_tokens", "cost", "wall",
+	"llm",	    "tool",  "memory", "process",      "internal"};
 
 static int add_failon(struct view *v, const char *opt, char *s)
 {
@@ -245,18 +283,20 @@ static int add_failon(struct view *v, const char *opt, char *s)
 	for (k = 0; k < n && strcmp(s, failon_keys[k]); k++)
 		;
 	if (k == n)
-		return bad(v, opt, fo->spec, "unknown key (p50, p90, p95, p99, mean, max, "
-					     "ttfb_p50, ttfb_p95, calls, tokens, input_tokens, "
-					     "output_tokens, cost, wall, llm, tool, memory, "
-					     "process, internal)");
+		return bad(v, opt, fo->spec,
+			   "unknown key (p50, p90, p95, p99, mean, max, "
+			   "ttfb_p50, ttfb_p95, calls, tokens, input_tokens, "
+			   "output_tokens, cost, wall, llm, tool, memory, "
+			   "process, internal)");
 	snprintf(fo->key, sizeof(fo->key), "%s", s);
 	val = eq + 1;
 	if (*val == '+')
 		val++;
 	r = parse_failon_value(val, fo->key, &fo->relative, &fo->value);
 	if (r < 0)
-		return bad(v, opt, fo->spec, "bad limit (use +N% or an absolute +DUR, +COUNT, "
-					     "+USD)");
+		return bad(v, opt, fo->spec,
+			   "bad limit (use +N% or an absolute +DUR, +COUNT, "
+			   "+USD)");
 	v->o.nfail++;
 	return 0;
 }
@@ -267,15 +307,15 @@ static int set_threshold(struct view *v, const char *opt, char *s)
 		const char *name;
 		size_t off;
 	} keys[] = {
-		{ "seq_gap_ms", offsetof(struct thresholds, seq_gap_ms) },
-		{ "slow_tool_ms", offsetof(struct thresholds, slow_tool_ms) },
-		{ "slow_ttfb_ms", offsetof(struct thresholds, slow_ttfb_ms) },
-		{ "llm_share", offsetof(struct thresholds, llm_share) },
-		{ "call_count", offsetof(struct thresholds, call_count) },
-		{ "prompt_ratio", offsetof(struct thresholds, prompt_ratio) },
-		{ "prompt_min_tokens", offsetof(struct thresholds, prompt_min_tokens) },
-		{ "context_share", offsetof(struct thresholds, context_share) },
-		{ "new_conns", offsetof(struct thresholds, new_conns) },
+		{"seq_gap_ms", offsetof(struct thresholds, seq_gap_ms)},
+		{"slow_tool_ms", offsetof(struct thresholds, slow_tool_ms)},
+		{"slow_ttfb_ms", offsetof(struct thresholds, slow_ttfb_ms)},
+		{"llm_share", offsetof(struct thresholds, llm_share)},
+		{"call_count", offsetof(struct thresholds, call_count)},
+		{"prompt_ratio", offsetof(struct thresholds, prompt_ratio)},
+		{"prompt_min_tokens", offsetof(struct thresholds, prompt_min_tokens)},
+		{"context_share", offsetof(struct thresholds, context_share)},
+		{"new_conns", offsetof(struct thresholds, new_conns)},
 	};
 	char *eq = strchr(s, '='), *end;
 	double x;
@@ -318,10 +358,15 @@ static void defaults(struct opts *o)
 	memset(o, 0, sizeof(*o));
 	o->limit = 50;
 	o->depth = 99;
-	o->th = (struct thresholds){ .seq_gap_ms = 100,	 .slow_tool_ms = 500, .slow_ttfb_ms = 1000,
-				     .llm_share = 0.8,	 .call_count = 20,    .prompt_ratio = 20,
-				     .prompt_min_tokens = 1000, .context_share = 0.5,
-				     .new_conns = 3 };
+	o->th = (struct thresholds){.seq_gap_ms = 100,
+				    .slow_tool_ms = 500,
+				    .slow_ttfb_ms = 1000,
+				    .llm_share = 0.8,
+				    .call_count = 20,
+				    .prompt_ratio = 20,
+				    .prompt_min_tokens = 1000,
+				    .context_share = 0.5,
+				    .new_conns = 3};
 }
 
 static int one_opt(struct view *v, int c, char *arg)
@@ -392,7 +437,7 @@ int opts_parse(struct view *v, unsigned allowed, int argc, char **argv)
 	defaults(&v->o);
 	for (size_t i = 0; i < NOPTS; i++)
 		lo[i] = optdescs[i].lo;
-	lo[NOPTS] = (struct option){ "help", no_argument, 0, 'h' };
+	lo[NOPTS] = (struct option){"help", no_argument, 0, 'h'};
 	memset(&lo[NOPTS + 1], 0, sizeof(lo[NOPTS + 1]));
 	opterr = 0;
 	optind = 1;
@@ -400,7 +445,8 @@ int opts_parse(struct view *v, unsigned allowed, int argc, char **argv)
 		if (c == '?' || c == ':') {
 			const char *o = argv[optind - 1];
 
-			fprintf(v->err, "agentprof-view %s: %s '%s' (see 'agentprof-view %s --help')\n",
+			fprintf(v->err,
+				"agentprof-view %s: %s '%s' (see 'agentprof-view %s --help')\n",
 				v->cmd, c == ':' ? "missing value for option" : "unknown option", o,
 				v->cmd);
 			return 2;

@@ -18,10 +18,10 @@ enum opt_bits {
 	O_FORMAT = 1 << 7,
 	O_DEPTH = 1 << 8,
 	O_LIMIT = 1 << 9,
-	O_PHASES = 1 << 10, /* --no-phases */
-	O_CALLS = 1 << 11,  /* --calls */
-	O_WEIGHT = 1 << 12, /* --weight (flamegraph, folded) */
-	O_ROOTS = 1 << 13,  /* --roots */
+	O_PHASES = 1 << 10,   /* --no-phases */
+	O_CALLS = 1 << 11,    /* --calls */
+	O_WEIGHT = 1 << 12,   /* --weight (flamegraph, folded) */
+	O_ROOTS = 1 << 13,    /* --roots */
 	O_ENDPOINT = 1 << 14, /* --endpoint (export otlp) */
 	O_OUTPUT = 1 << 15,   /* -o, --output */
 };
@@ -41,15 +41,15 @@ enum budget_kind { B_TOKENS, B_INPUT, B_OUTPUT, B_COST, B_WALL, B_CAT_TIME, B_CA
 
 struct budget {
 	enum budget_kind kind;
-	int cat; /* for B_CAT_*: enum ap_category, or AP_CAT_MAX for internal */
+	int cat;      /* for B_CAT_*: enum ap_category, or AP_CAT_MAX for internal */
 	double limit; /* tokens, USD, or ns */
 	char spec[64];
 };
 
 struct failon {
-	char key[24];	/* p50, p95, p99, mean, calls, tokens, cost, wall, ttfb_p95, ... */
-	int relative;	/* 1: value is a percentage change */
-	double value;	/* allowed increase (percent, or absolute in ns / count / USD) */
+	char key[24]; /* p50, p95, p99, mean, calls, tokens, cost, wall, ttfb_p95, ... */
+	int relative; /* 1: value is a percentage change */
+	double value; /* allowed increase (percent, or absolute in ns / count / USD) */
 	char spec[64];
 };
 
@@ -78,12 +78,12 @@ struct prices;
 /* One loaded run with its selection under the filters. */
 struct vrun {
 	struct run run;
-	uint8_t *xsel;		/* per exchange: passes the filters */
-	uint8_t *psel;		/* per process: passes --pid/--agent */
-	uint8_t *ssel;		/* per span */
-	int64_t start, end;	/* the window the analyses use */
-	int exchange_filter;	/* a filter narrower than --pid is active */
-	int proc_items;		/* child processes count as "process" time under the filters */
+	uint8_t *xsel;	     /* per exchange: passes the filters */
+	uint8_t *psel;	     /* per process: passes --pid/--agent */
+	uint8_t *ssel;	     /* per span */
+	int64_t start, end;  /* the window the analyses use */
+	int exchange_filter; /* a filter narrower than --pid is active */
+	int proc_items;	     /* child processes count as "process" time under the filters */
 };
 
 struct view {
