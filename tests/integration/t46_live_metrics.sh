@@ -3,7 +3,6 @@
 # real Prometheus server scrapes it; one thread added only when asked, signals blocked, loopback;
 # invalid values give one warning and change nothing else.
 . "$(dirname "$0")/lib.sh"
-
 # need CMD: CMD is installed, or installed now with scripts/install-deps.sh --extra (as root)
 need() {
 	command -v "$1" >/dev/null 2>&1 && return 0
