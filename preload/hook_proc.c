@@ -18,7 +18,8 @@ static int own_process(void)
 	return ap_active() && ap_getpid_raw() == ap_rt.pid;
 }
 
-static void copy_argv(struct ap_proc_event *e, char *const argv[])
+/* argv into a process event, each argument redacted (argv_redact.h) and cut to 255 bytes. */
+void ap_copy_argv(struct ap_proc_event *e, char *const argv[])
 {
 	size_t o = 0;
 	int prev_secret = 0;
@@ -55,7 +56,7 @@ static void proc_event(unsigned kind, const char *path, char *const argv[], pid_
 	r.u.proc_event.stack_id = ap_stack_capture();
 	if (path)
 		ap_strlcpy(r.u.proc_event.path, path, sizeof(r.u.proc_event.path));
-	copy_argv(&r.u.proc_event, argv);
+	ap_copy_argv(&r.u.proc_event, argv);
 	ap_record(&r);
 }
 

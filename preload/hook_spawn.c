@@ -266,26 +266,6 @@ static int env_has_preload(char *const envp[])
 	return 0;
 }
 
-static void copy_argv(struct ap_proc_event *e, char *const argv[])
-{
-	size_t o = 0;
-	int prev = 0;
-
-	for (int i = 0; argv && argv[i]; i++) {
-		char arg[256];
-		size_t len;
-
-		ap_strlcpy(arg, argv[i], sizeof(arg));
-		prev = ap_redact_arg(arg, sizeof(arg), prev);
-		len = strlen(arg);
-		if (o + len + 1 > sizeof(e->argv))
-			break;
-		memcpy(e->argv + o, arg, len + 1);
-		o += len + 1;
-		e->argc++;
-	}
-}
-
 /* A word that looks like a header line ("Authorization: Bearer x") keeps only its name. */
 static void redact_header_word(char *w, size_t cap)
 {
@@ -399,7 +379,7 @@ static void spawn_event(const char *path, char *const argv[], const char *shell_
 		ap_redact_shell(shell_cmd, e->argv + sizeof(sh_c), room);
 		e->argc = 3;
 	} else {
-		copy_argv(e, argv);
+		ap_copy_argv(e, argv);
 	}
 	ap_record(&r);
 }

@@ -152,6 +152,8 @@ void ap_diag(unsigned code, const char *msg);
 /* An exec'd file that cannot carry the preload (static, set-id) gets one AP_DIAG_STATIC_CHILD
  * (hook_spawn.c). use_path: a name without '/' is searched in PATH. Returns 0 if profilable. */
 int ap_child_unprofilable(const char *file, int use_path);
+/* Copy argv into a process event, redacting each argument (hook_proc.c). */
+void ap_copy_argv(struct ap_proc_event *e, char *const argv[]);
 
 /*
  * A vfork child shares our memory and must not record, but it may leave a note: the exec'd file
