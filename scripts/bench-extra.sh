@@ -141,8 +141,8 @@ printf 'span file: %s bytes\n' "$(stat -c %s "$OUT/agentprof.gen.4242.zst")"
 VR=build/bench/agentprof-view-release
 mkdir -p build/bench
 if [ ! -x "$VR" ] || [ -n "$(find tools/view preload include -newer "$VR" -name '*.[ch]' | head -1)" ]; then
-	cc -std=gnu11 -O2 -D_GNU_SOURCE -Iinclude -Ipreload -Itools/view -o "$VR" tools/view/*.c \
-		$(ls preload/*.c | grep -vE 'preload/(rt_|hook_)') -lzstd -lz -lm \
+	cc -std=gnu11 -O2 -D_GNU_SOURCE -Iinclude -Ipreload/core -Itools/view/load -Itools/view/analyze -Itools/view/render -Itools/view/export -Itools/view/cmd -o "$VR" tools/view/*/*.c \
+		preload/core/*.c -lzstd -lz -lm \
 		$(pkg-config --exists libdw 2>/dev/null && echo -DAP_HAVE_LIBDW -ldw) 2>"$OUT/vr.log" ||
 		{ echo "release viewer build failed: $(head -3 "$OUT/vr.log")"; VR=""; }
 fi

@@ -1,4 +1,4 @@
-/* bench_stacks.c: cost of one stack capture (preload/rt_stack.c), with libunwind and with the
+/* bench_stacks.c: cost of one stack capture (preload/runtime/rt_stack.c), with libunwind and with the
  * frame-pointer fallback. Built twice by scripts/bench-stacks.sh: with -DBENCH_LIB it is the
  * stand-in runtime linked into a small shared object together with rt_stack.c and the codec
  * (so that the capture code, like the real preload, lives in its own object); without it, the

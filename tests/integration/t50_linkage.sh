@@ -1,6 +1,6 @@
 #!/bin/bash
 # t50_linkage: the preload's linkage is private and complete (preload-pitfalls.md §1.5, §1.7,
-# §2.2, §5.3). Exports are exactly the list in preload/exports.map; no libunwind/libzstd/libz
+# §2.2, §5.3). Exports are exactly the list in preload/hooks/exports.map; no libunwind/libzstd/libz
 # dependency; initial-exec TLS only (0 __tls_get_addr, STATIC_TLS); a port of firebuild's
 # test_symbols: every public fortified/64/__ variant glibc exports for a wrapped function is
 # wrapped too, and every multi-version function is wrapped in all its versions; fortified
@@ -15,7 +15,7 @@ LIBC=$(ldconfig -p 2>/dev/null | awk '/libc\.so\.6 .*x86-64/ {print $NF; exit}')
 [ -n "$LIBC" ] || LIBC=/lib/x86_64-linux-gnu/libc.so.6
 
 # --- exports ----------------------------------------------------------------------------------
-sed -n '/EXPORTS (unversioned)/,/END EXPORTS/p' "$AP_ROOT/preload/exports.map" |
+sed -n '/EXPORTS (unversioned)/,/END EXPORTS/p' "$AP_ROOT/preload/hooks/exports.map" |
 	grep -v EXPORTS | tr -s ' \t*' '\n' | grep -v '^$' | sort -u >"$W/want"
 nm -D --defined-only "$AP_LIB" | awk '$2 != "A" {print $3}' | sort -u >"$W/got"
 if [ -s "$W/want" ] && cmp -s "$W/want" "$W/got"; then

@@ -2,11 +2,11 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "jsonp.h"
+#include "jsonw.h"
+#include "util.h"
 #include "unit.h"
 
-#include "../../tools/view/util.c"
-#include "../../tools/view/jsonw.c"
-#include "../../tools/view/jsonp.c"
 
 /* Write one string value with jw and return the text (caller frees). */
 static char *write_str(const char *s, size_t n)

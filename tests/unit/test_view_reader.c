@@ -7,14 +7,15 @@
 
 #include <zstd.h>
 
+#include <unistd.h>
+#include "ap_codec.h"
+#include "model.h"
+#include "prices.h"
+#include "reader.h"
+#include "util.h"
+#include "view.h"
 #include "unit.h"
 
-#include "../../tools/view/util.c"
-#include "../../tools/view/reader.c"
-#include "../../tools/view/model.c"
-#include "../../tools/view/load.c"
-#include "../../tools/view/jsonp.c"
-#include "../../tools/view/prices.c"
 
 #define REAL0 1763700000000000000ll
 

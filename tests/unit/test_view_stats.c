@@ -1,9 +1,9 @@
 /* test_view_stats.c: nearest-rank percentiles and interval unions against hand-computed values. */
 #include <math.h>
 
+#include "stats.h"
 #include "unit.h"
 
-#include "../../tools/view/stats.c"
 
 #define MS 1000000ll
 

@@ -20,7 +20,7 @@
 /*
  * glibc exports posix_spawn and posix_spawnp twice: GLIBC_2.15 (the default; exec failures are
  * reported to the caller) and GLIBC_2.2.5 (the old behaviour, still bound by old binaries).
- * Each of our four entry points is bound to one version with .symver (preload/exports.map
+ * Each of our four entry points is bound to one version with .symver (preload/hooks/exports.map
  * defines the version nodes) and forwards to the same version, found with dlvsym in our
  * constructor or, before it, on first use.
  *
