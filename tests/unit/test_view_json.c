@@ -7,7 +7,6 @@
 #include "util.h"
 #include "unit.h"
 
-
 /* Write one string value with jw and return the text (caller frees). */
 static char *write_str(const char *s, size_t n)
 {

@@ -16,7 +16,6 @@
 #include "view.h"
 #include "unit.h"
 
-
 #define REAL0 1763700000000000000ll
 
 struct buf {

@@ -4,7 +4,6 @@
 #include "stats.h"
 #include "unit.h"
 
-
 #define MS 1000000ll
 
 static void test_rank(void)
