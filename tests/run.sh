@@ -5,9 +5,12 @@
 #     numbers are added up (a crash or sanitizer abort with no failure counted adds 1 failure);
 #  2. builds the C fixtures (make -C tests/fixtures -> build/fixtures/);
 #  3. makes a throwaway CA + localhost certificate (scripts/gen-cert.sh);
-#  4. starts the mock provider twice (plain HTTP and TLS, OS-chosen ports via --ready-file) and
-#     exports MOCK_PORT, MOCK_TLS_PORT, MOCK_LOG, MOCK_TLS_LOG, AP_CA, AP_CERT, AP_KEY;
-#  5. runs every executable tests/integration/t*.sh; each assertion line it prints counts:
+#  4. for each integration test, starts its own mock provider pair (plain HTTP and TLS, OS-chosen
+#     ports via --ready-file) and exports MOCK_PORT, MOCK_TLS_PORT, MOCK_LOG, MOCK_TLS_LOG, AP_CA,
+#     AP_CERT, AP_KEY;
+#  5. runs every executable tests/integration/t*.sh, AP_TEST_JOBS at a time (default: the number of
+#     CPUs; a test whose first lines say "ap-test: serial" runs alone afterwards); results are
+#     printed in name order. Each assertion line a test prints counts:
 #     "ok - ..." one pass, "FAIL - ..." one failure ("skip - ..." neither). A test that exits
 #     non-zero without printing a FAIL line (crash, timeout) counts one failure; a test that
 #     prints nothing and exits 0 counts one pass;
@@ -31,7 +34,7 @@ while getopts "k:vh" o; do
 	k) PATTERN=$OPTARG ;;
 	v) VERBOSE=1 ;;
 	*)
-		sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
 		exit 2
 		;;
 	esac
@@ -100,8 +103,13 @@ done
 
 if [ "${#itests[@]}" -gt 0 ]; then
 	# ---- 2. fixtures
-	if make --no-print-directory -s -C tests/fixtures OUT="$ROOT/build/fixtures" >"$OUT/fixtures.log" 2>&1; then
-		echo "fixtures: built into build/fixtures/"
+	# Everything the tests build is built here, once, so that tests running side by side never
+	# compile the same target at the same time (their own make calls then find it up to date).
+	if make --no-print-directory -s -C tests/fixtures OUT="$ROOT/build/fixtures" all \
+		"$ROOT/build/fixtures/stack_paths" "$ROOT/build/fixtures/gen_spans" >"$OUT/fixtures.log" 2>&1 &&
+		make --no-print-directory -s -C tests/hardening -j2 >>"$OUT/fixtures.log" 2>&1 &&
+		make --no-print-directory -s -C tests/fuzz driver >>"$OUT/fixtures.log" 2>&1; then
+		echo "fixtures: built into build/fixtures/, build/hardening/, build/fuzz/"
 	else
 		echo "FAIL - fixtures: build failed:"
 		tail -20 "$OUT/fixtures.log" | sed 's/^/    /'
@@ -116,69 +124,93 @@ if [ "${#itests[@]}" -gt 0 ]; then
 		FAIL=$((FAIL + 1))
 	fi
 
-	# ---- 4. mock providers
-	start_mock() { # NAME [--tls]; sets NAME_PORT / NAME_LOG
-		local name=$1 tls=${2:-} rf=$OUT/$1.ready log=$OUT/$1.log i
+	# ---- 4. mock providers: each test gets its own pair (plain HTTP and TLS, OS-chosen ports), so
+	# tests are independent and can run side by side.
+	start_mock() { # NAME DIR [--tls]; sets NAME_PORT / NAME_LOG, appends the pid to DIR/pids
+		local name=$1 dir=$2 tls=${3:-} rf=$2/$1.ready log=$2/$1.log i
 		: >"$log"
 		if [ "$tls" = --tls ]; then
 			/usr/bin/python3 scripts/mock_provider.py --port 0 --ready-file "$rf" --log "$log" \
-				--tls "$AP_CERT" "$AP_KEY" 2>"$OUT/$name.stderr" &
+				--tls "$AP_CERT" "$AP_KEY" 2>"$dir/$name.stderr" &
 		else
 			/usr/bin/python3 scripts/mock_provider.py --port 0 --ready-file "$rf" --log "$log" \
-				2>"$OUT/$name.stderr" &
+				2>"$dir/$name.stderr" &
 		fi
 		local pid=$!
-		PIDS="$PIDS $pid"
+		echo "$pid" >>"$dir/pids"
 		for i in $(seq 1 100); do
 			[ -s "$rf" ] && break
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
 		if [ ! -s "$rf" ]; then
-			echo "FAIL - mock provider ($name) did not start: $(tail -3 "$OUT/$name.stderr")"
-			FAIL=$((FAIL + 1))
+			echo "FAIL - mock provider ($name) did not start: $(tail -3 "$dir/$name.stderr")"
 			return 1
 		fi
 		printf -v "${name}_PORT" '%s' "$(cat "$rf")"
 		printf -v "${name}_LOG" '%s' "$log"
 		export "${name}_PORT" "${name}_LOG"
 	}
-	if [ -n "${AP_CA:-}" ]; then
-		start_mock MOCK && start_mock MOCK_TLS --tls &&
-			echo "mock provider: http://127.0.0.1:$MOCK_PORT  https://localhost:$MOCK_TLS_PORT"
-	fi
 
-	# ---- 5. the tests
-	for t in "${itests[@]}"; do
-		name=$(basename "$t" .sh)
-		log=$OUT/$name.log
+	# ---- 5. the tests: run_one NAME SCRIPT writes NAME.log and NAME.result ("pass fail secs note").
+	run_one() {
+		local name=$1 t=$2 dir=$OUT/mock-$1 log=$OUT/$1.log s rc p f note=""
+		mkdir -p "$dir"
 		s=$(date +%s)
-		timeout -k 10 "${AP_TEST_TIMEOUT:-300}" "$t" >"$log" 2>&1 </dev/null
-		rc=$?
+		if [ -z "${AP_CA:-}" ] || ! { start_mock MOCK "$dir" && start_mock MOCK_TLS "$dir" --tls; } >"$log" 2>&1; then
+			rc=1
+		else
+			timeout -k 10 "${AP_TEST_TIMEOUT:-300}" "$t" >"$log" 2>&1 </dev/null
+			rc=$?
+		fi
+		while read -r p; do kill "$p" 2>/dev/null; done <"$dir/pids"
 		p=$(grep -c '^ok - ' "$log")
 		f=$(grep -c '^FAIL - ' "$log")
-		note=""
 		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 			f=1
-			if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then note=" (timed out)"; else note=" (exit $rc, no FAIL line)"; fi
+			if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then note="(timed out)"; else note="(exit $rc, no FAIL line)"; fi
 		elif [ "$rc" -eq 0 ] && [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
 			p=1
 		fi
+		echo "$p $f $(($(date +%s) - s)) $note" >"$OUT/$name.result"
+	}
+	report_one() { # NAME: print the result line, failures and skips, and add up the counts
+		local name=$1 log=$OUT/$1.log p f secs note
+		read -r p f secs note <"$OUT/$name.result"
 		PASS=$((PASS + p))
 		FAIL=$((FAIL + f))
-		printf '%-24s %4d ok %3d failed  %3ss%s\n' "$name" "$p" "$f" "$(($(date +%s) - s))" "$note"
+		printf '%-24s %4d ok %3d failed  %3ss%s\n' "$name" "$p" "$f" "$secs" "${note:+ $note}"
 		if [ "$VERBOSE" = 1 ]; then
 			grep -E '^(ok|FAIL|skip) - ' "$log" | sed 's/^/    /'
 		else
 			grep -E '^(FAIL|skip) - ' "$log" | sed 's/^/    /'
 		fi
-		if [ -n "$note" ]; then
-			tail -5 "$log" | sed 's/^/    | /'
-		fi
-		if [ "$f" -ne 0 ]; then
-			echo "    (log: ${log#"$ROOT"/})"
-		fi
+		[ -n "$note" ] && tail -5 "$log" | sed 's/^/    | /'
+		[ "$f" -ne 0 ] && echo "    (log: ${log#"$ROOT"/})"
+	}
+
+	# Tests whose header carries "ap-test: serial" (timing-sensitive or machine-wide) run alone,
+	# after the others; the rest run AP_TEST_JOBS at a time (default: the number of CPUs).
+	jobs_max=${AP_TEST_JOBS:-$(nproc 2>/dev/null || echo 2)}
+	parallel=() serial=()
+	for t in "${itests[@]}"; do
+		if head -5 "$t" | grep -q 'ap-test: serial'; then serial+=("$t"); else parallel+=("$t"); fi
 	done
+	echo "integration: ${#parallel[@]} tests, $jobs_max at a time; ${#serial[@]} serial"
+	running=0
+	for t in "${parallel[@]}"; do
+		if [ "$running" -ge "$jobs_max" ]; then
+			wait -n
+			running=$((running - 1))
+		fi
+		run_one "$(basename "$t" .sh)" "$t" &
+		PIDS="$PIDS $!"
+		running=$((running + 1))
+	done
+	wait
+	PIDS=""
+	for t in "${serial[@]}"; do run_one "$(basename "$t" .sh)" "$t"; done
+	for t in "${itests[@]}"; do report_one "$(basename "$t" .sh)"; done
 fi
 
 cleanup
