@@ -1,7 +1,7 @@
 /* hook_api.c: the public annotation API (include/agentprof.h): manual spans and agent labels. */
 #include <string.h>
 
-#include "../include/agentprof.h"
+#include "agentprof.h"
 #include "rt.h"
 #include "rt_stack.h"
 

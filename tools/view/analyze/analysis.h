@@ -3,7 +3,7 @@
 #define AGENTPROF_VIEW_ANALYSIS_H
 
 #include "stats.h"
-#include "view.h"
+#include "context.h"
 
 /* Category index AP_CAT_MAX stands for "internal" (wall time no I/O explains). */
 #define CAT_INTERNAL AP_CAT_MAX

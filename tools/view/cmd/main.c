@@ -154,9 +154,9 @@ static int run_command(const struct command *c, int argc, char **argv)
 	if (!rc)
 		rc = setup_prices(&v, c);
 	if (!rc) {
-		view_select(&v, &v.a);
+		vrun_select(&v.o.f, &v.a);
 		if (c->nruns == 2)
-			view_select(&v, &v.b);
+			vrun_select(&v.o.f, &v.b);
 		rc = c->fn(&v);
 	}
 	if (fflush(stdout) != 0 && !rc) {

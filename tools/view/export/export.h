@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 #include "symbolize.h"
-#include "view.h"
+#include "context.h"
 
 #define EXPORT_FORMATS "jsonl, folded, speedscope, chrome, otlp, prom"
 

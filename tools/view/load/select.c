@@ -2,7 +2,7 @@
 #include <fnmatch.h>
 #include <stdlib.h>
 
-#include "view.h"
+#include "selection.h"
 
 static int glob_any(const char *const *pats, int n, const char *s)
 {
@@ -38,9 +38,8 @@ static int x_ok(const struct filter *f, const struct run *run, const struct vxch
 	return glob_any(f->agents, f->nagents, S(run, x->agent));
 }
 
-void view_select(struct view *v, struct vrun *r)
+void vrun_select(const struct filter *f, struct vrun *r)
 {
-	const struct filter *f = &v->o.f;
 	struct run *run = &r->run;
 	int narrow = f->provs || f->nmodels || f->nhosts; /* filters spans cannot match */
 
