@@ -1,0 +1,21 @@
+#!/bin/bash
+# t68_execl_args: execl, execlp and execle with 300 arguments work under the preload exactly as
+# without it (glibc has no argument limit of its own; the wrappers must not add one), and each
+# exec is still recorded.
+. "$(dirname "$0")/lib.sh"
+. "$AP_ROOT/tests/hardening/hlib.sh"
+
+require_preload execl-args || finish
+h_build || finish
+
+run_bare "$W/bare" "$H/execl_many"
+eq "without the preload: three execs saw 297 arguments" "$(grep -c '^297 a00 c96$' "$W/bare.out")" 3
+h_prof "$W/d" "$W/prof" -- "$H/execl_many"
+same_file "execl/execlp/execle with 300 arguments: same output as without the preload" "$W/bare.out" "$W/prof.out"
+eq "no exec failed (E2BIG)" "$(grep -c FAIL "$W/prof.out")" 0
+h_dump "$W/d" "$W/dump"
+check_py "$W/dump" <<'PY'
+ev = [r for r in A if r.get("rec") == "proc_event" and r.get("kind") == "exec"]
+check("the three execs are recorded as exec events", len(ev) >= 3, f"{len(ev)} exec events: {ev[:2]}")
+PY
+finish
