@@ -274,25 +274,19 @@ static void sb_num(struct strbuf *b, unsigned v)
 	sb_put(b, tmp + i);
 }
 
+/* "line N: reason". The offending word is never quoted: the file may not be a rules file at
+ * all (a .env named by mistake), and its words may be secrets. */
 static int fail(char *err, size_t errlen, unsigned line, const char *why, const char *tok,
 		size_t tn)
 {
 	struct strbuf b = {err, err ? errlen : 0, 0};
-	char t[48];
 
+	(void)tok;
+	(void)tn;
 	sb_put(&b, "line ");
 	sb_num(&b, line);
 	sb_put(&b, ": ");
 	sb_put(&b, why);
-	if (tok && tn) {
-		if (tn >= sizeof(t))
-			tn = sizeof(t) - 1;
-		memcpy(t, tok, tn);
-		t[tn] = 0;
-		sb_put(&b, " '");
-		sb_put(&b, t);
-		sb_put(&b, "'");
-	}
 	return -1;
 }
 
@@ -379,9 +373,11 @@ static int parse_line(struct ap_rule *r, const struct tok *t, size_t k, unsigned
 		i += 2;
 	}
 	if (i + 1 == k && (tok_is(&t[i], "host") || tok_is(&t[i], "path") || tok_is(&t[i], "port")))
-		return fail(err, errlen, line, "missing value after", t[i].s, t[i].n);
+		return fail(err, errlen, line, "missing value after host, path or port", t[i].s,
+			    t[i].n);
 	if (i == 0)
-		return fail(err, errlen, line, "expected host, path or port, got", t[0].s, t[0].n);
+		return fail(err, errlen, line, "the first word is not host, path or port", t[0].s,
+			    t[0].n);
 	if (i >= k)
 		return fail(err, errlen, line, "missing category", NULL, 0);
 	if ((c = tok_name(&t[i], ap_category_parse)) < 0)
@@ -394,7 +390,8 @@ static int parse_line(struct ap_rule *r, const struct tok *t, size_t k, unsigned
 		i++;
 	}
 	if (i < k)
-		return fail(err, errlen, line, "unexpected", t[i].s, t[i].n);
+		return fail(err, errlen, line, "unexpected word after the provider", t[i].s,
+			    t[i].n);
 	return 0;
 }
 

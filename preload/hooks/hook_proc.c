@@ -166,57 +166,83 @@ AP_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 	return AP_REAL(execvpe)(file, argv, envp);
 }
 
-/* Collect the variadic arguments of execl* into an array on the stack (bounded). */
-#define EXECL_MAX 256
-#define COLLECT(first, ap, argv, n)                            \
-	do {                                                   \
-		argv[0] = (char *)(first);                     \
-		for (n = 1; argv[n - 1] && n < EXECL_MAX; n++) \
-			argv[n] = va_arg(ap, char *);          \
-		if (n == EXECL_MAX) {                          \
-			va_end(ap);                            \
-			errno = E2BIG;                         \
-			return -1;                             \
-		}                                              \
-	} while (0)
+/*
+ * The execl family, as glibc does it: count the variadic arguments (up to the NULL) with a
+ * copy of the list, then copy them into an array on the stack of exactly that size. No limit
+ * of our own (the kernel's ARG_MAX is the only one), no malloc (exec may follow vfork).
+ */
+static size_t execl_count(va_list *ap)
+{
+	size_t n = 1;
+
+	while (va_arg(*ap, char *))
+		n++;
+	return n; /* arguments before the NULL, the first one included */
+}
+
+/* argv[0] = first, argv[1..n] = the variadic arguments, the ending NULL included. */
+static void execl_collect(char **argv, size_t n, const char *first, va_list *ap)
+{
+	argv[0] = (char *)first;
+	for (size_t i = 1; i <= n; i++)
+		argv[i] = va_arg(*ap, char *);
+}
 
 AP_EXPORT int execl(const char *path, const char *arg, ...)
 {
-	char *argv[EXECL_MAX];
-	va_list ap;
-	int n;
+	va_list ap, count;
+	size_t n;
 
 	va_start(ap, arg);
-	COLLECT(arg, ap, argv, n);
-	va_end(ap);
-	return execv(path, argv);
+	va_copy(count, ap);
+	n = execl_count(&count);
+	va_end(count);
+	{
+		char *argv[n + 1];
+
+		execl_collect(argv, n, arg, &ap);
+		va_end(ap);
+		return execv(path, argv);
+	}
 }
 
 AP_EXPORT int execlp(const char *file, const char *arg, ...)
 {
-	char *argv[EXECL_MAX];
-	va_list ap;
-	int n;
+	va_list ap, count;
+	size_t n;
 
 	va_start(ap, arg);
-	COLLECT(arg, ap, argv, n);
-	va_end(ap);
-	return execvp(file, argv);
+	va_copy(count, ap);
+	n = execl_count(&count);
+	va_end(count);
+	{
+		char *argv[n + 1];
+
+		execl_collect(argv, n, arg, &ap);
+		va_end(ap);
+		return execvp(file, argv);
+	}
 }
 
 AP_EXPORT int execle(const char *path, const char *arg, ...)
 {
-	char *argv[EXECL_MAX];
+	va_list ap, count;
 	char **envp;
-	va_list ap;
-	int n;
+	size_t n;
 
 	va_start(ap, arg);
-	COLLECT(arg, ap, argv, n);
-	envp = va_arg(ap, char **);
-	va_end(ap);
-	before_exec(path, argv);
-	return AP_REAL(execve)(path, argv, envp);
+	va_copy(count, ap);
+	n = execl_count(&count);
+	va_end(count);
+	{
+		char *argv[n + 1];
+
+		execl_collect(argv, n, arg, &ap);
+		envp = va_arg(ap, char **);
+		va_end(ap);
+		before_exec(path, argv);
+		return AP_REAL(execve)(path, argv, envp);
+	}
 }
 
 /* --- wait

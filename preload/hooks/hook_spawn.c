@@ -111,11 +111,17 @@ static int exe_kind(const char *path, int depth)
 	ssize_t n;
 	int fd, kind = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* only regular files, opened non-blocking: exec'ing a FIFO fails with EACCES, and our
+	 * look at it must neither hang nor open it (that would wake a writer waiting there) */
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return 0;
-	if (fstat(fd, &st) == 0 && (((st.st_mode & S_ISUID) && st.st_uid != geteuid()) ||
-				    ((st.st_mode & S_ISGID) && st.st_gid != getegid()))) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		goto out;
+	if ((((st.st_mode & S_ISUID) && st.st_uid != geteuid()) ||
+	     ((st.st_mode & S_ISGID) && st.st_gid != getegid()))) {
 		kind = 2;
 		goto out;
 	}

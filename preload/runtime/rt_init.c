@@ -2,6 +2,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,24 +98,43 @@ static void parse_out(struct ap_config *cfg)
 		ap_strlcpy(cfg->out_dir, ".", sizeof(cfg->out_dir));
 }
 
+/*
+ * The rules file: a regular file of at most 64 KiB, opened non-blocking (a FIFO or a terminal
+ * named here must not stop the host, /dev/stdin must not take the host's input) and checked
+ * with fstat before a byte is read. Warnings name the line and the reason, never the file's
+ * content (a mistaken path may name a .env file full of keys).
+ */
 static void parse_rules(struct ap_config *cfg)
 {
 	const char *path = env("AGENTPROF_RULES");
 	static char text[65536];
 	char err[160];
 	ssize_t n = 0, r;
+	struct stat sb;
 	int fd;
 
 	if (!path)
 		return;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		ap_warn("AGENTPROF_RULES: cannot open %s: %s; using built-in rules", path,
 			strerror(errno));
 		return;
 	}
-	while (n < (ssize_t)sizeof(text) && (r = AP_REAL(read)(fd, text + n, sizeof(text) - n)) > 0)
-		n += r;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		AP_REAL(close)(fd);
+		ap_warn("AGENTPROF_RULES: %s is not a regular file; using built-in rules", path);
+		return;
+	}
+	if (sb.st_size >= (off_t)sizeof(text)) {
+		AP_REAL(close)(fd);
+		ap_warn("AGENTPROF_RULES: %s is larger than 64 KiB; using built-in rules", path);
+		return;
+	}
+	while (n < (ssize_t)sizeof(text) &&
+	       ((r = AP_REAL(read)(fd, text + n, sizeof(text) - n)) > 0 ||
+		(r < 0 && errno == EINTR)))
+		n += r > 0 ? r : 0;
 	AP_REAL(close)(fd);
 	if (n == (ssize_t)sizeof(text)) {
 		ap_warn("AGENTPROF_RULES: %s is larger than 64 KiB; using built-in rules", path);

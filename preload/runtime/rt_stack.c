@@ -10,7 +10,9 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "rt.h"
@@ -53,7 +55,24 @@ static struct {
 	char exe[AP_STR_EXE];
 } st = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-/* Readable range around the thread's stack, found once per thread (frame-pointer mode only). */
+/*
+ * libunwind validates addresses it is unsure of by writing them into a pipe it opens at init
+ * and keeps for the whole process (and reads that pipe's fd again later, whatever the host has
+ * put there since). We replace its local address space's memory accessor with one that
+ * validates every read with process_vm_readv on our own pid (no fd, no lock, no allocation),
+ * and close the pipe right after init; nothing in libunwind uses the pipe but the accessor.
+ * The calling thread's own stack mapping is trusted (found once per thread, it stays mapped
+ * while the thread runs); other pages proven readable are remembered for one capture only.
+ */
+#define OK_PAGES 16
+
+static __thread uintptr_t ok_page[OK_PAGES] __attribute__((tls_model("initial-exec")));
+static __thread unsigned ok_count __attribute__((tls_model("initial-exec")));
+static __thread pid_t ok_pid __attribute__((tls_model("initial-exec")));
+static __thread uintptr_t ok_lo __attribute__((tls_model("initial-exec")));
+static __thread uintptr_t ok_hi __attribute__((tls_model("initial-exec")));
+
+/* Readable range around the thread's stack, found once per thread. */
 static __thread uintptr_t stk_lo __attribute__((tls_model("initial-exec")));
 static __thread uintptr_t stk_hi __attribute__((tls_model("initial-exec")));
 
@@ -280,6 +299,54 @@ static uint64_t intern(void *const *fr, int n)
 
 /* --- unwinding ----------------------------------------------------------------------------- */
 
+/* 1 if the 8 bytes at addr could be read: copied into *val by the kernel, never faulting. */
+static int probe_read(uintptr_t addr, uint64_t *val)
+{
+	struct iovec local = {val, sizeof(*val)}, remote = {(void *)addr, sizeof(*val)};
+
+	return syscall(SYS_process_vm_readv, ok_pid, &local, 1UL, &remote, 1UL, 0UL) ==
+	       (long)sizeof(*val);
+}
+
+static int page_known(uintptr_t page)
+{
+	for (unsigned i = 0; i < ok_count && i < OK_PAGES; i++)
+		if (ok_page[i] == page)
+			return 1;
+	return 0;
+}
+
+static void page_remember(uintptr_t page)
+{
+	if (!page_known(page))
+		ok_page[ok_count++ % OK_PAGES] = page;
+}
+
+/* libunwind's access_mem for the local address space: reads only memory proven readable.
+ * Writes go to the register context libunwind keeps in its cursor, as with its own accessor. */
+static int unw_access_mem(void *as, uintptr_t addr, uint64_t *val, int write, void *arg)
+{
+	uintptr_t first = addr & ~(uintptr_t)4095, last = (addr + 7) & ~(uintptr_t)4095;
+
+	(void)as;
+	(void)arg;
+	if (addr < 4096 || addr + 7 < addr)
+		return -1;
+	if (write) { /* only into the context libunwind keeps on our stack, as its own accessor */
+		memcpy((void *)addr, val, sizeof(*val));
+		return 0;
+	}
+	if ((addr >= ok_lo && addr + 8 <= ok_hi) || (page_known(first) && page_known(last))) {
+		memcpy(val, (const void *)addr, sizeof(*val));
+		return 0;
+	}
+	if (!probe_read(addr, val))
+		return -1;
+	page_remember(first);
+	page_remember(last);
+	return 0;
+}
+
 static uintptr_t hex_field(const char **p)
 {
 	uintptr_t v = 0;
@@ -403,8 +470,21 @@ uint64_t ap_stack_capture(void)
 	if (!st.mode || ap_tls.guard > 1)
 		return 0;
 	ap_tls.guard++;
-	if (st.mode == MODE_UNWIND)
+	if (st.mode == MODE_UNWIND) {
+		uintptr_t sp = (uintptr_t)__builtin_frame_address(0), lo = 1, hi = 1;
+
+		if (!stk_hi) {
+			stack_bounds(sp, &lo, &hi);
+			stk_lo = lo;
+			stk_hi = hi;
+		}
+		/* trusted only while we run on it (a coroutine's stack may be freed later) */
+		ok_lo = sp >= stk_lo && sp < stk_hi ? stk_lo : 0;
+		ok_hi = ok_lo ? stk_hi : 0;
+		ok_count = 0;
+		ok_pid = (pid_t)syscall(SYS_getpid);
 		n = st.unw_backtrace(fr, AP_MAX_FRAMES + EXTRA_FRAMES);
+	}
 	if (n <= 0)
 		n = fp_walk(fr, AP_MAX_FRAMES + EXTRA_FRAMES);
 	while (skip < n && (uintptr_t)fr[skip] >= st.self_lo && (uintptr_t)fr[skip] < st.self_hi)
@@ -429,16 +509,62 @@ static void atfork_child(void)
 		st.mods[i].written = 0;
 }
 
+/* The lowest fd not open, from start (the kernel hands out the lowest free number). */
+static int lowest_free_fd(int start)
+{
+	for (int fd = start; fd < 65536; fd++)
+		if (syscall(SYS_fcntl, fd, F_GETFD) < 0)
+			return fd;
+	return -1;
+}
+
+/* 1 if a and b are the two ends of one pipe. */
+static int same_pipe(int a, int b)
+{
+	struct stat sa, sb;
+
+	return syscall(SYS_fstat, a, &sa) == 0 && syscall(SYS_fstat, b, &sb) == 0 &&
+	       S_ISFIFO(sa.st_mode) && sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
+}
+
+/*
+ * libunwind's one-time set-up (run by get_accessors) opens its validation pipe on the two
+ * lowest free fds. Swap the memory accessor for ours, then close that pipe. If libunwind was
+ * already loaded by the host, its instance (and pipe) is the host's: we do not use it.
+ */
 static void load_libunwind(void)
 {
-	void *h = dlopen("libunwind.so.8", RTLD_LAZY | RTLD_LOCAL);
+	void *(*get_accessors)(void *);
+	void **local_as, **acc, *h;
+	int fd0, fd1;
+	uint64_t v;
 	void *warm[4];
 
+	if (dlopen("libunwind.so.8", RTLD_LAZY | RTLD_LOCAL | RTLD_NOLOAD))
+		return;
+	h = dlopen("libunwind.so.8", RTLD_LAZY | RTLD_LOCAL);
 	if (!h)
 		return;
 	*(void **)&st.unw_backtrace = dlsym(h, "unw_backtrace");
-	if (!st.unw_backtrace)
+	*(void **)&get_accessors = dlsym(h, "_Ux86_64_get_accessors");
+	local_as = dlsym(h, "_ULx86_64_local_addr_space");
+	ok_pid = (pid_t)syscall(SYS_getpid);
+	if (!st.unw_backtrace || !get_accessors || !local_as || !probe_read((uintptr_t)&v, &v))
+		return; /* another architecture, or process_vm_readv refused (seccomp) */
+	fd0 = lowest_free_fd(0);
+	fd1 = fd0 < 0 ? -1 : lowest_free_fd(fd0 + 1);
+	acc = get_accessors(*local_as);
+	if (!acc)
 		return;
+	acc[3] = (void *)unw_access_mem; /* unw_accessors_t.access_mem */
+	if (fd1 >= 0 && same_pipe(fd0, fd1)) {
+		syscall(SYS_close, fd0);
+		syscall(SYS_close, fd1);
+	} else {
+		ap_warn("libunwind's validation pipe not found; stacks use frame pointers");
+		return;
+	}
+	ok_count = 0;
 	st.unw_backtrace(warm, 4); /* one-time set-up happens here, not on a host path */
 	st.mode = MODE_UNWIND;
 }

@@ -11,6 +11,9 @@
  * as AP_REC_STACK, its id being a 64-bit hash of the frames; each module a written stack points
  * into is written once as AP_REC_MODULE (path, load bias, range, GNU build-id). Our own frames
  * (libagentprof.so) are cut from the inner end. No malloc: the tables are mmap()ed at init.
+ * No fd survives a call: libunwind's memory accessor is replaced by one that validates with
+ * process_vm_readv on our own pid, and the validation pipe libunwind opens at init is closed
+ * there (with process_vm_readv refused, e.g. by seccomp, stacks use frame pointers).
  *
  * Callers' duties:
  * - never call from a vfork child (pid != ap_rt.pid): the tables belong to the parent;
