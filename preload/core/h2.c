@@ -39,10 +39,12 @@ struct arena {
 };
 
 struct stream {
-	uint32_t id;	  /* 0: free slot */
-	uint8_t resp;	  /* final response headers seen */
-	uint8_t grpc;	  /* content-type application/grpc */
-	uint8_t req_done; /* END_STREAM from the client */
+	uint32_t id;	   /* 0: free slot */
+	uint8_t resp;	   /* final response headers seen */
+	uint8_t grpc;	   /* content-type application/grpc */
+	uint8_t req_done;  /* END_STREAM from the client */
+	int64_t resp_clen; /* response content-length, -1 if none */
+	int64_t resp_got;  /* response DATA payload bytes so far */
 	struct ap_h2 *owner;
 	struct ap_http_env env; /* the connection's env, emit routed through stream_emit */
 	struct ap_http http;
@@ -263,6 +265,8 @@ static int stream_open(struct ap_h2 *h, uint32_t sid, int64_t now)
 			continue;
 		s->id = sid;
 		s->resp = s->grpc = s->req_done = 0;
+		s->resp_clen = -1;
+		s->resp_got = 0;
 		s->owner = h;
 		s->env = h->env->http ? *h->env->http : (struct ap_http_env){0};
 		s->env.emit = stream_emit;
@@ -317,6 +321,14 @@ static void header_field(struct ap_h2 *h, int out, const struct ap_hpack_nv *nv)
 	if (name_eq(nv, "content-type") && nv->valuelen >= 16 &&
 	    memcmp(nv->value, "application/grpc", 16) == 0)
 		s->grpc = 1;
+	if (!out && name_eq(nv, "content-length") && nv->valuelen && nv->valuelen < 16) {
+		int64_t v = 0;
+		for (size_t k = 0; k < nv->valuelen && v >= 0; k++)
+			v = nv->value[k] >= '0' && nv->value[k] <= '9'
+				    ? v * 10 + (nv->value[k] - '0')
+				    : -1;
+		s->resp_clen = v;
+	}
 	ap_http_framed_header(&s->http, out, (const char *)nv->name, nv->namelen,
 			      (const char *)nv->value, nv->valuelen);
 }
@@ -467,9 +479,12 @@ static void block_end(struct ap_h2 *h, int out, int64_t now)
 	} else if (d->block_kind == B_RESPONSE) {
 		if (ap_http_framed_headers_end(&h->streams[i].http, 0, now))
 			h->streams[i].resp = 1;
+		else
+			h->streams[i].resp_clen = -1; /* a 1xx: the final response has its own */
 	}
 	d->block_stream = -1;
-	if (d->block_es)
+	if (d->block_es ||
+	    (d->block_kind == B_RESPONSE && h->streams[i].resp && h->streams[i].resp_clen == 0))
 		stream_end(h, out, i, now);
 	else
 		stream_check(h, i);
@@ -591,6 +606,8 @@ static void ctl_bytes(struct ap_h2 *h, int out, const uint8_t *p, size_t n)
 	}
 }
 
+static void data_bytes(struct ap_h2 *h, int out, int i, const uint8_t *p, size_t n, int64_t now);
+
 /* Payload bytes [pos, pos + n) of the current frame. 0 on a framing error. */
 static int frame_payload(struct ap_h2 *h, int out, const uint8_t *p, size_t n, int64_t now)
 {
@@ -624,8 +641,7 @@ static int frame_payload(struct ap_h2 *h, int out, const uint8_t *p, size_t n, i
 
 			if (d->type == F_DATA) {
 				if (d->stream >= 0 && (out || h->streams[d->stream].resp))
-					ap_http_framed_body(&h->streams[d->stream].http, out, q, k,
-							    now);
+					data_bytes(h, out, d->stream, q, k, now);
 			} else {
 				block_fragment(h, out, q, k);
 			}
@@ -633,6 +649,20 @@ static int frame_payload(struct ap_h2 *h, int out, const uint8_t *p, size_t n, i
 	}
 	d->pos += (uint32_t)n;
 	return 1;
+}
+
+/* DATA payload of a tracked stream. A response whose content-length is reached is complete:
+ * libcurl finishes the transfer there, before the END_STREAM that may follow in a later frame. */
+static void data_bytes(struct ap_h2 *h, int out, int i, const uint8_t *p, size_t n, int64_t now)
+{
+	struct stream *s = &h->streams[i];
+
+	ap_http_framed_body(&s->http, out, p, n, now);
+	if (out)
+		return;
+	s->resp_got += (int64_t)n;
+	if (s->resp_clen >= 0 && s->resp_got >= s->resp_clen)
+		stream_end(h, 0, i, now);
 }
 
 static void apply_table_size(struct ap_h2 *h, struct dir *d)

@@ -437,6 +437,37 @@ static void test_table_size(void)
 	free(h);
 }
 
+/* A response with content-length completes at its last byte, before a late empty END_STREAM. */
+static void test_content_length(void)
+{
+	struct ap_h2 *h = newh2();
+	nghttp2_nv nv[] = {NV(":status", "200"), NV("content-type", "application/json"),
+			   NV("content-length", "2")};
+	nghttp2_nv nv0[] = {NV(":status", "200"), NV("content-length", "0")};
+	uint8_t b[256];
+	size_t n;
+
+	conv_reset();
+	preface(1000);
+	req_headers(1, "GET", "/tool/x", 1, 2000);
+	n = hblock(1, nv, 3, b, sizeof(b));
+	frame('i', 1, 4, 1, b, n, 2100);
+	frame('i', 0, 0, 1, "{", 1, 2110);
+	frame('i', 0, 0, 1, "}", 1, 2120);
+	req_headers(3, "GET", "/tool/y", 1, 2200);
+	frame('i', 0, 1, 1, NULL, 0, 2300); /* the late END_STREAM of stream 1 */
+	n = hblock(1, nv0, 2, b, sizeof(b));
+	frame('i', 1, 4, 3, b, n, 2400);
+	CHECK_EQ_INT(run(h, 0), 2);
+	CHECK_EQ_STR(got[0].path, "/tool/x");
+	CHECK_EQ_INT(got[0].end_ns, 2120);
+	CHECK_EQ_INT(got[0].error, 0);
+	CHECK_EQ_STR(got[1].path, "/tool/y");
+	CHECK_EQ_INT(got[1].end_ns, 2400);
+	CHECK_EQ_INT(ap_h2_open_streams(h), 0);
+	free(h);
+}
+
 /* At most AP_H2_STREAMS streams at once; the rest are counted as drops, not recorded. */
 static void test_stream_cap(void)
 {
@@ -649,6 +680,7 @@ int main(void)
 	test_dynamic_table();
 	test_table_size();
 	test_stream_cap();
+	test_content_length();
 	test_resets();
 	test_hostile();
 	test_fuzz();
