@@ -6,6 +6,7 @@
 
 #include "redact.h"
 #include "rt.h"
+#include "rt_h2.h"
 #include "rt_stack.h"
 
 /* Transfer start times for multi handles, keyed by easy handle; guarded by easy_lock. */
@@ -124,6 +125,10 @@ static void transfer_done(void *easy, int64_t t0, int64_t t1, int result)
 	parked = c && ap_conn_take_parked_h2(
 			      c, info_str(gi, easy, CURLINFO_EFFECTIVE_URL, sbuf, sizeof(sbuf)), x);
 	parked = parked || (c && ap_conn_take_parked(c, x));
+	parked = parked ||
+		 (!c && ap_h2_take_closed(
+				(int)info_long(gi, easy, CURLINFO_LOCAL_PORT),
+				info_str(gi, easy, CURLINFO_EFFECTIVE_URL, sbuf, sizeof(sbuf)), x));
 	total = info_us(gi, easy, CURLINFO_TOTAL_TIME_T);
 	dns = info_us(gi, easy, CURLINFO_NAMELOOKUP_TIME_T);
 	con = info_us(gi, easy, CURLINFO_CONNECT_TIME_T);

@@ -237,7 +237,8 @@ static void conn_release(struct ap_conn *c, int64_t now)
 	if (lock_conn(c)) {
 		ap_http_close(&c->http, now, c->info.error);
 		if (c->h2)
-			ap_h2_conn_close(c->h2, now, c->info.error);
+			ap_h2_conn_close(c->h2, now, c->info.error,
+					 ap_tls.in_curl ? c->local_port : 0);
 		c->h2 = NULL;
 		finish_turn(c);
 		flush_parked(c);
@@ -902,6 +903,7 @@ void ap_conn_all_closed(int64_t now)
 {
 	if (!ap_rt.conns)
 		return;
+	ap_h2_flush_closed();
 	/* SSL connections first, so that sockets they carry are described by them. */
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < AP_CONN_MAX; i++) {
@@ -912,7 +914,7 @@ void ap_conn_all_closed(int64_t now)
 			if (lock_conn(c)) {
 				ap_http_close(&c->http, now, AP_XERR_CLOSED);
 				if (c->h2)
-					ap_h2_conn_close(c->h2, now, AP_XERR_CLOSED);
+					ap_h2_conn_close(c->h2, now, AP_XERR_CLOSED, 0);
 				c->h2 = NULL;
 				finish_turn(c);
 				flush_parked(c);

@@ -117,12 +117,38 @@ static void record(const struct ap_exchange *x)
 	ap_record(&r);
 }
 
-void ap_h2_conn_close(struct ap_h2_conn *h, int64_t now, unsigned err)
+/* Exchanges of connections closed inside a libcurl call, waiting for their transfer's end. */
+#define CLOSED_SLOTS 16
+static struct {
+	atomic_int state; /* 0 free, 1 busy, 2 ready */
+	int local_port;
+	struct ap_exchange x;
+} closed[CLOSED_SLOTS];
+
+static void keep_closed(int local_port, const struct ap_exchange *x)
+{
+	for (int i = 0; i < CLOSED_SLOTS; i++) {
+		int expect = 0;
+		if (atomic_compare_exchange_strong(&closed[i].state, &expect, 1)) {
+			closed[i].local_port = local_port;
+			closed[i].x = *x;
+			atomic_store(&closed[i].state, 2);
+			return;
+		}
+	}
+	record(x);
+}
+
+void ap_h2_conn_close(struct ap_h2_conn *h, int64_t now, unsigned err, int local_port)
 {
 	ap_h2_close(obs(h), now, err);
 	count_drops(h);
-	for (int i = 0; i < h->nparked; i++)
-		record(&h->parked[i]);
+	for (int i = 0; i < h->nparked; i++) {
+		if (local_port > 0)
+			keep_closed(local_port, &h->parked[i]);
+		else
+			record(&h->parked[i]);
+	}
 	h->nparked = 0;
 	atomic_store(&h->used, 0);
 }
@@ -157,6 +183,39 @@ static void url_path(const char *url, char *out, size_t cap)
 	ap_strlcpy(out, s, cap);
 	out[strcspn(out, "#")] = 0;
 	ap_redact_path(out, cap);
+}
+
+int ap_h2_take_closed(int local_port, const char *url, struct ap_exchange *out)
+{
+	char path[AP_STR_PATH];
+
+	if (local_port <= 0)
+		return 0;
+	if (url)
+		url_path(url, path, sizeof(path));
+	for (int i = 0; i < CLOSED_SLOTS; i++) {
+		int expect = 2;
+		if (atomic_load(&closed[i].state) != 2 || closed[i].local_port != local_port ||
+		    (url && strcmp(closed[i].x.path, path)))
+			continue;
+		if (!atomic_compare_exchange_strong(&closed[i].state, &expect, 1))
+			continue;
+		*out = closed[i].x;
+		atomic_store(&closed[i].state, 0);
+		return 1;
+	}
+	return 0;
+}
+
+void ap_h2_flush_closed(void)
+{
+	for (int i = 0; i < CLOSED_SLOTS; i++) {
+		int expect = 2;
+		if (atomic_compare_exchange_strong(&closed[i].state, &expect, 1)) {
+			record(&closed[i].x);
+			atomic_store(&closed[i].state, 0);
+		}
+	}
 }
 
 int ap_h2_conn_take(struct ap_h2_conn *h, const char *url, struct ap_exchange *out)

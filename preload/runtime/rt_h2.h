@@ -22,8 +22,14 @@ int ap_h2_available(void);
 struct ap_h2_conn *ap_h2_conn_new(const struct ap_http_env *http);
 /* Bytes of the connection (dir 0 = written by the client, 1 = read). Caller holds the conn. */
 void ap_h2_conn_io(struct ap_h2_conn *h, int dir, const void *buf, size_t n, int64_t now);
-/* Emit pending streams and parked exchanges, release the slot. */
-void ap_h2_conn_close(struct ap_h2_conn *h, int64_t now, unsigned err);
+/* Emit pending streams and parked exchanges, release the slot. Inside a libcurl call
+ * (local_port > 0) the parked exchanges outlive the connection, keyed by its local port, until
+ * the transfer that owns them ends (ap_h2_take_closed) or the process exits. */
+void ap_h2_conn_close(struct ap_h2_conn *h, int64_t now, unsigned err, int local_port);
+/* A stream of an already closed connection parked for libcurl (1 if taken). */
+int ap_h2_take_closed(int local_port, const char *url, struct ap_exchange *out);
+/* Record what no transfer claimed (exit). */
+void ap_h2_flush_closed(void);
 /* Release the slot without emitting (fork child, a close racing with another thread). */
 void ap_h2_conn_forget(struct ap_h2_conn *h);
 /* Park a finished stream for libcurl (1), or 0 if it cannot be parked. */
