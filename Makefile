@@ -117,6 +117,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(VIEW_A) $(CORE_A) $(wildcard tests/unit/*.h)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(TOOL_CFLAGS) -Itests/unit -o $@ $< $(VIEW_A) $(CORE_A) $(VIEW_LIBS)
 
+# test_h2 drives the HTTP/2 observer with nghttp2's HPACK linked in (the preload dlopen()s it).
+$(BUILD)/tests/test_h2: VIEW_LIBS += -lnghttp2
+
 deps:
 	$(Q)scripts/install-deps.sh
 

@@ -1289,3 +1289,122 @@ int ap_http_pending(const struct ap_http *h)
 			return 1;
 	return 0;
 }
+
+/* --- messages framed by the caller (one HTTP/2 stream per struct ap_http) -------------------- */
+
+void ap_http_framed_request(struct ap_http *h, int64_t now_ns)
+{
+	ap_http_reset(h);
+	begin_request(h, now_ns);
+	st(h)->out.phase = P_HEADERS;
+}
+
+void ap_http_framed_response(struct ap_http *h, int64_t now_ns)
+{
+	struct state *s = st(h);
+
+	framer_reset(&s->in);
+	begin_response(h, now_ns);
+	s->in.phase = P_HEADERS;
+}
+
+void ap_http_framed_header(struct ap_http *h, int out, const char *name, size_t nn, const char *val,
+			   size_t vn)
+{
+	struct state *s = st(h);
+	struct framer *f = out ? &s->out : &s->in;
+	struct slot *sl = out ? out_slot(s) : in_slot(s);
+
+	if (f->phase != P_HEADERS)
+		return;
+	if (nn && name[0] != ':') {
+		if (name_is(name, nn, "content-type"))
+			set_ctype(f, val, vn);
+		else if (name_is(name, nn, "content-encoding"))
+			set_enc(f, val, vn);
+		else if (out && sl && name_is(name, nn, "host") && !sl->ex.host[0])
+			set_host(sl, val, vn);
+		return;
+	}
+	if (!out) {
+		if (name_is(name, nn, ":status") && vn == 3) {
+			int code = 0;
+			for (int i = 0; i < 3; i++)
+				code = val[i] >= '0' && val[i] <= '9' ? code * 10 + (val[i] - '0')
+								      : -1000;
+			if (code >= 100) {
+				s->status = code;
+				s->interim = code < 200;
+			}
+		}
+		return;
+	}
+	if (!sl)
+		return;
+	if (name_is(name, nn, ":method")) {
+		copy_str(sl->ex.method, sizeof(sl->ex.method), val, vn);
+		sl->head = strcmp(sl->ex.method, "HEAD") == 0;
+	} else if (name_is(name, nn, ":path")) {
+		copy_str(sl->ex.path, sizeof(sl->ex.path), val, vn);
+		ap_redact_path(sl->ex.path, sizeof(sl->ex.path));
+	} else if (name_is(name, nn, ":authority")) {
+		set_host(sl, val, vn);
+	}
+}
+
+int ap_http_framed_headers_end(struct ap_http *h, int out, int64_t now_ns)
+{
+	struct state *s = st(h);
+	struct framer *f = out ? &s->out : &s->in;
+	struct slot *sl = out ? out_slot(s) : in_slot(s);
+
+	if (f->phase != P_HEADERS)
+		return 0;
+	/* The caller frames the body: "chunked" keeps the framer in P_BODY until framed_end. */
+	f->te_chunked = 1;
+	f->te_other = f->clen_bad = 0;
+	f->clen = -1;
+	if (out) {
+		if (sl)
+			sl->req_ok = 1;
+		request_headers_end(h, sl, now_ns);
+		return 1;
+	}
+	if (s->interim) {
+		framer_reset(f);
+		return 0;
+	}
+	response_headers_end(h, now_ns);
+	return 1;
+}
+
+void ap_http_framed_body(struct ap_http *h, int out, const void *buf, size_t n, int64_t now_ns)
+{
+	struct state *s = st(h);
+
+	if ((out ? s->out.phase : s->in.phase) == P_BODY)
+		body_bytes(h, out, buf, n, now_ns);
+}
+
+void ap_http_framed_bytes(struct ap_http *h, int out, size_t n)
+{
+	count(h, out, n);
+}
+
+void ap_http_framed_end(struct ap_http *h, int out, int64_t now_ns)
+{
+	struct state *s = st(h);
+
+	if ((out ? s->out.phase : s->in.phase) == P_BODY)
+		message_done(h, out, now_ns);
+}
+
+int ap_http_framed_done(const struct ap_http *h)
+{
+	const struct state *s = cst(h);
+
+	for (int i = 0; i < SLOTS; i++)
+		if (s->slot[i].used)
+			return 0;
+	return 1;
+}

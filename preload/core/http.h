@@ -103,4 +103,28 @@ void ap_http_reset(struct ap_http *h);
 /* True while a request has been written and its response has not completed. */
 int ap_http_pending(const struct ap_http *h);
 
+/*
+ * Messages framed by the caller: HTTP/2 (h2.c) drives one struct ap_http per stream with
+ * decoded header fields and de-framed body bytes, and reuses the body decoding, SSE, usage,
+ * classification and hashing above. Order per stream:
+ *   ap_http_framed_request (first request frame), ap_http_framed_header... (":method",
+ *   ":path", ":authority", content-type, content-encoding), ap_http_framed_headers_end(out=1),
+ *   ap_http_framed_body(out=1)..., ap_http_framed_end(out=1) at END_STREAM;
+ *   per response HEADERS: ap_http_framed_response, ap_http_framed_header(out=0)... (":status"),
+ *   ap_http_framed_headers_end(out=0) (returns 0 for a 1xx: call ap_http_framed_response again
+ *   for the next HEADERS), ap_http_framed_body(out=0)..., ap_http_framed_end(out=0).
+ * The exchange is emitted through env->emit when the response ends (or on ap_http_close).
+ * ap_http_framed_bytes counts wire bytes (frame headers, padding) for the current message.
+ * ap_http_framed_done is 1 once nothing is pending (the exchange was emitted).
+ */
+void ap_http_framed_request(struct ap_http *h, int64_t now_ns);
+void ap_http_framed_response(struct ap_http *h, int64_t now_ns);
+void ap_http_framed_header(struct ap_http *h, int out, const char *name, size_t nn, const char *val,
+			   size_t vn);
+int ap_http_framed_headers_end(struct ap_http *h, int out, int64_t now_ns);
+void ap_http_framed_body(struct ap_http *h, int out, const void *buf, size_t n, int64_t now_ns);
+void ap_http_framed_bytes(struct ap_http *h, int out, size_t n);
+void ap_http_framed_end(struct ap_http *h, int out, int64_t now_ns);
+int ap_http_framed_done(const struct ap_http *h);
+
 #endif

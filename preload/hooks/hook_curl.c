@@ -6,6 +6,7 @@
 
 #include "redact.h"
 #include "rt.h"
+#include "rt_h2.h"
 #include "rt_stack.h"
 
 /* Transfer start times for multi handles, keyed by easy handle; guarded by easy_lock. */
@@ -120,7 +121,14 @@ static void transfer_done(void *easy, int64_t t0, int64_t t1, int result)
 	ap_record_init(&r, AP_REC_EXCHANGE);
 	c = ap_conn_by_ports((int)info_long(gi, easy, CURLINFO_LOCAL_PORT),
 			     (int)info_long(gi, easy, CURLINFO_PRIMARY_PORT));
-	parked = c && ap_conn_take_parked(c, x);
+	/* HTTP/2: each stream's own exchange from the byte view, matched by URL */
+	parked = c && ap_conn_take_parked_h2(
+			      c, info_str(gi, easy, CURLINFO_EFFECTIVE_URL, sbuf, sizeof(sbuf)), x);
+	parked = parked || (c && ap_conn_take_parked(c, x));
+	parked = parked ||
+		 (!c && ap_h2_take_closed(
+				(int)info_long(gi, easy, CURLINFO_LOCAL_PORT),
+				info_str(gi, easy, CURLINFO_EFFECTIVE_URL, sbuf, sizeof(sbuf)), x));
 	total = info_us(gi, easy, CURLINFO_TOTAL_TIME_T);
 	dns = info_us(gi, easy, CURLINFO_NAMELOOKUP_TIME_T);
 	con = info_us(gi, easy, CURLINFO_CONNECT_TIME_T);
@@ -143,6 +151,9 @@ static void transfer_done(void *easy, int64_t t0, int64_t t1, int result)
 		x->visibility = AP_VIS_LIBCURL;
 		x->start_ns = pre != AP_UNKNOWN ? start + pre * 1000 : start;
 		x->first_byte_ns = st > 0 ? start + st * 1000 : AP_UNKNOWN;
+		/* curl 7.88 reports about the request-sent time as start-transfer on HTTP/2 */
+		if (info_long(gi, easy, CURLINFO_HTTP_VERSION) == CURL_HTTP_VERSION_2_0)
+			x->first_byte_ns = AP_UNKNOWN;
 		x->end_ns = total != AP_UNKNOWN ? start + total * 1000 : t1;
 		gi(easy, CURLINFO_SIZE_UPLOAD_T, &up);
 		gi(easy, CURLINFO_SIZE_DOWNLOAD_T, &down);

@@ -153,7 +153,7 @@ AP_EXPORT long SSL_ctrl(void *ssl, int cmd, long larg, void *parg)
 	return rc;
 }
 
-static int handshake(void *ssl, int (*fn)(void *))
+static int handshake(void *ssl, int (*fn)(void *), const struct ap_libapi *api)
 {
 	int64_t t0 = ap_now();
 	int rc = WITH_SSL(ssl, fn(ssl));
@@ -161,6 +161,13 @@ static int handshake(void *ssl, int (*fn)(void *))
 
 	ap_tls.guard++;
 	ap_conn_ssl_handshake(ssl, t0, ap_now(), rc == 1);
+	if (rc == 1 && api->SSL_get0_alpn_selected) {
+		const unsigned char *alpn = NULL;
+		unsigned int alen = 0;
+		api->SSL_get0_alpn_selected(ssl, &alpn, &alen);
+		if (alpn && alen == 2 && alpn[0] == 'h' && alpn[1] == '2')
+			ap_conn_ssl_alpn_h2(ssl);
+	}
 	ap_tls.guard--;
 	errno = err;
 	return rc;
@@ -171,7 +178,7 @@ AP_EXPORT int SSL_connect(void *ssl)
 	API_OR(SSL_connect, -1);
 	if (!ap_active())
 		return api->SSL_connect(ssl);
-	return handshake(ssl, api->SSL_connect);
+	return handshake(ssl, api->SSL_connect, api);
 }
 
 AP_EXPORT int SSL_do_handshake(void *ssl)
@@ -179,7 +186,7 @@ AP_EXPORT int SSL_do_handshake(void *ssl)
 	API_OR(SSL_do_handshake, -1);
 	if (!ap_active())
 		return api->SSL_do_handshake(ssl);
-	return handshake(ssl, api->SSL_do_handshake);
+	return handshake(ssl, api->SSL_do_handshake, api);
 }
 
 AP_EXPORT void SSL_free(void *ssl)

@@ -217,6 +217,9 @@ void ap_emit_exchange(struct ap_conn *c, struct ap_exchange *x);
 void ap_classify_exchange(struct ap_exchange *x);
 /* 1 if AGENTPROF_SAMPLE says this exchange is not recorded in detail. */
 int ap_sampled_out(void);
+/* HTTP/2: ALPN "h2" on ssl; the parked stream of c matching a libcurl transfer's URL. */
+void ap_conn_ssl_alpn_h2(void *ssl);
+int ap_conn_take_parked_h2(struct ap_conn *c, const char *url, struct ap_exchange *out);
 void ap_conn_all_closed(int64_t now); /* at exit: emit pending exchanges, connection records */
 void ap_conn_reset_after_fork(void);
 

@@ -9,7 +9,9 @@
 
 #include "classify.h"
 #include "redact.h"
+#include "h2.h"
 #include "rt.h"
+#include "rt_h2.h"
 #include "rt_stack.h"
 #include "sni.h"
 
@@ -61,6 +63,10 @@ struct ap_conn {
 	/* exchange parked for libcurl to merge with its own timings */
 	int has_parked;
 	struct ap_exchange parked;
+	/* HTTP/2 (ALPN h2 or the prior-knowledge preface): the h2 observer replaces http */
+	struct ap_h2_conn *h2;
+	uint8_t alpn_h2; /* the TLS handshake selected "h2" */
+	uint8_t h2_off;	 /* HTTP/2 seen but not parsed (no libnghttp2, pool full) */
 };
 
 struct ssl_slot {
@@ -230,10 +236,17 @@ static void conn_release(struct ap_conn *c, int64_t now)
 {
 	if (lock_conn(c)) {
 		ap_http_close(&c->http, now, c->info.error);
+		if (c->h2)
+			ap_h2_conn_close(c->h2, now, c->info.error,
+					 ap_tls.in_curl ? c->local_port : 0);
+		c->h2 = NULL;
 		finish_turn(c);
 		flush_parked(c);
 		unlock_conn(c);
 	}
+	if (c->h2)
+		ap_h2_conn_forget(c->h2); /* another thread held the connection */
+	c->h2 = NULL;
 	c->info.close_ns = now;
 	if (c->link) {
 		c->link->link = NULL;
@@ -473,9 +486,37 @@ static void note_http2(struct ap_conn *c)
 
 	if (atomic_exchange(&reported, 1))
 		return;
-	snprintf(msg, sizeof(msg), "HTTP/2 to %.120s is not parsed: timed per connection only",
-		 c->info.host[0] ? c->info.host : c->info.peer);
+	snprintf(msg, sizeof(msg), "HTTP/2 to %.120s is not parsed (%s): timed per connection only",
+		 c->info.host[0] ? c->info.host : c->info.peer,
+		 ap_h2_available() ? "too many HTTP/2 connections at once"
+				   : "libnghttp2.so.14 not found");
 	ap_diag(AP_DIAG_HTTP2, msg);
+}
+
+/* HTTP/2 goes to the h2 observer: selected by ALPN "h2" at the first byte of the connection,
+ * or by the connection preface as the client's first bytes (h2c prior knowledge, and TLS
+ * where the handshake was not seen). Returns 1 if the bytes were taken. */
+static int h2_route(struct ap_conn *c, int dir, const uint8_t *p, size_t n, int64_t now)
+{
+	if (!c->h2 && !c->h2_off) {
+		int first = c->info.bytes_sent + c->info.bytes_received == n;
+		int preface = dir == 0 && c->info.bytes_sent == n && ap_h2_preface_start(p, n);
+
+		if (!(c->alpn_h2 && first) && !preface)
+			return 0;
+		c->h2 = ap_h2_conn_new(&c->env);
+		if (!c->h2) {
+			c->h2_off = 1;
+			return 0; /* the HTTP/1.1 parser gives up on the preface and says why */
+		}
+		c->http.mode = AP_HTTP_GAVE_UP;
+	}
+	if (!c->h2)
+		return 0;
+	if (dir == 0 && !c->req_stack)
+		c->req_stack = ap_stack_capture();
+	ap_h2_conn_io(c->h2, dir, p, n, now);
+	return 1;
 }
 
 /* --- byte routing
@@ -522,7 +563,7 @@ static void socket_bytes(struct ap_conn *c, int dir, const uint8_t *p, size_t n,
 		opaque_io(c, dir, app, now);
 		return;
 	}
-	if (c->http.mode == AP_HTTP_GAVE_UP)
+	if (h2_route(c, dir, p, n, now) || c->http.mode == AP_HTTP_GAVE_UP)
 		return;
 	if (dir) {
 		ap_http_in(&c->http, p, n, now);
@@ -674,7 +715,7 @@ void ap_conn_ssl_io(void *ssl, int dir, const void *buf, size_t n, int64_t now)
 		c->info.bytes_received += n;
 	else
 		c->info.bytes_sent += n;
-	if (c->http.mode != AP_HTTP_GAVE_UP) {
+	if (!h2_route(c, dir, buf, n, now) && c->http.mode != AP_HTTP_GAVE_UP) {
 		if (dir) {
 			ap_http_in(&c->http, buf, n, now);
 		} else {
@@ -780,6 +821,8 @@ void ap_emit_exchange(struct ap_conn *c, struct ap_exchange *x)
 	}
 	if (c->info.visibility == AP_VIS_UNKNOWN)
 		c->info.visibility = x->visibility;
+	if (ap_tls.in_curl && c->h2 && ap_h2_conn_park(c->h2, x))
+		return; /* one parked exchange per HTTP/2 stream, matched by URL (hook_curl.c) */
 	if (ap_tls.in_curl) {
 		/* libcurl merges this with its own timings when the transfer ends (hook_curl.c) */
 		if (c->has_parked) {
@@ -860,6 +903,7 @@ void ap_conn_all_closed(int64_t now)
 {
 	if (!ap_rt.conns)
 		return;
+	ap_h2_flush_closed();
 	/* SSL connections first, so that sockets they carry are described by them. */
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < AP_CONN_MAX; i++) {
@@ -869,6 +913,9 @@ void ap_conn_all_closed(int64_t now)
 				continue;
 			if (lock_conn(c)) {
 				ap_http_close(&c->http, now, AP_XERR_CLOSED);
+				if (c->h2)
+					ap_h2_conn_close(c->h2, now, AP_XERR_CLOSED, 0);
+				c->h2 = NULL;
 				finish_turn(c);
 				flush_parked(c);
 				unlock_conn(c);
@@ -891,8 +938,12 @@ void ap_conn_reset_after_fork(void)
 		/* The parent reports what it had in flight; the child starts clean. */
 		ap_http_reset(&c->http);
 		ap_http_init(&c->http, &c->env);
-		if (c->bound || c->opaque)
+		if (c->bound || c->opaque || c->h2)
 			c->http.mode = AP_HTTP_GAVE_UP;
+		if (c->h2)
+			ap_h2_conn_forget(c->h2);
+		c->h2 = NULL;
+		c->h2_off = 1; /* the child cannot follow the parent's HPACK state */
 		c->turn_active = 0;
 		c->has_parked = 0;
 		c->emitted = 0;
@@ -900,4 +951,27 @@ void ap_conn_reset_after_fork(void)
 		c->info.bytes_sent = c->info.bytes_received = 0;
 		c->info.exchanges = 1; /* not a new connection for the child */
 	}
+}
+
+/* The TLS handshake of ssl finished with ALPN "h2" (hook_ssl.c). */
+void ap_conn_ssl_alpn_h2(void *ssl)
+{
+	struct ap_conn *c = ap_conn_for_ssl(ssl, 1);
+
+	if (c)
+		c->alpn_h2 = 1;
+}
+
+/* The parked HTTP/2 stream of this connection (or the SSL connection it carries) that
+ * matches the transfer's URL. */
+int ap_conn_take_parked_h2(struct ap_conn *c, const char *url, struct ap_exchange *out)
+{
+	struct ap_conn *src = c->h2 ? c : (c->link && c->link->h2 ? c->link : NULL);
+	int got;
+
+	if (!src || !lock_conn(src))
+		return 0;
+	got = src->h2 && ap_h2_conn_take(src->h2, url, out);
+	unlock_conn(src);
+	return got;
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "rt.h"
+#include "rt_h2.h"
 #include "rt_metrics.h"
 #include "rt_stack.h"
 
@@ -341,6 +342,7 @@ static void do_init(void)
 	if (!ap_rt.buf || !ap_rt.conns)
 		goto out;
 	load_zlib();
+	ap_h2_load();
 	ap_stack_init();
 	ap_metrics_start(secure_getenv("AGENTPROF_PROMETHEUS"));
 	if (ap_rt.cfg.have_rules)

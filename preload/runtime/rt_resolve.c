@@ -79,6 +79,7 @@ static void fill_api(struct ap_libapi *a, void *handle)
 	L(curl_multi_add_handle);
 	L(curl_multi_remove_handle);
 	L(curl_multi_socket_action);
+	L(SSL_get0_alpn_selected);
 #undef L
 }
 

@@ -80,6 +80,7 @@ struct ap_libapi {
 	int (*curl_multi_add_handle)(void *, void *);
 	int (*curl_multi_remove_handle)(void *, void *);
 	int (*curl_multi_socket_action)(void *, int, int, int *);
+	void (*SSL_get0_alpn_selected)(const void *, const unsigned char **, unsigned int *);
 };
 
 /* The real entry points as seen from the object containing ret_addr. Never NULL; its members

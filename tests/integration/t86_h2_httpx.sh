@@ -1,0 +1,109 @@
+#!/bin/bash
+# t86_h2_httpx: Debian's httpx with http2=True (python3-h2) through nginx over TLS (ALPN h2),
+# sync and async, under the preload. Each request is one exchange with its own path, model,
+# tokens, stream flag, SSE events and time to first byte; concurrent requests multiplexed on one
+# connection (asyncio.gather) stay separate exchanges.
+#   sync:  chat (delay 150), streamed chat (ttfb 100, 10 ms per event), anthropic messages
+#   async: four chats gathered at once (delays 300, 60, 180, 120) + a streamed messages call
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/h2_lib.sh"
+
+mock_up || { fail "mock" "cannot start the mock provider"; finish; }
+nginx_h2_up || { fail "nginx" "cannot start nginx with http2 (nginx-light)"; finish; }
+"$PY" -c 'import httpx, h2' 2>/dev/null || { fail "python3-httpx + python3-h2" "not importable by $PY"; finish; }
+
+cat >"$W/client.py" <<'PYC'
+import asyncio, json, os, sys
+import httpx
+
+base = os.environ["H2URL"]
+ca = os.environ["AP_CA"]
+H = {"authorization": "Bearer SECRET_CANARY_t86"}
+
+def summary(r):
+    try:
+        u = r.json().get("usage", {})
+    except ValueError:
+        u = {}
+    return f"{r.http_version} {r.status_code} {r.request.url.path} {sorted(u.items()) if isinstance(u, dict) else u}"
+
+def sync_part():
+    with httpx.Client(http2=True, verify=ca, timeout=30) as c:
+        r = c.post(base + "/v1/chat/completions", headers={**H, "x-mock-delay-ms": "150"},
+                   json={"model": "gpt-4o", "messages": [{"role": "user", "content": "sync h2"}]})
+        print("sync", summary(r))
+        with c.stream("POST", base + "/v1/chat/completions",
+                      headers={**H, "x-mock-ttfb-ms": "100", "x-mock-chunk-ms": "10"},
+                      json={"model": "gpt-4o-mini", "stream": True,
+                            "stream_options": {"include_usage": True},
+                            "messages": [{"role": "user", "content": "stream h2"}]}) as s:
+            n = sum(1 for line in s.iter_lines() if line.startswith("data:"))
+            print("sync stream", s.http_version, s.status_code, n)
+        r = c.post(base + "/v1/messages", headers={**H, "anthropic-version": "2023-06-01"},
+                   json={"model": "claude-sonnet-4-5", "max_tokens": 32,
+                         "messages": [{"role": "user", "content": "sync messages"}]})
+        print("sync", summary(r))
+
+async def async_part():
+    async with httpx.AsyncClient(http2=True, verify=ca, timeout=30) as c:
+        async def chat(delay, i):
+            r = await c.post(base + "/v1/chat/completions",
+                             headers={**H, "x-mock-delay-ms": str(delay)},
+                             json={"model": f"gpt-4o-mini", "messages": [
+                                 {"role": "user", "content": "concurrent " + "x" * (i * 8)}]})
+            return "async " + summary(r)
+        async def stream():
+            async with c.stream("POST", base + "/v1/messages",
+                                headers={**H, "anthropic-version": "2023-06-01",
+                                         "x-mock-ttfb-ms": "80", "x-mock-chunk-ms": "5"},
+                                json={"model": "claude-sonnet-4-5", "max_tokens": 32,
+                                      "stream": True,
+                                      "messages": [{"role": "user", "content": "async stream"}]}) as s:
+                n = 0
+                async for line in s.aiter_lines():
+                    n += line.startswith("data:")
+                return f"async stream {s.http_version} {s.status_code} {n}"
+        out = await asyncio.gather(chat(300, 1), chat(60, 2), chat(180, 3), chat(120, 4), stream())
+        for line in out:
+            print(line)
+
+sync_part()
+asyncio.run(async_part())
+PYC
+
+run_both "$W/py" "$W/prof" "$PY" "$W/client.py"
+eq "client exit status" "$(cat "$W/py.bare.rc")" 0
+grep -q '^sync HTTP/2 200 /v1/chat/completions' "$W/py.bare.out" && ok "httpx negotiated HTTP/2" || fail "httpx negotiated HTTP/2" "$(head -3 "$W/py.bare.out" "$W/py.bare.err")"
+require_preload httpx || finish
+mock_mark
+run_prof "$W/prof2" "$W/py2" "$PY" "$W/client.py"
+mock_since "$W/mock.jsonl"
+same_file "second run output unchanged" "$W/py.bare.out" "$W/py2.out"
+profile_and_export httpx "$W/prof2" "$W/prof.jsonl" || finish
+
+check_py "$W/prof.jsonl" "$W/mock.jsonl" <<'PY'
+H2 = int(os.environ["H2_PORT"])
+eq("mock saw 8 requests", len(M), 8)
+check_schema(X)
+eq("one exchange per request", len(X), len(M))
+match_mock(X, M, "httpx h2", host="localhost", port=H2, tls=True, visibility="plaintext")
+conns = sorted({x["conn"] for x in X})
+eq("two connections (sync client, async client)", len(conns), 2)
+par = [x for x in X if x.get("request_model") == "gpt-4o-mini" and not x.get("stream")]
+eq("four concurrent chats", len(par), 4)
+check("concurrent chats share one connection", len({x["conn"] for x in par}) == 1)
+check("concurrent chats overlap in time", all(overlap(a, b) for a in par for b in par if a is not b))
+for m in [r for r in M if r.get("request_model") == "gpt-4o-mini" and not r["stream"]]:
+    cand = [x for x in par if x.get("input_tokens") == m["input_tokens"]]
+    check(f"concurrent chat with {m['input_tokens']} input tokens: own ttfb >= {m['delay_ms']} ms",
+          len(cand) == 1 and (cand[0]["first_byte_ns"] - cand[0]["start_ns"]) / 1e6 >= m["delay_ms"] - FB_SLACK_MS,
+          repr([(c["first_byte_ns"] - c["start_ns"]) / 1e6 for c in cand]))
+streams = [x for x in X if x.get("stream")]
+eq("two streamed exchanges", len(streams), 2)
+for x in streams:
+    m = [r for r in M if r["stream"] and r["path"] == x["path"]][0]
+    want = m["events"] - (1 if x["path"] == "/v1/chat/completions" else 0)
+    eq(f"{x['path']} stream events", x.get("events"), want)
+check("no secret in any exchange", "SECRET_CANARY" not in json.dumps(A))
+PY
+finish
