@@ -1,8 +1,10 @@
 /* bench_io.c: micro-workloads timed by scripts/bench.sh with and without the preload. */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +119,179 @@ static int file_read(const char *path, long n)
 	return 0;
 }
 
+
+/* --- LLM-shaped HTTP/1.1 over loopback: the exchange path the profiler parses ------------------ */
+
+static const char llm_json[] =
+	"{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"gpt-4o-mini\","
+	"\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"ok\"},"
+	"\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3,"
+	"\"total_tokens\":15}}";
+static const char sse_event[] =
+	"data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+	"\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"tok\"},"
+	"\"finish_reason\":null}]}\n\n";
+static const char sse_tail[] =
+	"data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+	"\"model\":\"gpt-4o-mini\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,"
+	"\"completion_tokens\":3,\"total_tokens\":15}}\n\ndata: [DONE]\n\n";
+
+static int connect_port(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) < 0)
+		return -1;
+	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return s;
+}
+
+/* Reads one request (headers and Content-Length body); returns 1 if it asked for a stream. */
+static int read_request(int c, char *buf, size_t cap, size_t *have)
+{
+	for (;;) {
+		char *e = memmem(buf, *have, "\r\n\r\n", 4);
+		if (e) {
+			size_t head = (size_t)(e + 4 - buf), body = 0, total;
+			char *cl = memmem(buf, head, "Content-Length: ", 16);
+			int stream;
+			if (cl)
+				body = (size_t)atol(cl + 16);
+			total = head + body;
+			while (*have < total) {
+				ssize_t r = recv(c, buf + *have, cap - *have, 0);
+				if (r <= 0)
+					return -1;
+				*have += (size_t)r;
+			}
+			stream = memmem(buf + head, body, "\"stream\":true", 13) != NULL;
+			memmove(buf, buf + total, *have - total);
+			*have -= total;
+			return stream;
+		}
+		if (*have == cap)
+			return -1;
+		ssize_t r = recv(c, buf + *have, cap - *have, 0);
+		if (r <= 0)
+			return -1;
+		*have += (size_t)r;
+	}
+}
+
+/* LLM server: JSON completions, or an SSE stream of EVENTS chunks; fork per connection. */
+static int llm_server(long events)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	size_t ev = sizeof(sse_event) - 1, tl = sizeof(sse_tail) - 1;
+	size_t sn = ev * (size_t)events + tl;
+	char *sse = malloc(sn), head[256], json[1024];
+	int hn, jn;
+
+	if (!sse)
+		return 1;
+	for (long i = 0; i < events; i++)
+		memcpy(sse + ev * (size_t)i, sse_event, ev);
+	memcpy(sse + ev * (size_t)events, sse_tail, tl);
+	jn = snprintf(json, sizeof(json),
+		      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+		      "Content-Length: %zu\r\n\r\n%s",
+		      sizeof(llm_json) - 1, llm_json);
+	hn = snprintf(head, sizeof(head),
+		      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+		      "Content-Length: %zu\r\n\r\n",
+		      sn);
+	signal(SIGCHLD, SIG_IGN);
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 64) < 0)
+		return 1;
+	getsockname(s, (struct sockaddr *)&a, &al);
+	printf("%d\n", ntohs(a.sin_port));
+	fflush(stdout);
+	for (;;) {
+		int c = accept(s, NULL, NULL), st;
+		static char rb[65536];
+		size_t have = 0;
+		if (c < 0)
+			continue;
+		if (fork() != 0) {
+			close(c);
+			continue;
+		}
+		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		while ((st = read_request(c, rb, sizeof(rb), &have)) >= 0) {
+			if (st == 0 ? full_io(c, json, (size_t)jn, 1) < 0
+				    : full_io(c, head, (size_t)hn, 1) < 0 || full_io(c, sse, sn, 1) < 0)
+				break;
+		}
+		_exit(0);
+	}
+}
+
+/* Sends one POST /v1/chat/completions and reads its whole response (Content-Length). */
+static int llm_call(int s, int stream, char *buf, size_t cap)
+{
+	char req[512];
+	const char *body = stream ? "{\"model\":\"gpt-4o-mini\",\"stream\":true,\"messages\":[]}"
+				  : "{\"model\":\"gpt-4o-mini\",\"messages\":[]}";
+	int n = snprintf(req, sizeof(req),
+			 "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+			 "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+			 strlen(body), body);
+	size_t have = 0, want = 0;
+
+	if (full_io(s, req, (size_t)n, 1) < 0)
+		return -1;
+	for (;;) {
+		ssize_t r = recv(s, buf + (have < 4096 ? have : 0), have < 4096 ? cap - have : cap, 0);
+		if (r <= 0)
+			return -1;
+		if (have < 4096 && !want) {
+			char *e = memmem(buf, have + (size_t)r, "\r\n\r\n", 4);
+			char *cl = memmem(buf, have + (size_t)r, "Content-Length: ", 16);
+			if (e && cl)
+				want = (size_t)(e + 4 - buf) + (size_t)atol(cl + 16);
+		}
+		have += (size_t)r;
+		if (want && have >= want)
+			return 0;
+	}
+}
+
+/* N keep-alive non-streaming LLM exchanges; prints seconds. */
+static int llm_small(int port, long n)
+{
+	static char buf[65536];
+	int s = connect_port(port);
+	double t0 = now_s();
+
+	if (s < 0)
+		return 1;
+	for (long i = 0; i < n; i++)
+		if (llm_call(s, 0, buf, sizeof(buf)) < 0)
+			return 1;
+	printf("%.6f\n", now_s() - t0);
+	close(s);
+	return 0;
+}
+
+/* One streamed LLM exchange (the server's EVENTS SSE chunks), read in 16 KiB recv calls. */
+static int llm_sse(int port)
+{
+	static char buf[16384];
+	int s = connect_port(port);
+	double t0 = now_s();
+
+	if (s < 0 || llm_call(s, 1, buf, sizeof(buf)) < 0)
+		return 1;
+	printf("%.6f\n", now_s() - t0);
+	close(s);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "echo-server"))
@@ -127,6 +302,13 @@ int main(int argc, char **argv)
 		return pipe_rw(atol(argv[2]));
 	if (argc >= 4 && !strcmp(argv[1], "file"))
 		return file_read(argv[2], atol(argv[3]));
-	fprintf(stderr, "usage: bench_io echo-server | pingpong PORT N | pipe N | file PATH N\n");
+	if (argc >= 3 && !strcmp(argv[1], "llm-server"))
+		return llm_server(atol(argv[2]));
+	if (argc >= 4 && !strcmp(argv[1], "llm-small"))
+		return llm_small(atoi(argv[2]), atol(argv[3]));
+	if (argc >= 3 && !strcmp(argv[1], "llm-sse"))
+		return llm_sse(atoi(argv[2]));
+	fprintf(stderr, "usage: bench_io echo-server | pingpong PORT N | pipe N | file PATH N |\n"
+			"       llm-server EVENTS | llm-small PORT N | llm-sse PORT\n");
 	return 2;
 }

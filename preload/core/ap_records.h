@@ -201,6 +201,7 @@ struct ap_exchange {
 	uint64_t stack_id;     /* 0 = none */
 	uint64_t span_id;      /* enclosing manual span, 0 = none */
 	char agent[AP_STR_AGENT];
+	uint64_t unscanned_bytes; /* compressed response bytes past the inflate cap: not scanned */
 };
 
 struct ap_proc_event {

@@ -1,5 +1,8 @@
 /* http.c: incremental HTTP/1.1 exchange parser (both directions) with SSE/NDJSON/JSON scanning. */
 #include <string.h>
+#if defined(__x86_64__) || defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "classify.h"
 #include "http.h"
@@ -7,9 +10,12 @@
 #include "redact.h"
 #include "usage.h"
 
-#define SLOTS	       2	     /* requests tracked at once (pipelining depth) */
-#define INFLATE_MAX    (64ull << 20) /* inflated bytes scanned per response */
-#define INFLATE_WINDOW 4096	     /* stack output window for inflate */
+#define SLOTS	       4	     /* requests tracked at once (pipelining depth) */
+#define INFLATE_MAX    (64ull << 20) /* inflated bytes scanned per response, at most */
+#define INFLATE_FREE   (1ull << 20)  /* inflated bytes scanned per response whatever the ratio */
+#define INFLATE_RATIO  64	     /* beyond INFLATE_FREE: inflated/compressed ratio of a bomb */
+#define EVBUF	       1024 /* bytes of an SSE event or NDJSON line kept for the key check */
+#define INFLATE_WINDOW 4096 /* stack output window for inflate */
 #define FNV_OFFSET     0xcbf29ce484222325ull
 #define FNV_PRIME      0x100000001b3ull
 
@@ -57,6 +63,7 @@ struct slot {
 	uint8_t scan_req;   /* request body is uncompressed JSON worth scanning */
 	uint8_t req_stream; /* request body said "stream": true */
 	uint8_t req_keys;   /* 1: model seen, 2: stream seen */
+	uint8_t emitted;    /* handed over at the provider's terminal event; framing goes on */
 };
 
 /* Response content processing. */
@@ -71,13 +78,20 @@ struct content {
 	uint8_t field_len;
 	uint8_t has_data; /* current SSE event has a data line */
 	uint8_t peek_n;
-	uint8_t nonblank; /* current NDJSON line has content */
+	uint8_t nonblank;    /* current NDJSON line has content */
+	uint8_t capped;	     /* inflate stopped at its cap: later body bytes are only counted */
+	uint8_t ev_over;     /* the event outgrew evbuf: it streams through the JSON scanner */
+	uint8_t ev_terminal; /* the event is the provider's last (message_stop, done:true...) */
+	uint8_t ev_finish;   /* the event carries a finishReason (Gemini) */
+	uint8_t ev_umeta;    /* the event carries usageMetadata (Gemini) */
+	uint16_t ev_len;
 	char field[8];
-	char peek[8]; /* first data bytes of the event ("[DONE]") */
 	uint64_t inflated;
+	uint64_t deflated; /* compressed bytes fed to inflate */
 	z_stream zs;
 	struct ap_json js;
 	struct ap_usage_x ux;
+	char evbuf[EVBUF];
 };
 
 struct state {
@@ -92,6 +106,9 @@ struct state {
 	uint8_t in_connect;
 	int32_t status;
 	int64_t resp_start_ns;
+	const uint8_t *piece; /* raw response body bytes being scanned (uncompressed only) */
+	size_t piece_len;
+	uint64_t piece_base; /* bytes_received before them */
 	struct framer out, in;
 	struct ap_json req_js;
 	struct content c;
@@ -212,12 +229,19 @@ static void inflate_feed(struct ap_http *h, const uint8_t *p, size_t n, int64_t 
 	uint8_t out[INFLATE_WINDOW];
 	int r;
 
+	if (c->capped) {
+		struct slot *sl = in_slot(st(h));
+		if (sl)
+			sl->ex.unscanned_bytes += n;
+		return;
+	}
 	if (c->zdone || n == 0)
 		return;
 	if (!c->inflating)
 		inflate_begin(h, p[0]);
 	if (!c->inflating)
 		return;
+	c->deflated += n;
 	c->zs.next_in = (Bytef *)p;
 	c->zs.avail_in = (uInt)n;
 	do {
@@ -230,8 +254,15 @@ static void inflate_feed(struct ap_http *h, const uint8_t *p, size_t n, int64_t 
 		c->inflated += got;
 		if (got)
 			content_scan(h, out, got, now);
-		if (r == Z_STREAM_END || (r != Z_OK && r != Z_BUF_ERROR) ||
-		    c->inflated > INFLATE_MAX) {
+		if (c->inflated > INFLATE_MAX ||
+		    (c->inflated > INFLATE_FREE && c->inflated / INFLATE_RATIO > c->deflated)) {
+			/* a bomb, or more than usage needs: the rest is counted, not inflated */
+			struct slot *sl = in_slot(st(h));
+			if (sl)
+				sl->ex.unscanned_bytes += c->zs.avail_in;
+			c->capped = 1;
+		}
+		if (c->capped || r == Z_STREAM_END || (r != Z_OK && r != Z_BUF_ERROR)) {
 			c->zdone = 1;
 			inflate_end(h);
 			return;
@@ -252,43 +283,205 @@ static void event_seen(struct ap_http *h, int64_t now)
 		sl->ex.first_event_ns = now;
 }
 
+static int is_json_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* After a key's closing quote at p[i]: skip "  :  " and return the value's first index. */
+static size_t after_colon(const char *p, size_t n, size_t i)
+{
+	while (i < n && is_json_ws(p[i]))
+		i++;
+	if (i >= n || p[i] != ':')
+		return n;
+	for (i++; i < n && is_json_ws(p[i]);)
+		i++;
+	return i;
+}
+
+static int starts(const char *p, size_t n, size_t i, const char *lit, size_t k)
+{
+	return i + k <= n && memcmp(p + i, lit, k) == 0;
+}
+
+/*
+ * The key at p[q] (an opening quote) is one usage extraction or end-of-stream detection needs:
+ * "usage"/"usageMetadata", "model"/"modelVersion" while no model is known, "done": true
+ * (Ollama's last object), "type": "message_stop" / "response.completed" / ... (terminal events).
+ */
+static int key_wanted(const struct content *c, const char *p, size_t n, size_t q)
+{
+	size_t v;
+
+	switch (p[q + 1]) {
+	case 'u':
+		return starts(p, n, q + 1, "usage", 5);
+	case 'm':
+		return !c->ux.model[0] && starts(p, n, q + 1, "model", 5);
+	case 'd':
+		if (!starts(p, n, q + 1, "done\"", 5))
+			return 0;
+		v = after_colon(p, n, q + 6);
+		return v < n && p[v] == 't';
+	case 't':
+		if (!starts(p, n, q + 1, "type\"", 5))
+			return 0;
+		v = after_colon(p, n, q + 6);
+		if (v >= n || p[v] != '"')
+			return 0;
+		v++;
+		return starts(p, n, v, "message_stop\"", 13) || starts(p, n, v, "error\"", 6) ||
+		       starts(p, n, v, "response.completed\"", 19) ||
+		       starts(p, n, v, "response.failed\"", 16) ||
+		       starts(p, n, v, "response.incomplete\"", 20);
+	}
+	return 0;
+}
+
+/*
+ * 1 if the event text holds a key worth a JSON parse. Keys are found as a '"' followed by the
+ * first letter of a wanted key (u, m, d, t), sixteen bytes at a time where SSE2 is there.
+ */
+static int event_wanted(const struct content *c, const char *p, size_t n)
+{
+	size_t i = 0;
+
+	if (n < 2)
+		return 0;
+#if defined(__x86_64__) || defined(__SSE2__)
+	{
+		const __m128i quote = _mm_set1_epi8('"'), u = _mm_set1_epi8('u'),
+			      m = _mm_set1_epi8('m'), d = _mm_set1_epi8('d'),
+			      t = _mm_set1_epi8('t');
+
+		for (; i + 17 <= n; i += 16) {
+			__m128i a = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+			__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + i + 1));
+			__m128i first = _mm_or_si128(
+				_mm_or_si128(_mm_cmpeq_epi8(b, u), _mm_cmpeq_epi8(b, m)),
+				_mm_or_si128(_mm_cmpeq_epi8(b, d), _mm_cmpeq_epi8(b, t)));
+			unsigned mask = (unsigned)_mm_movemask_epi8(
+				_mm_and_si128(_mm_cmpeq_epi8(a, quote), first));
+
+			while (mask) {
+				unsigned bit = (unsigned)__builtin_ctz(mask);
+				if (key_wanted(c, p, n, i + bit))
+					return 1;
+				mask &= mask - 1;
+			}
+		}
+	}
+#endif
+	for (; i + 1 < n; i++)
+		if (p[i] == '"' && key_wanted(c, p, n, i))
+			return 1;
+	return 0;
+}
+
+/* Usage fields of the response, plus the facts that make an event the stream's last. */
+static void resp_field(void *ctx, const struct ap_json_value *v)
+{
+	struct content *c = ctx;
+	const char *p = v->path;
+
+	ap_usage_x_field(&c->ux, v);
+	if (p[0] == '[' && p[1] == ']' && p[2] == '.')
+		p += 3;
+	switch (p[0]) {
+	case 't':
+		if (v->depth == 1 && v->type == AP_JSON_STRING && strcmp(p, "type") == 0 &&
+		    (strcmp(v->val, "message_stop") == 0 || strcmp(v->val, "error") == 0 ||
+		     strcmp(v->val, "response.completed") == 0 ||
+		     strcmp(v->val, "response.failed") == 0 ||
+		     strcmp(v->val, "response.incomplete") == 0))
+			c->ev_terminal = 1;
+		break;
+	case 'd':
+		if (v->type == AP_JSON_TRUE && strcmp(p, "done") == 0)
+			c->ev_terminal = 1;
+		break;
+	case 'u':
+		if (strncmp(p, "usageMetadata.", 14) == 0)
+			c->ev_umeta = 1;
+		break;
+	case 'c':
+		if (v->type == AP_JSON_STRING && v->len &&
+		    strcmp(p, "candidates[].finishReason") == 0)
+			c->ev_finish = 1;
+		break;
+	}
+}
+
 static void json_feed(struct content *c, const void *p, size_t n)
 {
 	if (c->scan)
-		ap_json_feed(&c->js, p, n, ap_usage_x_field, &c->ux);
+		ap_json_feed(&c->js, p, n, resp_field, c);
 }
 
-static void sse_dispatch(struct ap_http *h, int64_t now)
+/* Bytes of the current event (or NDJSON line): kept for the key check, streamed past EVBUF. */
+static void event_bytes(struct content *c, const void *p, size_t n)
+{
+	if (!c->scan)
+		return;
+	if (!c->ev_over && c->ev_len + n <= sizeof(c->evbuf)) {
+		memcpy(c->evbuf + c->ev_len, p, n);
+		c->ev_len = (uint16_t)(c->ev_len + n);
+		return;
+	}
+	if (!c->ev_over) {
+		c->ev_over = 1;
+		ap_json_init(&c->js);
+		json_feed(c, c->evbuf, c->ev_len);
+	}
+	json_feed(c, p, n);
+}
+
+static void early_complete(struct ap_http *h, int64_t now, const uint8_t *end);
+
+/* The event (or NDJSON line) ended: parse it if it holds a wanted key; the stream's last? */
+static void event_end(struct ap_http *h, int64_t now, int count, const uint8_t *end)
+{
+	struct content *c = &st(h)->c;
+	int done = !c->ev_over && c->ev_len >= 6 && memcmp(c->evbuf, "[DONE]", 6) == 0;
+
+	if (c->scan) {
+		if (c->ev_over) {
+			ap_json_end(&c->js, resp_field, c);
+		} else if (!done && event_wanted(c, c->evbuf, c->ev_len)) {
+			ap_json_init(&c->js);
+			json_feed(c, c->evbuf, c->ev_len);
+			ap_json_end(&c->js, resp_field, c);
+		}
+	}
+	if (count && !done)
+		event_seen(h, now);
+	if (done || c->ev_terminal || (c->ev_finish && c->ev_umeta))
+		early_complete(h, now, end);
+	c->ev_len = 0;
+	c->ev_over = c->ev_terminal = c->ev_finish = c->ev_umeta = 0;
+}
+
+static void sse_dispatch(struct ap_http *h, int64_t now, const uint8_t *end)
 {
 	struct content *c = &st(h)->c;
 
 	if (!c->has_data)
 		return;
 	c->has_data = 0;
-	if (c->scan)
-		ap_json_end(&c->js, ap_usage_x_field, &c->ux);
-	if (c->peek_n >= 6 && memcmp(c->peek, "[DONE]", 6) == 0)
-		return;
-	event_seen(h, now);
+	event_end(h, now, 1, end);
 }
 
-/* A "data" field starts: a new event resets the scanner, a further line joins with '\n'. */
+/* A "data" field starts: a new event starts empty, a further line joins with '\n'. */
 static void sse_data_begin(struct content *c)
 {
 	if (!c->has_data) {
 		c->has_data = 1;
-		c->peek_n = 0;
-		ap_json_init(&c->js);
+		c->ev_len = 0;
+		c->ev_over = 0;
 	} else {
-		json_feed(c, "\n", 1);
+		event_bytes(c, "\n", 1);
 	}
-}
-
-static void sse_data(struct content *c, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n && c->peek_n < sizeof(c->peek); i++)
-		c->peek[c->peek_n++] = (char)p[i];
-	json_feed(c, p, n);
 }
 
 static int is_eol(uint8_t b)
@@ -296,13 +489,23 @@ static int is_eol(uint8_t b)
 	return b == '\n' || b == '\r';
 }
 
+/* Bytes before the first CR or LF in p[0..n). */
+static size_t line_run(const uint8_t *p, size_t n)
+{
+	const uint8_t *lf = memchr(p, '\n', n);
+	size_t k = lf ? (size_t)(lf - p) : n;
+	const uint8_t *cr = memchr(p, '\r', k);
+
+	return cr ? (size_t)(cr - p) : k;
+}
+
 /* End of an SSE line in state s (the CR/LF itself is consumed by the caller). */
-static void sse_line_end(struct ap_http *h, int64_t now)
+static void sse_line_end(struct ap_http *h, int64_t now, const uint8_t *end)
 {
 	struct content *c = &st(h)->c;
 
 	if (c->sse == S_LINE) {
-		sse_dispatch(h, now);
+		sse_dispatch(h, now, end);
 	} else if (c->sse == S_FIELD && c->field_len == 4 && memcmp(c->field, "data", 4) == 0) {
 		sse_data_begin(c); /* "data" without a colon: an empty data line */
 	}
@@ -312,7 +515,7 @@ static void sse_line_end(struct ap_http *h, int64_t now)
 static size_t sse_step(struct ap_http *h, const uint8_t *p, size_t n, int64_t now)
 {
 	struct content *c = &st(h)->c;
-	size_t k = 0;
+	size_t k;
 
 	if (c->cr) {
 		c->cr = 0;
@@ -321,11 +524,16 @@ static size_t sse_step(struct ap_http *h, const uint8_t *p, size_t n, int64_t no
 	}
 	if (is_eol(p[0])) {
 		c->cr = p[0] == '\r';
-		sse_line_end(h, now);
+		sse_line_end(h, now, p + 1);
 		return 1;
 	}
 	switch (c->sse) {
 	case S_LINE:
+		if (n >= 6 && memcmp(p, "data: ", 6) == 0) { /* the common case in one step */
+			sse_data_begin(c);
+			c->sse = S_DATA;
+			return 6;
+		}
 		c->field_len = 0;
 		c->sse = p[0] == ':' ? S_SKIP : S_FIELD;
 		return c->sse == S_SKIP;
@@ -344,28 +552,23 @@ static size_t sse_step(struct ap_http *h, const uint8_t *p, size_t n, int64_t no
 		c->sse = S_DATA;
 		return p[0] == ' ';
 	case S_DATA:
-		while (k < n && !is_eol(p[k]))
-			k++;
-		sse_data(c, p, k);
+		k = line_run(p, n);
+		event_bytes(c, p, k);
 		return k;
 	default: /* S_SKIP */
-		while (k < n && !is_eol(p[k]))
-			k++;
-		return k;
+		return line_run(p, n);
 	}
 }
 
-static void ndjson_line_end(struct ap_http *h, int64_t now)
+static void ndjson_line_end(struct ap_http *h, int64_t now, const uint8_t *end)
 {
 	struct content *c = &st(h)->c;
 
-	if (c->nonblank) {
-		if (c->scan)
-			ap_json_end(&c->js, ap_usage_x_field, &c->ux);
-		event_seen(h, now);
-	}
+	if (c->nonblank)
+		event_end(h, now, 1, end);
 	c->nonblank = 0;
-	ap_json_init(&c->js);
+	c->ev_len = 0;
+	c->ev_over = 0;
 }
 
 static void ndjson_feed(struct ap_http *h, const uint8_t *p, size_t n, int64_t now)
@@ -379,10 +582,10 @@ static void ndjson_feed(struct ap_http *h, const uint8_t *p, size_t n, int64_t n
 		for (size_t i = 0; i < k && !c->nonblank; i++)
 			if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
 				c->nonblank = 1;
-		json_feed(c, p, k);
+		event_bytes(c, p, k);
 		if (!nl)
 			return;
-		ndjson_line_end(h, now);
+		ndjson_line_end(h, now, nl + 1);
 		p += k + 1;
 		n -= k + 1;
 	}
@@ -490,7 +693,7 @@ static void emit(struct ap_http *h, int i)
 	struct state *s = st(h);
 	struct slot *sl = &s->slot[i];
 
-	if (sl->req_ok && h->env && h->env->emit)
+	if (sl->req_ok && !sl->emitted && h->env && h->env->emit)
 		h->env->emit(h->env->ctx, &sl->ex);
 	slot_free(s, i);
 }
@@ -503,6 +706,29 @@ static void finish_content(struct ap_http *h, struct slot *sl)
 	if (c->scan && c->kind != K_NONE)
 		ap_usage_x_finish(&c->ux, &sl->ex.usage, sl->ex.response_model,
 				  sizeof(sl->ex.response_model));
+}
+
+/*
+ * The provider's terminal event ([DONE], message_stop, response.completed, Gemini's last chunk,
+ * Ollama's "done": true): SDKs stop reading here, so the exchange is complete and handed over
+ * now. The rest of the response (the chunked terminator) is framed but not recorded again.
+ */
+static void early_complete(struct ap_http *h, int64_t now, const uint8_t *end)
+{
+	struct state *s = st(h);
+	struct slot *sl = in_slot(s);
+
+	if (!sl || sl->emitted)
+		return;
+	finish_content(h, sl);
+	sl->ex.end_ns = now;
+	/* bytes up to the event's end when it is known in the raw input (not inflated) */
+	if (end && s->piece && s->c.enc == ENC_NONE && end >= s->piece &&
+	    end <= s->piece + s->piece_len)
+		sl->ex.bytes_received = s->piece_base + (uint64_t)(end - s->piece);
+	if (sl->req_ok && h->env && h->env->emit)
+		h->env->emit(h->env->ctx, &sl->ex);
+	sl->emitted = 1;
 }
 
 /* Emit every tracked exchange with an error (protocol failure or close), oldest first. */
@@ -545,7 +771,7 @@ static void response_done(struct ap_http *h, int64_t now)
 
 	if (sl) {
 		if (c->kind == K_NDJSON)
-			ndjson_line_end(h, now);
+			ndjson_line_end(h, now, NULL);
 		if (c->scan && c->kind == K_JSON)
 			ap_json_end(&c->js, ap_usage_x_field, &c->ux);
 		finish_content(h, sl);
@@ -595,6 +821,9 @@ static void begin_request(struct ap_http *h, int64_t now)
 		s->out_slot = (int8_t)i;
 		break;
 	}
+	if (s->out_slot < 0 && h->env && h->env->dropped)
+		h->env->dropped(
+			h->env->ctx); /* pipelined deeper than SLOTS: framed, not recorded */
 	s->req_seq++;
 	s->out.phase = P_LINE;
 }
@@ -1044,10 +1273,18 @@ static void count(struct ap_http *h, int out, size_t k)
 
 static void body_bytes(struct ap_http *h, int out, const uint8_t *p, size_t n, int64_t now)
 {
-	if (out)
+	struct state *s = st(h);
+	struct slot *sl;
+
+	if (out) {
 		request_body(h, p, n, now);
-	else if (in_slot(st(h)))
+	} else if ((sl = in_slot(s)) != NULL) {
+		s->piece = p;
+		s->piece_len = n;
+		s->piece_base = sl->ex.bytes_received - n; /* count() came first */
 		content_body(h, p, n, now);
+		s->piece = NULL;
+	}
 }
 
 static void message_done(struct ap_http *h, int out, int64_t now)

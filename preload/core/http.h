@@ -65,6 +65,11 @@ struct ap_http_env {
 	 * response is an SSE stream; other bodies are framed and counted, not scanned.
 	 */
 	const struct ap_rules *rules;
+	/*
+	 * A request pipelined deeper than the parser tracks (4 at once): it is framed so that
+	 * later responses stay matched, but not recorded. NULL: not counted.
+	 */
+	void (*dropped)(void *ctx);
 };
 
 enum ap_http_mode {
@@ -74,7 +79,7 @@ enum ap_http_mode {
 };
 
 #define AP_HTTP_LINE_MAX   1024
-#define AP_HTTP_STATE_SIZE 8192 /* opaque storage; http.c asserts it is large enough */
+#define AP_HTTP_STATE_SIZE 12288 /* opaque storage; http.c asserts it is large enough */
 
 /*
  * Do not copy a struct ap_http while an exchange is active: the inflate state points back at

@@ -120,6 +120,7 @@ static void unlock_conn(struct ap_conn *c)
 }
 
 static void emit_from_parser(void *ctx, struct ap_exchange *x);
+static void dropped_by_parser(void *ctx);
 
 static struct ap_conn *conn_alloc(int kind)
 {
@@ -146,6 +147,7 @@ static struct ap_conn *conn_alloc(int kind)
 		c->connect_start = c->dns_ns = c->tls_start = c->tls_ns = AP_UNKNOWN;
 		c->env = ap_rt.http_env;
 		c->env.emit = emit_from_parser;
+		c->env.dropped = dropped_by_parser;
 		c->env.ctx = c;
 		ap_http_init(&c->http, &c->env);
 		atomic_store(&c->kind, kind);
@@ -844,6 +846,23 @@ void ap_emit_exchange(struct ap_conn *c, struct ap_exchange *x)
 static void emit_from_parser(void *ctx, struct ap_exchange *x)
 {
 	ap_emit_exchange(ctx, x);
+}
+
+/* A request pipelined deeper than the parser tracks: counted as a drop, said once. */
+static void dropped_by_parser(void *ctx)
+{
+	static atomic_int reported;
+	struct ap_conn *c = ctx;
+	char msg[AP_STR_MSG];
+
+	atomic_fetch_add(&ap_rt.dropped, 1);
+	if (atomic_exchange(&reported, 1))
+		return;
+	snprintf(msg, sizeof(msg),
+		 "requests to %.120s pipelined more than 4 deep: the excess is not recorded "
+		 "(counted as drops)",
+		 c->info.host[0] ? c->info.host : c->info.peer);
+	ap_diag(AP_DIAG_DROPS, msg);
 }
 
 static void flush_parked(struct ap_conn *c)

@@ -22,6 +22,13 @@ struct ev {
 static struct ap_exchange got[MAXX];
 static int ngot;
 
+static int drops;
+static void on_drop(void *ctx)
+{
+	(void)ctx;
+	drops++;
+}
+
 static void on_emit(void *ctx, struct ap_exchange *ex)
 {
 	if (ngot < MAXX)
@@ -44,7 +51,7 @@ static void my_zfree(void *opaque, void *ptr)
 
 static const struct ap_zlib_api zapi = {inflateInit2_, inflate, inflateEnd};
 static struct ap_http_env env = {
-	.emit = on_emit, .zlib = &zapi, .zalloc = my_zalloc, .zfree = my_zfree};
+	.emit = on_emit, .zlib = &zapi, .zalloc = my_zalloc, .zfree = my_zfree, .dropped = on_drop};
 static struct ap_http h;
 
 static void feed(char dir, const char *p, size_t n, int64_t t)
@@ -79,6 +86,9 @@ static int run(const struct ev *ev, int nev, size_t split)
 	return ngot;
 }
 
+/* Compressed streams recorded at their terminal event count the raw bytes read by then. */
+static int ignore_received;
+
 static int same_ex(const struct ap_exchange *a, const struct ap_exchange *b)
 {
 	return strcmp(a->method, b->method) == 0 && strcmp(a->path, b->path) == 0 &&
@@ -87,7 +97,8 @@ static int same_ex(const struct ap_exchange *a, const struct ap_exchange *b)
 	       a->error == b->error && a->start_ns == b->start_ns &&
 	       a->req_sent_ns == b->req_sent_ns && a->first_byte_ns == b->first_byte_ns &&
 	       a->end_ns == b->end_ns && a->bytes_sent == b->bytes_sent &&
-	       a->bytes_received == b->bytes_received && a->events == b->events &&
+	       (ignore_received || a->bytes_received == b->bytes_received) &&
+	       a->events == b->events && a->unscanned_bytes == b->unscanned_bytes &&
 	       a->first_event_ns == b->first_event_ns &&
 	       strcmp(a->request_model, b->request_model) == 0 &&
 	       strcmp(a->response_model, b->response_model) == 0 &&
@@ -186,6 +197,23 @@ static size_t compress_body(const char *in, size_t n, char *out, size_t cap, int
 	got_n = cap - z.avail_out;
 	deflateEnd(&z);
 	return got_n;
+}
+
+/* Offset in a chunked response (headers included) just past body byte body_off. */
+static uint64_t raw_offset(const char *resp, size_t n, size_t body_off)
+{
+	const char *e = strstr(resp, "\r\n\r\n");
+	size_t i = (size_t)(e + 4 - resp), body = 0;
+
+	while (i < n) {
+		size_t size = strtoul(resp + i, NULL, 16);
+		i = (size_t)(strchr(resp + i, '\n') + 1 - resp);
+		if (body_off <= body + size)
+			return i + (body_off - body);
+		body += size;
+		i += size + 2;
+	}
+	return 0;
 }
 
 static int contains(const void *hay, size_t n, const char *needle)
@@ -307,7 +335,9 @@ static void test_chunked_sse(void)
 	CHECK_EQ_INT(x->first_event_ns, 30);
 	CHECK_EQ_INT(x->first_byte_ns, 20);
 	CHECK_EQ_INT(x->end_ns, 30);
-	CHECK_EQ_INT(x->bytes_received, n);
+	/* recorded at "data: [DONE]": the bytes up to its blank line, not the rest */
+	CHECK_EQ_INT(x->bytes_received,
+		     raw_offset(resp, (size_t)n, strstr(sse, "[DONE]\n\n") + 8 - sse));
 	USAGE(&x->usage, 79, 1, U, U, 0);
 }
 
@@ -373,10 +403,15 @@ static void test_gzip_chunked_sse(void)
 	ev[0] = (struct ev)EV('o', "POST /v1/messages HTTP/1.1\r\nHost: api.anthropic.com\r\n\r\n",
 			      1);
 	ev[1] = (struct ev)EVB('i', resp, (size_t)n, 2);
+	ignore_received =
+		1; /* message_stop ends it: the raw bytes read by then depend on the cut */
 	CHECK_EQ_INT(run_all(ev, 2), 1);
+	ignore_received = 0;
 	USAGE(&got[0].usage, 11, 6, U, U, U);
 	CHECK_EQ_INT(got[0].events, 3);
 	CHECK_EQ_INT(got[0].stream, 1);
+	CHECK(got[0].bytes_received <= (uint64_t)n && got[0].bytes_received > (uint64_t)n - 80);
+	CHECK_EQ_INT(got[0].unscanned_bytes, 0);
 }
 
 static void test_keepalive(void)
@@ -538,15 +573,58 @@ static void test_pipelining(void)
 	struct ev ev[] = {EV('o', reqs, 1), EV('i', resps, 2),
 			  EV('o', "GET /d HTTP/1.1\r\n\r\n", 3), CLOSE(4, 0)};
 
-	/* two tracked at once: /c is framed but not recorded; responses stay matched */
-	CHECK_EQ_INT(run(ev, 4, 0), 3);
+	CHECK_EQ_INT(run(ev, 4, 0), 4);
 	CHECK_EQ_STR(got[0].path, "/a");
 	CHECK_EQ_INT(got[0].status, 200);
 	CHECK_EQ_STR(got[1].path, "/b");
 	CHECK_EQ_INT(got[1].status, 201);
-	CHECK_EQ_STR(got[2].path, "/d"); /* D came before /d was written: not its answer */
-	CHECK_EQ_INT(got[2].status, U);
-	CHECK_EQ_INT(got[2].error, AP_XERR_EOF);
+	CHECK_EQ_STR(got[2].path, "/c");
+	CHECK_EQ_INT(got[2].status, 202);
+	CHECK_EQ_STR(got[3].path, "/d"); /* D came before /d was written: not its answer */
+	CHECK_EQ_INT(got[3].status, U);
+	CHECK_EQ_INT(got[3].error, AP_XERR_EOF);
+	CHECK_EQ_INT(drops, 0);
+}
+
+/* Deeper than the parser tracks: the excess is counted as dropped, later answers stay matched. */
+static void test_pipelining_deep(void)
+{
+	char reqs[512], resps[1024];
+	int rn = 0, sn = 0;
+
+	for (int i = 0; i < 7; i++) {
+		rn += sprintf(reqs + rn, "GET /r%d HTTP/1.1\r\n\r\n", i);
+		sn += sprintf(resps + sn, "HTTP/1.1 %d OK\r\nContent-Length: 1\r\n\r\n%d", 210 + i,
+			      i);
+	}
+	rn += sprintf(reqs + rn, "GET /after HTTP/1.1\r\n\r\n");
+	sn += sprintf(resps + sn, "HTTP/1.1 299 OK\r\nContent-Length: 1\r\n\r\nZ");
+	{
+		struct ev ev[] = {EVB('o', reqs, (size_t)rn - 23, 1),
+				  EVB('i', resps, (size_t)sn, 2), EVB('o', reqs + rn - 23, 23, 3),
+				  EVB('i', resps, 0, 4)};
+		/* 7 at once: 4 tracked, 3 dropped; /after (written once slots were free) is
+		 * answered */
+		drops = 0;
+		CHECK_EQ_INT(run(ev, 3, 0), 4);
+		CHECK_EQ_INT(drops, 3);
+		for (int i = 0; i < 4; i++) {
+			char path[8];
+			sprintf(path, "/r%d", i);
+			CHECK_EQ_STR(got[i].path, path);
+			CHECK_EQ_INT(got[i].status, 210 + i);
+		}
+	}
+	{
+		struct ev ev[] = {
+			EVB('o', reqs, (size_t)rn - 23, 1), EVB('i', resps, (size_t)sn - 39, 2),
+			EVB('o', reqs + rn - 23, 23, 3), EVB('i', resps + sn - 39, 39, 4)};
+		drops = 0;
+		CHECK_EQ_INT(run(ev, 4, 0), 5);
+		CHECK_EQ_INT(drops, 3);
+		CHECK_EQ_STR(got[4].path, "/after");
+		CHECK_EQ_INT(got[4].status, 299);
+	}
 }
 
 static void test_not_http(void)
@@ -721,6 +799,266 @@ static void test_reset(void)
 	CHECK_EQ_INT(h.mode, AP_HTTP_IDLE);
 }
 
+/*
+ * A streamed response ends at the provider's terminal event: the exchange is handed over when
+ * that event arrives (SDKs stop reading there), and what follows on the wire (the chunked
+ * terminator, late bytes) neither emits a second record nor disturbs the next exchange.
+ */
+static void terminal_case(const char *req, const char *ctype, const char *body, size_t cut,
+			  int events, int64_t in, int64_t out, const char *model, int line)
+{
+	static char resp[8192], rest[64];
+	static const char next_req[] = "GET /tools/x HTTP/1.1\r\nHost: t\r\n\r\n";
+	static const char next_resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	int n = sprintf(resp,
+			"HTTP/1.1 200 OK\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n\r\n",
+			ctype);
+	size_t bl = strlen(body);
+	int rn;
+	int fails = unit_failed;
+
+	/* the body in one chunk up to (and including) the terminal event, the rest later */
+	n += sprintf(resp + n, "%zx\r\n", cut);
+	memcpy(resp + n, body, cut);
+	n += (int)cut;
+	n += sprintf(resp + n, "\r\n");
+	rn = bl > cut ? sprintf(rest, "%zx\r\n%s\r\n0\r\n\r\n", bl - cut, body + cut)
+		      : sprintf(rest, "0\r\n\r\n");
+	{
+		struct ev ev[] = {EVB('o', req, strlen(req), 1), EVB('i', resp, (size_t)n, 2),
+				  EVB('i', rest, (size_t)rn, 3), EV('o', next_req, 4),
+				  EV('i', next_resp, 5)};
+		CHECK_EQ_INT(run(ev, 2, 0), 1); /* complete before the chunked terminator */
+		CHECK_EQ_INT(got[0].end_ns, 2);
+		/* up to the terminal event's blank line (its first CR or LF); not the chunk's CRLF
+		 */
+		CHECK_EQ_INT(got[0].bytes_received,
+			     (uint64_t)n - 2 - (cut >= 2 && body[cut - 2] == '\r' ? 1 : 0));
+		CHECK_EQ_INT(got[0].events, events);
+		CHECK_EQ_INT(got[0].usage.input, in);
+		CHECK_EQ_INT(got[0].usage.output, out);
+		CHECK_EQ_STR(got[0].response_model, model);
+		CHECK_EQ_INT(got[0].error, 0);
+		CHECK_EQ_INT(run_all(ev, 5), 2); /* no second record; the next exchange is intact */
+		CHECK_EQ_INT(got[0].end_ns, 2);
+		CHECK_EQ_STR(got[1].path, "/tools/x");
+		CHECK_EQ_INT(got[1].status, 200);
+		CHECK_EQ_INT(got[1].start_ns, 4);
+		CHECK_EQ_INT(got[1].bytes_received, sizeof(next_resp) - 1);
+		CHECK_EQ_INT(h.mode, AP_HTTP_IDLE);
+		/* a close right after the terminal event adds nothing either */
+		{
+			struct ev ev2[] = {EVB('o', req, strlen(req), 1),
+					   EVB('i', resp, (size_t)n, 2), CLOSE(3, 0)};
+			CHECK_EQ_INT(run(ev2, 3, 0), 1);
+			CHECK_EQ_INT(got[0].error, 0);
+		}
+	}
+	if (unit_failed != fails)
+		fprintf(stderr, "  (terminal case at line %d)\n", line);
+}
+#define TERMINAL(req, ct, body, marker, ev, in, out, model)                                        \
+	terminal_case(req, ct, body, (size_t)(strstr(body, marker) - (body)) + strlen(marker), ev, \
+		      in, out, model, __LINE__)
+
+static void test_terminal_openai(void)
+{
+	static const char req[] =
+		"POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n"
+		"Content-Length: 42\r\n\r\n{\"model\":\"gpt-4o\",\"stream\":true,\"x\":12345}";
+	static const char body[] =
+		"data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o\","
+		"\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":null}]}"
+		"\n\n"
+		"data: {\"id\":\"c\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{},"
+		"\"finish_reason\":\"stop\"}]}\n\n"
+		"data: {\"id\":\"c\",\"model\":\"gpt-4o-2024-08-06\",\"choices\":[],\"usage\":"
+		"{\"prompt_tokens\":9,\"completion_tokens\":2}}\n\n"
+		"data: [DONE]\n\n";
+
+	TERMINAL(req, "text/event-stream", body, "[DONE]\n\n", 3, 9, 2, "gpt-4o-2024-08-06");
+	/* late bytes after [DONE] (a keep-alive comment) are framed, not recorded */
+	{
+		char b2[1024];
+		sprintf(b2, "%s: keep-alive\n\n", body);
+		TERMINAL(req, "text/event-stream", b2, "[DONE]\n\n", 3, 9, 2, "gpt-4o-2024-08-06");
+	}
+}
+
+static void test_terminal_anthropic(void)
+{
+	static const char req[] = "POST /v1/messages HTTP/1.1\r\nHost: api.anthropic.com\r\n\r\n";
+	static const char body[] =
+		"event: message_start\r\ndata: "
+		"{\"type\":\"message_start\",\"message\":{\"id\":\"m\","
+		"\"model\":\"claude-sonnet-4-5\",\"usage\":{\"input_tokens\":25,\"output_tokens\":"
+		"1}}}\r\n\r\n"
+		"event: content_block_delta\r\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+		"\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}\r\n\r\n"
+		"event: message_delta\r\ndata: "
+		"{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+		"\"end_turn\"},\"usage\":{\"output_tokens\":15}}\r\n\r\n"
+		"event: message_stop\r\ndata: {\"type\":\"message_stop\"}\r\n\r\n";
+
+	/* CRLF line ends: the event ends at its blank line's CR */
+	TERMINAL(req, "text/event-stream", body, "{\"type\":\"message_stop\"}\r\n\r\n", 4, 25, 15,
+		 "claude-sonnet-4-5");
+}
+
+static void test_terminal_responses(void)
+{
+	static const char req[] = "POST /v1/responses HTTP/1.1\r\nHost: api.openai.com\r\n\r\n";
+	static const char body[] =
+		"event: response.created\ndata: "
+		"{\"type\":\"response.created\",\"response\":{\"id\":\"r\","
+		"\"model\":\"gpt-4.1\",\"status\":\"in_progress\",\"usage\":null}}\n\n"
+		"event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\","
+		"\"item_id\":\"msg\",\"output_index\":0,\"content_index\":0,\"delta\":\"Hi\"}\n\n"
+		"event: response.completed\ndata: "
+		"{\"type\":\"response.completed\",\"response\":{\"id\":"
+		"\"r\",\"model\":\"gpt-4.1-2025-04-14\",\"status\":\"completed\",\"usage\":{"
+		"\"input_tokens\":"
+		"31,\"output_tokens\":7,\"total_tokens\":38}}}\n\n";
+
+	TERMINAL(req, "text/event-stream", body, "}}}\n\n", 3, 31, 7, "gpt-4.1-2025-04-14");
+}
+
+static void test_terminal_gemini(void)
+{
+	static const char req[] =
+		"POST /v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse HTTP/1.1\r\n"
+		"Host: generativelanguage.googleapis.com\r\n\r\n";
+	static const char body[] =
+		"data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Hi\"}],\"role\": "
+		"\"model\"}}],"
+		"\"usageMetadata\": {\"promptTokenCount\": 4,\"totalTokenCount\": "
+		"4},\"modelVersion\": "
+		"\"gemini-2.0-flash\"}\r\n\r\n"
+		"data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \" "
+		"there\"}],\"role\": "
+		"\"model\"},\"finishReason\": \"STOP\"}],\"usageMetadata\": {\"promptTokenCount\": "
+		"4,"
+		"\"candidatesTokenCount\": 2,\"totalTokenCount\": 6},\"modelVersion\": "
+		"\"gemini-2.0-flash-001\"}\r\n\r\n";
+
+	TERMINAL(req, "text/event-stream", body, "-001\"}\r\n\r\n", 2, 4, 2,
+		 "gemini-2.0-flash-001");
+}
+
+static void test_terminal_ollama(void)
+{
+	static const char req[] = "POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1:11434\r\n\r\n";
+	static const char body[] =
+		"{\"model\":\"llama3.2\",\"message\":{\"role\":\"assistant\",\"content\":\"The\"},"
+		"\"done\":false}\n"
+		"{\"model\":\"llama3.2\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},"
+		"\"done\": "
+		"true,\"done_reason\":\"stop\",\"total_duration\":48835,\"prompt_eval_count\":26,"
+		"\"eval_count\":282}\n";
+
+	TERMINAL(req, "application/x-ndjson", body, "282}\n", 2, 26, 282, "llama3.2");
+}
+
+/* No terminal event: a finish_reason, a Gemini chunk without finishReason, an Ollama
+ * "done": false stay open until the body ends. */
+static void test_not_terminal(void)
+{
+	static const char req[] =
+		"POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n\r\n";
+	static const char body[] =
+		"data: {\"model\":\"m\",\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}],"
+		"\"usageMetadata\":{\"promptTokenCount\":1},\"done\":false,\"type\":\"message_"
+		"delta\"}\n\n";
+	char resp[1024];
+	int n = sprintf(resp,
+			"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+			"Transfer-Encoding: chunked\r\n\r\n%zx\r\n%s\r\n",
+			strlen(body), body);
+	struct ev ev[] = {EV('o', req, 1), EVB('i', resp, (size_t)n, 2), EV('i', "0\r\n\r\n", 3)};
+
+	CHECK_EQ_INT(run(ev, 2, 0), 0);
+	CHECK_EQ_INT(run(ev, 3, 0), 1);
+	CHECK_EQ_INT(got[0].end_ns, 3);
+	CHECK_EQ_INT(got[0].events, 1);
+	CHECK_EQ_STR(got[0].response_model, "m");
+}
+
+/* A gzip bomb: inflate stops at its cap; the rest of the body is counted as unscanned. */
+static void test_gzip_bomb(void)
+{
+	static const size_t total = 200u << 20;
+	static char zero[1 << 16];
+	static char zbuf[1 << 16];
+	char head[256];
+	z_stream z;
+	uint64_t zbytes = 0;
+	int hn;
+
+	ap_http_init(&h, &env);
+	ngot = 0;
+	ap_http_out(&h, chat_req, sizeof(chat_req) - 1, 1);
+	hn = sprintf(head, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			   "Content-Encoding: gzip\r\nConnection: close\r\n\r\n");
+	ap_http_in(&h, head, (size_t)hn, 2);
+	memset(&z, 0, sizeof(z));
+	deflateInit2(&z, 9, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
+	for (size_t fed = 0; fed < total || z.avail_in;) {
+		int last = fed + sizeof(zero) >= total;
+		z.next_in = (Bytef *)zero;
+		z.avail_in = sizeof(zero);
+		fed += sizeof(zero);
+		do {
+			z.next_out = (Bytef *)zbuf;
+			z.avail_out = sizeof(zbuf);
+			deflate(&z, last ? Z_FINISH : Z_NO_FLUSH);
+			ap_http_in(&h, zbuf, sizeof(zbuf) - z.avail_out, 3);
+			zbytes += sizeof(zbuf) - z.avail_out;
+		} while (z.avail_out == 0);
+		if (last)
+			break;
+	}
+	deflateEnd(&z);
+	ap_http_close(&h, 4, 0);
+	CHECK_EQ_INT(ngot, 1);
+	CHECK_EQ_INT(got[0].bytes_received, (uint64_t)hn + zbytes);
+	/* about 1 MiB of zeros inflated (a few KiB compressed); the rest only counted */
+	CHECK(got[0].unscanned_bytes > zbytes - 16384 && got[0].unscanned_bytes < zbytes);
+	CHECK_EQ_INT(got[0].error, 0);
+	CHECK_EQ_INT(zallocs, 0);
+	/* a normal gzip body is read to its end: nothing unscanned */
+	test_gzip(31, "gzip");
+	CHECK_EQ_INT(got[0].unscanned_bytes, 0);
+}
+
+/* An event larger than the key-check buffer streams through the JSON scanner instead. */
+static void test_sse_big_event(void)
+{
+	static char body[8192], resp[9000];
+	static const char req[] = "POST /v1/responses HTTP/1.1\r\nHost: api.openai.com\r\n\r\n";
+	int bn = sprintf(body,
+			 "data: {\"type\":\"response.completed\",\"response\":{\"model\":\"gpt-5\","
+			 "\"output\":[{\"text\":\"");
+	int n;
+
+	memset(body + bn, 'x', 5000);
+	bn += 5000;
+	bn += sprintf(body + bn, "\"}],\"usage\":{\"input_tokens\":3,\"output_tokens\":4}}}\n\n");
+	n = sprintf(resp,
+		    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: "
+		    "%d\r\n\r\n%s",
+		    bn + 7, body);
+	n += sprintf(resp + n, ": tail\n");
+	{
+		struct ev ev[] = {EV('o', req, 1), EVB('i', resp, (size_t)n, 2)};
+		CHECK_EQ_INT(run_all(ev, 2), 1);
+		CHECK_EQ_INT(got[0].usage.input, 3);
+		CHECK_EQ_INT(got[0].usage.output, 4);
+		CHECK_EQ_STR(got[0].response_model, "gpt-5");
+		CHECK_EQ_INT(got[0].events, 1);
+		CHECK_EQ_INT(got[0].bytes_received, (uint64_t)n - 7);
+	}
+}
+
 int main(void)
 {
 	test_simple();
@@ -736,6 +1074,15 @@ int main(void)
 	test_errors();
 	test_early_response();
 	test_pipelining();
+	test_pipelining_deep();
+	test_terminal_openai();
+	test_terminal_anthropic();
+	test_terminal_responses();
+	test_terminal_gemini();
+	test_terminal_ollama();
+	test_not_terminal();
+	test_gzip_bomb();
+	test_sse_big_event();
 	test_not_http();
 	test_upgrade();
 	test_hostile();
