@@ -24,8 +24,9 @@
  * run's trace id live in the state file: one line per accepted span id, appended and fsync'ed
  * after the collector accepted the batch. A crash between the collector's 200 and that fsync
  * can send one batch twice (at-least-once); nothing is ever lost or skipped.
- * Process and manual spans are shipped once their process has ended (or at shutdown), so each
- * is sent once, with its final end time.
+ * Process and manual spans are shipped once their process has ended, so each is sent once, with
+ * its final end time; at shutdown, a process still running is left to the next sidecar unless
+ * it has been silent for 30 s (killed without an end record).
  */
 
 #define POLL_MS	 200

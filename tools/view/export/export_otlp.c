@@ -2,6 +2,7 @@
  * OpenTelemetry GenAI conventions, printed, or POSTed to a collector in batches (otlp_http.c). */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "export.h"
 #include "jsonw.h"
@@ -19,6 +20,7 @@
  */
 
 #define SCOPE_VERSION "0.1.0"
+#define STALE_NS      (30 * 1000000000ll) /* --follow: a running process silent this long is gone */
 
 struct ids {
 	uint64_t trace_hi, trace_lo;
@@ -345,7 +347,11 @@ int otlp_export_run(struct view *v, struct otlp_dest *d, struct follow *fw, int 
 	size_t *xi = xmalloc((run->n_xs + 1) * sizeof(size_t));
 	size_t *si = xmalloc((run->n_spans + 1) * sizeof(size_t));
 	int32_t root = -1;
+	struct timespec ts;
+	int64_t now;
 
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	b.max_spans = v->o.batch_spans > 0 ? (size_t)v->o.batch_spans : OTLP_BATCH_SPANS;
 	b.max_bytes = v->o.batch_bytes > 0 ? (size_t)v->o.batch_bytes : OTLP_BATCH_BYTES;
 	for (size_t i = 0; i < run->n_procs; i++) {
@@ -378,7 +384,10 @@ int otlp_export_run(struct view *v, struct otlp_dest *d, struct follow *fw, int 
 
 	for (size_t pi = 0; pi < run->n_procs && !b.rc; pi++) {
 		const struct vproc *p = &run->procs[pi];
-		int whole = !fw || final || p->has_end; /* process and manual spans are complete */
+		/* process and manual spans go once, complete: when the process has ended, or at a
+		 * sidecar's shutdown when it has been silent for a while (killed, no end record) */
+		int whole = !fw || p->has_end ||
+			    (final && p->last_seen != UNK && now - p->last_seen > STALE_NS);
 		uint64_t sid;
 
 		if (!v->a.psel[pi])

@@ -69,8 +69,8 @@ void follow_commit(struct follow *fw, const uint64_t *ids, size_t n);
 /* --follow DIR: the sidecar (export_follow.c). */
 int export_follow(struct view *v);
 /* One OTLP trace export of the selected part of v->a (export_otlp.c). With fw (following):
- * only what was not shipped yet, process and manual spans once their process has ended (or
- * when final). Returns 0, 1 (refused), 3 (collector unreachable). */
+ * only what was not shipped yet, process and manual spans once their process has ended (or,
+ * when final, has been silent for 30 s). Returns 0, 1 (refused), 3 (collector unreachable). */
 int otlp_export_run(struct view *v, struct otlp_dest *d, struct follow *fw, int final);
 /* Metrics export (export_prom.c): --format otlp-metrics. */
 int export_otlp_metrics(struct view *v);
