@@ -1,17 +1,32 @@
 # Makefile: builds libagentprof.so, agentprof-view and the agentprof launcher; runs tests and demos.
 #
-#   make            build everything into build/
+#   make            release build (optimised, no sanitizer) into build/
+#   make san        the viewer and unit tests with ASan/UBSan into build/san/ (also: make debug)
+#   make install    PREFIX=/usr/local DESTDIR= (and make uninstall): bin, lib/agentprof, include,
+#                   pkg-config, man pages, bash completion
 #   make demo       install missing packages (as root), build, run the example agent, show views
-#   make test       unit + integration tests; ends with "N passed, N failed"
+#   make test       unit + integration tests (sanitized viewer); ends with "N passed, N failed"
 #   make bench      overhead benchmarks (ratios with/without the preload, measured in one run)
 #   make fuzz       libFuzzer targets for a bounded time
 #   make format / check-format
 #
-# Switches: SAN=0 builds viewer and unit tests without ASan/UBSan. V=1 prints commands.
+# Switches: SAN=1 builds build/agentprof-view with ASan/UBSan too. V=1 prints commands.
+# The unit tests and build/san/agentprof-view (used by the integration tests) are always sanitized.
 
 CC ?= cc
 BUILD := build
-SAN ?= 1
+SAN_BUILD := $(BUILD)/san
+SAN ?= 0
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR := $(PREFIX)/bin
+LIBDIR := $(PREFIX)/lib
+PKGLIBDIR := $(LIBDIR)/agentprof
+INCLUDEDIR := $(PREFIX)/include
+MANDIR := $(PREFIX)/share/man
+PKGCONFIGDIR := $(LIBDIR)/pkgconfig
+BASHCOMPDIR := $(PREFIX)/share/bash-completion/completions
 
 ifeq ($(V),1)
 Q :=
@@ -31,12 +46,14 @@ VIEW_INC := $(CORE_INC) $(addprefix -Itools/view/,$(VIEW_DIRS))
 BASE_CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE $(WARN)
 PRELOAD_CFLAGS := $(BASE_CFLAGS) $(RT_INC) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 	-fno-omit-frame-pointer -fno-stack-protector
+SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 ifeq ($(SAN),1)
-SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_FLAGS := $(SANITIZE)
 else
 SAN_FLAGS :=
 endif
 TOOL_CFLAGS := $(BASE_CFLAGS) $(VIEW_INC) $(SAN_FLAGS)
+SAN_TOOL_CFLAGS := $(BASE_CFLAGS) $(VIEW_INC) $(SANITIZE)
 
 CORE_SRC := $(wildcard $(CORE_DIR)/*.c)
 RT_SRC := $(wildcard preload/runtime/*.c preload/hooks/*.c)
@@ -50,16 +67,24 @@ VIEW_HDR := $(CORE_HDR) $(foreach d,$(VIEW_DIRS),$(wildcard tools/view/$(d)/*.h)
 obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 PIC_CORE_OBJ := $(call obj,pic,$(CORE_SRC))
 PIC_RT_OBJ := $(call obj,pic,$(RT_SRC))
-CORE_OBJ := $(call obj,tool,$(CORE_SRC))
-VIEW_LIB_OBJ := $(call obj,tool,$(VIEW_LIB_SRC))
-VIEW_CMD_OBJ := $(call obj,tool,$(VIEW_CMD_SRC))
+# SAN=1 links build/agentprof-view from the sanitized objects of build/san/.
+TOOL_OBJDIR := $(if $(filter 1,$(SAN)),san/tool,tool)
+CORE_OBJ := $(call obj,$(TOOL_OBJDIR),$(CORE_SRC))
+VIEW_LIB_OBJ := $(call obj,$(TOOL_OBJDIR),$(VIEW_LIB_SRC))
+VIEW_CMD_OBJ := $(call obj,$(TOOL_OBJDIR),$(VIEW_CMD_SRC))
+SAN_CORE_OBJ := $(call obj,san/tool,$(CORE_SRC))
+SAN_VIEW_LIB_OBJ := $(call obj,san/tool,$(VIEW_LIB_SRC))
+SAN_VIEW_CMD_OBJ := $(call obj,san/tool,$(VIEW_CMD_SRC))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-# Archives, one per layer: the core twice (PIC for the .so, sanitized for the viewer and tests).
+# Archives, one per layer: the core three times (PIC for the .so, release for the viewer, and
+# sanitized for the unit tests and build/san/agentprof-view).
 CORE_PIC_A := $(BUILD)/libapcore-pic.a
 RT_A := $(BUILD)/libaprt.a
 CORE_A := $(BUILD)/libapcore.a
 VIEW_A := $(BUILD)/libapview.a
+SAN_CORE_A := $(SAN_BUILD)/libapcore.a
+SAN_VIEW_A := $(SAN_BUILD)/libapview.a
 
 ZSTD_A := $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libzstd.a /usr/lib/*/libzstd.a /usr/lib/libzstd.a))
 HAVE_LIBDW := $(shell pkg-config --exists libdw 2>/dev/null && echo 1)
@@ -69,12 +94,17 @@ VIEW_LIBS := -lzstd -lz -lm $(if $(HAVE_LIBDW),-ldw)
 LIB := $(BUILD)/libagentprof.so
 VIEW := $(BUILD)/agentprof-view
 LAUNCHER := $(BUILD)/agentprof
+SAN_VIEW := $(SAN_BUILD)/agentprof-view
+PC_FILE := $(BUILD)/agentprof.pc
 
-.PHONY: all deps demo test unittest bench fuzz format check-format check-layers clean help
+.PHONY: all deps demo test unittest san debug bench fuzz format check-format check-layers clean help \
+	install uninstall FORCE
 all: $(LIB) $(VIEW) $(LAUNCHER)
 
+san debug: $(SAN_VIEW) $(UNIT_BIN)
+
 help:
-	@sed -n '2,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,19p' Makefile | sed 's/^# \{0,1\}//'
 
 $(BUILD)/pic/%.o: %.c $(RT_HDR)
 	@mkdir -p $(@D)
@@ -86,36 +116,55 @@ $(BUILD)/tool/%.o: %.c $(VIEW_HDR)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(TOOL_CFLAGS) $(VIEW_DEFS) -c $< -o $@
 
+$(SAN_BUILD)/tool/%.o: %.c $(VIEW_HDR)
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(SAN_TOOL_CFLAGS) $(VIEW_DEFS) -c $< -o $@
+
 $(CORE_PIC_A): $(PIC_CORE_OBJ)
 $(RT_A): $(PIC_RT_OBJ)
 $(CORE_A): $(CORE_OBJ)
 $(VIEW_A): $(VIEW_LIB_OBJ)
-$(CORE_PIC_A) $(RT_A) $(CORE_A) $(VIEW_A):
+$(SAN_CORE_A): $(SAN_CORE_OBJ)
+$(SAN_VIEW_A): $(SAN_VIEW_LIB_OBJ)
+$(CORE_PIC_A) $(RT_A) $(CORE_A) $(VIEW_A) $(SAN_CORE_A) $(SAN_VIEW_A):
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 # The zstd archive is linked in and hidden; libunwind and zlib are dlopen()ed privately at init.
+# Executed directly (build/libagentprof.so --version) it prints its version: rt_version.c's entry.
 $(LIB): $(RT_A) $(CORE_PIC_A) preload/hooks/exports.map
 	@echo "  LD      $@"
 	$(Q)test -n "$(ZSTD_A)" || { echo "libzstd.a not found: run 'make deps' (needs libzstd-dev)"; exit 1; }
 	$(Q)$(CC) -shared -o $@ -Wl,--whole-archive $(RT_A) -Wl,--no-whole-archive $(CORE_PIC_A) \
 		$(ZSTD_A) -Wl,--exclude-libs,libzstd.a \
 		-Wl,--version-script=preload/hooks/exports.map -Wl,--no-undefined -Wl,-z,now \
-		-ldl -lpthread
+		-Wl,-e,ap_so_main -ldl -lpthread
 
 $(VIEW): $(VIEW_CMD_OBJ) $(VIEW_A) $(CORE_A)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $(VIEW_CMD_OBJ) $(VIEW_A) $(CORE_A) $(VIEW_LIBS)
 
-$(LAUNCHER): tools/launcher/agentprof.c
-	@mkdir -p $(@D)
-	@echo "  CC      $@"
-	$(Q)$(CC) $(BASE_CFLAGS) -Iinclude -o $@ $<
+$(SAN_VIEW): $(SAN_VIEW_CMD_OBJ) $(SAN_VIEW_A) $(SAN_CORE_A)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(SANITIZE) -o $@ $(SAN_VIEW_CMD_OBJ) $(SAN_VIEW_A) $(SAN_CORE_A) $(VIEW_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(VIEW_A) $(CORE_A) $(wildcard tests/unit/*.h)
+# The launcher looks for its library next to itself, in ../lib/agentprof/, then in PKGLIBDIR
+# (rebuilt when PREFIX changes: the stamp holds the directory).
+$(BUILD)/pkglibdir.stamp: FORCE
+	@mkdir -p $(@D)
+	@echo '$(PKGLIBDIR)' | cmp -s - $@ || echo '$(PKGLIBDIR)' >$@
+
+$(LAUNCHER): tools/launcher/agentprof.c $(BUILD)/pkglibdir.stamp
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
-	$(Q)$(CC) $(TOOL_CFLAGS) -Itests/unit -o $@ $< $(VIEW_A) $(CORE_A) $(VIEW_LIBS)
+	$(Q)$(CC) $(BASE_CFLAGS) -Iinclude -DAP_PKGLIBDIR='"$(PKGLIBDIR)"' -o $@ $<
+
+# Unit tests always run sanitized.
+$(BUILD)/tests/%: tests/unit/%.c $(SAN_VIEW_A) $(SAN_CORE_A) $(wildcard tests/unit/*.h)
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(SAN_TOOL_CFLAGS) -Itests/unit -o $@ $< $(SAN_VIEW_A) $(SAN_CORE_A) $(VIEW_LIBS)
 
 # test_h2 drives the HTTP/2 observer with nghttp2's HPACK linked in (the preload dlopen()s it).
 $(BUILD)/tests/test_h2: VIEW_LIBS += -lnghttp2
@@ -123,11 +172,44 @@ $(BUILD)/tests/test_h2: VIEW_LIBS += -lnghttp2
 deps:
 	$(Q)scripts/install-deps.sh
 
-unittest: $(UNIT_BIN)
+# unittest also builds the sanitized viewer the integration tests use (tests/integration/lib.sh).
+unittest: $(UNIT_BIN) $(SAN_VIEW)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all unittest
 	$(Q)tests/run.sh
+
+# --- install -------------------------------------------------------------------------------------
+
+MAN_PAGES := $(wildcard docs/man/*.[1-9])
+COMPLETION := scripts/completion/agentprof.bash
+
+$(PC_FILE): FORCE
+	@mkdir -p $(@D)
+	@printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$${prefix}/include' 'libdir=$(PKGLIBDIR)' '' \
+		'Name: agentprof' 'Description: annotations for programs profiled by libagentprof.so' \
+		'Version: $(VERSION)' 'Cflags: -I$${includedir}' >$@.tmp && \
+		{ cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@; }
+
+install: all $(PC_FILE)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(BASHCOMPDIR)
+	install -m 755 $(LAUNCHER) $(VIEW) $(DESTDIR)$(BINDIR)/
+	install -m 755 $(LIB) $(DESTDIR)$(PKGLIBDIR)/
+	install -m 644 include/agentprof.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(PC_FILE) $(DESTDIR)$(PKGCONFIGDIR)/agentprof.pc
+	for m in $(MAN_PAGES); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
+	install -m 644 $(COMPLETION) $(DESTDIR)$(BASHCOMPDIR)/agentprof
+	ln -sf agentprof $(DESTDIR)$(BASHCOMPDIR)/agentprof-view
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/agentprof $(DESTDIR)$(BINDIR)/agentprof-view \
+		$(DESTDIR)$(PKGLIBDIR)/libagentprof.so $(DESTDIR)$(INCLUDEDIR)/agentprof.h \
+		$(DESTDIR)$(PKGCONFIGDIR)/agentprof.pc $(DESTDIR)$(BASHCOMPDIR)/agentprof \
+		$(DESTDIR)$(BASHCOMPDIR)/agentprof-view
+	for m in $(notdir $(MAN_PAGES)); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$$m; done
+	-rmdir $(DESTDIR)$(PKGLIBDIR)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

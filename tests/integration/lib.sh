@@ -26,7 +26,13 @@ set -u
 AP_ROOT=${AP_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 AP_BUILD=$AP_ROOT/build
 AP_LIB=$AP_BUILD/libagentprof.so
-AP_VIEW=$AP_BUILD/agentprof-view
+# The viewer under test: the sanitized build (make unittest builds it), else the release one;
+# AP_RELEASE_VIEW is what `make` ships (t96 checks it carries no sanitizer).
+AP_RELEASE_VIEW=$AP_BUILD/agentprof-view
+if [ -z "${AP_VIEW:-}" ]; then
+	AP_VIEW=$AP_RELEASE_VIEW
+	[ -x "$AP_BUILD/san/agentprof-view" ] && AP_VIEW=$AP_BUILD/san/agentprof-view
+fi
 AP_LAUNCHER=$AP_BUILD/agentprof
 AP_FIX=$AP_BUILD/fixtures
 AP_FIXSRC=$AP_ROOT/tests/fixtures

@@ -122,11 +122,13 @@ done
 
 # --- POST to a collector (a tiny OTLP/HTTP receiver on loopback) ------------------------------------
 cat >"$W/receiver.py" <<'PY'
-import http.server, json, os, sys
+import gzip, http.server, json, os, sys
 mode, out = sys.argv[1], sys.argv[2]
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
         with open(out, "ab") as f:
             f.write(json.dumps({"path": self.path, "ctype": self.headers.get("Content-Type"), "body": body.decode("utf-8", "replace")}).encode() + b"\n")
         code = 500 if mode == "fail" else 200

@@ -13,6 +13,10 @@
 #include <unistd.h>
 
 #define VERSION "0.1.0"
+/* Where `make install` puts the library (the Makefile passes the real one). */
+#ifndef AP_PKGLIBDIR
+#define AP_PKGLIBDIR "/usr/local/lib/agentprof"
+#endif
 
 static void usage(FILE *f)
 {
@@ -156,8 +160,13 @@ static int cmd_run(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (self_dir(dir, sizeof(dir)) < 0 || find_sibling(dir, libs, lib, sizeof(lib)) < 0) {
-		fprintf(stderr, "agentprof: cannot find libagentprof.so next to %s\n", dir);
+	if (self_dir(dir, sizeof(dir)) < 0 ||
+	    (find_sibling(dir, libs, lib, sizeof(lib)) < 0 &&
+	     find_sibling(AP_PKGLIBDIR, libs, lib, sizeof(lib)) < 0)) {
+		fprintf(stderr,
+			"agentprof: cannot find libagentprof.so next to %s, in %s/../lib/agentprof "
+			"or in " AP_PKGLIBDIR "\n",
+			dir, dir);
 		return 2;
 	}
 	if (outarg) {

@@ -1,9 +1,11 @@
 /* main.c: agentprof-view entry point: the command table, help, loading, dispatch. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "export.h"
 #include "prices.h"
+#include "progress.h"
 #include "view.h"
 
 #define VIEW_VERSION "0.1.0"
@@ -15,7 +17,7 @@ struct command {
 	int (*fn)(struct view *v);
 };
 
-#define F_COMMON (O_JSON | O_FILTER)
+#define F_COMMON (O_JSON | O_FILTER | O_QUIET)
 
 static const struct command commands[] = {
 	{"summary", "[PATH...]",
@@ -28,7 +30,7 @@ static const struct command commands[] = {
 	 "JSONL, folded stacks, speedscope, Chrome trace, OTLP or Prometheus (--format)",
 	 "Print one JSON object per exchange and per process (docs/FORMAT.md, design.md 8):\n"
 	 "times in ns since the Unix epoch, null for unknown values." EXPORT_MORE_HELP,
-	 F_COMMON | O_FORMAT | O_WEIGHT | O_ROOTS | O_ENDPOINT | O_PRICES, 1, cmd_export},
+	 F_COMMON | O_FORMAT | O_WEIGHT | O_ROOTS | O_ENDPOINT | O_PRICES | O_SHIP, 1, cmd_export},
 	{"flame", "[PATH...]", "text flame chart: process > thread > span > exchange > phases",
 	 "Text flame chart: process > thread > manual span > exchange > phases (DNS, connect,\n"
 	 "TLS, request write, wait for first byte, receive). Bars are placed and sized to wall\n"
@@ -149,6 +151,11 @@ static int run_command(const struct command *c, int argc, char **argv)
 			c->name, v.o.format ? "unknown format" : "missing --format");
 		rc = 2;
 	}
+	progress_init(!v.o.quiet && isatty(2));
+	if (!rc && v.o.follow) { /* export --follow loads the directory itself, again and again */
+		rc = c->fn(&v);
+		goto done;
+	}
 	if (!rc)
 		rc = load_runs(&v, c);
 	if (!rc)
@@ -159,6 +166,8 @@ static int run_command(const struct command *c, int argc, char **argv)
 			vrun_select(&v.o.f, &v.b);
 		rc = c->fn(&v);
 	}
+done:
+	progress_clear();
 	if (fflush(stdout) != 0 && !rc) {
 		perror("agentprof-view: stdout");
 		rc = 2;

@@ -29,6 +29,12 @@ enum {
 	OPT_WEIGHT,
 	OPT_ROOTS,
 	OPT_ENDPOINT,
+	OPT_FOLLOW,
+	OPT_STATE,
+	OPT_BATCH_SPANS,
+	OPT_BATCH_BYTES,
+	OPT_NO_GZIP,
+	OPT_QUIET,
 	OPT_OUTPUT = 'o',
 };
 
@@ -91,7 +97,7 @@ static const struct optdesc optdescs[] = {
 	{{"format", required_argument, 0, OPT_FORMAT},
 	 O_FORMAT,
 	 "FMT",
-	 "output format: jsonl, folded, speedscope, chrome, otlp, prom"},
+	 "output format: jsonl, folded, speedscope, chrome, otlp, prom, otlp-metrics"},
 	{{"depth", required_argument, 0, OPT_DEPTH},
 	 O_DEPTH,
 	 "N",
@@ -116,11 +122,37 @@ static const struct optdesc optdescs[] = {
 	{{"endpoint", required_argument, 0, OPT_ENDPOINT},
 	 O_ENDPOINT,
 	 "URL",
-	 "otlp: POST to this OTLP/HTTP URL (http://HOST:4318/v1/traces) instead of printing"},
+	 "otlp: POST to this OTLP/HTTP URL (http://HOST:4318/v1/traces) instead of\n"
+	 "printing (default: $OTEL_EXPORTER_OTLP_ENDPOINT; - prints)"},
 	{{"output", required_argument, 0, OPT_OUTPUT},
 	 O_OUTPUT,
 	 "FILE",
 	 "write to FILE (also -o FILE) instead of standard output"},
+	{{"follow", required_argument, 0, OPT_FOLLOW},
+	 O_SHIP,
+	 "DIR",
+	 "otlp: ship each exchange of the run in DIR as it lands, until SIGTERM (needs an\n"
+	 "endpoint)"},
+	{{"state", required_argument, 0, OPT_STATE},
+	 O_SHIP,
+	 "FILE",
+	 "--follow: what was shipped (default DIR/.agentprof-follow.state), for restarts"},
+	{{"batch-spans", required_argument, 0, OPT_BATCH_SPANS},
+	 O_SHIP,
+	 "N",
+	 "otlp: at most N spans per request (default 2048)"},
+	{{"batch-bytes", required_argument, 0, OPT_BATCH_BYTES},
+	 O_SHIP,
+	 "N",
+	 "otlp: at most about N bytes of JSON per request, before gzip (default 3M)"},
+	{{"no-gzip", no_argument, 0, OPT_NO_GZIP},
+	 O_SHIP,
+	 NULL,
+	 "otlp: send uncompressed (default: Content-Encoding: gzip)"},
+	{{"quiet", no_argument, 0, OPT_QUIET},
+	 O_QUIET,
+	 NULL,
+	 "no progress on stderr (shown only on a terminal, for work over a second)"},
 };
 
 #define NOPTS (sizeof(optdescs) / sizeof(optdescs[0]))
@@ -353,6 +385,22 @@ static int set_int(struct view *v, const char *opt, const char *s, int lo, int h
 	return 0;
 }
 
+/* A positive count with an optional k/M suffix (1024-based for bytes: 3M = 3 MiB). */
+static int set_size(struct view *v, const char *opt, const char *s, long long *dst)
+{
+	char *end;
+	long long x = strtoll(s, &end, 10), mul = 1;
+
+	if (*end == 'k' || *end == 'K')
+		mul = 1024, end++;
+	else if (*end == 'm' || *end == 'M')
+		mul = 1024 * 1024, end++;
+	if (end == s || *end || x <= 0 || x > (1ll << 40) / mul)
+		return bad(v, opt, s, "expected a positive number (suffix k or M allowed)");
+	*dst = x * mul;
+	return 0;
+}
+
 static void defaults(struct opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -424,6 +472,22 @@ static int one_opt(struct view *v, int c, char *arg)
 		return 0;
 	case OPT_OUTPUT:
 		o->output = arg;
+		return 0;
+	case OPT_FOLLOW:
+		o->follow = arg;
+		return 0;
+	case OPT_STATE:
+		o->state = arg;
+		return 0;
+	case OPT_BATCH_SPANS:
+		return set_size(v, "--batch-spans", arg, &o->batch_spans);
+	case OPT_BATCH_BYTES:
+		return set_size(v, "--batch-bytes", arg, &o->batch_bytes);
+	case OPT_NO_GZIP:
+		o->no_gzip = 1;
+		return 0;
+	case OPT_QUIET:
+		o->quiet = 1;
 		return 0;
 	}
 	return 2;

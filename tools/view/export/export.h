@@ -8,14 +8,15 @@
 #include "symbolize.h"
 #include "context.h"
 
-#define EXPORT_FORMATS "jsonl, folded, speedscope, chrome, otlp, prom"
+#define EXPORT_FORMATS "jsonl, folded, speedscope, chrome, otlp, prom, otlp-metrics"
 
 /* Help texts of the commands in main.c's table (docs/EXPORTS.md has the details). */
-#define EXPORT_MORE_HELP                                                                 \
-	"\nOther formats (docs/EXPORTS.md): folded (flamegraph.pl, inferno; --weight,\n" \
-	"--roots), speedscope, chrome (Perfetto, chrome://tracing), otlp (OTLP/JSON,\n"  \
-	"OpenTelemetry GenAI conventions; --endpoint URL POSTs it to a collector),\n"    \
-	"prom (Prometheus text)."
+#define EXPORT_MORE_HELP                                                                   \
+	"\nOther formats (docs/EXPORTS.md): folded (flamegraph.pl, inferno; --weight,\n"   \
+	"--roots), speedscope, chrome (Perfetto, chrome://tracing), otlp (OTLP/JSON,\n"    \
+	"OpenTelemetry GenAI conventions; --endpoint URL or OTEL_EXPORTER_OTLP_ENDPOINT\n" \
+	"POSTs it to a collector in gzip batches; --follow DIR ships a live run),\n"       \
+	"prom (Prometheus text), otlp-metrics (what prom shows, as OTLP/JSON metrics)."
 #define FLAMEGRAPH_BRIEF "folded stacks: the code paths that call each endpoint"
 #define HTML_BRIEF	 "a self-contained HTML report: flame graph, waterfall, tables, findings"
 #define FLAMEGRAPH_HELP                                                                   \

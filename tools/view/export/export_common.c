@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "export.h"
+#include "otlp.h"
 
 static const struct {
 	const char *name;
@@ -13,7 +14,7 @@ static const struct {
 } formats[] = {
 	{"folded", export_folded}, {"speedscope", export_speedscope},
 	{"chrome", export_chrome}, {"otlp", export_otlp},
-	{"prom", export_prom},
+	{"prom", export_prom},	   {"otlp-metrics", export_otlp_metrics},
 };
 
 int export_format_ok(const char *fmt)
@@ -32,8 +33,13 @@ int export_dispatch(struct view *v)
 {
 	const char *f = v->o.format;
 
-	if (v->o.endpoint && strcmp(f, "otlp")) {
-		fprintf(v->err, "agentprof-view export: --endpoint needs --format otlp\n");
+	if (v->o.endpoint && strcmp(f, "otlp") && strcmp(f, "otlp-metrics")) {
+		fprintf(v->err,
+			"agentprof-view export: --endpoint needs --format otlp or otlp-metrics\n");
+		return 2;
+	}
+	if (v->o.follow && strcmp(f, "otlp")) {
+		fprintf(v->err, "agentprof-view export: --follow needs --format otlp\n");
 		return 2;
 	}
 	if ((v->o.weight || v->o.roots) && strcmp(f, "folded")) {

@@ -1,29 +1,30 @@
-/* export_otlp.c: "export --format otlp": an OTLP/JSON ExportTraceServiceRequest following the
- * OpenTelemetry GenAI conventions, printed or POSTed to a collector (--endpoint URL). */
-#include <errno.h>
-#include <netdb.h>
-#include <poll.h>
+/* export_otlp.c: "export --format otlp": OTLP/JSON ExportTraceServiceRequests following the
+ * OpenTelemetry GenAI conventions, printed, or POSTed to a collector in batches (otlp_http.c). */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <time.h>
 
 #include "export.h"
 #include "jsonw.h"
+#include "otlp.h"
+#include "progress.h"
 
 /*
- * Rules (formats.md section 4): hex trace and span ids, integer enums (kind 3 = CLIENT,
+ * Rules (the OTLP/JSON mapping): hex trace and span ids, integer enums (kind 3 = CLIENT,
  * 1 = INTERNAL; status code 2 = ERROR), lowerCamelCase keys, 64-bit integers as decimal
  * strings. One resource per process (process.* attributes), a span per process (parent: the
  * process that started it), per manual span, and per exchange (CLIENT). LLM spans are named
- * "{gen_ai.operation.name} {gen_ai.request.model}".
+ * "{gen_ai.operation.name} {gen_ai.request.model}". Span ids derive from the process (pid and
+ * start time) and the record's own id, so the same exchange always gets the same span id
+ * (batches, --follow restarts and re-exports never make two spans of one exchange).
  */
 
 #define SCOPE_VERSION "0.1.0"
-#define IO_TIMEOUT_MS 15000
+#define STALE_NS      (30 * 1000000000ll) /* --follow: a running process silent this long is gone */
 
 struct ids {
 	uint64_t trace_hi, trace_lo;
+	const struct run *run;
 };
 
 static uint64_t mix(uint64_t a, uint64_t b)
@@ -36,9 +37,16 @@ static uint64_t mix(uint64_t a, uint64_t b)
 	return h ? h : 1;
 }
 
-static uint64_t span_id(const struct ids *id, unsigned kind, uint64_t idx)
+/* A process's identity across loads: pid and start time (exec'd images differ by start). */
+static uint64_t proc_key(const struct vproc *p)
 {
-	return mix(id->trace_lo, (uint64_t)kind << 56 ^ idx);
+	return mix((uint64_t)(uint32_t)p->pid, (uint64_t)(p->start != UNK ? p->start : p->real0));
+}
+
+static uint64_t span_id(const struct ids *id, unsigned kind, int32_t proc, uint64_t rec_id)
+{
+	return mix(id->trace_lo,
+		   mix(proc_key(&id->run->procs[proc]), (uint64_t)kind << 56 ^ rec_id));
 }
 
 static void khex(struct jw *w, const char *k, uint64_t v)
@@ -51,90 +59,7 @@ static void khex(struct jw *w, const char *k, uint64_t v)
 
 static void ktime(struct jw *w, const char *k, int64_t t)
 {
-	char b[24];
-
-	snprintf(b, sizeof(b), "%lld", (long long)(t > 0 ? t : 0));
-	jw_kstr(w, k, b);
-}
-
-/* {"key":k,"value":{"stringValue":s}} etc. */
-static void attr_str(struct jw *w, const char *k, const char *s)
-{
-	if (!s || !*s)
-		return;
-	jw_obj(w);
-	jw_kstr(w, "key", k);
-	jw_key(w, "value");
-	jw_obj(w);
-	jw_kstr(w, "stringValue", s);
-	jw_obj_end(w);
-	jw_obj_end(w);
-}
-
-static void attr_int(struct jw *w, const char *k, int64_t v)
-{
-	char b[24];
-
-	snprintf(b, sizeof(b), "%lld", (long long)v);
-	jw_obj(w);
-	jw_kstr(w, "key", k);
-	jw_key(w, "value");
-	jw_obj(w);
-	jw_kstr(w, "intValue", b);
-	jw_obj_end(w);
-	jw_obj_end(w);
-}
-
-static void attr_double(struct jw *w, const char *k, double v)
-{
-	jw_obj(w);
-	jw_kstr(w, "key", k);
-	jw_key(w, "value");
-	jw_obj(w);
-	jw_kdouble(w, "doubleValue", v);
-	jw_obj_end(w);
-	jw_obj_end(w);
-}
-
-static void attr_bool(struct jw *w, const char *k, int v)
-{
-	jw_obj(w);
-	jw_kstr(w, "key", k);
-	jw_key(w, "value");
-	jw_obj(w);
-	jw_kbool(w, "boolValue", v);
-	jw_obj_end(w);
-	jw_obj_end(w);
-}
-
-static void attr_argv(struct jw *w, const struct run *run, const struct vproc *p)
-{
-	const char *a = S(run, p->argv);
-	size_t n = strtab_len(&run->st, p->argv), o = 0;
-
-	if (!p->argc)
-		return;
-	jw_obj(w);
-	jw_kstr(w, "key", "process.command_args");
-	jw_key(w, "value");
-	jw_obj(w);
-	jw_key(w, "arrayValue");
-	jw_obj(w);
-	jw_key(w, "values");
-	jw_arr(w);
-	for (uint32_t i = 0; i < p->argc && o < n; i++) {
-		size_t l = strnlen(a + o, n - o);
-
-		jw_obj(w);
-		jw_key(w, "stringValue");
-		jw_strn(w, a + o, l);
-		jw_obj_end(w);
-		o += l + 1;
-	}
-	jw_arr_end(w);
-	jw_obj_end(w);
-	jw_obj_end(w);
-	jw_obj_end(w);
+	otlp_kint64(w, k, t > 0 ? t : 0);
 }
 
 static void span_head(struct jw *w, const struct ids *id, uint64_t sid, uint64_t parent,
@@ -173,7 +98,7 @@ static int64_t proc_end(const struct vproc *p)
 
 static uint64_t proc_span(const struct ids *id, int32_t proc)
 {
-	return span_id(id, 1, (uint64_t)proc);
+	return span_id(id, 1, proc, 0);
 }
 
 static void process_span(struct jw *w, const struct view *v, const struct ids *id, int32_t i)
@@ -190,9 +115,9 @@ static void process_span(struct jw *w, const struct view *v, const struct ids *i
 		  proc_end(p));
 	jw_key(w, "attributes");
 	jw_arr(w);
-	attr_int(w, "process.pid", p->pid);
+	otlp_attr_int(w, "process.pid", p->pid);
 	if (p->has_end && p->exit_code != AP_UNKNOWN)
-		attr_int(w, "process.exit.code", p->exit_code);
+		otlp_attr_int(w, "process.exit.code", p->exit_code);
 	jw_arr_end(w);
 	status(w, p->has_end && p->exit_code != AP_UNKNOWN && p->exit_code != 0, "exit status");
 	jw_obj_end(w);
@@ -201,7 +126,7 @@ static void process_span(struct jw *w, const struct view *v, const struct ids *i
 static uint64_t parent_of(const struct view *v, const struct ids *id, int32_t span, int32_t proc)
 {
 	if (span >= 0 && v->a.ssel[span])
-		return span_id(id, 2, (uint64_t)span);
+		return span_id(id, 2, v->a.run.spans[span].proc, v->a.run.spans[span].id);
 	return proc_span(id, proc);
 }
 
@@ -210,14 +135,14 @@ static void manual_span(struct jw *w, const struct view *v, const struct ids *id
 	const struct run *run = &v->a.run;
 	const struct vspan *s = &run->spans[i];
 
-	span_head(w, id, span_id(id, 2, i), parent_of(v, id, s->parent, s->proc), S(run, s->name),
-		  1, s->start, s->end != UNK ? s->end : s->start);
+	span_head(w, id, span_id(id, 2, s->proc, s->id), parent_of(v, id, s->parent, s->proc),
+		  S(run, s->name), 1, s->start, s->end != UNK ? s->end : s->start);
 	jw_key(w, "attributes");
 	jw_arr(w);
-	attr_int(w, "thread.id", s->tid);
+	otlp_attr_int(w, "thread.id", s->tid);
 	if (s->cat)
-		attr_str(w, "agentprof.category", ap_category_name(s->cat));
-	attr_str(w, "agentprof.agent", S(run, s->agent));
+		otlp_attr_str(w, "agentprof.category", ap_category_name(s->cat));
+	otlp_attr_str(w, "agentprof.agent", S(run, s->agent));
 	jw_arr_end(w);
 	jw_obj_end(w);
 }
@@ -246,37 +171,38 @@ static void exchange_span(struct jw *w, const struct view *v, const struct ids *
 	int is_err = x->error || x->status >= 400;
 
 	x_title(run, x, title, sizeof(title));
-	span_head(w, id, span_id(id, 3, i), parent_of(v, id, x->span, x->proc), title, 3, x->t0,
-		  x->t1);
+	span_head(w, id, span_id(id, 3, x->proc, x->id), parent_of(v, id, x->span, x->proc), title,
+		  3, x->t0, x->t1);
 	jw_key(w, "attributes");
 	jw_arr(w);
 	if (x->cat == AP_CAT_LLM) {
-		attr_str(w, "gen_ai.operation.name", x_operation(run, x));
-		attr_str(w, "gen_ai.provider.name", otel_provider(x->prov));
-		attr_str(w, "gen_ai.request.model", S(run, x->req_model));
-		attr_str(w, "gen_ai.response.model", S(run, x->resp_model));
+		otlp_attr_str(w, "gen_ai.operation.name", x_operation(run, x));
+		otlp_attr_str(w, "gen_ai.provider.name", otel_provider(x->prov));
+		otlp_attr_str(w, "gen_ai.request.model", S(run, x->req_model));
+		otlp_attr_str(w, "gen_ai.response.model", S(run, x->resp_model));
 		if (otel_input(x) >= 0)
-			attr_int(w, "gen_ai.usage.input_tokens", otel_input(x));
+			otlp_attr_int(w, "gen_ai.usage.input_tokens", otel_input(x));
 		if (x->out >= 0)
-			attr_int(w, "gen_ai.usage.output_tokens", x->out);
+			otlp_attr_int(w, "gen_ai.usage.output_tokens", x->out);
 		if (x->cache_read >= 0)
-			attr_int(w, "gen_ai.usage.cache_read.input_tokens", x->cache_read);
+			otlp_attr_int(w, "gen_ai.usage.cache_read.input_tokens", x->cache_read);
 		if (x->cache_write >= 0)
-			attr_int(w, "gen_ai.usage.cache_creation.input_tokens", x->cache_write);
+			otlp_attr_int(w, "gen_ai.usage.cache_creation.input_tokens",
+				      x->cache_write);
 		if (x->reasoning >= 0)
-			attr_int(w, "gen_ai.usage.reasoning.output_tokens", x->reasoning);
+			otlp_attr_int(w, "gen_ai.usage.reasoning.output_tokens", x->reasoning);
 		if (x->stream) {
-			attr_bool(w, "gen_ai.request.stream", 1);
+			otlp_attr_bool(w, "gen_ai.request.stream", 1);
 			if (first != UNK && x->start != UNK && first >= x->start)
-				attr_double(w, "gen_ai.response.time_to_first_chunk",
-					    (double)(first - x->start) / 1e9);
+				otlp_attr_double(w, "gen_ai.response.time_to_first_chunk",
+						 (double)(first - x->start) / 1e9);
 		}
 	}
-	attr_str(w, "agentprof.category", x->cat ? ap_category_name(x->cat) : NULL);
-	attr_str(w, "server.address", host);
+	otlp_attr_str(w, "agentprof.category", x->cat ? ap_category_name(x->cat) : NULL);
+	otlp_attr_str(w, "server.address", host);
 	if (x->port > 0)
-		attr_int(w, "server.port", x->port);
-	attr_str(w, "http.request.method", S(run, x->method));
+		otlp_attr_int(w, "server.port", x->port);
+	otlp_attr_str(w, "http.request.method", S(run, x->method));
 	if (*host && *path) {
 		if (x->port > 0 && x->port != (x->tls ? 443 : 80))
 			snprintf(url, sizeof(url), "%s://%s:%d%s", x->tls ? "https" : "http", host,
@@ -284,272 +210,247 @@ static void exchange_span(struct jw *w, const struct view *v, const struct ids *
 		else
 			snprintf(url, sizeof(url), "%s://%s%s", x->tls ? "https" : "http", host,
 				 path);
-		attr_str(w, "url.full", url);
+		otlp_attr_str(w, "url.full", url);
 	}
 	if (x->status >= 0)
-		attr_int(w, "http.response.status_code", x->status);
+		otlp_attr_int(w, "http.response.status_code", x->status);
 	if (x_ttfb(x) != UNK)
-		attr_double(w, "agentprof.time_to_first_byte", (double)x_ttfb(x) / 1e9);
-	attr_int(w, "thread.id", x->tid);
+		otlp_attr_double(w, "agentprof.time_to_first_byte", (double)x_ttfb(x) / 1e9);
+	otlp_attr_int(w, "thread.id", x->tid);
 	if (is_err) {
 		if (x->error)
 			snprintf(err, sizeof(err), "%s", ap_xerr_name(x->error));
 		else
 			snprintf(err, sizeof(err), "%d", x->status);
-		attr_str(w, "error.type", err);
+		otlp_attr_str(w, "error.type", err);
 	}
 	jw_arr_end(w);
 	status(w, is_err, is_err ? err : "");
 	jw_obj_end(w);
 }
 
-static void resource(struct jw *w, const struct run *run, const struct vproc *p)
-{
-	const char *agent = S(run, p->agent), *exe = S(run, p->exe);
-	char lb[128];
+/* --- batches ---------------------------------------------------------------------------------- */
 
-	jw_key(w, "resource");
-	jw_obj(w);
-	jw_key(w, "attributes");
-	jw_arr(w);
-	attr_str(w, "service.name", *agent ? agent : proc_label(run, p, lb, sizeof(lb)));
-	attr_int(w, "process.pid", p->pid);
-	if (p->ppid > 0)
-		attr_int(w, "process.parent_pid", p->ppid);
-	attr_str(w, "process.executable.name", proc_label(run, p, lb, sizeof(lb)));
-	attr_str(w, "process.executable.path", exe);
-	attr_argv(w, run, p);
-	attr_str(w, "telemetry.sdk.name", "agentprof");
-	attr_str(w, "telemetry.sdk.version", S(run, p->tool_version));
-	jw_arr_end(w);
-	jw_obj_end(w);
-}
-
-static size_t write_request(FILE *f, const struct view *v)
-{
-	const struct run *run = &v->a.run;
-	struct ids id;
+struct batch {
+	struct view *v;
+	struct otlp_dest *d; /* NULL: one document on v->out */
+	struct follow *fw;
+	FILE *f;
+	char *buf;
+	size_t len, spans, max_spans, max_bytes;
 	struct jw w;
-	size_t spans = 0;
-	int32_t root = -1;
-
-	for (size_t i = 0; i < run->n_procs; i++)
-		if (v->a.psel[i] && root < 0)
-			root = (int32_t)i;
-	id.trace_hi = mix((uint64_t)run->start, root >= 0 ? (uint64_t)run->procs[root].pid : 0);
-	id.trace_lo = mix(id.trace_hi, (uint64_t)run->n_xs);
-	jw_init(&w, f, 0);
-	jw_obj(&w);
-	jw_key(&w, "resourceSpans");
-	jw_arr(&w);
-	for (size_t pi = 0; pi < run->n_procs; pi++) {
-		if (!v->a.psel[pi])
-			continue;
-		jw_obj(&w);
-		resource(&w, run, &run->procs[pi]);
-		jw_key(&w, "scopeSpans");
-		jw_arr(&w);
-		jw_obj(&w);
-		jw_key(&w, "scope");
-		jw_obj(&w);
-		jw_kstr(&w, "name", "agentprof");
-		jw_kstr(&w, "version", SCOPE_VERSION);
-		jw_obj_end(&w);
-		jw_key(&w, "spans");
-		jw_arr(&w);
-		process_span(&w, v, &id, (int32_t)pi);
-		spans++;
-		for (size_t i = 0; i < run->n_spans; i++) {
-			if (run->spans[i].proc == (int32_t)pi && v->a.ssel[i] &&
-			    run->spans[i].start != UNK) {
-				manual_span(&w, v, &id, i);
-				spans++;
-			}
-		}
-		for (size_t i = 0; i < run->n_xs; i++) {
-			if (run->xs[i].proc == (int32_t)pi && v->a.xsel[i] &&
-			    run->xs[i].t0 != UNK) {
-				exchange_span(&w, v, &id, i);
-				spans++;
-			}
-		}
-		jw_arr_end(&w);
-		jw_obj_end(&w);
-		jw_arr_end(&w);
-		jw_obj_end(&w);
-	}
-	jw_arr_end(&w);
-	jw_obj_end(&w);
-	jw_end(&w);
-	return spans;
-}
-
-/* --- POST ------------------------------------------------------------------------------------ */
-
-struct url {
-	char host[256], port[8], path[1024];
+	int32_t proc; /* the process whose resource is open, -1 */
+	uint64_t *ids;
+	size_t n_ids, cap_ids;
+	int rc;
 };
 
-static int parse_url(const char *s, struct url *u, const char **why)
+static void batch_open(struct batch *b)
 {
-	const char *h, *slash, *colon;
-	size_t hl;
-
-	*why = NULL;
-	if (!strncmp(s, "https://", 8)) {
-		*why = "https is not supported: point it at a local collector's http endpoint";
-		return -1;
-	}
-	if (strncmp(s, "http://", 7)) {
-		*why = "expected http://HOST[:PORT][/PATH]";
-		return -1;
-	}
-	h = s + 7;
-	slash = strchr(h, '/');
-	hl = slash ? (size_t)(slash - h) : strlen(h);
-	if (*h == '[') {
-		const char *e = memchr(h, ']', hl);
-
-		if (!e)
-			return *why = "bad [IPv6] host", -1;
-		colon = e + 1 < h + hl && e[1] == ':' ? e + 1 : NULL;
-		snprintf(u->host, sizeof(u->host), "%.*s", (int)(e - h - 1), h + 1);
+	if (b->f)
+		return;
+	if (b->d) {
+		b->f = open_memstream(&b->buf, &b->len);
+		if (!b->f) {
+			perror("agentprof-view: open_memstream");
+			exit(2);
+		}
 	} else {
-		colon = memchr(h, ':', hl);
-		snprintf(u->host, sizeof(u->host), "%.*s", (int)(colon ? (size_t)(colon - h) : hl),
-			 h);
+		b->f = b->v->out;
 	}
-	if (colon)
-		snprintf(u->port, sizeof(u->port), "%.*s", (int)(h + hl - colon - 1), colon + 1);
-	else
-		snprintf(u->port, sizeof(u->port), "80");
-	snprintf(u->path, sizeof(u->path), "%s", slash && slash[1] ? slash : "/v1/traces");
-	if (!u->host[0] || !u->port[0] || strspn(u->port, "0123456789") != strlen(u->port))
-		return *why = "bad host or port", -1;
-	return 0;
+	jw_init(&b->w, b->f, 0);
+	jw_obj(&b->w);
+	jw_key(&b->w, "resourceSpans");
+	jw_arr(&b->w);
+	b->proc = -1;
 }
 
-static int wait_fd(int fd, short ev)
+static void close_resource(struct batch *b)
 {
-	struct pollfd p = {.fd = fd, .events = ev};
-	int r;
-
-	do
-		r = poll(&p, 1, IO_TIMEOUT_MS);
-	while (r < 0 && errno == EINTR);
-	return r > 0 ? 0 : -1;
+	if (b->proc < 0)
+		return;
+	jw_arr_end(&b->w); /* spans */
+	jw_obj_end(&b->w);
+	jw_arr_end(&b->w); /* scopeSpans */
+	jw_obj_end(&b->w);
+	b->proc = -1;
 }
 
-static int post(struct view *v, const char *endpoint, const char *body, size_t n, size_t spans)
+static void batch_flush(struct batch *b)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL, *a;
-	char head[1400], resp[2048];
-	const char *why = NULL;
-	struct url u;
-	size_t got = 0, off = 0;
-	int fd = -1, rc = 1, hl, code = 0, e;
+	if (!b->f)
+		return;
+	close_resource(b);
+	jw_arr_end(&b->w);
+	jw_obj_end(&b->w);
+	jw_end(&b->w);
+	if (!b->d) {
+		b->f = NULL;
+		return;
+	}
+	fclose(b->f);
+	b->f = NULL;
+	if (b->spans && !b->rc) {
+		b->rc = otlp_post(b->v, b->d, b->buf, b->len, b->spans);
+		if (!b->rc && b->fw)
+			follow_commit(b->fw, b->ids, b->n_ids);
+	}
+	free(b->buf);
+	b->buf = NULL;
+	b->len = b->spans = b->n_ids = 0;
+}
 
-	if (parse_url(endpoint, &u, &why) < 0) {
-		fprintf(v->err, "agentprof-view export: --endpoint '%s': %s\n", endpoint, why);
-		return 2;
+/* Make sure a request is open with the resource of process pi in it. */
+static struct jw *batch_for(struct batch *b, int32_t pi)
+{
+	const struct run *run = &b->v->a.run;
+
+	batch_open(b);
+	if (b->proc == pi)
+		return &b->w;
+	close_resource(b);
+	jw_obj(&b->w);
+	otlp_resource(&b->w, run, &run->procs[pi]);
+	jw_key(&b->w, "scopeSpans");
+	jw_arr(&b->w);
+	jw_obj(&b->w);
+	jw_key(&b->w, "scope");
+	jw_obj(&b->w);
+	jw_kstr(&b->w, "name", "agentprof");
+	jw_kstr(&b->w, "version", SCOPE_VERSION);
+	jw_obj_end(&b->w);
+	jw_key(&b->w, "spans");
+	jw_arr(&b->w);
+	b->proc = pi;
+	return &b->w;
+}
+
+/* After each span: count it, flush when the batch is full. */
+static void batch_done(struct batch *b, uint64_t sid)
+{
+	b->spans++;
+	if (b->fw)
+		*VEC_PUSH(b->ids, b->n_ids, b->cap_ids) = sid;
+	if (!b->d)
+		return;
+	if (b->spans >= b->max_spans || (size_t)ftell(b->f) >= b->max_bytes)
+		batch_flush(b);
+}
+
+int otlp_export_run(struct view *v, struct otlp_dest *d, struct follow *fw, int final)
+{
+	const struct run *run = &v->a.run;
+	struct batch b = {.v = v, .d = d, .fw = fw, .proc = -1};
+	struct ids id = {.run = run};
+	size_t *xstart = xcalloc(run->n_procs + 1, sizeof(size_t));
+	size_t *sstart = xcalloc(run->n_procs + 1, sizeof(size_t));
+	size_t *xi = xmalloc((run->n_xs + 1) * sizeof(size_t));
+	size_t *si = xmalloc((run->n_spans + 1) * sizeof(size_t));
+	int32_t root = -1;
+	struct timespec ts;
+	int64_t now;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	b.max_spans = v->o.batch_spans > 0 ? (size_t)v->o.batch_spans : OTLP_BATCH_SPANS;
+	b.max_bytes = v->o.batch_bytes > 0 ? (size_t)v->o.batch_bytes : OTLP_BATCH_BYTES;
+	for (size_t i = 0; i < run->n_procs; i++) {
+		const struct vproc *p = &run->procs[i];
+
+		if (v->a.psel[i] &&
+		    (root < 0 || (p->start != UNK && (run->procs[root].start == UNK ||
+						      p->start < run->procs[root].start))))
+			root = (int32_t)i;
 	}
-	e = getaddrinfo(u.host, u.port, &hints, &ai);
-	if (e) {
-		fprintf(v->err, "agentprof-view export: POST %s: %s\n", endpoint, gai_strerror(e));
-		return 1;
-	}
-	for (a = ai; a; a = a->ai_next) {
-		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-		if (fd < 0)
+	id.trace_hi = mix(root >= 0 ? (uint64_t)run->procs[root].start : (uint64_t)run->start,
+			  root >= 0 ? (uint64_t)run->procs[root].pid : 0);
+	id.trace_lo = mix(id.trace_hi, 0x6167656e7470726full);
+	if (fw)
+		follow_trace_id(fw, &id.trace_hi, &id.trace_lo);
+	/* exchanges and spans grouped by process, in time order (counting sort) */
+	for (size_t i = 0; i < run->n_xs; i++)
+		xstart[run->xs[i].proc + 1]++;
+	for (size_t i = 0; i < run->n_spans; i++)
+		sstart[run->spans[i].proc + 1]++;
+	for (size_t i = 0; i < run->n_procs; i++)
+		xstart[i + 1] += xstart[i], sstart[i + 1] += sstart[i];
+	for (size_t i = 0; i < run->n_xs; i++)
+		xi[xstart[run->xs[i].proc]++] = i;
+	for (size_t i = 0; i < run->n_spans; i++)
+		si[sstart[run->spans[i].proc]++] = i;
+	for (size_t i = run->n_procs; i > 0; i--)
+		xstart[i] = xstart[i - 1], sstart[i] = sstart[i - 1];
+	xstart[0] = sstart[0] = 0;
+
+	for (size_t pi = 0; pi < run->n_procs && !b.rc; pi++) {
+		const struct vproc *p = &run->procs[pi];
+		/* process and manual spans go once, complete: when the process has ended, or at a
+		 * sidecar's shutdown when it has been silent for a while (killed, no end record) */
+		int whole = !fw || p->has_end ||
+			    (final && p->last_seen != UNK && now - p->last_seen > STALE_NS);
+		uint64_t sid;
+
+		if (!v->a.psel[pi])
 			continue;
-		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
-			break;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(ai);
-	if (fd < 0) {
-		fprintf(v->err, "agentprof-view export: POST %s: cannot connect: %s\n", endpoint,
-			strerror(errno));
-		return 1;
-	}
-	hl = snprintf(head, sizeof(head),
-		      "POST %s HTTP/1.1\r\nHost: %s:%s\r\nUser-Agent: agentprof-view/0.1.0\r\n"
-		      "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-		      "Connection: close\r\n\r\n",
-		      u.path, u.host, u.port, n);
-	for (int part = 0; part < 2; part++) {
-		const char *p = part ? body : head;
-		size_t len = part ? n : (size_t)hl;
+		if (!fw)
+			batch_for(&b, (int32_t)pi); /* every selected process, even without spans */
+		sid = proc_span(&id, (int32_t)pi);
+		if (whole && !(fw && follow_seen(fw, sid))) {
+			process_span(batch_for(&b, (int32_t)pi), v, &id, (int32_t)pi);
+			batch_done(&b, sid);
+		}
+		for (size_t k = sstart[pi]; k < sstart[pi + 1] && whole && !b.rc; k++) {
+			const struct vspan *s = &run->spans[si[k]];
 
-		for (off = 0; off < len;) {
-			ssize_t w;
-
-			if (wait_fd(fd, POLLOUT) < 0)
-				goto io_fail;
-			w = send(fd, p + off, len - off, MSG_NOSIGNAL);
-			if (w < 0 && errno == EINTR)
+			if (!v->a.ssel[si[k]] || s->start == UNK)
 				continue;
-			if (w <= 0)
-				goto io_fail;
-			off += (size_t)w;
+			sid = span_id(&id, 2, s->proc, s->id);
+			if (fw && follow_seen(fw, sid))
+				continue;
+			manual_span(batch_for(&b, (int32_t)pi), v, &id, si[k]);
+			batch_done(&b, sid);
+		}
+		for (size_t k = xstart[pi]; k < xstart[pi + 1] && !b.rc; k++) {
+			const struct vxch *x = &run->xs[xi[k]];
+
+			if (!v->a.xsel[xi[k]] || x->t0 == UNK)
+				continue;
+			sid = span_id(&id, 3, x->proc, x->id);
+			if (fw && follow_seen(fw, sid))
+				continue;
+			exchange_span(batch_for(&b, (int32_t)pi), v, &id, xi[k]);
+			batch_done(&b, sid);
 		}
 	}
-	while (got < sizeof(resp) - 1) {
-		ssize_t r;
-
-		if (wait_fd(fd, POLLIN) < 0)
-			goto io_fail;
-		r = recv(fd, resp + got, sizeof(resp) - 1 - got, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	resp[got] = 0;
-	if (sscanf(resp, "HTTP/%*d.%*d %d", &code) != 1) {
-		fprintf(v->err, "agentprof-view export: POST %s: no HTTP response\n", endpoint);
-		goto out;
-	}
-	fprintf(v->err, "agentprof-view export: POST %s: HTTP %d (%zu spans, %zu bytes)\n",
-		endpoint, code, spans, n);
-	if (code >= 200 && code < 300) {
-		rc = 0;
-	} else {
-		const char *b = strstr(resp, "\r\n\r\n");
-
-		if (b && b[4])
-			fprintf(v->err, "agentprof-view export: response: %.300s\n", b + 4);
-	}
-	goto out;
-io_fail:
-	fprintf(v->err, "agentprof-view export: POST %s: %s\n", endpoint,
-		errno ? strerror(errno) : "timed out");
-out:
-	close(fd);
-	return rc;
+	if (!d && !b.f)
+		batch_open(&b); /* an empty request rather than no output */
+	batch_flush(&b);
+	free(b.ids);
+	free(xstart);
+	free(sstart);
+	free(xi);
+	free(si);
+	return b.rc;
 }
 
 int export_otlp(struct view *v)
 {
-	char *body = NULL;
-	size_t n = 0, spans;
-	FILE *f;
-	int rc;
+	struct otlp_dest d;
+	int to = otlp_dest_init(v, &d, "traces"), rc;
 
-	if (!v->o.endpoint) {
-		write_request(v->out, v);
-		return 0;
-	}
-	f = open_memstream(&body, &n);
-	if (!f) {
-		perror("agentprof-view: open_memstream");
+	if (to == 2)
 		return 2;
-	}
-	spans = write_request(f, v);
-	fclose(f);
-	rc = post(v, v->o.endpoint, body, n, spans);
-	free(body);
-	return rc;
+	if (v->o.follow)
+		return export_follow(v);
+	rc = otlp_export_run(v, to ? &d : NULL, NULL, 1);
+	progress_clear();
+	if (to && !rc)
+		fprintf(v->err,
+			"agentprof-view export: POST %s: HTTP 200: %llu spans in %llu requests "
+			"(%.1f MB JSON, "
+			"%.1f MB sent%s)\n",
+			d.url, (unsigned long long)d.items, (unsigned long long)d.requests,
+			(double)d.bytes_raw / 1e6, (double)d.bytes_sent / 1e6,
+			d.gzip ? " gzip" : "");
+	return rc ? 1 : 0;
 }

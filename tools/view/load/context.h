@@ -25,6 +25,8 @@ enum opt_bits {
 	O_ROOTS = 1 << 13,    /* --roots */
 	O_ENDPOINT = 1 << 14, /* --endpoint (export otlp) */
 	O_OUTPUT = 1 << 15,   /* -o, --output */
+	O_SHIP = 1 << 16,     /* --follow --state --batch-spans --batch-bytes --no-gzip (export) */
+	O_QUIET = 1 << 17,    /* --quiet: no progress on stderr */
 };
 
 enum budget_kind { B_TOKENS, B_INPUT, B_OUTPUT, B_COST, B_WALL, B_CAT_TIME, B_CAT_CALLS };
@@ -61,6 +63,10 @@ struct opts {
 	struct thresholds th;
 	char **paths;
 	int npaths;
+	/* export otlp: batching and live shipping; --quiet */
+	const char *follow, *state;
+	long long batch_spans, batch_bytes;
+	int no_gzip, quiet;
 };
 
 struct prices;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "model.h"
+#include "progress.h"
 
 static int is_span_name(const char *n)
 {
@@ -70,6 +71,7 @@ static int load_file(struct run *run, const char *path, int in_dir, FILE *err)
 		return 2;
 	}
 	note_damage(&run->files[run->n_files - 1], err);
+	progress("agentprof-view: read %zu files, %zu exchanges", run->n_files, run->n_xs);
 	return 0;
 }
 
