@@ -24,6 +24,9 @@ enum opt_bits {
 	O_ROOTS = 1 << 13,    /* --roots */
 	O_ENDPOINT = 1 << 14, /* --endpoint (export otlp) */
 	O_OUTPUT = 1 << 15,   /* -o, --output */
+	O_ALL = 1 << 16,      /* --all (bottlenecks: every instance) */
+	O_COLOR = 1 << 17,    /* --color=auto|always|never */
+	O_LANES = 1 << 18,    /* --lanes (waterfall: one lane per thread and connection) */
 };
 
 #define MAX_LIST 32
@@ -61,6 +64,7 @@ struct thresholds {
 
 struct opts {
 	int json, width, depth, limit, no_phases, calls;
+	int all, lanes, color; /* color: 0 auto, 1 always, 2 never */
 	const char *format, *prices;
 	const char *weight, *roots, *endpoint, *output; /* flamegraph, export, html */
 	struct filter f;
@@ -86,8 +90,16 @@ struct vrun {
 	int proc_items;	     /* child processes count as "process" time under the filters */
 };
 
+/* Terminal escapes by role; all "" when colour is off (NO_COLOR, piped, --color=never). */
+struct color {
+	const char *on; /* non-NULL marker: colour enabled when on[0] */
+	const char *bold, *dim, *kind, *err, *off;
+	const char *cat[AP_CAT_MAX + 1]; /* by category; [AP_CAT_MAX] internal */
+};
+
 struct view {
 	const char *cmd;
+	struct color color;
 	struct opts o;
 	struct vrun a, b; /* b only for diff */
 	struct prices *prices;
@@ -114,5 +126,7 @@ int cmd_html(struct view *v);	    /* cmd_html.c */
 int opts_parse(struct view *v, unsigned allowed, int argc, char **argv);
 void opts_help(FILE *f, unsigned allowed);
 void opts_free(struct opts *o);
+/* Fill v->color from --color, NO_COLOR, TERM and whether v->out is a terminal. */
+void color_setup(struct view *v);
 
 #endif
