@@ -73,21 +73,77 @@ static size_t pick(const struct fctx *c, int (*pred)(const struct fctx *, const 
 	return n;
 }
 
-/* --- sequential_llm ------------------------------------------------------------------------- */
+/* --- keyed sorting: keys copied out of the records once, then sorted without indirection ---- */
 
-static int cmp_thread_time(const void *a, const void *b, void *ctx)
+struct skey {
+	uint64_t k1, k2;
+	int64_t t;
+	uint32_t idx;
+};
+
+typedef void (*key_fn)(const struct vxch *x, uint64_t *k1, uint64_t *k2);
+
+static int cmp_skey(const void *a, const void *b)
 {
-	const struct run *run = ctx;
-	const struct vxch *x = &run->xs[*(const uint32_t *)a], *y = &run->xs[*(const uint32_t *)b];
+	const struct skey *x = a, *y = b;
 
-	if (x->proc != y->proc)
-		return x->proc < y->proc ? -1 : 1;
-	if (x->tid != y->tid)
-		return x->tid < y->tid ? -1 : 1;
-	if (x->t0 != y->t0)
-		return x->t0 < y->t0 ? -1 : 1;
-	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+	if (x->k1 != y->k1)
+		return x->k1 < y->k1 ? -1 : 1;
+	if (x->k2 != y->k2)
+		return x->k2 < y->k2 ? -1 : 1;
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
+
+/* Sort idx[0..n) by key, then start time; returns the keys in that order (caller frees). */
+static struct skey *sort_keyed(const struct run *run, uint32_t *idx, size_t n, key_fn key)
+{
+	struct skey *k = xmalloc((n + 1) * sizeof(*k));
+
+	for (size_t i = 0; i < n; i++) {
+		key(&run->xs[idx[i]], &k[i].k1, &k[i].k2);
+		k[i].t = run->xs[idx[i]].t0;
+		k[i].idx = idx[i];
+	}
+	sort_n(k, n, sizeof(*k), cmp_skey);
+	for (size_t i = 0; i < n; i++)
+		idx[i] = k[i].idx;
+	return k;
+}
+
+static void key_thread(const struct vxch *x, uint64_t *k1, uint64_t *k2)
+{
+	*k1 = (uint64_t)(uint32_t)x->proc << 32 | x->tid;
+	*k2 = 0;
+}
+
+/* Endpoint: category, host, port, method, and the model for llm / the path otherwise. */
+static void key_endpoint(const struct vxch *x, uint64_t *k1, uint64_t *k2)
+{
+	*k1 = (uint64_t)x->cat << 56 | (uint64_t)x->host << 24 | ((uint32_t)x->port & 0xffffff);
+	*k2 = (uint64_t)x->method << 32 | (x->cat == AP_CAT_LLM ? x_model(x) : x->path);
+}
+
+static void key_model(const struct vxch *x, uint64_t *k1, uint64_t *k2)
+{
+	*k1 = x->prov;
+	*k2 = x_model(x);
+}
+
+static void key_host(const struct vxch *x, uint64_t *k1, uint64_t *k2)
+{
+	*k1 = (uint64_t)(uint32_t)x->proc << 32 | x->host;
+	*k2 = (uint32_t)x->port;
+}
+
+static void key_hash(const struct vxch *x, uint64_t *k1, uint64_t *k2)
+{
+	*k1 = x->request_hash;
+	*k2 = x->host;
+}
+
+/* --- sequential_llm ------------------------------------------------------------------------- */
 
 static int any_timed(const struct fctx *c, const struct vxch *x)
 {
@@ -130,7 +186,7 @@ static void detect_sequential(struct fctx *c)
 	size_t n = pick(c, any_timed, idx), ng = 0;
 
 	g = xmalloc((n + 1) * sizeof(*g));
-	sort_r(idx, n, sizeof(*idx), cmp_thread_time, (void *)run);
+	free(sort_keyed(run, idx, n, key_thread));
 	for (size_t i = 0; i <= n; i++) {
 		const struct vxch *x = i < n ? &run->xs[idx[i]] : NULL;
 		const struct vxch *prev = ng ? &run->xs[g[ng - 1]] : NULL;
@@ -171,60 +227,23 @@ static int cmp_endpoint(const struct vxch *a, const struct vxch *b)
 	return a->cat == AP_CAT_LLM ? cmp_u32(x_model(a), x_model(b)) : cmp_u32(a->path, b->path);
 }
 
-static int cmp_model(const struct vxch *a, const struct vxch *b)
-{
-	int c = cmp_u32(a->prov, b->prov);
-
-	return c ? c : cmp_u32(x_model(a), x_model(b));
-}
-
-static int cmp_host(const struct vxch *a, const struct vxch *b)
-{
-	int c;
-
-	if ((c = cmp_u32((uint32_t)a->proc, (uint32_t)b->proc)) || (c = cmp_u32(a->host, b->host)))
-		return c;
-	return cmp_u32((uint32_t)a->port, (uint32_t)b->port);
-}
-
-typedef int (*key_cmp_fn)(const struct vxch *a, const struct vxch *b);
-
-struct gsort {
-	const struct run *run;
-	key_cmp_fn key;
-};
-
-static int cmp_key_time(const void *a, const void *b, void *ctx)
-{
-	const struct gsort *g = ctx;
-	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
-	const struct vxch *x = &g->run->xs[i], *y = &g->run->xs[j];
-	int c = g->key(x, y);
-
-	if (c)
-		return c;
-	if (x->t0 != y->t0)
-		return x->t0 < y->t0 ? -1 : 1;
-	return cmp_u32(i, j);
-}
-
 typedef void (*report_fn)(struct fctx *c, int arg, const uint32_t *g, size_t n);
 
 /* Sort idx[0..n) by key and call report once per group of equal keys (each in time order). */
-static void for_groups(struct fctx *c, uint32_t *idx, size_t n, key_cmp_fn key, report_fn report,
+static void for_groups(struct fctx *c, uint32_t *idx, size_t n, key_fn key, report_fn report,
 		       int arg)
 {
-	struct gsort gs = {c->run, key};
+	struct skey *k = sort_keyed(c->run, idx, n, key);
 
-	sort_r(idx, n, sizeof(*idx), cmp_key_time, &gs);
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
 
-		while (j < n && key(&c->run->xs[idx[i]], &c->run->xs[idx[j]]) == 0)
+		while (j < n && k[j].k1 == k[i].k1 && k[j].k2 == k[i].k2)
 			j++;
 		report(c, arg, idx + i, j - i);
 		i = j;
 	}
+	free(k);
 }
 
 static int is_slow_tool(const struct fctx *c, const struct vxch *x)
@@ -264,25 +283,11 @@ static void detect_slow(struct fctx *c, int ttfb)
 	uint32_t *idx = xmalloc((c->run->n_xs + 1) * sizeof(*idx));
 	size_t n = pick(c, ttfb ? is_slow_ttfb : is_slow_tool, idx);
 
-	for_groups(c, idx, n, cmp_endpoint, report_slow, ttfb);
+	for_groups(c, idx, n, key_endpoint, report_slow, ttfb);
 	free(idx);
 }
 
 /* --- repeated_request, rate_limited, retry_storm -------------------------------------------- */
-
-static int cmp_hash(const void *a, const void *b, void *ctx)
-{
-	const struct run *run = ctx;
-	const struct vxch *x = &run->xs[*(const uint32_t *)a], *y = &run->xs[*(const uint32_t *)b];
-
-	if (x->request_hash != y->request_hash)
-		return x->request_hash < y->request_hash ? -1 : 1;
-	if (x->host != y->host)
-		return x->host < y->host ? -1 : 1;
-	if (x->t0 != y->t0)
-		return x->t0 < y->t0 ? -1 : 1;
-	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
-}
 
 /* Same request hash (method, path, body) to the same host. */
 static int has_hash(const struct fctx *c, const struct vxch *x)
@@ -378,17 +383,18 @@ static void detect_repeats(struct fctx *c)
 	uint32_t *last = xmalloc((run->n_xs + 1) * sizeof(*last));
 	size_t n = pick(c, has_hash, idx);
 
-	sort_r(idx, n, sizeof(*idx), cmp_hash, (void *)run);
+	struct skey *k = sort_keyed(run, idx, n, key_hash);
+
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
 
-		while (j < n && run->xs[idx[j]].request_hash == run->xs[idx[i]].request_hash &&
-		       run->xs[idx[j]].host == run->xs[idx[i]].host)
+		while (j < n && k[j].k1 == k[i].k1 && k[j].k2 == k[i].k2)
 			j++;
 		if (j - i >= 2)
 			hash_group(c, idx + i, j - i, last);
 		i = j;
 	}
+	free(k);
 	free(idx);
 	free(last);
 }
@@ -400,12 +406,27 @@ static int is_llm(const struct fctx *c, const struct vxch *x)
 	return x->cat == AP_CAT_LLM;
 }
 
-static int cmp_dur_desc(const void *a, const void *b, void *ctx)
+/* The k longest of idx[0..n) into top (longest first); returns how many. */
+static size_t longest_k(const struct run *run, const uint32_t *idx, size_t n, uint32_t *top,
+			size_t k)
 {
-	const struct run *run = ctx;
-	int64_t x = dur(&run->xs[*(const uint32_t *)a]), y = dur(&run->xs[*(const uint32_t *)b]);
+	size_t m = 0;
 
-	return x > y ? -1 : x < y;
+	for (size_t i = 0; i < n; i++) {
+		int64_t d = dur(&run->xs[idx[i]]);
+		size_t j = m < k ? m++ : k;
+
+		if (j == k && d <= dur(&run->xs[top[k - 1]]))
+			continue;
+		if (j == k)
+			j = k - 1;
+		while (j > 0 && dur(&run->xs[top[j - 1]]) < d) {
+			top[j] = top[j - 1];
+			j--;
+		}
+		top[j] = idx[i];
+	}
+	return m;
 }
 
 static void detect_llm_dominant(struct fctx *c)
@@ -420,8 +441,9 @@ static void detect_llm_dominant(struct fctx *c)
 	breakdown_compute(c->r, &bd);
 	sh = share(bd.cat[AP_CAT_LLM].wall, bd.wall);
 	if (n && sh > c->th->llm_share) {
-		sort_r(idx, n, sizeof(*idx), cmp_dur_desc, (void *)run);
-		f = add(c, FK_LLM_DOMINANT, idx, n < 10 ? n : 10);
+		uint32_t top[10];
+
+		f = add(c, FK_LLM_DOMINANT, top, longest_k(run, idx, n, top, 10));
 		f->span_ns = bd.cat[AP_CAT_LLM].wall;
 		f->share = sh;
 		f->threshold = c->th->llm_share;
@@ -455,7 +477,7 @@ static void detect_call_count(struct fctx *c)
 	uint32_t *idx = xmalloc((c->run->n_xs + 1) * sizeof(*idx));
 	size_t n = pick(c, any_timed, idx);
 
-	for_groups(c, idx, n, cmp_endpoint, report_count, 0);
+	for_groups(c, idx, n, key_endpoint, report_count, 0);
 	free(idx);
 }
 
@@ -494,7 +516,7 @@ static void detect_tokens(struct fctx *c, int ctx)
 	uint32_t *idx = xmalloc((c->run->n_xs + 1) * sizeof(*idx));
 	size_t n = pick(c, ctx ? is_context_pressure : is_prompt_heavy, idx);
 
-	for_groups(c, idx, n, cmp_model, token_report, ctx);
+	for_groups(c, idx, n, key_model, token_report, ctx);
 	free(idx);
 }
 
@@ -542,7 +564,7 @@ static void detect_reuse(struct fctx *c)
 	uint32_t *idx = xmalloc((c->run->n_xs + 1) * sizeof(*idx));
 	size_t n = pick(c, any_timed, idx);
 
-	for_groups(c, idx, n, cmp_host, reuse_report, 0);
+	for_groups(c, idx, n, key_host, reuse_report, 0);
 	free(idx);
 }
 
