@@ -141,8 +141,10 @@ static void text_findings(struct view *v, const struct findings *fs)
 	char text[300];
 
 	if (!fs->n) {
-		fprintf(v->out, "No bottlenecks found above the thresholds (see 'agentprof-view "
-				"bottlenecks --help' to change them).\n");
+		put_wrap(v->out,
+			 "No bottlenecks found above the thresholds (see 'agentprof-view "
+			 "bottlenecks --help' to change them).",
+			 term_width(v->o.width, v->out), 0);
 		return;
 	}
 	snprintf(text, sizeof(text),
