@@ -121,12 +121,29 @@ $(SAN_BUILD)/tool/%.o: %.c $(VIEW_HDR)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(SAN_TOOL_CFLAGS) $(VIEW_DEFS) -c $< -o $@
 
+# The HTML report's page (real files under tools/view/render/page/) embedded as bytes into the
+# viewer by scripts/embed_files.c, so the page is edited, linted and diffed as HTML/CSS/JS.
+PAGE_FILES := $(addprefix tools/view/render/page/,report.html report.css report.js)
+EMBED := $(BUILD)/gen/embed_files
+PAGE_C := $(BUILD)/gen/report_page.c
+PAGE_OBJ := $(BUILD)/gen/report_page.o
+$(EMBED): scripts/embed_files.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(BASE_CFLAGS) -o $@ $<
+$(PAGE_C): $(EMBED) $(PAGE_FILES)
+	@echo "  EMBED   $@"
+	$(Q)$(EMBED) $@ $(foreach f,$(PAGE_FILES),ap_page_$(subst .,_,$(notdir $(f)))=$(f))
+$(PAGE_OBJ): $(PAGE_C)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(BASE_CFLAGS) -c $< -o $@
+
 $(CORE_PIC_A): $(PIC_CORE_OBJ)
 $(RT_A): $(PIC_RT_OBJ)
 $(CORE_A): $(CORE_OBJ)
-$(VIEW_A): $(VIEW_LIB_OBJ)
+$(VIEW_A): $(VIEW_LIB_OBJ) $(PAGE_OBJ)
 $(SAN_CORE_A): $(SAN_CORE_OBJ)
-$(SAN_VIEW_A): $(SAN_VIEW_LIB_OBJ)
+$(SAN_VIEW_A): $(SAN_VIEW_LIB_OBJ) $(PAGE_OBJ)
 $(CORE_PIC_A) $(RT_A) $(CORE_A) $(VIEW_A) $(SAN_CORE_A) $(SAN_VIEW_A):
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && ar rcs $@ $^

@@ -116,9 +116,9 @@ b = j("bottlenecks", f"{W}/conc")
 check("conc: concurrent calls are not flagged sequential", "sequential_llm" not in kinds(b), kinds(b))
 cp = j("critical-path", f"{W}/conc")
 cp_ok("conc", cp)
-eq("conc: critical path takes the earliest-starting active call",
+eq("conc: critical path takes the call that finished last, never a slice of a concurrent one",
    [(x["kind"], x["ns"] // MS) for x in cp["steps"]][:3],
-   [("internal", 100), ("exchange", 100), ("exchange", 800)])
+   [("internal", 200), ("exchange", 800), ("internal", 100)])
 
 # nested manual spans
 s = j("summary", f"{W}/spans")

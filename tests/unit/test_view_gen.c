@@ -520,13 +520,161 @@ static int sc_bulk(const char *dir)
 	return 0;
 }
 
+/*
+ * A pyenv-style shim: bash (pid 1000) forks 41 bash, 16 env and 5 readlink helpers (2 ms each,
+ * no exchanges), then execs python3, which makes 9 LLM calls on one keep-alive connection.
+ */
+static int sc_shim(const char *dir)
+{
+	static const char *const shim[] = {"bash", "/home/u/.pyenv/shims/python3", "agent.py",
+					   NULL};
+	static const char *const progs[][2] = {{"/usr/bin/bash", "bash"},
+					       {"/usr/bin/env", "env"},
+					       {"/usr/bin/readlink", "readlink"}};
+	static const int counts[] = {41, 16, 5};
+	struct gen g;
+	int pid = 1001;
+	double t = 10;
+
+	if (gen_open(&g, dir, "bash", 1000, 10000))
+		return -1;
+	process(&g, 1000, 999, 0, "/usr/bin/bash", shim, NULL, 0);
+	process_end(&g, 200, 0, 0);
+	gen_close(&g);
+	for (int k = 0; k < 3; k++)
+		for (int i = 0; i < counts[k]; i++, pid++, t += 3) {
+			const char *const argv[] = {progs[k][1], "--x", NULL};
+
+			if (gen_open(&g, dir, progs[k][1], pid, 10000 + pid))
+				return -1;
+			process(&g, pid, 1000, t, progs[k][0], argv, NULL, 0);
+			process_end(&g, t + 2, 0, 0);
+			gen_close(&g);
+		}
+	if (gen_open(&g, dir, "python3", 1000, 20000))
+		return -1;
+	process(&g, 1000, 999, 201, "/usr/bin/python3.12", py_agent, NULL, 0);
+	for (int i = 0; i < 9; i++) {
+		struct xspec x = llm(1000, 300 + i * 400, 500 + i * 400, 650 + i * 400);
+
+		x.conn = 5;
+		x.new_conn = i == 0;
+		exchange(&g, &x);
+	}
+	process_end(&g, 4000, 0, 0);
+	gen_close(&g);
+	return 0;
+}
+
+/* A 300-exchange agent loop: 100 iterations of gpt-4o, a search tool, gpt-4o, back to back. */
+static int sc_loop(const char *dir)
+{
+	struct gen g;
+	double t = 10;
+
+	if (gen_open(&g, dir, "python3", 1100, 11000))
+		return -1;
+	process(&g, 1100, 1099, 0, "/usr/bin/python3", py_agent, NULL, 0);
+	for (int i = 0; i < 100; i++) {
+		struct xspec a = llm(1100, t, t + 20, t + 40),
+			     s = tool(1100, t + 41, t + 45, t + 50),
+			     b = llm(1100, t + 51, t + 70, t + 90);
+
+		a.conn = b.conn = 3;
+		s.conn = 4;
+		s.hash = 0x5000 + (uint64_t)i;
+		exchange(&g, &a);
+		exchange(&g, &s);
+		exchange(&g, &b);
+		t += 95;
+	}
+	process_end(&g, t + 10, 0, 0);
+	gen_close(&g);
+	return 0;
+}
+
+/* Two concurrent 150 ms calls (the second starts 0.228 ms later), then a Gemini call. */
+static int sc_pair(const char *dir)
+{
+	struct gen g;
+	struct xspec x;
+
+	if (gen_open(&g, dir, "python3", 1200, 12000))
+		return -1;
+	process(&g, 1200, 1199, 0, "/usr/bin/python3", py_agent, NULL, 0);
+	x = llm(1201, 100, 200, 250);
+	exchange(&g, &x);
+	x = llm(1202, 100.228, 200, 250.228);
+	x.req_model = x.resp_model = "gpt-4o-mini";
+	exchange(&g, &x);
+	x = llm(1200, 260, 400, 500);
+	x.prov = AP_PROV_GEMINI;
+	x.host = "generativelanguage.googleapis.com";
+	x.path = "/v1beta/models/gemini-2.0-flash:generateContent";
+	x.req_model = x.resp_model = "gemini-2.0-flash";
+	exchange(&g, &x);
+	process_end(&g, 600, 0, 0);
+	gen_close(&g);
+	return 0;
+}
+
+/*
+ * Retries and repeats: one request rate-limited twice (429, 429, then 200 after backoff), and one
+ * tool request answered 200 three times (a cacheable repeat). PORT picks the providers' port.
+ */
+static int sc_retry_port(const char *dir, int port)
+{
+	struct gen g;
+	struct xspec x;
+
+	if (gen_open(&g, dir, "python3", 1300, 13000))
+		return -1;
+	process(&g, 1300, 1299, 0, "/usr/bin/python3", py_agent, NULL, 0);
+	for (int i = 0; i < 3; i++) {
+		x = llm(1300, 100 + i * 600, 150 + i * 600, i < 2 ? 160 + i * 600 : 500 + i * 600);
+		x.status = i < 2 ? 429 : 200;
+		x.hash = 0x429;
+		x.port = port;
+		exchange(&g, &x);
+	}
+	for (int i = 0; i < 3; i++) {
+		x = tool(1300, 2000 + i * 300, 2100 + i * 300, 2200 + i * 300);
+		x.hash = 0x777;
+		x.port = port;
+		exchange(&g, &x);
+	}
+	process_end(&g, 3000, 0, 0);
+	gen_close(&g);
+	return 0;
+}
+
+static int sc_retry(const char *dir)
+{
+	return sc_retry_port(dir, 443);
+}
+
+static int sc_retry_8443(const char *dir)
+{
+	return sc_retry_port(dir, 8443);
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(const char *dir);
 } scenarios[] = {
-	{"bulk", sc_bulk},	 {"seq", sc_seq},     {"conc", sc_conc},
-	{"spans", sc_spans},	 {"procs", sc_procs}, {"findings", sc_findings},
-	{"sampled", sc_sampled}, {"odd", sc_odd},
+	{"bulk", sc_bulk},
+	{"seq", sc_seq},
+	{"conc", sc_conc},
+	{"spans", sc_spans},
+	{"procs", sc_procs},
+	{"findings", sc_findings},
+	{"sampled", sc_sampled},
+	{"odd", sc_odd},
+	{"shim", sc_shim},
+	{"loop", sc_loop},
+	{"pair", sc_pair},
+	{"retry", sc_retry},
+	{"retry-8443", sc_retry_8443},
 };
 
 static int run_scenario(const char *dir, const char *name)
@@ -556,8 +704,9 @@ static void check_dir(const char *dir, const char *name)
 
 int main(int argc, char **argv)
 {
-	static const char *const all[] = {"seq",     "conc", "spans",	  "procs",    "findings",
-					  "sampled", "odd",  "regress-a", "regress-b"};
+	static const char *const all[] = {"seq",     "conc", "spans",	  "procs",     "findings",
+					  "sampled", "odd",  "regress-a", "regress-b", "shim",
+					  "loop",    "pair", "retry",	  "retry-8443"};
 	char tmpl[] = "/tmp/ap_view_gen.XXXXXX";
 
 	if (argc == 3) {

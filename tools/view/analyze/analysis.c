@@ -32,22 +32,32 @@ static int32_t proc_by_pid_after(const struct run *run, int32_t pid, int64_t t)
 	return best;
 }
 
+/* End of an exec chain: its last image's end or last record. */
+static int64_t chain_end(const struct run *run, int32_t last)
+{
+	const struct vproc *p = &run->procs[last];
+
+	return p->end != UNK ? i64_max(p->end, p->last_seen) : p->last_seen;
+}
+
 size_t pitems_build(const struct vrun *r, struct pitem **out)
 {
 	const struct run *run = &r->run;
 	struct pitem *v = NULL;
 	size_t n = 0, cap = 0;
+	struct pfold pf;
 
+	pfold_build(run, &pf);
 	for (size_t i = 0; i < run->n_procs; i++) {
 		const struct vproc *p = &run->procs[i];
 		struct pitem *it;
 
-		if (p->parent < 0 || p->exec_of >= 0 || p->start == UNK ||
+		if (p->parent < 0 || p->exec_of >= 0 || p->start == UNK || pf.helper[i] ||
 		    !(r->psel[i] || r->psel[p->parent]))
 			continue;
 		it = VEC_PUSH(v, n, cap);
 		it->a = p->start;
-		it->b = p->end != UNK ? i64_max(p->end, p->last_seen) : p->last_seen;
+		it->b = chain_end(run, pf.last[i]);
 		it->proc = (int32_t)i;
 		it->parent = p->parent;
 		it->pid = p->pid;
@@ -57,7 +67,7 @@ size_t pitems_build(const struct vrun *r, struct pitem **out)
 		const struct vpev *e = &run->pevs[i];
 		struct pitem *it;
 
-		if (!r->psel[e->proc] || e->time == UNK || e->end == UNK ||
+		if (!r->psel[e->proc] || pf.helper[e->proc] || e->time == UNK || e->end == UNK ||
 		    (e->kind != AP_PEV_SPAWN && e->kind != AP_PEV_WAIT))
 			continue;
 		if (e->child_pid > 0 && proc_by_pid_after(run, e->child_pid, e->time) >= 0)
@@ -70,6 +80,7 @@ size_t pitems_build(const struct vrun *r, struct pitem **out)
 		it->pid = e->child_pid;
 		it->path = e->path;
 	}
+	pfold_free(&pf);
 	*out = v;
 	return n;
 }
@@ -457,4 +468,71 @@ size_t procs_tree_order(const struct vrun *r, int32_t *order, int *depth)
 	free(t.sd);
 	free(t.done);
 	return t.n;
+}
+
+/* --- process folding ------------------------------------------------------------------------ */
+
+void pfold_build(const struct run *run, struct pfold *pf)
+{
+	size_t n = run->n_procs;
+	int64_t best = -1;
+
+	pf->chain = xmalloc((n + 1) * sizeof(*pf->chain));
+	pf->last = xmalloc((n + 1) * sizeof(*pf->last));
+	pf->helper = xcalloc(n + 1, 1);
+	pf->work = xcalloc(n + 1, sizeof(*pf->work));
+	pf->agent = -1;
+	for (size_t i = 0; i < n; i++) {
+		int32_t a = (int32_t)i, b = (int32_t)i;
+
+		for (size_t k = 0; k < n && run->procs[a].exec_of >= 0; k++) /* k: cycle guard */
+			a = run->procs[a].exec_of;
+		for (size_t k = 0; k < n && run->procs[b].exec_next >= 0; k++)
+			b = run->procs[b].exec_next;
+		pf->chain[i] = a;
+		pf->last[i] = b;
+	}
+	for (size_t i = 0; i < n; i++)
+		pf->work[pf->chain[i]] += run->procs[i].nexchanges;
+	for (size_t i = 0; i < run->n_spans; i++)
+		if (run->spans[i].proc >= 0)
+			pf->work[pf->chain[run->spans[i].proc]]++;
+	for (size_t i = 0; i < n; i++)
+		if (pf->chain[i] == (int32_t)i && pf->work[i] > best) {
+			best = pf->work[i];
+			pf->agent = pf->last[i];
+		}
+	{
+		uint8_t *busy = xcalloc(n + 1, 1); /* per chain root: it or a descendant works */
+
+		for (size_t i = 0; i < n; i++) {
+			int32_t c = pf->chain[i];
+
+			if (!pf->work[c])
+				continue;
+			for (size_t k = 0; k <= n && c >= 0 && !busy[c]; k++) {
+				busy[c] = 1;
+				c = run->procs[c].parent >= 0 ? pf->chain[run->procs[c].parent]
+							      : -1;
+			}
+		}
+		for (size_t i = 0; i < n; i++) {
+			int32_t c = pf->chain[i];
+			const struct vproc *p = &run->procs[c];
+			int64_t e = chain_end(run, pf->last[i]);
+
+			pf->helper[i] = !busy[c] && p->parent >= 0 && p->start != UNK && e != UNK &&
+					e - p->start < HELPER_NS;
+		}
+		free(busy);
+	}
+}
+
+void pfold_free(struct pfold *pf)
+{
+	free(pf->chain);
+	free(pf->last);
+	free(pf->helper);
+	free(pf->work);
+	memset(pf, 0, sizeof(*pf));
 }

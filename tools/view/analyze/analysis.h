@@ -34,7 +34,7 @@ struct pitem {
 	uint32_t path;
 };
 
-/* Child-process items of the selected processes (caller frees *out). */
+/* Child-process items of the selected processes, helpers left out (caller frees *out). */
 size_t pitems_build(const struct vrun *r, struct pitem **out);
 
 /* Intervals of one category clipped to the window and merged (caller frees *out). */
@@ -92,6 +92,23 @@ int64_t *proc_cat_walls(const struct vrun *r);
 /* Selected processes depth-first from the roots (children under parents, exec images under the
  * image they replaced); depth[i] is the tree depth. Arrays hold run->n_procs entries. */
 size_t procs_tree_order(const struct vrun *r, int32_t *order, int *depth);
+
+/*
+ * Process folding. An exec chain (one pid, image after image) is one unit; a helper is a chain
+ * that is not a root, records no exchange and no span (nor does any descendant), and lasts less
+ * than HELPER_NS: shells, env, readlink run by wrapper scripts. The agent is the last image of
+ * the chain with the most recorded work (exchanges and spans).
+ */
+#define HELPER_NS (1000 * 1000000LL)
+struct pfold {
+	int32_t *chain;	 /* per process: the first image of its chain */
+	int32_t *last;	 /* per process: the last image of its chain */
+	uint8_t *helper; /* per process: its chain is a helper */
+	int64_t *work;	 /* per chain's first image: exchanges + spans of the chain */
+	int32_t agent;	 /* -1 when the run has no process */
+};
+void pfold_build(const struct run *run, struct pfold *pf);
+void pfold_free(struct pfold *pf);
 
 /* Sampling: the lowest rate among the selected processes (1.0 = everything recorded). */
 double run_sample_rate(const struct vrun *r);

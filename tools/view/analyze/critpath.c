@@ -178,11 +178,39 @@ static void collect(const struct vrun *r, struct critpath *cp, struct level lv[3
 		level_add(&lv[2], cp->pi[i].a, cp->pi[i].b, (int32_t)i, r);
 }
 
+static int cmp_by_end(const void *x, const void *y, void *ctx)
+{
+	const struct level *l = ctx;
+	size_t i = *(const size_t *)x, j = *(const size_t *)y;
+
+	if (l->b[i] != l->b[j])
+		return l->b[i] < l->b[j] ? -1 : 1;
+	if (l->a[i] != l->a[j])
+		return l->a[i] > l->a[j] ? -1 : 1; /* earliest start last among equal ends */
+	return i < j ? -1 : i > j;
+}
+
+/* The exchange (index into l) with the latest end <= t, earliest start on ties; -1 if none. */
+static long last_end_le(const struct level *l, const size_t *by_end, int64_t t)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (l->b[by_end[mid]] <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? (long)by_end[lo - 1] : -1;
+}
+
 void critpath_compute(const struct vrun *r, struct critpath *cp)
 {
 	struct level lv[3] = {{0}};
 	int64_t *ends, t;
-	size_t ne = 0, cap = 0;
+	size_t ne = 0, cap = 0, *by_end;
 
 	memset(cp, 0, sizeof(*cp));
 	cp->start = r->start;
@@ -195,19 +223,25 @@ void critpath_compute(const struct vrun *r, struct critpath *cp)
 		ne += lv[k].n;
 	}
 	sort_n(ends, ne, sizeof(*ends), cmp_i64);
+	by_end = xmalloc((lv[0].n + 1) * sizeof(*by_end));
+	for (size_t i = 0; i < lv[0].n; i++)
+		by_end[i] = i;
+	sort_r(by_end, lv[0].n, sizeof(*by_end), cmp_by_end, &lv[0]);
 	for (t = r->end; t > r->start;) {
-		long i = -1;
+		long i = last_end_le(&lv[0], by_end, t);
 		int k;
 
-		for (k = 0; k < 3 && i < 0; k++)
-			i = lv[k].n ? find_ge(&lv[k], 1, 0, lv[k].size, count_before(&lv[k], t), t,
-					      k > 0)
-				    : -1;
-		k--;
-		if (i >= 0 && k == 0) {
+		if (i >= 0 && lv[0].b[i] == t) { /* the call that finished last before this step */
 			push_step(cp, &cap, CP_EXCHANGE, lv[0].ref[i], lv[0].a[i], t);
 			t = lv[0].a[i];
-		} else if (i >= 0) {
+			continue;
+		}
+		for (i = -1, k = 1; k < 3 && i < 0; k++)
+			i = lv[k].n ? find_ge(&lv[k], 1, 0, lv[k].size, count_before(&lv[k], t), t,
+					      1)
+				    : -1;
+		k--;
+		if (i >= 0) {
 			int64_t lo = end_before(ends, ne, t, lv[k].a[i]);
 
 			push_step(cp, &cap, k == 1 ? CP_SPAN : CP_PROCESS, lv[k].ref[i], lo, t);
@@ -228,6 +262,7 @@ void critpath_compute(const struct vrun *r, struct critpath *cp)
 	for (int k = 0; k < 3; k++)
 		level_free(&lv[k]);
 	free(ends);
+	free(by_end);
 }
 
 void critpath_free(struct critpath *cp)

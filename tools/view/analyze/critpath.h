@@ -21,11 +21,12 @@ struct critpath {
 };
 
 /*
- * Walk back from the end of the window. At each time t the step is, in order of preference:
- * the active exchange that started earliest (it ran until at least t), else the innermost active
- * manual span, else the active child process, else an internal gap back to the latest end of
- * anything before t. A span or process step stops where a more specific item ended, so an
- * exchange inside a span is a step of its own. Steps are merged when adjacent and identical.
+ * The standard backward walk from the end of the window: before the current step (at time t),
+ * the step is the exchange that finished last at t (the one that ran longest on ties); calls
+ * still running at t ran concurrently and are never spliced in. When no exchange ends at t,
+ * the time back to the latest end of anything before t is the innermost manual span active at
+ * t, else the active child process, else internal. Steps are merged when adjacent and
+ * identical; they are contiguous and add up to the window exactly.
  */
 void critpath_compute(const struct vrun *r, struct critpath *cp);
 void critpath_free(struct critpath *cp);

@@ -1,11 +1,11 @@
-/* findings.c: the bottleneck detectors (sequential LLM calls, slow tools, repeats, ...). */
+/* findings.c: the bottleneck detectors (sequential LLM calls, slow tools, repeats, retries, ...)
+ * as data: measurements and evidence; the renderers word them. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "findings.h"
 #include "prices.h"
-#include "report.h"
 
 #define MS 1000000.0
 
@@ -16,16 +16,18 @@ struct fctx {
 	const struct run *run;
 	const struct thresholds *th;
 	struct critpath cp;
-	int64_t *cpx; /* critical-path ns per exchange */
+	int64_t *cpx;	/* critical-path ns per exchange */
+	uint8_t *retry; /* per exchange: a failed attempt or a retry of one (not a cacheable repeat)
+			 */
 	struct findings *out;
 };
 
 const char *finding_kind_name(enum finding_kind k)
 {
 	static const char *const names[FK_MAX] = {
-		"sequential_llm",   "slow_tool",	"slow_first_byte",
-		"repeated_request", "llm_dominant",	"high_call_count",
-		"prompt_heavy",	    "context_pressure", "no_connection_reuse",
+		"sequential_llm",      "slow_tool",	  "slow_first_byte", "repeated_request",
+		"llm_dominant",	       "high_call_count", "prompt_heavy",    "context_pressure",
+		"no_connection_reuse", "rate_limited",	  "retry_storm",
 	};
 
 	return names[k];
@@ -35,11 +37,14 @@ static struct finding *add(struct fctx *c, enum finding_kind k, const uint32_t *
 {
 	struct finding *f = VEC_PUSH(c->out->f, c->out->n, c->out->cap);
 
+	memset(f, 0, sizeof(*f));
 	f->kind = k;
 	f->saving_usd = NAN;
+	f->overlaps = -1;
 	f->ev = xmalloc((nev + 1) * sizeof(*f->ev));
 	memcpy(f->ev, ev, nev * sizeof(*ev));
 	f->nev = nev;
+	f->site = nev ? ev[0] : 0;
 	return f;
 }
 
@@ -48,18 +53,12 @@ static int64_t dur(const struct vxch *x)
 	return x->t1 - x->t0;
 }
 
-/* Critical-path time inside [a, b). */
+/* Critical-path time inside [a, b): the path's steps are contiguous over the window. */
 static int64_t cp_within(const struct fctx *c, int64_t a, int64_t b)
 {
-	int64_t t = 0;
+	int64_t t = i64_min(b, c->cp.end) - i64_max(a, c->cp.start);
 
-	for (size_t i = 0; i < c->cp.n; i++) {
-		int64_t s = i64_max(a, c->cp.steps[i].a), e = i64_min(b, c->cp.steps[i].b);
-
-		if (e > s)
-			t += e - s;
-	}
-	return t;
+	return t > 0 ? t : 0;
 }
 
 /* Selected exchange indexes (time order) that satisfy pred. */
@@ -74,21 +73,77 @@ static size_t pick(const struct fctx *c, int (*pred)(const struct fctx *, const 
 	return n;
 }
 
-/* --- sequential_llm ------------------------------------------------------------------------- */
+/* --- keyed sorting: keys copied out of the records once, then sorted without indirection ---- */
 
-static int cmp_thread_time(const void *a, const void *b, void *ctx)
+struct skey {
+	uint64_t k1, k2;
+	int64_t t;
+	uint32_t idx;
+};
+
+typedef void (*key_fn)(const struct vxch *x, uint64_t *k1, uint64_t *k2);
+
+static int cmp_skey(const void *a, const void *b)
 {
-	const struct run *run = ctx;
-	const struct vxch *x = &run->xs[*(const uint32_t *)a], *y = &run->xs[*(const uint32_t *)b];
+	const struct skey *x = a, *y = b;
 
-	if (x->proc != y->proc)
-		return x->proc < y->proc ? -1 : 1;
-	if (x->tid != y->tid)
-		return x->tid < y->tid ? -1 : 1;
-	if (x->t0 != y->t0)
-		return x->t0 < y->t0 ? -1 : 1;
-	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+	if (x->k1 != y->k1)
+		return x->k1 < y->k1 ? -1 : 1;
+	if (x->k2 != y->k2)
+		return x->k2 < y->k2 ? -1 : 1;
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
+
+/* Sort idx[0..n) by key, then start time; returns the keys in that order (caller frees). */
+static struct skey *sort_keyed(const struct run *run, uint32_t *idx, size_t n, key_fn key)
+{
+	struct skey *k = xmalloc((n + 1) * sizeof(*k));
+
+	for (size_t i = 0; i < n; i++) {
+		key(&run->xs[idx[i]], &k[i].k1, &k[i].k2);
+		k[i].t = run->xs[idx[i]].t0;
+		k[i].idx = idx[i];
+	}
+	sort_n(k, n, sizeof(*k), cmp_skey);
+	for (size_t i = 0; i < n; i++)
+		idx[i] = k[i].idx;
+	return k;
+}
+
+static void key_thread(const struct vxch *x, uint64_t *k1, uint64_t *k2)
+{
+	*k1 = (uint64_t)(uint32_t)x->proc << 32 | x->tid;
+	*k2 = 0;
+}
+
+/* Endpoint: category, host, port, method, and the model for llm / the path otherwise. */
+static void key_endpoint(const struct vxch *x, uint64_t *k1, uint64_t *k2)
+{
+	*k1 = (uint64_t)x->cat << 56 | (uint64_t)x->host << 24 | ((uint32_t)x->port & 0xffffff);
+	*k2 = (uint64_t)x->method << 32 | (x->cat == AP_CAT_LLM ? x_model(x) : x->path);
+}
+
+static void key_model(const struct vxch *x, uint64_t *k1, uint64_t *k2)
+{
+	*k1 = x->prov;
+	*k2 = x_model(x);
+}
+
+static void key_host(const struct vxch *x, uint64_t *k1, uint64_t *k2)
+{
+	*k1 = (uint64_t)(uint32_t)x->proc << 32 | x->host;
+	*k2 = (uint32_t)x->port;
+}
+
+static void key_hash(const struct vxch *x, uint64_t *k1, uint64_t *k2)
+{
+	*k1 = x->request_hash;
+	*k2 = x->host;
+}
+
+/* --- sequential_llm ------------------------------------------------------------------------- */
 
 static int any_timed(const struct fctx *c, const struct vxch *x)
 {
@@ -101,8 +156,6 @@ static void seq_report(struct fctx *c, const uint32_t *g, size_t n)
 	const struct vxch *first = &run->xs[g[0]], *last = &run->xs[g[n - 1]];
 	int64_t span = last->t1 - first->t0, longest = 0, gap = 0, saving;
 	struct finding *f;
-	struct tbuf b[4];
-	char label[700];
 
 	for (size_t i = 0; i < n; i++) {
 		longest = i64_max(longest, dur(&run->xs[g[i]]));
@@ -112,24 +165,19 @@ static void seq_report(struct fctx *c, const uint32_t *g, size_t n)
 	saving = i64_min(span - longest, cp_within(c, first->t0, last->t1));
 	f = add(c, FK_SEQUENTIAL_LLM, g, n);
 	f->saving_ns = saving > 0 ? saving : 0;
-	x_label(run, first, label, sizeof(label));
-	setf(f->title, sizeof(f->title),
-	     "%zu LLM calls run back to back on pid %d thread %u (largest gap %s), %s in all: "
-	     "%s",
-	     n, run->procs[first->proc].pid, first->tid, fmt_ns(&b[0], (double)gap),
-	     fmt_ns(&b[1], (double)span), label);
-	setf(f->suggestion, sizeof(f->suggestion),
-	     "If these calls do not need each other's output, issue them concurrently "
-	     "(asyncio.gather, a thread pool, or a batch request): the chain would take about "
-	     "the longest call (%s) instead of %s.",
-	     fmt_ns(&b[2], (double)longest), fmt_ns(&b[3], (double)span));
+	f->span_ns = span;
+	f->longest_ns = longest;
+	f->gap_ns = gap;
+	f->pid = run->procs[first->proc].pid;
+	f->tid = first->tid;
+	f->threshold = c->th->seq_gap_ms * MS;
 }
 
 /*
  * Per thread, LLM exchanges in time order form a chain while each starts after the previous
  * ended (no overlap: overlapping calls already run concurrently) within seq_gap_ms, and no
  * other exchange of that thread lies between them (a tool call between two LLM calls usually
- * feeds the second one).
+ * feeds the second one). Retries of a failed call belong to the retry finding, not here.
  */
 static void detect_sequential(struct fctx *c)
 {
@@ -138,12 +186,12 @@ static void detect_sequential(struct fctx *c)
 	size_t n = pick(c, any_timed, idx), ng = 0;
 
 	g = xmalloc((n + 1) * sizeof(*g));
-	sort_r(idx, n, sizeof(*idx), cmp_thread_time, (void *)run);
+	free(sort_keyed(run, idx, n, key_thread));
 	for (size_t i = 0; i <= n; i++) {
 		const struct vxch *x = i < n ? &run->xs[idx[i]] : NULL;
 		const struct vxch *prev = ng ? &run->xs[g[ng - 1]] : NULL;
 		int joins = x && prev && x->cat == AP_CAT_LLM && x->proc == prev->proc &&
-			    x->tid == prev->tid && x->t0 >= prev->t1 &&
+			    x->tid == prev->tid && x->t0 >= prev->t1 && !c->retry[idx[i]] &&
 			    (double)(x->t0 - prev->t1) <= c->th->seq_gap_ms * MS;
 
 		if (joins) {
@@ -153,7 +201,7 @@ static void detect_sequential(struct fctx *c)
 		if (ng >= 2)
 			seq_report(c, g, ng);
 		ng = 0;
-		if (x && x->cat == AP_CAT_LLM)
+		if (x && x->cat == AP_CAT_LLM && !c->retry[idx[i]])
 			g[ng++] = idx[i];
 	}
 	free(idx);
@@ -179,60 +227,23 @@ static int cmp_endpoint(const struct vxch *a, const struct vxch *b)
 	return a->cat == AP_CAT_LLM ? cmp_u32(x_model(a), x_model(b)) : cmp_u32(a->path, b->path);
 }
 
-static int cmp_model(const struct vxch *a, const struct vxch *b)
-{
-	int c = cmp_u32(a->prov, b->prov);
-
-	return c ? c : cmp_u32(x_model(a), x_model(b));
-}
-
-static int cmp_host(const struct vxch *a, const struct vxch *b)
-{
-	int c;
-
-	if ((c = cmp_u32((uint32_t)a->proc, (uint32_t)b->proc)) || (c = cmp_u32(a->host, b->host)))
-		return c;
-	return cmp_u32((uint32_t)a->port, (uint32_t)b->port);
-}
-
-typedef int (*key_cmp_fn)(const struct vxch *a, const struct vxch *b);
-
-struct gsort {
-	const struct run *run;
-	key_cmp_fn key;
-};
-
-static int cmp_key_time(const void *a, const void *b, void *ctx)
-{
-	const struct gsort *g = ctx;
-	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
-	const struct vxch *x = &g->run->xs[i], *y = &g->run->xs[j];
-	int c = g->key(x, y);
-
-	if (c)
-		return c;
-	if (x->t0 != y->t0)
-		return x->t0 < y->t0 ? -1 : 1;
-	return cmp_u32(i, j);
-}
-
 typedef void (*report_fn)(struct fctx *c, int arg, const uint32_t *g, size_t n);
 
 /* Sort idx[0..n) by key and call report once per group of equal keys (each in time order). */
-static void for_groups(struct fctx *c, uint32_t *idx, size_t n, key_cmp_fn key, report_fn report,
+static void for_groups(struct fctx *c, uint32_t *idx, size_t n, key_fn key, report_fn report,
 		       int arg)
 {
-	struct gsort gs = {c->run, key};
+	struct skey *k = sort_keyed(c->run, idx, n, key);
 
-	sort_r(idx, n, sizeof(*idx), cmp_key_time, &gs);
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
 
-		while (j < n && key(&c->run->xs[idx[i]], &c->run->xs[idx[j]]) == 0)
+		while (j < n && k[j].k1 == k[i].k1 && k[j].k2 == k[i].k2)
 			j++;
 		report(c, arg, idx + i, j - i);
 		i = j;
 	}
+	free(k);
 }
 
 static int is_slow_tool(const struct fctx *c, const struct vxch *x)
@@ -251,12 +262,9 @@ static int is_slow_ttfb(const struct fctx *c, const struct vxch *x)
 static void report_slow(struct fctx *c, int ttfb, const uint32_t *g, size_t n)
 {
 	const struct run *run = c->run;
-	const struct vxch *x0 = &run->xs[g[0]];
 	double thr = (ttfb ? c->th->slow_ttfb_ms : c->th->slow_tool_ms) * MS;
 	int64_t saving = 0, worst = 0;
 	struct finding *f = add(c, ttfb ? FK_SLOW_FIRST_BYTE : FK_SLOW_TOOL, g, n);
-	struct tbuf b[3];
-	char label[700];
 
 	for (size_t i = 0; i < n; i++) {
 		const struct vxch *x = &run->xs[g[i]];
@@ -266,26 +274,8 @@ static void report_slow(struct fctx *c, int ttfb, const uint32_t *g, size_t n)
 		saving += i64_min(c->cpx[g[i]], v - (int64_t)thr);
 	}
 	f->saving_ns = saving > 0 ? saving : 0;
-	x_label(run, x0, label, sizeof(label));
-	setf(f->title, sizeof(f->title), "%zu call%s over %s%s (worst %s): %s", n, n > 1 ? "s" : "",
-	     fmt_ns(&b[0], thr), ttfb ? " to the first byte" : "", fmt_ns(&b[1], (double)worst),
-	     label);
-	if (!ttfb)
-		setf(f->suggestion, sizeof(f->suggestion),
-		     "Speed up or cache this %s call, or start it earlier and overlap it with "
-		     "other work; the estimate counts time above %s that is on the critical path.",
-		     ap_category_name(x0->cat), fmt_ns(&b[2], thr));
-	else if (x0->cat == AP_CAT_LLM)
-		setf(f->suggestion, sizeof(f->suggestion),
-		     "The model takes long before answering: shorten or cache the prompt (prompt "
-		     "caching), use a smaller or faster model for this step%s.",
-		     x0->stream ? ""
-				: ", and stream the response so work can start on the first "
-				  "tokens");
-	else
-		setf(f->suggestion, sizeof(f->suggestion),
-		     "The server is slow to answer: cache its results, or call it concurrently "
-		     "with other work.");
+	f->longest_ns = worst;
+	f->threshold = thr;
 }
 
 static void detect_slow(struct fctx *c, int ttfb)
@@ -293,30 +283,50 @@ static void detect_slow(struct fctx *c, int ttfb)
 	uint32_t *idx = xmalloc((c->run->n_xs + 1) * sizeof(*idx));
 	size_t n = pick(c, ttfb ? is_slow_ttfb : is_slow_tool, idx);
 
-	for_groups(c, idx, n, cmp_endpoint, report_slow, ttfb);
+	for_groups(c, idx, n, key_endpoint, report_slow, ttfb);
 	free(idx);
 }
 
-/* --- repeated_request ----------------------------------------------------------------------- */
-
-static int cmp_hash(const void *a, const void *b, void *ctx)
-{
-	const struct run *run = ctx;
-	const struct vxch *x = &run->xs[*(const uint32_t *)a], *y = &run->xs[*(const uint32_t *)b];
-
-	if (x->request_hash != y->request_hash)
-		return x->request_hash < y->request_hash ? -1 : 1;
-	if (x->host != y->host)
-		return x->host < y->host ? -1 : 1;
-	if (x->t0 != y->t0)
-		return x->t0 < y->t0 ? -1 : 1;
-	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
-}
+/* --- repeated_request, rate_limited, retry_storm -------------------------------------------- */
 
 /* Same request hash (method, path, body) to the same host. */
 static int has_hash(const struct fctx *c, const struct vxch *x)
 {
 	return x->request_hash != 0;
+}
+
+/* An attempt the client would retry: rate limited, a server error, or no answer at all. */
+static int failed_attempt(const struct vxch *x)
+{
+	return x->status == 429 || x->status >= 500 || (x->error && x->status <= 0);
+}
+
+/* One request with its retries: attempts g[0..n), every one but the last failed. */
+static void report_retry(struct fctx *c, const uint32_t *g, size_t n)
+{
+	const struct run *run = c->run;
+	int limited = 0;
+	struct finding *f;
+	int64_t failed = 0, backoff = 0, saving = 0;
+
+	for (size_t i = 0; i + 1 < n; i++) {
+		const struct vxch *x = &run->xs[g[i]], *next = &run->xs[g[i + 1]];
+
+		limited |= x->status == 429;
+		failed += dur(x);
+		saving += c->cpx[g[i]];
+		if (next->t0 > x->t1) {
+			backoff += next->t0 - x->t1;
+			saving += cp_within(c, x->t1, next->t0);
+		}
+	}
+	f = add(c, limited ? FK_RATE_LIMITED : FK_RETRY_STORM, g, n);
+	f->failed_ns = failed;
+	f->gap_ns = backoff;
+	f->saving_ns = saving;
+	f->total = n;
+	f->status = run->xs[g[n - 2]].status > 0 ? run->xs[g[n - 2]].status : 0;
+	f->site = g[n - 1];
 }
 
 static void report_repeat(struct fctx *c, const uint32_t *g, size_t n)
@@ -326,7 +336,6 @@ static void report_repeat(struct fctx *c, const uint32_t *g, size_t n)
 	int64_t saving = 0;
 	double usd = 0;
 	int usd_known = 1;
-	char label[700];
 
 	for (size_t i = 1; i < n; i++) {
 		saving += c->cpx[g[i]];
@@ -337,33 +346,57 @@ static void report_repeat(struct fctx *c, const uint32_t *g, size_t n)
 	}
 	f->saving_ns = saving;
 	f->saving_usd = usd_known ? usd : NAN;
-	x_label(run, &run->xs[g[0]], label, sizeof(label));
-	setf(f->title, sizeof(f->title), "%zu identical requests (same method, path and body): %s",
-	     n, label);
-	setf(f->suggestion, sizeof(f->suggestion),
-	     "Cache the response of this request (keyed by its body) and reuse it: %zu of the %zu "
-	     "calls would not be needed.",
-	     n - 1, n);
+	f->total = n;
+}
+
+/*
+ * Requests with one hash, in time order, split into logical requests: an attempt that follows a
+ * failed one is its retry. A logical request with retries is a rate_limited / retry_storm
+ * finding; two or more logical requests are a repeated_request (their last attempts).
+ */
+static void hash_group(struct fctx *c, const uint32_t *g, size_t n, uint32_t *last)
+{
+	const struct run *run = c->run;
+	size_t nlast = 0;
+
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+
+		while (j + 1 < n && failed_attempt(&run->xs[g[j]]))
+			j++;
+		if (j > i) {
+			for (size_t k = i; k <= j; k++)
+				c->retry[g[k]] = 1;
+			report_retry(c, g + i, j - i + 1);
+		}
+		last[nlast++] = g[j];
+		i = j + 1;
+	}
+	if (nlast >= 2)
+		report_repeat(c, last, nlast);
 }
 
 static void detect_repeats(struct fctx *c)
 {
 	const struct run *run = c->run;
 	uint32_t *idx = xmalloc((run->n_xs + 1) * sizeof(*idx));
+	uint32_t *last = xmalloc((run->n_xs + 1) * sizeof(*last));
 	size_t n = pick(c, has_hash, idx);
 
-	sort_r(idx, n, sizeof(*idx), cmp_hash, (void *)run);
+	struct skey *k = sort_keyed(run, idx, n, key_hash);
+
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
 
-		while (j < n && run->xs[idx[j]].request_hash == run->xs[idx[i]].request_hash &&
-		       run->xs[idx[j]].host == run->xs[idx[i]].host)
+		while (j < n && k[j].k1 == k[i].k1 && k[j].k2 == k[i].k2)
 			j++;
 		if (j - i >= 2)
-			report_repeat(c, idx + i, j - i);
+			hash_group(c, idx + i, j - i, last);
 		i = j;
 	}
+	free(k);
 	free(idx);
+	free(last);
 }
 
 /* --- run-level and token detectors ------------------------------------------------------------ */
@@ -373,12 +406,27 @@ static int is_llm(const struct fctx *c, const struct vxch *x)
 	return x->cat == AP_CAT_LLM;
 }
 
-static int cmp_dur_desc(const void *a, const void *b, void *ctx)
+/* The k longest of idx[0..n) into top (longest first); returns how many. */
+static size_t longest_k(const struct run *run, const uint32_t *idx, size_t n, uint32_t *top,
+			size_t k)
 {
-	const struct run *run = ctx;
-	int64_t x = dur(&run->xs[*(const uint32_t *)a]), y = dur(&run->xs[*(const uint32_t *)b]);
+	size_t m = 0;
 
-	return x > y ? -1 : x < y;
+	for (size_t i = 0; i < n; i++) {
+		int64_t d = dur(&run->xs[idx[i]]);
+		size_t j = m < k ? m++ : k;
+
+		if (j == k && d <= dur(&run->xs[top[k - 1]]))
+			continue;
+		if (j == k)
+			j = k - 1;
+		while (j > 0 && dur(&run->xs[top[j - 1]]) < d) {
+			top[j] = top[j - 1];
+			j--;
+		}
+		top[j] = idx[i];
+	}
+	return m;
 }
 
 static void detect_llm_dominant(struct fctx *c)
@@ -388,23 +436,17 @@ static void detect_llm_dominant(struct fctx *c)
 	uint32_t *idx = xmalloc((run->n_xs + 1) * sizeof(*idx));
 	size_t n = pick(c, is_llm, idx);
 	struct finding *f;
-	struct tbuf b[4];
 	double sh;
 
 	breakdown_compute(c->r, &bd);
 	sh = share(bd.cat[AP_CAT_LLM].wall, bd.wall);
 	if (n && sh > c->th->llm_share) {
-		sort_r(idx, n, sizeof(*idx), cmp_dur_desc, (void *)run);
-		f = add(c, FK_LLM_DOMINANT, idx, n < 10 ? n : 10);
-		setf(f->title, sizeof(f->title),
-		     "LLM calls cover %s of the wall time (%s of %s; threshold %s); evidence: the "
-		     "longest calls",
-		     fmt_pct(&b[0], sh), fmt_ns(&b[1], (double)bd.cat[AP_CAT_LLM].wall),
-		     fmt_ns(&b[2], (double)bd.wall), fmt_pct(&b[3], c->th->llm_share));
-		setf(f->suggestion, sizeof(f->suggestion),
-		     "The run is bound by model latency: use a smaller or faster model for simple "
-		     "steps, trim prompts, stream responses, cache answers, and run independent "
-		     "calls concurrently.");
+		uint32_t top[10];
+
+		f = add(c, FK_LLM_DOMINANT, top, longest_k(run, idx, n, top, 10));
+		f->span_ns = bd.cat[AP_CAT_LLM].wall;
+		f->share = sh;
+		f->threshold = c->th->llm_share;
 	}
 	free(idx);
 }
@@ -414,8 +456,6 @@ static void report_count(struct fctx *c, int arg, const uint32_t *g, size_t ng)
 	const struct run *run = c->run;
 	int64_t floor = INT64_MAX, cpsum = 0;
 	struct finding *f;
-	struct tbuf b[2];
-	char label[700];
 
 	if ((double)ng < c->th->call_count)
 		return;
@@ -427,14 +467,9 @@ static void report_count(struct fctx *c, int arg, const uint32_t *g, size_t ng)
 	}
 	f = add(c, FK_HIGH_CALL_COUNT, g, ng);
 	f->saving_ns = i64_min(cpsum, (int64_t)(ng - 1) * floor);
-	x_label(run, &run->xs[g[0]], label, sizeof(label));
-	setf(f->title, sizeof(f->title), "%zu calls to one endpoint (threshold %.0f): %s", ng,
-	     c->th->call_count, label);
-	setf(f->suggestion, sizeof(f->suggestion),
-	     "Batch these requests or cache their results; each call pays at least %s of round "
-	     "trip (the estimate is that latency for all but one call, bounded by their "
-	     "critical-path time %s).",
-	     fmt_ns(&b[0], (double)floor), fmt_ns(&b[1], (double)cpsum));
+	f->floor_ns = floor;
+	f->cp_ns = cpsum;
+	f->threshold = c->th->call_count;
 }
 
 static void detect_call_count(struct fctx *c)
@@ -442,7 +477,7 @@ static void detect_call_count(struct fctx *c)
 	uint32_t *idx = xmalloc((c->run->n_xs + 1) * sizeof(*idx));
 	size_t n = pick(c, any_timed, idx);
 
-	for_groups(c, idx, n, cmp_endpoint, report_count, 0);
+	for_groups(c, idx, n, key_endpoint, report_count, 0);
 	free(idx);
 }
 
@@ -465,38 +500,15 @@ static int is_context_pressure(const struct fctx *c, const struct vxch *x)
 static void token_report(struct fctx *c, int ctx, const uint32_t *g, size_t n)
 {
 	const struct run *run = c->run;
-	const struct vxch *x0 = &run->xs[g[0]];
 	struct finding *f = add(c, ctx ? FK_CONTEXT_PRESSURE : FK_PROMPT_HEAVY, g, n);
-	double in = 0, out = 0, worst = 0;
-	int64_t win = ctx ? prices_context(c->v->prices, run, x0) : -1;
-	struct tbuf b[3];
-	char label[700];
 
 	for (size_t i = 0; i < n; i++) {
-		in += (double)run->xs[g[i]].in;
-		out += (double)(run->xs[g[i]].out > 0 ? run->xs[g[i]].out : 0);
-		worst = fmax(worst, (double)run->xs[g[i]].in);
+		f->in_tok += (double)run->xs[g[i]].in;
+		f->out_tok += (double)(run->xs[g[i]].out > 0 ? run->xs[g[i]].out : 0);
+		f->worst_tok = fmax(f->worst_tok, (double)run->xs[g[i]].in);
 	}
-	x_label(run, x0, label, sizeof(label));
-	if (ctx) {
-		setf(f->title, sizeof(f->title),
-		     "%zu call%s use over %s of the context window (largest prompt %s of %s "
-		     "tokens): %s",
-		     n, n > 1 ? "s" : "", fmt_pct(&b[0], c->th->context_share),
-		     fmt_count(&b[1], worst), fmt_count(&b[2], (double)win), label);
-		setf(f->suggestion, sizeof(f->suggestion),
-		     "The prompt is close to the model's limit: summarise or truncate history, "
-		     "retrieve fewer documents, or move to a model with a larger window before "
-		     "requests start failing.");
-	} else {
-		setf(f->title, sizeof(f->title),
-		     "%zu prompt-heavy call%s: %s input vs %s output tokens (ratio %.0f): %s", n,
-		     n > 1 ? "s" : "", fmt_count(&b[0], in), fmt_count(&b[1], out),
-		     out > 0 ? in / out : in, label);
-		setf(f->suggestion, sizeof(f->suggestion),
-		     "Most tokens are prompt: enable prompt caching for the stable prefix (system "
-		     "prompt, tools, documents), and send only the context each step needs.");
-	}
+	f->window = ctx ? (double)prices_context(c->v->prices, run, &run->xs[g[0]]) : 0;
+	f->threshold = ctx ? c->th->context_share : c->th->prompt_ratio;
 }
 
 static void detect_tokens(struct fctx *c, int ctx)
@@ -504,7 +516,7 @@ static void detect_tokens(struct fctx *c, int ctx)
 	uint32_t *idx = xmalloc((c->run->n_xs + 1) * sizeof(*idx));
 	size_t n = pick(c, ctx ? is_context_pressure : is_prompt_heavy, idx);
 
-	for_groups(c, idx, n, cmp_model, token_report, ctx);
+	for_groups(c, idx, n, key_model, token_report, ctx);
 	free(idx);
 }
 
@@ -523,7 +535,6 @@ static void reuse_report(struct fctx *c, int arg, const uint32_t *g, size_t n)
 	size_t nn = 0;
 	int64_t saving = 0, setup = 0;
 	struct finding *f;
-	struct tbuf b[2];
 
 	for (size_t i = 0; i < n; i++) {
 		const struct vxch *x = &run->xs[g[i]];
@@ -542,14 +553,9 @@ static void reuse_report(struct fctx *c, int arg, const uint32_t *g, size_t n)
 	}
 	f = add(c, FK_NO_CONNECTION_REUSE, ev, nn);
 	f->saving_ns = saving;
-	setf(f->title, sizeof(f->title),
-	     "%zu of %zu calls to %s:%d opened a new %s connection (set-up %s in all)", nn, n,
-	     S(run, run->xs[g[0]].host), run->xs[g[0]].port, run->xs[g[0]].tls ? "TLS" : "TCP",
-	     setup ? fmt_ns(&b[0], (double)setup) : "unknown");
-	setf(f->suggestion, sizeof(f->suggestion),
-	     "Reuse one client and its connection pool (HTTP keep-alive: requests.Session, one "
-	     "httpx/aiohttp client, one OpenAI client object) instead of connecting per call; "
-	     "the estimate is the set-up time of the extra connections on the critical path.");
+	f->setup_ns = setup;
+	f->total = n;
+	f->threshold = c->th->new_conns;
 	free(ev);
 }
 
@@ -558,8 +564,197 @@ static void detect_reuse(struct fctx *c)
 	uint32_t *idx = xmalloc((c->run->n_xs + 1) * sizeof(*idx));
 	size_t n = pick(c, any_timed, idx);
 
-	for_groups(c, idx, n, cmp_host, reuse_report, 0);
+	for_groups(c, idx, n, key_host, reuse_report, 0);
 	free(idx);
+}
+
+/* --- one critical path for all savings ------------------------------------------------------- */
+
+/*
+ * Each finding claims critical-path time: the steps of its evidence exchanges, or for chains and
+ * retries the whole interval they span. In rank order, a finding's exclusive saving is its saving
+ * bounded by the claimed time no higher-ranked finding took before it, so the exclusive savings
+ * add up to at most the path's length: the window's wall time.
+ */
+struct claims {
+	const struct critpath *cp;
+	int64_t *used;	/* per step: ns already claimed */
+	int32_t *owner; /* per step: the first finding that claimed it, -1 */
+	size_t *xfirst; /* CSR: steps of exchange i are xstep[xfirst[i] .. xfirst[i + 1]) */
+	uint32_t *xstep;
+};
+
+static void claims_init(struct claims *cl, const struct critpath *cp, size_t n_xs)
+{
+	cl->cp = cp;
+	cl->used = xcalloc(cp->n + 1, sizeof(*cl->used));
+	cl->owner = xmalloc((cp->n + 1) * sizeof(*cl->owner));
+	cl->xfirst = xcalloc(n_xs + 2, sizeof(*cl->xfirst));
+	cl->xstep = xmalloc((cp->n + 1) * sizeof(*cl->xstep));
+	for (size_t i = 0; i < cp->n; i++) {
+		cl->owner[i] = -1;
+		if (cp->steps[i].kind == CP_EXCHANGE)
+			cl->xfirst[cp->steps[i].ref + 1]++;
+	}
+	for (size_t i = 0; i < n_xs; i++)
+		cl->xfirst[i + 1] += cl->xfirst[i];
+	{
+		size_t *fill = xmalloc((n_xs + 1) * sizeof(*fill));
+
+		memcpy(fill, cl->xfirst, (n_xs + 1) * sizeof(*fill));
+		for (size_t i = 0; i < cp->n; i++)
+			if (cp->steps[i].kind == CP_EXCHANGE)
+				cl->xstep[fill[cp->steps[i].ref]++] = (uint32_t)i;
+		free(fill);
+	}
+}
+
+static void claims_free(struct claims *cl)
+{
+	free(cl->used);
+	free(cl->owner);
+	free(cl->xfirst);
+	free(cl->xstep);
+}
+
+/* Claim up to want ns of step i inside [a, b) for finding fi; returns the ns newly claimed. */
+static int64_t claim_step(struct claims *cl, size_t i, int64_t a, int64_t b, int64_t want,
+			  int32_t fi, struct finding *f)
+{
+	const struct cp_step *s = &cl->cp->steps[i];
+	int64_t in = i64_min(b, s->b) - i64_max(a, s->a), got;
+
+	if (in <= 0)
+		return 0;
+	if (cl->owner[i] >= 0 && cl->owner[i] != fi && f->overlaps < 0)
+		f->overlaps = cl->owner[i];
+	if (cl->owner[i] < 0)
+		cl->owner[i] = fi;
+	got = i64_min(i64_min(in, (s->b - s->a) - cl->used[i]), want);
+	if (got <= 0)
+		return 0;
+	cl->used[i] += got;
+	return got;
+}
+
+/* First step ending after t. */
+static size_t step_at(const struct critpath *cp, int64_t t)
+{
+	size_t lo = 0, hi = cp->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cp->steps[mid].b <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void claim(struct claims *cl, const struct run *run, struct finding *f, int32_t fi)
+{
+	int64_t want = f->saving_ns, got = 0;
+	int interval = f->kind == FK_SEQUENTIAL_LLM || f->kind == FK_RATE_LIMITED ||
+		       f->kind == FK_RETRY_STORM;
+
+	if (want <= 0 || !f->nev)
+		return;
+	if (interval) {
+		int64_t a = run->xs[f->ev[0]].t0, b = run->xs[f->ev[f->nev - 1]].t1;
+
+		for (size_t i = step_at(cl->cp, a); i < cl->cp->n && cl->cp->steps[i].a < b; i++)
+			got += claim_step(cl, i, a, b, want - got, fi, f);
+	} else {
+		for (size_t k = 0; k < f->nev; k++) {
+			uint32_t x = f->ev[k];
+
+			for (size_t j = cl->xfirst[x]; j < cl->xfirst[x + 1]; j++)
+				got += claim_step(cl, cl->xstep[j], INT64_MIN, INT64_MAX,
+						  want - got, fi, f);
+		}
+	}
+	f->exclusive_ns = got;
+}
+
+/* --- grouping by kind and call site ---------------------------------------------------------- */
+
+static int cmp_site(const struct run *run, const struct finding *a, const struct finding *b)
+{
+	const struct vxch *x = &run->xs[a->site], *y = &run->xs[b->site];
+	int c;
+
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	if (!a->nev || !b->nev)
+		return (a->nev > 0) - (b->nev > 0);
+	if ((c = cmp_endpoint(x, y)) || (c = cmp_u32(x->agent, y->agent)))
+		return c;
+	return x->stack_id < y->stack_id ? -1 : x->stack_id > y->stack_id;
+}
+
+struct site_sort {
+	const struct run *run;
+	const struct findings *fs;
+};
+
+static int cmp_site_idx(const void *a, const void *b, void *ctx)
+{
+	const struct site_sort *s = ctx;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c = cmp_site(s->run, &s->fs->f[i], &s->fs->f[j]);
+
+	return c ? c : (i < j ? -1 : i > j);
+}
+
+static int cmp_group(const void *a, const void *b)
+{
+	const struct fgroup *x = a, *y = b;
+
+	if (x->saving_ns != y->saving_ns)
+		return x->saving_ns > y->saving_ns ? -1 : 1;
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+static void group_findings(const struct run *run, struct findings *fs)
+{
+	size_t *ord = xmalloc((fs->n + 1) * sizeof(*ord)), cap = 0;
+	struct site_sort ss = {run, fs};
+
+	for (size_t i = 0; i < fs->n; i++)
+		ord[i] = i;
+	sort_r(ord, fs->n, sizeof(*ord), cmp_site_idx, &ss);
+	for (size_t i = 0; i < fs->n;) {
+		size_t j = i + 1;
+		struct fgroup *g;
+
+		while (j < fs->n && !cmp_site(run, &fs->f[ord[i]], &fs->f[ord[j]]))
+			j++;
+		g = VEC_PUSH(fs->g, fs->ng, cap);
+		memset(g, 0, sizeof(*g));
+		g->kind = fs->f[ord[i]].kind;
+		g->count = j - i;
+		g->first = ord[i]; /* ord is by rank within a site */
+		g->saving_usd = NAN;
+		g->members = xmalloc(g->count * sizeof(*g->members));
+		memcpy(g->members, ord + i, g->count * sizeof(*g->members));
+		for (size_t k = i; k < j; k++) {
+			const struct finding *f = &fs->f[ord[k]];
+
+			g->saving_ns += f->saving_ns;
+			g->exclusive_ns += f->exclusive_ns;
+			if (!isnan(f->saving_usd))
+				g->saving_usd =
+					(isnan(g->saving_usd) ? 0 : g->saving_usd) + f->saving_usd;
+		}
+		i = j;
+	}
+	sort_n(fs->g, fs->ng, sizeof(*fs->g), cmp_group);
+	for (size_t gi = 0; gi < fs->ng; gi++)
+		for (size_t k = 0; k < fs->g[gi].count; k++)
+			fs->f[fs->g[gi].members[k]].group = (int32_t)gi;
+	free(ord);
 }
 
 /* --- driver --------------------------------------------------------------------------------- */
@@ -570,26 +765,39 @@ static int cmp_finding(const void *a, const void *b)
 
 	if (x->saving_ns != y->saving_ns)
 		return x->saving_ns > y->saving_ns ? -1 : 1;
-	return x->kind < y->kind ? -1 : x->kind > y->kind;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return x->site < y->site ? -1 : x->site > y->site;
 }
 
 void findings_detect(const struct view *v, const struct vrun *r, struct findings *out)
 {
 	struct fctx c = {.v = v, .r = r, .run = &r->run, .th = &v->o.th, .out = out};
+	struct claims cl;
 
 	memset(out, 0, sizeof(*out));
 	critpath_compute(r, &c.cp);
 	c.cpx = critpath_per_exchange(&c.cp, r->run.n_xs);
+	c.retry = xcalloc(r->run.n_xs + 1, 1);
+	detect_repeats(&c); /* first: marks retries for the other detectors */
 	detect_sequential(&c);
 	detect_slow(&c, 0);
 	detect_slow(&c, 1);
-	detect_repeats(&c);
 	detect_llm_dominant(&c);
 	detect_call_count(&c);
 	detect_tokens(&c, 0);
 	detect_tokens(&c, 1);
 	detect_reuse(&c);
 	sort_n(out->f, out->n, sizeof(*out->f), cmp_finding);
+	claims_init(&cl, &c.cp, r->run.n_xs);
+	for (size_t i = 0; i < out->n; i++) {
+		claim(&cl, &r->run, &out->f[i], (int32_t)i);
+		out->exclusive_ns += out->f[i].exclusive_ns;
+	}
+	claims_free(&cl);
+	out->wall_ns = c.cp.end - c.cp.start;
+	group_findings(&r->run, out);
+	free(c.retry);
 	free(c.cpx);
 	critpath_free(&c.cp);
 }
@@ -598,6 +806,9 @@ void findings_free(struct findings *fs)
 {
 	for (size_t i = 0; i < fs->n; i++)
 		free(fs->f[i].ev);
+	for (size_t i = 0; i < fs->ng; i++)
+		free(fs->g[i].members);
 	free(fs->f);
+	free(fs->g);
 	memset(fs, 0, sizeof(*fs));
 }

@@ -1,45 +1,18 @@
-/* cmd_bottlenecks.c: "bottlenecks": findings ranked by saving, with evidence and suggestions. */
+/* cmd_bottlenecks.c: "bottlenecks": findings grouped by kind and call site, ranked by saving. */
 #include <math.h>
+#include <string.h>
 
-#include "findings.h"
+#include "findings_render.h"
 #include "report.h"
 
 static void json_findings(struct view *v, const struct findings *fs)
 {
-	const struct run *run = &v->a.run;
 	const struct thresholds *th = &v->o.th;
 	struct jw w;
 
 	jw_init(&w, v->out, 1);
 	jw_obj(&w);
-	jw_key(&w, "findings");
-	jw_arr(&w);
-	for (size_t i = 0; i < fs->n; i++) {
-		const struct finding *f = &fs->f[i];
-
-		jw_obj(&w);
-		jw_kstr(&w, "kind", finding_kind_name(f->kind));
-		jw_kint(&w, "saving_ns", f->saving_ns);
-		jw_key(&w, "exchanges");
-		jw_arr(&w);
-		for (size_t k = 0; k < f->nev; k++) {
-			const struct vxch *x = &run->xs[f->ev[k]];
-
-			jw_obj(&w);
-			jw_kint(&w, "pid", run->procs[x->proc].pid);
-			jw_kuint(&w, "id", x->id);
-			jw_kint(&w, "tid", x->tid);
-			jw_kint_opt(&w, "start_ns", x->start);
-			jw_kint_opt(&w, "end_ns", x->end);
-			jw_obj_end(&w);
-		}
-		jw_arr_end(&w);
-		jw_kstr(&w, "suggestion", f->suggestion);
-		jw_kstr(&w, "title", f->title);
-		jw_kdouble(&w, "saving_usd", f->saving_usd);
-		jw_obj_end(&w);
-	}
-	jw_arr_end(&w);
+	jw_findings(&w, &v->a.run, fs, 0, 0);
 	jw_key(&w, "thresholds");
 	jw_obj(&w);
 	jw_kdouble(&w, "seq_gap_ms", th->seq_gap_ms);
@@ -56,42 +29,134 @@ static void json_findings(struct view *v, const struct findings *fs)
 	jw_end(&w);
 }
 
-static void text_findings(struct view *v, const struct findings *fs)
+/* "    evidence: pid 4 exchanges 1 2 3 ... (40 in all)", fitted to width. */
+static void put_evidence(FILE *f, const struct run *run, const struct finding *x, int width)
+{
+	char line[512];
+	int n = snprintf(line, sizeof(line), "    evidence: pid %d exchange%s",
+			 run->procs[run->xs[x->ev[0]].proc].pid, x->nev > 1 ? "s" : "");
+	size_t k;
+
+	for (k = 0; k < x->nev && k < 12; k++) {
+		char id[32];
+		int m = snprintf(id, sizeof(id), " %llu", (unsigned long long)run->xs[x->ev[k]].id);
+
+		if (n + m + 16 > width || n + m >= (int)sizeof(line))
+			break;
+		memcpy(line + n, id, (size_t)m + 1);
+		n += m;
+	}
+	fputs(line, f);
+	if (k < x->nev)
+		fprintf(f, " ... (%zu in all)", x->nev);
+	fputc('\n', f);
+}
+
+static void put_instance(struct view *v, const struct findings *fs, size_t i, int width,
+			 const char *num)
 {
 	const struct run *run = &v->a.run;
-	int width = term_width(v->o.width, v->out);
-	FILE *f = v->out;
+	const struct finding *x = &fs->f[i];
+	const struct color *c = &v->color;
 	struct tbuf b[2];
+	char text[1000];
 
-	if (!fs->n) {
-		fprintf(f, "No bottlenecks found above the thresholds (see 'agentprof-view "
-			   "bottlenecks --help' to change them).\n");
-		return;
+	fprintf(v->out, "\n%s%s %s%-19s%s saves ~%s", c->bold, num, c->kind,
+		finding_kind_name(x->kind), c->off,
+		x->saving_ns ? fmt_ns(&b[0], (double)x->saving_ns) : "0 on the critical path");
+	if (!isnan(x->saving_usd))
+		fprintf(v->out, ", %s", fmt_usd(&b[1], x->saving_usd));
+	fputc('\n', v->out);
+	finding_title(run, x, text, sizeof(text));
+	put_wrap(v->out, text, width, 4);
+	if (x->overlaps >= 0 && x->exclusive_ns < x->saving_ns) {
+		snprintf(text, sizeof(text),
+			 "overlaps finding %d: together they save %s less; this one adds %s.",
+			 x->overlaps + 1, fmt_ns(&b[0], (double)(x->saving_ns - x->exclusive_ns)),
+			 fmt_ns(&b[1], (double)x->exclusive_ns));
+		put_wrap(v->out, text, width, 4);
 	}
-	fprintf(f, "Bottlenecks, ranked by the wall time they could save (estimates)\n");
-	for (size_t i = 0; i < fs->n; i++) {
-		const struct finding *x = &fs->f[i];
+	if (x->nev)
+		put_evidence(v->out, run, x, width);
+	fprintf(v->out, "    suggestion:\n");
+	finding_suggestion(run, x, text, sizeof(text));
+	put_wrap(v->out, text, width, 6);
+}
 
+static void text_all(struct view *v, const struct findings *fs, int width)
+{
+	char num[32];
+
+	for (size_t i = 0; i < fs->n; i++) {
 		if (v->o.limit && i == (size_t)v->o.limit) {
-			fprintf(f, "... %zu more (--limit)\n", fs->n - i);
+			fprintf(v->out, "... %zu more (--limit)\n", fs->n - i);
 			break;
 		}
-		fprintf(f, "\n%2zu. %-19s saves ~%s", i + 1, finding_kind_name(x->kind),
-			x->saving_ns ? fmt_ns(&b[0], (double)x->saving_ns)
-				     : "0 on the critical path");
-		if (!isnan(x->saving_usd))
-			fprintf(f, ", %s", fmt_usd(&b[1], x->saving_usd));
-		fprintf(f, "\n");
-		put_wrap(f, x->title, width, 4);
-		fprintf(f, "    evidence: pid %d exchange%s",
-			run->procs[run->xs[x->ev[0]].proc].pid, x->nev > 1 ? "s" : "");
-		for (size_t k = 0; k < x->nev && k < 12; k++)
-			fprintf(f, " %llu", (unsigned long long)run->xs[x->ev[k]].id);
-		if (x->nev > 12)
-			fprintf(f, " ... (%zu in all)", x->nev);
-		fprintf(f, "\n    suggestion:\n");
-		put_wrap(f, x->suggestion, width, 6);
+		snprintf(num, sizeof(num), "%2zu.", i + 1);
+		put_instance(v, fs, i, width, num);
 	}
+}
+
+static void text_groups_out(struct view *v, const struct findings *fs, int width)
+{
+	const struct run *run = &v->a.run;
+	const struct color *c = &v->color;
+	struct tbuf b[3];
+	char text[1000];
+
+	for (size_t i = 0; i < fs->ng; i++) {
+		const struct fgroup *g = &fs->g[i];
+		char num[32];
+
+		if (v->o.limit && i == (size_t)v->o.limit) {
+			fprintf(v->out, "... %zu more groups (--limit)\n", fs->ng - i);
+			break;
+		}
+		snprintf(num, sizeof(num), "%2zu.", i + 1);
+		if (g->count == 1) {
+			put_instance(v, fs, g->first, width, num);
+			continue;
+		}
+		fprintf(v->out, "\n%s%s %s%s%s %s%zu%s times, saves ~%s in all", c->bold, num,
+			c->kind, finding_kind_name(g->kind), c->off, c->bold, g->count, c->off,
+			g->saving_ns ? fmt_ns(&b[0], (double)g->saving_ns)
+				     : "0 on the critical path");
+		if (!isnan(g->saving_usd))
+			fprintf(v->out, ", %s", fmt_usd(&b[1], g->saving_usd));
+		fputc('\n', v->out);
+		finding_title(run, &fs->f[g->first], text, sizeof(text));
+		snprintf(text + strlen(text), sizeof(text) - strlen(text),
+			 " (the largest of %zu; --all lists each)", g->count);
+		put_wrap(v->out, text, width, 4);
+		fprintf(v->out, "    suggestion:\n");
+		finding_suggestion(run, &fs->f[g->first], text, sizeof(text));
+		put_wrap(v->out, text, width, 6);
+	}
+}
+
+static void text_findings(struct view *v, const struct findings *fs)
+{
+	int width = term_width(v->o.width, v->out);
+	struct tbuf b[3];
+	char text[300];
+
+	if (!fs->n) {
+		put_wrap(v->out,
+			 "No bottlenecks found above the thresholds (see 'agentprof-view "
+			 "bottlenecks --help' to change them).",
+			 term_width(v->o.width, v->out), 0);
+		return;
+	}
+	snprintf(text, sizeof(text),
+		 "Bottlenecks by estimated saving: %zu finding%s in %zu group%s, together at most "
+		 "%s of %s wall time",
+		 fs->n, fs->n == 1 ? "" : "s", fs->ng, fs->ng == 1 ? "" : "s",
+		 fmt_ns(&b[0], (double)fs->exclusive_ns), fmt_ns(&b[1], (double)fs->wall_ns));
+	put_wrap(v->out, text, width, 0);
+	if (v->o.all)
+		text_all(v, fs, width);
+	else
+		text_groups_out(v, fs, width);
 }
 
 int cmd_bottlenecks(struct view *v)

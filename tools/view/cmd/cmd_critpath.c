@@ -4,6 +4,20 @@
 #include "critpath.h"
 #include "report.h"
 
+/* A short name for an exchange: "gpt-4o POST /v1/chat/completions", "GET host/path". */
+static void x_short(const struct run *run, const struct vxch *x, char *buf, size_t len)
+{
+	const char *m = S(run, x_model(x)), *meth = S(run, x->method);
+
+	if (*m)
+		snprintf(buf, len, "%s %s%s%s", m, meth, *meth ? " " : "", S(run, x->path));
+	else
+		snprintf(buf, len, "%s%s%s%s", meth, *meth ? " " : "", S(run, x->host),
+			 S(run, x->path));
+	if (x->status >= 400 || (x->error && x->status <= 0))
+		snprintf(buf + strlen(buf), len - strlen(buf), " [failed %d]", x->status);
+}
+
 static void step_label(const struct run *run, const struct critpath *cp, const struct cp_step *s,
 		       char *buf, size_t len)
 {
@@ -11,17 +25,15 @@ static void step_label(const struct run *run, const struct critpath *cp, const s
 		const struct vxch *x = &run->xs[s->ref];
 		char xl[900];
 
-		x_label(run, x, xl, sizeof(xl));
-		snprintf(buf, len, "%s  pid %d tid %u%s%s%s", xl, run->procs[x->proc].pid, x->tid,
-			 x->span >= 0 ? "  [span " : "",
+		x_short(run, x, xl, sizeof(xl));
+		snprintf(buf, len, "%s%s%s%s", xl, x->span >= 0 ? "  [span " : "",
 			 x->span >= 0 ? S(run, run->spans[x->span].name) : "",
 			 x->span >= 0 ? "]" : "");
 	} else if (s->kind == CP_SPAN) {
 		const struct vspan *sp = &run->spans[s->ref];
 
-		snprintf(buf, len, "%s (%s)  pid %d tid %u", S(run, sp->name),
-			 sp->cat ? ap_category_name(sp->cat) : "no category",
-			 run->procs[sp->proc].pid, sp->tid);
+		snprintf(buf, len, "%s (%s)", S(run, sp->name),
+			 sp->cat ? ap_category_name(sp->cat) : "no category");
 	} else if (s->kind == CP_PROCESS) {
 		const struct pitem *p = &cp->pi[s->ref];
 
@@ -30,6 +42,56 @@ static void step_label(const struct run *run, const struct critpath *cp, const s
 	} else {
 		snprintf(buf, len, "no recorded I/O");
 	}
+}
+
+/* What makes two steps "the same" for folding: kind and endpoint, span name or program. */
+static uint64_t step_sig(const struct run *run, const struct critpath *cp, const struct cp_step *s)
+{
+	uint64_t h = (uint64_t)s->kind + 1;
+
+	if (s->kind == CP_EXCHANGE) {
+		const struct vxch *x = &run->xs[s->ref];
+
+		h = h * 1000003u ^ x->cat;
+		h = h * 1000003u ^ x->host;
+		h = h * 1000003u ^ x->method;
+		h = h * 1000003u ^ (x->cat == AP_CAT_LLM ? x_model(x) : x->path);
+	} else if (s->kind == CP_SPAN) {
+		h = h * 1000003u ^ run->spans[s->ref].name;
+	} else if (s->kind == CP_PROCESS) {
+		h = h * 1000003u ^ cp->pi[s->ref].path;
+	}
+	return h;
+}
+
+#define FOLD_MAXP 12 /* the longest repeated segment folded, in steps */
+
+/* Repeats of the block of p steps at i (1 = no repeat). */
+static size_t repeats_at(const uint64_t *sig, size_t n, size_t i, size_t p)
+{
+	size_t r = 1;
+
+	while (i + (r + 1) * p <= n && !memcmp(sig + i, sig + i + r * p, p * sizeof(*sig)))
+		r++;
+	return r;
+}
+
+/* At step i: the period whose repeats cover the most steps (0 when nothing repeats 3 times). */
+static size_t best_period(const uint64_t *sig, size_t n, size_t i, size_t *reps)
+{
+	size_t best = 0, cover = 0;
+
+	*reps = 1;
+	for (size_t p = 1; p <= FOLD_MAXP && i + 3 * p <= n; p++) {
+		size_t r = repeats_at(sig, n, i, p);
+
+		if (r >= 3 && r * p > cover) {
+			best = p;
+			cover = r * p;
+			*reps = r;
+		}
+	}
+	return best;
 }
 
 static void json_step(struct jw *w, const struct run *run, const struct critpath *cp,
@@ -122,29 +184,36 @@ static char step_fill(const struct run *run, const struct critpath *cp, const st
 static void print_text(struct view *v, const struct critpath *cp)
 {
 	const struct run *run = &v->a.run;
-	int width = term_width(v->o.width, v->out), bw = width / 4;
+	int width = term_width(v->o.width, v->out), bw = width < 80 ? 0 : width / 4;
 	int64_t wall = cp->end - cp->start, tot[4];
 	struct tbuf b[7];
 	char label[1200];
 	FILE *f = v->out;
+	uint64_t *sig;
+	size_t rows = 0;
 
 	totals(cp, tot);
-	fprintf(f,
-		"Critical path: %zu steps over wall %s: exchanges %s (%s), spans %s, child "
-		"processes %s, internal %s (%s)\n",
-		cp->n, fmt_ns(&b[0], (double)wall), fmt_ns(&b[1], (double)tot[CP_EXCHANGE]),
-		fmt_pct(&b[2], share(tot[CP_EXCHANGE], wall)), fmt_ns(&b[3], (double)tot[CP_SPAN]),
-		fmt_ns(&b[4], (double)tot[CP_PROCESS]), fmt_ns(&b[5], (double)tot[CP_INTERNAL]),
-		fmt_pct(&b[6], share(tot[CP_INTERNAL], wall)));
-	fprintf(f, "  %9s %9s %6s  %-*s  %-8s %s\n", "at", "duration", "share", bw, "timeline",
-		"step", "what");
-	for (size_t i = 0; i < cp->n; i++) {
+	put_wrapf(f, width, 0,
+		  "Critical path: %zu steps over wall %s: exchanges %s (%s), spans %s, child "
+		  "processes %s, internal %s (%s)",
+		  cp->n, fmt_ns(&b[0], (double)wall), fmt_ns(&b[1], (double)tot[CP_EXCHANGE]),
+		  fmt_pct(&b[2], share(tot[CP_EXCHANGE], wall)),
+		  fmt_ns(&b[3], (double)tot[CP_SPAN]), fmt_ns(&b[4], (double)tot[CP_PROCESS]),
+		  fmt_ns(&b[5], (double)tot[CP_INTERNAL]),
+		  fmt_pct(&b[6], share(tot[CP_INTERNAL], wall)));
+	fprintf(f, "  %9s %9s %6s  %-*s%s%-8s %s\n", "at", "duration", "share", bw,
+		bw ? "timeline" : "", bw ? "  " : "", "step", "what");
+	sig = xmalloc((cp->n + 1) * sizeof(*sig));
+	for (size_t i = 0; i < cp->n; i++)
+		sig[i] = step_sig(run, cp, &cp->steps[i]);
+	for (size_t i = 0; i < cp->n; rows++) {
 		const struct cp_step *s = &cp->steps[i];
-		int c0 = wall > 0 ? (int)((double)(s->a - cp->start) * bw / (double)wall) : 0;
-		int c1 = wall > 0 ? (int)((double)(s->b - cp->start) * bw / (double)wall + 0.999)
-				  : 0;
+		size_t reps, p = best_period(sig, cp->n, i, &reps), next = p ? i + p * reps : i + 1;
+		int64_t a = s->a, e = cp->steps[next - 1].b;
+		int c0 = wall > 0 ? (int)((double)(a - cp->start) * bw / (double)wall) : 0;
+		int c1 = wall > 0 ? (int)((double)(e - cp->start) * bw / (double)wall + 0.999) : 0;
 
-		if (v->o.limit && i == (size_t)v->o.limit) {
+		if (v->o.limit && rows == (size_t)v->o.limit) {
 			fprintf(f, "  ... %zu more steps (--limit)\n", cp->n - i);
 			break;
 		}
@@ -152,17 +221,47 @@ static void print_text(struct view *v, const struct critpath *cp)
 			c1 = c0 + 1;
 		if (c1 > bw)
 			c1 = bw, c0 = c0 < bw ? c0 : bw - 1;
-		fprintf(f, "  %9s %9s %6s  ", fmt_ns(&b[0], (double)(s->a - cp->start)),
-			fmt_ns(&b[1], (double)(s->b - s->a)),
-			fmt_pct(&b[2], share(s->b - s->a, wall)));
-		put_rep(f, ' ', c0);
-		put_rep(f, step_fill(run, cp, s), c1 - c0);
-		put_rep(f, ' ', bw - c1);
-		step_label(run, cp, s, label, sizeof(label));
-		fprintf(f, "  %-8s ", cp_kind_name(s->kind));
-		put_fit(f, label, width - bw - 41 > 20 ? width - bw - 41 : 20, 0);
+		fprintf(f, "  %9s %9s %6s%s", fmt_ns(&b[0], (double)(a - cp->start)),
+			fmt_ns(&b[1], (double)(e - a)), fmt_pct(&b[2], share(e - a, wall)),
+			bw ? "  " : "");
+		fputs(v->color.cat[p			    ? CAT_INTERNAL
+				   : s->kind == CP_EXCHANGE ? run->xs[s->ref].cat
+				   : s->kind == CP_PROCESS  ? AP_CAT_PROCESS
+				   : s->kind == CP_SPAN	    ? run->spans[s->ref].cat
+							    : CAT_INTERNAL],
+		      f);
+		if (bw > 0) {
+			put_rep(f, ' ', c0);
+			put_rep(f, p ? '*' : step_fill(run, cp, s), c1 - c0);
+			put_rep(f, ' ', bw - c1);
+		}
+		fputs(v->color.off, f);
+		if (p) {
+			snprintf(label, sizeof(label), "\xc3\x97 %zu iterations of:", reps);
+			fprintf(f, "  %-8s ", "repeat");
+		} else {
+			step_label(run, cp, s, label, sizeof(label));
+			fprintf(f, "  %-8s ", cp_kind_name(s->kind));
+		}
+		put_fit(f, label, width - bw - 41 > 12 ? width - bw - 41 : 12, 0);
 		fputc('\n', f);
+		for (size_t k = 0; k < p; k++) { /* one iteration, with times summed over all */
+			int64_t sum = 0;
+
+			for (size_t r = 0; r < reps; r++)
+				sum += cp->steps[i + r * p + k].b - cp->steps[i + r * p + k].a;
+			fprintf(f, "  %9s %9s %6s%s", "", fmt_ns(&b[1], (double)sum),
+				fmt_pct(&b[2], share(sum, wall)), bw ? "  " : "");
+			put_rep(f, ' ', bw);
+			step_label(run, cp, &cp->steps[i + k], label, sizeof(label));
+			fprintf(f, "  %-8s ", cp_kind_name(cp->steps[i + k].kind));
+			put_rep(f, ' ', 2);
+			put_fit(f, label, width - bw - 43 > 12 ? width - bw - 43 : 12, 0);
+			fputc('\n', f);
+		}
+		i = next;
 	}
+	free(sig);
 }
 
 int cmd_critical_path(struct view *v)

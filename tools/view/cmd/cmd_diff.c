@@ -297,15 +297,15 @@ static void text(struct diff *d)
 	struct tbuf x[10];
 
 	fprintf(f, "diff: A = %s, B = %s\n", d->v->o.paths[0], d->v->o.paths[1]);
-	fprintf(f,
-		"  wall %s -> %s (%s), LLM calls %s -> %s, tokens %s -> %s (%s), cost %s -> %s\n",
-		fmt_ns(&x[0], (double)a->bd.wall), fmt_ns(&x[1], (double)b->bd.wall),
-		change(&x[2], (double)a->bd.wall, (double)b->bd.wall),
-		fmt_count(&x[3], a->tok.wcalls), fmt_count(&x[4], b->tok.wcalls),
-		fmt_count(&x[5], run_metric(a, "tokens")),
-		fmt_count(&x[6], run_metric(b, "tokens")),
-		change(&x[7], run_metric(a, "tokens"), run_metric(b, "tokens")),
-		fmt_usd(&x[8], run_metric(a, "cost")), fmt_usd(&x[9], run_metric(b, "cost")));
+	put_wrapf(f, width, 2,
+		  "wall %s -> %s (%s), LLM calls %s -> %s, tokens %s -> %s (%s), cost %s -> %s",
+		  fmt_ns(&x[0], (double)a->bd.wall), fmt_ns(&x[1], (double)b->bd.wall),
+		  change(&x[2], (double)a->bd.wall, (double)b->bd.wall),
+		  fmt_count(&x[3], a->tok.wcalls), fmt_count(&x[4], b->tok.wcalls),
+		  fmt_count(&x[5], run_metric(a, "tokens")),
+		  fmt_count(&x[6], run_metric(b, "tokens")),
+		  change(&x[7], run_metric(a, "tokens"), run_metric(b, "tokens")),
+		  fmt_usd(&x[8], run_metric(a, "cost")), fmt_usd(&x[9], run_metric(b, "cost")));
 	text_categories(d);
 	for (int k = 0; k < 2; k++)
 		if (d->nrows[k])

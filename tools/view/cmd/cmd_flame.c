@@ -426,11 +426,13 @@ int cmd_flame(struct view *v)
 		jw_kint(&c.w, "start_ns", v->a.start);
 		jw_key(&c.w, "root");
 	} else {
-		fprintf(c.f,
-			"Flame chart: bars placed and sized on the run's time axis (wall %s).\n"
-			"Fill: # llm  = tool  %% memory  + process  ~ span  - process/thread  "
-			"d dns  c connect  s tls  w write  . wait\n",
-			fmt_ns(&(struct tbuf){0}, (double)c.wall));
+		put_wrapf(c.f, term_width(v->o.width, v->out), 0,
+			  "Flame chart: bars placed and sized on the run's time axis (wall %s).",
+			  fmt_ns(&(struct tbuf){0}, (double)c.wall));
+		put_wrap(c.f,
+			 "Fill: # llm  = tool  % memory  + process  ~ span  - process/thread  "
+			 "d dns  c connect  s tls  w write  . wait",
+			 term_width(v->o.width, v->out), 0);
 	}
 	node_open(&c, &root, 0);
 	for (size_t p = 0; p < run->n_procs; p++)

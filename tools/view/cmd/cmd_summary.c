@@ -95,51 +95,180 @@ static void json_process(struct jw *w, const struct run *run, const struct vproc
 	jw_obj_end(w);
 }
 
+/* Folded helpers: one "N × prog" per program, most frequent first. */
+struct fold_prog {
+	const char *name;
+	size_t n;
+};
+
+static int cmp_fold_prog(const void *a, const void *b)
+{
+	const struct fold_prog *x = a, *y = b;
+
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static const char *prog_name(const struct run *run, const struct vproc *p)
+{
+	const char *e = S(run, p->exe), *sl = strrchr(e, '/');
+
+	if (!*e)
+		e = S(run, p->argv);
+	sl = strrchr(e, '/');
+	return sl && sl[1] ? sl + 1 : *e ? e : "?";
+}
+
+static void text_folded(FILE *f, const struct vrun *r, const struct pfold *pf, int width)
+{
+	const struct run *run = &r->run;
+	struct fold_prog *fp = xcalloc(run->n_procs + 1, sizeof(*fp));
+	size_t nfp = 0, total = 0;
+	int64_t ns = 0;
+	char line[2000];
+	int o;
+	struct tbuf b;
+
+	for (size_t i = 0; i < run->n_procs; i++) {
+		const struct vproc *first = &run->procs[pf->chain[i]];
+		const struct vproc *last = &run->procs[i];
+		const char *name;
+		size_t k;
+
+		if (!pf->helper[i] || pf->last[i] != (int32_t)i || !r->psel[i])
+			continue;
+		name = prog_name(run, last);
+		for (k = 0; k < nfp && strcmp(fp[k].name, name); k++)
+			;
+		if (k == nfp)
+			fp[nfp++].name = name;
+		fp[k].n++;
+		total++;
+		if (first->start != UNK && proc_end(last) != UNK)
+			ns += proc_end(last) - first->start;
+	}
+	if (total) {
+		qsort(fp, nfp, sizeof(*fp), cmp_fold_prog);
+		o = snprintf(line, sizeof(line), "folded: ");
+		for (size_t k = 0; k < nfp && o < (int)sizeof(line) - 100; k++)
+			o += snprintf(line + o, sizeof(line) - (size_t)o, "%s%zu \xc3\x97 %s",
+				      k ? ", " : "", fp[k].n, fp[k].name);
+		snprintf(line + o, sizeof(line) - (size_t)o,
+			 ": %s (%zu short helper process%s without exchanges or spans, not counted "
+			 "as process calls)",
+			 fmt_ns(&b, (double)ns), total, total == 1 ? "" : "es");
+		put_wrap(f, line, width, 2);
+	}
+	free(fp);
+}
+
+/*
+ * One row per exec chain (its last image; the chain's start, end and calls), the agent first,
+ * then the others in tree order; short helpers folded into one line.
+ */
 static void text_processes(FILE *f, const struct vrun *r, int width, int limit)
 {
 	const struct run *run = &r->run;
-	int32_t *order = xmalloc((run->n_procs + 1) * sizeof(*order));
-	int *depth = xmalloc((run->n_procs + 1) * sizeof(*depth));
-	size_t n = procs_tree_order(r, order, depth);
+	int32_t *order = xmalloc((run->n_procs + 2) * sizeof(*order));
+	int *depth = xmalloc((run->n_procs + 2) * sizeof(*depth));
+	size_t n = procs_tree_order(r, order, depth), rows = 0;
 	int64_t *cw = proc_cat_walls(r);
-	char cmd[1200];
+	int wide = width >= 100, cmdw = width - (wide ? 72 : 37);
+	struct pfold pf;
+	char cmd[1400];
 	struct tbuf b[4];
 
-	fprintf(f,
-		"\nProcesses (llm, tool: wall time of the process's own calls)\n  %-8s %-8s %8s "
-		"%8s %5s %5s %3s %7s %7s  %s\n",
-		"pid", "ppid", "start", "duration", "exit", "calls", "thr", "llm", "tool",
-		"command");
+	pfold_build(run, &pf);
+	if (pf.agent >= 0 && r->psel[pf.agent]) { /* the agent first */
+		size_t k = 0;
+
+		while (k < n && order[k] != pf.agent)
+			k++;
+		if (k < n) {
+			memmove(order + 1, order, k * sizeof(*order));
+			memmove(depth + 1, depth, k * sizeof(*depth));
+			order[0] = pf.agent;
+			depth[0] = 0;
+		}
+	}
+	fputc('\n', f);
+	put_wrap(f,
+		 "Processes (one row per exec chain, the agent first; llm, tool: wall time of its "
+		 "own calls)",
+		 width, 0);
+	if (wide)
+		fprintf(f, "  %-8s %-8s %8s %8s %5s %5s %3s %7s %7s  %s\n", "pid", "ppid", "start",
+			"duration", "exit", "calls", "thr", "llm", "tool", "command");
+	else
+		fprintf(f, "  %-8s %8s %5s %7s  %s\n", "pid", "duration", "calls", "llm",
+			"command");
 	for (size_t i = 0; i < n; i++) {
-		const struct vproc *p = &run->procs[order[i]];
-		int64_t e = proc_end(p);
+		int32_t li = order[i], fi = pf.chain[li];
+		const struct vproc *p = &run->procs[li], *first = &run->procs[fi];
+		int64_t e = proc_end(p), llm = 0, tool = 0;
+		uint32_t calls = 0;
+		int o = 0, nchain = 0;
 		char ex[16];
 
-		if (limit && i == (size_t)limit) {
-			fprintf(f, "  ... %zu more (--limit)\n", n - i);
+		if (pf.last[li] != li || pf.helper[li])
+			continue;
+		if (limit && rows == (size_t)limit) {
+			fprintf(f, "  ... more (--limit)\n");
 			break;
+		}
+		rows++;
+		for (int32_t c = fi, k = 0; c >= 0 && k <= (int)run->n_procs;
+		     c = run->procs[c].exec_next, k++) {
+			llm += cw[(size_t)c * AP_CAT_MAX + AP_CAT_LLM];
+			tool += cw[(size_t)c * AP_CAT_MAX + AP_CAT_TOOL];
+			calls += run->procs[c].nexchanges;
+			nchain++;
 		}
 		if (p->has_end && p->exit_code != AP_UNKNOWN)
 			snprintf(ex, sizeof(ex), "%d", p->exit_code);
-		else if (p->exec_next >= 0)
-			snprintf(ex, sizeof(ex), "exec");
 		else
 			snprintf(ex, sizeof(ex), p->has_end ? "?" : "-");
-		argv_join(run, p, cmd, sizeof(cmd));
-		fprintf(f, "  %-8d %-8d %8s %8s %5s %5u %3u %7s %7s  ", p->pid, p->ppid,
-			p->start != UNK ? fmt_ns(&b[0], (double)(p->start - r->start)) : "-",
-			p->start != UNK && e != UNK ? fmt_ns(&b[1], (double)(e - p->start)) : "-",
-			ex, p->nexchanges, p->nthreads,
-			fmt_ns(&b[2], (double)cw[(size_t)order[i] * AP_CAT_MAX + AP_CAT_LLM]),
-			fmt_ns(&b[3], (double)cw[(size_t)order[i] * AP_CAT_MAX + AP_CAT_TOOL]));
-		put_rep(f, ' ', 2 * (depth[i] > 8 ? 8 : depth[i]));
-		if (p->exec_of >= 0)
-			fputs("exec ", f);
-		put_fit(f, cmd, width - 72 > 20 ? width - 72 : 20, 0);
-		if (!p->has_end && p->exec_next < 0)
-			fputs("  (no end record: killed or still running)", f);
+		argv_join(run, p, cmd, sizeof(cmd) - 200);
+		o = (int)strlen(cmd);
+		if (nchain > 1 && o + 16 * nchain < cmdw) { /* the exec chain, when it fits */
+			for (int32_t c = fi; c != li && c >= 0 && o < (int)sizeof(cmd) - 60;
+			     c = run->procs[c].exec_next)
+				o += snprintf(cmd + o, sizeof(cmd) - (size_t)o, "%s%s",
+					      c == fi ? "  (exec'd by " : " > ",
+					      prog_name(run, &run->procs[c]));
+			o += snprintf(cmd + o, sizeof(cmd) - (size_t)o, ")");
+		}
+		if (!p->has_end)
+			snprintf(cmd + o, sizeof(cmd) - (size_t)o,
+				 "  (no end record: killed or still "
+				 "running)");
+		if (wide)
+			fprintf(f, "  %-8d %-8d %8s %8s %5s %5u %3u %7s %7s  ", p->pid, first->ppid,
+				first->start != UNK
+					? fmt_ns(&b[0], (double)(first->start - r->start))
+					: "-",
+				first->start != UNK && e != UNK
+					? fmt_ns(&b[1], (double)(e - first->start))
+					: "-",
+				ex, calls, p->nthreads, fmt_ns(&b[2], (double)llm),
+				fmt_ns(&b[3], (double)tool));
+		else
+			fprintf(f, "  %-8d %8s %5u %7s  ", p->pid,
+				first->start != UNK && e != UNK
+					? fmt_ns(&b[1], (double)(e - first->start))
+					: "-",
+				calls, fmt_ns(&b[2], (double)llm));
+		{
+			int ind = i ? 2 * (depth[i] > 4 ? 4 : depth[i]) : 0;
+
+			put_rep(f, ' ', ind);
+			put_fit(f, cmd, cmdw - ind > 12 ? cmdw - ind : 12, 0);
+		}
 		fputc('\n', f);
 	}
+	text_folded(f, r, &pf, width);
+	pfold_free(&pf);
 	free(order);
 	free(depth);
 	free(cw);
@@ -385,7 +514,7 @@ static void text_tokens(FILE *f, const struct view *v, const struct totals *t)
 	fprintf(f, "; prices: %s\n", prices_source(v->prices));
 }
 
-static void text_header(FILE *f, const struct vrun *r, const struct breakdown *bd)
+static void text_header(FILE *f, const struct vrun *r, const struct breakdown *bd, int width)
 {
 	const struct run *run = &r->run;
 	size_t np = 0, nx = 0;
@@ -395,10 +524,11 @@ static void text_header(FILE *f, const struct vrun *r, const struct breakdown *b
 		np += r->psel[i];
 	for (size_t i = 0; i < run->n_xs; i++)
 		nx += r->xsel[i];
-	fprintf(f, "Run: %zu process%s, %zu exchange%s, %zu file%s; started %s; wall %s\n", np,
-		np == 1 ? "" : "es", nx, nx == 1 ? "" : "s", run->n_files,
-		run->n_files == 1 ? "" : "s", fmt_epoch(&b[0], bd->start),
-		fmt_ns(&b[1], (double)bd->wall));
+	put_wrapf(f, width, 0,
+		  "Run: %zu process%s, %zu exchange%s, %zu file%s; started %s; wall %s", np,
+		  np == 1 ? "" : "es", nx, nx == 1 ? "" : "s", run->n_files,
+		  run->n_files == 1 ? "" : "s", fmt_epoch(&b[0], bd->start),
+		  fmt_ns(&b[1], (double)bd->wall));
 	text_sampling(f, run_sample_rate(r));
 }
 
@@ -408,7 +538,7 @@ static int summary_text(struct view *v, struct totals *t, struct group *gm, size
 	FILE *f = v->out;
 	int width = term_width(v->o.width, f), over;
 
-	text_header(f, &v->a, &t->bd);
+	text_header(f, &v->a, &t->bd, width);
 	text_categories(f, &t->bd, width);
 	if (nm) {
 		fprintf(f,

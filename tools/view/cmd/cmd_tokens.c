@@ -82,8 +82,10 @@ static void text(struct view *v, const struct totals *tot, const struct group *g
 	int width = term_width(v->o.width, f), lw = width - 72 < 20 ? 20 : width - 72;
 	char label[600];
 
-	fprintf(f, "Tokens (input includes cache reads/writes, output includes reasoning; ? = not "
-		   "reported by the provider)\n");
+	put_wrap(f,
+		 "Tokens (input includes cache reads/writes, output includes reasoning; ? = not "
+		 "reported by the provider)",
+		 term_width(v->o.width, v->out), 0);
 	text_sampling(f, run_sample_rate(&v->a));
 	fprintf(f, "\nBy model (ctx max = the largest prompt's share of the model's context "
 		   "window)\n");

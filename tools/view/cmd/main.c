@@ -17,7 +17,7 @@ struct command {
 	int (*fn)(struct view *v);
 };
 
-#define F_COMMON (O_JSON | O_FILTER | O_QUIET)
+#define F_COMMON (O_JSON | O_FILTER | O_QUIET | O_COLOR)
 
 static const struct command commands[] = {
 	{"summary", "[PATH...]",
@@ -39,7 +39,7 @@ static const struct command commands[] = {
 	{"waterfall", "[PATH...]", "to-scale timeline, one lane per thread and per connection",
 	 "Timeline with one lane per thread and per connection, to scale, so overlap and idle\n"
 	 "gaps show; '|' marks the first response byte inside each bar.",
-	 F_COMMON | O_WIDTH | O_LIMIT, 1, cmd_waterfall},
+	 F_COMMON | O_WIDTH | O_LIMIT | O_LANES, 1, cmd_waterfall},
 	{"tokens", "[PATH...]", "tokens per model, agent and call; context use; cost; budgets",
 	 "Token usage per model, per agent and in total (input, output, cache read/write,\n"
 	 "reasoning; unknown usage flagged), context-window utilisation, cost and budgets.",
@@ -48,7 +48,7 @@ static const struct command commands[] = {
 	 "Findings ranked by the wall time they could save, each with its exchanges and a\n"
 	 "suggestion: sequential_llm, slow_tool, slow_first_byte, repeated_request,\n"
 	 "llm_dominant, high_call_count, prompt_heavy, context_pressure, no_connection_reuse.",
-	 F_COMMON | O_WIDTH | O_PRICES | O_THRESH | O_LIMIT, 1, cmd_bottlenecks},
+	 F_COMMON | O_WIDTH | O_PRICES | O_THRESH | O_LIMIT | O_ALL, 1, cmd_bottlenecks},
 	{"critical-path", "[PATH...]", "the steps that determine the run's wall time",
 	 "The chain of exchanges, manual spans, child processes and internal gaps that\n"
 	 "determines the run's wall time, across threads and processes; steps add up to it.",
@@ -156,6 +156,8 @@ static int run_command(const struct command *c, int argc, char **argv)
 		rc = c->fn(&v);
 		goto done;
 	}
+	if (!rc)
+		color_setup(&v);
 	if (!rc)
 		rc = load_runs(&v, c);
 	if (!rc)

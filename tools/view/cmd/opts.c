@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "parse.h"
 #include "view.h"
@@ -35,6 +36,9 @@ enum {
 	OPT_BATCH_BYTES,
 	OPT_NO_GZIP,
 	OPT_QUIET,
+	OPT_ALL,
+	OPT_COLOR,
+	OPT_LANES,
 	OPT_OUTPUT = 'o',
 };
 
@@ -153,6 +157,19 @@ static const struct optdesc optdescs[] = {
 	 O_QUIET,
 	 NULL,
 	 "no progress on stderr (shown only on a terminal, for work over a second)"},
+	{{"all", no_argument, 0, OPT_ALL},
+	 O_ALL,
+	 NULL,
+	 "list every finding, not one line per kind and call site"},
+	{{"color", required_argument, 0, OPT_COLOR},
+	 O_COLOR,
+	 "WHEN",
+	 "colour by category: auto (default: on a terminal unless NO_COLOR is set),\n"
+	 "always or never"},
+	{{"lanes", no_argument, 0, OPT_LANES},
+	 O_LANES,
+	 NULL,
+	 "one lane per thread and per connection instead of one row per call"},
 };
 
 #define NOPTS (sizeof(optdescs) / sizeof(optdescs[0]))
@@ -470,6 +487,22 @@ static int one_opt(struct view *v, int c, char *arg)
 	case OPT_ENDPOINT:
 		o->endpoint = arg;
 		return 0;
+	case OPT_ALL:
+		o->all = 1;
+		return 0;
+	case OPT_LANES:
+		o->lanes = 1;
+		return 0;
+	case OPT_COLOR:
+		if (!strcmp(arg, "auto"))
+			o->color = 0;
+		else if (!strcmp(arg, "always"))
+			o->color = 1;
+		else if (!strcmp(arg, "never"))
+			o->color = 2;
+		else
+			return bad(v, "--color", arg, "expected auto, always or never");
+		return 0;
 	case OPT_OUTPUT:
 		o->output = arg;
 		return 0;
@@ -536,4 +569,30 @@ int opts_parse(struct view *v, unsigned allowed, int argc, char **argv)
 void opts_free(struct opts *o)
 {
 	(void)o;
+}
+
+void color_setup(struct view *v)
+{
+	static const char *const cats[AP_CAT_MAX + 1] = {
+		[AP_CAT_UNKNOWN] = "\033[37m", [AP_CAT_LLM] = "\033[34m",
+		[AP_CAT_TOOL] = "\033[33m",    [AP_CAT_MEMORY] = "\033[32m",
+		[AP_CAT_PROCESS] = "\033[35m", [AP_CAT_MAX] = "\033[2m",
+	};
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+	struct color *c = &v->color;
+	int on = v->o.color == 1;
+
+	if (v->o.color == 0)
+		on = !v->o.json && (!nc || !*nc) && (!term || strcmp(term, "dumb")) &&
+		     isatty(fileno(v->out));
+	if (v->o.color == 2)
+		on = 0;
+	c->on = on ? "1" : "";
+	c->bold = on ? "\033[1m" : "";
+	c->dim = on ? "\033[2m" : "";
+	c->kind = on ? "\033[36m" : "";
+	c->err = on ? "\033[31m" : "";
+	c->off = on ? "\033[0m" : "";
+	for (int i = 0; i <= AP_CAT_MAX; i++)
+		c->cat[i] = on && cats[i] ? cats[i] : "";
 }

@@ -20,5 +20,7 @@ int cmd_html(struct view *v);	    /* cmd_html.c */
 int opts_parse(struct view *v, unsigned allowed, int argc, char **argv);
 void opts_help(FILE *f, unsigned allowed);
 void opts_free(struct opts *o);
+/* Fill v->color from --color, NO_COLOR, TERM and whether v->out is a terminal. */
+void color_setup(struct view *v);
 
 #endif

@@ -25,8 +25,11 @@ enum opt_bits {
 	O_ROOTS = 1 << 13,    /* --roots */
 	O_ENDPOINT = 1 << 14, /* --endpoint (export otlp) */
 	O_OUTPUT = 1 << 15,   /* -o, --output */
-	O_SHIP = 1 << 16,     /* --follow --state --batch-spans --batch-bytes --no-gzip (export) */
-	O_QUIET = 1 << 17,    /* --quiet: no progress on stderr */
+	O_ALL = 1 << 16,      /* --all (bottlenecks: every instance) */
+	O_COLOR = 1 << 17,    /* --color=auto|always|never */
+	O_LANES = 1 << 18,    /* --lanes (waterfall: one lane per thread and connection) */
+	O_SHIP = 1 << 19,     /* --follow --state --batch-spans --batch-bytes --no-gzip (export) */
+	O_QUIET = 1 << 20,    /* --quiet: no progress on stderr */
 };
 
 enum budget_kind { B_TOKENS, B_INPUT, B_OUTPUT, B_COST, B_WALL, B_CAT_TIME, B_CAT_CALLS };
@@ -53,6 +56,7 @@ struct thresholds {
 
 struct opts {
 	int json, width, depth, limit, no_phases, calls;
+	int all, lanes, color; /* color: 0 auto, 1 always, 2 never */
 	const char *format, *prices;
 	const char *weight, *roots, *endpoint, *output; /* flamegraph, export, html */
 	struct filter f;
@@ -71,8 +75,16 @@ struct opts {
 
 struct prices;
 
+/* Terminal escapes by role; all "" when colour is off (NO_COLOR, piped, --color=never). */
+struct color {
+	const char *on; /* non-NULL marker: colour enabled when on[0] */
+	const char *bold, *dim, *kind, *err, *off;
+	const char *cat[AP_CAT_MAX + 1]; /* by category; [AP_CAT_MAX] internal */
+};
+
 struct view {
 	const char *cmd;
+	struct color color;
 	struct opts o;
 	struct vrun a, b; /* b only for diff */
 	struct prices *prices;

@@ -1,5 +1,6 @@
 /* text.c: number and duration formatting, bars and width detection for the text views. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -121,33 +122,70 @@ void put_bar(FILE *f, double frac, int width, char c)
 	put_rep(f, ' ', width - n);
 }
 
-/* Terminal-safe: control characters and stray continuation bytes print as '?'. */
+/* Length of the UTF-8 sequence at p (1 for a broken one, printed as '?'). */
+static int seq_len(const unsigned char *p)
+{
+	int k = *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : *p >= 0xC0 ? 2 : 1, avail = 0;
+
+	while (avail < k && (avail == 0 || (p[avail] & 0xC0) == 0x80))
+		avail++;
+	return avail < k ? 1 : k;
+}
+
+/* Print code points [from, to) of s, terminal-safe; returns the end pointer. */
+static const unsigned char *put_cols(FILE *f, const unsigned char *p, int from, int to)
+{
+	for (int c = 0; *p && c < to; c++) {
+		int k = seq_len(p);
+
+		if (c >= from) {
+			if (*p < 0x20 || *p == 0x7f || (*p >= 0x80 && k == 1))
+				fputc('?', f);
+			else
+				fwrite(p, 1, (size_t)k, f);
+		}
+		p += k;
+	}
+	return p;
+}
+
+/*
+ * Terminal-safe: control characters and stray continuation bytes print as '?'. A string longer
+ * than n columns keeps its start and its end around a '…' (so host and path both show).
+ */
 void put_fit(FILE *f, const char *s, int n, int pad)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	int cols = 0;
+	int cols = 0, head;
 
-	while (*p && cols < n) {
-		int k = *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : *p >= 0xC0 ? 2 : 1, avail = 0;
-
-		while (avail < k && (avail == 0 || (p[avail] & 0xC0) == 0x80))
-			avail++;
-		if (avail < k)
-			k = 1; /* broken sequence: print its lead byte as '?' */
-		if (cols == n - 1 && p[k]) {
-			fputc('>', f); /* truncated */
-			cols++;
-			break;
-		}
-		if (*p < 0x20 || *p == 0x7f || (*p >= 0x80 && k == 1))
-			fputc('?', f);
-		else
-			fwrite(p, 1, (size_t)k, f);
-		p += k;
+	for (const unsigned char *q = p; *q; q += seq_len(q))
 		cols++;
+	if (n <= 0)
+		return;
+	if (cols <= n) {
+		put_cols(f, p, 0, cols);
+	} else {
+		head = (n - 1) / 2;
+		put_cols(f, p, 0, head);
+		fputs(n > 1 ? "\xe2\x80\xa6" : ">", f);
+		if (n > 1)
+			put_cols(f, p, cols - (n - 1 - head), cols);
+		cols = n;
 	}
 	if (pad)
 		put_rep(f, ' ', n - cols);
+}
+
+/* printf into a buffer, then put_wrap it. */
+void put_wrapf(FILE *f, int width, int indent, const char *fmt, ...)
+{
+	char buf[2000];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	put_wrap(f, buf, width, indent);
 }
 
 void put_wrap(FILE *f, const char *s, int width, int indent)

@@ -27,8 +27,12 @@ char cat_fill(int cat);
 void put_bar(FILE *f, double frac, int width, char c);
 /* Repeat c n times. */
 void put_rep(FILE *f, char c, int n);
-/* Print s truncated to at most n bytes (UTF-8 aware), padded with spaces to n when pad. */
+/* Print s in at most n columns (UTF-8 aware; a longer s is shortened in the middle with '…'),
+ * padded with spaces to n when pad. */
 void put_fit(FILE *f, const char *s, int n, int pad);
+/* printf, then word-wrap to width columns with indent (see put_wrap). */
+void put_wrapf(FILE *f, int width, int indent, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* Print s word-wrapped to width columns, every line indented by indent spaces. */
 void put_wrap(FILE *f, const char *s, int width, int indent);
