@@ -201,7 +201,7 @@ static int ship_once(struct view *v, struct otlp_dest *d, struct follow *fw, int
 		run_free(&v->a.run);
 		return 0;
 	}
-	view_select(v, &v->a);
+	vrun_select(&v->o.f, &v->a);
 	rc = otlp_export_run(v, d, fw, final);
 	vrun_free(&v->a);
 	memset(&v->a, 0, sizeof(v->a));
