@@ -1,4 +1,5 @@
-/* redact.h: removes credentials from URL paths, URLs and header names before anything is stored. */
+/* redact.h: the one redaction module: credentials out of URLs, header lines, argv and shell
+ * strings. */
 #ifndef AGENTPROF_REDACT_H
 #define AGENTPROF_REDACT_H
 
@@ -19,7 +20,8 @@ int ap_query_key_is_secret(const char *key, size_t n);
 /*
  * Replace the value of every secret query parameter of a NUL-terminated path ("/p?a=1&key=x")
  * with REDACTED, in place. A result longer than cap-1 bytes is cut (always NUL-terminated).
- * Parameters are split on '&' and ';'; a fragment ('#...') is dropped.
+ * Parameters are split on '&' and ';'; a fragment ('#...') is dropped. Path parameters
+ * ("/a;jsessionid=x/b") are redacted the same way.
  */
 void ap_redact_path(char *path, size_t cap);
 
@@ -28,5 +30,26 @@ void ap_redact_url(char *url, size_t cap);
 
 /* 1 if a header with this name carries a credential (Authorization, Cookie, x-api-key, ...). */
 int ap_header_is_secret(const char *name, size_t n);
+
+/*
+ * Redact one command-line argument in place (cut to cap-1 bytes). prev is the value returned
+ * for the previous argument (0 for the first): it says what this argument is, e.g. the value of
+ * --api-key, of -H, of -d. Redacted:
+ * - values of secret flags (--api-key X, --token=X, --password=X, mysql's -pX) and NAME=value
+ *   pairs whose name looks secret; the word after Bearer/Basic/Token;
+ * - header lines whose name is a credential, with or without a space after the colon
+ *   ("Authorization:Bearer T", "Cookie: a=b; sid=S", "x-api-key:V"): the whole value goes;
+ * - curl's -u/--user/--proxy-user "user:password" (the user stays), -b/--cookie pairs, and the
+ *   bodies of -d/--data/--data-raw/--data-binary/--json/-F (never kept; "@file" stays);
+ * - well-known key prefixes (sk-, AIza, ghp_, xoxb-, AKIA, eyJ..., ...);
+ * - URL userinfo and secret query or ";name=value" path parameters.
+ * An argument with whitespace is a shell string ("sh -c 'curl -u a:b ...'"): it is split as sh
+ * would, each word redacted in turn, and joined again (nested shell strings up to 3 deep).
+ * Returns the state for the next argument.
+ */
+int ap_redact_arg(char *arg, size_t cap, int prev);
+
+/* A shell command line (system(), popen()) redacted word by word like argv, into out. */
+void ap_redact_shell(const char *cmd, char *out, size_t cap);
 
 #endif

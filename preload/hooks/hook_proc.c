@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "argv_redact.h"
+#include "redact.h"
 #include "rt.h"
 #include "rt_stack.h"
 
@@ -18,7 +18,7 @@ static int own_process(void)
 	return ap_active() && ap_getpid_raw() == ap_rt.pid;
 }
 
-/* argv into a process event, each argument redacted (argv_redact.h) and cut to 255 bytes. */
+/* argv into a process event, each argument redacted (redact.h) and cut to 255 bytes. */
 void ap_copy_argv(struct ap_proc_event *e, char *const argv[])
 {
 	size_t o = 0;

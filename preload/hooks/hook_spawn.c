@@ -12,7 +12,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "argv_redact.h"
 #include "redact.h"
 #include "rt.h"
 #include "rt_stack.h"
@@ -270,93 +269,6 @@ static int env_has_preload(char *const envp[])
 		if (!strncmp(envp[i], "LD_PRELOAD=", 11))
 			return strstr(envp[i], "libagentprof") != NULL;
 	return 0;
-}
-
-/* A word that looks like a header line ("Authorization: Bearer x") keeps only its name. */
-static void redact_header_word(char *w, size_t cap)
-{
-	const char *colon = strchr(w, ':');
-
-	if (colon && colon != w && !strstr(w, "://") &&
-	    ap_header_is_secret(w, (size_t)(colon - w)) &&
-	    (size_t)(colon - w) + 1 + sizeof(AP_REDACTED) <= cap)
-		memcpy(w + (colon - w) + 1, AP_REDACTED, sizeof(AP_REDACTED));
-}
-
-/*
- * Redact a shell command line for the record: split it into words the way sh would for simple
- * quoting ('...', "...", backslash), redact each word like an argv element (secret flags and
- * their values, NAME=value, key prefixes, URL credentials and query secrets, header lines, the
- * word after "Bearer"/"Basic"), and join them again with single quotes where needed.
- */
-void ap_redact_shell(const char *cmd, char *out, size_t cap)
-{
-	const char *p = cmd;
-	size_t o = 0;
-	int prev = 0, after_scheme = 0;
-
-	out[0] = 0;
-	while (*p) {
-		char w[512];
-		size_t n = 0, len;
-		char q = 0;
-		int quote = 0;
-
-		while (*p == ' ' || *p == '\t' || *p == '\n')
-			p++;
-		if (!*p)
-			break;
-		for (; *p; p++) {
-			char ch = *p;
-
-			if (q) {
-				if (ch == q) {
-					q = 0;
-					continue;
-				}
-				if (q == '"' && ch == '\\' && p[1])
-					ch = *++p;
-			} else if (ch == '\'' || ch == '"') {
-				q = ch;
-				continue;
-			} else if (ch == '\\' && p[1]) {
-				ch = *++p;
-			} else if (ch == ' ' || ch == '\t' || ch == '\n') {
-				break;
-			}
-			if (n + 1 < sizeof(w))
-				w[n++] = ch;
-		}
-		w[n] = 0;
-		if (after_scheme) {
-			ap_strlcpy(w, AP_REDACTED, sizeof(w));
-			after_scheme = 0;
-			prev = 0;
-		} else {
-			after_scheme = !strcasecmp(w, "Bearer") || !strcasecmp(w, "Basic") ||
-				       !strcasecmp(w, "Token");
-			if (prev != 2)
-				redact_header_word(w, sizeof(w));
-			prev = ap_redact_arg(w, sizeof(w), prev);
-		}
-		len = strlen(w);
-		quote = !len || strpbrk(w, " \t\n'\"\\;&|<>()$`*?") != NULL;
-		if (o + len + 4 + (quote ? 2 : 0) >= cap)
-			break;
-		if (o)
-			out[o++] = ' ';
-		if (quote) {
-			/* single-quote, turning embedded quotes into '"' (readability only) */
-			out[o++] = '\'';
-			for (size_t i = 0; i < len && o + 2 < cap; i++)
-				out[o++] = w[i] == '\'' ? '"' : w[i];
-			out[o++] = '\'';
-		} else {
-			memcpy(out + o, w, len);
-			o += len;
-		}
-		out[o] = 0;
-	}
 }
 
 static void spawn_event(const char *path, char *const argv[], const char *shell_cmd, pid_t child,

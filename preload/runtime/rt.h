@@ -168,8 +168,6 @@ struct ap_vfork_note {
 };
 extern struct ap_vfork_note ap_vfork_notes[AP_VFORK_NOTES];
 void ap_vfork_note_exec(const char *file, int use_path);
-/* Redact a shell command line ("sh -c CMD") word by word into out (hook_spawn.c). */
-void ap_redact_shell(const char *cmd, char *out, size_t cap);
 
 /* --- connections (rt_conn.c) --------------------------------------------------------------------
  */

@@ -7,6 +7,11 @@
 # files must contain the exchanges' paths, so plaintext HTTP metadata is really in there.
 # Canaries are never put on a command line in the clear except where argv redaction is part of
 # the contract (-H 'Authorization: ...', URLs with user:pass@ and secret query values).
+# Part two: command lines. A Python host started with secret arguments spawns children (through
+# subprocess: fork/exec or posix_spawn) and runs shell commands (os.system: system()) whose
+# arguments carry canaries in every form argv redaction handles (-H without a space, cookies,
+# -u/--user/--proxy-user, -b, -pPASS, --password=, request bodies, ?pw= and ;key=, sh -c
+# strings); none may reach a span file, summary, JSONL, Chrome or OTLP output.
 . "$(dirname "$0")/lib.sh"
 
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
@@ -62,6 +67,54 @@ timeout 60 "$AP_VIEW" export --format jsonl "$D" >"$W/export.jsonl" 2>&1
 timeout 60 "$AP_VIEW" summary "$D" >"$W/summary.txt" 2>&1
 for c in $CANARIES; do
 	eq "canary $c: not in export/summary" "$(cat "$W/export.jsonl" "$W/summary.txt" | grep -ac -- "$c")" 0
+done
+
+# --- command lines ---------------------------------------------------------------------------------
+A=$W/argv
+cat >"$W/spawner.py" <<'PYEOF'
+import os, subprocess, sys
+forms = [
+    ["-H", "Cookie: a=b; sid=ARGCANARY01x"],
+    ["-H", "Authorization:Bearer ARGCANARY02x"],
+    ["-u", "alice:ARGCANARY03x"],
+    ["--user", "alice:ARGCANARY04x"],
+    ["--proxy-user", "bob:ARGCANARY05x"],
+    ["-b", "session=ARGCANARY06x"],
+    ["-H", "x-api-key:ARGCANARY08x"],
+    ["-pARGCANARY09x", "mydb"],
+    ["--password=ARGCANARY10x"],
+    ["-d", '{"prompt":"ARGCANARY11x"}'],
+    ["--data-raw", "ARGCANARY12x"],
+    ["--json", '{"m":"ARGCANARY13x"}'],
+    ["https://h/login?user=bob&pw=ARGCANARY14x"],
+    ["https://h/v1;key=ARGCANARY15x/models"],
+    ["https://u:ARGCANARY16x@h/x"],
+]
+for f in forms:
+    subprocess.run(["/bin/true", "curl-like"] + f, check=True)
+os.system("/bin/true -u alice:ARGCANARY07x https://h/")
+os.system("/bin/true -H 'Cookie: a=1; sid=ARGCANARY17x' -d '{\"k\":\"ARGCANARY18x\"}'")
+subprocess.run(["/bin/sh", "-c", "/bin/true --user bob:ARGCANARY19x -H 'Authorization:Bearer ARGCANARY20x'"], check=True)
+print("spawned", len(forms) + 3)
+PYEOF
+run_prof "$A" "$W/argv" "$PY" "$W/spawner.py" --api-key ARGCANARY21x -u "me:ARGCANARY22x" --proxy-user "p:ARGCANARY23x"
+eq "argv host ran" "$(cat "$W/argv.rc")" 0
+afiles=$(span_files "$A")
+ge "argv host: span files (host and children)" "$(echo "$afiles" | grep -c .)" 2
+: >"$W/argv.raw"
+for f in $afiles; do
+	zstd -dc "$f" >>"$W/argv.raw" 2>/dev/null
+done
+check "argv host: span files hold the spawned command lines (the grep is meaningful)" grep -qa 'curl-like' "$W/argv.raw"
+check "argv host: span files hold the host's own argv" grep -qa 'spawner.py' "$W/argv.raw"
+timeout 60 "$AP_VIEW" summary "$A" >"$W/argv.summary" 2>&1
+timeout 60 "$AP_VIEW" export --format jsonl "$A" >"$W/argv.jsonl" 2>&1
+timeout 60 "$AP_VIEW" export --format chrome "$A" >"$W/argv.chrome" 2>&1
+timeout 60 "$AP_VIEW" export --format otlp "$A" >"$W/argv.otlp" 2>&1
+check "argv host: the JSONL export holds the command lines" grep -q 'curl-like' "$W/argv.jsonl"
+for out in raw summary jsonl chrome otlp; do
+	leaked=$(grep -aoE 'ARGCANARY[0-9]+x' "$W/argv.$out" | sort -u | tr '\n' ' ')
+	eq "argv canaries (23 forms): none in $out" "${leaked:-none}" none
 done
 
 # file hygiene: 0600 regular files, not world-readable
