@@ -24,7 +24,7 @@ enum body { B_NONE = 0, B_LENGTH, B_CHUNKED, B_CLOSE };
 enum chunk { CH_SIZE = 0, CH_SIZE_LF, CH_EXT, CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_TRAILER };
 enum cenc { ENC_NONE = 0, ENC_GZIP, ENC_DEFLATE, ENC_OTHER };
 enum ckind { K_NONE = 0, K_JSON, K_SSE, K_NDJSON, K_SNIFF };
-enum sse { S_LINE = 0, S_FIELD, S_VALUE_START, S_DATA, S_SKIP };
+enum sse { S_LINE = 0, S_FIELD, S_VALUE_START, S_DATA, S_SKIP, S_EVENT };
 
 /* One direction's message framing. */
 struct framer {
@@ -84,6 +84,11 @@ struct content {
 	uint8_t ev_terminal; /* the event is the provider's last (message_stop, done:true...) */
 	uint8_t ev_finish;   /* the event carries a finishReason (Gemini) */
 	uint8_t ev_umeta;    /* the event carries usageMetadata (Gemini) */
+	uint8_t ev_want;     /* SSE: the event's data holds "usage (or may: cut at a read) */
+	uint8_t quote;	     /* SSE: the last data byte so far was '"' */
+	uint8_t name_len;    /* SSE: bytes of the event's "event:" name kept */
+	uint8_t parsed;	     /* SSE: events parsed while no model is known */
+	char name[24];	     /* SSE: the event's "event:" name ("message_stop") */
 	uint16_t ev_len;
 	char field[8];
 	uint64_t inflated;
@@ -439,27 +444,76 @@ static void event_bytes(struct content *c, const void *p, size_t n)
 
 static void early_complete(struct ap_http *h, int64_t now, const uint8_t *end);
 
-/* The event (or NDJSON line) ended: parse it if it holds a wanted key; the stream's last? */
-static void event_end(struct ap_http *h, int64_t now, int count, const uint8_t *end)
+static int name_is_terminal(const struct content *c)
+{
+	static const struct {
+		const char *s;
+		uint8_t n;
+	} names[] = {{"message_stop", 12},
+		     {"response.completed", 18},
+		     {"response.failed", 15},
+		     {"response.incomplete", 19},
+		     {"error", 5}};
+
+	if (!c->name_len)
+		return 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].n == c->name_len && memcmp(c->name, names[i].s, c->name_len) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * An SSE event is parsed when its data holds "usage" (seen while its bytes went by), while no
+ * model is known yet (the first few events), when its "event:" name is a terminal one, or when
+ * a short event names message_stop (streams without "event:" lines).
+ */
+static int sse_wanted(struct content *c, const char *d, size_t n)
+{
+	if (c->ev_want || (c->name_len && name_is_terminal(c)))
+		return 1;
+	if (!c->ux.model[0] && c->parsed < 8) {
+		c->parsed++;
+		return 1;
+	}
+	return n <= 48 && memmem(d, n, "message_stop", 12) != NULL;
+}
+
+/*
+ * The event (or NDJSON line) ended: parse it if it holds a wanted key; the stream's last?
+ * Its data is d[0..n) (evbuf, or the read itself when the whole event was in it).
+ */
+static void event_end_at(struct ap_http *h, int64_t now, int count, const uint8_t *end,
+			 const char *d, size_t n)
 {
 	struct content *c = &st(h)->c;
-	int done = !c->ev_over && c->ev_len >= 6 && memcmp(c->evbuf, "[DONE]", 6) == 0;
+	int done = !c->ev_over && n >= 6 && memcmp(d, "[DONE]", 6) == 0;
 
 	if (c->scan) {
 		if (c->ev_over) {
 			ap_json_end(&c->js, resp_field, c);
-		} else if (!done && event_wanted(c, c->evbuf, c->ev_len)) {
+		} else if (!done &&
+			   (c->kind == K_SSE ? sse_wanted(c, d, n) : event_wanted(c, d, n))) {
 			ap_json_init(&c->js);
-			json_feed(c, c->evbuf, c->ev_len);
+			json_feed(c, d, n);
 			ap_json_end(&c->js, resp_field, c);
 		}
 	}
 	if (count && !done)
 		event_seen(h, now);
-	if (done || c->ev_terminal || (c->ev_finish && c->ev_umeta))
+	if (done || c->ev_terminal || (c->ev_finish && c->ev_umeta) ||
+	    (c->kind == K_SSE && c->name_len && name_is_terminal(c)))
 		early_complete(h, now, end);
 	c->ev_len = 0;
 	c->ev_over = c->ev_terminal = c->ev_finish = c->ev_umeta = 0;
+	c->ev_want = c->quote = c->name_len = 0;
+}
+
+static void event_end(struct ap_http *h, int64_t now, int count, const uint8_t *end)
+{
+	struct content *c = &st(h)->c;
+
+	event_end_at(h, now, count, end, c->evbuf, c->ev_len);
 }
 
 static void sse_dispatch(struct ap_http *h, int64_t now, const uint8_t *end)
@@ -481,6 +535,7 @@ static void sse_data_begin(struct content *c)
 		c->ev_over = 0;
 	} else {
 		event_bytes(c, "\n", 1);
+		c->quote = 0;
 	}
 }
 
@@ -499,6 +554,113 @@ static size_t line_run(const uint8_t *p, size_t n)
 	return cr ? (size_t)(cr - p) : k;
 }
 
+/* A '"u' pair at p[j]: "usage" (or a pair cut at the end of the read: maybe). */
+static void quote_u(struct content *c, const uint8_t *p, size_t n, size_t j)
+{
+	if (j + 6 > n || memcmp(p + j + 1, "usage", 5) == 0)
+		c->ev_want = 1;
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/* 32 bytes at a time: the first CR/LF at or after i, and the '"u' pairs before it. */
+__attribute__((target("avx2"))) static size_t data_run_avx2(struct content *c, const uint8_t *p,
+							    size_t n, size_t i, int *found)
+{
+	const __m256i lf = _mm256_set1_epi8('\n'), cr = _mm256_set1_epi8('\r'),
+		      quote = _mm256_set1_epi8('"'), u = _mm256_set1_epi8('u');
+	uint32_t carry = 0; /* the previous block ended with '"' */
+
+	for (; i + 32 <= n; i += 32) {
+		__m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+		uint32_t eol = (uint32_t)_mm256_movemask_epi8(
+			_mm256_or_si256(_mm256_cmpeq_epi8(a, lf), _mm256_cmpeq_epi8(a, cr)));
+		uint32_t q = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, quote));
+		uint32_t um = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, u));
+		uint32_t pairs = q & (um >> 1), before = eol ? (eol & -eol) - 1 : ~0u;
+
+		if (carry && (um & 1) && (before & 1))
+			quote_u(c, p, n, i - 1);
+		for (pairs &= before >> 1; pairs; pairs &= pairs - 1)
+			quote_u(c, p, n, i + (unsigned)__builtin_ctz(pairs));
+		if (eol) {
+			*found = 1;
+			return i + (unsigned)__builtin_ctz(eol);
+		}
+		carry = q >> 31;
+	}
+	return i;
+}
+
+static int have_avx2(void)
+{
+	static int known = -1;
+
+	if (known < 0) {
+		__builtin_cpu_init();
+		known = __builtin_cpu_supports("avx2") ? 1 : 0;
+	}
+	return known;
+}
+#endif
+
+/*
+ * Bytes of an SSE data line before its CR or LF, noting on the way whether "usage" occurs:
+ * one pass, 32 or 16 bytes at a time where AVX2 or SSE2 is there.
+ */
+static size_t data_run(struct content *c, const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	if (c->quote && p[0] == 'u')
+		c->ev_want = 1; /* a pair across two reads */
+#if defined(__x86_64__)
+	if (n >= 33 && have_avx2()) {
+		int found = 0;
+		i = data_run_avx2(c, p, n - 1, 0, &found);
+		if (found) {
+			c->quote = i > 0 && p[i - 1] == '"';
+			return i;
+		}
+		if (i > 0 && p[i - 1] == '"' && p[i] == 'u')
+			quote_u(c, p, n, i - 1);
+	}
+#endif
+#if defined(__x86_64__) || defined(__SSE2__)
+	{
+		const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'),
+			      quote = _mm_set1_epi8('"'), u = _mm_set1_epi8('u');
+
+		for (; i + 17 <= n; i += 16) {
+			__m128i a = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+			__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + i + 1));
+			unsigned eol = (unsigned)_mm_movemask_epi8(
+				_mm_or_si128(_mm_cmpeq_epi8(a, lf), _mm_cmpeq_epi8(a, cr)));
+			unsigned qu = (unsigned)_mm_movemask_epi8(
+				_mm_and_si128(_mm_cmpeq_epi8(a, quote), _mm_cmpeq_epi8(b, u)));
+
+			if (eol) {
+				unsigned e = (unsigned)__builtin_ctz(eol);
+				qu &= (1u << e) - 1;
+				for (; qu; qu &= qu - 1)
+					quote_u(c, p, n, i + (unsigned)__builtin_ctz(qu));
+				i += e;
+				c->quote = i > 0 && p[i - 1] == '"';
+				return i;
+			}
+			for (; qu; qu &= qu - 1)
+				quote_u(c, p, n, i + (unsigned)__builtin_ctz(qu));
+		}
+	}
+#endif
+	for (; i < n && p[i] != '\n' && p[i] != '\r'; i++)
+		if (p[i] == '"' && i + 1 < n && p[i + 1] == 'u')
+			quote_u(c, p, n, i);
+	c->quote = i > 0 && p[i - 1] == '"';
+	return i;
+}
+
 /* End of an SSE line in state s (the CR/LF itself is consumed by the caller). */
 static void sse_line_end(struct ap_http *h, int64_t now, const uint8_t *end)
 {
@@ -506,6 +668,7 @@ static void sse_line_end(struct ap_http *h, int64_t now, const uint8_t *end)
 
 	if (c->sse == S_LINE) {
 		sse_dispatch(h, now, end);
+		c->name_len = 0; /* the blank line ends the event, data or not */
 	} else if (c->sse == S_FIELD && c->field_len == 4 && memcmp(c->field, "data", 4) == 0) {
 		sse_data_begin(c); /* "data" without a colon: an empty data line */
 	}
@@ -534,6 +697,11 @@ static size_t sse_step(struct ap_http *h, const uint8_t *p, size_t n, int64_t no
 			c->sse = S_DATA;
 			return 6;
 		}
+		if (n >= 7 && memcmp(p, "event: ", 7) == 0) {
+			c->sse = S_EVENT;
+			c->name_len = 0;
+			return 7;
+		}
 		c->field_len = 0;
 		c->sse = p[0] == ':' ? S_SKIP : S_FIELD;
 		return c->sse == S_SKIP;
@@ -552,8 +720,18 @@ static size_t sse_step(struct ap_http *h, const uint8_t *p, size_t n, int64_t no
 		c->sse = S_DATA;
 		return p[0] == ' ';
 	case S_DATA:
-		k = line_run(p, n);
+		k = data_run(c, p, n);
 		event_bytes(c, p, k);
+		return k;
+	case S_EVENT:
+		k = line_run(p, n);
+		if (c->name_len + k <= sizeof(c->name)) {
+			memcpy(c->name + c->name_len, p, k);
+			c->name_len = (uint8_t)(c->name_len + k);
+		} else {
+			c->name_len = sizeof(c->name); /* longer than any terminal name */
+			c->name[0] = 0;
+		}
 		return k;
 	default: /* S_SKIP */
 		return line_run(p, n);
@@ -626,7 +804,36 @@ static void content_scan(struct ap_http *h, const uint8_t *p, size_t n, int64_t 
 		break;
 	case K_SSE:
 		while (n) {
-			size_t k = sse_step(h, p, n, now);
+			size_t k;
+
+			/* the common case: a whole "data: ...\n\n" event in this read, used in
+			 * place */
+			if (c->sse == S_LINE && !c->cr && !c->has_data && n > 8 &&
+			    memcmp(p, "data: ", 6) == 0) {
+				c->quote = 0;
+				k = 6 + data_run(c, p + 6, n - 6);
+				if (k + 1 < n && p[k] == '\n' && p[k + 1] == '\n') {
+					struct slot *sl = in_slot(st(h));
+					/* nothing to parse, not the last: count it and go on */
+					if (!c->ev_want && c->ux.model[0] && k - 6 > 48 && sl &&
+					    p[6] != '[' && !c->name_len) {
+						sl->ex.events++;
+						if (sl->ex.first_event_ns == AP_UNKNOWN)
+							sl->ex.first_event_ns = now;
+						p += k + 2;
+						n -= k + 2;
+						continue;
+					}
+					event_end_at(h, now, 1, p + k + 2, (const char *)p + 6,
+						     k - 6);
+					c->name_len = 0;
+					p += k + 2;
+					n -= k + 2;
+					continue;
+				}
+				c->ev_want = 0; /* the slow path below sees these bytes again */
+			}
+			k = sse_step(h, p, n, now);
 			p += k;
 			n -= k;
 		}
