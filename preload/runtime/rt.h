@@ -151,6 +151,8 @@ struct ap_inline_hook {
 extern const struct ap_inline_hook ap_ssl_inline_hooks[]; /* ends with a NULL name */
 /* Find and patch, from the constructor only (single-threaded: see rt_inline.c). */
 void ap_inline_init(void);
+/* Why TLS without SSL_* calls is expected in this process (Bun), or NULL. */
+const char *ap_inline_opaque_reason(void);
 
 /* --- writer (rt_writer.c) -----------------------------------------------------------------------
  */

@@ -482,11 +482,15 @@ static void decide(struct ap_conn *c, const uint8_t *p, size_t n, int64_t now)
 		if (!ap_rt.opaque_tls_reported) {
 			char msg[AP_STR_MSG];
 			ap_rt.opaque_tls_reported = 1;
-			snprintf(msg, sizeof(msg),
-				 "TLS to %.120s without SSL_* calls (statically linked TLS): "
-				 "endpoints "
-				 "are timed at socket level only",
-				 c->info.host[0] ? c->info.host : c->info.peer);
+			const char *why = ap_inline_opaque_reason();
+			if (why)
+				snprintf(msg, sizeof(msg), "TLS to %.100s without SSL_* calls: %s",
+					 c->info.host[0] ? c->info.host : c->info.peer, why);
+			else
+				snprintf(msg, sizeof(msg),
+					 "TLS to %.120s without SSL_* calls (statically linked "
+					 "TLS): endpoints are timed at socket level only",
+					 c->info.host[0] ? c->info.host : c->info.peer);
 			ap_diag(AP_DIAG_OPAQUE_TLS, msg);
 		}
 		c->tls_start = c->connect_start != AP_UNKNOWN && c->info.connect_ns != AP_UNKNOWN

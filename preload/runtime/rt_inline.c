@@ -53,6 +53,14 @@ struct target {
 	struct ap_tramp tramp;
 };
 
+/* Why TLS in this process will be opaque, told with the first opaque connection. */
+static const char *opaque_reason;
+
+const char *ap_inline_opaque_reason(void)
+{
+	return opaque_reason;
+}
+
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
 {
@@ -63,6 +71,7 @@ static void say(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	ap_diag(AP_DIAG_OPAQUE_TLS, msg);
+	ap_rt.opaque_tls_reported = 1; /* this says why; the first opaque connection adds nothing */
 }
 
 /* --- the object that carries its own TLS ------------------------------------------------------ */
@@ -426,6 +435,46 @@ static void install(struct find_ctx *f)
 	}
 }
 
+/*
+ * Bun (Claude Code's runtime) links BoringSSL into a stripped executable: no SSL_* symbol is
+ * left, so there is nothing to hook by name. Bun is recognised by the BUN_* symbol versions its
+ * executable defines (read from its dynamic section, no file access).
+ */
+static int main_is_bun(void)
+{
+	struct link_map *lm = _r_debug.r_map; /* the main program comes first */
+	const ElfW(Dyn) * d;
+	const char *strtab = NULL;
+	const ElfW(Verdef) *vd = NULL;
+	size_t nvd = 0;
+
+	if (!lm || !lm->l_ld)
+		return 0;
+		/* the loader relocates some d_ptr entries in place and not others: rebase the
+		 * unrelocated */
+#define DYN_PTR(p) ((p) < lm->l_addr ? (p) + lm->l_addr : (p))
+	for (d = lm->l_ld; d->d_tag != DT_NULL; d++) {
+		if (d->d_tag == DT_STRTAB)
+			strtab = (const char *)DYN_PTR(d->d_un.d_ptr);
+		else if (d->d_tag == DT_VERDEF)
+			vd = (const ElfW(Verdef) *)DYN_PTR(d->d_un.d_ptr);
+		else if (d->d_tag == DT_VERDEFNUM)
+			nvd = d->d_un.d_val;
+	}
+#undef DYN_PTR
+	if (!strtab || !vd)
+		return 0;
+	for (size_t i = 0; i < nvd && i < 64; i++) {
+		const ElfW(Verdaux) *aux = (const void *)((const char *)vd + vd->vd_aux);
+		if (vd->vd_cnt && !strncmp(strtab + aux->vda_name, "BUN_", 4))
+			return 1;
+		if (!vd->vd_next)
+			break;
+		vd = (const void *)((const char *)vd + vd->vd_next);
+	}
+	return 0;
+}
+
 void ap_inline_init(void)
 {
 	const char *v = secure_getenv("AGENTPROF_INLINE_HOOKS");
@@ -443,6 +492,10 @@ void ap_inline_init(void)
 		say("TLS library in %.150s not hooked: %s; its TLS stays opaque",
 		    object_name(&f.obj), ap_tramp_status_text(AP_TR_UNSUPPORTED_ARCH));
 #endif
+	} else if (main_is_bun()) {
+		opaque_reason =
+			"a Bun executable: its BoringSSL has no symbols left to hook and no "
+			"signature for it is known; named by SNI, timed at socket level only";
 	}
 	ap_tls.guard--;
 }
