@@ -1,7 +1,7 @@
 #!/bin/sh
 # install-deps.sh [--extra] [--check]: make sure the Debian packages agentprof needs are present.
 #
-# Core (build + make test): compiler, zstd/zlib/curl/ssl/unwind/dw headers, and the CLI tools the
+# Core (build + make test): compiler, zstd/zlib/curl/ssl/unwind/dw/capstone headers, and the CLI tools the
 # tests drive (zstd, curl, openssl, Debian's /usr/bin/python3, node, CA certificates).
 # --extra adds what later features and their tests use: chromium (HTML report screenshots),
 # prometheus (promtool), redis-server (memory-store tests), clang (libFuzzer), libjemalloc2,
@@ -15,7 +15,7 @@
 set -eu
 
 CORE="gcc make pkg-config libzstd-dev zlib1g-dev libcurl4-openssl-dev libssl-dev libunwind-dev
-libdw-dev zstd curl openssl python3 ca-certificates"
+libdw-dev libcapstone-dev zstd curl openssl python3 ca-certificates"
 EXTRA="chromium prometheus redis-server clang libjemalloc2 g++ valgrind strace time golang-go"
 
 want_extra=0

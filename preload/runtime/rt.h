@@ -138,6 +138,22 @@ void ap_exit_code_hint(int code);
  */
 #include "rt_syms.h"
 
+/* --- inline hooks (rt_inline.c) -----------------------------------------------------------------
+ * A TLS library linked into the executable (Node's OpenSSL, Bun's BoringSSL) is called directly,
+ * never through the dynamic linker: its functions' entries are patched to jump to these wrappers
+ * (hook_ssl.c), and `real` is set to a trampoline that continues in the original. */
+struct ap_inline_hook {
+	const char *name;
+	void *wrapper;
+	void **real;
+	int required; /* the object is hooked only if every required function can be */
+};
+extern const struct ap_inline_hook ap_ssl_inline_hooks[]; /* ends with a NULL name */
+/* Find and patch, from the constructor only (single-threaded: see rt_inline.c). */
+void ap_inline_init(void);
+/* Why TLS without SSL_* calls is expected in this process (Bun), or NULL. */
+const char *ap_inline_opaque_reason(void);
+
 /* --- writer (rt_writer.c) -----------------------------------------------------------------------
  */
 void ap_writer_init(void);

@@ -23,6 +23,7 @@ struct tls_track {
 	uint8_t hlen;
 	uint8_t type;
 	uint32_t left;
+	uint32_t rec_len; /* length of the record in progress */
 };
 
 /* TLS 1.3 servers send session tickets (encrypted, so they look like application data) right
@@ -30,6 +31,16 @@ struct tls_track {
  * and not as the response's first byte. */
 #define TLS13_TICKETS	 2
 #define TLS13_TICKET_MAX 600
+
+/* Outgoing application-data records this small carry no request: a TLS 1.3 close_notify alert
+ * (19 bytes: 2 + content type + 16-byte tag), HTTP/2 control frames (GOAWAY, PING and SETTINGS
+ * acks, WINDOW_UPDATE, RST_STREAM: 26 to 34 bytes). The smallest HTTP/1.1 request needs 44. A
+ * chunk of only such records never ends a turn whose response has begun, and a turn made of
+ * them alone that gets no response is not an exchange. */
+#define TLS_CONTROL_MAX 34
+/* A TLS 1.3 alert record (close_notify): 2 bytes of alert, the content type, a 16-byte tag. After
+ * the client sends one, nothing the server sends belongs to the response any more. */
+#define TLS13_ALERT_LEN 19
 
 struct ap_conn {
 	atomic_int kind;  /* enum conn_kind; CK_FREE slots are claimed by CAS */
@@ -59,6 +70,8 @@ struct ap_conn {
 	struct tls_track tt[2];
 	/* opaque turn in progress */
 	int turn_active;
+	int turn_control; /* every outgoing chunk of the turn was control-sized */
+	int turn_closing; /* the client sent an alert after the response: the turn is over */
 	struct ap_exchange turn;
 	/* exchange parked for libcurl to merge with its own timings */
 	int has_parked;
@@ -352,7 +365,7 @@ void ap_conn_on_error(struct ap_conn *c, int err, int64_t now)
 
 /* Count application-data bytes in a chunk of TLS records (dir 0 = out, 1 = in). Incoming
  * records taken for TLS 1.3 session tickets are relabelled (type 0) and not counted. */
-static size_t tls_app_bytes(struct ap_conn *c, int dir, const uint8_t *p, size_t n)
+static size_t tls_app_bytes(struct ap_conn *c, int dir, const uint8_t *p, size_t n, int *big)
 {
 	struct tls_track *t = &c->tt[dir];
 	size_t app = 0;
@@ -360,8 +373,11 @@ static size_t tls_app_bytes(struct ap_conn *c, int dir, const uint8_t *p, size_t
 	while (n) {
 		if (t->left) {
 			size_t k = n < t->left ? n : t->left;
-			if (t->type == 23)
+			if (t->type == 23) {
 				app += k;
+				if (t->rec_len > TLS_CONTROL_MAX)
+					*big = 1;
+			}
 			t->left -= (uint32_t)k;
 			p += k;
 			n -= k;
@@ -372,6 +388,7 @@ static size_t tls_app_bytes(struct ap_conn *c, int dir, const uint8_t *p, size_t
 		if (t->hlen == 5) {
 			t->type = t->hdr[0];
 			t->left = (uint32_t)t->hdr[3] << 8 | t->hdr[4];
+			t->rec_len = t->left;
 			t->hlen = 0;
 			if (dir == 1 && t->type == 23 && c->tickets && c->turn_active &&
 			    c->turn.first_byte_ns == AP_UNKNOWN) {
@@ -403,34 +420,47 @@ static void finish_turn(struct ap_conn *c)
 	if (!c->turn_active)
 		return;
 	c->turn_active = 0;
+	if (c->turn_control && !c->turn.bytes_received)
+		return; /* close_notify, GOAWAY...: not a request */
 	if (c->turn.end_ns == AP_UNKNOWN)
 		c->turn.error = AP_XERR_EOF;
 	ap_emit_exchange(c, &c->turn);
 }
 
-static void opaque_io(struct ap_conn *c, int dir, size_t app, int64_t now)
+static void opaque_io(struct ap_conn *c, int dir, size_t app, int big, int64_t now)
 {
 	struct ap_exchange *x = &c->turn;
 
 	if (!app)
 		return;
 	if (dir == 0) {
-		if (c->turn_active && x->first_byte_ns != AP_UNKNOWN)
+		if (c->turn_active && x->first_byte_ns != AP_UNKNOWN) {
+			if (!big) {
+				/* control records while (or after) a response arrives */
+				if (c->tt[0].rec_len == TLS13_ALERT_LEN)
+					c->turn_closing = 1;
+				return;
+			}
 			finish_turn(c);
+		}
 		if (!c->turn_active) {
 			struct ap_record r;
 			ap_record_init(&r, AP_REC_EXCHANGE);
 			*x = r.u.exchange;
 			x->start_ns = now;
 			c->turn_active = 1;
+			c->turn_control = 1;
+			c->turn_closing = 0;
 			c->req_stack = ap_stack_capture();
 		}
+		if (big)
+			c->turn_control = 0;
 		x->req_sent_ns = now;
 		x->bytes_sent += app;
 		return;
 	}
-	if (!c->turn_active)
-		return; /* e.g. a TLS 1.3 session ticket before any request */
+	if (!c->turn_active || c->turn_closing)
+		return; /* a TLS 1.3 session ticket before any request; the server's close_notify */
 	if (x->first_byte_ns == AP_UNKNOWN)
 		x->first_byte_ns = now;
 	x->end_ns = now;
@@ -467,11 +497,15 @@ static void decide(struct ap_conn *c, const uint8_t *p, size_t n, int64_t now)
 		if (!ap_rt.opaque_tls_reported) {
 			char msg[AP_STR_MSG];
 			ap_rt.opaque_tls_reported = 1;
-			snprintf(msg, sizeof(msg),
-				 "TLS to %.120s without SSL_* calls (statically linked TLS): "
-				 "endpoints "
-				 "are timed at socket level only",
-				 c->info.host[0] ? c->info.host : c->info.peer);
+			const char *why = ap_inline_opaque_reason();
+			if (why)
+				snprintf(msg, sizeof(msg), "TLS to %.100s without SSL_* calls: %s",
+					 c->info.host[0] ? c->info.host : c->info.peer, why);
+			else
+				snprintf(msg, sizeof(msg),
+					 "TLS to %.120s without SSL_* calls (statically linked "
+					 "TLS): endpoints are timed at socket level only",
+					 c->info.host[0] ? c->info.host : c->info.peer);
 			ap_diag(AP_DIAG_OPAQUE_TLS, msg);
 		}
 		c->tls_start = c->connect_start != AP_UNKNOWN && c->info.connect_ns != AP_UNKNOWN
@@ -557,12 +591,13 @@ static void socket_bytes(struct ap_conn *c, int dir, const uint8_t *p, size_t n,
 		c->info.bytes_sent += n;
 	if (c->opaque) {
 		size_t app;
+		int big = 0;
 		if (dir == 1 && !c->tls13 && c->info.bytes_received == n)
 			note_server_hello(c, p, n);
-		app = tls_app_bytes(c, dir, p, n);
+		app = tls_app_bytes(c, dir, p, n, &big);
 		if (c->tls_ns == AP_UNKNOWN && dir == 0 && app && c->tls_start != AP_UNKNOWN)
 			c->tls_ns = now - c->tls_start;
-		opaque_io(c, dir, app, now);
+		opaque_io(c, dir, app, big, now);
 		return;
 	}
 	if (h2_route(c, dir, p, n, now) || c->http.mode == AP_HTTP_GAVE_UP)

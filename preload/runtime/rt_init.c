@@ -344,6 +344,7 @@ static void do_init(void)
 	load_zlib();
 	ap_h2_load();
 	ap_stack_init();
+	ap_inline_init();
 	ap_metrics_start(secure_getenv("AGENTPROF_PROMETHEUS"));
 	if (ap_rt.cfg.have_rules)
 		ap_rt.http_env.rules = &ap_rt.cfg.rules;

@@ -1,8 +1,9 @@
 #!/bin/bash
-# t15_node_https: Node's https.request. Node links OpenSSL statically (no SSL_* calls reach the
-# preload), so the profiler sees only ciphertext on a socket: it must name the peer from the
-# TLS ClientHello SNI (localhost), mark the exchanges opaque, and infer them from request /
-# response turns. tests/fixtures/node_https.js makes two calls on one keep-alive connection:
+# t15_node_https: the opaque-TLS fallback, on Node's https.request. Node links OpenSSL
+# statically; with the inline hooks switched off (AGENTPROF_INLINE_HOOKS=0, as when a prologue
+# cannot be patched) the profiler sees only ciphertext on a socket: it must name the peer from
+# the TLS ClientHello SNI (localhost), mark the exchanges opaque, and infer them from request /
+# response turns. (t77 checks the same traffic seen in full through the hooks.) tests/fixtures/node_https.js makes two calls on one keep-alive connection:
 #   POST /v1/chat/completions (x-mock-delay-ms 300), then GET /tool/weather (x-mock-delay-ms 150)
 # What can be known is asserted exactly; what cannot (method, path, status, models, tokens)
 # must be unknown (null), never guessed or 0.
@@ -20,6 +21,7 @@ eq "two calls on one connection" "$(grep -c ' 200 ' "$W/bare.out")/$(tail -1 "$W
 
 require_preload node-https || finish
 mock_mark
+export AGENTPROF_INLINE_HOOKS=0
 run_prof "$W/p" "$W/prof" "$NODE" "$S" localhost "$MOCK_TLS_PORT" "$AP_CA"
 mock_since "$W/mock.jsonl"
 eq "exit status under the preload" "$(cat "$W/prof.rc")" 0

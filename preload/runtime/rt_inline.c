@@ -1,0 +1,501 @@
+/* rt_inline.c: inline hooks on the TLS functions of an executable (or loaded object) that
+ * carries its own OpenSSL/BoringSSL, so that its plaintext reaches the SSL wrappers. */
+#include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "rt.h"
+#include "trampoline.h"
+
+/*
+ * The patching rule: entries are rewritten only here, from the constructor, and only while the
+ * process has a single thread (read from /proc/self/status just before). No other thread can
+ * then be executing, or be preempted inside, the bytes being replaced. Each text page is made
+ * writable for the copy and given back its segment's own protection right after. Patches are
+ * never undone: once recording ends the wrappers simply pass through.
+ *
+ * Only objects whose TLS functions the dynamic linker does not route to us are patched: the
+ * main program and loaded objects other than a shared libssl/libcrypto (whose exported
+ * functions our symbol wrappers already interpose). The first such object wins: the wrappers'
+ * trampolines are one set per process.
+ *
+ * Layout: one page mapped within +-2 GB of the object's text holds, per function, the
+ * trampoline (displaced instructions + jump back) and a 14-byte absolute jump to our wrapper;
+ * the entry gets a 5-byte jmp rel32 to that stub. Without a near page the entry gets the
+ * 14-byte absolute jump itself (more displaced bytes, same rules).
+ */
+
+#define MAX_HOOKS  16
+#define STUB_BYTES AP_PATCH_ABS64
+#define SLOT_BYTES (AP_TRAMP_MAX + STUB_BYTES + 2)
+#define ARENA_SIZE (1u << 20)
+
+struct object {
+	const char *name; /* "" for the main program */
+	uintptr_t base;
+	const ElfW(Phdr) * phdr;
+	int phnum;
+	int found;
+};
+
+struct target {
+	const struct ap_inline_hook *hook;
+	uint8_t *entry;
+	size_t size; /* symbol size, 0 if unknown */
+	struct ap_tramp tramp;
+};
+
+/* Why TLS in this process will be opaque, told with the first opaque connection. */
+static const char *opaque_reason;
+
+const char *ap_inline_opaque_reason(void)
+{
+	return opaque_reason;
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	char msg[AP_STR_MSG];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ap_diag(AP_DIAG_OPAQUE_TLS, msg);
+	ap_rt.opaque_tls_reported = 1; /* this says why; the first opaque connection adds nothing */
+}
+
+/* --- the object that carries its own TLS ------------------------------------------------------ */
+
+static int seg_of(const struct object *o, uintptr_t a, const ElfW(Phdr) * *out)
+{
+	for (int i = 0; i < o->phnum; i++) {
+		const ElfW(Phdr) *p = &o->phdr[i];
+		uintptr_t lo = o->base + p->p_vaddr;
+		if (p->p_type == PT_LOAD && a >= lo && a < lo + p->p_memsz) {
+			*out = p;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The definition of name inside object o (an executable segment of it), or NULL. */
+static void *symbol_in(const struct object *o, void *handle, const char *name, size_t *size)
+{
+	void *p = dlsym(handle, name);
+	const ElfW(Phdr) * seg;
+	const ElfW(Sym) *sym = NULL;
+	Dl_info di;
+
+	if (!p || !seg_of(o, (uintptr_t)p, &seg) || !(seg->p_flags & PF_X))
+		return NULL;
+	*size = dladdr1(p, &di, (void **)&sym, RTLD_DL_SYMENT) && sym ? sym->st_size : 0;
+	return p;
+}
+
+static int skip_object(const char *name)
+{
+	const char *b = strrchr(name, '/');
+
+	b = b ? b + 1 : name;
+	return !strncmp(b, "libssl.", 7) || !strncmp(b, "libcrypto.", 10) ||
+	       !strncmp(b, "libagentprof", 12) || !strncmp(b, "ld-linux", 8) ||
+	       !strncmp(b, "libc.so", 7) || !strncmp(b, "linux-vdso", 10);
+}
+
+struct find_ctx {
+	struct object obj;
+	struct target t[MAX_HOOKS];
+	int n;
+};
+
+static int find_cb(struct dl_phdr_info *info, size_t sz, void *arg)
+{
+	struct find_ctx *f = arg;
+	struct object o = {info->dlpi_name ? info->dlpi_name : "", info->dlpi_addr, info->dlpi_phdr,
+			   info->dlpi_phnum, 0};
+	int main_prog = !o.name[0];
+	void *handle;
+	int n = 0;
+
+	if (f->obj.found || (!main_prog && skip_object(o.name)))
+		return f->obj.found;
+	handle = main_prog ? RTLD_DEFAULT : dlopen(o.name, RTLD_NOLOAD | RTLD_LAZY);
+	if (!main_prog && !handle)
+		return 0;
+	for (const struct ap_inline_hook *h = ap_ssl_inline_hooks; h->name && n < MAX_HOOKS; h++) {
+		size_t size = 0;
+		void *p = symbol_in(&o, handle, h->name, &size);
+		if (!p && h->required) {
+			n = 0;
+			break;
+		}
+		if (p) {
+			f->t[n].hook = h;
+			f->t[n].entry = p;
+			f->t[n].size = size;
+			n++;
+		}
+	}
+	if (!main_prog)
+		dlclose(handle);
+	if (n) {
+		f->obj = o;
+		f->obj.found = 1;
+		f->n = n;
+	}
+	return f->obj.found;
+}
+
+/* --- environment checks --------------------------------------------------------------------- */
+
+/* Threads of this process from /proc/self/status; -1 if unknown. */
+static int thread_count(void)
+{
+	char buf[2048];
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/status", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	char *p;
+
+	if (fd < 0)
+		return -1;
+	n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
+	syscall(SYS_close, fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	p = strstr(buf, "\nThreads:");
+	return p ? atoi(p + 9) : -1;
+}
+
+/* --- capstone, loaded privately, allocating from a throwaway arena ---------------------------- */
+
+static struct {
+	uint8_t *base;
+	size_t used;
+} arena;
+
+static void *arena_malloc(size_t n)
+{
+	size_t *p;
+
+	n = (n + 15) & ~(size_t)15;
+	if (!arena.base || arena.used + n + 16 > ARENA_SIZE)
+		return NULL;
+	p = (size_t *)(arena.base + arena.used);
+	*p = n;
+	arena.used += n + 16;
+	return (uint8_t *)p + 16;
+}
+
+static void *arena_calloc(size_t k, size_t n)
+{
+	void *p = n && k > SIZE_MAX / n ? NULL : arena_malloc(k * n);
+
+	if (p)
+		memset(p, 0, k * n);
+	return p;
+}
+
+static void *arena_realloc(void *old, size_t n)
+{
+	void *p = arena_malloc(n);
+	size_t had;
+
+	if (p && old) {
+		had = *(size_t *)((uint8_t *)old - 16);
+		memcpy(p, old, had < n ? had : n);
+	}
+	return p;
+}
+
+static void arena_free(void *p)
+{
+	(void)p; /* the whole arena goes at once */
+}
+
+struct cs_opt_mem_compat {
+	void *(*malloc)(size_t);
+	void *(*calloc)(size_t, size_t);
+	void *(*realloc)(void *, size_t);
+	void (*free)(void *);
+	int (*vsnprintf)(char *, size_t, const char *, va_list);
+};
+
+#define CS_OPT_MEM_VALUE 4 /* cs_opt_type CS_OPT_MEM in capstone 4 */
+
+static void *load_capstone(struct ap_cs_decoder *d)
+{
+	static struct cs_opt_mem_compat mem = {arena_malloc, arena_calloc, arena_realloc,
+					       arena_free, vsnprintf};
+	void *h = dlopen("libcapstone.so.4", RTLD_LOCAL | RTLD_NOW);
+
+	if (!h)
+		return NULL;
+	*(void **)&d->api.cs_open = dlsym(h, "cs_open");
+	*(void **)&d->api.cs_option = dlsym(h, "cs_option");
+	*(void **)&d->api.cs_malloc = dlsym(h, "cs_malloc");
+	*(void **)&d->api.cs_disasm_iter = dlsym(h, "cs_disasm_iter");
+	*(void **)&d->api.cs_free = dlsym(h, "cs_free");
+	*(void **)&d->api.cs_close = dlsym(h, "cs_close");
+	arena.base =
+		mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (arena.base == MAP_FAILED)
+		arena.base = NULL;
+	if (!arena.base || !d->api.cs_option ||
+	    d->api.cs_option(0, CS_OPT_MEM_VALUE, (size_t)&mem) != 0 || ap_cs_decoder_open(d)) {
+		if (arena.base)
+			munmap(arena.base, ARENA_SIZE);
+		arena.base = NULL;
+		dlclose(h);
+		return NULL;
+	}
+	return h;
+}
+
+static void unload_capstone(struct ap_cs_decoder *d, void *h)
+{
+	ap_cs_decoder_close(d);
+	dlclose(h);
+	munmap(arena.base, ARENA_SIZE);
+	arena.base = NULL;
+}
+
+/* --- the trampoline page ------------------------------------------------------------------- */
+
+static int near(uintptr_t a, uintptr_t b)
+{
+	uintptr_t d = a > b ? a - b : b - a;
+	return d < (1ull << 31) - (1u << 20);
+}
+
+/* One page within rel32 reach of every entry, or NULL. */
+static uint8_t *near_page(const struct find_ctx *f)
+{
+	uintptr_t lo = UINTPTR_MAX, hi = 0, step = 1u << 24;
+	long pg = sysconf(_SC_PAGESIZE);
+
+	for (int i = 0; i < f->n; i++) {
+		uintptr_t a = (uintptr_t)f->t[i].entry;
+		lo = a < lo ? a : lo;
+		hi = a > hi ? a : hi;
+	}
+	for (int k = 1; k < 120; k++) {
+		/* alternate below the lowest entry and above the highest one, 16 MiB apart */
+		uintptr_t off = (uintptr_t)((k + 1) / 2) * step, hint;
+		void *p;
+		if (k & 1) {
+			if (lo < off + 0x10000)
+				continue;
+			hint = lo - off;
+		} else {
+			hint = hi + off;
+		}
+		hint &= ~(uintptr_t)(pg - 1);
+		p = mmap((void *)hint, (size_t)pg, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (p == MAP_FAILED)
+			continue;
+		if (near((uintptr_t)p, lo) && near((uintptr_t)p, hi + 64))
+			return p;
+		munmap(p, (size_t)pg);
+	}
+	return NULL;
+}
+
+/* Copy patch bytes over text, then give the pages back their segment's protection. */
+static int write_text(const struct object *o, uint8_t *at, const uint8_t *bytes, size_t n)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	uintptr_t lo = (uintptr_t)at & ~(uintptr_t)(pg - 1);
+	uintptr_t hi = ((uintptr_t)at + n + (uintptr_t)pg - 1) & ~(uintptr_t)(pg - 1);
+	const ElfW(Phdr) * seg;
+	int prot = PROT_READ | PROT_EXEC;
+
+	if (seg_of(o, (uintptr_t)at, &seg))
+		prot = (seg->p_flags & PF_R ? PROT_READ : 0) |
+		       (seg->p_flags & PF_W ? PROT_WRITE : 0) |
+		       (seg->p_flags & PF_X ? PROT_EXEC : 0);
+	if (mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE | PROT_EXEC) &&
+	    mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE))
+		return -1;
+	memcpy(at, bytes, n);
+	return mprotect((void *)lo, hi - lo, prot);
+}
+
+static const char *object_name(const struct object *o)
+{
+	static char exe[AP_PATH_MAX];
+	ssize_t n;
+
+	if (o->name[0])
+		return o->name;
+	n = syscall(SYS_readlink, "/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = 0;
+	return exe[0] ? exe : "the executable";
+}
+
+static void install(struct find_ctx *f)
+{
+	struct ap_cs_decoder dec = {0};
+	long pg = sysconf(_SC_PAGESIZE);
+	const char *who = object_name(&f->obj);
+	uint8_t *page, patch[AP_TRAMP_MAX];
+	size_t patch_len;
+	int threads = thread_count(), st = AP_TR_OK, i;
+	void *cs;
+
+	if (threads != 1) {
+		say("TLS library in %.150s not hooked: %d threads already run at start (patching "
+		    "needs one); its TLS stays opaque",
+		    who, threads);
+		return;
+	}
+	cs = load_capstone(&dec);
+	if (!cs) {
+		say("TLS library in %.150s not hooked: libcapstone.so.4 cannot be loaded; its TLS "
+		    "stays opaque",
+		    who);
+		return;
+	}
+	page = near_page(f);
+	patch_len = page ? AP_PATCH_REL32 : AP_PATCH_ABS64;
+	if (!page) {
+		page = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			    -1, 0);
+		if (page == MAP_FAILED) {
+			unload_capstone(&dec, cs);
+			return;
+		}
+	}
+	/* 1. build every trampoline first: one refusal leaves the object untouched */
+	for (i = 0; i < f->n && st == AP_TR_OK; i++) {
+		struct target *t = &f->t[i];
+		const ElfW(Phdr) * seg;
+		uintptr_t seg_end;
+		struct ap_tramp_req req = {0};
+		if (!seg_of(&f->obj, (uintptr_t)t->entry, &seg))
+			break;
+		seg_end = f->obj.base + seg->p_vaddr + seg->p_filesz;
+		req.code = t->entry;
+		req.code_len = seg_end - (uintptr_t)t->entry;
+		if (req.code_len > 65536)
+			req.code_len = 65536;
+		req.body_len = t->size;
+		req.addr = (uintptr_t)t->entry;
+		req.tramp_addr = (uintptr_t)(page + (size_t)i * SLOT_BYTES);
+		req.patch_len = patch_len;
+		req.decode = ap_cs_decode;
+		req.decode_ctx = &dec;
+		st = ap_tramp_build(&req, &t->tramp);
+	}
+	unload_capstone(&dec, cs);
+	if (st != AP_TR_OK || i < f->n) {
+		say("TLS library in %.150s not hooked: %.40s: %s; its TLS stays opaque", who,
+		    f->t[i - 1].hook->name, ap_tramp_status_text(st));
+		munmap(page, (size_t)pg);
+		return;
+	}
+	/* 2. trampolines and wrapper stubs into the page, then the page becomes read + exec */
+	for (i = 0; i < f->n; i++) {
+		uint8_t *slot = page + (size_t)i * SLOT_BYTES;
+		memcpy(slot, f->t[i].tramp.code, f->t[i].tramp.len);
+		ap_tramp_abs_jump(slot + AP_TRAMP_MAX, (uintptr_t)f->t[i].hook->wrapper);
+	}
+	if (mprotect(page, (size_t)pg, PROT_READ | PROT_EXEC)) {
+		munmap(page, (size_t)pg);
+		return;
+	}
+	for (i = 0; i < f->n; i++)
+		*f->t[i].hook->real = page + (size_t)i * SLOT_BYTES;
+	/* 3. the entries */
+	for (i = 0; i < f->n; i++) {
+		struct target *t = &f->t[i];
+		uint64_t to = patch_len == AP_PATCH_REL32
+				      ? (uintptr_t)(page + (size_t)i * SLOT_BYTES + AP_TRAMP_MAX)
+				      : (uintptr_t)t->hook->wrapper;
+		if (ap_tramp_entry_patch(patch, t->tramp.window, (uintptr_t)t->entry, to,
+					 patch_len) ||
+		    write_text(&f->obj, t->entry, patch, t->tramp.window)) {
+			say("TLS library in %.150s: patching %.40s failed; %d of %d functions "
+			    "hooked",
+			    who, t->hook->name, i, f->n);
+			return;
+		}
+	}
+}
+
+/*
+ * Bun (Claude Code's runtime) links BoringSSL into a stripped executable: no SSL_* symbol is
+ * left, so there is nothing to hook by name. Bun is recognised by the BUN_* symbol versions its
+ * executable defines (read from its dynamic section, no file access).
+ */
+static int main_is_bun(void)
+{
+	struct link_map *lm = _r_debug.r_map; /* the main program comes first */
+	const ElfW(Dyn) * d;
+	const char *strtab = NULL;
+	const ElfW(Verdef) *vd = NULL;
+	size_t nvd = 0;
+
+	if (!lm || !lm->l_ld)
+		return 0;
+		/* the loader relocates some d_ptr entries in place and not others: rebase the
+		 * unrelocated */
+#define DYN_PTR(p) ((p) < lm->l_addr ? (p) + lm->l_addr : (p))
+	for (d = lm->l_ld; d->d_tag != DT_NULL; d++) {
+		if (d->d_tag == DT_STRTAB)
+			strtab = (const char *)DYN_PTR(d->d_un.d_ptr);
+		else if (d->d_tag == DT_VERDEF)
+			vd = (const ElfW(Verdef) *)DYN_PTR(d->d_un.d_ptr);
+		else if (d->d_tag == DT_VERDEFNUM)
+			nvd = d->d_un.d_val;
+	}
+#undef DYN_PTR
+	if (!strtab || !vd)
+		return 0;
+	for (size_t i = 0; i < nvd && i < 64; i++) {
+		const ElfW(Verdaux) *aux = (const void *)((const char *)vd + vd->vd_aux);
+		if (vd->vd_cnt && !strncmp(strtab + aux->vda_name, "BUN_", 4))
+			return 1;
+		if (!vd->vd_next)
+			break;
+		vd = (const void *)((const char *)vd + vd->vd_next);
+	}
+	return 0;
+}
+
+void ap_inline_init(void)
+{
+	const char *v = secure_getenv("AGENTPROF_INLINE_HOOKS");
+	struct find_ctx f;
+
+	if (v && !strcmp(v, "0"))
+		return;
+	memset(&f, 0, sizeof(f));
+	ap_tls.guard++;
+	dl_iterate_phdr(find_cb, &f);
+	if (f.obj.found) {
+#if defined(__x86_64__)
+		install(&f);
+#else
+		say("TLS library in %.150s not hooked: %s; its TLS stays opaque",
+		    object_name(&f.obj), ap_tramp_status_text(AP_TR_UNSUPPORTED_ARCH));
+#endif
+	} else if (main_is_bun()) {
+		opaque_reason =
+			"a Bun executable: its BoringSSL has no symbols left to hook and no "
+			"signature for it is known; named by SNI, timed at socket level only";
+	}
+	ap_tls.guard--;
+}
