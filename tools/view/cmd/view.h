@@ -24,6 +24,8 @@ enum opt_bits {
 	O_ROOTS = 1 << 13,    /* --roots */
 	O_ENDPOINT = 1 << 14, /* --endpoint (export otlp) */
 	O_OUTPUT = 1 << 15,   /* -o, --output */
+	O_NATIVE = 1 << 16,   /* --native (Python programs: keep the native frames) */
+	O_CALLSITE = 1 << 17, /* --call-site (summary) */
 };
 
 #define MAX_LIST 32
@@ -63,6 +65,8 @@ struct opts {
 	int json, width, depth, limit, no_phases, calls;
 	const char *format, *prices;
 	const char *weight, *roots, *endpoint, *output; /* flamegraph, export, html */
+	int native;					/* --native */
+	int call_site_any;				/* --call-site any */
 	struct filter f;
 	struct budget budgets[MAX_LIST];
 	int nbudgets;
