@@ -153,22 +153,44 @@ int py_is_library(const char *file)
 	       strstr(file, "/lib/python2") || strstr(file, "/lib64/python3");
 }
 
+#define CALLERS 2 /* callers named after a call site */
+
 int py_call_site(struct pystacks *p, int32_t proc, uint64_t pystack_id, int any, char *buf,
 		 size_t cap)
 {
 	const struct vpystack *s = p ? find_stack(p, proc, pystack_id) : NULL;
 
+	const char *site_file = NULL;
+	uint32_t callers = 0;
+
 	buf[0] = 0;
 	if (!s || !s->nframes)
 		return 0;
-	for (uint32_t i = 0; i < s->nframes; i++) { /* innermost first */
+	for (uint32_t i = 0; i < s->nframes && callers < CALLERS; i++) { /* innermost first */
+		const struct vpyframe *f = &p->run->pyframes[s->first + i];
+		const struct vpycode *c;
 		const char *file;
+		char one[300];
+		size_t o = strlen(buf);
 
-		frame_label(p, proc, &p->run->pyframes[s->first + i], buf, cap, &file);
-		if (any || !py_is_library(file))
-			return 1;
+		frame_label(p, proc, f, one, sizeof(one), &file);
+		if (!any && py_is_library(file))
+			continue;
+		if (!site_file) {
+			snprintf(buf, cap, "%s", one);
+			site_file = file;
+			continue;
+		}
+		/* the site's callers in the program's own code, shorter when in the same file */
+		c = find_code(p, proc, f->code);
+		if (c && !strcmp(file, site_file))
+			snprintf(buf + o, cap - o, " < %s:%u", S(p->run, c->qualname), f->line);
+		else
+			snprintf(buf + o, cap - o, " < %s", one);
+		callers++;
 	}
-	/* only library frames: the outermost one still says where the program started */
+	if (!site_file) /* only library frames: the innermost one */
+		frame_label(p, proc, &p->run->pyframes[s->first], buf, cap, &site_file);
 	return 1;
 }
 
@@ -178,6 +200,35 @@ static int interpreter_frame(const struct symframe *f)
 	const char *m = f->module ? f->module : "";
 
 	return !strncmp(m, "libpython", 9) || !strncmp(m, "python", 6);
+}
+
+/* 1 if a native frame is the bytecode evaluator (what the Python frames stand for). */
+static int eval_frame(const struct symframe *f)
+{
+	return f->name &&
+	       (strstr(f->name, "_PyEval_EvalFrame") || strstr(f->name, "PyEval_EvalCode"));
+}
+
+/* The native frames [*lo, *hi) that the Python frames replace: from the outermost evaluator
+ * frame to the innermost one; without symbols, the interpreter's own frames. */
+static void splice_range(const struct symframe *const *nf, size_t nn, size_t *lo, size_t *hi)
+{
+	*lo = nn;
+	*hi = 0;
+	for (size_t i = 0; i < nn; i++)
+		if (eval_frame(nf[i])) {
+			*lo = i < *lo ? i : *lo;
+			*hi = i + 1;
+		}
+	if (*lo < nn)
+		return;
+	for (size_t i = 0; i < nn; i++)
+		if (interpreter_frame(nf[i])) {
+			*lo = i < *lo ? i : *lo;
+			*hi = i + 1;
+		}
+	if (*lo == nn) /* no interpreter frame seen: Python frames outermost */
+		*lo = *hi = 0;
 }
 
 static void *own(struct pystacks *p, void *ptr)
@@ -196,13 +247,7 @@ static void build(struct pystacks *p, struct pyent *e, const struct vpystack *s,
 
 	e->frames = xcalloc(nn + s->nframes + 2, sizeof(*e->frames));
 	if (p->native) {
-		for (size_t i = 0; i < nn; i++)
-			if (interpreter_frame(nf[i])) {
-				lo = i < lo ? i : lo;
-				hi = i + 1;
-			}
-		if (lo == nn) /* no interpreter frame seen: Python frames outermost */
-			lo = hi = 0;
+		splice_range(nf, nn, &lo, &hi);
 		for (size_t i = 0; i < lo; i++)
 			e->frames[o++] = nf[i];
 	}

@@ -12,8 +12,9 @@
  * A Python frame is shown as "FILE:QUALNAME:LINE" (FILE the basename of co_filename), with
  * symframe.file the full path and .module "python". When an event carries a Python stack, its
  * Python frames replace the native ones (the interpreter's C frames say nothing about the
- * program); with native = 1 they are spliced in place of the interpreter's own frames, native
- * frames outside the interpreter (libc, libssl, extension modules) kept above and below.
+ * program); with native = 1 they are spliced in place of the evaluator's frames (outermost to
+ * innermost _PyEval_EvalFrame*; without symbols, the interpreter's own frames), the native
+ * frames outside them (process start, the C functions the program called) kept.
  * Without a Python stack the native stack is shown as before.
  */
 
@@ -34,8 +35,9 @@ int py_is_library(const char *file);
 
 /*
  * "Called from": the innermost frame of the user's own code (library frames skipped unless
- * any = 1) as "FILE:QUALNAME:LINE" into buf. Returns 1, or 0 when the event has no Python stack
- * (buf then "").
+ * any = 1) as "FILE:QUALNAME:LINE", followed by its next two callers in that code
+ * ("agent.py:Http.request:79 < Agent.chat:120 < Agent.run:177"; a caller in another file keeps
+ * its file name), into buf. Returns 1, or 0 when the event has no Python stack (buf then "").
  */
 int py_call_site(struct pystacks *p, int32_t proc, uint64_t pystack_id, int any, char *buf,
 		 size_t cap);

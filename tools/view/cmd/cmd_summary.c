@@ -477,10 +477,10 @@ static void text_called_from(FILE *f, struct view *v, const struct group *ge, si
 			continue;
 		if (!header)
 			fprintf(f, "\nCalled from (Python: %s)\n",
-				v->o.call_site_any
-					? "the innermost frame"
-					: "the innermost frame of the program's own code; "
-					  "--call-site any for any frame");
+				v->o.call_site_any ? "the innermost frame"
+						   : "the innermost frame of the program's own "
+						     "code and its callers; "
+						     "--call-site any for any frame");
 		header = 1;
 		group_label(&v->a.run, G_ENDPOINT, &ge[i], label, sizeof(label));
 		fprintf(f, "  %s\n", label);
