@@ -796,6 +796,8 @@ void ap_pystack_init(void)
 		return;
 	ap_tls.guard++;
 	rt = dlsym(RTLD_DEFAULT, "_PyRuntime");
+	if (!rt && dlsym(RTLD_DEFAULT, "Py_Initialize"))
+		unsupported("CPython before 3.7");
 	if (!rt || !dladdr(rt, &info))
 		goto out; /* not CPython (or an embedding that loads it later) */
 	py.runtime = (uintptr_t)rt;
