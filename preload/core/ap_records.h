@@ -32,6 +32,8 @@ enum ap_rec_type {
 	AP_REC_MODULE = 9,	/* one loaded object: path, base, build-id */
 	AP_REC_DIAG = 10,	/* a diagnostic: coverage gap, static child, ... */
 	AP_REC_DNS = 11,	/* one getaddrinfo call */
+	AP_REC_PYCODE = 12,	/* one Python code object: qualified name, file, first line */
+	AP_REC_PYSTACK = 13,	/* one distinct Python stack: (code, line) per frame */
 	AP_REC_TYPE_MAX
 };
 
@@ -98,6 +100,7 @@ enum ap_diag_code {
 	AP_DIAG_OUTPUT = 5,	  /* output directory problem */
 	AP_DIAG_HTTP2 = 6,	  /* HTTP/2 seen in plaintext: not parsed */
 	AP_DIAG_DEEPBIND = 7,	  /* dlopen(RTLD_DEEPBIND): calls may bypass us */
+	AP_DIAG_PYSTACKS = 8,	  /* CPython found but its stacks cannot be read (version) */
 	AP_DIAG_MAX
 };
 
@@ -202,6 +205,7 @@ struct ap_exchange {
 	uint64_t span_id;      /* enclosing manual span, 0 = none */
 	char agent[AP_STR_AGENT];
 	uint64_t unscanned_bytes; /* compressed response bytes past the inflate cap: not scanned */
+	uint64_t pystack_id; /* Python stack of the calling thread (AP_REC_PYSTACK), 0 = none */
 };
 
 struct ap_proc_event {
@@ -217,6 +221,7 @@ struct ap_proc_event {
 	uint64_t stack_id;
 	uint64_t span_id;
 	uint8_t profiled; /* 1 if the child was expected to carry the preload */
+	uint64_t pystack_id;
 };
 
 struct ap_span {
@@ -229,6 +234,7 @@ struct ap_span {
 	int64_t end_ns;
 	char agent[AP_STR_AGENT];
 	uint64_t stack_id;
+	uint64_t pystack_id;
 };
 
 struct ap_counter {
@@ -267,6 +273,22 @@ struct ap_dns {
 	char addr[AP_STR_PEER]; /* first address returned */
 };
 
+struct ap_pycode {
+	uint64_t id;		    /* hash of the code object's identity in its process */
+	char qualname[AP_STR_NAME]; /* co_qualname (3.11+), co_name before */
+	char filename[AP_STR_EXE];  /* co_filename */
+	uint32_t firstlineno;	    /* co_firstlineno */
+};
+
+struct ap_pystack {
+	uint64_t id;
+	uint32_t nframes;
+	uint64_t code[AP_MAX_FRAMES]; /* AP_REC_PYCODE ids, innermost first */
+	uint32_t nlines;
+	uint64_t line[AP_MAX_FRAMES]; /* line number per frame, 0 = unknown */
+	uint8_t truncated; /* 1: the walk stopped early (depth or a frame that looked wrong) */
+};
+
 struct ap_record {
 	uint32_t type; /* enum ap_rec_type */
 	union {
@@ -281,6 +303,8 @@ struct ap_record {
 		struct ap_module module;
 		struct ap_diag diag;
 		struct ap_dns dns;
+		struct ap_pycode pycode;
+		struct ap_pystack pystack;
 	} u;
 };
 

@@ -102,6 +102,7 @@ static const struct field f_exchange[] = {
 	FK(37, F_U64, exchange, span_id),
 	FS(38, exchange, agent),
 	FK(39, F_U64, exchange, unscanned_bytes),
+	FK(40, F_U64, exchange, pystack_id),
 };
 static const struct field f_proc_event[] = {
 	FK(1, F_U8, proc_event, kind),
@@ -116,13 +117,14 @@ static const struct field f_proc_event[] = {
 	FK(10, F_U64, proc_event, stack_id),
 	FK(11, F_U64, proc_event, span_id),
 	FK(12, F_U8, proc_event, profiled),
+	FK(13, F_U64, proc_event, pystack_id),
 };
 static const struct field f_span[] = {
 	FK(1, F_U64, span, id),	      FK(2, F_U64, span, parent_id),
 	FK(3, F_U32, span, tid),      FS(4, span, name),
 	FK(5, F_U8, span, category),  FK(6, F_I64, span, start_ns),
 	FK(7, F_I64, span, end_ns),   FS(8, span, agent),
-	FK(9, F_U64, span, stack_id),
+	FK(9, F_U64, span, stack_id), FK(10, F_U64, span, pystack_id),
 };
 static const struct field f_counter[] = {
 	FK(1, F_U8, counter, kind),
@@ -147,6 +149,19 @@ static const struct field f_dns[] = {
 	FK(4, F_I64, dns, end_ns), FK(5, F_I32, dns, result), FS(6, dns, addr),
 };
 
+static const struct field f_pycode[] = {
+	FK(1, F_U64, pycode, id),
+	FS(2, pycode, qualname),
+	FS(3, pycode, filename),
+	FK(4, F_U32, pycode, firstlineno),
+};
+static const struct field f_pystack[] = {
+	FK(1, F_U64, pystack, id),
+	{2, F_ARR64, U(pystack, code), U(pystack, nframes), AP_MAX_FRAMES},
+	{3, F_ARR64, U(pystack, line), U(pystack, nlines), AP_MAX_FRAMES},
+	FK(4, F_U8, pystack, truncated),
+};
+
 struct rec_desc {
 	const struct field *f;
 	size_t n;
@@ -168,6 +183,8 @@ static const struct rec_desc descs[AP_REC_TYPE_MAX] = {
 	[AP_REC_MODULE] = D(f_module),
 	[AP_REC_DIAG] = D(f_diag),
 	[AP_REC_DNS] = D(f_dns),
+	[AP_REC_PYCODE] = D(f_pycode),
+	[AP_REC_PYSTACK] = D(f_pystack),
 };
 
 /* --- varint helpers ------------------------------------------------------------------------- */

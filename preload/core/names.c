@@ -30,7 +30,8 @@ static const char *const xerr_names[] = {"none",   "reset",    "eof",	 "timeout"
 					 "closed", "protocol", "connect"};
 static const char *const pev_names[] = {"unknown", "fork", "exec", "spawn", "wait", "exit"};
 static const char *const diag_names[AP_DIAG_MAX] = {
-	"unknown", "opaque_tls", "static_child", "drops", "config", "output", "http2", "deepbind",
+	"unknown", "opaque_tls", "static_child", "drops",    "config",
+	"output",  "http2",	 "deepbind",	 "pystacks",
 };
 
 #define NAME(tab, i) ((i) < sizeof(tab) / sizeof(tab[0]) && tab[i] ? tab[i] : "unknown")
@@ -96,6 +97,8 @@ static const size_t member_size[AP_REC_TYPE_MAX] = {
 	[AP_REC_MODULE] = sizeof(struct ap_module),
 	[AP_REC_DIAG] = sizeof(struct ap_diag),
 	[AP_REC_DNS] = sizeof(struct ap_dns),
+	[AP_REC_PYCODE] = sizeof(struct ap_pycode),
+	[AP_REC_PYSTACK] = sizeof(struct ap_pystack),
 };
 
 size_t ap_record_size(uint32_t type)

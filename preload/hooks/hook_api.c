@@ -3,6 +3,7 @@
 
 #include "agentprof.h"
 #include "rt.h"
+#include "rt_pystack.h"
 #include "rt_stack.h"
 
 #define SPAN_DEPTH 16
@@ -12,6 +13,7 @@
 struct open_span {
 	int64_t start_ns;
 	uint64_t stack_id;
+	uint64_t pystack_id;
 	uint8_t category;
 	char name[SPAN_NAME];
 };
@@ -32,6 +34,7 @@ AP_EXPORT void agentprof_span_begin(const char *name, const char *category)
 	open_spans[d].start_ns = ap_now();
 	ap_tls.guard++;
 	open_spans[d].stack_id = ap_stack_capture();
+	open_spans[d].pystack_id = ap_pystack_capture();
 	ap_tls.guard--;
 	open_spans[d].category = (uint8_t)(cat > 0 ? cat : AP_CAT_UNKNOWN);
 	ap_strlcpy(open_spans[d].name, name ? name : "span", SPAN_NAME);
@@ -59,6 +62,7 @@ AP_EXPORT void agentprof_span_end(void)
 	r.u.span.start_ns = open_spans[d].start_ns;
 	r.u.span.end_ns = ap_now();
 	r.u.span.stack_id = open_spans[d].stack_id;
+	r.u.span.pystack_id = open_spans[d].pystack_id;
 	ap_strlcpy(r.u.span.agent, ap_tls.agent[0] ? ap_tls.agent : ap_rt.cfg.agent,
 		   sizeof(r.u.span.agent));
 	ap_record(&r);

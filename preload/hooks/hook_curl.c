@@ -7,6 +7,7 @@
 #include "redact.h"
 #include "rt.h"
 #include "rt_h2.h"
+#include "rt_pystack.h"
 #include "rt_stack.h"
 
 /* Transfer start times for multi handles, keyed by easy handle; guarded by easy_lock. */
@@ -171,6 +172,7 @@ static void transfer_done(void *easy, int64_t t0, int64_t t1, int result)
 		x->tid = ap_gettid();
 		x->span_id = ap_current_span();
 		x->stack_id = ap_stack_capture();
+		x->pystack_id = ap_pystack_capture();
 		ap_strlcpy(x->agent, ap_tls.agent[0] ? ap_tls.agent : ap_rt.cfg.agent,
 			   sizeof(x->agent));
 	}

@@ -10,6 +10,7 @@
 
 #include "redact.h"
 #include "rt.h"
+#include "rt_pystack.h"
 #include "rt_stack.h"
 
 /* 1 in the process we initialised; 0 in a vfork child sharing our memory. */
@@ -54,6 +55,7 @@ static void proc_event(unsigned kind, const char *path, char *const argv[], pid_
 	r.u.proc_event.profiled = (uint8_t)ap_rt.cfg.children;
 	r.u.proc_event.span_id = ap_current_span();
 	r.u.proc_event.stack_id = ap_stack_capture();
+	r.u.proc_event.pystack_id = ap_pystack_capture();
 	if (path)
 		ap_strlcpy(r.u.proc_event.path, path, sizeof(r.u.proc_event.path));
 	ap_copy_argv(&r.u.proc_event, argv);

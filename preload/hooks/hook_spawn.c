@@ -14,6 +14,7 @@
 
 #include "redact.h"
 #include "rt.h"
+#include "rt_pystack.h"
 #include "rt_stack.h"
 
 /*
@@ -287,6 +288,7 @@ static void spawn_event(const char *path, char *const argv[], const char *shell_
 	e->profiled = (uint8_t)profiled;
 	e->span_id = ap_current_span();
 	e->stack_id = ap_stack_capture();
+	e->pystack_id = ap_pystack_capture();
 	if (path)
 		ap_strlcpy(e->path, path, sizeof(e->path));
 	if (shell_cmd) {

@@ -43,6 +43,7 @@ struct ap_config {
 	int disabled;	     /* AGENTPROF_DISABLE=1 */
 	int children;	     /* AGENTPROF_CHILDREN (default 1) */
 	int stacks;	     /* AGENTPROF_STACKS (default 1) */
+	int pystacks;	     /* AGENTPROF_PYSTACKS (default 1) */
 	uint32_t sample_ppm; /* AGENTPROF_SAMPLE * 1e6 */
 	int64_t flush_ns;    /* AGENTPROF_FLUSH_MS */
 	char out_dir[AP_PATH_MAX];

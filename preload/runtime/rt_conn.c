@@ -12,6 +12,7 @@
 #include "h2.h"
 #include "rt.h"
 #include "rt_h2.h"
+#include "rt_pystack.h"
 #include "rt_stack.h"
 #include "sni.h"
 
@@ -58,7 +59,8 @@ struct ap_conn {
 	void *ssl;
 	struct ap_conn *link; /* socket <-> SSL pair */
 	int local_port;
-	uint64_t req_stack; /* call stack at the current request's first byte */
+	uint64_t req_stack;   /* call stack at the current request's first byte */
+	uint64_t req_pystack; /* Python stack at the same moment */
 	int64_t connect_start;
 	int64_t dns_ns;
 	int64_t tls_start;
@@ -452,6 +454,7 @@ static void opaque_io(struct ap_conn *c, int dir, size_t app, int big, int64_t n
 			c->turn_control = 1;
 			c->turn_closing = 0;
 			c->req_stack = ap_stack_capture();
+			c->req_pystack = ap_pystack_capture();
 		}
 		if (big)
 			c->turn_control = 0;
@@ -605,8 +608,10 @@ static void socket_bytes(struct ap_conn *c, int dir, const uint8_t *p, size_t n,
 	if (dir) {
 		ap_http_in(&c->http, p, n, now);
 	} else {
-		if (!ap_http_pending(&c->http))
+		if (!ap_http_pending(&c->http)) {
 			c->req_stack = ap_stack_capture();
+			c->req_pystack = ap_pystack_capture();
+		}
 		ap_http_out(&c->http, p, n, now);
 	}
 	if (c->http.http2)
@@ -756,8 +761,10 @@ void ap_conn_ssl_io(void *ssl, int dir, const void *buf, size_t n, int64_t now)
 		if (dir) {
 			ap_http_in(&c->http, buf, n, now);
 		} else {
-			if (!ap_http_pending(&c->http))
+			if (!ap_http_pending(&c->http)) {
 				c->req_stack = ap_stack_capture();
+				c->req_pystack = ap_pystack_capture();
+			}
 			ap_http_out(&c->http, buf, n, now);
 		}
 		if (c->http.http2)
@@ -849,7 +856,8 @@ void ap_emit_exchange(struct ap_conn *c, struct ap_exchange *x)
 	c->info.exchanges++;
 	x->span_id = ap_current_span();
 	x->stack_id = c->req_stack ? c->req_stack : ap_stack_capture();
-	c->req_stack = 0;
+	x->pystack_id = c->req_stack || c->req_pystack ? c->req_pystack : ap_pystack_capture();
+	c->req_stack = c->req_pystack = 0;
 	ap_strlcpy(x->agent, ap_tls.agent[0] ? ap_tls.agent : ap_rt.cfg.agent, sizeof(x->agent));
 	ap_classify_exchange(x);
 	if (!c->info.category || x->category == AP_CAT_LLM) {

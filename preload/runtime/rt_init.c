@@ -12,6 +12,7 @@
 #include "rt.h"
 #include "rt_h2.h"
 #include "rt_metrics.h"
+#include "rt_pystack.h"
 #include "rt_stack.h"
 
 struct ap_runtime ap_rt = {
@@ -183,6 +184,7 @@ void ap_config_parse(struct ap_config *cfg)
 	cfg->disabled = parse_bool("AGENTPROF_DISABLE", 0);
 	cfg->children = parse_bool("AGENTPROF_CHILDREN", 1);
 	cfg->stacks = parse_bool("AGENTPROF_STACKS", 1);
+	cfg->pystacks = parse_bool("AGENTPROF_PYSTACKS", 1);
 	parse_sample(cfg);
 	parse_flush(cfg);
 	parse_out(cfg);
@@ -345,6 +347,7 @@ static void do_init(void)
 	ap_h2_load();
 	ap_stack_init();
 	ap_inline_init();
+	ap_pystack_init();
 	ap_metrics_start(secure_getenv("AGENTPROF_PROMETHEUS"));
 	if (ap_rt.cfg.have_rules)
 		ap_rt.http_env.rules = &ap_rt.cfg.rules;

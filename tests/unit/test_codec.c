@@ -108,6 +108,7 @@ static void make(struct ap_record *r, uint32_t type)
 		x->usage.reasoning = 6;
 		x->request_hash = 0xcbf29ce484222325ull;
 		x->stack_id = UINT64_MAX;
+		x->pystack_id = UINT64_MAX - 1;
 		x->span_id = 8;
 		S(x->agent, "coder");
 		break;
@@ -125,6 +126,7 @@ static void make(struct ap_record *r, uint32_t type)
 		memcpy(e->argv, argv, sizeof(argv));
 		e->argc = 3; /* the last argument is empty */
 		e->stack_id = 9;
+		e->pystack_id = 10;
 		e->span_id = 10;
 		e->profiled = 1;
 		break;
@@ -140,6 +142,7 @@ static void make(struct ap_record *r, uint32_t type)
 		s->end_ns = 5;
 		S(s->agent, "a");
 		s->stack_id = 6;
+		s->pystack_id = 7;
 		break;
 	}
 	case AP_REC_COUNTER:
@@ -173,6 +176,21 @@ static void make(struct ap_record *r, uint32_t type)
 		r->u.dns.end_ns = 3;
 		r->u.dns.result = -2;
 		S(r->u.dns.addr, "160.79.104.10");
+		break;
+	case AP_REC_PYCODE:
+		r->u.pycode.id = UINT64_MAX;
+		S(r->u.pycode.qualname, "Agent.research.<locals>.ask_llm");
+		S(r->u.pycode.filename, "/home/user/agent/agent.py");
+		r->u.pycode.firstlineno = 42;
+		break;
+	case AP_REC_PYSTACK:
+		r->u.pystack.id = 1ull << 63;
+		r->u.pystack.nframes = r->u.pystack.nlines = AP_MAX_FRAMES;
+		for (int i = 0; i < AP_MAX_FRAMES; i++) {
+			r->u.pystack.code[i] = UINT64_MAX - (uint64_t)i;
+			r->u.pystack.line[i] = (uint64_t)i * 1000;
+		}
+		r->u.pystack.truncated = 1;
 		break;
 	}
 }

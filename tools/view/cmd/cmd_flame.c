@@ -1,6 +1,7 @@
 /* cmd_flame.c: "flame": a text flame chart, process > thread > span > exchange > phases. */
 #include <string.h>
 
+#include "pystack.h"
 #include "report.h"
 
 /* One node of the chart, handed to the text or JSON renderer. */
@@ -30,6 +31,7 @@ struct flame {
 	size_t npi;
 	uint8_t *shown; /* processes with recorded activity in them or below them */
 	size_t hidden;
+	struct pystacks *py; /* Python call sites of exchanges */
 };
 
 /* --- rendering ------------------------------------------------------------------------------ */
@@ -154,6 +156,11 @@ static void exchange(struct flame *c, uint32_t i, int depth)
 	else
 		setf(n.name, sizeof(n.name), "%s -> %s", label,
 		     x->error ? ap_xerr_name(x->error) : "no status");
+	if (x->pystack_id && py_call_site(c->py, x->proc, x->pystack_id, 0, label, 256)) {
+		size_t o = strlen(n.name);
+
+		setf(n.name + o, sizeof(n.name) - o, "  @ %s", label);
+	}
 	node_open(c, &n, depth);
 	if (!c->v->o.no_phases && depth + 1 <= c->maxdepth)
 		phases(c, x, depth + 1);
@@ -412,6 +419,7 @@ int cmd_flame(struct view *v)
 	c.limit = v->o.limit;
 	c.wall = v->a.end - v->a.start;
 	c.seen = xcalloc(run->n_procs + 1, 1);
+	c.py = py_open(run, NULL, 0);
 	build(&c);
 	c.npi = v->a.proc_items ? pitems_build(&v->a, &c.pi) : 0;
 	mark_shown(&c);
@@ -459,5 +467,6 @@ int cmd_flame(struct view *v)
 	free(c.seen);
 	free(c.shown);
 	free(c.pi);
+	py_close(c.py);
 	return 0;
 }

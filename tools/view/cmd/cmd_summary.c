@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "prices.h"
+#include "pystack.h"
 #include "report.h"
 
 static const int cat_order[] = {AP_CAT_LLM,	AP_CAT_TOOL,	AP_CAT_MEMORY,
@@ -532,6 +533,128 @@ static void text_header(FILE *f, const struct vrun *r, const struct breakdown *b
 	text_sampling(f, run_sample_rate(r));
 }
 
+/* --- called from (Python call sites per endpoint) ------------------------------------------ */
+
+#define MAX_SITES 8
+
+struct csite {
+	char name[256];
+	double calls;
+};
+
+static int x_in_endpoint(const struct run *run, const struct vxch *x, const struct group *g)
+{
+	const char *xp = S(run, x->path), *gp = S(run, g->path);
+	size_t n = strcspn(xp, "?");
+
+	return x->cat == g->cat && x->port == g->port && x->host == g->host &&
+	       x->method == g->method && strlen(gp) == n && !strncmp(xp, gp, n);
+}
+
+static int cmp_site(const void *a, const void *b)
+{
+	const struct csite *x = a, *y = b;
+
+	return x->calls < y->calls ? 1 : x->calls > y->calls ? -1 : strcmp(x->name, y->name);
+}
+
+/* The distinct call sites of an endpoint's selected exchanges, most calls first; *more counts
+ * the calls whose site did not fit. */
+static size_t call_sites(struct view *v, struct pystacks *ps, const struct group *g,
+			 struct csite *cs, double *more)
+{
+	const struct run *run = &v->a.run;
+	size_t n = 0;
+
+	*more = 0;
+	for (size_t i = 0; i < run->n_xs; i++) {
+		const struct vxch *x = &run->xs[i];
+		char site[256];
+		size_t k;
+
+		if (!v->a.xsel[i] || !x->pystack_id || !x_in_endpoint(run, x, g) ||
+		    !py_call_site(ps, x->proc, x->pystack_id, v->o.call_site_any, site,
+				  sizeof(site)))
+			continue;
+		for (k = 0; k < n && strcmp(cs[k].name, site); k++)
+			;
+		if (k == n && n == MAX_SITES) {
+			*more += proc_weight(&run->procs[x->proc]);
+			continue;
+		}
+		if (k == n) {
+			memcpy(cs[n].name, site, sizeof(site));
+			cs[n++].calls = 0;
+		}
+		cs[k].calls += proc_weight(&run->procs[x->proc]);
+	}
+	qsort(cs, n, sizeof(*cs), cmp_site);
+	return n;
+}
+
+static void text_called_from(FILE *f, struct view *v, const struct group *ge, size_t ne)
+{
+	struct pystacks *ps = py_open(&v->a.run, NULL, 0);
+	struct csite cs[MAX_SITES];
+	int header = 0;
+
+	for (size_t i = 0; i < ne && (!v->o.limit || i < (size_t)v->o.limit); i++) {
+		char label[600];
+		double more;
+		size_t n = call_sites(v, ps, &ge[i], cs, &more);
+
+		if (!n)
+			continue;
+		if (!header)
+			fprintf(f, "\nCalled from (Python: %s)\n",
+				v->o.call_site_any ? "the innermost frame"
+						   : "the innermost frame of the program's own "
+						     "code and its callers; "
+						     "--call-site any for any frame");
+		header = 1;
+		group_label(&v->a.run, G_ENDPOINT, &ge[i], label, sizeof(label));
+		fprintf(f, "  %s\n", label);
+		for (size_t k = 0; k < n; k++)
+			fprintf(f, "    %8.0f  %s\n", cs[k].calls, cs[k].name);
+		if (more > 0)
+			fprintf(f, "    %8.0f  (other call sites)\n", more);
+	}
+	py_close(ps);
+}
+
+static void json_called_from(struct jw *w, struct view *v, const struct group *ge, size_t ne)
+{
+	struct pystacks *ps = py_open(&v->a.run, NULL, 0);
+	struct csite cs[MAX_SITES];
+
+	jw_key(w, "called_from");
+	jw_arr(w);
+	for (size_t i = 0; i < ne; i++) {
+		char label[600];
+		double more;
+		size_t n = call_sites(v, ps, &ge[i], cs, &more);
+
+		if (!n)
+			continue;
+		group_label(&v->a.run, G_ENDPOINT, &ge[i], label, sizeof(label));
+		jw_obj(w);
+		jw_kstr(w, "endpoint", label);
+		jw_key(w, "sites");
+		jw_arr(w);
+		for (size_t k = 0; k < n; k++) {
+			jw_obj(w);
+			jw_kstr(w, "site", cs[k].name);
+			jw_kdouble(w, "calls", cs[k].calls);
+			jw_obj_end(w);
+		}
+		jw_arr_end(w);
+		jw_kdouble(w, "other_calls", more);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	py_close(ps);
+}
+
 static int summary_text(struct view *v, struct totals *t, struct group *gm, size_t nm,
 			struct group *ge, size_t ne, struct group *ga, size_t na)
 {
@@ -549,6 +672,7 @@ static int summary_text(struct view *v, struct totals *t, struct group *gm, size
 	if (ne) {
 		fprintf(f, "\nEndpoints (llm, tool and memory)\n");
 		text_groups(f, &v->a.run, G_ENDPOINT, ge, ne, width, v->o.limit);
+		text_called_from(f, v, ge, ne);
 	}
 	if (na > 1 || (na == 1 && ga[0].agent)) {
 		fprintf(f, "\nAgents\n");
@@ -583,6 +707,7 @@ static int summary_json(struct view *v, struct totals *t, struct group *gm, size
 	json_categories(&w, &t->bd);
 	jw_groups(&w, "models", run, G_MODEL, gm, nm);
 	jw_groups(&w, "endpoints", run, G_ENDPOINT, ge, ne);
+	json_called_from(&w, v, ge, ne);
 	jw_groups(&w, "agents", run, G_AGENT, ga, na);
 	jw_tokens(&w, &t->tok);
 	jw_kdouble(&w, "cost_usd", t->cost_unknown && !t->cost ? NAN : t->cost);

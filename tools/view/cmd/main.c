@@ -25,12 +25,13 @@ static const struct command commands[] = {
 	 "Where the wall time went: time by category (overlaps counted once), LLM calls per\n"
 	 "provider and model, endpoints with percentiles, tokens, cost, processes, agents,\n"
 	 "drops, profiler overhead and coverage notes.",
-	 F_COMMON | O_WIDTH | O_PRICES | O_BUDGET | O_LIMIT, 1, cmd_summary},
+	 F_COMMON | O_WIDTH | O_PRICES | O_BUDGET | O_LIMIT | O_CALLSITE, 1, cmd_summary},
 	{"export", "--format FMT [PATH...]",
 	 "JSONL, folded stacks, speedscope, Chrome trace, OTLP or Prometheus (--format)",
 	 "Print one JSON object per exchange and per process (docs/FORMAT.md, design.md 8):\n"
 	 "times in ns since the Unix epoch, null for unknown values." EXPORT_MORE_HELP,
-	 F_COMMON | O_FORMAT | O_WEIGHT | O_ROOTS | O_ENDPOINT | O_PRICES | O_SHIP, 1, cmd_export},
+	 F_COMMON | O_FORMAT | O_WEIGHT | O_ROOTS | O_ENDPOINT | O_PRICES | O_SHIP | O_NATIVE, 1,
+	 cmd_export},
 	{"flame", "[PATH...]", "text flame chart: process > thread > span > exchange > phases",
 	 "Text flame chart: process > thread > manual span > exchange > phases (DNS, connect,\n"
 	 "TLS, request write, wait for first byte, receive). Bars are placed and sized to wall\n"
@@ -58,9 +59,9 @@ static const struct command commands[] = {
 	 "and by category wall time; --fail-on turns regressions into exit status 1.",
 	 F_COMMON | O_WIDTH | O_PRICES | O_FAILON | O_LIMIT, 2, cmd_diff},
 	{"flamegraph", "[PATH...]", FLAMEGRAPH_BRIEF, FLAMEGRAPH_HELP,
-	 F_COMMON | O_WEIGHT | O_ROOTS | O_PRICES, 1, cmd_flamegraph},
+	 F_COMMON | O_WEIGHT | O_ROOTS | O_PRICES | O_NATIVE, 1, cmd_flamegraph},
 	{"html", "-o FILE [PATH...]", HTML_BRIEF, HTML_HELP,
-	 F_COMMON | O_OUTPUT | O_PRICES | O_THRESH | O_LIMIT, 1, cmd_html},
+	 F_COMMON | O_OUTPUT | O_PRICES | O_THRESH | O_LIMIT | O_NATIVE, 1, cmd_html},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -39,6 +39,8 @@ enum {
 	OPT_ALL,
 	OPT_COLOR,
 	OPT_LANES,
+	OPT_NATIVE,
+	OPT_CALLSITE,
 	OPT_OUTPUT = 'o',
 };
 
@@ -170,6 +172,16 @@ static const struct optdesc optdescs[] = {
 	 O_LANES,
 	 NULL,
 	 "one lane per thread and per connection instead of one row per call"},
+	{{"native", no_argument, 0, OPT_NATIVE},
+	 O_NATIVE,
+	 NULL,
+	 "Python programs: keep the native frames around the Python ones (default: the\n"
+	 "interpreter's C frames are replaced by the recorded Python frames)"},
+	{{"call-site", required_argument, 0, OPT_CALLSITE},
+	 O_CALLSITE,
+	 "WHICH",
+	 "'called from' per endpoint: user (default: the innermost frame outside the\n"
+	 "standard library and site-packages) or any (the innermost Python frame)"},
 };
 
 #define NOPTS (sizeof(optdescs) / sizeof(optdescs[0]))
@@ -521,6 +533,14 @@ static int one_opt(struct view *v, int c, char *arg)
 		return 0;
 	case OPT_QUIET:
 		o->quiet = 1;
+		return 0;
+	case OPT_NATIVE:
+		o->native = 1;
+		return 0;
+	case OPT_CALLSITE:
+		if (strcmp(arg, "user") && strcmp(arg, "any"))
+			return bad(v, "--call-site", arg, "user or any");
+		o->call_site_any = !strcmp(arg, "any");
 		return 0;
 	}
 	return 2;

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "pystack.h"
 #include "symbolize.h"
 #include "context.h"
 

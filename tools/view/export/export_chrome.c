@@ -21,7 +21,26 @@ struct ctx {
 	FILE *f;
 	int64_t t0;
 	int n; /* events written */
+	struct pystacks *py;
 };
+
+/* A Python program's exchange: its call site and Python stack (outermost first) as args. */
+static void x_python_args(struct ctx *c, struct jw *w, const struct vxch *x)
+{
+	const struct symframe *const *sf;
+	char site[256];
+	size_t n;
+
+	if (!x->pystack_id || !py_call_site(c->py, x->proc, x->pystack_id, 0, site, sizeof(site)))
+		return;
+	jw_kstr(w, "called_from", site);
+	n = py_stack(c->py, NULL, x->proc, 0, x->pystack_id, &sf);
+	jw_key(w, "python_stack");
+	jw_arr(w);
+	for (size_t k = 0; k < n; k++)
+		jw_str(w, sf[k]->name);
+	jw_arr_end(w);
+}
 
 static void jstr(FILE *f, const char *s)
 {
@@ -91,6 +110,7 @@ static void x_args(struct ctx *c, const struct run *run, const struct vxch *x)
 		jw_kstr(&w, "error", ap_xerr_name(x->error));
 	jw_kuint(&w, "bytes_sent", x->bytes_sent);
 	jw_kuint(&w, "bytes_received", x->bytes_received);
+	x_python_args(c, &w, x);
 	jw_obj_end(&w);
 }
 
@@ -298,6 +318,7 @@ int export_chrome(struct view *v)
 	struct ctx c = {.f = v->out, .t0 = v->a.start != UNK ? v->a.start : 0};
 	char lb[128], name[300];
 
+	c.py = py_open(run, NULL, 0);
 	fputs("{\"traceEvents\":[", c.f);
 	for (size_t i = 0; i < run->n_procs; i++) {
 		const struct vproc *p = &run->procs[i];
@@ -329,5 +350,6 @@ int export_chrome(struct view *v)
 		"\"time_origin_epoch_ns\":\"%lld\",\"ts_unit\":\"microseconds since "
 		"time_origin_epoch_ns\"}}\n",
 		(long long)c.t0);
+	py_close(c.py);
 	return 0;
 }

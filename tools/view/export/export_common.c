@@ -332,8 +332,8 @@ static struct fstack *stack_for(struct folded *f, const uint32_t *fr, uint32_t n
 
 /* Subprocesses a thread started (spawn, system, popen, fork) as "[process] argv0 argv1" leaves
  * under the stack that started them; weighted by how long the child ran. */
-static void folded_processes(const struct view *v, struct symbolizer *sym, enum froots roots,
-			     struct folded *f)
+static void folded_processes(const struct view *v, struct symbolizer *sym, struct pystacks *ps,
+			     enum froots roots, struct folded *f)
 {
 	const struct run *run = &v->a.run;
 	uint32_t fr[AP_MAX_FRAMES + 4];
@@ -363,8 +363,7 @@ static void folded_processes(const struct view *v, struct symbolizer *sym, enum 
 			snprintf(buf, sizeof(buf), "[tid %u]", e->tid);
 			fr[n++] = name_id(f, buf);
 		}
-		if (sym && e->stack_id)
-			ns = sym_stack(sym, e->proc, e->stack_id, &sf);
+		ns = py_stack(ps, sym, e->proc, e->stack_id, e->pystack_id, &sf);
 		for (size_t k = 0; k < ns && n < AP_MAX_FRAMES + 2; k++)
 			fr[n++] = name_id(f, sf[k]->name);
 		o = (size_t)snprintf(buf, sizeof(buf), "[process]");
@@ -390,6 +389,7 @@ void folded_build(const struct view *v, struct symbolizer *sym, enum froots root
 	const struct run *run = &v->a.run;
 	uint32_t fr[AP_MAX_FRAMES + 4];
 	char buf[400];
+	struct pystacks *ps = py_open(run, sym, v->o.native);
 
 	memset(f, 0, sizeof(*f));
 	for (size_t i = 0; i < run->n_xs; i++) {
@@ -414,8 +414,7 @@ void folded_build(const struct view *v, struct symbolizer *sym, enum froots root
 			snprintf(buf, sizeof(buf), "[tid %u]", x->tid);
 			fr[n++] = name_id(f, buf);
 		}
-		if (sym)
-			ns = sym_stack(sym, x->proc, x->stack_id, &sf);
+		ns = py_stack(ps, sym, x->proc, x->stack_id, x->pystack_id, &sf);
 		for (size_t k = 0; k < ns && n < AP_MAX_FRAMES + 2; k++)
 			fr[n++] = name_id(f, sf[k]->name);
 		x_leaf(run, x, buf, sizeof(buf));
@@ -431,7 +430,8 @@ void folded_build(const struct view *v, struct symbolizer *sym, enum froots root
 		if (!isnan(x->cost))
 			s->w[FW_COST] += x->cost * 1e6 * proc_weight(p);
 	}
-	folded_processes(v, sym, roots, f);
+	folded_processes(v, sym, ps, roots, f);
+	py_close(ps);
 }
 
 void folded_free(struct folded *f)

@@ -40,6 +40,7 @@ struct lane {
 struct ss {
 	struct view *v;
 	struct symbolizer *sym;
+	struct pystacks *py;
 	struct folded names; /* reused only for its frame-name interning */
 	char **files;	     /* per frame: file or NULL */
 	int *lines;
@@ -156,7 +157,7 @@ static void collect_thread(struct ss *s, int32_t proc, uint32_t tid)
 		if (!v->a.xsel[i] || x->proc != proc || x->tid != tid || x->t0 == UNK)
 			continue;
 		n = x->span >= 0 ? span_path(s, x->span) : 0;
-		ns = sym_stack(s->sym, x->proc, x->stack_id, &sf);
+		ns = py_stack(s->py, s->sym, x->proc, x->stack_id, x->pystack_id, &sf);
 		for (size_t k = 0; k < ns && n < MAX_PATH - 2; k++)
 			s->pathbuf[n++] = frame(s, sf[k]->name, sf[k]->file, sf[k]->line);
 		x_leaf(run, x, buf, sizeof(buf));
@@ -293,6 +294,7 @@ int export_speedscope(struct view *v)
 	struct jw w;
 
 	s.sym = sym_open(run, v->err);
+	s.py = py_open(run, s.sym, v->o.native);
 	/* profiles are rendered first (they define the frames), then the file around them */
 	pf = open_memstream(&pbuf, &plen);
 	if (!pf) {
@@ -348,6 +350,7 @@ int export_speedscope(struct view *v)
 	free(s.fh);
 	free(s.items);
 	folded_free(&s.names);
+	py_close(s.py);
 	sym_close(s.sym);
 	if (!profiles)
 		fprintf(v->err, "agentprof-view export: no timed exchanges or spans selected: the "

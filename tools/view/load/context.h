@@ -30,6 +30,8 @@ enum opt_bits {
 	O_LANES = 1 << 18,    /* --lanes (waterfall: one lane per thread and connection) */
 	O_SHIP = 1 << 19,     /* --follow --state --batch-spans --batch-bytes --no-gzip (export) */
 	O_QUIET = 1 << 20,    /* --quiet: no progress on stderr */
+	O_NATIVE = 1 << 21,   /* --native (Python programs: keep the native frames) */
+	O_CALLSITE = 1 << 22, /* --call-site (summary) */
 };
 
 enum budget_kind { B_TOKENS, B_INPUT, B_OUTPUT, B_COST, B_WALL, B_CAT_TIME, B_CAT_CALLS };
@@ -59,6 +61,8 @@ struct opts {
 	int all, lanes, color; /* color: 0 auto, 1 always, 2 never */
 	const char *format, *prices;
 	const char *weight, *roots, *endpoint, *output; /* flamegraph, export, html */
+	int native;					/* --native */
+	int call_site_any;				/* --call-site any */
 	struct filter f;
 	struct budget budgets[MAX_LIST];
 	int nbudgets;

@@ -156,6 +156,9 @@ void run_free(struct run *run)
 	free(run->stacks);
 	free(run->mods);
 	free(run->frames);
+	free(run->pycodes);
+	free(run->pystacks);
+	free(run->pyframes);
 	strtab_free(&run->st);
 	memset(run, 0, sizeof(*run));
 }

@@ -256,6 +256,7 @@ static void add_exchange(struct ld *l, const struct ap_exchange *r)
 	x->stream = !!r->stream;
 	x->error = r->error;
 	x->new_conn = !!r->new_conn;
+	x->pystack_id = r->pystack_id;
 	l->run->procs[l->cur].nexchanges++;
 }
 
@@ -282,6 +283,7 @@ static void add_proc_event(struct ld *l, const struct ap_proc_event *r)
 	e->argc = r->argc;
 	e->span_id = r->span_id;
 	e->stack_id = r->stack_id;
+	e->pystack_id = r->pystack_id;
 }
 
 static void add_span(struct ld *l, const struct ap_span *r)
@@ -299,6 +301,8 @@ static void add_span(struct ld *l, const struct ap_span *r)
 	s->cat = r->category < AP_CAT_MAX ? r->category : 0;
 	s->start = ep(l, r->start_ns);
 	s->end = after(l, s->start, ep(l, r->end_ns));
+	s->stack_id = r->stack_id;
+	s->pystack_id = r->pystack_id;
 }
 
 static void add_counter(struct ld *l, const struct ap_counter *r)
@@ -331,6 +335,37 @@ static void add_stack(struct ld *l, const struct ap_stack *r)
 	s->first = run->n_frames;
 	for (uint32_t i = 0; i < n; i++)
 		*VEC_PUSH(run->frames, run->n_frames, run->cap_frames) = r->frames[i];
+}
+
+static void add_pycode(struct ld *l, const struct ap_pycode *r)
+{
+	struct run *run = l->run;
+	struct vpycode *c = VEC_PUSH(run->pycodes, run->n_pycodes, run->cap_pycodes);
+
+	c->id = r->id;
+	c->proc = l->cur;
+	c->qualname = str(l, r->qualname);
+	c->file = str(l, r->filename);
+	c->firstline = r->firstlineno;
+}
+
+static void add_pystack(struct ld *l, const struct ap_pystack *r)
+{
+	struct run *run = l->run;
+	struct vpystack *s = VEC_PUSH(run->pystacks, run->n_pystacks, run->cap_pystacks);
+	uint32_t n = r->nframes > AP_MAX_FRAMES ? AP_MAX_FRAMES : r->nframes;
+
+	s->id = r->id;
+	s->proc = l->cur;
+	s->nframes = n;
+	s->truncated = !!r->truncated;
+	s->first = run->n_pyframes;
+	for (uint32_t i = 0; i < n; i++) {
+		struct vpyframe *f = VEC_PUSH(run->pyframes, run->n_pyframes, run->cap_pyframes);
+
+		f->code = r->code[i];
+		f->line = i < r->nlines && r->line[i] <= UINT32_MAX ? (uint32_t)r->line[i] : 0;
+	}
 }
 
 static void add_module(struct ld *l, const struct ap_module *r)
@@ -404,6 +439,12 @@ static void dispatch(struct ld *l, const struct ap_record *r)
 		break;
 	case AP_REC_DNS:
 		add_dns(l, &r->u.dns);
+		break;
+	case AP_REC_PYCODE:
+		add_pycode(l, &r->u.pycode);
+		break;
+	case AP_REC_PYSTACK:
+		add_pystack(l, &r->u.pystack);
 		break;
 	}
 }

@@ -71,6 +71,7 @@ struct vxch {
 	uint32_t method, path, host, ctype, req_model, resp_model, agent; /* agent: resolved */
 	uint32_t events;
 	uint8_t cat, prov, vis, tls, stream, error, new_conn;
+	uint64_t pystack_id; /* Python stack of the calling thread, 0 if none */
 };
 
 struct vspan {
@@ -79,6 +80,7 @@ struct vspan {
 	uint32_t tid, name, agent;
 	uint8_t cat, depth;
 	int64_t start, end;
+	uint64_t stack_id, pystack_id;
 };
 
 struct vpev {
@@ -90,6 +92,7 @@ struct vpev {
 	uint32_t path, argv, argc;
 	uint64_t span_id;
 	uint64_t stack_id; /* call stack of the spawning thread, 0 if none */
+	uint64_t pystack_id;
 };
 
 struct vthread {
@@ -125,6 +128,26 @@ struct vmodule {
 	uint32_t path, build_id;
 };
 
+/* A Python code object (AP_REC_PYCODE) and a Python stack (AP_REC_PYSTACK) of one process. */
+struct vpycode {
+	uint64_t id;
+	int32_t proc;
+	uint32_t qualname, file, firstline;
+};
+
+struct vpyframe {
+	uint64_t code;
+	uint32_t line;
+};
+
+struct vpystack {
+	uint64_t id;
+	int32_t proc;
+	uint32_t nframes; /* innermost first in run->pyframes[first..] */
+	uint8_t truncated;
+	size_t first;
+};
+
 #define ARR(type, name) \
 	type *name;     \
 	size_t n_##name, cap_##name
@@ -143,6 +166,9 @@ struct run {
 	ARR(struct vstack, stacks);
 	ARR(struct vmodule, mods);
 	ARR(uint64_t, frames);
+	ARR(struct vpycode, pycodes);
+	ARR(struct vpystack, pystacks);
+	ARR(struct vpyframe, pyframes);
 	int64_t start, end;	 /* the run's extent, epoch ns */
 	uint64_t orphan_records; /* records in files without a process record */
 	uint64_t bad_times;	 /* times or counts out of range or out of order: unknown */
