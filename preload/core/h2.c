@@ -723,7 +723,7 @@ static void feed(struct ap_h2 *h, int out, const uint8_t *p, size_t n, int64_t n
 			size_t k = AP_H2_PREFACE_LEN - d->preface_n;
 			if (k > n)
 				k = n;
-			if (memcmp(p, AP_H2_PREFACE + d->preface_n, k) != 0) {
+			if (memcmp(p, &AP_H2_PREFACE[d->preface_n], k) != 0) {
 				give_up(h, now);
 				return;
 			}
