@@ -263,11 +263,31 @@ static struct {
 	int (*SSL_connect)(void *);
 	int (*SSL_do_handshake)(void *);
 	void (*SSL_free)(void *);
+	int (*SSL_is_init_finished)(const void *);
 } inl;
+
+/* Node drives the handshake from SSL_read on memory BIOs and never sees SSL_do_handshake
+ * return 1: the first read after the handshake finished ends the TLS phase. */
+static void note_handshake_done(void *ssl)
+{
+	int err;
+
+	if (!inl.SSL_is_init_finished || !ap_active())
+		return;
+	err = errno;
+	ap_tls.guard++;
+	if (ap_conn_ssl_tls_pending(ssl) && inl.SSL_is_init_finished(ssl) == 1)
+		ap_conn_ssl_handshake(ssl, ap_now(), ap_now(), 1);
+	ap_tls.guard--;
+	errno = err;
+}
 
 static int inl_read(void *ssl, void *buf, int num)
 {
-	return do_read(inl.SSL_read, ssl, buf, num);
+	int rc = do_read(inl.SSL_read, ssl, buf, num);
+
+	note_handshake_done(ssl);
+	return rc;
 }
 
 static int inl_write(void *ssl, const void *buf, int num)
@@ -277,7 +297,10 @@ static int inl_write(void *ssl, const void *buf, int num)
 
 static int inl_read_ex(void *ssl, void *buf, size_t num, size_t *got)
 {
-	return do_read_ex(inl.SSL_read_ex, ssl, buf, num, got);
+	int rc = do_read_ex(inl.SSL_read_ex, ssl, buf, num, got);
+
+	note_handshake_done(ssl);
+	return rc;
 }
 
 static int inl_write_ex(void *ssl, const void *buf, size_t num, size_t *written)
@@ -327,5 +350,6 @@ const struct ap_inline_hook ap_ssl_inline_hooks[] = {
 	{"SSL_connect", (void *)inl_connect, (void **)&inl.SSL_connect, 0},
 	{"SSL_do_handshake", (void *)inl_do_handshake, (void **)&inl.SSL_do_handshake, 0},
 	{"SSL_free", (void *)inl_free, (void **)&inl.SSL_free, 1},
+	{"SSL_is_init_finished", NULL, (void **)&inl.SSL_is_init_finished, 0},
 	{NULL, NULL, NULL, 0},
 };

@@ -147,6 +147,7 @@ struct ap_inline_hook {
 	void *wrapper;
 	void **real;
 	int required; /* the object is hooked only if every required function can be */
+		      /* wrapper NULL: not patched, only looked up (*real is the function itself) */
 };
 extern const struct ap_inline_hook ap_ssl_inline_hooks[]; /* ends with a NULL name */
 /* Find and patch, from the constructor only (single-threaded: see rt_inline.c). */
@@ -216,6 +217,8 @@ void ap_conn_ssl_set_fd(void *ssl, int fd);
 void ap_conn_ssl_sni(void *ssl, const char *host);
 void ap_conn_ssl_io(void *ssl, int dir, const void *buf, size_t n, int64_t now);
 void ap_conn_ssl_handshake(void *ssl, int64_t t0, int64_t t1, int done);
+/* 1 while the SSL connection's handshake started and its end is not known yet. */
+int ap_conn_ssl_tls_pending(void *ssl);
 void ap_conn_ssl_free(void *ssl, int64_t now);
 /* Nested socket call made while an SSL_* call is in progress on this thread. */
 void ap_conn_bind_ssl_fd(void *ssl, int fd);

@@ -473,6 +473,9 @@ static void decide(struct ap_conn *c, const uint8_t *p, size_t n, int64_t now)
 			    !strcmp(s->info.host, sni)) {
 				s->sni_pending = 0;
 				ap_conn_bind_ssl_fd(s->ssl, c->fd);
+				/* the ClientHello going out now starts the handshake */
+				if (s->tls_start == AP_UNKNOWN)
+					s->tls_start = now;
 			}
 		}
 	}
@@ -733,6 +736,13 @@ void ap_conn_ssl_handshake(void *ssl, int64_t t0, int64_t t1, int done)
 		c->tls_start = t0;
 	if (done && c->tls_ns == AP_UNKNOWN)
 		c->tls_ns = t1 - c->tls_start;
+}
+
+int ap_conn_ssl_tls_pending(void *ssl)
+{
+	struct ap_conn *c = ap_conn_for_ssl(ssl, 0);
+
+	return c && c->tls_start != AP_UNKNOWN && c->tls_ns == AP_UNKNOWN;
 }
 
 void ap_conn_ssl_free(void *ssl, int64_t now)

@@ -352,7 +352,7 @@ static void install(struct find_ctx *f)
 	const char *who = object_name(&f->obj);
 	uint8_t *page, patch[AP_TRAMP_MAX];
 	size_t patch_len;
-	int threads = thread_count(), st = AP_TR_OK, i;
+	int threads = thread_count(), st = AP_TR_OK, bad = -1, i;
 	void *cs;
 
 	if (threads != 1) {
@@ -379,16 +379,20 @@ static void install(struct find_ctx *f)
 		}
 	}
 	/* 1. build every trampoline first: one refusal leaves the object untouched */
-	for (i = 0; i < f->n && st == AP_TR_OK; i++) {
+	for (i = 0; i < f->n && bad < 0; i++) {
 		struct target *t = &f->t[i];
-		const ElfW(Phdr) * seg;
-		uintptr_t seg_end;
 		struct ap_tramp_req req = {0};
-		if (!seg_of(&f->obj, (uintptr_t)t->entry, &seg))
+		const ElfW(Phdr) * seg;
+
+		if (!t->hook->wrapper)
+			continue;
+		if (!seg_of(&f->obj, (uintptr_t)t->entry, &seg)) {
+			st = AP_TR_BAD_REQUEST;
+			bad = i;
 			break;
-		seg_end = f->obj.base + seg->p_vaddr + seg->p_filesz;
+		}
 		req.code = t->entry;
-		req.code_len = seg_end - (uintptr_t)t->entry;
+		req.code_len = f->obj.base + seg->p_vaddr + seg->p_filesz - (uintptr_t)t->entry;
 		if (req.code_len > 65536)
 			req.code_len = 65536;
 		req.body_len = t->size;
@@ -398,17 +402,21 @@ static void install(struct find_ctx *f)
 		req.decode = ap_cs_decode;
 		req.decode_ctx = &dec;
 		st = ap_tramp_build(&req, &t->tramp);
+		if (st != AP_TR_OK)
+			bad = i;
 	}
 	unload_capstone(&dec, cs);
-	if (st != AP_TR_OK || i < f->n) {
+	if (bad >= 0) {
 		say("TLS library in %.150s not hooked: %.40s: %s; its TLS stays opaque", who,
-		    f->t[i - 1].hook->name, ap_tramp_status_text(st));
+		    f->t[bad].hook->name, ap_tramp_status_text(st));
 		munmap(page, (size_t)pg);
 		return;
 	}
 	/* 2. trampolines and wrapper stubs into the page, then the page becomes read + exec */
 	for (i = 0; i < f->n; i++) {
 		uint8_t *slot = page + (size_t)i * SLOT_BYTES;
+		if (!f->t[i].hook->wrapper)
+			continue;
 		memcpy(slot, f->t[i].tramp.code, f->t[i].tramp.len);
 		ap_tramp_abs_jump(slot + AP_TRAMP_MAX, (uintptr_t)f->t[i].hook->wrapper);
 	}
@@ -417,13 +425,17 @@ static void install(struct find_ctx *f)
 		return;
 	}
 	for (i = 0; i < f->n; i++)
-		*f->t[i].hook->real = page + (size_t)i * SLOT_BYTES;
+		*f->t[i].hook->real =
+			f->t[i].hook->wrapper ? page + (size_t)i * SLOT_BYTES : f->t[i].entry;
 	/* 3. the entries */
 	for (i = 0; i < f->n; i++) {
 		struct target *t = &f->t[i];
-		uint64_t to = patch_len == AP_PATCH_REL32
-				      ? (uintptr_t)(page + (size_t)i * SLOT_BYTES + AP_TRAMP_MAX)
-				      : (uintptr_t)t->hook->wrapper;
+		uint64_t to;
+		if (!t->hook->wrapper)
+			continue;
+		to = patch_len == AP_PATCH_REL32
+			     ? (uintptr_t)(page + (size_t)i * SLOT_BYTES + AP_TRAMP_MAX)
+			     : (uintptr_t)t->hook->wrapper;
 		if (ap_tramp_entry_patch(patch, t->tramp.window, (uintptr_t)t->entry, to,
 					 patch_len) ||
 		    write_text(&f->obj, t->entry, patch, t->tramp.window)) {
