@@ -94,7 +94,8 @@ $(CORE_PIC_A) $(RT_A) $(CORE_A) $(VIEW_A):
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-# The zstd archive is linked in and hidden; libunwind and zlib are dlopen()ed privately at init.
+# The zstd archive is linked in and hidden; libunwind, zlib and libcapstone are dlopen()ed privately
+# at init.
 $(LIB): $(RT_A) $(CORE_PIC_A) preload/hooks/exports.map
 	@echo "  LD      $@"
 	$(Q)test -n "$(ZSTD_A)" || { echo "libzstd.a not found: run 'make deps' (needs libzstd-dev)"; exit 1; }
