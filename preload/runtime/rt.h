@@ -147,7 +147,7 @@ struct ap_inline_hook {
 	void *wrapper;
 	void **real;
 	int required; /* the object is hooked only if every required function can be */
-		      /* wrapper NULL: not patched, only looked up (*real is the function itself) */
+	/* wrapper NULL: not patched, only looked up (*real is the function itself) */
 };
 extern const struct ap_inline_hook ap_ssl_inline_hooks[]; /* ends with a NULL name */
 /* Find and patch, from the constructor only (single-threaded: see rt_inline.c). */
