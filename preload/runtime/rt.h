@@ -144,10 +144,9 @@ void ap_exit_code_hint(int code);
  * (hook_ssl.c), and `real` is set to a trampoline that continues in the original. */
 struct ap_inline_hook {
 	const char *name;
-	void *wrapper;
+	void *wrapper; /* NULL: not patched, only looked up (*real is then the function itself) */
 	void **real;
 	int required; /* the object is hooked only if every required function can be */
-	/* wrapper NULL: not patched, only looked up (*real is the function itself) */
 };
 extern const struct ap_inline_hook ap_ssl_inline_hooks[]; /* ends with a NULL name */
 /* Find and patch, from the constructor only (single-threaded: see rt_inline.c). */
