@@ -2,7 +2,7 @@
 # bench-node.sh: Node's per-request overhead under the preload, with and without the inline TLS
 # hooks. A bare Node HTTPS/HTTP server (tests/fixtures/node_bench.js) answers a chat-completion
 # body; the client times N sequential keep-alive POSTs itself (startup excluded) and prints the
-# mean microseconds per request. Each row alternates plain and preloaded runs REPS times and
+# mean wall and CPU microseconds per request (CPU rows are steadier on a loaded machine). Each row alternates plain and preloaded runs REPS times and
 # compares the medians (ratios from one run, not pass/fail). Also Node's startup (node -e 0),
 # which includes installing the hooks (capstone loaded, 10 entries patched).
 # Usage: scripts/bench-node.sh [LIB [SCRATCH]]   (REPS, N from the environment)
@@ -28,10 +28,11 @@ export NODE_EXTRA_CA_CERTS=$OUT/node-certs/ca.pem
 mkdir -p "$OUT/node-spans"
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-# row NAME ENV -- CMD...: plain vs LD_PRELOAD (+ ENV) medians; CMD prints one number
+# row NAME ENV UNIT FIELD CMD...: plain vs LD_PRELOAD (+ ENV) medians of field FIELD of the
+# command's output
 row() {
-	local name=$1 env=$2 unit=$3
-	shift 3
+	local name=$1 env=$2 unit=$3 field=$4
+	shift 4
 	local p=() l=()
 	local pre=(env LD_PRELOAD="$LIB" AGENTPROF_OUT="$OUT/node-spans" $env) w=()
 	if [ "$1" = wall_ms ]; then # time from outside, preloading only the command
@@ -39,8 +40,8 @@ row() {
 		shift
 	fi
 	for ((i = 0; i < REPS; i++)); do
-		p+=("$("${w[@]}" "$@")")
-		l+=("$("${w[@]}" "${pre[@]}" "$@")")
+		p+=("$("${w[@]}" "$@" | awk -v f="$field" '{print $f}')")
+		l+=("$("${w[@]}" "${pre[@]}" "$@" | awk -v f="$field" '{print $f}')")
 	done
 	awk -v n="$name" -v a="$(printf '%s\n' "${p[@]}" | median)" \
 		-v b="$(printf '%s\n' "${l[@]}" | median)" -v u="$unit" \
@@ -55,9 +56,13 @@ wall_ms() {
 }
 
 echo "node workload (median of $REPS, N=$N)           plain   preloaded   ratio"
-row "(n) Node https request, hooks on" "AGENTPROF_INLINE_HOOKS=1" us "$NODE" "$S" client "https://localhost:$TLS" "$N"
-row "(n) Node https request, hooks off" "AGENTPROF_INLINE_HOOKS=0" us "$NODE" "$S" client "https://localhost:$TLS" "$N"
-row "(n) Node http request" "AGENTPROF_INLINE_HOOKS=1" us "$NODE" "$S" client "http://127.0.0.1:$PLAIN" "$N"
-row "(n) Node startup (node -e 0)" "AGENTPROF_INLINE_HOOKS=1" ms wall_ms "$NODE" -e 0
-row "(n) Node startup, hooks off" "AGENTPROF_INLINE_HOOKS=0" ms wall_ms "$NODE" -e 0
+C=("$NODE" "$S" client)
+row "(n) Node https request, hooks on: wall" "AGENTPROF_INLINE_HOOKS=1" us 1 "${C[@]}" "https://localhost:$TLS" "$N"
+row "(n) Node https request, hooks on: CPU" "AGENTPROF_INLINE_HOOKS=1" us 2 "${C[@]}" "https://localhost:$TLS" "$N"
+row "(n) Node https request, hooks off: wall" "AGENTPROF_INLINE_HOOKS=0" us 1 "${C[@]}" "https://localhost:$TLS" "$N"
+row "(n) Node https request, hooks off: CPU" "AGENTPROF_INLINE_HOOKS=0" us 2 "${C[@]}" "https://localhost:$TLS" "$N"
+row "(n) Node http request: wall" "" us 1 "${C[@]}" "http://127.0.0.1:$PLAIN" "$N"
+row "(n) Node http request: CPU" "" us 2 "${C[@]}" "http://127.0.0.1:$PLAIN" "$N"
+row "(n) Node startup (node -e 0)" "AGENTPROF_INLINE_HOOKS=1" ms 1 wall_ms "$NODE" -e 0
+row "(n) Node startup, hooks off" "AGENTPROF_INLINE_HOOKS=0" ms 1 wall_ms "$NODE" -e 0
 exit 0
