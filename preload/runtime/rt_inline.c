@@ -238,8 +238,12 @@ static void *load_capstone(struct ap_cs_decoder *d)
 {
 	static struct cs_opt_mem_compat mem = {arena_malloc, arena_calloc, arena_realloc,
 					       arena_free, vsnprintf};
+	/* A host that links capstone itself shares this copy: its allocator is left alone. */
+	void *host_copy = dlopen("libcapstone.so.4", RTLD_NOLOAD | RTLD_LAZY);
 	void *h = dlopen("libcapstone.so.4", RTLD_LOCAL | RTLD_NOW);
 
+	if (host_copy)
+		dlclose(host_copy);
 	if (!h)
 		return NULL;
 	*(void **)&d->api.cs_open = dlsym(h, "cs_open");
@@ -248,12 +252,15 @@ static void *load_capstone(struct ap_cs_decoder *d)
 	*(void **)&d->api.cs_disasm_iter = dlsym(h, "cs_disasm_iter");
 	*(void **)&d->api.cs_free = dlsym(h, "cs_free");
 	*(void **)&d->api.cs_close = dlsym(h, "cs_close");
-	arena.base =
-		mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	arena.used = 0;
+	arena.base = host_copy ? NULL
+			       : mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE,
+				      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (arena.base == MAP_FAILED)
 		arena.base = NULL;
-	if (!arena.base || !d->api.cs_option ||
-	    d->api.cs_option(0, CS_OPT_MEM_VALUE, (size_t)&mem) != 0 || ap_cs_decoder_open(d)) {
+	if ((!host_copy && !arena.base) || !d->api.cs_option ||
+	    (arena.base && d->api.cs_option(0, CS_OPT_MEM_VALUE, (size_t)&mem) != 0) ||
+	    ap_cs_decoder_open(d)) {
 		if (arena.base)
 			munmap(arena.base, ARENA_SIZE);
 		arena.base = NULL;
@@ -267,7 +274,8 @@ static void unload_capstone(struct ap_cs_decoder *d, void *h)
 {
 	ap_cs_decoder_close(d);
 	dlclose(h);
-	munmap(arena.base, ARENA_SIZE);
+	if (arena.base)
+		munmap(arena.base, ARENA_SIZE);
 	arena.base = NULL;
 }
 
