@@ -162,7 +162,7 @@ static int find_cb(struct dl_phdr_info *info, size_t sz, void *arg)
 /* Threads of this process from /proc/self/status; -1 if unknown. */
 static int thread_count(void)
 {
-	char buf[2048];
+	char buf[4096];
 	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/status", O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 	char *p;
@@ -403,7 +403,9 @@ static void install(struct find_ctx *f)
 		req.code_len = f->obj.base + seg->p_vaddr + seg->p_filesz - (uintptr_t)t->entry;
 		if (req.code_len > 65536)
 			req.code_len = 65536;
-		req.body_len = t->size;
+		/* no size (an assembly entry without .size): scan a generous stretch; a branch
+		 * found there refuses, never the reverse */
+		req.body_len = t->size ? t->size : 512;
 		req.addr = (uintptr_t)t->entry;
 		req.tramp_addr = (uintptr_t)(page + (size_t)i * SLOT_BYTES);
 		req.patch_len = patch_len;
