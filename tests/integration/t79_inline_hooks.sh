@@ -8,7 +8,8 @@
 #    object is patched (not even the functions that could be), one diagnostic says which
 #    function and why, and the call is seen as plain socket traffic;
 #  - AGENTPROF_INLINE_HOOKS=0: nothing patched, no diagnostic.
-# Output and exit status are unchanged in every case.
+# Output and exit status are unchanged in every case; the output includes whether any mapping is
+# writable and executable, so patched text that kept write permission would show.
 . "$(dirname "$0")/lib.sh"
 
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
@@ -18,7 +19,7 @@ for b in fake_tls fake_tls_refuse; do
 done
 
 run_bare "$W/b" "$AP_FIX/fake_tls" "$MOCK_PORT"
-eq "fixture works without the preload" "$(cat "$W/b.rc"):$(cat "$W/b.out")" "0:HTTP/1.1 200 OK"
+eq "fixture works without the preload" "$(cat "$W/b.rc"):$(tr '\n' ' ' <"$W/b.out")" "0:HTTP/1.1 200 OK wx none "
 run_prof "$W/p1" "$W/r1" "$AP_FIX/fake_tls" "$MOCK_PORT"
 run_prof "$W/p2" "$W/r2" "$AP_FIX/fake_tls_refuse" "$MOCK_PORT"
 AGENTPROF_INLINE_HOOKS=0 run_prof "$W/p3" "$W/r3" "$AP_FIX/fake_tls" "$MOCK_PORT"
