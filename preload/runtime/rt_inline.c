@@ -90,17 +90,72 @@ static int seg_of(const struct object *o, uintptr_t a, const ElfW(Phdr) * *out)
 }
 
 /* The definition of name inside object o (an executable segment of it), or NULL. */
-static void *symbol_in(const struct object *o, void *handle, const char *name, size_t *size)
+static void *symbol_in(const struct object *o, void *handle, const char *name)
 {
 	void *p = dlsym(handle, name);
 	const ElfW(Phdr) * seg;
-	const ElfW(Sym) *sym = NULL;
-	Dl_info di;
 
 	if (!p || !seg_of(o, (uintptr_t)p, &seg) || !(seg->p_flags & PF_X))
 		return NULL;
-	*size = dladdr1(p, &di, (void **)&sym, RTLD_DL_SYMENT) && sym ? sym->st_size : 0;
 	return p;
+}
+
+/* Number of dynamic symbols, from the GNU hash table (what the loader itself has). */
+static size_t gnu_hash_count(const uint32_t *h)
+{
+	uint32_t nbuckets = h[0], symoffset = h[1], bloom = h[2], last = 0;
+	const uint32_t *buckets = h + 4 + bloom * (sizeof(ElfW(Addr)) / 4), *chain;
+
+	for (uint32_t i = 0; i < nbuckets; i++)
+		if (buckets[i] > last)
+			last = buckets[i];
+	if (last < symoffset)
+		return symoffset;
+	chain = buckets + nbuckets;
+	while (!(chain[last - symoffset] & 1))
+		last++;
+	return (size_t)last + 1;
+}
+
+/*
+ * The symbol sizes of the targets, in one pass over the object's dynamic symbol table
+ * (dladdr1 per function scans the whole table each time: milliseconds on Node's 47,000
+ * symbols). A size stays 0 when not found.
+ */
+static void symbol_sizes(const struct object *o, struct target *t, int n)
+{
+	const ElfW(Phdr) *dyn = NULL;
+	const ElfW(Sym) *symtab = NULL;
+	const uint32_t *gnu = NULL, *sysv = NULL;
+	size_t count = 0;
+
+	for (int i = 0; i < o->phnum; i++)
+		if (o->phdr[i].p_type == PT_DYNAMIC)
+			dyn = &o->phdr[i];
+	if (!dyn)
+		return;
+	for (const ElfW(Dyn) *d = (const void *)(o->base + dyn->p_vaddr); d->d_tag != DT_NULL;
+	     d++) {
+		/* the loader relocates these entries in place, except in the vDSO */
+		uintptr_t v = d->d_un.d_ptr < o->base ? d->d_un.d_ptr + o->base : d->d_un.d_ptr;
+		if (d->d_tag == DT_SYMTAB)
+			symtab = (const void *)v;
+		else if (d->d_tag == DT_GNU_HASH)
+			gnu = (const void *)v;
+		else if (d->d_tag == DT_HASH)
+			sysv = (const void *)v;
+	}
+	if (!symtab)
+		return;
+	count = gnu ? gnu_hash_count(gnu) : sysv ? sysv[1] : 0;
+	for (size_t k = 0; k < count; k++) {
+		uintptr_t a = o->base + symtab[k].st_value;
+		if (ELF64_ST_TYPE(symtab[k].st_info) != STT_FUNC || !symtab[k].st_value)
+			continue;
+		for (int i = 0; i < n; i++)
+			if ((uintptr_t)t[i].entry == a && symtab[k].st_size > t[i].size)
+				t[i].size = symtab[k].st_size;
+	}
 }
 
 static int skip_object(const char *name)
@@ -134,8 +189,7 @@ static int find_cb(struct dl_phdr_info *info, size_t sz, void *arg)
 	if (!main_prog && !handle)
 		return 0;
 	for (const struct ap_inline_hook *h = ap_ssl_inline_hooks; h->name && n < MAX_HOOKS; h++) {
-		size_t size = 0;
-		void *p = symbol_in(&o, handle, h->name, &size);
+		void *p = symbol_in(&o, handle, h->name);
 		if (!p && h->required) {
 			n = 0;
 			break;
@@ -143,7 +197,7 @@ static int find_cb(struct dl_phdr_info *info, size_t sz, void *arg)
 		if (p) {
 			f->t[n].hook = h;
 			f->t[n].entry = p;
-			f->t[n].size = size;
+			f->t[n].size = 0;
 			n++;
 		}
 	}
@@ -153,6 +207,7 @@ static int find_cb(struct dl_phdr_info *info, size_t sz, void *arg)
 		f->obj = o;
 		f->obj.found = 1;
 		f->n = n;
+		symbol_sizes(&o, f->t, n);
 	}
 	return f->obj.found;
 }
