@@ -267,16 +267,18 @@ static struct {
 } inl;
 
 /* Node drives the handshake from SSL_read on memory BIOs and never sees SSL_do_handshake
- * return 1: the first read after the handshake finished ends the TLS phase. */
+ * return 1: the first read after the handshake finished ends the TLS phase. The read that
+ * produces the ClientHello is also what tells concurrent connections with one SNI apart. */
 static void note_handshake_done(void *ssl)
 {
 	int err;
 
-	if (!inl.SSL_is_init_finished || !ap_active())
+	if (!ap_active())
 		return;
 	err = errno;
 	ap_tls.guard++;
-	if (ap_conn_ssl_tls_pending(ssl) && inl.SSL_is_init_finished(ssl) == 1)
+	if (ap_conn_ssl_touch(ssl) && inl.SSL_is_init_finished &&
+	    inl.SSL_is_init_finished(ssl) == 1)
 		ap_conn_ssl_handshake(ssl, ap_now(), ap_now(), 1);
 	ap_tls.guard--;
 	errno = err;

@@ -216,8 +216,9 @@ void ap_conn_ssl_set_fd(void *ssl, int fd);
 void ap_conn_ssl_sni(void *ssl, const char *host);
 void ap_conn_ssl_io(void *ssl, int dir, const void *buf, size_t n, int64_t now);
 void ap_conn_ssl_handshake(void *ssl, int64_t t0, int64_t t1, int done);
-/* 1 while the SSL connection's handshake started and its end is not known yet. */
-int ap_conn_ssl_tls_pending(void *ssl);
+/* An SSL_* call on ssl returned: remember when, if it has no socket yet (the next ClientHello
+ * with its SNI is its own). 1 while its handshake started and its end is not known yet. */
+int ap_conn_ssl_touch(void *ssl);
 void ap_conn_ssl_free(void *ssl, int64_t now);
 /* Nested socket call made while an SSL_* call is in progress on this thread. */
 void ap_conn_bind_ssl_fd(void *ssl, int fd);
