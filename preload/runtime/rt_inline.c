@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -557,8 +558,12 @@ void ap_inline_init(void)
 	const char *v = secure_getenv("AGENTPROF_INLINE_HOOKS");
 	struct find_ctx f;
 
-	if (v && !strcmp(v, "0"))
-		return;
+	if (v && v[0]) {
+		if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no"))
+			return;
+		if (strcmp(v, "1") && strcasecmp(v, "true") && strcasecmp(v, "yes"))
+			ap_warn("ignoring AGENTPROF_INLINE_HOOKS: not 0 or 1; using 1");
+	}
 	memset(&f, 0, sizeof(f));
 	ap_tls.guard++;
 	dl_iterate_phdr(find_cb, &f);
