@@ -29,9 +29,13 @@
  * trampolines are one set per process.
  *
  * Layout: one page mapped within +-2 GB of the object's text holds, per function, the
- * trampoline (displaced instructions + jump back) and a 14-byte absolute jump to our wrapper;
- * the entry gets a 5-byte jmp rel32 to that stub. Without a near page the entry gets the
- * 14-byte absolute jump itself (more displaced bytes, same rules).
+ * trampoline (displaced instructions + jump back) and a 14-byte absolute jump to our wrapper's
+ * register-saving thunk (hook_ssl.c); the entry gets a 5-byte jmp rel32 to that stub. Without a
+ * near page the entry gets the 14-byte absolute jump itself (more displaced bytes, same rules).
+ * The page is read + execute once written. A fork child inherits patches and page as they are.
+ *
+ * libcapstone is loaded privately for the decoding only (allocating from a throwaway arena
+ * unless the host already uses the library) and unloaded before the constructor returns.
  */
 
 #define MAX_HOOKS  16
