@@ -148,8 +148,9 @@ $(CORE_PIC_A) $(RT_A) $(CORE_A) $(VIEW_A) $(SAN_CORE_A) $(SAN_VIEW_A):
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-# The zstd archive is linked in and hidden; libunwind and zlib are dlopen()ed privately at init.
-# Executed directly (build/libagentprof.so --version) it prints its version: rt_version.c's entry.
+# The zstd archive is linked in and hidden; libunwind, zlib, libcapstone and libnghttp2 are
+# dlopen()ed privately at init. Executed directly (build/libagentprof.so --version) it prints its
+# version: rt_version.c's entry.
 $(LIB): $(RT_A) $(CORE_PIC_A) preload/hooks/exports.map
 	@echo "  LD      $@"
 	$(Q)test -n "$(ZSTD_A)" || { echo "libzstd.a not found: run 'make deps' (needs libzstd-dev)"; exit 1; }

@@ -274,69 +274,158 @@ static struct {
 	int (*SSL_connect)(void *);
 	int (*SSL_do_handshake)(void *);
 	void (*SSL_free)(void *);
+	int (*SSL_is_init_finished)(const void *);
 } inl;
 
-static int inl_read(void *ssl, void *buf, int num)
+/* Node drives the handshake from SSL_read on memory BIOs and never sees SSL_do_handshake
+ * return 1: the first read after the handshake finished ends the TLS phase. The read that
+ * produces the ClientHello is also what tells concurrent connections with one SNI apart. */
+static void note_handshake_done(void *ssl)
 {
-	return do_read(inl.SSL_read, ssl, buf, num);
+	int err;
+
+	if (!ap_active())
+		return;
+	err = errno;
+	ap_tls.guard++;
+	if (ap_conn_ssl_touch(ssl) && inl.SSL_is_init_finished &&
+	    inl.SSL_is_init_finished(ssl) == 1)
+		ap_conn_ssl_handshake(ssl, ap_now(), ap_now(), 1);
+	ap_tls.guard--;
+	errno = err;
 }
 
-static int inl_write(void *ssl, const void *buf, int num)
+__attribute__((used)) static int inl_read(void *ssl, void *buf, int num)
+{
+	int rc = do_read(inl.SSL_read, ssl, buf, num);
+
+	note_handshake_done(ssl);
+	return rc;
+}
+
+__attribute__((used)) static int inl_write(void *ssl, const void *buf, int num)
 {
 	return do_write(inl.SSL_write, ssl, buf, num);
 }
 
-static int inl_read_ex(void *ssl, void *buf, size_t num, size_t *got)
+__attribute__((used)) static int inl_read_ex(void *ssl, void *buf, size_t num, size_t *got)
 {
-	return do_read_ex(inl.SSL_read_ex, ssl, buf, num, got);
+	int rc = do_read_ex(inl.SSL_read_ex, ssl, buf, num, got);
+
+	note_handshake_done(ssl);
+	return rc;
 }
 
-static int inl_write_ex(void *ssl, const void *buf, size_t num, size_t *written)
+__attribute__((used)) static int inl_write_ex(void *ssl, const void *buf, size_t num,
+					      size_t *written)
 {
 	return do_write_ex(inl.SSL_write_ex, ssl, buf, num, written);
 }
 
-static int inl_set_fd(void *ssl, int fd)
+__attribute__((used)) static int inl_set_fd(void *ssl, int fd)
 {
 	return do_set_fd(inl.SSL_set_fd, ssl, fd);
 }
 
-static void inl_set_bio(void *ssl, void *rbio, void *wbio)
+__attribute__((used)) static void inl_set_bio(void *ssl, void *rbio, void *wbio)
 {
 	do_set_bio(inl.SSL_set_bio, ssl, rbio, wbio);
 }
 
-static long inl_ctrl(void *ssl, int cmd, long larg, void *parg)
+__attribute__((used)) static long inl_ctrl(void *ssl, int cmd, long larg, void *parg)
 {
 	return do_ctrl(inl.SSL_ctrl, ssl, cmd, larg, parg);
 }
 
-static int inl_connect(void *ssl)
+__attribute__((used)) static int inl_connect(void *ssl)
 {
 	return handshake(ssl, inl.SSL_connect, NULL);
 }
 
-static int inl_do_handshake(void *ssl)
+__attribute__((used)) static int inl_do_handshake(void *ssl)
 {
 	return handshake(ssl, inl.SSL_do_handshake, NULL);
 }
 
-static void inl_free(void *ssl)
+__attribute__((used)) static void inl_free(void *ssl)
 {
 	do_free(inl.SSL_free, ssl);
 }
 
+/*
+ * The patched entry jumps to a thunk, not straight to the C wrapper. A caller compiled in the
+ * same unit as the hooked function (OpenSSL's SSL_connect calling SSL_do_handshake, any caller
+ * under LTO) may rely on -fipa-ra: it knows which registers the original clobbers and keeps
+ * live values in the others across the call. The thunk therefore gives back every register the
+ * ABI lets a callee clobber (rcx, rdx, rsi, rdi, r8-r11, xmm0-15) except the return value in
+ * rax. The arguments are untouched on the way in (≤ 6 integer arguments, none on the stack).
+ * Not covered: callers that keep values in the upper halves of ymm/zmm registers or in
+ * xmm16-31 across the call (code built for AVX with IPA register allocation).
+ */
+#if defined(__x86_64__)
+#define SAVING_THUNK(thunk, wrapper)                                                     \
+	__asm__(".text\n"                                                                \
+		".p2align 4\n"                                                           \
+		".globl " #thunk "\n"                                                    \
+		".hidden " #thunk "\n"                                                   \
+		".type " #thunk ", @function\n" #thunk ":\n"                             \
+		"	.cfi_startproc\n"                                                      \
+		"	push %rdi\n	push %rsi\n	push %rdx\n	push %rcx\n"                       \
+		"	push %r8\n	push %r9\n	push %r10\n	push %r11\n"                         \
+		"	.cfi_adjust_cfa_offset 64\n"                                           \
+		"	sub $264, %rsp\n" /* 16 xmm + 8: the call below is 16-aligned */ \
+		"	.cfi_adjust_cfa_offset 264\n"                                          \
+		"	movdqu %xmm0, 0(%rsp)\n	movdqu %xmm1, 16(%rsp)\n"                      \
+		"	movdqu %xmm2, 32(%rsp)\n	movdqu %xmm3, 48(%rsp)\n"                     \
+		"	movdqu %xmm4, 64(%rsp)\n	movdqu %xmm5, 80(%rsp)\n"                     \
+		"	movdqu %xmm6, 96(%rsp)\n	movdqu %xmm7, 112(%rsp)\n"                    \
+		"	movdqu %xmm8, 128(%rsp)\n	movdqu %xmm9, 144(%rsp)\n"                   \
+		"	movdqu %xmm10, 160(%rsp)\n	movdqu %xmm11, 176(%rsp)\n"                 \
+		"	movdqu %xmm12, 192(%rsp)\n	movdqu %xmm13, 208(%rsp)\n"                 \
+		"	movdqu %xmm14, 224(%rsp)\n	movdqu %xmm15, 240(%rsp)\n"                 \
+		"	call " #wrapper "\n"                                             \
+		"	movdqu 0(%rsp), %xmm0\n	movdqu 16(%rsp), %xmm1\n"                      \
+		"	movdqu 32(%rsp), %xmm2\n	movdqu 48(%rsp), %xmm3\n"                     \
+		"	movdqu 64(%rsp), %xmm4\n	movdqu 80(%rsp), %xmm5\n"                     \
+		"	movdqu 96(%rsp), %xmm6\n	movdqu 112(%rsp), %xmm7\n"                    \
+		"	movdqu 128(%rsp), %xmm8\n	movdqu 144(%rsp), %xmm9\n"                   \
+		"	movdqu 160(%rsp), %xmm10\n	movdqu 176(%rsp), %xmm11\n"                 \
+		"	movdqu 192(%rsp), %xmm12\n	movdqu 208(%rsp), %xmm13\n"                 \
+		"	movdqu 224(%rsp), %xmm14\n	movdqu 240(%rsp), %xmm15\n"                 \
+		"	add $264, %rsp\n"                                                      \
+		"	pop %r11\n	pop %r10\n	pop %r9\n	pop %r8\n"                             \
+		"	pop %rcx\n	pop %rdx\n	pop %rsi\n	pop %rdi\n"                           \
+		"	ret\n"                                                                 \
+		"	.cfi_endproc\n"                                                        \
+		".size " #thunk ", .-" #thunk "\n");                                     \
+	void thunk(void)
+#else
+#define SAVING_THUNK(thunk, wrapper) static void (*const thunk)(void) = (void (*)(void))wrapper
+#endif
+
+SAVING_THUNK(ap_thunk_read, inl_read);
+SAVING_THUNK(ap_thunk_write, inl_write);
+SAVING_THUNK(ap_thunk_read_ex, inl_read_ex);
+SAVING_THUNK(ap_thunk_write_ex, inl_write_ex);
+SAVING_THUNK(ap_thunk_set_fd, inl_set_fd);
+SAVING_THUNK(ap_thunk_set_bio, inl_set_bio);
+SAVING_THUNK(ap_thunk_ctrl, inl_ctrl);
+SAVING_THUNK(ap_thunk_connect, inl_connect);
+SAVING_THUNK(ap_thunk_do_handshake, inl_do_handshake);
+SAVING_THUNK(ap_thunk_free, inl_free);
+
 /* required: the object is hooked only when all of these are found and can be patched */
 const struct ap_inline_hook ap_ssl_inline_hooks[] = {
-	{"SSL_read", (void *)inl_read, (void **)&inl.SSL_read, 1},
-	{"SSL_write", (void *)inl_write, (void **)&inl.SSL_write, 1},
-	{"SSL_read_ex", (void *)inl_read_ex, (void **)&inl.SSL_read_ex, 0},
-	{"SSL_write_ex", (void *)inl_write_ex, (void **)&inl.SSL_write_ex, 0},
-	{"SSL_set_fd", (void *)inl_set_fd, (void **)&inl.SSL_set_fd, 0},
-	{"SSL_set_bio", (void *)inl_set_bio, (void **)&inl.SSL_set_bio, 0},
-	{"SSL_ctrl", (void *)inl_ctrl, (void **)&inl.SSL_ctrl, 0},
-	{"SSL_connect", (void *)inl_connect, (void **)&inl.SSL_connect, 0},
-	{"SSL_do_handshake", (void *)inl_do_handshake, (void **)&inl.SSL_do_handshake, 0},
-	{"SSL_free", (void *)inl_free, (void **)&inl.SSL_free, 1},
+	{"SSL_read", (void *)ap_thunk_read, (void **)&inl.SSL_read, 1},
+	{"SSL_write", (void *)ap_thunk_write, (void **)&inl.SSL_write, 1},
+	{"SSL_read_ex", (void *)ap_thunk_read_ex, (void **)&inl.SSL_read_ex, 0},
+	{"SSL_write_ex", (void *)ap_thunk_write_ex, (void **)&inl.SSL_write_ex, 0},
+	{"SSL_set_fd", (void *)ap_thunk_set_fd, (void **)&inl.SSL_set_fd, 0},
+	{"SSL_set_bio", (void *)ap_thunk_set_bio, (void **)&inl.SSL_set_bio, 0},
+	{"SSL_ctrl", (void *)ap_thunk_ctrl, (void **)&inl.SSL_ctrl, 0},
+	{"SSL_connect", (void *)ap_thunk_connect, (void **)&inl.SSL_connect, 0},
+	{"SSL_do_handshake", (void *)ap_thunk_do_handshake, (void **)&inl.SSL_do_handshake, 0},
+	{"SSL_free", (void *)ap_thunk_free, (void **)&inl.SSL_free, 1},
+	{"SSL_is_init_finished", NULL, (void **)&inl.SSL_is_init_finished, 0},
 	{NULL, NULL, NULL, 0},
 };

@@ -145,7 +145,7 @@ void ap_exit_code_hint(int code);
  * (hook_ssl.c), and `real` is set to a trampoline that continues in the original. */
 struct ap_inline_hook {
 	const char *name;
-	void *wrapper;
+	void *wrapper; /* NULL: not patched, only looked up (*real is then the function itself) */
 	void **real;
 	int required; /* the object is hooked only if every required function can be */
 };
@@ -215,6 +215,9 @@ void ap_conn_ssl_set_fd(void *ssl, int fd);
 void ap_conn_ssl_sni(void *ssl, const char *host);
 void ap_conn_ssl_io(void *ssl, int dir, const void *buf, size_t n, int64_t now);
 void ap_conn_ssl_handshake(void *ssl, int64_t t0, int64_t t1, int done);
+/* An SSL_* call on ssl returned: remember when, if it has no socket yet (the next ClientHello
+ * with its SNI is its own). 1 while its handshake started and its end is not known yet. */
+int ap_conn_ssl_touch(void *ssl);
 void ap_conn_ssl_free(void *ssl, int64_t now);
 /* Nested socket call made while an SSL_* call is in progress on this thread. */
 void ap_conn_bind_ssl_fd(void *ssl, int fd);

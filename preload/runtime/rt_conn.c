@@ -66,6 +66,7 @@ struct ap_conn {
 	int64_t tls_start;
 	int64_t tls_ns;
 	int64_t sni_time;
+	int64_t touch_ns; /* last SSL_* call on an SSL conn with no socket yet (memory BIO) */
 	struct ap_connection info; /* the connection record being built */
 	struct ap_http_env env;	   /* rt http env with ctx = this connection */
 	struct ap_http http;
@@ -484,14 +485,21 @@ static void decide(struct ap_conn *c, const uint8_t *p, size_t n, int64_t now)
 	c->http.mode = AP_HTTP_GAVE_UP;
 	if (ap_sni_parse(p, n, sni, sizeof(sni)) == 1) {
 		ap_strlcpy(c->info.host, sni, sizeof(c->info.host));
-		/* A memory-BIO SSL* (asyncio) with this SNI and no socket yet: that is us. */
-		for (int i = 0; i < AP_CONN_MAX && !c->bound; i++) {
+		/* A memory-BIO SSL* (asyncio, Node) with this SNI and no socket yet: that is us.
+		 * Of several, the one whose SSL_* call just produced this ClientHello. */
+		struct ap_conn *best = NULL;
+		for (int i = 0; i < AP_CONN_MAX; i++) {
 			struct ap_conn *s = &ap_rt.conns[i];
 			if (atomic_load(&s->kind) == CK_SSL && s->sni_pending && !s->link &&
-			    !strcmp(s->info.host, sni)) {
-				s->sni_pending = 0;
-				ap_conn_bind_ssl_fd(s->ssl, c->fd);
-			}
+			    !strcmp(s->info.host, sni) && (!best || s->touch_ns > best->touch_ns))
+				best = s;
+		}
+		if (best) {
+			best->sni_pending = 0;
+			ap_conn_bind_ssl_fd(best->ssl, c->fd);
+			/* the ClientHello going out now starts the handshake */
+			if (best->tls_start == AP_UNKNOWN)
+				best->tls_start = now;
 		}
 	}
 	if (!c->bound) {
@@ -783,6 +791,17 @@ void ap_conn_ssl_handshake(void *ssl, int64_t t0, int64_t t1, int done)
 		c->tls_start = t0;
 	if (done && c->tls_ns == AP_UNKNOWN)
 		c->tls_ns = t1 - c->tls_start;
+}
+
+int ap_conn_ssl_touch(void *ssl)
+{
+	struct ap_conn *c = ap_conn_for_ssl(ssl, 0);
+
+	if (!c)
+		return 0;
+	if (c->sni_pending)
+		c->touch_ns = ap_now();
+	return c->tls_start != AP_UNKNOWN && c->tls_ns == AP_UNKNOWN;
 }
 
 void ap_conn_ssl_free(void *ssl, int64_t now)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -28,9 +29,13 @@
  * trampolines are one set per process.
  *
  * Layout: one page mapped within +-2 GB of the object's text holds, per function, the
- * trampoline (displaced instructions + jump back) and a 14-byte absolute jump to our wrapper;
- * the entry gets a 5-byte jmp rel32 to that stub. Without a near page the entry gets the
- * 14-byte absolute jump itself (more displaced bytes, same rules).
+ * trampoline (displaced instructions + jump back) and a 14-byte absolute jump to our wrapper's
+ * register-saving thunk (hook_ssl.c); the entry gets a 5-byte jmp rel32 to that stub. Without a
+ * near page the entry gets the 14-byte absolute jump itself (more displaced bytes, same rules).
+ * The page is read + execute once written. A fork child inherits patches and page as they are.
+ *
+ * libcapstone is loaded privately for the decoding only (allocating from a throwaway arena
+ * unless the host already uses the library) and unloaded before the constructor returns.
  */
 
 #define MAX_HOOKS  16
@@ -90,17 +95,72 @@ static int seg_of(const struct object *o, uintptr_t a, const ElfW(Phdr) * *out)
 }
 
 /* The definition of name inside object o (an executable segment of it), or NULL. */
-static void *symbol_in(const struct object *o, void *handle, const char *name, size_t *size)
+static void *symbol_in(const struct object *o, void *handle, const char *name)
 {
 	void *p = dlsym(handle, name);
 	const ElfW(Phdr) * seg;
-	const ElfW(Sym) *sym = NULL;
-	Dl_info di;
 
 	if (!p || !seg_of(o, (uintptr_t)p, &seg) || !(seg->p_flags & PF_X))
 		return NULL;
-	*size = dladdr1(p, &di, (void **)&sym, RTLD_DL_SYMENT) && sym ? sym->st_size : 0;
 	return p;
+}
+
+/* Number of dynamic symbols, from the GNU hash table (what the loader itself has). */
+static size_t gnu_hash_count(const uint32_t *h)
+{
+	uint32_t nbuckets = h[0], symoffset = h[1], bloom = h[2], last = 0;
+	const uint32_t *buckets = h + 4 + bloom * (sizeof(ElfW(Addr)) / 4), *chain;
+
+	for (uint32_t i = 0; i < nbuckets; i++)
+		if (buckets[i] > last)
+			last = buckets[i];
+	if (last < symoffset)
+		return symoffset;
+	chain = buckets + nbuckets;
+	while (!(chain[last - symoffset] & 1))
+		last++;
+	return (size_t)last + 1;
+}
+
+/*
+ * The symbol sizes of the targets, in one pass over the object's dynamic symbol table
+ * (dladdr1 per function scans the whole table each time: milliseconds on Node's 47,000
+ * symbols). A size stays 0 when not found.
+ */
+static void symbol_sizes(const struct object *o, struct target *t, int n)
+{
+	const ElfW(Phdr) *dyn = NULL;
+	const ElfW(Sym) *symtab = NULL;
+	const uint32_t *gnu = NULL, *sysv = NULL;
+	size_t count = 0;
+
+	for (int i = 0; i < o->phnum; i++)
+		if (o->phdr[i].p_type == PT_DYNAMIC)
+			dyn = &o->phdr[i];
+	if (!dyn)
+		return;
+	for (const ElfW(Dyn) *d = (const void *)(o->base + dyn->p_vaddr); d->d_tag != DT_NULL;
+	     d++) {
+		/* the loader relocates these entries in place, except in the vDSO */
+		uintptr_t v = d->d_un.d_ptr < o->base ? d->d_un.d_ptr + o->base : d->d_un.d_ptr;
+		if (d->d_tag == DT_SYMTAB)
+			symtab = (const void *)v;
+		else if (d->d_tag == DT_GNU_HASH)
+			gnu = (const void *)v;
+		else if (d->d_tag == DT_HASH)
+			sysv = (const void *)v;
+	}
+	if (!symtab)
+		return;
+	count = gnu ? gnu_hash_count(gnu) : sysv ? sysv[1] : 0;
+	for (size_t k = 0; k < count; k++) {
+		uintptr_t a = o->base + symtab[k].st_value;
+		if (ELF64_ST_TYPE(symtab[k].st_info) != STT_FUNC || !symtab[k].st_value)
+			continue;
+		for (int i = 0; i < n; i++)
+			if ((uintptr_t)t[i].entry == a && symtab[k].st_size > t[i].size)
+				t[i].size = symtab[k].st_size;
+	}
 }
 
 static int skip_object(const char *name)
@@ -134,8 +194,7 @@ static int find_cb(struct dl_phdr_info *info, size_t sz, void *arg)
 	if (!main_prog && !handle)
 		return 0;
 	for (const struct ap_inline_hook *h = ap_ssl_inline_hooks; h->name && n < MAX_HOOKS; h++) {
-		size_t size = 0;
-		void *p = symbol_in(&o, handle, h->name, &size);
+		void *p = symbol_in(&o, handle, h->name);
 		if (!p && h->required) {
 			n = 0;
 			break;
@@ -143,7 +202,7 @@ static int find_cb(struct dl_phdr_info *info, size_t sz, void *arg)
 		if (p) {
 			f->t[n].hook = h;
 			f->t[n].entry = p;
-			f->t[n].size = size;
+			f->t[n].size = 0;
 			n++;
 		}
 	}
@@ -153,6 +212,7 @@ static int find_cb(struct dl_phdr_info *info, size_t sz, void *arg)
 		f->obj = o;
 		f->obj.found = 1;
 		f->n = n;
+		symbol_sizes(&o, f->t, n);
 	}
 	return f->obj.found;
 }
@@ -162,7 +222,7 @@ static int find_cb(struct dl_phdr_info *info, size_t sz, void *arg)
 /* Threads of this process from /proc/self/status; -1 if unknown. */
 static int thread_count(void)
 {
-	char buf[2048];
+	char buf[4096];
 	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/status", O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 	char *p;
@@ -238,8 +298,12 @@ static void *load_capstone(struct ap_cs_decoder *d)
 {
 	static struct cs_opt_mem_compat mem = {arena_malloc, arena_calloc, arena_realloc,
 					       arena_free, vsnprintf};
+	/* A host that links capstone itself shares this copy: its allocator is left alone. */
+	void *host_copy = dlopen("libcapstone.so.4", RTLD_NOLOAD | RTLD_LAZY);
 	void *h = dlopen("libcapstone.so.4", RTLD_LOCAL | RTLD_NOW);
 
+	if (host_copy)
+		dlclose(host_copy);
 	if (!h)
 		return NULL;
 	*(void **)&d->api.cs_open = dlsym(h, "cs_open");
@@ -248,12 +312,15 @@ static void *load_capstone(struct ap_cs_decoder *d)
 	*(void **)&d->api.cs_disasm_iter = dlsym(h, "cs_disasm_iter");
 	*(void **)&d->api.cs_free = dlsym(h, "cs_free");
 	*(void **)&d->api.cs_close = dlsym(h, "cs_close");
-	arena.base =
-		mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	arena.used = 0;
+	arena.base = host_copy ? NULL
+			       : mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE,
+				      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (arena.base == MAP_FAILED)
 		arena.base = NULL;
-	if (!arena.base || !d->api.cs_option ||
-	    d->api.cs_option(0, CS_OPT_MEM_VALUE, (size_t)&mem) != 0 || ap_cs_decoder_open(d)) {
+	if ((!host_copy && !arena.base) || !d->api.cs_option ||
+	    (arena.base && d->api.cs_option(0, CS_OPT_MEM_VALUE, (size_t)&mem) != 0) ||
+	    ap_cs_decoder_open(d)) {
 		if (arena.base)
 			munmap(arena.base, ARENA_SIZE);
 		arena.base = NULL;
@@ -267,7 +334,8 @@ static void unload_capstone(struct ap_cs_decoder *d, void *h)
 {
 	ap_cs_decoder_close(d);
 	dlclose(h);
-	munmap(arena.base, ARENA_SIZE);
+	if (arena.base)
+		munmap(arena.base, ARENA_SIZE);
 	arena.base = NULL;
 }
 
@@ -352,7 +420,7 @@ static void install(struct find_ctx *f)
 	const char *who = object_name(&f->obj);
 	uint8_t *page, patch[AP_TRAMP_MAX];
 	size_t patch_len;
-	int threads = thread_count(), st = AP_TR_OK, i;
+	int threads = thread_count(), st = AP_TR_OK, bad = -1, i;
 	void *cs;
 
 	if (threads != 1) {
@@ -379,36 +447,46 @@ static void install(struct find_ctx *f)
 		}
 	}
 	/* 1. build every trampoline first: one refusal leaves the object untouched */
-	for (i = 0; i < f->n && st == AP_TR_OK; i++) {
+	for (i = 0; i < f->n && bad < 0; i++) {
 		struct target *t = &f->t[i];
-		const ElfW(Phdr) * seg;
-		uintptr_t seg_end;
 		struct ap_tramp_req req = {0};
-		if (!seg_of(&f->obj, (uintptr_t)t->entry, &seg))
+		const ElfW(Phdr) * seg;
+
+		if (!t->hook->wrapper)
+			continue;
+		if (!seg_of(&f->obj, (uintptr_t)t->entry, &seg)) {
+			st = AP_TR_BAD_REQUEST;
+			bad = i;
 			break;
-		seg_end = f->obj.base + seg->p_vaddr + seg->p_filesz;
+		}
 		req.code = t->entry;
-		req.code_len = seg_end - (uintptr_t)t->entry;
+		req.code_len = f->obj.base + seg->p_vaddr + seg->p_filesz - (uintptr_t)t->entry;
 		if (req.code_len > 65536)
 			req.code_len = 65536;
-		req.body_len = t->size;
+		/* no size (an assembly entry without .size): scan a generous stretch; a branch
+		 * found there refuses, never the reverse */
+		req.body_len = t->size ? t->size : 512;
 		req.addr = (uintptr_t)t->entry;
 		req.tramp_addr = (uintptr_t)(page + (size_t)i * SLOT_BYTES);
 		req.patch_len = patch_len;
 		req.decode = ap_cs_decode;
 		req.decode_ctx = &dec;
 		st = ap_tramp_build(&req, &t->tramp);
+		if (st != AP_TR_OK)
+			bad = i;
 	}
 	unload_capstone(&dec, cs);
-	if (st != AP_TR_OK || i < f->n) {
+	if (bad >= 0) {
 		say("TLS library in %.150s not hooked: %.40s: %s; its TLS stays opaque", who,
-		    f->t[i - 1].hook->name, ap_tramp_status_text(st));
+		    f->t[bad].hook->name, ap_tramp_status_text(st));
 		munmap(page, (size_t)pg);
 		return;
 	}
 	/* 2. trampolines and wrapper stubs into the page, then the page becomes read + exec */
 	for (i = 0; i < f->n; i++) {
 		uint8_t *slot = page + (size_t)i * SLOT_BYTES;
+		if (!f->t[i].hook->wrapper)
+			continue;
 		memcpy(slot, f->t[i].tramp.code, f->t[i].tramp.len);
 		ap_tramp_abs_jump(slot + AP_TRAMP_MAX, (uintptr_t)f->t[i].hook->wrapper);
 	}
@@ -417,13 +495,17 @@ static void install(struct find_ctx *f)
 		return;
 	}
 	for (i = 0; i < f->n; i++)
-		*f->t[i].hook->real = page + (size_t)i * SLOT_BYTES;
+		*f->t[i].hook->real =
+			f->t[i].hook->wrapper ? page + (size_t)i * SLOT_BYTES : f->t[i].entry;
 	/* 3. the entries */
 	for (i = 0; i < f->n; i++) {
 		struct target *t = &f->t[i];
-		uint64_t to = patch_len == AP_PATCH_REL32
-				      ? (uintptr_t)(page + (size_t)i * SLOT_BYTES + AP_TRAMP_MAX)
-				      : (uintptr_t)t->hook->wrapper;
+		uint64_t to;
+		if (!t->hook->wrapper)
+			continue;
+		to = patch_len == AP_PATCH_REL32
+			     ? (uintptr_t)(page + (size_t)i * SLOT_BYTES + AP_TRAMP_MAX)
+			     : (uintptr_t)t->hook->wrapper;
 		if (ap_tramp_entry_patch(patch, t->tramp.window, (uintptr_t)t->entry, to,
 					 patch_len) ||
 		    write_text(&f->obj, t->entry, patch, t->tramp.window)) {
@@ -480,8 +562,12 @@ void ap_inline_init(void)
 	const char *v = secure_getenv("AGENTPROF_INLINE_HOOKS");
 	struct find_ctx f;
 
-	if (v && !strcmp(v, "0"))
-		return;
+	if (v && v[0]) {
+		if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no"))
+			return;
+		if (strcmp(v, "1") && strcasecmp(v, "true") && strcasecmp(v, "yes"))
+			ap_warn("ignoring AGENTPROF_INLINE_HOOKS: not 0 or 1; using 1");
+	}
 	memset(&f, 0, sizeof(f));
 	ap_tls.guard++;
 	dl_iterate_phdr(find_cb, &f);

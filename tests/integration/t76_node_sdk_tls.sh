@@ -4,7 +4,8 @@
 # (inline hooks) and binds each memory-BIO SSL* to its socket by SNI, so each call is seen in full:
 # chat, chat streaming with usage, the Responses API stream and an Anthropic messages stream,
 # each with method, path, status, models, tokens and SSE event counts identical to the same
-# script over plain HTTP, and the host's output and exit status unchanged.
+# script over plain HTTP, a TLS phase on every new connection, and the host's output and exit
+# status unchanged.
 # npm packages come from scripts/npm-deps.sh (a cache under build/); skipped visibly without npm.
 . "$(dirname "$0")/lib.sh"
 
@@ -64,6 +65,10 @@ eq("input tokens match the mock", [x.get("input_tokens") for x in mine],
    [m.get("input_tokens") for m in M])
 eq("output tokens match the mock", [x.get("output_tokens") for x in mine],
    [m.get("output_tokens") for m in M])
+fresh = [x for x in mine if x.get("new_connection")]
+check("new https connections carry DNS, connect and TLS phases", fresh and all(
+      (x.get("connect_ns") or 0) > 0 and (x.get("tls_ns") or 0) > 0 for x in fresh),
+      repr([(x.get("connect_ns"), x.get("tls_ns")) for x in fresh]))
 check("SSE events counted on every stream", all((x.get("events") or 0) > 0 for x in mine[1:]),
       repr([x.get("events") for x in mine]))
 KEYS = ("method", "path", "status", "stream", "category", "provider", "request_model",
