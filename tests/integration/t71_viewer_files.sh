@@ -22,6 +22,10 @@ timeout -k 2 10 "$AP_VIEW" summary "$R/agentprof.fifo.777.zst" >"$W/fifo_named.o
 rc=$?
 check "a FIFO named directly: no hang (exit $rc, 124 = hung)" test "$rc" != 124
 check "a FIFO named directly: a note says why" grep -q 'not a regular file, skipped' "$W/fifo_named.err"
+timeout -k 2 10 "$AP_VIEW" summary --prices "$R/agentprof.fifo.777.zst" "$R" >"$W/fifo_prices.out" 2>"$W/fifo_prices.err"
+rc=$?
+eq "a FIFO as --prices: refused with exit 2, no hang (124 = hung)" "$rc" 2
+check "a FIFO as --prices: says it is not a regular file" grep -q 'not a regular file' "$W/fifo_prices.err"
 rm -f "$R/agentprof.fifo.777.zst"
 
 # a file name carrying terminal escapes (title change, clear screen) in a damaged file's note
