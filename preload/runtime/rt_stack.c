@@ -545,8 +545,11 @@ static void load_libunwind(void)
 	uint64_t v;
 	void *warm[4];
 
-	if (dlopen("libunwind.so.8", RTLD_LAZY | RTLD_LOCAL | RTLD_NOLOAD))
+	h = dlopen("libunwind.so.8", RTLD_LAZY | RTLD_LOCAL | RTLD_NOLOAD);
+	if (h) { /* the host's own: unwinding with it could touch its pipe; frame pointers */
+		dlclose(h);
 		return;
+	}
 	h = dlopen("libunwind.so.8", RTLD_LAZY | RTLD_LOCAL);
 	if (!h)
 		return;
