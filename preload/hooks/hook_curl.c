@@ -10,11 +10,18 @@
 #include "rt_pystack.h"
 #include "rt_stack.h"
 
-/* Transfer start times for multi handles, keyed by easy handle; guarded by easy_lock. */
+/*
+ * Transfer start times for multi handles, keyed by easy handle; guarded by easy_lock. Each slot
+ * remembers the pid that started the transfer: a forked child inherits the table (and may read
+ * the DONE messages or remove the handles of its parent's transfers), but only the process
+ * that ran a transfer records it. The child also gets a fresh lock (another thread may have
+ * held it at fork) and an empty table.
+ */
 #define EASY_SLOTS 256
 struct easy_slot {
 	void *easy;
 	int64_t t0;
+	pid_t pid;
 };
 static struct easy_slot easy_tab[EASY_SLOTS];
 static pthread_mutex_t easy_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -26,12 +33,14 @@ static void easy_put(void *easy, int64_t t0)
 		if (!easy_tab[i].easy || easy_tab[i].easy == easy) {
 			easy_tab[i].easy = easy;
 			easy_tab[i].t0 = t0;
+			easy_tab[i].pid = ap_rt.pid;
 			break;
 		}
 	pthread_mutex_unlock(&easy_lock);
 }
 
-/* Remove the handle; returns its start time, or AP_UNKNOWN if it was not (or no longer) there. */
+/* Remove the handle; returns its start time, or AP_UNKNOWN if it was not (or no longer) there
+ * or another process (the parent, before a fork) started it. */
 static int64_t easy_take(void *easy)
 {
 	int64_t t0 = AP_UNKNOWN;
@@ -39,12 +48,24 @@ static int64_t easy_take(void *easy)
 	pthread_mutex_lock(&easy_lock);
 	for (int i = 0; i < EASY_SLOTS; i++)
 		if (easy_tab[i].easy == easy) {
-			t0 = easy_tab[i].t0;
+			if (easy_tab[i].pid == ap_rt.pid)
+				t0 = easy_tab[i].t0;
 			easy_tab[i].easy = NULL;
 			break;
 		}
 	pthread_mutex_unlock(&easy_lock);
 	return t0;
+}
+
+static void easy_atfork_child(void)
+{
+	pthread_mutex_init(&easy_lock, NULL);
+	memset(easy_tab, 0, sizeof(easy_tab));
+}
+
+__attribute__((constructor)) static void easy_atfork_init(void)
+{
+	pthread_atfork(NULL, NULL, easy_atfork_child);
 }
 
 typedef int (*getinfo_fn)(void *, int, ...);
@@ -215,6 +236,7 @@ AP_EXPORT CURLcode curl_easy_perform(CURL *easy)
 {
 	const struct ap_libapi *api = ap_libapi_for(AP_CALLER());
 	int64_t t0;
+	pid_t pid;
 	int rc, err;
 
 	if (AP_UNLIKELY(!api->curl_easy_perform))
@@ -222,13 +244,16 @@ AP_EXPORT CURLcode curl_easy_perform(CURL *easy)
 	if (!ap_active() || ap_tls.in_curl)
 		return api->curl_easy_perform(easy);
 	t0 = ap_now();
+	pid = ap_rt.pid;
 	ap_tls.in_curl = 1;
 	rc = api->curl_easy_perform(easy);
 	ap_tls.in_curl = 0;
 	err = errno;
-	ap_tls.guard++;
-	transfer_done(easy, t0, ap_now(), rc);
-	ap_tls.guard--;
+	if (pid == ap_rt.pid) { /* not a child forked by a callback: the parent records it */
+		ap_tls.guard++;
+		transfer_done(easy, t0, ap_now(), rc);
+		ap_tls.guard--;
+	}
 	errno = err;
 	return rc;
 }

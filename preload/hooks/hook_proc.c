@@ -75,7 +75,7 @@ AP_EXPORT pid_t fork(void)
 		return AP_REAL(fork)();
 	t0 = ap_now();
 	ap_tls.guard++;
-	ap_conn_flush_parked();
+	/* parked exchanges stay parked (the child drops its copies): libcurl still merges them */
 	pthread_mutex_lock(&ap_rt.lock);
 	ap_flush(0); /* the child must not inherit records it would write again */
 	pthread_mutex_unlock(&ap_rt.lock);

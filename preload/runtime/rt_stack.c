@@ -303,8 +303,9 @@ static uint64_t intern(void *const *fr, int n)
 static int probe_read(uintptr_t addr, uint64_t *val)
 {
 	struct iovec local = {val, sizeof(*val)}, remote = {(void *)addr, sizeof(*val)};
+	pid_t pid = ok_pid ? ok_pid : (pid_t)syscall(SYS_getpid);
 
-	return syscall(SYS_process_vm_readv, ok_pid, &local, 1UL, &remote, 1UL, 0UL) ==
+	return syscall(SYS_process_vm_readv, pid, &local, 1UL, &remote, 1UL, 0UL) ==
 	       (long)sizeof(*val);
 }
 
@@ -484,6 +485,10 @@ uint64_t ap_stack_capture(void)
 		ok_count = 0;
 		ok_pid = (pid_t)syscall(SYS_getpid);
 		n = st.unw_backtrace(fr, AP_MAX_FRAMES + EXTRA_FRAMES);
+		/* outside our captures (a host using the same libunwind) nothing is trusted */
+		ok_lo = ok_hi = 0;
+		ok_count = 0;
+		ok_pid = 0;
 	}
 	if (n <= 0)
 		n = fp_walk(fr, AP_MAX_FRAMES + EXTRA_FRAMES);
@@ -540,8 +545,11 @@ static void load_libunwind(void)
 	uint64_t v;
 	void *warm[4];
 
-	if (dlopen("libunwind.so.8", RTLD_LAZY | RTLD_LOCAL | RTLD_NOLOAD))
+	h = dlopen("libunwind.so.8", RTLD_LAZY | RTLD_LOCAL | RTLD_NOLOAD);
+	if (h) { /* the host's own: unwinding with it could touch its pipe; frame pointers */
+		dlclose(h);
 		return;
+	}
 	h = dlopen("libunwind.so.8", RTLD_LAZY | RTLD_LOCAL);
 	if (!h)
 		return;
@@ -566,6 +574,8 @@ static void load_libunwind(void)
 	}
 	ok_count = 0;
 	st.unw_backtrace(warm, 4); /* one-time set-up happens here, not on a host path */
+	ok_pid = 0;
+	ok_count = 0;
 	st.mode = MODE_UNWIND;
 }
 

@@ -1,9 +1,11 @@
 /* fdreopen.c: a host that closes every fd >= 3, opens its own file, listening socket and pipe,
- * then does HTTP; after each exchange it checks that its fds still name what it opened and
+ * then does HTTP (on the main thread and on new threads, whose stack pages no unwinder has seen
+ * yet); after each exchange it checks that its fds still name what it opened and
  * that no fd it did not open exists. Usage: fdreopen PORT ROUNDS. It first closes the fds it
  * inherited and re-executes itself, so that any fd >= 3 open when main starts is a preload's.
  * Prints "fds ok" or why not. */
 #include <dirent.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -79,6 +81,23 @@ static void check_fds(const char *when)
 	}
 }
 
+struct round {
+	int port, ok;
+};
+
+/* One exchange on a thread of its own: its stack pages are new to any unwinder's caches. */
+static void *thread_round(void *arg)
+{
+	struct round *r = arg;
+	char body[256];
+	int fd = h_connect(r->port);
+
+	r->ok = fd >= 0 && h_get(fd, "/health", body, sizeof(body)) == 200;
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	char tmpl[] = "/tmp/fdreopen.XXXXXX", body[256], when[64];
@@ -128,6 +147,16 @@ int main(int argc, char **argv)
 	check_fds("after reopening");
 	no_foreign_fds("after reopening", -1);
 	for (int i = 0; i < rounds; i++) {
+		struct round r = {port, 0};
+		pthread_t t;
+
+		snprintf(when, sizeof(when), "thread round %d", i);
+		if (pthread_create(&t, NULL, thread_round, &r) || pthread_join(t, NULL) || !r.ok) {
+			printf("%s: exchange failed\n", when);
+			bad++;
+		}
+		check_fds(when);
+		no_foreign_fds(when, -1);
 		fd = h_connect(port);
 		snprintf(when, sizeof(when), "round %d", i);
 		if (fd < 0 || h_get(fd, "/health", body, sizeof(body)) != 200) {

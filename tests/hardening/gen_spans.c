@@ -1,5 +1,6 @@
 /* gen_spans.c: writes a span file with one process and N exchanges (one zstd frame per 10,000
- * records) for the viewer benchmark. Usage: gen_spans FILE N. */
+ * records) for the viewer benchmark. Usage: gen_spans FILE N [distinct]; with "distinct", every
+ * tool call has its own path with a query string ("/tool/item/17?page=17"). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@ int main(int argc, char **argv)
 	struct ap_record r;
 	FILE *f = fopen(argv[1], "wb");
 	int64_t t = 1000000000;
+	int distinct = argc > 3 && !strcmp(argv[3], "distinct");
 
 	if (!f || !buf)
 		return 2;
@@ -51,6 +53,9 @@ int main(int argc, char **argv)
 		r.u.exchange.tid = 4242 + (uint32_t)(i % 4);
 		strcpy(r.u.exchange.method, i % 3 ? "POST" : "GET");
 		strcpy(r.u.exchange.path, i % 3 ? "/v1/chat/completions" : "/tool/search");
+		if (distinct && !(i % 3))
+			snprintf(r.u.exchange.path, sizeof(r.u.exchange.path),
+				 "/tool/item/%ld/with/a/longer/path/%ld?page=%ld", i, i * 7, i);
 		strcpy(r.u.exchange.host, i % 3 ? "api.openai.com" : "tools.local");
 		r.u.exchange.port = 443;
 		r.u.exchange.status = 200;

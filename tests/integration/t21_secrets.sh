@@ -11,7 +11,7 @@
 # subprocess: fork/exec or posix_spawn) and runs shell commands (os.system: system()) whose
 # arguments carry canaries in every form argv redaction handles (-H without a space, cookies,
 # -u/--user/--proxy-user, -b, -pPASS, --password=, request bodies, ?pw= and ;key=, sh -c
-# strings); none may reach a span file, summary, JSONL, Chrome or OTLP output.
+# strings); none may reach a span file, summary, JSONL, Chrome or OTLP output, or the OTLP POST.
 . "$(dirname "$0")/lib.sh"
 
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
@@ -112,7 +112,38 @@ timeout 60 "$AP_VIEW" export --format jsonl "$A" >"$W/argv.jsonl" 2>&1
 timeout 60 "$AP_VIEW" export --format chrome "$A" >"$W/argv.chrome" 2>&1
 timeout 60 "$AP_VIEW" export --format otlp "$A" >"$W/argv.otlp" 2>&1
 check "argv host: the JSONL export holds the command lines" grep -q 'curl-like' "$W/argv.jsonl"
-for out in raw summary jsonl chrome otlp; do
+# the OTLP POST, as a collector receives it
+cat >"$W/receiver.py" <<'PYEOF'
+import http.server, sys
+out = sys.argv[1]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open(out, "ab") as f:
+            f.write(body + b"\n")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(out + ".port", "w").write(str(s.server_address[1]))
+s.serve_forever()
+PYEOF
+: >"$W/argv.post"
+"$PY" "$W/receiver.py" "$W/argv.post" &
+_AP_PIDS="$_AP_PIDS $!"
+for _ in $(seq 1 50); do
+	[ -s "$W/argv.post.port" ] && break
+	sleep 0.1
+done
+timeout 60 "$AP_VIEW" export --format otlp --endpoint "http://127.0.0.1:$(cat "$W/argv.post.port")/v1/traces" "$A" \
+	>/dev/null 2>"$W/argv.post.err"
+eq "argv host: OTLP POST sent (exit 0)" "$?" 0
+check "argv host: the collector received the spans" test -s "$W/argv.post"
+for out in raw summary jsonl chrome otlp post; do
 	leaked=$(grep -aoE 'ARGCANARY[0-9]+x' "$W/argv.$out" | sort -u | tr '\n' ' ')
 	eq "argv canaries (23 forms): none in $out" "${leaked:-none}" none
 done

@@ -400,6 +400,42 @@ static void test_exact(void)
 	CHECK_EQ_STR(sh, "");
 }
 
+/* Random words of shell-ish bytes through every entry point with small buffers: always
+ * terminated within the buffer, never longer than it (run under ASan by t72_redact_asan). */
+static void test_random(void)
+{
+	static const char alphabet[] = "ab:=;&?/@-' \"\\\tBearerCookie-Hdu.pPk%://x";
+	uint32_t seed = 12345;
+	int bad = 0;
+
+	for (int it = 0; it < 20000; it++) {
+		char in[300], buf[300], out[300];
+		size_t n, cap;
+		int state = 0;
+
+		seed = seed * 1103515245u + 12345u;
+		n = (seed >> 8) % (sizeof(in) - 1);
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			in[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+		}
+		in[n] = 0;
+		cap = 1 + (seed >> 4) % sizeof(buf);
+		memcpy(buf, in, n + 1);
+		state = ap_redact_arg(buf, cap, (int)((seed >> 12) % 6));
+		bad += strnlen(buf, cap) >= cap || state < 0 || state > 5;
+		ap_redact_shell(in, out, cap);
+		bad += strnlen(out, cap) >= cap;
+		memcpy(buf, in, n + 1);
+		ap_redact_path(buf, cap);
+		bad += strnlen(buf, cap) >= cap;
+		memcpy(buf, in, n + 1);
+		ap_redact_url(buf, cap);
+		bad += strnlen(buf, cap) >= cap;
+	}
+	CHECK_EQ_INT(bad, 0);
+}
+
 int main(void)
 {
 	test_path();
@@ -407,5 +443,6 @@ int main(void)
 	test_headers();
 	test_canaries();
 	test_exact();
+	test_random();
 	UNIT_DONE();
 }

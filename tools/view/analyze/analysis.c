@@ -257,11 +257,22 @@ struct gkey {
 	uint32_t idx;
 };
 
+/* The path without its query, interned. The prefix is copied out first: adding it may grow
+ * (realloc) the very string table it points into. */
 static uint32_t path_noquery(struct run *run, uint32_t path)
 {
 	const char *p = S(run, path), *q = strchr(p, '?');
+	char *copy;
+	uint32_t id;
 
-	return q ? strtab_addn(&run->st, p, (size_t)(q - p)) : path;
+	if (!q)
+		return path;
+	copy = xmalloc((size_t)(q - p) + 1);
+	memcpy(copy, p, (size_t)(q - p));
+	copy[q - p] = 0;
+	id = strtab_addn(&run->st, copy, (size_t)(q - p));
+	free(copy);
+	return id;
 }
 
 static void make_key(struct run *run, enum group_kind kind, uint32_t i, struct gkey *k)

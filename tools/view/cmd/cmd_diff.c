@@ -295,8 +295,10 @@ static void text(struct diff *d)
 	int width = term_width(d->v->o.width, d->v->out);
 	FILE *f = d->v->out;
 	struct tbuf x[10];
+	char na[1024], nb[1024];
 
-	fprintf(f, "diff: A = %s, B = %s\n", d->v->o.paths[0], d->v->o.paths[1]);
+	fprintf(f, "diff: A = %s, B = %s\n", name_esc(d->v->o.paths[0], na, sizeof(na)),
+		name_esc(d->v->o.paths[1], nb, sizeof(nb)));
 	put_wrapf(f, width, 2,
 		  "wall %s -> %s (%s), LLM calls %s -> %s, tokens %s -> %s (%s), cost %s -> %s",
 		  fmt_ns(&x[0], (double)a->bd.wall), fmt_ns(&x[1], (double)b->bd.wall),

@@ -1,12 +1,64 @@
 /* load.c: expand PATH arguments into span files, load them, and link the run model. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "model.h"
 #include "progress.h"
+
+/* Length of the valid UTF-8 sequence at s that is not a C1 control, 0 if none. */
+static size_t utf8_ok(const unsigned char *s)
+{
+	unsigned cp;
+	size_t n;
+
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	n = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	cp = s[0] & (0x7f >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 2 && cp < 0xa0) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0; /* C1 controls, overlong forms, surrogates */
+	return n;
+}
+
+const char *name_esc(const char *s, char *buf, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0;
+
+	if (!cap)
+		return "";
+	while (*p && o + 1 < cap) {
+		size_t n = *p >= 0x80 ? utf8_ok(p) : (*p >= 0x20 && *p != 0x7f);
+
+		if (n) {
+			if (o + n >= cap)
+				break;
+			memcpy(buf + o, p, n);
+			o += n;
+			p += n;
+			continue;
+		}
+		if (o + 5 >= cap)
+			break;
+		snprintf(buf + o, cap - o, "\\x%02x", *p++);
+		o += 4;
+	}
+	buf[o] = 0;
+	return buf;
+}
+
+#define NAME(s, b) name_esc((s), (b), sizeof(b))
 
 static int is_span_name(const char *n)
 {
@@ -23,51 +75,77 @@ static int cmp_str(const void *a, const void *b)
 static void note_damage(const struct vfile *f, FILE *err)
 {
 	const struct rd_stats *st = &f->st;
+	char name[1024];
 
+	NAME(f->path, name);
 	if (st->damaged == 1)
 		fprintf(err,
 			"agentprof-view: %s: truncated after %llu complete frames (%llu bytes "
 			"ignored)\n",
-			f->path, (unsigned long long)st->frames,
+			name, (unsigned long long)st->frames,
 			(unsigned long long)st->bytes_ignored);
 	else if (st->damaged == 2)
 		fprintf(err,
 			"agentprof-view: %s: %s after %llu complete frames (%llu bytes ignored)\n",
-			f->path, st->problem, (unsigned long long)st->frames,
+			name, st->problem, (unsigned long long)st->frames,
 			(unsigned long long)st->bytes_ignored);
 	if (st->bad_records)
-		fprintf(err, "agentprof-view: %s: %llu malformed records skipped\n", f->path,
+		fprintf(err, "agentprof-view: %s: %llu malformed records skipped\n", name,
 			(unsigned long long)st->bad_records);
 	if (f->first_proc < 0 && st->records)
 		fprintf(err,
 			"agentprof-view: %s: no process record in the complete frames; %llu "
 			"records "
 			"ignored\n",
-			f->path, (unsigned long long)st->records);
+			name, (unsigned long long)st->records);
 }
 
-/* in_dir: an empty file found in a directory is a process that is just starting: a note. */
+/* 1 if path is a regular file, 0 if not, -1 (errno) if it cannot be opened. A FIFO or a
+ * device is recognised by stat without being opened; what is opened (non-blocking, in case
+ * the name was swapped meanwhile) is checked again with fstat. */
+static int regular_file(const char *path)
+{
+	struct stat sb;
+	int fd, ok;
+
+	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+		return 0;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ok = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
+	close(fd);
+	return ok;
+}
+
+/* in_dir: an empty file found in a directory is a process that is just starting: a note.
+ * Anything but a regular file (a FIFO, a device, a socket) is skipped with a note. */
 static int load_file(struct run *run, const char *path, int in_dir, FILE *err)
 {
-	char msg[256];
+	char msg[256], name[1024];
 	uint8_t *buf = NULL;
 	size_t n = 0;
-	int rc;
+	int rc, reg = regular_file(path);
 
-	if (rd_slurp(path, &buf, &n, msg, sizeof(msg)) < 0) {
-		fprintf(err, "agentprof-view: %s: %s\n", path, msg);
+	NAME(path, name);
+	if (reg == 0) {
+		fprintf(err, "agentprof-view: %s: not a regular file, skipped\n", name);
+		return 0;
+	}
+	if (reg < 0 || rd_slurp(path, &buf, &n, msg, sizeof(msg)) < 0) {
+		fprintf(err, "agentprof-view: %s: %s\n", name, reg < 0 ? strerror(errno) : msg);
 		return 2;
 	}
 	if (!n && in_dir) {
 		fprintf(err, "agentprof-view: %s: empty file skipped (a process still starting?)\n",
-			path);
+			name);
 		free(buf);
 		return 0;
 	}
 	rc = run_add_buf(run, path, buf, n, msg, sizeof(msg));
 	free(buf);
 	if (rc < 0) {
-		fprintf(err, "agentprof-view: %s: %s\n", path, msg);
+		fprintf(err, "agentprof-view: %s: %s\n", name, msg);
 		return 2;
 	}
 	note_damage(&run->files[run->n_files - 1], err);
@@ -81,10 +159,12 @@ static int load_dir(struct run *run, const char *dir, FILE *err)
 	size_t n = 0, cap = 0;
 	struct dirent *de;
 	DIR *d = opendir(dir);
+	char name[1024];
 	int rc = 0;
 
+	NAME(dir, name);
 	if (!d) {
-		fprintf(err, "agentprof-view: %s: cannot open directory: %s\n", dir,
+		fprintf(err, "agentprof-view: %s: cannot open directory: %s\n", name,
 			strerror(errno));
 		return 2;
 	}
@@ -94,7 +174,7 @@ static int load_dir(struct run *run, const char *dir, FILE *err)
 	closedir(d);
 	if (!n) {
 		fprintf(err, "agentprof-view: %s: no agentprof span files (agentprof.*.zst) here\n",
-			dir);
+			name);
 		rc = 2;
 		goto out;
 	}
@@ -116,14 +196,15 @@ out:
 
 int run_load(struct run *run, char *const *paths, int npaths, FILE *err)
 {
+	char name[1024];
 	int rc = 0;
 
 	for (int i = 0; i < npaths && !rc; i++) {
 		struct stat sb;
 
 		if (stat(paths[i], &sb) < 0) {
-			fprintf(err, "agentprof-view: %s: cannot access: %s\n", paths[i],
-				strerror(errno));
+			fprintf(err, "agentprof-view: %s: cannot access: %s\n",
+				NAME(paths[i], name), strerror(errno));
 			return 2;
 		}
 		rc = S_ISDIR(sb.st_mode) ? load_dir(run, paths[i], err)
@@ -132,8 +213,8 @@ int run_load(struct run *run, char *const *paths, int npaths, FILE *err)
 	if (rc)
 		return rc;
 	if (!run->n_procs) {
-		fprintf(err, "agentprof-view: %s%s: no complete process record to show\n", paths[0],
-			npaths > 1 ? " ..." : "");
+		fprintf(err, "agentprof-view: %s%s: no complete process record to show\n",
+			NAME(paths[0], name), npaths > 1 ? " ..." : "");
 		return 2;
 	}
 	run_finish(run);

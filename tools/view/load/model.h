@@ -204,4 +204,8 @@ uint32_t x_model(const struct vxch *x);
 /* Sampling weight of a process's exchanges: 1e6 / sample_ppm (1 when full or unknown). */
 double proc_weight(const struct vproc *p);
 
+/* A file name made safe to print on a terminal: control characters (C0, DEL, C1) and bytes
+ * that are not UTF-8 become \xNN. Writes into buf (cap bytes, cut if needed) and returns it. */
+const char *name_esc(const char *s, char *buf, size_t cap);
+
 #endif

@@ -217,7 +217,7 @@ int rd_slurp(const char *path, uint8_t **bufp, size_t *np, char *msg, size_t msg
 	size_t n = 0, cap;
 	int fd, rc = -1;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY); /* a FIFO: no wait */
 	if (fd < 0) {
 		snprintf(msg, msglen, "cannot open: %s", strerror(errno));
 		return -1;
