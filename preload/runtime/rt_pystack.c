@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "rt.h"
@@ -36,7 +37,9 @@
 #define PROBES	      16u
 #define MAX_STEPS     256 /* frames visited per walk, skipped ones included */
 #define LINETABLE_MAX 65536u
-#define REFRESH_NS    10000000LL
+#define REFRESH_NS    2000000LL
+#define PROBES_MAX    16 /* system calls per walk checking pages outside the snapshot */
+#define PAGES_MAX     32 /* pages so checked, remembered for the walk */
 
 enum line_format { LT_LNOTAB = 9, LT_LINETABLE = 10, LT_LOCATIONS = 11 };
 
@@ -181,6 +184,12 @@ static const struct layout layouts[] = {
 
 struct range {
 	uintptr_t lo, hi;
+};
+
+/* What one walk has spent outside the snapshot. */
+struct walkctx {
+	int refreshed, probes, npages;
+	uintptr_t pages[PAGES_MAX];
 };
 
 struct pyframe {
@@ -340,18 +349,68 @@ static int in_snapshot(uintptr_t a, uintptr_t len)
 	return ok && atomic_load_explicit(&py.seq, memory_order_relaxed) == s1;
 }
 
-/* 1 if [a, a+len) may be read: in the snapshot, or in it after one refresh per walk. */
-static int readable(uintptr_t a, uintptr_t len, int *refreshed)
+/* 1 if every page of [a, a+len) was found readable earlier in this walk. */
+static int pages_known(const struct walkctx *w, uintptr_t a, uintptr_t len)
+{
+	for (uintptr_t pg = a & ~(uintptr_t)4095; pg < a + len; pg += 4096) {
+		int i = 0;
+
+		while (i < w->npages && w->pages[i] != pg)
+			i++;
+		if (i == w->npages)
+			return 0;
+	}
+	return 1;
+}
+
+/* The kernel's answer for the pages of [a, a+len): one byte of each copied into a scratch
+ * buffer (never faulting). For memory mapped since the snapshot while another thread refreshes
+ * it or a refresh was recent. The pages are remembered for the rest of the walk. */
+static int probe(struct walkctx *w, uintptr_t a, uintptr_t len)
+{
+	struct iovec local[PAGES_MAX], remote[PAGES_MAX];
+	char scratch[PAGES_MAX];
+	uintptr_t first = a & ~(uintptr_t)4095;
+	size_t n = 0;
+
+	for (uintptr_t pg = first; pg < a + len; pg += 4096) {
+		if (n == PAGES_MAX || w->npages + (int)n >= PAGES_MAX)
+			return 0;
+		local[n].iov_base = &scratch[n];
+		local[n].iov_len = 1;
+		remote[n].iov_base = (void *)pg;
+		remote[n].iov_len = 1;
+		n++;
+	}
+	if (syscall(SYS_process_vm_readv, ap_rt.pid, local, n, remote, n, 0UL) != (ssize_t)n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		w->pages[w->npages++] = first + i * 4096;
+	return 1;
+}
+
+/*
+ * 1 if [a, a+len) may be read: in the snapshot; or in it after one refresh per walk (at most
+ * one refresh per REFRESH_NS in the process); or else confirmed by the kernel (at most
+ * PROBES_MAX system calls per walk).
+ */
+static int readable(uintptr_t a, uintptr_t len, struct walkctx *w)
 {
 	if (a < 4096 || a + len < a)
 		return 0;
-	if (in_snapshot(a, len))
+	if (in_snapshot(a, len) || pages_known(w, a, len))
 		return 1;
-	if (*refreshed || ap_now() - atomic_load(&py.last_refresh) < REFRESH_NS)
+	if (!w->refreshed && ap_now() - atomic_load(&py.last_refresh) >= REFRESH_NS &&
+	    !atomic_load(&py.refreshing)) {
+		w->refreshed = 1;
+		ranges_refresh();
+		if (in_snapshot(a, len))
+			return 1;
+	}
+	if (w->probes >= PROBES_MAX)
 		return 0;
-	*refreshed = 1;
-	ranges_refresh();
-	return in_snapshot(a, len);
+	w->probes++;
+	return probe(w, a, len);
 }
 
 static uintptr_t word(uintptr_t a)
@@ -382,7 +441,7 @@ static size_t put_utf8(char *out, size_t o, size_t cap, uint32_t c)
 }
 
 /* A compact str object into out (UTF-8, truncated to cap); "" if it does not look like one. */
-static void read_str(uintptr_t s, char *out, size_t cap, int *refreshed)
+static void read_str(uintptr_t s, char *out, size_t cap, struct walkctx *budget)
 {
 	uint32_t state, kind;
 	uintptr_t data;
@@ -390,7 +449,7 @@ static void read_str(uintptr_t s, char *out, size_t cap, int *refreshed)
 	size_t o = 0;
 
 	out[0] = 0;
-	if (!readable(s, py.L.compact_size, refreshed) || word(s + 8) != py.unicode_type)
+	if (!readable(s, py.L.compact_size, budget) || word(s + 8) != py.unicode_type)
 		return;
 	len = *(const int64_t *)(s + 16);
 	state = *(const uint32_t *)(s + 32);
@@ -403,8 +462,7 @@ static void read_str(uintptr_t s, char *out, size_t cap, int *refreshed)
 	} else {
 		data = s + py.L.compact_size;
 	}
-	if ((kind != 1 && kind != 2 && kind != 4) ||
-	    !readable(data, (uintptr_t)len * kind, refreshed))
+	if ((kind != 1 && kind != 2 && kind != 4) || !readable(data, (uintptr_t)len * kind, budget))
 		return;
 	for (int64_t i = 0; i < len; i++) {
 		uint32_t c = kind == 1	 ? ((const uint8_t *)data)[i]
@@ -552,7 +610,19 @@ static int set_add(_Atomic uint64_t *set, uint32_t slots, uint64_t id)
 	return 1; /* neighbourhood full: written again, same id (bounded) */
 }
 
-static void write_code(uint64_t id, uintptr_t code, int *refreshed)
+/* Takes id out of the set again (its record could not be written). */
+static void set_remove(_Atomic uint64_t *set, uint32_t slots, uint64_t id)
+{
+	for (uint32_t i = 0; i < PROBES; i++) {
+		uint64_t k = id;
+
+		if (atomic_compare_exchange_strong(&set[(id + i) & (slots - 1)], &k, 0))
+			return;
+	}
+}
+
+/* Writes the code object's record; 0 (nothing written) when its names cannot be read. */
+static int write_code(uint64_t id, uintptr_t code, struct walkctx *budget)
 {
 	const struct layout *L = &py.L;
 	struct ap_record r;
@@ -560,21 +630,25 @@ static void write_code(uint64_t id, uintptr_t code, int *refreshed)
 	ap_record_init(&r, AP_REC_PYCODE);
 	r.u.pycode.id = id;
 	read_str(word(code + (L->co_qualname ? L->co_qualname : L->co_name)), r.u.pycode.qualname,
-		 sizeof(r.u.pycode.qualname), refreshed);
+		 sizeof(r.u.pycode.qualname), budget);
 	read_str(word(code + L->co_filename), r.u.pycode.filename, sizeof(r.u.pycode.filename),
-		 refreshed);
+		 budget);
 	r.u.pycode.firstlineno = *(const uint32_t *)(code + L->co_firstlineno);
+	if (!r.u.pycode.qualname[0] || !r.u.pycode.filename[0])
+		return 0;
 	ap_record(&r);
+	return 1;
 }
 
 /* The line of instruction addr in code (id cid), through the cache. */
-static uint32_t code_line(uint64_t cid, uintptr_t code, int64_t addr, int *refreshed)
+static uint32_t code_line(uint64_t cid, uintptr_t code, int64_t addr, struct walkctx *budget)
 {
 	const struct layout *L = &py.L;
 	uint64_t key = mix(cid, (uint64_t)addr + 1) | (1ull << 63), tag = key & ~0xffffffull;
 	uintptr_t lt;
 	int64_t n;
 	uint32_t line = 0;
+	int decoded = 0;
 
 	for (uint32_t i = 0; i < 4; i++) {
 		uint64_t v = atomic_load_explicit(&py.lines[(key + i) & (LINE_SLOTS - 1)],
@@ -584,24 +658,28 @@ static uint32_t code_line(uint64_t cid, uintptr_t code, int64_t addr, int *refre
 			return (uint32_t)(v & 0xffffff);
 	}
 	lt = word(code + L->co_linetable);
-	if (readable(lt, 40, refreshed) && word(lt + 8) == py.bytes_type) {
+	if (readable(lt, 40, budget) && word(lt + 8) == py.bytes_type) {
 		n = *(const int64_t *)(lt + 16);
 		if (n > 0 && n <= (int64_t)LINETABLE_MAX &&
-		    readable(lt + 32, (uintptr_t)n, refreshed))
+		    readable(lt + 32, (uintptr_t)n, budget)) {
 			line = (uint32_t)decode_line(
 				L->line_format, (const uint8_t *)(lt + 32), (size_t)n,
 				*(const int32_t *)(code + L->co_firstlineno), addr);
+			decoded = 1;
+		}
 	}
 	if (line > 0xffffff)
 		line = 0;
-	atomic_store_explicit(&py.lines[key & (LINE_SLOTS - 1)], tag | line, memory_order_relaxed);
+	if (decoded) /* a table we could not read is tried again next time */
+		atomic_store_explicit(&py.lines[key & (LINE_SLOTS - 1)], tag | line,
+				      memory_order_relaxed);
 	return line;
 }
 
 /* --- the walk ------------------------------------------------------------------------------ */
 
 /* The calling thread's state, 0 if it has none or the interpreter is not running. */
-static uintptr_t this_thread_state(int *refreshed)
+static uintptr_t this_thread_state(struct walkctx *budget)
 {
 	const struct layout *L = &py.L;
 	uintptr_t rt = py.runtime, ts;
@@ -611,7 +689,7 @@ static uintptr_t this_thread_state(int *refreshed)
 	if (word(rt + L->rt_finalizing) || initialized != 1 || key >= 1024)
 		return 0;
 	ts = (uintptr_t)pthread_getspecific((pthread_key_t)key);
-	if (!ts || !readable(ts, L->ts_thread_id + 8, refreshed) ||
+	if (!ts || !readable(ts, L->ts_thread_id + 8, budget) ||
 	    word(ts + L->ts_thread_id) != (uintptr_t)pthread_self() || !word(ts + L->ts_interp))
 		return 0;
 	return ts;
@@ -621,15 +699,16 @@ static uintptr_t this_thread_state(int *refreshed)
 static int walk(struct pyframe *fr, int *truncated)
 {
 	const struct layout *L = &py.L;
-	int refreshed = 0, n = 0, steps = 0;
-	uintptr_t ts = this_thread_state(&refreshed), f;
+	int n = 0, steps = 0;
+	struct walkctx budget = {0};
+	uintptr_t ts = this_thread_state(&budget), f;
 
 	*truncated = 0;
-	if (!ts || !readable(ts, L->ts_frame + 8, &refreshed))
+	if (!ts || !readable(ts, L->ts_frame + 8, &budget))
 		return 0;
 	f = word(ts + L->ts_frame);
 	if (L->cf_frame >= 0) {
-		if (!f || !readable(f, (uintptr_t)L->cf_frame + 8, &refreshed))
+		if (!f || !readable(f, (uintptr_t)L->cf_frame + 8, &budget))
 			return 0;
 		f = word(f + (uintptr_t)L->cf_frame);
 	}
@@ -639,14 +718,14 @@ static int walk(struct pyframe *fr, int *truncated)
 		uint64_t cid;
 
 		if (n == AP_MAX_FRAMES || ++steps > MAX_STEPS || (f & 7) ||
-		    !readable(f, L->fr_size, &refreshed)) {
+		    !readable(f, L->fr_size, &budget)) {
 			*truncated = 1;
 			break;
 		}
 		code = word(f + L->fr_code);
 		if (L->skip_cstack && *(const uint8_t *)(f + L->fr_owner) == 3)
 			goto next; /* an entry shim, not Python code */
-		if ((code & 7) || !readable(code, L->co_size, &refreshed)) {
+		if ((code & 7) || !readable(code, L->co_size, &budget)) {
 			*truncated = 1;
 			break;
 		}
@@ -670,10 +749,14 @@ static int walk(struct pyframe *fr, int *truncated)
 		cid = mix(cid, *(const uint32_t *)(code + L->co_firstlineno));
 		cid = mix(cid, word(code + L->co_linetable));
 		cid = cid ? cid : 1;
-		if (set_add(py.codes, CODE_SLOTS, cid))
-			write_code(cid, code, &refreshed);
+		if (set_add(py.codes, CODE_SLOTS, cid) && !write_code(cid, code, &budget)) {
+			set_remove(py.codes, CODE_SLOTS,
+				   cid); /* names unreadable: the stack ends */
+			*truncated = 1;
+			break;
+		}
 		fr[n].code = cid;
-		fr[n].line = code_line(cid, code, addr, &refreshed);
+		fr[n].line = code_line(cid, code, addr, &budget);
 		n++;
 	next:
 		f = word(f + L->fr_back);
