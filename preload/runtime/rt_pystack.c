@@ -190,6 +190,7 @@ struct range {
 struct walkctx {
 	int refreshed, probes, npages;
 	uintptr_t pages[PAGES_MAX];
+	struct range hit[2]; /* the last two snapshot ranges that held a read, newest first */
 };
 
 struct pyframe {
@@ -326,7 +327,8 @@ out:
 	atomic_store(&py.refreshing, 0);
 }
 
-static int in_snapshot(uintptr_t a, uintptr_t len)
+/* 1 if [a, a+len) lies in one range of the snapshot (copied to *hit). */
+static int in_snapshot(uintptr_t a, uintptr_t len, struct range *hit)
 {
 	uint32_t s1 = atomic_load_explicit(&py.seq, memory_order_acquire), lo = 0, hi, n;
 	int ok = 0;
@@ -343,8 +345,10 @@ static int in_snapshot(uintptr_t a, uintptr_t len)
 		else
 			hi = mid;
 	}
-	if (lo < n && py.ranges[lo].lo <= a && a + len <= py.ranges[lo].hi)
+	if (lo < n && py.ranges[lo].lo <= a && a + len <= py.ranges[lo].hi) {
+		*hit = py.ranges[lo];
 		ok = 1;
+	}
 	atomic_thread_fence(memory_order_acquire);
 	return ok && atomic_load_explicit(&py.seq, memory_order_relaxed) == s1;
 }
@@ -394,23 +398,39 @@ static int probe(struct walkctx *w, uintptr_t a, uintptr_t len)
  * one refresh per REFRESH_NS in the process); or else confirmed by the kernel (at most
  * PROBES_MAX system calls per walk).
  */
-static int readable(uintptr_t a, uintptr_t len, struct walkctx *w)
+static __attribute__((noinline)) int readable_slow(uintptr_t a, uintptr_t len, struct walkctx *w)
 {
+	struct range r;
+
 	if (a < 4096 || a + len < a)
 		return 0;
-	if (in_snapshot(a, len) || pages_known(w, a, len))
+	if (in_snapshot(a, len, &r)) {
+		w->hit[1] = w->hit[0];
+		w->hit[0] = r;
+		return 1;
+	}
+	if (pages_known(w, a, len))
 		return 1;
 	if (!w->refreshed && ap_now() - atomic_load(&py.last_refresh) >= REFRESH_NS &&
 	    !atomic_load(&py.refreshing)) {
 		w->refreshed = 1;
 		ranges_refresh();
-		if (in_snapshot(a, len))
+		if (in_snapshot(a, len, &r))
 			return 1;
 	}
 	if (w->probes >= PROBES_MAX)
 		return 0;
 	w->probes++;
 	return probe(w, a, len);
+}
+
+static inline int readable(uintptr_t a, uintptr_t len, struct walkctx *w)
+{
+	if (a >= w->hit[0].lo && a + len <= w->hit[0].hi && a + len >= a)
+		return 1;
+	if (a >= w->hit[1].lo && a + len <= w->hit[1].hi && a + len >= a)
+		return 1;
+	return readable_slow(a, len, w);
 }
 
 static uintptr_t word(uintptr_t a)
@@ -640,23 +660,41 @@ static int write_code(uint64_t id, uintptr_t code, struct walkctx *budget)
 	return 1;
 }
 
-/* The line of instruction addr in code (id cid), through the cache. */
-static uint32_t code_line(uint64_t cid, uintptr_t code, int64_t addr, struct walkctx *budget)
+static uint64_t line_key(uint64_t cid, int64_t addr)
 {
-	const struct layout *L = &py.L;
-	uint64_t key = mix(cid, (uint64_t)addr + 1) | (1ull << 63), tag = key & ~0xffffffull;
-	uintptr_t lt;
-	int64_t n;
-	uint32_t line = 0;
-	int decoded = 0;
+	return mix(cid, (uint64_t)addr + 1) | (1ull << 63);
+}
+
+/*
+ * The cached line of (code, instruction). A hit also means the code's record was written: the
+ * cache is filled only after that (and cleared with the code set after fork).
+ */
+static int cached_line(uint64_t cid, int64_t addr, uint64_t *line)
+{
+	uint64_t key = line_key(cid, addr), tag = key & ~0xffffffull;
 
 	for (uint32_t i = 0; i < 4; i++) {
 		uint64_t v = atomic_load_explicit(&py.lines[(key + i) & (LINE_SLOTS - 1)],
 						  memory_order_relaxed);
 
-		if ((v & ~0xffffffull) == tag)
-			return (uint32_t)(v & 0xffffff);
+		if ((v & ~0xffffffull) == tag) {
+			*line = v & 0xffffff;
+			return 1;
+		}
 	}
+	return 0;
+}
+
+/* The line of instruction addr in code (id cid), decoded from its table and cached. */
+static uint32_t code_line(uint64_t cid, uintptr_t code, int64_t addr, struct walkctx *budget)
+{
+	const struct layout *L = &py.L;
+	uint64_t key = line_key(cid, addr), tag = key & ~0xffffffull;
+	uintptr_t lt;
+	int64_t n;
+	uint32_t line = 0;
+	int decoded = 0;
+
 	lt = word(code + L->co_linetable);
 	if (readable(lt, 40, budget) && word(lt + 8) == py.bytes_type) {
 		n = *(const int64_t *)(lt + 16);
@@ -744,19 +782,27 @@ static int walk(struct pyframe *fr, int *truncated)
 			if (L->instr_kind == 1 && addr >= 0)
 				addr *= 2;
 		}
-		cid = mix(mix(mix(0x5079636f6465ull, code), word(code + L->co_filename)),
-			  word(code + (L->co_qualname ? L->co_qualname : L->co_name)));
-		cid = mix(cid, *(const uint32_t *)(code + L->co_firstlineno));
-		cid = mix(cid, word(code + L->co_linetable));
+		/* the code object's identity: its address and what it points to */
+		cid = code * 0x9e3779b97f4a7c15ull ^
+		      word(code + L->co_filename) * 0xc2b2ae3d27d4eb4full ^
+		      word(code + (L->co_qualname ? L->co_qualname : L->co_name)) *
+			      0x165667b19e3779f9ull ^
+		      (uint64_t) * (const uint32_t *)(code + L->co_firstlineno) *
+			      0x27d4eb2f165667c5ull ^
+		      word(code + L->co_linetable) * 0xff51afd7ed558ccdull;
+		cid = mix(cid, 0x5079636f6465ull);
 		cid = cid ? cid : 1;
-		if (set_add(py.codes, CODE_SLOTS, cid) && !write_code(cid, code, &budget)) {
-			set_remove(py.codes, CODE_SLOTS,
-				   cid); /* names unreadable: the stack ends */
-			*truncated = 1;
-			break;
-		}
 		fr[n].code = cid;
-		fr[n].line = code_line(cid, code, addr, &budget);
+		if (!cached_line(cid, addr, &fr[n].line)) {
+			/* first sight of this (code, instruction): the code's record, then the line
+			 */
+			if (set_add(py.codes, CODE_SLOTS, cid) && !write_code(cid, code, &budget)) {
+				set_remove(py.codes, CODE_SLOTS, cid); /* names unreadable */
+				*truncated = 1;
+				break;
+			}
+			fr[n].line = code_line(cid, code, addr, &budget);
+		}
 		n++;
 	next:
 		f = word(f + L->fr_back);
@@ -806,6 +852,7 @@ static void atfork_child(void)
 {
 	memset((void *)py.codes, 0, CODE_SLOTS * sizeof(*py.codes));
 	memset((void *)py.stacks, 0, STACK_SLOTS * sizeof(*py.stacks));
+	memset((void *)py.lines, 0, LINE_SLOTS * sizeof(*py.lines));
 	atomic_store(&py.refreshing, 0);
 }
 
