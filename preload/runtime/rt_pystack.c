@@ -38,8 +38,8 @@
 #define MAX_STEPS     256 /* frames visited per walk, skipped ones included */
 #define LINETABLE_MAX 65536u
 #define REFRESH_NS    2000000LL
-#define PROBES_MAX    16 /* system calls per walk checking pages outside the snapshot */
-#define PAGES_MAX     32 /* pages so checked, remembered for the walk */
+#define PROBES_MAX    32 /* system calls per walk checking pages outside the snapshot */
+#define PAGES_MAX     48 /* pages so checked, remembered for the walk */
 
 enum line_format { LT_LNOTAB = 9, LT_LINETABLE = 10, LT_LOCATIONS = 11 };
 
@@ -193,6 +193,13 @@ struct walkctx {
 	struct range hit[2]; /* the last two snapshot ranges that held a read, newest first */
 };
 
+/* The readable mappings, sorted; seq is odd while a refresh rewrites them. */
+struct snapshot {
+	_Atomic uint32_t seq;
+	uint32_t n;
+	struct range r[RANGES_MAX];
+};
+
 struct pyframe {
 	uint64_t code, line;
 };
@@ -203,10 +210,9 @@ static struct {
 	uintptr_t image_lo, image_hi; /* the object holding _PyRuntime: its mappings are read too */
 	char image[AP_STR_EXE];
 	_Atomic uint64_t *codes, *lines, *stacks; /* mmap'ed */
-	struct range *ranges;			  /* mmap'ed, RANGES_MAX */
-	uint32_t nranges;
-	_Atomic uint32_t seq;	/* odd while the snapshot is being rewritten */
-	_Atomic int refreshing; /* one refresher at a time */
+	struct snapshot *snap;			  /* two, mmap'ed: one published, one rewritten */
+	_Atomic int cur;			  /* the published one */
+	_Atomic int refreshing;			  /* one refresher at a time */
 	_Atomic int64_t last_refresh;
 } py;
 
@@ -273,35 +279,42 @@ static int maps_keep(const char *s, size_t n, uintptr_t *lo, uintptr_t *hi)
 	       !memcmp(p, py.image, (size_t)(end - p));
 }
 
-static void ranges_add(uint32_t *n, uintptr_t lo, uintptr_t hi)
+static void ranges_add(struct snapshot *s, uint32_t *n, uintptr_t lo, uintptr_t hi)
 {
-	if (*n && py.ranges[*n - 1].hi == lo) {
-		py.ranges[*n - 1].hi = hi;
+	if (*n && s->r[*n - 1].hi == lo) {
+		s->r[*n - 1].hi = hi;
 		return;
 	}
 	if (*n < RANGES_MAX) {
-		py.ranges[*n].lo = lo;
-		py.ranges[*n].hi = hi;
+		s->r[*n].lo = lo;
+		s->r[*n].hi = hi;
 		(*n)++;
 	}
 }
 
-/* Re-read /proc/self/maps into the snapshot; readers seeing seq change retry or give up. */
+/*
+ * Re-read /proc/self/maps into the snapshot not published, then publish it: readers keep using
+ * the published one meanwhile (a reader still inside the other one when it is rewritten, two
+ * refreshes later, sees its seq change and gives up that read).
+ */
 static void ranges_refresh(void)
 {
 	char buf[4096];
 	size_t len = 0, pos;
 	uint32_t n = 0;
-	int fd, expect = 0;
+	int fd, expect = 0, next;
+	struct snapshot *s;
 	ssize_t r;
 
 	if (!atomic_compare_exchange_strong(&py.refreshing, &expect, 1))
 		return;
+	next = 1 - atomic_load(&py.cur);
+	s = &py.snap[next];
 	atomic_store(&py.last_refresh, ap_now());
 	fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		goto out;
-	atomic_fetch_add_explicit(&py.seq, 1, memory_order_acq_rel);
+	atomic_fetch_add_explicit(&s->seq, 1, memory_order_acq_rel);
 	while ((r = syscall(SYS_read, fd, buf + len, sizeof(buf) - len)) > 0) {
 		len += (size_t)r;
 		pos = 0;
@@ -312,7 +325,7 @@ static void ranges_refresh(void)
 			if (!nl)
 				break;
 			if (maps_keep(buf + pos, (size_t)(nl - buf) - pos, &lo, &hi))
-				ranges_add(&n, lo, hi);
+				ranges_add(s, &n, lo, hi);
 			pos = (size_t)(nl - buf) + 1;
 		}
 		if (!pos) /* a line longer than the buffer (a long path): not one we keep */
@@ -321,8 +334,9 @@ static void ranges_refresh(void)
 		len -= pos;
 	}
 	syscall(SYS_close, fd);
-	py.nranges = n;
-	atomic_fetch_add_explicit(&py.seq, 1, memory_order_acq_rel);
+	s->n = n;
+	atomic_fetch_add_explicit(&s->seq, 1, memory_order_acq_rel);
+	atomic_store(&py.cur, next);
 out:
 	atomic_store(&py.refreshing, 0);
 }
@@ -330,27 +344,28 @@ out:
 /* 1 if [a, a+len) lies in one range of the snapshot (copied to *hit). */
 static int in_snapshot(uintptr_t a, uintptr_t len, struct range *hit)
 {
-	uint32_t s1 = atomic_load_explicit(&py.seq, memory_order_acquire), lo = 0, hi, n;
+	const struct snapshot *s = &py.snap[atomic_load_explicit(&py.cur, memory_order_acquire)];
+	uint32_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire), lo = 0, hi, n;
 	int ok = 0;
 
 	if (s1 & 1)
 		return 0;
-	n = py.nranges;
+	n = s->n < RANGES_MAX ? s->n : RANGES_MAX;
 	hi = n;
 	while (lo < hi) {
 		uint32_t mid = (lo + hi) / 2;
 
-		if (py.ranges[mid].hi <= a)
+		if (s->r[mid].hi <= a)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo < n && py.ranges[lo].lo <= a && a + len <= py.ranges[lo].hi) {
-		*hit = py.ranges[lo];
+	if (lo < n && s->r[lo].lo <= a && a + len <= s->r[lo].hi) {
+		*hit = s->r[lo];
 		ok = 1;
 	}
 	atomic_thread_fence(memory_order_acquire);
-	return ok && atomic_load_explicit(&py.seq, memory_order_relaxed) == s1;
+	return ok && atomic_load_explicit(&s->seq, memory_order_relaxed) == s1;
 }
 
 /* 1 if every page of [a, a+len) was found readable earlier in this walk. */
@@ -979,7 +994,7 @@ void ap_pystack_init(void)
 	}
 	p = mmap(NULL,
 		 (CODE_SLOTS + LINE_SLOTS + STACK_SLOTS) * sizeof(uint64_t) +
-			 RANGES_MAX * sizeof(struct range),
+			 2 * sizeof(struct snapshot),
 		 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED) {
 		py.L.minor = 0;
@@ -988,7 +1003,7 @@ void ap_pystack_init(void)
 	py.codes = p;
 	py.lines = py.codes + CODE_SLOTS;
 	py.stacks = py.lines + LINE_SLOTS;
-	py.ranges = (struct range *)(void *)(py.stacks + STACK_SLOTS);
+	py.snap = (struct snapshot *)(void *)(py.stacks + STACK_SLOTS);
 	ranges_refresh();
 	pthread_atfork(NULL, NULL, atfork_child);
 out:
