@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "pyline.h"
 #include "rt.h"
 #include "rt_pystack.h"
 
@@ -40,8 +41,6 @@
 #define REFRESH_NS    2000000LL
 #define PROBES_MAX    32 /* system calls per walk checking pages outside the snapshot */
 #define PAGES_MAX     48 /* pages so checked, remembered for the walk */
-
-enum line_format { LT_LNOTAB = 9, LT_LINETABLE = 10, LT_LOCATIONS = 11 };
 
 /* Byte offsets of what a walk reads, per minor version (x86-64 and aarch64 share them). */
 struct layout {
@@ -82,7 +81,7 @@ static const struct layout layouts[] = {
 	 .co_size = 128,
 	 .ascii_size = 48,
 	 .compact_size = 72,
-	 .line_format = LT_LNOTAB},
+	 .line_format = AP_PY_LNOTAB},
 	{.minor = 10,
 	 .rt_finalizing = 16,
 	 .rt_tss = 584,
@@ -104,7 +103,7 @@ static const struct layout layouts[] = {
 	 .co_size = 128,
 	 .ascii_size = 48,
 	 .compact_size = 72,
-	 .line_format = LT_LINETABLE},
+	 .line_format = AP_PY_LINETABLE},
 	{.minor = 11,
 	 .rt_finalizing = 24,
 	 .rt_tss = 592,
@@ -128,7 +127,7 @@ static const struct layout layouts[] = {
 	 .co_size = 192,
 	 .ascii_size = 48,
 	 .compact_size = 72,
-	 .line_format = LT_LOCATIONS},
+	 .line_format = AP_PY_LOCATIONS},
 	{.minor = 12,
 	 .rt_finalizing = 24,
 	 .rt_tss = 1544,
@@ -152,7 +151,7 @@ static const struct layout layouts[] = {
 	 .co_size = 200,
 	 .ascii_size = 40,
 	 .compact_size = 56,
-	 .line_format = LT_LOCATIONS,
+	 .line_format = AP_PY_LOCATIONS,
 	 .skip_cstack = 1},
 	/* 3.13: every field but rt_tss is replaced by _PyRuntime.debug_offsets at init */
 	{.minor = 13,
@@ -178,7 +177,7 @@ static const struct layout layouts[] = {
 	 .co_size = 208,
 	 .ascii_size = 40,
 	 .compact_size = 56,
-	 .line_format = LT_LOCATIONS,
+	 .line_format = AP_PY_LOCATIONS,
 	 .skip_cstack = 1},
 };
 
@@ -512,110 +511,6 @@ static void read_str(uintptr_t s, char *out, size_t cap, struct walkctx *budget)
 	out[o] = 0;
 }
 
-/* 3.11+ location table varints: 6 bits per byte, 0x40 = more. */
-static uint32_t lt_varint(const uint8_t *p, size_t n, size_t *i)
-{
-	uint32_t v = 0, shift = 0;
-
-	while (*i < n && shift < 32) {
-		uint8_t b = p[(*i)++];
-
-		v |= (uint32_t)(b & 63) << shift;
-		shift += 6;
-		if (!(b & 64))
-			break;
-	}
-	return v;
-}
-
-static int32_t lt_svarint(const uint8_t *p, size_t n, size_t *i)
-{
-	uint32_t u = lt_varint(p, n, i);
-
-	return u & 1 ? -(int32_t)(u >> 1) : (int32_t)(u >> 1);
-}
-
-/*
- * The line of instruction `addr` (3.9: byte offset; 3.10: byte offset; 3.11+: code-unit index)
- * from the code object's table; 0 when unknown. Bounded by the table's length.
- */
-static int32_t decode_line(int format, const uint8_t *p, size_t n, int32_t first, int64_t addr)
-{
-	if (addr < 0)
-		return 0;
-	if (format == LT_LNOTAB) {
-		int64_t a = 0;
-		int32_t line = first;
-
-		for (size_t i = 0; i + 1 < n; i += 2) {
-			a += p[i];
-			if (a > addr)
-				break;
-			line += (int8_t)p[i + 1];
-		}
-		return line > 0 ? line : 0;
-	}
-	if (format == LT_LINETABLE) {
-		int64_t end = 0;
-		int32_t line = first, cur = first;
-
-		for (size_t i = 0; i + 1 < n; i += 2) {
-			int8_t ld = (int8_t)p[i + 1];
-
-			end += p[i];
-			if (ld == -128) {
-				cur = -1;
-			} else {
-				line += ld;
-				cur = line;
-			}
-			if (end > addr)
-				return cur > 0 ? cur : 0;
-		}
-		return 0;
-	}
-	{
-		int64_t a = 0;
-		int32_t line = first;
-		size_t i = 0;
-
-		while (i < n) {
-			uint8_t b = p[i++];
-			int code = (b >> 3) & 15, len = (b & 7) + 1, has_line = 1;
-
-			if (!(b & 0x80))
-				return 0; /* not at an entry start: damaged */
-			switch (code) {
-			case 15:
-				has_line = 0;
-				break;
-			case 14:
-				line += lt_svarint(p, n, &i);
-				lt_varint(p, n, &i);
-				lt_varint(p, n, &i);
-				lt_varint(p, n, &i);
-				break;
-			case 13:
-				line += lt_svarint(p, n, &i);
-				break;
-			case 12:
-			case 11:
-			case 10:
-				line += code - 10;
-				i += 2;
-				break;
-			default:
-				i += 1;
-				break;
-			}
-			a += len;
-			if (a > addr)
-				return has_line && line > 0 ? line : 0;
-		}
-		return 0;
-	}
-}
-
 /* --- interning ----------------------------------------------------------------------------- */
 
 static uint64_t mix(uint64_t h, uint64_t v)
@@ -715,7 +610,7 @@ static uint32_t code_line(uint64_t cid, uintptr_t code, int64_t addr, struct wal
 		n = *(const int64_t *)(lt + 16);
 		if (n > 0 && n <= (int64_t)LINETABLE_MAX &&
 		    readable(lt + 32, (uintptr_t)n, budget)) {
-			line = (uint32_t)decode_line(
+			line = (uint32_t)ap_py_line(
 				L->line_format, (const uint8_t *)(lt + 32), (size_t)n,
 				*(const int32_t *)(code + L->co_firstlineno), addr);
 			decoded = 1;
