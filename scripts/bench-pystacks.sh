@@ -16,7 +16,7 @@ mkdir -p "$B"
 CF="-std=gnu11 -O2 -g -D_GNU_SOURCE -Iinclude -Ipreload/core -Ipreload/runtime"
 cc $CF -fPIC -shared -fvisibility=hidden -ftls-model=initial-exec \
 	-o "$B/libbenchpystacks.so" scripts/bench_pystacks.c preload/runtime/rt_pystack.c \
-	preload/core/codec.c preload/core/names.c -ldl -lpthread
+	preload/core/pyline.c preload/core/codec.c preload/core/names.c -ldl -lpthread
 
 cat >"$B/bench_pystacks.py" <<'PY'
 import ctypes, sys
