@@ -7,7 +7,13 @@
 # Fixture: tests/fixtures/py_threads.py.
 . "$(dirname "$0")/lib.sh"
 
-require_preload "pystacks" || finish
+require_preload "pystacks" || d=$W/curl
+run_both "$W/curl" "$d" "$PY" "$FX" curl "$PLAIN"
+eq "curl: the transfer succeeded" "$(cat "$W/curl.prof.out")" "curl 0"
+"$AP_VIEW" flamegraph "$d" >"$d.folded" 2>/dev/null
+check "libcurl from Python: curl_tool above the exchange" \
+	grep -q "py_threads.py:main:[0-9]*;py_threads.py:curl_tool:[0-9]*;\[llm\]" "$d.folded"
+finish
 mock_up || { fail "mock provider" "did not start"; finish; }
 FX=$AP_FIXSRC/py_threads.py
 
@@ -76,4 +82,10 @@ run_both "$W/span" "$d" "$PY" "$FX" span "$PLAIN"
 "$AP_VIEW" flame --width 300 "$d" >"$d.flame" 2>/dev/null
 check "span begun from Python: its call site is traced_step" grep -q "span traced-step (tool)  @ py_threads.py:traced_step:" "$d.flame"
 check "exchange inside the span: called from post < traced_step" grep -q "@ py_threads.py:post:[0-9]* < traced_step:" "$d.flame"
+d=$W/curl
+run_both "$W/curl" "$d" "$PY" "$FX" curl "$PLAIN"
+eq "curl: the transfer succeeded" "$(cat "$W/curl.prof.out")" "curl 0"
+"$AP_VIEW" flamegraph "$d" >"$d.folded" 2>/dev/null
+check "libcurl from Python: curl_tool above the exchange" \
+	grep -q "py_threads.py:main:[0-9]*;py_threads.py:curl_tool:[0-9]*;\[llm\]" "$d.folded"
 finish
