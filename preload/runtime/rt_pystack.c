@@ -35,8 +35,8 @@
 #define CODE_SLOTS    8192u  /* distinct code objects remembered (power of two) */
 #define LINE_SLOTS    16384u /* (code, instruction) -> line cache (power of two) */
 #define STACK_SLOTS   4096u  /* distinct Python stacks remembered (power of two) */
-#define PROBES	      16u
-#define MAX_STEPS     256 /* frames visited per walk, skipped ones included */
+#define SET_PROBES    16u    /* hash-set probes before a record is written again */
+#define MAX_STEPS     256    /* frames visited per walk, skipped ones included */
 #define LINETABLE_MAX 65536u
 #define REFRESH_NS    2000000LL
 #define PROBES_MAX    32 /* system calls per walk checking pages outside the snapshot */
@@ -206,8 +206,7 @@ struct pyframe {
 static struct {
 	struct layout L;
 	uintptr_t runtime, code_type, unicode_type, bytes_type;
-	uintptr_t image_lo, image_hi; /* the object holding _PyRuntime: its mappings are read too */
-	char image[AP_STR_EXE];
+	char image[AP_STR_EXE]; /* the object holding _PyRuntime: its mappings are read too */
 	_Atomic uint64_t *codes, *lines, *stacks; /* mmap'ed */
 	struct snapshot *snap;			  /* two, mmap'ed: one published, one rewritten */
 	_Atomic int cur;			  /* the published one */
@@ -524,7 +523,7 @@ static uint64_t mix(uint64_t h, uint64_t v)
 /* 1 if id was not in the set and is now (the caller writes its record), 0 if it was there. */
 static int set_add(_Atomic uint64_t *set, uint32_t slots, uint64_t id)
 {
-	for (uint32_t i = 0; i < PROBES; i++) {
+	for (uint32_t i = 0; i < SET_PROBES; i++) {
 		_Atomic uint64_t *slot = &set[(id + i) & (slots - 1)];
 		uint64_t k = atomic_load_explicit(slot, memory_order_acquire);
 
@@ -543,7 +542,7 @@ static int set_add(_Atomic uint64_t *set, uint32_t slots, uint64_t id)
 /* Takes id out of the set again (its record could not be written). */
 static void set_remove(_Atomic uint64_t *set, uint32_t slots, uint64_t id)
 {
-	for (uint32_t i = 0; i < PROBES; i++) {
+	for (uint32_t i = 0; i < SET_PROBES; i++) {
 		uint64_t k = id;
 
 		if (atomic_compare_exchange_strong(&set[(id + i) & (slots - 1)], &k, 0))
@@ -663,7 +662,7 @@ static int walk(struct pyframe *fr, int *truncated)
 	while (f) {
 		uintptr_t code;
 		int64_t addr;
-		uint64_t cid;
+		uint64_t cid, first;
 
 		if (n == AP_MAX_FRAMES || ++steps > MAX_STEPS || (f & 7) ||
 		    !readable(f, L->fr_size, &budget)) {
@@ -693,19 +692,18 @@ static int walk(struct pyframe *fr, int *truncated)
 				addr *= 2;
 		}
 		/* the code object's identity: its address and what it points to */
+		first = *(const uint32_t *)(code + L->co_firstlineno);
 		cid = code * 0x9e3779b97f4a7c15ull ^
 		      word(code + L->co_filename) * 0xc2b2ae3d27d4eb4full ^
 		      word(code + (L->co_qualname ? L->co_qualname : L->co_name)) *
 			      0x165667b19e3779f9ull ^
-		      (uint64_t) * (const uint32_t *)(code + L->co_firstlineno) *
-			      0x27d4eb2f165667c5ull ^
+		      first * 0x27d4eb2f165667c5ull ^
 		      word(code + L->co_linetable) * 0xff51afd7ed558ccdull;
 		cid = mix(cid, 0x5079636f6465ull);
 		cid = cid ? cid : 1;
 		fr[n].code = cid;
 		if (!cached_line(cid, addr, &fr[n].line)) {
-			/* first sight of this (code, instruction): the code's record, then the line
-			 */
+			/* first sight of (code, instruction): the code's record, then the line */
 			if (set_add(py.codes, CODE_SLOTS, cid) && !write_code(cid, code, &budget)) {
 				set_remove(py.codes, CODE_SLOTS, cid); /* names unreadable */
 				*truncated = 1;
