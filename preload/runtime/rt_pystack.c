@@ -10,8 +10,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include "pyline.h"
 #include "rt.h"
 #include "rt_pystack.h"
 
@@ -33,12 +35,12 @@
 #define CODE_SLOTS    8192u  /* distinct code objects remembered (power of two) */
 #define LINE_SLOTS    16384u /* (code, instruction) -> line cache (power of two) */
 #define STACK_SLOTS   4096u  /* distinct Python stacks remembered (power of two) */
-#define PROBES	      16u
-#define MAX_STEPS     256 /* frames visited per walk, skipped ones included */
+#define SET_PROBES    16u    /* hash-set probes before a record is written again */
+#define MAX_STEPS     256    /* frames visited per walk, skipped ones included */
 #define LINETABLE_MAX 65536u
-#define REFRESH_NS    10000000LL
-
-enum line_format { LT_LNOTAB = 9, LT_LINETABLE = 10, LT_LOCATIONS = 11 };
+#define REFRESH_NS    2000000LL
+#define PROBES_MAX    32 /* system calls per walk checking pages outside the snapshot */
+#define PAGES_MAX     48 /* pages so checked, remembered for the walk */
 
 /* Byte offsets of what a walk reads, per minor version (x86-64 and aarch64 share them). */
 struct layout {
@@ -79,7 +81,7 @@ static const struct layout layouts[] = {
 	 .co_size = 128,
 	 .ascii_size = 48,
 	 .compact_size = 72,
-	 .line_format = LT_LNOTAB},
+	 .line_format = AP_PY_LNOTAB},
 	{.minor = 10,
 	 .rt_finalizing = 16,
 	 .rt_tss = 584,
@@ -101,7 +103,7 @@ static const struct layout layouts[] = {
 	 .co_size = 128,
 	 .ascii_size = 48,
 	 .compact_size = 72,
-	 .line_format = LT_LINETABLE},
+	 .line_format = AP_PY_LINETABLE},
 	{.minor = 11,
 	 .rt_finalizing = 24,
 	 .rt_tss = 592,
@@ -125,7 +127,7 @@ static const struct layout layouts[] = {
 	 .co_size = 192,
 	 .ascii_size = 48,
 	 .compact_size = 72,
-	 .line_format = LT_LOCATIONS},
+	 .line_format = AP_PY_LOCATIONS},
 	{.minor = 12,
 	 .rt_finalizing = 24,
 	 .rt_tss = 1544,
@@ -149,7 +151,7 @@ static const struct layout layouts[] = {
 	 .co_size = 200,
 	 .ascii_size = 40,
 	 .compact_size = 56,
-	 .line_format = LT_LOCATIONS,
+	 .line_format = AP_PY_LOCATIONS,
 	 .skip_cstack = 1},
 	/* 3.13: every field but rt_tss is replaced by _PyRuntime.debug_offsets at init */
 	{.minor = 13,
@@ -175,12 +177,26 @@ static const struct layout layouts[] = {
 	 .co_size = 208,
 	 .ascii_size = 40,
 	 .compact_size = 56,
-	 .line_format = LT_LOCATIONS,
+	 .line_format = AP_PY_LOCATIONS,
 	 .skip_cstack = 1},
 };
 
 struct range {
 	uintptr_t lo, hi;
+};
+
+/* What one walk has spent outside the snapshot. */
+struct walkctx {
+	int refreshed, probes, npages;
+	uintptr_t pages[PAGES_MAX];
+	struct range hit[2]; /* the last two snapshot ranges that held a read, newest first */
+};
+
+/* The readable mappings, sorted; seq is odd while a refresh rewrites them. */
+struct snapshot {
+	_Atomic uint32_t seq;
+	uint32_t n;
+	struct range r[RANGES_MAX];
 };
 
 struct pyframe {
@@ -190,13 +206,11 @@ struct pyframe {
 static struct {
 	struct layout L;
 	uintptr_t runtime, code_type, unicode_type, bytes_type;
-	uintptr_t image_lo, image_hi; /* the object holding _PyRuntime: its mappings are read too */
-	char image[AP_STR_EXE];
+	char image[AP_STR_EXE]; /* the object holding _PyRuntime: its mappings are read too */
 	_Atomic uint64_t *codes, *lines, *stacks; /* mmap'ed */
-	struct range *ranges;			  /* mmap'ed, RANGES_MAX */
-	uint32_t nranges;
-	_Atomic uint32_t seq;	/* odd while the snapshot is being rewritten */
-	_Atomic int refreshing; /* one refresher at a time */
+	struct snapshot *snap;			  /* two, mmap'ed: one published, one rewritten */
+	_Atomic int cur;			  /* the published one */
+	_Atomic int refreshing;			  /* one refresher at a time */
 	_Atomic int64_t last_refresh;
 } py;
 
@@ -263,35 +277,42 @@ static int maps_keep(const char *s, size_t n, uintptr_t *lo, uintptr_t *hi)
 	       !memcmp(p, py.image, (size_t)(end - p));
 }
 
-static void ranges_add(uint32_t *n, uintptr_t lo, uintptr_t hi)
+static void ranges_add(struct snapshot *s, uint32_t *n, uintptr_t lo, uintptr_t hi)
 {
-	if (*n && py.ranges[*n - 1].hi == lo) {
-		py.ranges[*n - 1].hi = hi;
+	if (*n && s->r[*n - 1].hi == lo) {
+		s->r[*n - 1].hi = hi;
 		return;
 	}
 	if (*n < RANGES_MAX) {
-		py.ranges[*n].lo = lo;
-		py.ranges[*n].hi = hi;
+		s->r[*n].lo = lo;
+		s->r[*n].hi = hi;
 		(*n)++;
 	}
 }
 
-/* Re-read /proc/self/maps into the snapshot; readers seeing seq change retry or give up. */
+/*
+ * Re-read /proc/self/maps into the snapshot not published, then publish it: readers keep using
+ * the published one meanwhile (a reader still inside the other one when it is rewritten, two
+ * refreshes later, sees its seq change and gives up that read).
+ */
 static void ranges_refresh(void)
 {
 	char buf[4096];
 	size_t len = 0, pos;
 	uint32_t n = 0;
-	int fd, expect = 0;
+	int fd, expect = 0, next;
+	struct snapshot *s;
 	ssize_t r;
 
 	if (!atomic_compare_exchange_strong(&py.refreshing, &expect, 1))
 		return;
+	next = 1 - atomic_load(&py.cur);
+	s = &py.snap[next];
 	atomic_store(&py.last_refresh, ap_now());
 	fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		goto out;
-	atomic_fetch_add_explicit(&py.seq, 1, memory_order_acq_rel);
+	atomic_fetch_add_explicit(&s->seq, 1, memory_order_acq_rel);
 	while ((r = syscall(SYS_read, fd, buf + len, sizeof(buf) - len)) > 0) {
 		len += (size_t)r;
 		pos = 0;
@@ -302,7 +323,7 @@ static void ranges_refresh(void)
 			if (!nl)
 				break;
 			if (maps_keep(buf + pos, (size_t)(nl - buf) - pos, &lo, &hi))
-				ranges_add(&n, lo, hi);
+				ranges_add(s, &n, lo, hi);
 			pos = (size_t)(nl - buf) + 1;
 		}
 		if (!pos) /* a line longer than the buffer (a long path): not one we keep */
@@ -311,47 +332,118 @@ static void ranges_refresh(void)
 		len -= pos;
 	}
 	syscall(SYS_close, fd);
-	py.nranges = n;
-	atomic_fetch_add_explicit(&py.seq, 1, memory_order_acq_rel);
+	s->n = n;
+	atomic_fetch_add_explicit(&s->seq, 1, memory_order_acq_rel);
+	atomic_store(&py.cur, next);
 out:
 	atomic_store(&py.refreshing, 0);
 }
 
-static int in_snapshot(uintptr_t a, uintptr_t len)
+/* 1 if [a, a+len) lies in one range of the snapshot (copied to *hit). */
+static int in_snapshot(uintptr_t a, uintptr_t len, struct range *hit)
 {
-	uint32_t s1 = atomic_load_explicit(&py.seq, memory_order_acquire), lo = 0, hi, n;
+	const struct snapshot *s = &py.snap[atomic_load_explicit(&py.cur, memory_order_acquire)];
+	uint32_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire), lo = 0, hi, n;
 	int ok = 0;
 
 	if (s1 & 1)
 		return 0;
-	n = py.nranges;
+	n = s->n < RANGES_MAX ? s->n : RANGES_MAX;
 	hi = n;
 	while (lo < hi) {
 		uint32_t mid = (lo + hi) / 2;
 
-		if (py.ranges[mid].hi <= a)
+		if (s->r[mid].hi <= a)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo < n && py.ranges[lo].lo <= a && a + len <= py.ranges[lo].hi)
+	if (lo < n && s->r[lo].lo <= a && a + len <= s->r[lo].hi) {
+		*hit = s->r[lo];
 		ok = 1;
+	}
 	atomic_thread_fence(memory_order_acquire);
-	return ok && atomic_load_explicit(&py.seq, memory_order_relaxed) == s1;
+	return ok && atomic_load_explicit(&s->seq, memory_order_relaxed) == s1;
 }
 
-/* 1 if [a, a+len) may be read: in the snapshot, or in it after one refresh per walk. */
-static int readable(uintptr_t a, uintptr_t len, int *refreshed)
+/* 1 if every page of [a, a+len) was found readable earlier in this walk. */
+static int pages_known(const struct walkctx *w, uintptr_t a, uintptr_t len)
 {
+	for (uintptr_t pg = a & ~(uintptr_t)4095; pg < a + len; pg += 4096) {
+		int i = 0;
+
+		while (i < w->npages && w->pages[i] != pg)
+			i++;
+		if (i == w->npages)
+			return 0;
+	}
+	return 1;
+}
+
+/* The kernel's answer for the pages of [a, a+len): one byte of each copied into a scratch
+ * buffer (never faulting). For memory mapped since the snapshot while another thread refreshes
+ * it or a refresh was recent. The pages are remembered for the rest of the walk. */
+static int probe(struct walkctx *w, uintptr_t a, uintptr_t len)
+{
+	struct iovec local[PAGES_MAX], remote[PAGES_MAX];
+	char scratch[PAGES_MAX];
+	uintptr_t first = a & ~(uintptr_t)4095;
+	size_t n = 0;
+
+	for (uintptr_t pg = first; pg < a + len; pg += 4096) {
+		if (n == PAGES_MAX || w->npages + (int)n >= PAGES_MAX)
+			return 0;
+		local[n].iov_base = &scratch[n];
+		local[n].iov_len = 1;
+		remote[n].iov_base = (void *)pg;
+		remote[n].iov_len = 1;
+		n++;
+	}
+	if (syscall(SYS_process_vm_readv, ap_rt.pid, local, n, remote, n, 0UL) != (ssize_t)n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		w->pages[w->npages++] = first + i * 4096;
+	return 1;
+}
+
+/*
+ * 1 if [a, a+len) may be read: in the snapshot; or in it after one refresh per walk (at most
+ * one refresh per REFRESH_NS in the process); or else confirmed by the kernel (at most
+ * PROBES_MAX system calls per walk).
+ */
+static __attribute__((noinline)) int readable_slow(uintptr_t a, uintptr_t len, struct walkctx *w)
+{
+	struct range r;
+
 	if (a < 4096 || a + len < a)
 		return 0;
-	if (in_snapshot(a, len))
+	if (in_snapshot(a, len, &r)) {
+		w->hit[1] = w->hit[0];
+		w->hit[0] = r;
 		return 1;
-	if (*refreshed || ap_now() - atomic_load(&py.last_refresh) < REFRESH_NS)
+	}
+	if (pages_known(w, a, len))
+		return 1;
+	if (!w->refreshed && ap_now() - atomic_load(&py.last_refresh) >= REFRESH_NS &&
+	    !atomic_load(&py.refreshing)) {
+		w->refreshed = 1;
+		ranges_refresh();
+		if (in_snapshot(a, len, &r))
+			return 1;
+	}
+	if (w->probes >= PROBES_MAX)
 		return 0;
-	*refreshed = 1;
-	ranges_refresh();
-	return in_snapshot(a, len);
+	w->probes++;
+	return probe(w, a, len);
+}
+
+static inline int readable(uintptr_t a, uintptr_t len, struct walkctx *w)
+{
+	if (a >= w->hit[0].lo && a + len <= w->hit[0].hi && a + len >= a)
+		return 1;
+	if (a >= w->hit[1].lo && a + len <= w->hit[1].hi && a + len >= a)
+		return 1;
+	return readable_slow(a, len, w);
 }
 
 static uintptr_t word(uintptr_t a)
@@ -382,7 +474,7 @@ static size_t put_utf8(char *out, size_t o, size_t cap, uint32_t c)
 }
 
 /* A compact str object into out (UTF-8, truncated to cap); "" if it does not look like one. */
-static void read_str(uintptr_t s, char *out, size_t cap, int *refreshed)
+static void read_str(uintptr_t s, char *out, size_t cap, struct walkctx *budget)
 {
 	uint32_t state, kind;
 	uintptr_t data;
@@ -390,7 +482,7 @@ static void read_str(uintptr_t s, char *out, size_t cap, int *refreshed)
 	size_t o = 0;
 
 	out[0] = 0;
-	if (!readable(s, py.L.compact_size, refreshed) || word(s + 8) != py.unicode_type)
+	if (!readable(s, py.L.compact_size, budget) || word(s + 8) != py.unicode_type)
 		return;
 	len = *(const int64_t *)(s + 16);
 	state = *(const uint32_t *)(s + 32);
@@ -403,8 +495,7 @@ static void read_str(uintptr_t s, char *out, size_t cap, int *refreshed)
 	} else {
 		data = s + py.L.compact_size;
 	}
-	if ((kind != 1 && kind != 2 && kind != 4) ||
-	    !readable(data, (uintptr_t)len * kind, refreshed))
+	if ((kind != 1 && kind != 2 && kind != 4) || !readable(data, (uintptr_t)len * kind, budget))
 		return;
 	for (int64_t i = 0; i < len; i++) {
 		uint32_t c = kind == 1	 ? ((const uint8_t *)data)[i]
@@ -417,110 +508,6 @@ static void read_str(uintptr_t s, char *out, size_t cap, int *refreshed)
 		o = o2;
 	}
 	out[o] = 0;
-}
-
-/* 3.11+ location table varints: 6 bits per byte, 0x40 = more. */
-static uint32_t lt_varint(const uint8_t *p, size_t n, size_t *i)
-{
-	uint32_t v = 0, shift = 0;
-
-	while (*i < n && shift < 32) {
-		uint8_t b = p[(*i)++];
-
-		v |= (uint32_t)(b & 63) << shift;
-		shift += 6;
-		if (!(b & 64))
-			break;
-	}
-	return v;
-}
-
-static int32_t lt_svarint(const uint8_t *p, size_t n, size_t *i)
-{
-	uint32_t u = lt_varint(p, n, i);
-
-	return u & 1 ? -(int32_t)(u >> 1) : (int32_t)(u >> 1);
-}
-
-/*
- * The line of instruction `addr` (3.9: byte offset; 3.10: byte offset; 3.11+: code-unit index)
- * from the code object's table; 0 when unknown. Bounded by the table's length.
- */
-static int32_t decode_line(int format, const uint8_t *p, size_t n, int32_t first, int64_t addr)
-{
-	if (addr < 0)
-		return 0;
-	if (format == LT_LNOTAB) {
-		int64_t a = 0;
-		int32_t line = first;
-
-		for (size_t i = 0; i + 1 < n; i += 2) {
-			a += p[i];
-			if (a > addr)
-				break;
-			line += (int8_t)p[i + 1];
-		}
-		return line > 0 ? line : 0;
-	}
-	if (format == LT_LINETABLE) {
-		int64_t end = 0;
-		int32_t line = first, cur = first;
-
-		for (size_t i = 0; i + 1 < n; i += 2) {
-			int8_t ld = (int8_t)p[i + 1];
-
-			end += p[i];
-			if (ld == -128) {
-				cur = -1;
-			} else {
-				line += ld;
-				cur = line;
-			}
-			if (end > addr)
-				return cur > 0 ? cur : 0;
-		}
-		return 0;
-	}
-	{
-		int64_t a = 0;
-		int32_t line = first;
-		size_t i = 0;
-
-		while (i < n) {
-			uint8_t b = p[i++];
-			int code = (b >> 3) & 15, len = (b & 7) + 1, has_line = 1;
-
-			if (!(b & 0x80))
-				return 0; /* not at an entry start: damaged */
-			switch (code) {
-			case 15:
-				has_line = 0;
-				break;
-			case 14:
-				line += lt_svarint(p, n, &i);
-				lt_varint(p, n, &i);
-				lt_varint(p, n, &i);
-				lt_varint(p, n, &i);
-				break;
-			case 13:
-				line += lt_svarint(p, n, &i);
-				break;
-			case 12:
-			case 11:
-			case 10:
-				line += code - 10;
-				i += 2;
-				break;
-			default:
-				i += 1;
-				break;
-			}
-			a += len;
-			if (a > addr)
-				return has_line && line > 0 ? line : 0;
-		}
-		return 0;
-	}
 }
 
 /* --- interning ----------------------------------------------------------------------------- */
@@ -536,7 +523,7 @@ static uint64_t mix(uint64_t h, uint64_t v)
 /* 1 if id was not in the set and is now (the caller writes its record), 0 if it was there. */
 static int set_add(_Atomic uint64_t *set, uint32_t slots, uint64_t id)
 {
-	for (uint32_t i = 0; i < PROBES; i++) {
+	for (uint32_t i = 0; i < SET_PROBES; i++) {
 		_Atomic uint64_t *slot = &set[(id + i) & (slots - 1)];
 		uint64_t k = atomic_load_explicit(slot, memory_order_acquire);
 
@@ -552,7 +539,19 @@ static int set_add(_Atomic uint64_t *set, uint32_t slots, uint64_t id)
 	return 1; /* neighbourhood full: written again, same id (bounded) */
 }
 
-static void write_code(uint64_t id, uintptr_t code, int *refreshed)
+/* Takes id out of the set again (its record could not be written). */
+static void set_remove(_Atomic uint64_t *set, uint32_t slots, uint64_t id)
+{
+	for (uint32_t i = 0; i < SET_PROBES; i++) {
+		uint64_t k = id;
+
+		if (atomic_compare_exchange_strong(&set[(id + i) & (slots - 1)], &k, 0))
+			return;
+	}
+}
+
+/* Writes the code object's record; 0 (nothing written) when its names cannot be read. */
+static int write_code(uint64_t id, uintptr_t code, struct walkctx *budget)
 {
 	const struct layout *L = &py.L;
 	struct ap_record r;
@@ -560,48 +559,74 @@ static void write_code(uint64_t id, uintptr_t code, int *refreshed)
 	ap_record_init(&r, AP_REC_PYCODE);
 	r.u.pycode.id = id;
 	read_str(word(code + (L->co_qualname ? L->co_qualname : L->co_name)), r.u.pycode.qualname,
-		 sizeof(r.u.pycode.qualname), refreshed);
+		 sizeof(r.u.pycode.qualname), budget);
 	read_str(word(code + L->co_filename), r.u.pycode.filename, sizeof(r.u.pycode.filename),
-		 refreshed);
+		 budget);
 	r.u.pycode.firstlineno = *(const uint32_t *)(code + L->co_firstlineno);
+	if (!r.u.pycode.qualname[0] || !r.u.pycode.filename[0])
+		return 0;
 	ap_record(&r);
+	return 1;
 }
 
-/* The line of instruction addr in code (id cid), through the cache. */
-static uint32_t code_line(uint64_t cid, uintptr_t code, int64_t addr, int *refreshed)
+static uint64_t line_key(uint64_t cid, int64_t addr)
 {
-	const struct layout *L = &py.L;
-	uint64_t key = mix(cid, (uint64_t)addr + 1) | (1ull << 63), tag = key & ~0xffffffull;
-	uintptr_t lt;
-	int64_t n;
-	uint32_t line = 0;
+	return mix(cid, (uint64_t)addr + 1) | (1ull << 63);
+}
+
+/*
+ * The cached line of (code, instruction). A hit also means the code's record was written: the
+ * cache is filled only after that (and cleared with the code set after fork).
+ */
+static int cached_line(uint64_t cid, int64_t addr, uint64_t *line)
+{
+	uint64_t key = line_key(cid, addr), tag = key & ~0xffffffull;
 
 	for (uint32_t i = 0; i < 4; i++) {
 		uint64_t v = atomic_load_explicit(&py.lines[(key + i) & (LINE_SLOTS - 1)],
 						  memory_order_relaxed);
 
-		if ((v & ~0xffffffull) == tag)
-			return (uint32_t)(v & 0xffffff);
+		if ((v & ~0xffffffull) == tag) {
+			*line = v & 0xffffff;
+			return 1;
+		}
 	}
+	return 0;
+}
+
+/* The line of instruction addr in code (id cid), decoded from its table and cached. */
+static uint32_t code_line(uint64_t cid, uintptr_t code, int64_t addr, struct walkctx *budget)
+{
+	const struct layout *L = &py.L;
+	uint64_t key = line_key(cid, addr), tag = key & ~0xffffffull;
+	uintptr_t lt;
+	int64_t n;
+	uint32_t line = 0;
+	int decoded = 0;
+
 	lt = word(code + L->co_linetable);
-	if (readable(lt, 40, refreshed) && word(lt + 8) == py.bytes_type) {
+	if (readable(lt, 40, budget) && word(lt + 8) == py.bytes_type) {
 		n = *(const int64_t *)(lt + 16);
 		if (n > 0 && n <= (int64_t)LINETABLE_MAX &&
-		    readable(lt + 32, (uintptr_t)n, refreshed))
-			line = (uint32_t)decode_line(
+		    readable(lt + 32, (uintptr_t)n, budget)) {
+			line = (uint32_t)ap_py_line(
 				L->line_format, (const uint8_t *)(lt + 32), (size_t)n,
 				*(const int32_t *)(code + L->co_firstlineno), addr);
+			decoded = 1;
+		}
 	}
 	if (line > 0xffffff)
 		line = 0;
-	atomic_store_explicit(&py.lines[key & (LINE_SLOTS - 1)], tag | line, memory_order_relaxed);
+	if (decoded) /* a table we could not read is tried again next time */
+		atomic_store_explicit(&py.lines[key & (LINE_SLOTS - 1)], tag | line,
+				      memory_order_relaxed);
 	return line;
 }
 
 /* --- the walk ------------------------------------------------------------------------------ */
 
 /* The calling thread's state, 0 if it has none or the interpreter is not running. */
-static uintptr_t this_thread_state(int *refreshed)
+static uintptr_t this_thread_state(struct walkctx *budget)
 {
 	const struct layout *L = &py.L;
 	uintptr_t rt = py.runtime, ts;
@@ -611,7 +636,7 @@ static uintptr_t this_thread_state(int *refreshed)
 	if (word(rt + L->rt_finalizing) || initialized != 1 || key >= 1024)
 		return 0;
 	ts = (uintptr_t)pthread_getspecific((pthread_key_t)key);
-	if (!ts || !readable(ts, L->ts_thread_id + 8, refreshed) ||
+	if (!ts || !readable(ts, L->ts_thread_id + 8, budget) ||
 	    word(ts + L->ts_thread_id) != (uintptr_t)pthread_self() || !word(ts + L->ts_interp))
 		return 0;
 	return ts;
@@ -621,32 +646,33 @@ static uintptr_t this_thread_state(int *refreshed)
 static int walk(struct pyframe *fr, int *truncated)
 {
 	const struct layout *L = &py.L;
-	int refreshed = 0, n = 0, steps = 0;
-	uintptr_t ts = this_thread_state(&refreshed), f;
+	int n = 0, steps = 0;
+	struct walkctx budget = {0};
+	uintptr_t ts = this_thread_state(&budget), f;
 
 	*truncated = 0;
-	if (!ts || !readable(ts, L->ts_frame + 8, &refreshed))
+	if (!ts || !readable(ts, L->ts_frame + 8, &budget))
 		return 0;
 	f = word(ts + L->ts_frame);
 	if (L->cf_frame >= 0) {
-		if (!f || !readable(f, (uintptr_t)L->cf_frame + 8, &refreshed))
+		if (!f || !readable(f, (uintptr_t)L->cf_frame + 8, &budget))
 			return 0;
 		f = word(f + (uintptr_t)L->cf_frame);
 	}
 	while (f) {
 		uintptr_t code;
 		int64_t addr;
-		uint64_t cid;
+		uint64_t cid, first;
 
 		if (n == AP_MAX_FRAMES || ++steps > MAX_STEPS || (f & 7) ||
-		    !readable(f, L->fr_size, &refreshed)) {
+		    !readable(f, L->fr_size, &budget)) {
 			*truncated = 1;
 			break;
 		}
 		code = word(f + L->fr_code);
 		if (L->skip_cstack && *(const uint8_t *)(f + L->fr_owner) == 3)
 			goto next; /* an entry shim, not Python code */
-		if ((code & 7) || !readable(code, L->co_size, &refreshed)) {
+		if ((code & 7) || !readable(code, L->co_size, &budget)) {
 			*truncated = 1;
 			break;
 		}
@@ -665,15 +691,26 @@ static int walk(struct pyframe *fr, int *truncated)
 			if (L->instr_kind == 1 && addr >= 0)
 				addr *= 2;
 		}
-		cid = mix(mix(mix(0x5079636f6465ull, code), word(code + L->co_filename)),
-			  word(code + (L->co_qualname ? L->co_qualname : L->co_name)));
-		cid = mix(cid, *(const uint32_t *)(code + L->co_firstlineno));
-		cid = mix(cid, word(code + L->co_linetable));
+		/* the code object's identity: its address and what it points to */
+		first = *(const uint32_t *)(code + L->co_firstlineno);
+		cid = code * 0x9e3779b97f4a7c15ull ^
+		      word(code + L->co_filename) * 0xc2b2ae3d27d4eb4full ^
+		      word(code + (L->co_qualname ? L->co_qualname : L->co_name)) *
+			      0x165667b19e3779f9ull ^
+		      first * 0x27d4eb2f165667c5ull ^
+		      word(code + L->co_linetable) * 0xff51afd7ed558ccdull;
+		cid = mix(cid, 0x5079636f6465ull);
 		cid = cid ? cid : 1;
-		if (set_add(py.codes, CODE_SLOTS, cid))
-			write_code(cid, code, &refreshed);
 		fr[n].code = cid;
-		fr[n].line = code_line(cid, code, addr, &refreshed);
+		if (!cached_line(cid, addr, &fr[n].line)) {
+			/* first sight of (code, instruction): the code's record, then the line */
+			if (set_add(py.codes, CODE_SLOTS, cid) && !write_code(cid, code, &budget)) {
+				set_remove(py.codes, CODE_SLOTS, cid); /* names unreadable */
+				*truncated = 1;
+				break;
+			}
+			fr[n].line = code_line(cid, code, addr, &budget);
+		}
 		n++;
 	next:
 		f = word(f + L->fr_back);
@@ -723,6 +760,7 @@ static void atfork_child(void)
 {
 	memset((void *)py.codes, 0, CODE_SLOTS * sizeof(*py.codes));
 	memset((void *)py.stacks, 0, STACK_SLOTS * sizeof(*py.stacks));
+	memset((void *)py.lines, 0, LINE_SLOTS * sizeof(*py.lines));
 	atomic_store(&py.refreshing, 0);
 }
 
@@ -849,7 +887,7 @@ void ap_pystack_init(void)
 	}
 	p = mmap(NULL,
 		 (CODE_SLOTS + LINE_SLOTS + STACK_SLOTS) * sizeof(uint64_t) +
-			 RANGES_MAX * sizeof(struct range),
+			 2 * sizeof(struct snapshot),
 		 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED) {
 		py.L.minor = 0;
@@ -858,7 +896,7 @@ void ap_pystack_init(void)
 	py.codes = p;
 	py.lines = py.codes + CODE_SLOTS;
 	py.stacks = py.lines + LINE_SLOTS;
-	py.ranges = (struct range *)(void *)(py.stacks + STACK_SLOTS);
+	py.snap = (struct snapshot *)(void *)(py.stacks + STACK_SLOTS);
 	ranges_refresh();
 	pthread_atfork(NULL, NULL, atfork_child);
 out:

@@ -5,7 +5,7 @@
 # must show each path with the fixture's function names and line numbers (the coroutine chain
 # for the async clients), no frame of the other path and no interpreter C frames; --native keeps
 # native frames around them; `summary` names the calling line per endpoint; the JSON and Chrome
-# exports carry the call site; AGENTPROF_PYSTACKS=0 records none.
+# exports carry the call site; AGENTPROF_PYSTACKS=0 records none; AGENTPROF_STACKS=0 keeps them.
 . "$(dirname "$0")/lib.sh"
 
 require_preload "pystacks" || finish
@@ -83,4 +83,12 @@ AGENTPROF_PYSTACKS=0 run_prof "$d" "$W/off" "$PY" "$FX" http.client "$PLAIN"
 ap_export "$d" "$d.jsonl"
 eq "AGENTPROF_PYSTACKS=0: three exchanges still recorded" "$(grep -c '"kind":"exchange"' "$d.jsonl")" 3
 check "AGENTPROF_PYSTACKS=0: no Python frames" sh -c "! grep -q 'py_paths.py:' '$d.folded'"
+
+# AGENTPROF_STACKS=0 (no native stacks): the Python stacks remain
+d=$W/nonative
+mkdir -p "$d"
+AGENTPROF_STACKS=0 run_prof "$d" "$W/nonative" "$PY" "$FX" http.client "$PLAIN"
+"$AP_VIEW" flamegraph "$d" >"$d.folded" 2>/dev/null
+"$PY" "$FX" http.client x --lines >"$W/lines.json"
+"$PY" "$CHECK" "$T" "AGENTPROF_STACKS=0" "$d.folded" "$W/lines.json" 0 && ok "AGENTPROF_STACKS=0: Python call paths"
 finish

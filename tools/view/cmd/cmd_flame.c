@@ -185,6 +185,13 @@ static void span(struct flame *c, uint32_t i, int depth)
 	setf(n.name, sizeof(n.name), "span %s%s%s%s%s%s", S(run, s->name), s->cat ? " (" : "",
 	     s->cat ? ap_category_name(s->cat) : "", s->cat ? ")" : "", s->agent ? "  agent " : "",
 	     S(run, s->agent));
+	if (s->pystack_id) {
+		char site[256];
+		size_t o = strlen(n.name);
+
+		if (py_call_site(c->py, s->proc, s->pystack_id, 0, site, sizeof(site)))
+			setf(n.name + o, sizeof(n.name) - o, "  @ %s", site);
+	}
 	node_open(c, &n, depth);
 	if (depth + 1 <= c->maxdepth)
 		container(c, (uint32_t)(run->n_threads + i), depth + 1);

@@ -23,8 +23,9 @@
 #define FLAMEGRAPH_HELP                                                                   \
 	"Folded stacks: the program's call paths to each endpoint, with the endpoint\n"   \
 	"as the leaf frame (main;run_agent;curl_easy_perform;[llm] openai gpt-4o 812),\n" \
-	"symbolized from the recorded stacks. Pipe into flamegraph.pl; --json prints\n"   \
-	"the merged tree."
+	"symbolized from the recorded stacks. Python programs show their Python frames\n" \
+	"(agent.py:Agent.run:177) in place of the interpreter's; --native keeps both.\n"  \
+	"Pipe into flamegraph.pl; --json prints the merged tree."
 #define HTML_HELP                                                                          \
 	"One self-contained HTML report that needs no network: interactive flame graph,\n" \
 	"waterfall, time breakdown, percentiles, tokens and cost, bottleneck findings.\n"  \
