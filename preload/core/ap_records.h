@@ -201,6 +201,7 @@ struct ap_exchange {
 	uint64_t stack_id;     /* 0 = none */
 	uint64_t span_id;      /* enclosing manual span, 0 = none */
 	char agent[AP_STR_AGENT];
+	int32_t grpc_status; /* gRPC: grpc-status of the trailers, AP_UNKNOWN if not gRPC */
 };
 
 struct ap_proc_event {

@@ -101,6 +101,7 @@ static const struct field f_exchange[] = {
 	FK(36, F_U64, exchange, stack_id),
 	FK(37, F_U64, exchange, span_id),
 	FS(38, exchange, agent),
+	FK(39, F_I32, exchange, grpc_status),
 };
 static const struct field f_proc_event[] = {
 	FK(1, F_U8, proc_event, kind),
