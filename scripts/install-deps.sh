@@ -15,7 +15,7 @@
 set -eu
 
 CORE="gcc make pkg-config libzstd-dev zlib1g-dev libcurl4-openssl-dev libssl-dev libunwind-dev
-libdw-dev zstd curl openssl python3 ca-certificates"
+libdw-dev zstd curl openssl python3 ca-certificates libnghttp2-dev nginx-light python3-httpx python3-h2 python3-grpcio"
 EXTRA="chromium prometheus redis-server clang libjemalloc2 g++ valgrind strace time golang-go"
 
 want_extra=0
