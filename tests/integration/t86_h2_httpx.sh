@@ -5,6 +5,7 @@
 # connection (asyncio.gather) stay separate exchanges.
 #   sync:  chat (delay 150), streamed chat (ttfb 100, 10 ms per event), anthropic messages
 #   async: four chats gathered at once (delays 300, 60, 180, 120) + a streamed messages call
+#   Node's http2 module over h2c (its TLS is a static OpenSSL): two concurrent streams
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/h2_lib.sh"
 
@@ -106,4 +107,38 @@ for x in streams:
     eq(f"{x['path']} stream events", x.get("events"), want)
 check("no secret in any exchange", "SECRET_CANARY" not in json.dumps(A))
 PY
+
+# Node's http2 client, two concurrent streams on one h2c connection
+cat >"$W/node.js" <<'JS'
+const http2 = require('http2');
+const c = http2.connect(process.argv[2]);
+let left = 2;
+for (const [d, m] of [[200, 'gpt-4o'], [50, 'gpt-4o-mini']]) {
+  const r = c.request({':method': 'POST', ':path': '/v1/chat/completions',
+                       'content-type': 'application/json', 'x-mock-delay-ms': String(d)});
+  let body = '';
+  r.on('data', (x) => body += x);
+  r.on('end', () => {
+    console.log(m, JSON.parse(body).usage.completion_tokens);
+    if (--left === 0) c.close();
+  });
+  r.end(JSON.stringify({model: m, messages: [{role: 'user', content: 'node over h2c'}]}));
+}
+JS
+if [ -x "$NODE" ]; then
+	run_bare "$W/node.bare" "$NODE" "$W/node.js" "$H2CURL"
+	mock_mark
+	run_prof "$W/prof3" "$W/node.prof" "$NODE" "$W/node.js" "$H2CURL"
+	mock_since "$W/mock3.jsonl"
+	eq "node: exit status unchanged" "$(cat "$W/node.prof.rc")" "$(cat "$W/node.bare.rc")"
+	eq "node: output (order of completion) unchanged" "$(sort "$W/node.prof.out" | tr '\n' ' ')" "$(sort "$W/node.bare.out" | tr '\n' ' ')"
+	profile_and_export node "$W/prof3" "$W/prof3.jsonl"
+	check_py "$W/prof3.jsonl" "$W/mock3.jsonl" <<'PY'
+eq("node: two streams, two exchanges", len(X), len(M))
+match_mock(X, M, "node h2c", host="127.0.0.1", port=int(os.environ["H2C_PORT"]), tls=False, visibility="plaintext")
+check("node: both streams on one connection, overlapping", len(X) == 2 and X[0]["conn"] == X[1]["conn"] and overlap(X[0], X[1]))
+PY
+else
+	fail "node" "no node binary ($NODE)"
+fi
 finish
