@@ -513,8 +513,7 @@ static int h2_route(struct ap_conn *c, int dir, const uint8_t *p, size_t n, int6
 	}
 	if (!c->h2)
 		return 0;
-	if (dir == 0 && !c->req_stack)
-		c->req_stack = ap_stack_capture();
+	/* streams interleave: each exchange takes the stack of the call that completes it */
 	ap_h2_conn_io(c->h2, dir, p, n, now);
 	return 1;
 }

@@ -366,6 +366,43 @@ static void test_padding_continuation(void)
 	free(h);
 }
 
+/* PUSH_PROMISE (padded) is decoded, so the server's table stays in step, and then ignored; so is
+ * the pushed stream. */
+static void test_push(void)
+{
+	struct ap_h2 *h = newh2();
+	nghttp2_nv pp[] = {NV(":method", "GET"), NV(":scheme", "https"),
+			   NV(":authority", "api.openai.com"), NV(":path", "/pushed.css"),
+			   NV("content-type", "text/x-pushed-type")};
+	uint8_t blk[512], b[600];
+	size_t n = hblock(1, pp, 5, blk, sizeof(blk));
+
+	conv_reset();
+	preface(1000);
+	req_headers(1, "GET", "/tool/page", 1, 2000);
+	b[0] = 2;		      /* pad length */
+	memcpy(b + 1, "\0\0\0\2", 4); /* promised stream 2 */
+	memcpy(b + 5, blk, n);
+	memset(b + 5 + n, 0, 2);
+	frame('i', 5, 0x08 | 4, 1, b, 5 + n + 2, 2050);
+	resp_headers(2, "200", "text/x-pushed-type", 2060);
+	frame('i', 0, 1, 2, "body", 4, 2070);
+	/* the push block added content-type to the server's table: the responses refer to it by
+	 * index, which decodes right only if the push block was decoded too */
+	resp_headers(1, "200", "text/x-pushed-type", 2100);
+	frame('i', 0, 1, 1, "{}", 2, 2110);
+	CHECK(evs[nev - 2].n < evs[7].n); /* the second response block is all indexed */
+	CHECK_EQ_INT(run(h, 0), 1);
+	CHECK_EQ_STR(got[0].path, "/tool/page");
+	CHECK_EQ_STR(got[0].content_type, "text/x-pushed-type");
+	CHECK_EQ_INT(got[0].status, 200);
+	CHECK_EQ_INT(got[0].end_ns, 2110);
+	CHECK_EQ_INT(ap_h2_drops(h), 0);
+	CHECK_EQ_INT(run(h, SIZE_MAX), 1);
+	CHECK_EQ_STR(got[0].content_type, "text/x-pushed-type");
+	free(h);
+}
+
 /* Many requests on one connection: the dynamic tables (both directions) stay in step. */
 static void test_dynamic_table(void)
 {
@@ -828,6 +865,7 @@ int main(void)
 	test_interleaved();
 	test_padding_continuation();
 	test_dynamic_table();
+	test_push();
 	test_table_size();
 	test_stream_cap();
 	test_content_length();
