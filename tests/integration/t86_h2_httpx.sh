@@ -6,6 +6,7 @@
 #   sync:  chat (delay 150), streamed chat (ttfb 100, 10 ms per event), anthropic messages
 #   async: four chats gathered at once (delays 300, 60, 180, 120) + a streamed messages call
 #   Node's http2 module over h2c (its TLS is a static OpenSSL): two concurrent streams
+#   fork: a child opens its own h2 connection while the parent keeps using its own
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/h2_lib.sh"
 
@@ -141,4 +142,36 @@ PY
 else
 	fail "node" "no node binary ($NODE)"
 fi
+
+# fork with an HTTP/2 connection open: the child starts clean, the parent goes on
+cat >"$W/fork.py" <<'PYC'
+import os, httpx
+base, ca = os.environ["H2URL"], os.environ["AP_CA"]
+with httpx.Client(http2=True, verify=ca, timeout=30) as c:
+    print("parent1", c.get(base + "/tool/weather?city=parent1").status_code, flush=True)
+    pid = os.fork()
+    if pid == 0:
+        with httpx.Client(http2=True, verify=ca, timeout=30) as c2:
+            print("child", c2.get(base + "/tool/weather?city=child").status_code, flush=True)
+        os._exit(0)
+    _, st = os.waitpid(pid, 0)
+    print("child exit", os.waitstatus_to_exitcode(st))
+    print("parent2", c.get(base + "/tool/weather?city=parent2").status_code)
+PYC
+run_both "$W/fork" "$W/prof4" "$PY" "$W/fork.py"
+profile_and_export fork "$W/prof4" "$W/prof4.jsonl"
+check_py "$W/prof4.jsonl" <<'PY'
+eq("fork: two processes", len(P), 2)
+parent = [p for p in P if p.get("ppid") not in [q["pid"] for q in P]]
+kids = [p for p in P if p not in parent]
+got = {}
+for x in X:
+    got.setdefault(x["pid"], []).append(x["path"])
+eq("fork: the parent's two requests on its connection", got.get(parent[0]["pid"]) if parent else None,
+   ["/tool/weather?city=parent1", "/tool/weather?city=parent2"])
+eq("fork: the child's request on its own connection", got.get(kids[0]["pid"]) if kids else None,
+   ["/tool/weather?city=child"])
+pc = [x for x in X if parent and x["pid"] == parent[0]["pid"]]
+check("fork: the parent's requests share one connection", len(pc) == 2 and pc[0]["conn"] == pc[1]["conn"])
+PY
 finish
