@@ -929,6 +929,7 @@ void ap_conn_reset_after_fork(void)
 {
 	if (!ap_rt.conns)
 		return;
+	ap_h2_forget_closed();
 	for (int i = 0; i < AP_CONN_MAX; i++) {
 		struct ap_conn *c = &ap_rt.conns[i];
 		if (atomic_load(&c->kind) == CK_FREE)
