@@ -15,7 +15,8 @@
 set -eu
 
 CORE="gcc make pkg-config libzstd-dev zlib1g-dev libcurl4-openssl-dev libssl-dev libunwind-dev
-libdw-dev libcapstone-dev zstd curl openssl python3 ca-certificates python3-requests python3-httpx python3-aiohttp"
+libdw-dev libcapstone-dev libnghttp2-dev zstd curl openssl python3 ca-certificates nginx-light
+python3-requests python3-httpx python3-h2 python3-aiohttp python3-grpcio"
 EXTRA="chromium prometheus redis-server clang libjemalloc2 g++ valgrind strace time golang-go"
 
 want_extra=0

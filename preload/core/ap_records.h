@@ -206,6 +206,7 @@ struct ap_exchange {
 	char agent[AP_STR_AGENT];
 	uint64_t unscanned_bytes; /* compressed response bytes past the inflate cap: not scanned */
 	uint64_t pystack_id; /* Python stack of the calling thread (AP_REC_PYSTACK), 0 = none */
+	int32_t grpc_status; /* gRPC: grpc-status of the trailers, AP_UNKNOWN if not gRPC */
 };
 
 struct ap_proc_event {

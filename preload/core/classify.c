@@ -147,11 +147,28 @@ static int path_is_ollama(const struct endpoint *e)
 	return 0;
 }
 
+/* gRPC methods of the Gemini API (any service of the package) and of Vertex AI's prediction
+ * services: "/google.ai.generativelanguage.v1beta.GenerativeService/GenerateContent". */
+static unsigned grpc_llm(const struct endpoint *e)
+{
+	static const char gemini[] = "/google.ai.generativelanguage.";
+	static const char vertex[] = "/google.cloud.aiplatform.";
+
+	if (e->pn > sizeof(gemini) - 1 && memcmp(e->path, gemini, sizeof(gemini) - 1) == 0)
+		return AP_PROV_GEMINI;
+	if (e->pn > sizeof(vertex) - 1 && memcmp(e->path, vertex, sizeof(vertex) - 1) == 0 &&
+	    memmem(e->path, e->pn, "PredictionService/", 18))
+		return AP_PROV_VERTEX_AI;
+	return AP_PROV_NONE;
+}
+
 static int path_is_llm(const struct endpoint *e)
 {
 	for (size_t i = 0; i < NELEM(llm_suffixes); i++)
 		if (path_ends(e, llm_suffixes[i]))
 			return 1;
+	if (grpc_llm(e) != AP_PROV_NONE)
+		return 1;
 	return path_is_ollama(e) ||
 	       (e->pn > 20 && memcmp(e->path, "/openai/deployments/", 20) == 0);
 }
@@ -183,6 +200,8 @@ static unsigned llm_provider(const struct endpoint *e)
 		return AP_PROV_ANTHROPIC;
 	if (path_ends(e, ":generateContent") || path_ends(e, ":streamGenerateContent"))
 		return AP_PROV_GEMINI;
+	if (grpc_llm(e) != AP_PROV_NONE)
+		return grpc_llm(e);
 	return AP_PROV_OPENAI_COMPATIBLE;
 }
 

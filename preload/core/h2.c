@@ -38,13 +38,44 @@ struct arena {
 	_Alignas(16) uint8_t mem[AP_H2_ARENA];
 };
 
+/* gRPC over the stream: length-prefixed protobuf messages, walked at the top level and inside one
+ * nested message (the usage) for the model and token fields of GenerateContent. */
+enum pb_state { PB_TAG = 0, PB_VARINT, PB_LEN, PB_SKIP, PB_STR, PB_DEAD };
+enum grpc_api { G_NONE = 0, G_GEMINI, G_VERTEX };
+
+struct pbwalk {
+	uint8_t pre[5];
+	uint8_t pre_n;
+	uint8_t skip_msg; /* a compressed message: skipped */
+	uint8_t st;	  /* enum pb_state */
+	uint8_t depth;	  /* 1 inside the usage message */
+	uint8_t shift;
+	uint8_t wt;
+	uint8_t str_n;
+	uint32_t msg_left;
+	uint32_t sub_left;
+	uint32_t field;
+	uint64_t v;
+	uint64_t skip;
+	char *str; /* destination of the string being captured (AP_STR_MODEL bytes) */
+};
+
 struct stream {
-	uint32_t id;	   /* 0: free slot */
-	uint8_t resp;	   /* final response headers seen */
-	uint8_t grpc;	   /* content-type application/grpc */
-	uint8_t req_done;  /* END_STREAM from the client */
-	int64_t resp_clen; /* response content-length, -1 if none */
-	int64_t resp_got;  /* response DATA payload bytes so far */
+	uint32_t id;	     /* 0: free slot */
+	uint8_t resp;	     /* final response headers seen */
+	uint8_t grpc;	     /* content-type application/grpc */
+	uint8_t req_done;    /* END_STREAM from the client */
+	int32_t grpc_status; /* grpc-status of the response or its trailers, -1 if none */
+	uint8_t grpc_api;    /* enum grpc_api, from :path */
+	uint8_t grpc_stream; /* a server-streaming method */
+	uint32_t grpc_msgs;  /* response messages */
+	int64_t grpc_first_ns;
+	struct ap_usage grpc_usage;
+	char grpc_req_model[AP_STR_MODEL];
+	char grpc_resp_model[AP_STR_MODEL];
+	struct pbwalk pb[2]; /* 0 request, 1 response */
+	int64_t resp_clen;   /* response content-length, -1 if none */
+	int64_t resp_got;    /* response DATA payload bytes so far */
 	struct ap_h2 *owner;
 	struct ap_http_env env; /* the connection's env, emit routed through stream_emit */
 	struct ap_http http;
@@ -216,11 +247,211 @@ static void *a_realloc(void *p, size_t n, void *user)
 
 /* --- streams -------------------------------------------------------------------------------- */
 
+/* --- gRPC ---------------------------------------------------------------------------------- */
+
+/* Field numbers of GenerateContent{Request,Response} (googleapis: google/ai/generativelanguage
+ * v1 and v1beta generative_service.proto; google/cloud/aiplatform/v1 prediction_service.proto). */
+struct grpc_schema {
+	uint32_t req_model, resp_usage, resp_model;
+	uint32_t input, output, cache_read, reasoning; /* inside the usage message; 0 = none */
+};
+
+static const struct grpc_schema schemas[] = {
+	[G_GEMINI] = {1, 3, 4, 1, 2, 4, 10},
+	[G_VERTEX] = {5, 4, 0, 1, 2, 0, 0},
+};
+
+static void grpc_path(struct stream *s, const uint8_t *v, size_t n)
+{
+	static const char gemini[] = "/google.ai.generativelanguage.";
+	static const char vertex[] = "/google.cloud.aiplatform.";
+	static const char streaming[] = "/StreamGenerateContent";
+	size_t sl = sizeof(streaming) - 1;
+
+	if (n > sizeof(gemini) - 1 && memcmp(v, gemini, sizeof(gemini) - 1) == 0)
+		s->grpc_api = G_GEMINI;
+	else if (n > sizeof(vertex) - 1 && memcmp(v, vertex, sizeof(vertex) - 1) == 0)
+		s->grpc_api = G_VERTEX;
+	s->grpc_stream = n > sl && memcmp(v + n - sl, streaming, sl) == 0;
+}
+
+static void pb_value(struct stream *s, int resp, uint32_t field, uint64_t v)
+{
+	const struct grpc_schema *g = &schemas[s->grpc_api];
+	int64_t x = v > INT32_MAX ? INT32_MAX : (int64_t)v;
+
+	if (!resp)
+		return;
+	if (field == g->input)
+		s->grpc_usage.input = x;
+	else if (field == g->output)
+		s->grpc_usage.output = x;
+	else if (g->cache_read && field == g->cache_read)
+		s->grpc_usage.cache_read = x;
+	else if (g->reasoning && field == g->reasoning)
+		s->grpc_usage.reasoning = x;
+}
+
+/* A length-delimited field of len bytes starts at depth 0 (or 1). */
+static void pb_len(struct stream *s, int resp, struct pbwalk *w, uint64_t len)
+{
+	const struct grpc_schema *g = &schemas[s->grpc_api];
+	uint32_t model = resp ? g->resp_model : g->req_model;
+
+	w->st = PB_SKIP;
+	w->skip = len;
+	if (w->depth == 0 && resp && w->field == g->resp_usage && len) {
+		w->depth = 1;
+		w->sub_left = (uint32_t)(len > UINT32_MAX ? UINT32_MAX : len);
+		w->st = PB_TAG;
+		return;
+	}
+	if (w->depth == 0 && model && w->field == model) {
+		w->st = PB_STR;
+		w->str = resp ? s->grpc_resp_model : s->grpc_req_model;
+		w->str_n = 0;
+	}
+	if (!len)
+		w->st = PB_TAG;
+}
+
+/* Walk n bytes of one protobuf message (never more than the message holds). */
+static void pb_walk(struct stream *s, int resp, struct pbwalk *w, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n && w->st != PB_DEAD;) {
+		uint8_t b = p[i];
+		size_t k = 1;
+		int inside = w->depth == 1; /* this byte belongs to the usage message */
+
+		switch (w->st) {
+		case PB_TAG:
+		case PB_VARINT:
+		case PB_LEN:
+			if (w->shift > 63) {
+				w->st = PB_DEAD;
+				return;
+			}
+			w->v |= (uint64_t)(b & 0x7f) << w->shift;
+			w->shift = (uint8_t)(w->shift + 7);
+			if (b & 0x80)
+				break;
+			if (w->st == PB_TAG) {
+				w->field = (uint32_t)(w->v >> 3);
+				w->wt = (uint8_t)(w->v & 7);
+				w->st = w->wt == 0 ? PB_VARINT : w->wt == 2 ? PB_LEN : PB_SKIP;
+				w->skip = w->wt == 1 ? 8 : 4;
+				if (w->wt != 0 && w->wt != 1 && w->wt != 2 && w->wt != 5)
+					w->st = PB_DEAD;
+			} else if (w->st == PB_VARINT) {
+				if (w->depth == 1)
+					pb_value(s, resp, w->field, w->v);
+				w->st = PB_TAG;
+			} else {
+				pb_len(s, resp, w, w->v);
+			}
+			w->v = 0;
+			w->shift = 0;
+			break;
+		case PB_SKIP:
+			k = n - i < w->skip ? n - i : (size_t)w->skip;
+			w->skip -= k;
+			if (!w->skip)
+				w->st = PB_TAG;
+			break;
+		case PB_STR:
+			if (w->str_n < AP_STR_MODEL - 1 && b >= 0x20 && b < 0x7f)
+				w->str[w->str_n++] = (char)b;
+			w->str[w->str_n] = 0;
+			if (!--w->skip)
+				w->st = PB_TAG;
+			break;
+		}
+		if (inside) {
+			if (k > w->sub_left) {
+				w->st = PB_DEAD;
+				return;
+			}
+			w->sub_left -= (uint32_t)k;
+			if (!w->sub_left) {
+				if (w->st != PB_TAG)
+					w->st = PB_DEAD;
+				w->depth = 0;
+			}
+		}
+		i += k;
+	}
+}
+
+/* DATA bytes of a gRPC stream: 5-byte message prefixes, then the messages. */
+static void grpc_data(struct stream *s, int resp, const uint8_t *p, size_t n, int64_t now)
+{
+	struct pbwalk *w = &s->pb[resp];
+
+	while (n) {
+		if (w->pre_n < 5) {
+			w->pre[w->pre_n++] = *p++;
+			n--;
+			if (w->pre_n < 5)
+				continue;
+			w->msg_left = (uint32_t)w->pre[1] << 24 | (uint32_t)w->pre[2] << 16 |
+				      (uint32_t)w->pre[3] << 8 | w->pre[4];
+			w->skip_msg = w->pre[0] != 0 || !s->grpc_api;
+			w->st = PB_TAG;
+			w->depth = w->shift = 0;
+			w->v = 0;
+		} else {
+			size_t k = n < w->msg_left ? n : w->msg_left;
+			if (!w->skip_msg)
+				pb_walk(s, resp, w, p, k);
+			w->msg_left -= (uint32_t)k;
+			p += k;
+			n -= k;
+		}
+		if (w->pre_n == 5 && w->msg_left == 0) {
+			w->pre_n = 0;
+			if (resp && !s->grpc_msgs++)
+				s->grpc_first_ns = now;
+		}
+	}
+}
+
+/* "models/gemini-2.0-flash", ".../publishers/google/models/gemini-2.0-flash": the model id. */
+static void model_id(char *dst, const char *src)
+{
+	const char *m = src, *q;
+
+	while ((q = strstr(m, "models/")) != NULL)
+		m = q + 7;
+	memmove(dst, m, strlen(m) + 1);
+}
+
+static void grpc_finish(struct stream *s, struct ap_exchange *ex)
+{
+	ex->grpc_status = s->grpc_status;
+	if (!s->grpc_api)
+		return;
+	if (s->grpc_req_model[0] && !ex->request_model[0]) {
+		model_id(s->grpc_req_model, s->grpc_req_model);
+		memcpy(ex->request_model, s->grpc_req_model, sizeof(ex->request_model));
+	}
+	if (s->grpc_resp_model[0] && !ex->response_model[0])
+		memcpy(ex->response_model, s->grpc_resp_model, sizeof(ex->response_model));
+	if (s->grpc_usage.input != AP_UNKNOWN || s->grpc_usage.output != AP_UNKNOWN)
+		ex->usage = s->grpc_usage;
+	if (s->grpc_stream) {
+		ex->stream = 1;
+		ex->events = s->grpc_msgs;
+		ex->first_event_ns = s->grpc_first_ns;
+	}
+}
+
 static void stream_emit(void *ctx, struct ap_exchange *ex)
 {
 	struct stream *s = ctx;
 	const struct ap_http_env *env = s->owner->env->http;
 
+	if (s->grpc)
+		grpc_finish(s, ex);
 	if (env && env->emit)
 		env->emit(env->ctx, ex);
 }
@@ -267,6 +498,14 @@ static int stream_open(struct ap_h2 *h, uint32_t sid, int64_t now)
 		s->resp = s->grpc = s->req_done = 0;
 		s->resp_clen = -1;
 		s->resp_got = 0;
+		s->grpc_status = AP_UNKNOWN;
+		s->grpc_api = s->grpc_stream = 0;
+		s->grpc_msgs = 0;
+		s->grpc_first_ns = AP_UNKNOWN;
+		s->grpc_usage = (struct ap_usage){AP_UNKNOWN, AP_UNKNOWN, AP_UNKNOWN, AP_UNKNOWN,
+						  AP_UNKNOWN};
+		s->grpc_req_model[0] = s->grpc_resp_model[0] = 0;
+		memset(s->pb, 0, sizeof(s->pb));
 		s->owner = h;
 		s->env = h->env->http ? *h->env->http : (struct ap_http_env){0};
 		s->env.emit = stream_emit;
@@ -316,11 +555,21 @@ static void header_field(struct ap_h2 *h, int out, const struct ap_hpack_nv *nv)
 	if (d->block_stream < 0 || d->block_kind == B_IGNORE)
 		return;
 	s = &h->streams[d->block_stream];
+	if (!out && name_eq(nv, "grpc-status") && nv->valuelen && nv->valuelen < 4) {
+		int32_t v = 0;
+		for (size_t k = 0; k < nv->valuelen && v >= 0; k++)
+			v = nv->value[k] >= '0' && nv->value[k] <= '9'
+				    ? v * 10 + (nv->value[k] - '0')
+				    : -1;
+		s->grpc_status = v >= 0 ? v : AP_UNKNOWN;
+	}
 	if (d->block_kind == B_TRAILERS)
 		return;
 	if (name_eq(nv, "content-type") && nv->valuelen >= 16 &&
 	    memcmp(nv->value, "application/grpc", 16) == 0)
 		s->grpc = 1;
+	if (out && name_eq(nv, ":path"))
+		grpc_path(s, nv->value, nv->valuelen);
 	if (!out && name_eq(nv, "content-length") && nv->valuelen && nv->valuelen < 16) {
 		int64_t v = 0;
 		for (size_t k = 0; k < nv->valuelen && v >= 0; k++)
@@ -658,6 +907,8 @@ static void data_bytes(struct ap_h2 *h, int out, int i, const uint8_t *p, size_t
 	struct stream *s = &h->streams[i];
 
 	ap_http_framed_body(&s->http, out, p, n, now);
+	if (s->grpc)
+		grpc_data(s, !out, p, n, now);
 	if (out)
 		return;
 	s->resp_got += (int64_t)n;

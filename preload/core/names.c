@@ -131,6 +131,7 @@ void ap_record_init(struct ap_record *r, uint32_t type)
 		x->dns_ns = x->connect_ns = x->tls_ns = x->first_event_ns = AP_UNKNOWN;
 		x->usage.input = x->usage.output = x->usage.cache_read = AP_UNKNOWN;
 		x->usage.cache_write = x->usage.reasoning = AP_UNKNOWN;
+		x->grpc_status = AP_UNKNOWN;
 		break;
 	}
 	case AP_REC_PROC_EVENT:

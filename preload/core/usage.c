@@ -213,6 +213,10 @@ unsigned ap_usage_api(const char *path)
 		n--;
 	if (find_in(path, n, ":generateContent") || find_in(path, n, ":streamGenerateContent"))
 		return AP_API_GEMINI;
+	if (n > 8 && memcmp(path, "/google.", 8) == 0 &&
+	    (ends_with(path, n, "/GenerateContent") ||
+	     ends_with(path, n, "/StreamGenerateContent")))
+		return AP_API_GEMINI; /* gRPC: the Gemini and Vertex GenerateContent methods */
 	if (equals(path, n, "/api/chat") || equals(path, n, "/api/generate") ||
 	    equals(path, n, "/api/embed") || equals(path, n, "/api/embeddings"))
 		return AP_API_OLLAMA;

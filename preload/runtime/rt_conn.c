@@ -560,8 +560,7 @@ static int h2_route(struct ap_conn *c, int dir, const uint8_t *p, size_t n, int6
 	}
 	if (!c->h2)
 		return 0;
-	if (dir == 0 && !c->req_stack)
-		c->req_stack = ap_stack_capture();
+	/* streams interleave: each exchange takes the stack of the call that completes it */
 	ap_h2_conn_io(c->h2, dir, p, n, now);
 	return 1;
 }
@@ -1011,6 +1010,7 @@ void ap_conn_reset_after_fork(void)
 {
 	if (!ap_rt.conns)
 		return;
+	ap_h2_forget_closed();
 	for (int i = 0; i < AP_CONN_MAX; i++) {
 		struct ap_conn *c = &ap_rt.conns[i];
 		if (atomic_load(&c->kind) == CK_FREE)

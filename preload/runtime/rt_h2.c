@@ -218,6 +218,12 @@ void ap_h2_flush_closed(void)
 	}
 }
 
+void ap_h2_forget_closed(void)
+{
+	for (int i = 0; i < CLOSED_SLOTS; i++)
+		atomic_store(&closed[i].state, 0);
+}
+
 int ap_h2_conn_take(struct ap_h2_conn *h, const char *url, struct ap_exchange *out)
 {
 	char path[AP_STR_PATH];

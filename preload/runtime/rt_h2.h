@@ -30,6 +30,8 @@ void ap_h2_conn_close(struct ap_h2_conn *h, int64_t now, unsigned err, int local
 int ap_h2_take_closed(int local_port, const char *url, struct ap_exchange *out);
 /* Record what no transfer claimed (exit). */
 void ap_h2_flush_closed(void);
+/* Fork child: the parent's waiting exchanges are the parent's to report. */
+void ap_h2_forget_closed(void);
 /* Release the slot without emitting (fork child, a close racing with another thread). */
 void ap_h2_conn_forget(struct ap_h2_conn *h);
 /* Park a finished stream for libcurl (1), or 0 if it cannot be parked. */

@@ -6,6 +6,7 @@
 #   3 --http2: GET /tool/search (delay 80) then a streamed /v1/messages on the same connection
 #   4 --http2-prior-knowledge, cleartext h2c: POST /v1/chat/completions, delay 120
 #   5 -Z (parallel, multiplexed on one connection): three chats with different delays
+#   6 --compressed: a gzip-encoded SSE stream (/v1/messages) in DATA frames
 # Matched against the mock's log: path, model, exact tokens, stream flag, events, status, and a
 # time to first byte at least the delay the mock imposed (curl 7.88's own start-transfer time on
 # h2 is ~the request-sent time: it must not be what is recorded).
@@ -18,6 +19,7 @@ J='content-type: application/json'
 CHAT='{"model":"gpt-4o","messages":[{"role":"user","content":"Say hi over HTTP/2."}]}'
 STREAM='{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Stream over h2."}]}'
 MSG='{"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"One profiler."}]}'
+c6=(curl -sS --compressed --cacert "$AP_CA" -H "$J" -H 'anthropic-version: 2023-06-01' -H 'x-mock-gzip: 1' -H 'x-mock-chunk-ms: 5' -d "$MSG" "$H2URL/v1/messages")
 for i in 1 2 3; do
 	printf '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"parallel %s"}]}' "$i" >"$W/par$i.json"
 done
@@ -31,7 +33,7 @@ c5=(curl -sS -Z --cacert "$AP_CA" -H "$J"
 	-H 'x-mock-delay-ms: 50' -d @"$W/par2.json" -o "$W/OUT.2" "$H2URL/v1/completions" --next -Z --cacert "$AP_CA" -H "$J"
 	-H 'x-mock-delay-ms: 120' -d @"$W/par3.json" -o "$W/OUT.3" "$H2URL/v1/embeddings")
 
-for i in 1 2 3 4 5; do
+for i in 1 2 3 4 5 6; do
 	eval "cmd=(\"\${c$i[@]}\")"
 	if [ "$i" = 5 ]; then cmd=("${cmd[@]//OUT/bare}"); fi
 	run_bare "$W/bare$i" "${cmd[@]}"
@@ -42,14 +44,14 @@ eq "nginx speaks HTTP/2 to curl's default flags (ALPN)" "$(cat "$W/ver")" 2
 
 require_preload curl || finish
 mock_mark
-for i in 1 2 3 4 5; do
+for i in 1 2 3 4 5 6; do
 	eval "cmd=(\"\${c$i[@]}\")"
 	if [ "$i" = 5 ]; then cmd=("${cmd[@]//OUT/prof}"); fi
 	run_prof "$W/prof" "$W/prof$i" "${cmd[@]}"
 	eq "curl $i exit status under the preload" "$(cat "$W/prof$i.rc")" 0
-	if [ "$i" = 2 ]; then
+	if [ "$i" = 2 ] || [ "$i" = 6 ]; then
 		# the stream's ids and timestamps differ per run; compare its shape
-		eq "curl 2 stream has the same events under the preload" "$(grep -c '^data:' "$W/prof2.out")" "$(grep -c '^data:' "$W/bare2.out")"
+		eq "curl $i stream has the same events under the preload" "$(grep -c '^data:' "$W/prof$i.out")" "$(grep -c '^data:' "$W/bare$i.out")"
 	elif [ "$i" != 5 ]; then
 		same_file "curl $i output unchanged under the preload" "$W/bare$i.out" "$W/prof$i.out"
 	fi
@@ -63,19 +65,22 @@ profile_and_export curl "$W/prof" "$W/prof.jsonl" || finish
 
 check_py "$W/prof.jsonl" "$W/mock.jsonl" <<'PY'
 H2 = int(os.environ["H2_PORT"]); H2C = int(os.environ["H2C_PORT"])
-eq("mock saw 8 requests", len(M), 8)
+eq("mock saw 9 requests", len(M), 9)
 check_schema(X)
 eq("one exchange per request (no libcurl duplicate)", len(X), len(M))
 tls = [x for x in X if x.get("port") == H2]
 clear = [x for x in X if x.get("port") == H2C]
-eq("7 exchanges over TLS h2, 1 over h2c", (len(tls), len(clear)), (7, 1))
+eq("8 exchanges over TLS h2, 1 over h2c", (len(tls), len(clear)), (8, 1))
 # pair each mock row with its exchange: h2c has delay 120 and the CHAT body
 clear_rows = [m for m in M if m.get("delay_ms") == 120 and m["path"] == "/v1/chat/completions"]
 tls_rows = [m for m in M if m not in clear_rows]
 match_mock(clear, clear_rows, "h2c", host="127.0.0.1", port=H2C, tls=False, visibility="plaintext")
 match_mock(tls, tls_rows, "h2 tls", host="localhost", port=H2, tls=True, visibility="plaintext")
-for x in X:
-    m = [r for r in M if r["path"] == x["path"].split("?")[0] and r.get("request_model") == x.get("request_model")]
+streamed_rows = [r for r in M if r["stream"]]  # in arrival order, as the exchanges start
+for x in sorted([x for x in X if x.get("stream")], key=lambda x: x["start_ns"]):
+    m = [r for r in streamed_rows if r["path"] == x["path"].split("?")[0]][:1]
+    if m:
+        streamed_rows.remove(m[0])
     if x.get("stream"):
         # the mock counts every data line it sent; "data: [DONE]" (OpenAI) is not an event
         want = m and m[0]["events"] - (1 if x["path"].startswith("/v1/chat") else 0)
@@ -83,8 +88,11 @@ for x in X:
               m and x.get("events") == want, f"got {x.get('events')} want {want}")
         check(f"{x['path']} first event after the mock's ttfb",
               x.get("first_event_ns") and (x["first_event_ns"] - x["start_ns"]) / 1e6 >= m[0]["ttfb_ms"] + m[0]["delay_ms"] - FB_SLACK_MS)
-eq("two streamed exchanges", len([x for x in X if x.get("stream")]), 2)
-seq = [x for x in tls if path_is(x, "/tool/search") or path_is(x, "/v1/messages")]
+eq("three streamed exchanges", len([x for x in X if x.get("stream")]), 3)
+gz = [m for m in M if m.get("gzip")]
+eq("the mock gzipped one stream", len(gz), 1)
+search = [x for x in tls if path_is(x, "/tool/search")]
+seq = [x for x in tls if search and x["pid"] == search[0]["pid"]]
 check("--next reuses the h2 connection", len(seq) == 2 and seq[0]["conn"] == seq[1]["conn"] and seq[0]["end_ns"] <= seq[1]["start_ns"], repr([(x["conn"], x["path"]) for x in seq]))
 par = sorted([x for x in tls if x.get("request_model") == "gpt-4o-mini" and not x.get("stream")], key=lambda x: x["path"])
 eq("parallel: three exchanges", len(par), 3)

@@ -5,6 +5,8 @@
 # connection (asyncio.gather) stay separate exchanges.
 #   sync:  chat (delay 150), streamed chat (ttfb 100, 10 ms per event), anthropic messages
 #   async: four chats gathered at once (delays 300, 60, 180, 120) + a streamed messages call
+#   Node's http2 module over h2c (its TLS is a static OpenSSL): two concurrent streams
+#   fork: a child opens its own h2 connection while the parent keeps using its own
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/h2_lib.sh"
 
@@ -105,5 +107,71 @@ for x in streams:
     want = m["events"] - (1 if x["path"] == "/v1/chat/completions" else 0)
     eq(f"{x['path']} stream events", x.get("events"), want)
 check("no secret in any exchange", "SECRET_CANARY" not in json.dumps(A))
+PY
+
+# Node's http2 client, two concurrent streams on one h2c connection
+cat >"$W/node.js" <<'JS'
+const http2 = require('http2');
+const c = http2.connect(process.argv[2]);
+let left = 2;
+for (const [d, m] of [[200, 'gpt-4o'], [50, 'gpt-4o-mini']]) {
+  const r = c.request({':method': 'POST', ':path': '/v1/chat/completions',
+                       'content-type': 'application/json', 'x-mock-delay-ms': String(d)});
+  let body = '';
+  r.on('data', (x) => body += x);
+  r.on('end', () => {
+    console.log(m, JSON.parse(body).usage.completion_tokens);
+    if (--left === 0) c.close();
+  });
+  r.end(JSON.stringify({model: m, messages: [{role: 'user', content: 'node over h2c'}]}));
+}
+JS
+if [ -x "$NODE" ]; then
+	run_bare "$W/node.bare" "$NODE" "$W/node.js" "$H2CURL"
+	mock_mark
+	run_prof "$W/prof3" "$W/node.prof" "$NODE" "$W/node.js" "$H2CURL"
+	mock_since "$W/mock3.jsonl"
+	eq "node: exit status unchanged" "$(cat "$W/node.prof.rc")" "$(cat "$W/node.bare.rc")"
+	eq "node: output (order of completion) unchanged" "$(sort "$W/node.prof.out" | tr '\n' ' ')" "$(sort "$W/node.bare.out" | tr '\n' ' ')"
+	profile_and_export node "$W/prof3" "$W/prof3.jsonl"
+	check_py "$W/prof3.jsonl" "$W/mock3.jsonl" <<'PY'
+eq("node: two streams, two exchanges", len(X), len(M))
+match_mock(X, M, "node h2c", host="127.0.0.1", port=int(os.environ["H2C_PORT"]), tls=False, visibility="plaintext")
+check("node: both streams on one connection, overlapping", len(X) == 2 and X[0]["conn"] == X[1]["conn"] and overlap(X[0], X[1]))
+PY
+else
+	fail "node" "no node binary ($NODE)"
+fi
+
+# fork with an HTTP/2 connection open: the child starts clean, the parent goes on
+cat >"$W/fork.py" <<'PYC'
+import os, httpx
+base, ca = os.environ["H2URL"], os.environ["AP_CA"]
+with httpx.Client(http2=True, verify=ca, timeout=30) as c:
+    print("parent1", c.get(base + "/tool/weather?city=parent1").status_code, flush=True)
+    pid = os.fork()
+    if pid == 0:
+        with httpx.Client(http2=True, verify=ca, timeout=30) as c2:
+            print("child", c2.get(base + "/tool/weather?city=child").status_code, flush=True)
+        os._exit(0)
+    _, st = os.waitpid(pid, 0)
+    print("child exit", os.waitstatus_to_exitcode(st))
+    print("parent2", c.get(base + "/tool/weather?city=parent2").status_code)
+PYC
+run_both "$W/fork" "$W/prof4" "$PY" "$W/fork.py"
+profile_and_export fork "$W/prof4" "$W/prof4.jsonl"
+check_py "$W/prof4.jsonl" <<'PY'
+eq("fork: two processes", len(P), 2)
+parent = [p for p in P if p.get("ppid") not in [q["pid"] for q in P]]
+kids = [p for p in P if p not in parent]
+got = {}
+for x in X:
+    got.setdefault(x["pid"], []).append(x["path"])
+eq("fork: the parent's two requests on its connection", got.get(parent[0]["pid"]) if parent else None,
+   ["/tool/weather?city=parent1", "/tool/weather?city=parent2"])
+eq("fork: the child's request on its own connection", got.get(kids[0]["pid"]) if kids else None,
+   ["/tool/weather?city=child"])
+pc = [x for x in X if parent and x["pid"] == parent[0]["pid"]]
+check("fork: the parent's requests share one connection", len(pc) == 2 and pc[0]["conn"] == pc[1]["conn"])
 PY
 finish

@@ -4,6 +4,8 @@
 # garbage) over h2c and over TLS with ALPN h2. curl and httpx behave exactly as without the
 # preload (stdout, stderr, exit status), the preload does not crash, every process still writes
 # its span file, and what was well-formed is still recorded.
+# Without libnghttp2 (hidden by a bind mount in a private mount namespace): the same client
+# output, HTTP/2 timed per connection only, and a diagnostic that says why.
 . "$(dirname "$0")/lib.sh"
 
 ensure_certs || { fail "certs" "cannot make certificates"; finish; }
@@ -72,4 +74,29 @@ for mode in ("badlen", "huge", "padding", "garbage", "oversized"):
     check(f"/{mode}: at most one exchange per request, ended with an error",
           len(xs) <= 3 and all(x.get("error") for x in xs), repr([(x.get("status"), x.get("error")) for x in xs]))
 PY
+
+# no libnghttp2: h2c prior knowledge from httpx (pure-Python h2), nothing parsed, a diagnostic
+NGH=$(ls /usr/lib/*/libnghttp2.so.14 /lib/*/libnghttp2.so.14 2>/dev/null | head -1)
+cat >"$W/h2c.py" <<'PYC'
+import os, httpx
+with httpx.Client(http1=False, http2=True, timeout=10) as c:
+    r = c.get(f"http://127.0.0.1:{os.environ['HC_PORT']}/ok")
+    print(r.http_version, r.status_code, r.content)
+PYC
+export HC_PORT
+if [ -n "$NGH" ] && unshare -m true 2>/dev/null; then
+	run_bare "$W/nolib.bare" "$PY" "$W/h2c.py"
+	mkdir -p "$W/nolib"
+	timeout -k 5 "$AP_TMO" unshare -m /bin/sh -c 'mount --bind /dev/null "$0" && LD_PRELOAD=$1 AGENTPROF_OUT=$2 exec "$3" "$4"' \
+		"$NGH" "$AP_LIB" "$W/nolib" "$PY" "$W/h2c.py" >"$W/nolib.prof.out" 2>"$W/nolib.prof.err"
+	eq "no libnghttp2: exit status unchanged" "$?" "$(cat "$W/nolib.bare.rc")"
+	same_file "no libnghttp2: stdout unchanged" "$W/nolib.bare.out" "$W/nolib.prof.out"
+	timeout 60 "$AP_VIEW" summary "$W/nolib" >"$W/nolib.summary" 2>&1
+	grep -q 'HTTP/2 to 127.0.0.1 is not parsed (libnghttp2.so.14 not found)' "$W/nolib.summary" &&
+		ok "no libnghttp2: the diagnostic says why" || fail "no libnghttp2: the diagnostic says why" "$(tail -3 "$W/nolib.summary")"
+	ap_export "$W/nolib" "$W/nolib.jsonl"
+	eq "no libnghttp2: no exchange invented" "$(grep -c '"kind":"exchange"' "$W/nolib.jsonl")" 0
+else
+	skip "no libnghttp2" "needs unshare -m (root) to hide the library"
+fi
 finish

@@ -366,6 +366,43 @@ static void test_padding_continuation(void)
 	free(h);
 }
 
+/* PUSH_PROMISE (padded) is decoded, so the server's table stays in step, and then ignored; so is
+ * the pushed stream. */
+static void test_push(void)
+{
+	struct ap_h2 *h = newh2();
+	nghttp2_nv pp[] = {NV(":method", "GET"), NV(":scheme", "https"),
+			   NV(":authority", "api.openai.com"), NV(":path", "/pushed.css"),
+			   NV("content-type", "text/x-pushed-type")};
+	uint8_t blk[512], b[600];
+	size_t n = hblock(1, pp, 5, blk, sizeof(blk));
+
+	conv_reset();
+	preface(1000);
+	req_headers(1, "GET", "/tool/page", 1, 2000);
+	b[0] = 2;		      /* pad length */
+	memcpy(b + 1, "\0\0\0\2", 4); /* promised stream 2 */
+	memcpy(b + 5, blk, n);
+	memset(b + 5 + n, 0, 2);
+	frame('i', 5, 0x08 | 4, 1, b, 5 + n + 2, 2050);
+	resp_headers(2, "200", "text/x-pushed-type", 2060);
+	frame('i', 0, 1, 2, "body", 4, 2070);
+	/* the push block added content-type to the server's table: the responses refer to it by
+	 * index, which decodes right only if the push block was decoded too */
+	resp_headers(1, "200", "text/x-pushed-type", 2100);
+	frame('i', 0, 1, 1, "{}", 2, 2110);
+	CHECK(evs[nev - 2].n < evs[7].n); /* the second response block is all indexed */
+	CHECK_EQ_INT(run(h, 0), 1);
+	CHECK_EQ_STR(got[0].path, "/tool/page");
+	CHECK_EQ_STR(got[0].content_type, "text/x-pushed-type");
+	CHECK_EQ_INT(got[0].status, 200);
+	CHECK_EQ_INT(got[0].end_ns, 2110);
+	CHECK_EQ_INT(ap_h2_drops(h), 0);
+	CHECK_EQ_INT(run(h, SIZE_MAX), 1);
+	CHECK_EQ_STR(got[0].content_type, "text/x-pushed-type");
+	free(h);
+}
+
 /* Many requests on one connection: the dynamic tables (both directions) stay in step. */
 static void test_dynamic_table(void)
 {
@@ -465,6 +502,156 @@ static void test_content_length(void)
 	CHECK_EQ_STR(got[1].path, "/tool/y");
 	CHECK_EQ_INT(got[1].end_ns, 2400);
 	CHECK_EQ_INT(ap_h2_open_streams(h), 0);
+	free(h);
+}
+
+/* gRPC: service/method path, application/grpc, protobuf model and usage, grpc-status trailer,
+ * a trailers-only error, a server stream counted message by message. */
+static size_t pb_varint(uint8_t *b, uint64_t v)
+{
+	size_t n = 0;
+
+	do {
+		b[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v);
+	return n;
+}
+
+static size_t pb_str(uint8_t *b, uint32_t field, const char *s)
+{
+	size_t n = pb_varint(b, field << 3 | 2);
+
+	n += pb_varint(b + n, strlen(s));
+	memcpy(b + n, s, strlen(s));
+	return n + strlen(s);
+}
+
+static size_t pb_int(uint8_t *b, uint32_t field, uint64_t v)
+{
+	size_t n = pb_varint(b, field << 3);
+	return n + pb_varint(b + n, v);
+}
+
+/* One gRPC message (5-byte prefix) holding a GenerateContentResponse-like body. */
+static size_t grpc_resp(uint8_t *out, uint32_t usage_field, uint32_t model_field, int in, int outn)
+{
+	uint8_t u[64], body[256];
+	size_t un = 0, bn = 0;
+
+	un += pb_int(u + un, 1, (uint64_t)in);
+	un += pb_int(u + un, 2, (uint64_t)outn);
+	un += pb_int(u + un, 3, (uint64_t)(in + outn));
+	un += pb_str(u + un, 5, "nested-len-field");
+	bn += pb_str(body + bn, 1, "candidate text, skipped");
+	bn += pb_varint(body + bn, 7 << 3 | 1); /* a fixed64 */
+	memcpy(body + bn, "12345678", 8);
+	bn += 8;
+	bn += pb_varint(body + bn, usage_field << 3 | 2);
+	bn += pb_varint(body + bn, un);
+	memcpy(body + bn, u, un);
+	bn += un;
+	if (model_field)
+		bn += pb_str(body + bn, model_field, "gemini-2.0-flash-001");
+	out[0] = 0;
+	out[1] = out[2] = 0;
+	out[3] = (uint8_t)(bn >> 8);
+	out[4] = (uint8_t)bn;
+	memcpy(out + 5, body, bn);
+	return 5 + bn;
+}
+
+static void grpc_req(uint32_t sid, const char *path, uint32_t model_field, const char *model,
+		     int64_t t)
+{
+	nghttp2_nv nv[] = {NV(":method", "POST"),
+			   NV(":scheme", "http"),
+			   NV(":authority", "generativelanguage.googleapis.com"),
+			   NV(":path", path),
+			   NV("content-type", "application/grpc"),
+			   NV("te", "trailers")};
+	uint8_t b[512], m[256];
+	size_t n = hblock(0, nv, 6, b, sizeof(b)), k;
+
+	frame('o', 1, 4, sid, b, n, t);
+	k = pb_str(m + 5, model_field, model);
+	m[0] = m[1] = m[2] = m[3] = 0;
+	m[4] = (uint8_t)k;
+	frame('o', 0, 1, sid, m, 5 + k, t + 1);
+}
+
+static void test_grpc(void)
+{
+	struct ap_h2 *h = newh2();
+	nghttp2_nv rh[] = {NV(":status", "200"), NV("content-type", "application/grpc")};
+	nghttp2_nv ok[] = {NV("grpc-status", "0")};
+	nghttp2_nv err[] = {NV(":status", "200"), NV("content-type", "application/grpc"),
+			    NV("grpc-status", "5"), NV("grpc-message", "model not found")};
+	uint8_t b[512], msg[512];
+	size_t n, mn;
+
+	conv_reset();
+	preface(1000);
+	/* Gemini unary */
+	grpc_req(1, "/google.ai.generativelanguage.v1beta.GenerativeService/GenerateContent", 1,
+		 "models/gemini-2.0-flash", 2000);
+	n = hblock(1, rh, 2, b, sizeof(b));
+	frame('i', 1, 4, 1, b, n, 2150);
+	mn = grpc_resp(msg, 3, 4, 17, 9);
+	frame('i', 0, 0, 1, msg, 7, 2160); /* the message split across DATA frames */
+	frame('i', 0, 0, 1, msg + 7, mn - 7, 2170);
+	n = hblock(1, ok, 1, b, sizeof(b));
+	frame('i', 1, 5, 1, b, n, 2180);
+	/* Vertex server stream: three messages, cumulative usage */
+	grpc_req(3, "/google.cloud.aiplatform.v1.PredictionService/StreamGenerateContent", 5,
+		 "projects/p/locations/us/publishers/google/models/gemini-1.5-pro", 3000);
+	n = hblock(1, rh, 2, b, sizeof(b));
+	frame('i', 1, 4, 3, b, n, 3100);
+	for (int i = 0; i < 3; i++) {
+		mn = grpc_resp(msg, 4, 0, 30, 2 + i * 2);
+		frame('i', 0, 0, 3, msg, mn, 3200 + i * 10);
+	}
+	n = hblock(1, ok, 1, b, sizeof(b));
+	frame('i', 1, 5, 3, b, n, 3300);
+	/* trailers-only error */
+	grpc_req(5, "/google.ai.generativelanguage.v1beta.GenerativeService/GenerateContent", 1,
+		 "models/nope", 4000);
+	n = hblock(1, err, 4, b, sizeof(b));
+	frame('i', 1, 5, 5, b, n, 4100);
+	CHECK_EQ_INT(run(h, 0), 3);
+	CHECK_EQ_STR(got[0].path,
+		     "/google.ai.generativelanguage.v1beta.GenerativeService/GenerateContent");
+	CHECK_EQ_STR(got[0].content_type, "application/grpc");
+	CHECK_EQ_INT(got[0].grpc_status, 0);
+	CHECK_EQ_INT(got[0].status, 200);
+	CHECK_EQ_STR(got[0].request_model, "gemini-2.0-flash");
+	CHECK_EQ_STR(got[0].response_model, "gemini-2.0-flash-001");
+	CHECK_EQ_INT(got[0].usage.input, 17);
+	CHECK_EQ_INT(got[0].usage.output, 9);
+	CHECK_EQ_INT(got[0].stream, 0);
+	CHECK_EQ_INT(got[0].first_byte_ns, 2150);
+	CHECK_EQ_INT(got[0].end_ns, 2180);
+	CHECK_EQ_STR(got[1].request_model, "gemini-1.5-pro");
+	CHECK_EQ_STR(got[1].response_model, "");
+	CHECK_EQ_INT(got[1].usage.input, 30);
+	CHECK_EQ_INT(got[1].usage.output, 6);
+	CHECK_EQ_INT(got[1].stream, 1);
+	CHECK_EQ_INT(got[1].events, 3);
+	CHECK_EQ_INT(got[1].first_event_ns, 3200);
+	CHECK_EQ_INT(got[1].grpc_status, 0);
+	CHECK_EQ_INT(got[2].grpc_status, 5);
+	CHECK_EQ_INT(got[2].usage.input, AP_UNKNOWN);
+	CHECK_EQ_INT(got[2].end_ns, 4100);
+	CHECK_EQ_INT(run(h, SIZE_MAX), 3);
+	CHECK_EQ_INT(got[1].usage.output, 6);
+	CHECK_EQ_INT(got[0].usage.input, 17);
+	CHECK_EQ_STR(got[0].request_model, "gemini-2.0-flash");
+	/* a plain HTTP/2 exchange is not gRPC */
+	conv_reset();
+	preface(1000);
+	chat_stream(1, 2000);
+	CHECK_EQ_INT(run(h, 0), 1);
+	CHECK_EQ_INT(got[0].grpc_status, AP_UNKNOWN);
 	free(h);
 }
 
@@ -678,9 +865,11 @@ int main(void)
 	test_interleaved();
 	test_padding_continuation();
 	test_dynamic_table();
+	test_push();
 	test_table_size();
 	test_stream_cap();
 	test_content_length();
+	test_grpc();
 	test_resets();
 	test_hostile();
 	test_fuzz();

@@ -51,6 +51,8 @@ static void export_exchange(struct jw *w, const struct run *run, const struct vx
 	jw_kuint(w, "events", x->events);
 	kname(w, "error", ap_xerr_name(x->error), x->error != AP_XERR_NONE);
 	jw_kstr_opt(w, "content_type", S(run, x->ctype));
+	if (x->grpc_status >= 0) /* gRPC exchanges only */
+		jw_kint(w, "grpc_status", x->grpc_status);
 	jw_kstr_opt(w, "agent", S(run, x->agent));
 	jw_kstr_opt(w, "span", x->span >= 0 ? S(run, run->spans[x->span].name) : NULL);
 	jw_key(w, "request_hash");

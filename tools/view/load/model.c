@@ -225,6 +225,7 @@ static void add_exchange(struct ld *l, const struct ap_exchange *r)
 	x->id = r->id;
 	x->conn_id = r->conn_id;
 	x->request_hash = r->request_hash;
+	x->grpc_status = r->grpc_status;
 	x->stack_id = r->stack_id;
 	x->span_id = r->span_id;
 	x_times(l, x, r);

@@ -66,8 +66,9 @@ struct vxch {
 	int32_t proc;
 	uint32_t tid;
 	int32_t port, status;
-	int32_t span; /* enclosing manual span index, -1 */
-	int32_t conn; /* connection index, -1 */
+	int32_t grpc_status; /* UNK unless gRPC */
+	int32_t span;	     /* enclosing manual span index, -1 */
+	int32_t conn;	     /* connection index, -1 */
 	uint32_t method, path, host, ctype, req_model, resp_model, agent; /* agent: resolved */
 	uint32_t events;
 	uint8_t cat, prov, vis, tls, stream, error, new_conn;
