@@ -51,7 +51,7 @@ async def async_part():
         async def chat(delay, i):
             r = await c.post(base + "/v1/chat/completions",
                              headers={**H, "x-mock-delay-ms": str(delay)},
-                             json={"model": f"gpt-4o-mini", "messages": [
+                             json={"model": f"gpt-4o-mini-c{i}", "messages": [
                                  {"role": "user", "content": "concurrent " + "x" * (i * 8)}]})
             return "async " + summary(r)
         async def stream():
@@ -91,11 +91,11 @@ eq("one exchange per request", len(X), len(M))
 match_mock(X, M, "httpx h2", host="localhost", port=H2, tls=True, visibility="plaintext")
 conns = sorted({x["conn"] for x in X})
 eq("two connections (sync client, async client)", len(conns), 2)
-par = [x for x in X if x.get("request_model") == "gpt-4o-mini" and not x.get("stream")]
+par = [x for x in X if (x.get("request_model") or "").startswith("gpt-4o-mini-c")]
 eq("four concurrent chats", len(par), 4)
 check("concurrent chats share one connection", len({x["conn"] for x in par}) == 1)
 check("concurrent chats overlap in time", all(overlap(a, b) for a in par for b in par if a is not b))
-for m in [r for r in M if r.get("request_model") == "gpt-4o-mini" and not r["stream"]]:
+for m in [r for r in M if (r.get("request_model") or "").startswith("gpt-4o-mini-c")]:
     cand = [x for x in par if x.get("input_tokens") == m["input_tokens"]]
     check(f"concurrent chat with {m['input_tokens']} input tokens: own ttfb >= {m['delay_ms']} ms",
           len(cand) == 1 and (cand[0]["first_byte_ns"] - cand[0]["start_ns"]) / 1e6 >= m["delay_ms"] - FB_SLACK_MS,
