@@ -9,7 +9,7 @@ export_runs
 for run in $RUNS; do
 	export_fmt chrome "$run" || continue
 	pycheck "$run" "$W/$run.chrome" <<'PY'
-# What Perfetto's JSON importer requires (formats.md section 1): object form with traceEvents
+# What Perfetto's JSON importer requires: object form with traceEvents
 # first; every non-M event has ts; X needs dur and X/B/E nest per thread; b/e need cat + id and
 # balance per (pid, cat, id); C needs numeric args; M names processes and threads.
 raw = open(sys.argv[1], encoding="utf-8").read()

@@ -9,10 +9,10 @@
 #include "reader.h"
 
 /*
- * Rules followed (formats.md section 1): "traceEvents" is the first key; ts and dur are
- * microseconds (relative to the run's start, whose epoch time is in otherData); X events only
- * for manual spans, which nest per thread; b/e pairs share cat and id; process and thread names
- * come from M events; counters are C events with numeric args.
+ * Rules followed (what Perfetto's JSON importer requires): "traceEvents" is the first key; ts and
+ * dur are microseconds (relative to the run's start, whose epoch time is in otherData); X events
+ * only for manual spans, which nest per thread; b/e pairs share cat and id; process and thread
+ * names come from M events; counters are C events with numeric args.
  */
 
 #define SPAN_ID0 ((size_t)1 << 40) /* async ids of spans that do not nest: apart from exchanges */
