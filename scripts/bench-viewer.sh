@@ -22,7 +22,7 @@ measure() {
 	shift 2
 	/usr/bin/time -f '%e %U %S %M' -o "$OUT/time" timeout "${AP_BENCH_TIMEOUT:-120}" "$@" >/dev/null 2>"$OUT/err"
 	local rc=$?
-	read -r wall user sys kb <"$OUT/time" 2>/dev/null || { wall=?; user=0; sys=0; kb=0; }
+	read -r wall user sys kb < <(tail -1 "$OUT/time" 2>/dev/null) || { wall='?'; user=0; sys=0; kb=0; }
 	printf '  %-28s %8s s wall %7.2f s cpu %7.0f MB peak %5.0f B/exchange%s\n' "$label" "$wall" \
 		"$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}')" "$(awk -v k="$kb" 'BEGIN {print k / 1024}')" \
 		"$(awk -v k="$kb" -v n="$n" 'BEGIN {print k * 1024 / n}')" "$([ "$rc" = 0 ] || echo "  (exit $rc)")"
