@@ -157,5 +157,5 @@ for v in $VR build/agentprof-view; do
 	printf '%-40s %8s s  target < 2 s %s\n' "$(basename "$v") summary" "$m" \
 		"$(awk -v m="$m" 'BEGIN {print (m < 2) ? "ok" : "OVER"}')"
 done
-echo "(build/agentprof-view is the ASan/UBSan build that make builds by default; the target is for the release build)"
+echo "(build/agentprof-view is the release build that make builds by default; scripts/bench-viewer.sh has every command next to the decode floor)"
 exit 0

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -17,6 +18,8 @@
 
 #include "rt.h"
 #include "rt_metrics.h"
+#include "price_table.h"
+#include "usage.h"
 
 /*
  * Aggregation: AP_METRICS_SERIES slots keyed by a hash of (category, provider, host, model),
@@ -51,6 +54,8 @@ struct series {
 	struct hist dur, ttfb;
 	uint64_t errors;
 	uint64_t tok[TOK_N];
+	uint64_t cost_nusd; /* nano-USD from the built-in price table (core/price_table.c) */
+	uint8_t has_cost;
 };
 
 struct agg {
@@ -141,15 +146,35 @@ static int64_t tok(int64_t v)
 	return v > 0 ? v : 0;
 }
 
+/* USD of one exchange at built-in list prices (response model first, as the viewer prices it);
+ * NAN when unknown. Usage normalised the way the viewer does (usage.h). Outside the lock. */
+static double exchange_cost(const struct ap_exchange *x)
+{
+	const struct ap_price *pr;
+	struct ap_usage u;
+
+	if (x->category != AP_CAT_LLM)
+		return NAN;
+	pr = ap_price_builtin_find(x->response_model);
+	if (!pr)
+		pr = ap_price_builtin_find(x->request_model);
+	if (!pr)
+		return NAN;
+	ap_usage_otel(ap_usage_api(x->path), &x->usage, &u);
+	return ap_price_cost(pr, u.input, u.output, u.cache_read, u.cache_write, u.reasoning);
+}
+
 void ap_metrics_observe(const struct ap_exchange *x)
 {
 	const char *model;
 	struct series *s;
 	uint64_t key;
+	double cost;
 
 	if (!atomic_load_explicit(&m.on, memory_order_relaxed))
 		return;
 	model = x->request_model[0] ? x->request_model : x->response_model;
+	cost = exchange_cost(x);
 	key = fnv(fnv(0xcbf29ce484222325ull ^ ((uint64_t)x->category << 8 | x->provider), x->host),
 		  model);
 	lock();
@@ -166,6 +191,10 @@ void ap_metrics_observe(const struct ap_exchange *x)
 	s->tok[TOK_CREAD] += (uint64_t)tok(x->usage.cache_read);
 	s->tok[TOK_CWRITE] += (uint64_t)tok(x->usage.cache_write);
 	s->tok[TOK_REASON] += (uint64_t)tok(x->usage.reasoning);
+	if (cost >= 0) { /* not NAN */
+		s->cost_nusd += (uint64_t)(cost * 1e9 + 0.5);
+		s->has_cost = 1;
+	}
 	unlock();
 }
 
@@ -377,6 +406,19 @@ static size_t render(void)
 			put(&o, "\n", 1);
 		}
 	}
+	for (uint32_t i = 0, any = 0; i < a->n; i++) {
+		if (!a->s[i].has_cost)
+			continue;
+		if (!any++)
+			head(&o, "agentprof_cost_usd_total", "counter",
+			     "Cost of LLM calls in US dollars at the built-in list prices "
+			     "(" AP_PRICES_BUILTIN_DATE "), known part.");
+		puts_(&o, "agentprof_cost_usd_total{");
+		labels(&o, &a->s[i], 0);
+		puts_(&o, "} ");
+		put_secs(&o, a->s[i].cost_nusd); /* nano-USD as decimal USD */
+		put(&o, "\n", 1);
+	}
 	head(&o, "agentprof_exchanges_total", "counter", "Exchanges recorded by this process.");
 	puts_(&o, "agentprof_exchanges_total ");
 	put_u(&o, a->exchanges);
@@ -391,7 +433,7 @@ static size_t render(void)
 static int send_all(int fd, const char *p, size_t n)
 {
 	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		ssize_t w = AP_REAL(send)(fd, p, n, MSG_NOSIGNAL);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -432,7 +474,7 @@ static void serve(int fd)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	while (len < sizeof(req) - 1) {
-		ssize_t r = recv(fd, req + len, sizeof(req) - 1 - len, 0);
+		ssize_t r = AP_REAL(recv)(fd, req + len, sizeof(req) - 1 - len, 0);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -497,14 +539,14 @@ static void *serve_loop(void *arg)
 			break;
 		if (r <= 0)
 			continue;
-		c = accept4(m.fd, NULL, NULL, SOCK_CLOEXEC);
+		c = AP_REAL(accept4)(m.fd, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0) {
 			if (errno == EBADF || errno == ENOTSOCK || errno == EINVAL)
 				break;
 			continue;
 		}
 		serve(c);
-		close(c);
+		AP_REAL(close)(c);
 	}
 	atomic_store(&m.on, 0);
 	return NULL;
@@ -598,7 +640,7 @@ void ap_metrics_start(const char *spec)
 		goto fail;
 	hi = fcntl(fd, F_DUPFD_CLOEXEC, LISTEN_FD_MIN);
 	if (hi >= 0) {
-		close(fd);
+		AP_REAL(close)(fd);
 		fd = hi;
 	}
 	p = mmap(NULL, 2 * sizeof(struct agg) + OUT_CAP, PROT_READ | PROT_WRITE,
@@ -640,7 +682,7 @@ fail:
 			strerrordesc_np(errno));
 	}
 	if (fd >= 0)
-		close(fd);
+		AP_REAL(close)(fd);
 out:
 	ap_tls.guard--;
 }

@@ -9,7 +9,7 @@ export_runs
 for run in $RUNS; do
 	export_fmt chrome "$run" || continue
 	pycheck "$run" "$W/$run.chrome" <<'PY'
-# What Perfetto's JSON importer requires (formats.md section 1): object form with traceEvents
+# What Perfetto's JSON importer requires: object form with traceEvents
 # first; every non-M event has ts; X needs dur and X/B/E nest per thread; b/e need cat + id and
 # balance per (pid, cat, id); C needs numeric args; M names processes and threads.
 raw = open(sys.argv[1], encoding="utf-8").read()
@@ -25,7 +25,11 @@ bad = [e for e in ev if e.get("ph") not in phs or not isinstance(e.get("pid"), i
        or (e["ph"] != "M" and not isinstance(e.get("ts"), (int, float)))]
 res("every event: known ph, int pid, name, numeric ts (M exempt)", not bad, repr(bad[:2]))
 meta = [e for e in ev if e["ph"] == "M"]
-res("M events name processes and threads", meta and all(e["name"] in ("process_name", "thread_name") and isinstance(e["args"]["name"], str) for e in meta))
+res("M events name processes and threads", meta and all(e["name"] in ("process_name", "thread_name", "process_sort_index") and (isinstance(e["args"].get("name"), str) or isinstance(e["args"].get("sort_index"), int)) for e in meta))
+pn = [e for e in meta if e["name"] == "process_name"]
+res("one process_name per pid, without a '(pid N)' of its own (viewers add it)", len(pn) == len({e["pid"] for e in pn}) and not any("(pid" in e["args"]["name"] for e in pn), repr(pn[:3]))
+si = {e["pid"]: e["args"]["sort_index"] for e in meta if e["name"] == "process_sort_index"}
+res("process_sort_index for every named process, distinct", set(si) == {e["pid"] for e in pn} and len(set(si.values())) == len(si), repr(si))
 pids = {e["pid"] for e in ev if e["ph"] != "M"}
 named = {e["pid"] for e in meta if e["name"] == "process_name"}
 res("every process has a name", pids <= named, repr(pids - named))
@@ -79,6 +83,8 @@ if L == "synth":
     res("spans as X events", any(e["ph"] == "X" and e["name"] == "plan" for e in ev))
     res("phases nested in the request", any(e["ph"] == "b" and e["name"] == "wait for first byte" for e in ev))
     res("two processes", len(pids) == 2, repr(pids))
+    res("the agent (4242, the parent) sorts first, the helper after", si.get(4242) == 0 and si.get(4300, -1) > 0, repr(si))
+    res("process names are the programs", {e["pid"]: e["args"]["name"] for e in pn} == {4242: "python3", 4300: "rg"}, repr(pn))
 PY
 done
 finish

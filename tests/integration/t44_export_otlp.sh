@@ -7,7 +7,7 @@
 
 export_runs
 
-# The opentelemetry-proto JSON mapping (formats.md section 4.2) and the GenAI span conventions.
+# The opentelemetry-proto JSON mapping and the GenAI span conventions.
 read -r -d '' OTLP_CHECK <<'PY'
 import json, re
 HEX32, HEX16 = re.compile(r"^[0-9a-fA-F]{32}$"), re.compile(r"^[0-9a-fA-F]{16}$")

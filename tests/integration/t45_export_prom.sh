@@ -18,7 +18,7 @@ for run in $RUNS; do
 		fi
 	fi
 	pycheck "$run" "$W/$run.prom" <<'PY'
-# text format 0.0.4 (formats.md section 5): HELP/TYPE before samples, one group per metric,
+# text format 0.0.4: HELP/TYPE before samples, one group per metric,
 # cumulative buckets in increasing le, +Inf == _count, no timestamps, GenAI bucket bounds.
 raw = open(sys.argv[1], "rb").read()
 res("UTF-8, LF, ends with a newline", raw.endswith(b"\n") and b"\r" not in raw and raw.decode("utf-8") is not None)

@@ -119,6 +119,27 @@ print(("ok - " if ok else "FAIL - ") + "service.name per process: the agent labe
 PY
 while read -r l; do case $l in ok*) ok "${l#ok - }" ;; *) fail "${l#FAIL - }" "" ;; esac; done <"$W/svc.check"
 
+# --- progress: on a terminal only (script(1) gives the viewer a pty), never when piped or --quiet
+if command -v script >/dev/null 2>&1; then
+	start_receiver recvp || fail "receiver p" "did not start"
+	cmd="'$AP_VIEW' export --format otlp --batch-spans 200 --endpoint http://127.0.0.1:$RPORT '$W/run'"
+	script -qfec "$cmd" /dev/null >"$W/tty.out" 2>&1 </dev/null
+	if grep -qa 'spans in [0-9]* requests, [0-9.]* MB sent' "$W/tty.out"; then
+		ok "progress on a terminal (spans, requests, MB sent)"
+	else
+		fail "progress on a terminal" "$(tail -c 300 "$W/tty.out" | tr '\r' '|')"
+	fi
+	script -qfec "$cmd --quiet" /dev/null >"$W/quiet.out" 2>&1 </dev/null
+	"$AP_VIEW" export --format otlp --batch-spans 200 --endpoint "http://127.0.0.1:$RPORT" "$W/run" 2>"$W/piped.err" | cat
+	if ! grep -qaE 'requests, [0-9.]+ MB sent' "$W/quiet.out" "$W/piped.err"; then
+		ok "no progress with --quiet or when stderr is not a terminal"
+	else
+		fail "no progress with --quiet or when piped" "$(tail -c 200 "$W/quiet.out" "$W/piped.err" | tr '\r' '|')"
+	fi
+else
+	skip "progress on a terminal" "script(1) not installed"
+fi
+
 # --- a refusal: 413 with a chunked body --------------------------------------------------------
 start_receiver recv413 || { fail "receiver 3" "did not start"; finish; }
 "$AP_VIEW" export --format otlp --no-gzip --batch-spans 1000000 --batch-bytes 1000M \

@@ -24,7 +24,6 @@ start_receiver() {
 	rm -f "$RDIR/port"
 	"$PY" "$OTLP_DIR/receiver.py" "$RDIR" "$@" 2>"$RDIR/stderr" &
 	_AP_PIDS="$_AP_PIDS $!"
-	RPID=$!
 	for _ in $(seq 1 100); do
 		[ -s "$RDIR/port" ] && break
 		sleep 0.1

@@ -1,9 +1,11 @@
 /* analysis.c: concurrency-aware breakdown, child-process items and grouped call statistics. */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analysis.h"
+#include "sort.h"
 
 const char *const tok_names[T_MAX] = {"input", "output", "cache_read", "cache_write", "reasoning"};
 
@@ -184,18 +186,8 @@ struct pcival {
 	int32_t proc;
 	uint8_t cat;
 	int64_t a, b;
+	uint64_t key; /* proc, cat: the sort order is (key, a) */
 };
-
-static int cmp_pcival(const void *x, const void *y)
-{
-	const struct pcival *p = x, *q = y;
-
-	if (p->proc != q->proc)
-		return p->proc < q->proc ? -1 : 1;
-	if (p->cat != q->cat)
-		return p->cat < q->cat ? -1 : 1;
-	return p->a < q->a ? -1 : p->a > q->a;
-}
 
 int64_t *proc_cat_walls(const struct vrun *r)
 {
@@ -208,15 +200,18 @@ int64_t *proc_cat_walls(const struct vrun *r)
 		const struct vxch *x = &run->xs[i];
 
 		if (r->xsel[i] && x->t0 != UNK && x->t1 > x->t0)
-			*VEC_PUSH(v, n, cap) = (struct pcival){x->proc, x->cat, x->t0, x->t1};
+			*VEC_PUSH(v, n, cap) = (struct pcival){x->proc, x->cat, x->t0, x->t1,
+							       (uint64_t)x->proc << 8 | x->cat};
 	}
 	for (size_t i = 0; i < run->n_spans; i++) {
 		const struct vspan *s = &run->spans[i];
 
 		if (r->ssel[i] && s->cat && s->start != UNK && s->end > s->start)
-			*VEC_PUSH(v, n, cap) = (struct pcival){s->proc, s->cat, s->start, s->end};
+			*VEC_PUSH(v, n, cap) = (struct pcival){s->proc, s->cat, s->start, s->end,
+							       (uint64_t)s->proc << 8 | s->cat};
 	}
-	sort_n(v, n, sizeof(*v), cmp_pcival);
+	radix_sort64(v, n, sizeof(*v), offsetof(struct pcival, a), 1);
+	radix_sort64(v, n, sizeof(*v), offsetof(struct pcival, key), 0);
 	for (size_t i = 0; i < n;) {
 		int64_t a = v[i].a, b = v[i].b, tot = 0;
 		size_t j = i;
@@ -297,17 +292,6 @@ static void make_key(struct run *run, enum group_kind kind, uint32_t i, struct g
 	}
 }
 
-static int cmp_gkey(const void *a, const void *b)
-{
-	const struct gkey *x = a, *y = b;
-
-	if (x->k1 != y->k1)
-		return x->k1 < y->k1 ? -1 : 1;
-	if (x->k2 != y->k2)
-		return x->k2 < y->k2 ? -1 : 1;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
 static void group_fill(const struct run *run, enum group_kind kind, struct group *gr,
 		       const struct gkey *keys, size_t n, const double *aux)
 {
@@ -377,7 +361,9 @@ size_t groups_build(struct vrun *r, enum group_kind kind, const double *aux, str
 	for (size_t i = 0; i < run->n_xs; i++)
 		if (r->xsel[i] && (kind != G_MODEL || run->xs[i].cat == AP_CAT_LLM))
 			make_key(run, kind, (uint32_t)i, &keys[n++]);
-	sort_n(keys, n, sizeof(*keys), cmp_gkey);
+	/* (k1, k2, idx) order: keys are made in idx order, two stable radix passes */
+	radix_sort64(keys, n, sizeof(*keys), offsetof(struct gkey, k2), 0);
+	radix_sort64(keys, n, sizeof(*keys), offsetof(struct gkey, k1), 0);
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
 

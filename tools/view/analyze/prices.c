@@ -1,48 +1,20 @@
 /* prices.c: price and context-window lookup, the built-in table, and the cost of an exchange. */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jsonp.h"
+#include "price_table.h"
 #include "prices.h"
 
-#define N NAN
-#define M (1e-6) /* USD per million tokens -> per token */
-
-/*
- * Built-in default table (list prices per million tokens, as of PRICES_BUILTIN_DATE, in the
- * field meanings of LiteLLM's model_prices_and_context_window.json). Approximate by nature:
- * pass --prices with a current LiteLLM file for authoritative numbers. Keep sorted by name.
- */
-static const struct price builtin[] = {
-	/* name, in, out, cache_read, cache_write, reasoning, in>200k, out>200k, cr>200k, ctx */
-	{"chatgpt-4o-latest", 5 * M, 15 * M, N, N, N, N, N, N, 128000},
-	{"claude-3-5-haiku", 0.8 * M, 4 * M, 0.08 * M, 1 * M, N, N, N, N, 200000},
-	{"claude-3-5-sonnet", 3 * M, 15 * M, 0.3 * M, 3.75 * M, N, N, N, N, 200000},
-	{"claude-3-7-sonnet", 3 * M, 15 * M, 0.3 * M, 3.75 * M, N, N, N, N, 200000},
-	{"claude-haiku-4-5", 1 * M, 5 * M, 0.1 * M, 1.25 * M, N, N, N, N, 200000},
-	{"claude-opus-4", 15 * M, 75 * M, 1.5 * M, 18.75 * M, N, N, N, N, 200000},
-	{"claude-opus-4-1", 15 * M, 75 * M, 1.5 * M, 18.75 * M, N, N, N, N, 200000},
-	{"claude-sonnet-4", 3 * M, 15 * M, 0.3 * M, 3.75 * M, N, N, N, N, 200000},
-	{"claude-sonnet-4-5", 3 * M, 15 * M, 0.3 * M, 3.75 * M, N, 6 * M, 22.5 * M, 0.6 * M,
-	 200000},
-	{"gemini-2.0-flash", 0.1 * M, 0.4 * M, 0.025 * M, N, N, N, N, N, 1048576},
-	{"gemini-2.5-flash", 0.3 * M, 2.5 * M, 0.075 * M, N, N, N, N, N, 1048576},
-	{"gemini-2.5-pro", 1.25 * M, 10 * M, 0.31 * M, N, N, 2.5 * M, 15 * M, 0.625 * M, 1048576},
-	{"gpt-3.5-turbo", 0.5 * M, 1.5 * M, N, N, N, N, N, N, 16385},
-	{"gpt-4.1", 2 * M, 8 * M, 0.5 * M, N, N, N, N, N, 1047576},
-	{"gpt-4.1-mini", 0.4 * M, 1.6 * M, 0.1 * M, N, N, N, N, N, 1047576},
-	{"gpt-4.1-nano", 0.1 * M, 0.4 * M, 0.025 * M, N, N, N, N, N, 1047576},
-	{"gpt-4o", 2.5 * M, 10 * M, 1.25 * M, N, N, N, N, N, 128000},
-	{"gpt-4o-mini", 0.15 * M, 0.6 * M, 0.075 * M, N, N, N, N, N, 128000},
-	{"llama3", N, N, N, N, N, N, N, N, 8192},
-	{"llama3.1", N, N, N, N, N, N, N, N, 131072},
-	{"llama3.2", N, N, N, N, N, N, N, N, 131072},
-	{"o3-mini", 1.1 * M, 4.4 * M, 0.55 * M, N, N, N, N, N, 200000},
-	{"o4-mini", 1.1 * M, 4.4 * M, 0.275 * M, N, N, N, N, N, 200000},
-	{"text-embedding-3-large", 0.13 * M, 0, N, N, N, N, N, N, 8191},
-	{"text-embedding-3-small", 0.02 * M, 0, N, N, N, N, N, N, 8191},
-};
+/* The built-in table lives in preload/core/price_table.c (the live metrics price with it too);
+ * struct price has the layout of struct ap_price. */
+_Static_assert(sizeof(struct price) == sizeof(struct ap_price), "struct price layout");
+_Static_assert(offsetof(struct price, max_input) == offsetof(struct ap_price, max_input),
+	       "struct price layout");
+#define BUILTIN_TAB ((const struct price *)ap_price_builtin)
+#define N_BUILTIN   ap_price_builtin_n
 
 struct cache_ent {
 	uint32_t resp, req;
@@ -148,9 +120,9 @@ struct prices *prices_load(const char *file, char *msg, size_t msglen)
 	struct prices *p = xcalloc(1, sizeof(*p));
 
 	if (!file) {
-		p->n = sizeof(builtin) / sizeof(builtin[0]);
-		p->tab = xmalloc(sizeof(builtin));
-		memcpy(p->tab, builtin, sizeof(builtin));
+		p->n = N_BUILTIN;
+		p->tab = xmalloc(N_BUILTIN * sizeof(*p->tab));
+		memcpy(p->tab, BUILTIN_TAB, N_BUILTIN * sizeof(*p->tab));
 		p->builtin = 1;
 		p->source = xstrdup("built-in table (" PRICES_BUILTIN_DATE ")");
 	} else {
@@ -236,46 +208,11 @@ const struct price *prices_for(const struct prices *p, const struct run *run, co
 	return e ? e : prices_find(p, S(run, x->req_model), x->prov);
 }
 
-static double or (double v, double dflt)
-{
-	return isnan(v) ? dflt : v;
-}
-
-/*
- * Usage is normalised (docs/FORMAT.md): input includes cache reads and writes, output includes
- * reasoning. Cache tokens are billed at their own rates when the entry has them, else as input.
- */
+/* Usage is normalised (docs/FORMAT.md); the formula is ap_price_cost's. */
 double price_cost(const struct price *pr, const struct vxch *x)
 {
-	double in_rate, out_rate, cr_rate, cw_rate, cost;
-	int64_t cr, cw, plain, out, rs;
-
-	if (!pr || x->in < 0 || isnan(pr->in))
-		return NAN;
-	if (x->out < 0 && !isnan(pr->out) && pr->out > 0)
-		return NAN; /* output billed but unknown */
-	in_rate = pr->in;
-	out_rate = or (pr->out, 0);
-	cr_rate = or (pr->cache_read, in_rate);
-	cw_rate = or (pr->cache_write, in_rate);
-	if (x->in > 200000 && !isnan(pr->in_200k)) {
-		in_rate = pr->in_200k;
-		out_rate = or (pr->out_200k, out_rate);
-		cr_rate = or (pr->cache_read_200k, cr_rate);
-	}
-	cr = x->cache_read > 0 ? x->cache_read : 0;
-	cw = x->cache_write > 0 ? x->cache_write : 0;
-	plain = x->in - cr - cw;
-	if (plain < 0)
-		plain = 0;
-	out = x->out > 0 ? x->out : 0;
-	rs = x->reasoning > 0 && x->reasoning <= out ? x->reasoning : 0;
-	cost = (double)plain * in_rate + (double)cr * cr_rate + (double)cw * cw_rate;
-	if (!isnan(pr->reasoning))
-		cost += (double)(out - rs) * out_rate + (double)rs * pr->reasoning;
-	else
-		cost += (double)out * out_rate;
-	return cost;
+	return ap_price_cost((const struct ap_price *)pr, x->in, x->out, x->cache_read,
+			     x->cache_write, x->reasoning);
 }
 
 void prices_apply(struct prices *p, struct run *run)
@@ -320,8 +257,7 @@ int64_t prices_context(const struct prices *p, const struct run *run, const stru
 	if (e && e->max_input > 0)
 		return e->max_input;
 	if (p && !p->builtin) { /* the file lacks it: fall back to the built-in windows */
-		struct prices b = {.tab = (struct price *)builtin,
-				   .n = sizeof(builtin) / sizeof(builtin[0])};
+		struct prices b = {.tab = (struct price *)BUILTIN_TAB, .n = N_BUILTIN};
 
 		e = prices_for(&b, run, x);
 		if (e && e->max_input > 0)

@@ -3,9 +3,10 @@
 #define AGENTPROF_VIEW_PRICES_H
 
 #include "model.h"
+#include "price_table.h"
 
 /* Date of the built-in table; stated in every view that shows a cost computed from it. */
-#define PRICES_BUILTIN_DATE "2025-11-01"
+#define PRICES_BUILTIN_DATE AP_PRICES_BUILTIN_DATE
 
 /* USD per token; NAN when the entry does not say. max_input: tokens, -1 when unknown. */
 struct price {

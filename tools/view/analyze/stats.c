@@ -1,7 +1,9 @@
 /* stats.c: nearest-rank percentiles and interval unions; pure code, unit-tested directly. */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 
+#include "sort.h"
 #include "stats.h"
 
 size_t pct_rank(size_t n, double p)
@@ -13,13 +15,6 @@ size_t pct_rank(size_t n, double p)
 	if (r > (double)n)
 		r = (double)n;
 	return (size_t)r - 1;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 static int cmp_f64(const void *a, const void *b)
@@ -43,8 +38,7 @@ void dist_i64(int64_t *v, size_t n, struct dist *d)
 		dist_empty(d);
 		return;
 	}
-	if (n > 1)
-		qsort(v, n, sizeof(*v), cmp_i64);
+	radix_sort64(v, n, sizeof(*v), 0, 1);
 	for (size_t i = 0; i < n; i++)
 		sum += (double)v[i];
 	d->count = n;
@@ -79,21 +73,12 @@ void dist_f64(double *v, size_t n, struct dist *d)
 	d->p99 = v[pct_rank(n, 99)];
 }
 
-static int cmp_ival(const void *a, const void *b)
-{
-	const struct ival *x = a, *y = b;
-
-	if (x->a != y->a)
-		return x->a < y->a ? -1 : 1;
-	return x->b < y->b ? -1 : x->b > y->b;
-}
-
 size_t ival_merge(struct ival *iv, size_t n)
 {
 	size_t w = 0;
 
-	if (n > 1)
-		qsort(iv, n, sizeof(*iv), cmp_ival);
+	/* by start (stable; the order of equal starts does not change the union) */
+	radix_sort64(iv, n, sizeof(*iv), offsetof(struct ival, a), 1);
 	for (size_t i = 0; i < n; i++) {
 		if (iv[i].b <= iv[i].a)
 			continue;

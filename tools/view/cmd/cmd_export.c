@@ -10,7 +10,7 @@ static void kname(struct jw *w, const char *k, const char *name, int known)
 	jw_kstr_opt(w, k, known ? name : NULL);
 }
 
-/* The design.md section 8 contract fields first, in its order; then additional fields. */
+/* The contract fields first (docs/agentprof-view.md), in its order; then additional fields. */
 static void export_exchange(struct jw *w, const struct run *run, const struct vxch *x)
 {
 	jw_obj(w);

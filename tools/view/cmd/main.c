@@ -28,7 +28,7 @@ static const struct command commands[] = {
 	 F_COMMON | O_WIDTH | O_PRICES | O_BUDGET | O_LIMIT | O_CALLSITE, 1, cmd_summary},
 	{"export", "--format FMT [PATH...]",
 	 "JSONL, folded stacks, speedscope, Chrome trace, OTLP or Prometheus (--format)",
-	 "Print one JSON object per exchange and per process (docs/FORMAT.md, design.md 8):\n"
+	 "Print one JSON object per exchange and per process (docs/agentprof-view.md):\n"
 	 "times in ns since the Unix epoch, null for unknown values." EXPORT_MORE_HELP,
 	 F_COMMON | O_FORMAT | O_WEIGHT | O_ROOTS | O_ENDPOINT | O_PRICES | O_SHIP | O_NATIVE, 1,
 	 cmd_export},

@@ -9,10 +9,10 @@
 #include "reader.h"
 
 /*
- * Rules followed (formats.md section 1): "traceEvents" is the first key; ts and dur are
- * microseconds (relative to the run's start, whose epoch time is in otherData); X events only
- * for manual spans, which nest per thread; b/e pairs share cat and id; process and thread names
- * come from M events; counters are C events with numeric args.
+ * Rules followed (what Perfetto's JSON importer requires): "traceEvents" is the first key; ts and
+ * dur are microseconds (relative to the run's start, whose epoch time is in otherData); X events
+ * only for manual spans, which nest per thread; b/e pairs share cat and id; process and thread
+ * names come from M events; counters are C events with numeric args.
  */
 
 #define SPAN_ID0 ((size_t)1 << 40) /* async ids of spans that do not nest: apart from exchanges */
@@ -50,18 +50,88 @@ static void jstr(FILE *f, const char *s)
 	jw_str(&w, s);
 }
 
-static double us(const struct ctx *c, int64_t t)
+/* Times are written as integers (printf of doubles was a third of the export): microseconds
+ * with three decimals, exactly what "%.3f" of (t - t0) / 1e3 printed. */
+static char *put_u64(char *p, uint64_t v)
 {
-	return (double)(t - c->t0) / 1e3;
+	char tmp[24];
+	int n = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/* ns as microseconds with three decimals ("-1.250", "12.000"). */
+static char *put_us3(char *p, int64_t ns)
+{
+	uint64_t a = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+
+	if (ns < 0)
+		*p++ = '-';
+	p = put_u64(p, a / 1000);
+	*p++ = '.';
+	*p++ = (char)('0' + a % 1000 / 100);
+	*p++ = (char)('0' + a % 100 / 10);
+	*p++ = (char)('0' + a % 10);
+	return p;
+}
+
+static char *put_str(char *p, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static int64_t us(const struct ctx *c, int64_t t)
+{
+	return t - c->t0; /* ns since the origin; put_us3 prints it in microseconds */
+}
+
+/* ,"id":"0x..." */
+static void put_id(FILE *f, size_t id, int close)
+{
+	static const char hex[] = "0123456789abcdef";
+	char b[40], *p = b, tmp[20];
+	int n = 0;
+
+	p = put_str(p, ",\"id\":\"0x");
+	do
+		tmp[n++] = hex[id & 15];
+	while ((id >>= 4));
+	while (n)
+		*p++ = tmp[--n];
+	*p++ = '"';
+	if (close)
+		*p++ = '}';
+	fwrite(b, 1, (size_t)(p - b), f);
 }
 
 /* Event head up to and including "name":..., without the closing brace. */
-static void head(struct ctx *c, const char *ph, int pid, uint32_t tid, double ts, const char *name,
+static void head(struct ctx *c, const char *ph, int pid, uint32_t tid, int64_t ts, const char *name,
 		 const char *cat)
 {
-	fprintf(c->f,
-		"%s\n{\"ph\":\"%s\",\"pid\":%d,\"tid\":%u,\"ts\":%.3f,\"name\":", c->n++ ? "," : "",
-		ph, pid, tid, ts);
+	char b[128], *p = b;
+
+	if (c->n++)
+		*p++ = ',';
+	p = put_str(p, "\n{\"ph\":\"");
+	p = put_str(p, ph);
+	p = put_str(p, "\",\"pid\":");
+	if (pid < 0)
+		*p++ = '-';
+	p = put_u64(p, pid < 0 ? (uint64_t)0 - (uint64_t)(int64_t)pid : (uint64_t)pid);
+	p = put_str(p, ",\"tid\":");
+	p = put_u64(p, tid);
+	p = put_str(p, ",\"ts\":");
+	p = put_us3(p, ts);
+	p = put_str(p, ",\"name\":");
+	fwrite(b, 1, (size_t)(p - b), c->f);
 	jstr(c->f, name);
 	if (cat) {
 		fputs(",\"cat\":", c->f);
@@ -130,7 +200,7 @@ static void exchanges(struct ctx *c, const struct view *v)
 			continue;
 		x_title(run, x, title, sizeof(title));
 		head(c, "b", p->pid, x->tid, us(c, x->t0), title, cat);
-		fprintf(c->f, ",\"id\":\"0x%zx\"", i + 1);
+		put_id(c->f, i + 1, 0);
 		x_args(c, run, x);
 		fputc('}', c->f);
 		np = x_phases(x, ph);
@@ -138,12 +208,12 @@ static void exchanges(struct ctx *c, const struct view *v)
 			int64_t a = i64_max(ph[k].a, x->t0), b = i64_min(ph[k].b, x->t1);
 
 			head(c, "b", p->pid, x->tid, us(c, a), ph[k].name, cat);
-			fprintf(c->f, ",\"id\":\"0x%zx\"}", i + 1);
+			put_id(c->f, i + 1, 1);
 			head(c, "e", p->pid, x->tid, us(c, b), ph[k].name, cat);
-			fprintf(c->f, ",\"id\":\"0x%zx\"}", i + 1);
+			put_id(c->f, i + 1, 1);
 		}
 		head(c, "e", p->pid, x->tid, us(c, x->t1), title, cat);
-		fprintf(c->f, ",\"id\":\"0x%zx\"}", i + 1);
+		put_id(c->f, i + 1, 1);
 	}
 }
 
@@ -191,7 +261,10 @@ static void spans(struct ctx *c, const struct view *v)
 		if (depth < 64 && (!depth || s->end <= open[depth - 1])) {
 			open[depth++] = s->end;
 			head(c, "X", pid, s->tid, us(c, s->start), S(run, s->name), cat);
-			fprintf(c->f, ",\"dur\":%.3f", (double)(s->end - s->start) / 1e3);
+			char b[48], *q = put_str(b, ",\"dur\":");
+
+			q = put_us3(q, s->end - s->start);
+			fwrite(b, 1, (size_t)(q - b), c->f);
 		} else {
 			head(c, "b", pid, s->tid, us(c, s->start), S(run, s->name), cat);
 			fprintf(c->f, ",\"id\":\"0x%zx\"}", SPAN_ID0 + idx[k]);
@@ -305,30 +378,94 @@ static void counters(struct ctx *c, const struct view *v)
 		uint8_t *buf = NULL;
 		size_t n = 0;
 		char msg[200];
+		int has = 0;
 
+		for (size_t k = 0; k < run->n_procs && !has; k++) /* no counters: no second read */
+			has = run->procs[k].file == (int32_t)i && v->a.psel[k] &&
+			      (run->procs[k].peak_rss != UNK || run->procs[k].cpu_user_ns != UNK ||
+			       run->procs[k].cpu_sys_ns != UNK);
+		if (!has)
+			continue;
 		if (rd_slurp(run->files[i].path, &buf, &n, msg, sizeof(msg)) == 0)
 			rd_parse_buf(buf, n, on_rec, &cc, &st, msg, sizeof(msg));
 		free(buf);
 	}
 }
 
+/* Depth of a process in the process tree (the agent, the root, is 0). */
+static int proc_depth(const struct run *run, int32_t i)
+{
+	int d = 0;
+
+	for (int32_t q = run->procs[i].parent; q >= 0 && d < 64; q = run->procs[q].parent)
+		d++;
+	return d;
+}
+
+static int cmp_order(const void *pa, const void *pb, void *ctx)
+{
+	const struct run *run = ctx;
+	int32_t a = *(const int32_t *)pa, b = *(const int32_t *)pb;
+	int da = proc_depth(run, a), db = proc_depth(run, b);
+	int64_t sa = run->procs[a].start, sb = run->procs[b].start;
+
+	if (da != db)
+		return da < db ? -1 : 1;
+	if (sa != sb)
+		return sa < sb ? -1 : 1;
+	return a < b ? -1 : a > b;
+}
+
+/*
+ * One process_name per pid (Perfetto adds "(pid N)" itself): the program it ran last, with the
+ * earlier images of an exec chain before an arrow ("bash -> python3"). process_sort_index puts
+ * the agent (the root of the process tree, started first) first, then the helpers by tree
+ * depth and start time.
+ */
+static void process_meta(struct ctx *c, const struct view *v)
+{
+	const struct run *run = &v->a.run;
+	int32_t *ord = xcalloc(run->n_procs + 1, sizeof(*ord));
+	size_t n = 0;
+	int rank = 0;
+	char lb[128], name[300];
+
+	for (size_t i = 0; i < run->n_procs; i++) /* the first image of each pid */
+		if (v->a.psel[i] &&
+		    (run->procs[i].exec_of < 0 || !v->a.psel[run->procs[i].exec_of]))
+			ord[n++] = (int32_t)i;
+	sort_r(ord, n, sizeof(*ord), cmp_order, (void *)run);
+	for (size_t k = 0; k < n; k++) {
+		const struct vproc *p = &run->procs[ord[k]];
+		size_t o = 0;
+		int d = 0;
+
+		name[0] = 0;
+		for (const struct vproc *q = p; q && d < 16; d++) {
+			o += (size_t)snprintf(name + o, o < sizeof(name) ? sizeof(name) - o : 0,
+					      "%s%s", d ? " -> " : "",
+					      proc_label(run, q, lb, sizeof(lb)));
+			q = q->exec_next >= 0 && v->a.psel[q->exec_next] ? &run->procs[q->exec_next]
+									 : NULL;
+		}
+		meta(c, "process_name", p->pid, (uint32_t)p->pid, name);
+		fprintf(c->f,
+			",\n{\"ph\":\"M\",\"pid\":%d,\"tid\":%d,\"name\":\"process_sort_index\","
+			"\"args\":{\"sort_index\":%d}}",
+			p->pid, p->pid, rank++);
+	}
+	free(ord);
+}
+
 int export_chrome(struct view *v)
 {
 	const struct run *run = &v->a.run;
 	struct ctx c = {.f = v->out, .t0 = v->a.start != UNK ? v->a.start : 0};
-	char lb[128], name[300];
+	char name[300];
 
 	c.py = py_open(run, NULL, 0);
 	fputs("{\"traceEvents\":[", c.f);
-	for (size_t i = 0; i < run->n_procs; i++) {
-		const struct vproc *p = &run->procs[i];
-
-		if (!v->a.psel[i])
-			continue;
-		snprintf(name, sizeof(name), "%s (pid %d)", proc_label(run, p, lb, sizeof(lb)),
-			 p->pid);
-		meta(&c, "process_name", p->pid, (uint32_t)p->pid, name);
-	}
+	process_meta(&c, v);
 	for (size_t i = 0; i < run->n_threads; i++) {
 		const struct vthread *t = &run->threads[i];
 		const struct vproc *p = &run->procs[t->proc];

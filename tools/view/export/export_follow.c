@@ -17,7 +17,9 @@
 /*
  * How it works, built only on run_load() (so it keeps working whatever the span files hold):
  * every poll it loads the whole directory again, when a span file changed (name, size, mtime)
- * or at least every RELOAD_S seconds (mapped segments may change without a new mtime), and
+ * or at least every RELOAD_S seconds (mapped segments may change without a new mtime), spaced
+ * by twice the time the last load took (a sidecar on a large run stays at about a third of a
+ * core), and
  * ships the spans whose id is not in the shipped set. Span ids are stable: they derive from the
  * process (pid, start time) and the record's own id (export_otlp.c), so a record read from a
  * raw segment one time and from a compressed frame the next is still one span. The set and the
@@ -217,7 +219,7 @@ int export_follow(struct view *v)
 	struct sigaction sa = {.sa_handler = on_term}, old_term, old_int;
 	struct stat sb;
 	uint64_t sig = 0;
-	double last = 0;
+	double last = 0, took = 0;
 	int rc = 0, to = otlp_dest_init(v, &d, "traces");
 
 	if (to == 2)
@@ -254,10 +256,13 @@ int export_follow(struct view *v)
 		uint64_t s = dir_signature(v->o.follow);
 		double t = mono_s();
 
-		if (s != sig || t - last >= RELOAD_S) {
+		/* a large run takes a while to load: keep the sidecar under about a third of a core
+		 */
+		if ((s != sig && t - last >= 2 * took) || t - last >= RELOAD_S + 5 * took) {
 			sig = s;
 			last = t;
 			rc = ship_once(v, &d, &fw, 0);
+			took = mono_s() - t;
 			if (rc == 1)
 				break;
 		}

@@ -9,7 +9,7 @@
 #include "export.h"
 #include "otlp.h"
 
-/* OTel GenAI gen_ai.client.operation.duration buckets, seconds (formats.md 4.4). */
+/* OTel GenAI gen_ai.client.operation.duration buckets, seconds. */
 static const double bounds[] = {0.01, 0.02, 0.04, 0.08,	 0.16,	0.32,  0.64,
 				1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92};
 #define NB (sizeof(bounds) / sizeof(bounds[0]))

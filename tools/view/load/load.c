@@ -9,6 +9,7 @@
 
 #include "model.h"
 #include "progress.h"
+#include "sort.h"
 
 /* Length of the valid UTF-8 sequence at s that is not a C1 control, 0 if none. */
 static size_t utf8_ok(const unsigned char *s)
@@ -264,15 +265,31 @@ static int cmp_conn_key(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static int cmp_xch(const void *a, const void *b)
+/* Sort the exchanges as cmp_xch orders them (t0, proc, id) without moving 250-byte records
+ * around in a comparison sort: three stable radix passes over (key, index) pairs, then one
+ * in-place permutation. */
+static void sort_exchanges(struct run *run)
 {
-	const struct vxch *x = a, *y = b;
+	struct xkey {
+		uint64_t key, idx;
+	} *k = xmalloc((run->n_xs + 1) * sizeof(*k));
+	size_t *order = xmalloc((run->n_xs + 1) * sizeof(*order));
+	size_t n = run->n_xs;
 
-	if (x->t0 != y->t0)
-		return x->t0 < y->t0 ? -1 : 1;
-	if (x->proc != y->proc)
-		return x->proc < y->proc ? -1 : 1;
-	return x->id < y->id ? -1 : x->id > y->id;
+	for (size_t i = 0; i < n; i++)
+		k[i] = (struct xkey){run->xs[i].id, i};
+	radix_sort64(k, n, sizeof(*k), 0, 0);
+	for (size_t i = 0; i < n; i++)
+		k[i].key = (uint64_t)(int64_t)run->xs[k[i].idx].proc;
+	radix_sort64(k, n, sizeof(*k), 0, 1);
+	for (size_t i = 0; i < n; i++)
+		k[i].key = (uint64_t)run->xs[k[i].idx].t0;
+	radix_sort64(k, n, sizeof(*k), 0, 1);
+	for (size_t i = 0; i < n; i++)
+		order[i] = k[i].idx;
+	free(k);
+	permute_in_place(run->xs, n, sizeof(*run->xs), order);
+	free(order);
 }
 
 static int32_t find_span(const struct run *run, int32_t proc, uint64_t id)
@@ -347,7 +364,7 @@ static void link_exchanges(struct run *run)
 		x->conn = find_conn(run, x->proc, x->conn_id);
 		x->agent = resolve_agent(run, x);
 	}
-	sort_n(run->xs, run->n_xs, sizeof(*run->xs), cmp_xch);
+	sort_exchanges(run);
 }
 
 /* Parent by ppid (the latest image of that pid started before the child), exec chains by pid. */
@@ -396,45 +413,80 @@ int32_t run_thread(const struct run *run, int32_t proc, uint32_t tid)
 	return t ? (int32_t)(t - run->threads) : -1;
 }
 
-static void thread_add(struct run *run, int32_t proc, uint32_t tid, int64_t t0, int64_t t1, int isx)
+/* One entry per (process, thread) seen in exchanges and spans, with its extent and counts: a
+ * hash of (proc, tid) while scanning, then the few distinct threads sorted. */
+static void thread_merge(struct vthread *o, const struct vthread *t)
 {
-	struct vthread *t = VEC_PUSH(run->threads, run->n_threads, run->cap_threads);
-
-	t->proc = proc;
-	t->tid = tid;
-	t->first = t0;
-	t->last = t1;
-	t->nx = isx;
-	t->nspans = !isx;
+	if (t->first != UNK && (o->first == UNK || t->first < o->first))
+		o->first = t->first;
+	if (t->last != UNK && t->last > o->last)
+		o->last = t->last;
+	o->nx += t->nx;
+	o->nspans += t->nspans;
 }
 
-/* One entry per (process, thread) seen in exchanges and spans, with its extent and counts. */
+struct thash {
+	uint64_t *key; /* (proc << 32 | tid) + 1; 0 = empty */
+	uint32_t *idx;
+	size_t cap;
+};
+
+static void thread_see(struct run *run, struct thash *h, int32_t proc, uint32_t tid, int64_t t0,
+		       int64_t t1, int isx)
+{
+	uint64_t k = ((uint64_t)(uint32_t)proc << 32 | tid) + 1;
+	struct vthread t = {.proc = proc,
+			    .tid = tid,
+			    .first = t0,
+			    .last = t1,
+			    .nx = (uint32_t)isx,
+			    .nspans = (uint32_t)!isx};
+	size_t j;
+
+	if ((run->n_threads + 1) * 2 > h->cap) {
+		struct thash g = {.cap = h->cap ? h->cap * 2 : 256};
+
+		g.key = xcalloc(g.cap, sizeof(*g.key));
+		g.idx = xcalloc(g.cap, sizeof(*g.idx));
+		for (size_t i = 0; i < h->cap; i++) {
+			if (!h->key[i])
+				continue;
+			for (j = (size_t)(h->key[i] * 0x9e3779b97f4a7c15ull >> 20) & (g.cap - 1);
+			     g.key[j]; j = (j + 1) & (g.cap - 1))
+				;
+			g.key[j] = h->key[i];
+			g.idx[j] = h->idx[i];
+		}
+		free(h->key);
+		free(h->idx);
+		*h = g;
+	}
+	for (j = (size_t)(k * 0x9e3779b97f4a7c15ull >> 20) & (h->cap - 1); h->key[j];
+	     j = (j + 1) & (h->cap - 1)) {
+		if (h->key[j] == k) {
+			thread_merge(&run->threads[h->idx[j]], &t);
+			return;
+		}
+	}
+	h->key[j] = k;
+	h->idx[j] = (uint32_t)run->n_threads;
+	*VEC_PUSH(run->threads, run->n_threads, run->cap_threads) = t;
+}
+
 static void build_threads(struct run *run)
 {
-	size_t w = 0;
+	struct thash h = {0};
 
 	for (size_t i = 0; i < run->n_xs; i++)
-		thread_add(run, run->xs[i].proc, run->xs[i].tid, run->xs[i].t0, run->xs[i].t1, 1);
+		thread_see(run, &h, run->xs[i].proc, run->xs[i].tid, run->xs[i].t0, run->xs[i].t1,
+			   1);
 	for (size_t i = 0; i < run->n_spans; i++)
-		thread_add(run, run->spans[i].proc, run->spans[i].tid, run->spans[i].start,
+		thread_see(run, &h, run->spans[i].proc, run->spans[i].tid, run->spans[i].start,
 			   run->spans[i].end, 0);
+	free(h.key);
+	free(h.idx);
 	sort_n(run->threads, run->n_threads, sizeof(*run->threads), cmp_thread);
-	for (size_t i = 0; i < run->n_threads; i++) {
-		struct vthread *t = &run->threads[i], *o = w ? &run->threads[w - 1] : NULL;
-
-		if (o && o->proc == t->proc && o->tid == t->tid) {
-			if (t->first != UNK && (o->first == UNK || t->first < o->first))
-				o->first = t->first;
-			if (t->last != UNK && t->last > o->last)
-				o->last = t->last;
-			o->nx += t->nx;
-			o->nspans += t->nspans;
-			continue;
-		}
-		run->threads[w++] = *t;
-	}
-	run->n_threads = w;
-	for (size_t i = 0; i < w; i++)
+	for (size_t i = 0; i < run->n_threads; i++)
 		run->procs[run->threads[i].proc].nthreads++;
 }
 
