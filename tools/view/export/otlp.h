@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "jsonw.h"
-#include "view.h"
+#include "context.h"
 
 #define OTLP_BATCH_SPANS 2048
 #define OTLP_BATCH_BYTES (3u << 20)
