@@ -145,7 +145,7 @@ def path_to(node, kind, trail=()):
 ex = [t for t in path_to(fl["root"], "exchange")]
 check("spans: flame nests the LLM exchange under span plan under span agent-step",
       any(t[-3:-1] == ("span:agent-step", "span:plan") for t in ex), ex)
-wf = j("waterfall", f"{W}/spans")
+wf = j("waterfall", "--lanes", f"{W}/spans")
 eq("spans: waterfall lanes (1 thread, 2 connections)",
    sorted(l["kind"] for l in wf["lanes"]), ["connection", "connection", "thread"])
 

@@ -4,20 +4,6 @@
 #include "critpath.h"
 #include "report.h"
 
-/* A short name for an exchange: "gpt-4o POST /v1/chat/completions", "GET host/path". */
-static void x_short(const struct run *run, const struct vxch *x, char *buf, size_t len)
-{
-	const char *m = S(run, x_model(x)), *meth = S(run, x->method);
-
-	if (*m)
-		snprintf(buf, len, "%s %s%s%s", m, meth, *meth ? " " : "", S(run, x->path));
-	else
-		snprintf(buf, len, "%s%s%s%s", meth, *meth ? " " : "", S(run, x->host),
-			 S(run, x->path));
-	if (x->status >= 400 || (x->error && x->status <= 0))
-		snprintf(buf + strlen(buf), len - strlen(buf), " [failed %d]", x->status);
-}
-
 static void step_label(const struct run *run, const struct critpath *cp, const struct cp_step *s,
 		       char *buf, size_t len)
 {
@@ -25,7 +11,7 @@ static void step_label(const struct run *run, const struct critpath *cp, const s
 		const struct vxch *x = &run->xs[s->ref];
 		char xl[900];
 
-		x_short(run, x, xl, sizeof(xl));
+		x_short_label(run, x, xl, sizeof(xl));
 		snprintf(buf, len, "%s%s%s%s", xl, x->span >= 0 ? "  [span " : "",
 			 x->span >= 0 ? S(run, run->spans[x->span].name) : "",
 			 x->span >= 0 ? "]" : "");

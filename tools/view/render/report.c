@@ -93,6 +93,24 @@ void x_label(const struct run *run, const struct vxch *x, char *buf, size_t len)
 		 meth, *meth ? " " : "", S(run, x->host), port, S(run, x->path));
 }
 
+void x_short_label(const struct run *run, const struct vxch *x, char *buf, size_t len)
+{
+	const char *m = S(run, x_model(x)), *meth = S(run, x->method);
+
+	if (*m)
+		snprintf(buf, len, "%s %s%s%s", m, meth, *meth ? " " : "", S(run, x->path));
+	else
+		snprintf(buf, len, "%s%s%s%s", meth, *meth ? " " : "", S(run, x->host),
+			 S(run, x->path));
+	if (x_failed(x))
+		snprintf(buf + strlen(buf), len - strlen(buf), " [failed %d]", x->status);
+}
+
+int x_failed(const struct vxch *x)
+{
+	return x->status >= 400 || (x->error && x->status <= 0);
+}
+
 const char *tok_cell(struct tbuf *b, const struct tokens *t, int k)
 {
 	if (t->calls && t->unknown[k] == t->calls)
