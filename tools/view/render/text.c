@@ -42,10 +42,14 @@ const char *fmt_count(struct tbuf *b, double v)
 		strcpy(b->s, "-");
 	else if (v < 1e5)
 		snprintf(b->s, sizeof(b->s), "%.0f", v);
-	else if (v < 1e8)
+	else if (v < 999.95e3)
 		snprintf(b->s, sizeof(b->s), "%.1fk", v / 1e3);
-	else
+	else if (v < 99.95e6)
 		snprintf(b->s, sizeof(b->s), "%.1fM", v / 1e6);
+	else if (v < 999.5e6)
+		snprintf(b->s, sizeof(b->s), "%.0fM", v / 1e6);
+	else
+		snprintf(b->s, sizeof(b->s), "%.1fG", v / 1e9);
 	return b->s;
 }
 

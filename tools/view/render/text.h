@@ -12,7 +12,7 @@ struct tbuf {
 
 /* Human durations: "15 ns", "410 us", "812 ms", "1.90 s", "2m05s"; "-" when unknown (< 0). */
 const char *fmt_ns(struct tbuf *b, double ns);
-/* Counts: exact below 100000, then "123.4k", "12.3M"; "-" when unknown (< 0). */
+/* Counts: exact below 100000, then "123.4k", "12.3M", "123M", "1.2G"; "-" when unknown (< 0). */
 const char *fmt_count(struct tbuf *b, double v);
 /* US dollars: "$0.0123"; "-" when NaN. */
 const char *fmt_usd(struct tbuf *b, double usd);
