@@ -41,7 +41,7 @@ static void put_evidence(FILE *f, const struct run *run, const struct finding *x
 		char id[32];
 		int m = snprintf(id, sizeof(id), " %llu", (unsigned long long)run->xs[x->ev[k]].id);
 
-		if (n + m + 16 > width || n + m >= (int)sizeof(line))
+		if (n + m + 20 > width || n + m >= (int)sizeof(line))
 			break;
 		memcpy(line + n, id, (size_t)m + 1);
 		n += m;

@@ -87,9 +87,14 @@ static void more_line(struct flame *c, size_t more, int depth)
 {
 	if (c->json)
 		return;
-	put_rep(c->f, ' ', c->bw + 18);
-	put_rep(c->f, ' ', 2 * (depth > 20 ? 20 : depth));
-	fprintf(c->f, "... %zu more (--limit)\n", more);
+	char line[64];
+	int ind = c->bw + 18 + 2 * (depth > 20 ? 20 : depth), n;
+
+	n = snprintf(line, sizeof(line), "... %zu more (--limit)", more);
+	if (ind + n > c->width)
+		ind = c->width - n > 0 ? c->width - n : 0;
+	put_rep(c->f, ' ', ind);
+	fprintf(c->f, "%s\n", line);
 }
 
 /* --- nodes ---------------------------------------------------------------------------------- */
@@ -447,10 +452,10 @@ int cmd_flame(struct view *v)
 		jw_obj_end(&c.w);
 		jw_end(&c.w);
 	} else if (c.hidden) {
-		fprintf(c.f,
-			"(%zu processes without exchanges or spans are not shown; --pid shows "
-			"them)\n",
-			c.hidden);
+		put_wrapf(c.f, term_width(v->o.width, v->out), 0,
+			  "(%zu processes without exchanges or spans are not shown; --pid shows "
+			  "them)",
+			  c.hidden);
 	}
 	free(c.x_off);
 	free(c.x_items);

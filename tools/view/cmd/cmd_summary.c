@@ -457,14 +457,17 @@ static void json_categories(struct jw *w, const struct breakdown *bd)
 
 static void text_categories(FILE *f, const struct breakdown *bd, int width)
 {
-	int bw = width - 62;
+	int bw = width - 62; /* no bar below 62 columns */
 	int overlap = 0;
 	struct tbuf b[3];
 
-	if (bw < 10)
-		bw = 10;
-	fprintf(f, "\nTime by category: wall share counts overlapping calls once; sum adds up each "
-		   "call\n");
+	if (bw < 0)
+		bw = 0;
+	fputc('\n', f);
+	put_wrap(f,
+		 "Time by category: wall share counts overlapping calls once; sum adds up each "
+		 "call",
+		 width, 0);
 	for (size_t k = 0; k < sizeof(cat_order) / sizeof(cat_order[0]); k++) {
 		int c = cat_order[k];
 		const struct catstat *s = &bd->cat[c];
@@ -482,11 +485,26 @@ static void text_categories(FILE *f, const struct breakdown *bd, int width)
 		overlap |= c != CAT_INTERNAL && s->sum > s->wall;
 	}
 	if (overlap)
-		fprintf(f,
-			"  Sum > wall where calls overlapped (concurrency); categories can also "
-			"overlap each other,\n  so wall shares may add up to more than the busy "
-			"time (%s of %s).\n",
-			fmt_ns(&b[0], (double)bd->busy), fmt_ns(&b[1], (double)bd->wall));
+		put_wrapf(f, width, 2,
+			  "Sum > wall where calls overlapped (concurrency); categories can also "
+			  "overlap each other, so wall shares may add up to more than the busy "
+			  "time (%s of %s).",
+			  fmt_ns(&b[0], (double)bd->busy), fmt_ns(&b[1], (double)bd->wall));
+}
+
+/* The health notes, wrapped line by line to the width. */
+static void wrapped_health(FILE *f, const struct vrun *r, const struct breakdown *bd, int width)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *mf = open_memstream(&buf, &n);
+
+	if (!mf)
+		return;
+	text_health(mf, r, bd);
+	fclose(mf);
+	put_wrap_lines(f, buf, width);
+	free(buf);
 }
 
 /* --- the command ---------------------------------------------------------------------------- */
@@ -541,9 +559,11 @@ static int summary_text(struct view *v, struct totals *t, struct group *gm, size
 	text_header(f, &v->a, &t->bd, width);
 	text_categories(f, &t->bd, width);
 	if (nm) {
-		fprintf(f,
-			"\nLLM calls by provider and model (durations: first request byte to last "
-			"response byte)\n");
+		fputc('\n', f);
+		put_wrap(f,
+			 "LLM calls by provider and model (durations: first request byte to last "
+			 "response byte)",
+			 width, 0);
 		text_groups(f, &v->a.run, G_MODEL, gm, nm, width, v->o.limit);
 	}
 	if (ne) {
@@ -554,9 +574,20 @@ static int summary_text(struct view *v, struct totals *t, struct group *gm, size
 		fprintf(f, "\nAgents\n");
 		text_groups(f, &v->a.run, G_AGENT, ga, na, width, v->o.limit);
 	}
-	text_tokens(f, v, t);
+	{ /* prose: written whole, then wrapped line by line to the width */
+		char *buf = NULL;
+		size_t n = 0;
+		FILE *mf = open_memstream(&buf, &n);
+
+		if (mf) {
+			text_tokens(mf, v, t);
+			fclose(mf);
+			put_wrap_lines(f, buf, width);
+			free(buf);
+		}
+	}
 	text_processes(f, &v->a, width, v->o.limit);
-	text_health(f, &v->a, &t->bd);
+	wrapped_health(f, &v->a, &t->bd, width);
 	over = budgets_report(v, t, NULL, f);
 	return over ? 1 : 0;
 }

@@ -125,7 +125,8 @@ const char *tok_cell(struct tbuf *b, const struct tokens *t, int k)
 void text_groups(FILE *f, const struct run *run, enum group_kind kind, const struct group *g,
 		 size_t n, int width, int limit)
 {
-	int wide = width >= 150, lw = width - (wide ? 97 : 65);
+	int wide = width >= 150, narrow = width < 90;
+	int lw = width - (wide ? 97 : narrow ? 41 : 65);
 	struct tbuf b[14];
 	char label[600];
 
@@ -139,6 +140,8 @@ void text_groups(FILE *f, const struct run *run, enum group_kind kind, const str
 	if (wide)
 		fprintf(f, " %7s %7s %7s %7s %7s %7s %7s %7s", "mean", "p50", "p90", "p95", "p99",
 			"max", "ttfb50", "ttfb95");
+	else if (narrow)
+		fprintf(f, " %7s", "p50");
 	else
 		fprintf(f, " %7s %7s %7s %7s", "p50", "p95", "p99", "ttfb50");
 	fprintf(f, " %7s %7s\n", "in", "out");
@@ -159,6 +162,8 @@ void text_groups(FILE *f, const struct run *run, enum group_kind kind, const str
 				fmt_ns(&b[5], x->dur.p95), fmt_ns(&b[6], x->dur.p99),
 				fmt_ns(&b[7], x->dur.max), fmt_ns(&b[8], x->ttfb.p50),
 				fmt_ns(&b[9], x->ttfb.p95));
+		else if (narrow)
+			fprintf(f, " %7s", fmt_ns(&b[3], x->dur.p50));
 		else
 			fprintf(f, " %7s %7s %7s %7s", fmt_ns(&b[3], x->dur.p50),
 				fmt_ns(&b[5], x->dur.p95), fmt_ns(&b[6], x->dur.p99),

@@ -180,6 +180,25 @@ void put_fit(FILE *f, const char *s, int n, int pad)
 		put_rep(f, ' ', n - cols);
 }
 
+void put_wrap_lines(FILE *f, const char *s, int width)
+{
+	while (*s) {
+		const char *nl = strchr(s, '\n');
+		size_t n = nl ? (size_t)(nl - s) : strlen(s);
+		char line[4096];
+		int indent = 0;
+
+		snprintf(line, sizeof(line), "%.*s", (int)n, s);
+		while (line[indent] == ' ')
+			indent++;
+		if (!line[0])
+			fputc('\n', f);
+		else
+			put_wrap(f, line + indent, width, indent);
+		s += n + (nl != NULL);
+	}
+}
+
 /* printf into a buffer, then put_wrap it. */
 void put_wrapf(FILE *f, int width, int indent, const char *fmt, ...)
 {

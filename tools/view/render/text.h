@@ -30,6 +30,8 @@ void put_rep(FILE *f, char c, int n);
 /* Print s in at most n columns (UTF-8 aware; a longer s is shortened in the middle with '…'),
  * padded with spaces to n when pad. */
 void put_fit(FILE *f, const char *s, int n, int pad);
+/* Each line of s word-wrapped to width, keeping its leading indentation. */
+void put_wrap_lines(FILE *f, const char *s, int width);
 /* printf, then word-wrap to width columns with indent (see put_wrap). */
 void put_wrapf(FILE *f, int width, int indent, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
