@@ -324,7 +324,7 @@ static void text(struct diff *d)
 	FILE *f = d->v->out;
 	struct tbuf x[10];
 
-	fprintf(f, "diff: A = %s, B = %s\n", d->v->o.paths[0], d->v->o.paths[1]);
+	put_wrapf(f, width, 0, "diff: A = %s, B = %s", d->v->o.paths[0], d->v->o.paths[1]);
 	put_wrapf(f, width, 2,
 		  "wall %s -> %s (%s), LLM calls %s -> %s, tokens %s -> %s (%s), cost %s -> %s",
 		  fmt_ns(&x[0], (double)a->bd.wall), fmt_ns(&x[1], (double)b->bd.wall),

@@ -492,6 +492,70 @@ static void text_categories(FILE *f, const struct breakdown *bd, int width)
 			  fmt_ns(&b[0], (double)bd->busy), fmt_ns(&b[1], (double)bd->wall));
 }
 
+/* Failed calls per endpoint and status ("2 x 429"), the most frequent first. */
+struct err_row {
+	uint32_t host, method, path;
+	int32_t port, status;
+	size_t n;
+};
+
+static int cmp_err_row(const void *a, const void *b)
+{
+	const struct err_row *x = a, *y = b;
+
+	return x->n != y->n ? (x->n > y->n ? -1 : 1)
+			    : (x->status > y->status) - (x->status < y->status);
+}
+
+static void text_errors(FILE *f, const struct vrun *r, int width)
+{
+	const struct run *run = &r->run;
+	struct err_row *e = NULL;
+	size_t n = 0, cap = 0, total = 0;
+
+	for (size_t i = 0; i < run->n_xs; i++) {
+		const struct vxch *x = &run->xs[i];
+		size_t k;
+
+		if (!r->xsel[i] || !x_failed(x))
+			continue;
+		total++;
+		for (k = 0; k < n; k++)
+			if (e[k].host == x->host && e[k].method == x->method &&
+			    e[k].path == x->path && e[k].port == x->port &&
+			    e[k].status == x->status)
+				break;
+		if (k == n) {
+			struct err_row *nr = VEC_PUSH(e, n, cap);
+
+			*nr = (struct err_row){x->host, x->method, x->path, x->port, x->status, 0};
+		}
+		e[k].n++;
+	}
+	if (total) {
+		qsort(e, n, sizeof(*e), cmp_err_row);
+		fprintf(f, "Errors: %zu failed call%s\n", total, total == 1 ? "" : "s");
+		for (size_t k = 0; k < n && k < 10; k++) {
+			char label[700], st[32];
+
+			snprintf(label, sizeof(label), "%s%s%s%s", S(run, e[k].method),
+				 *S(run, e[k].method) ? " " : "", S(run, e[k].host),
+				 S(run, e[k].path));
+			if (e[k].status > 0)
+				snprintf(st, sizeof(st), "%zu \xc3\x97 %d", e[k].n, e[k].status);
+			else
+				snprintf(st, sizeof(st), "%zu \xc3\x97 no answer", e[k].n);
+			fprintf(f, "  %-16s ", st);
+			put_fit(f, label, width - 21 > 12 ? width - 21 : 12, 0);
+			fputc('\n', f);
+		}
+		if (n > 10)
+			fprintf(f, "  ... %zu more endpoint/status pairs (--json lists errors)\n",
+				n - 10);
+	}
+	free(e);
+}
+
 /* The health notes, wrapped line by line to the width. */
 static void wrapped_health(FILE *f, const struct vrun *r, const struct breakdown *bd, int width)
 {
@@ -569,6 +633,7 @@ static int summary_text(struct view *v, struct totals *t, struct group *gm, size
 	if (ne) {
 		fprintf(f, "\nEndpoints (llm, tool and memory)\n");
 		text_groups(f, &v->a.run, G_ENDPOINT, ge, ne, width, v->o.limit);
+		text_errors(f, &v->a, width);
 	}
 	if (na > 1 || (na == 1 && ga[0].agent)) {
 		fprintf(f, "\nAgents\n");
