@@ -143,6 +143,22 @@ for s in ("loop", "pair", "retry", "seq", "findings", "procs"):
     check(f"{s}: exclusive savings add up to at most the wall time", b["saving_total_ns"] <= b["wall_ns"], (b["saving_total_ns"], b["wall_ns"]))
     check(f"{s}: each exclusive saving within its own", all(0 <= f["exclusive_saving_ns"] <= f["saving_ns"] for f in b["findings"]))
 
+# a profiled child started by a thread nests under that thread in flame and waterfall
+fl = j("flame", f"{W}/procs")
+def trail(node, want, path=()):
+    path = path + (node["kind"] + ":" + node["name"].split(":")[0],)
+    if want in node["name"]:
+        yield path
+    for ch in node["children"]:
+        yield from trail(ch, want, path)
+t = list(trail(fl["root"], "claude-haiku"))
+check("flame: the child's LLM call nests under the thread that started the child",
+      t and "thread:thread 400" in t[0] and t[0].index("thread:thread 400") < t[0].index("process:pid 401 python3 tool.py --fast"), t)
+wf = j("waterfall", f"{W}/procs")
+eq("waterfall: the child's call is in the starting thread's group, below the process row",
+   [(g["tid"], [(r["kind"], r["depth"]) for r in g["rows"]]) for g in wf["groups"]],
+   [(400, [("process", 0), ("exchange", 1), ("exchange", 0), ("process", 0)])])
+
 # diff across ports: the endpoints match
 d = j("diff", f"{W}/retry", f"{W}/retry-8443")
 eq("diff across ports: every endpoint matched, none new or gone",
