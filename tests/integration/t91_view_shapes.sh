@@ -95,6 +95,8 @@ check("shim: one process row, the agent (python3 agent.py, 9 calls)",
 fold = " ".join(l.strip() for l in table if "folded" in l or (l.startswith("  ") and not re.match(r"  \d", l) and "pid" not in l))
 check("shim: helpers folded with their counts", "41 \u00d7 bash" in fold and "16 \u00d7 env" in fold and "5 \u00d7 readlink" in fold and "62 short helper" in fold, fold)
 s = j("summary", f"{W}/shim")
+eq("shim: JSON flags the agent and the 62 helpers", (sum(p["agent"] for p in s["processes"]),
+   sum(p["helper"] for p in s["processes"]), [p["exe"] for p in s["processes"] if p["agent"]]), (1, 62, ["/usr/bin/python3.12"]))
 eq("shim: helpers are not process calls", s["categories"]["process"]["recorded_calls"] if "process" in s["categories"] else 0, 0)
 
 # the loop: one waterfall row per exchange with its label, one thread header

@@ -229,7 +229,8 @@ static void print_text(struct view *v, const struct critpath *cp)
 			step_label(run, cp, s, label, sizeof(label));
 			fprintf(f, "  %-8s ", cp_kind_name(s->kind));
 		}
-		put_fit(f, label, width - bw - 41 > 12 ? width - bw - 41 : 12, 0);
+		put_fit(f, label,
+			width - bw - (bw ? 41 : 39) > 12 ? width - bw - (bw ? 41 : 39) : 12, 0);
 		fputc('\n', f);
 		for (size_t k = 0; k < p; k++) { /* one iteration, with times summed over all */
 			int64_t sum = 0;
@@ -242,7 +243,9 @@ static void print_text(struct view *v, const struct critpath *cp)
 			step_label(run, cp, &cp->steps[i + k], label, sizeof(label));
 			fprintf(f, "  %-8s ", cp_kind_name(cp->steps[i + k].kind));
 			put_rep(f, ' ', 2);
-			put_fit(f, label, width - bw - 43 > 12 ? width - bw - 43 : 12, 0);
+			put_fit(f, label,
+				width - bw - (bw ? 43 : 41) > 12 ? width - bw - (bw ? 43 : 41) : 12,
+				0);
 			fputc('\n', f);
 		}
 		i = next;

@@ -56,7 +56,7 @@ static void jw_argv(struct jw *w, const struct run *run, uint32_t argv, uint32_t
 }
 
 static void json_process(struct jw *w, const struct run *run, const struct vproc *p,
-			 const int64_t *cw)
+			 const int64_t *cw, int agent, int helper)
 {
 	int64_t e = proc_end(p);
 
@@ -92,6 +92,8 @@ static void json_process(struct jw *w, const struct run *run, const struct vproc
 		jw_kint(w, ap_category_name((unsigned)c), cw[c]);
 	jw_obj_end(w);
 	jw_kstr(w, "file", run->files[p->file].path);
+	jw_kbool(w, "agent", agent);   /* the last image of the chain with the most work */
+	jw_kbool(w, "helper", helper); /* folded in the text table */
 	jw_obj_end(w);
 }
 
@@ -686,8 +688,17 @@ static int summary_json(struct view *v, struct totals *t, struct group *gm, size
 	jw_kstr(&w, "prices", prices_source(v->prices));
 	jw_key(&w, "processes");
 	jw_arr(&w);
-	for (size_t i = 0; i < np; i++)
-		json_process(&w, run, &run->procs[order[i]], cw + (size_t)order[i] * AP_CAT_MAX);
+	{
+		struct pfold pf;
+
+		pfold_build(run, &pf);
+		for (size_t i = 0; i < np; i++) {
+			json_process(&w, run, &run->procs[order[i]],
+				     cw + (size_t)order[i] * AP_CAT_MAX, order[i] == pf.agent,
+				     pf.helper[order[i]]);
+		}
+		pfold_free(&pf);
+	}
 	jw_arr_end(&w);
 	json_health(&w, r, &t->bd);
 	json_files(&w, run);

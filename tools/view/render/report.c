@@ -99,9 +99,10 @@ void x_short_label(const struct run *run, const struct vxch *x, char *buf, size_
 
 	if (*m)
 		snprintf(buf, len, "%s %s%s%s", m, meth, *meth ? " " : "", S(run, x->path));
-	else
-		snprintf(buf, len, "%s%s%s%s", meth, *meth ? " " : "", S(run, x->host),
-			 S(run, x->path));
+	else if (*meth)
+		snprintf(buf, len, "%s %s%s", meth, S(run, x->host), S(run, x->path));
+	else /* no HTTP: redis, a database, a raw socket */
+		snprintf(buf, len, "%s %s:%d", ap_category_name(x->cat), S(run, x->host), x->port);
 	if (x_failed(x))
 		snprintf(buf + strlen(buf), len - strlen(buf), " [failed %d]", x->status);
 }
