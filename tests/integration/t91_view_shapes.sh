@@ -50,6 +50,11 @@ for w in 60 100 200; do
 			[ "$n" -gt "$w" ] && long="$long $c/$s:$n"
 		done
 	done
+	for s in loop procs retry; do
+		"$AP_VIEW" waterfall --lanes --width "$w" "$W/$s" >"$W/out.txt" 2>&1
+		n=$("$PY" -c 'import sys; print(max(len(l) for l in open(sys.argv[1], encoding="utf-8").read().split("\n")))' "$W/out.txt")
+		[ "$n" -gt "$w" ] && long="$long lanes/$s:$n"
+	done
 	"$AP_VIEW" diff --width "$w" "$W/retry" "$W/retry-8443" >"$W/out.txt" 2>&1
 	n=$("$PY" -c 'import sys; print(max(len(l) for l in open(sys.argv[1], encoding="utf-8").read().split("\n")))' "$W/out.txt")
 	[ "$n" -gt "$w" ] && long="$long diff:$n"

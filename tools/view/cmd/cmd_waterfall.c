@@ -193,8 +193,9 @@ static void ruler(struct wf *w)
 		line[c] = '|';
 		if (k < ticks)
 			fprintf(f, "%-*s", (w->bw - 1) / ticks, b.s);
-		else
-			fprintf(f, "%s", len <= w->bw ? b.s : "");
+		else /* the last label only where it still fits the width */
+			fprintf(f, "%s",
+				ticks * ((w->bw - 1) / ticks) + len <= w->bw + 1 ? b.s : "");
 	}
 	fprintf(f, "\n  %-*s %.*s\n", w->lw, "lane", w->bw, line);
 	free(line);
@@ -207,10 +208,13 @@ static void text(struct wf *w)
 	struct tbuf b;
 	char label[400];
 
-	fprintf(f, "Waterfall: wall %s; one column = %s; '|' marks the first response byte.\n",
-		fmt_ns(&b, (double)w->wall), fmt_ns(&(struct tbuf){0}, (double)w->wall / w->bw));
-	fprintf(f, "Fill: # llm  = tool  %% memory  + process  ~ span (spans are drawn above the "
-		   "thread's exchanges)\n");
+	put_wrapf(f, w->width, 0,
+		  "Waterfall: wall %s; one column = %s; '|' marks the first response byte.",
+		  fmt_ns(&b, (double)w->wall), fmt_ns(&(struct tbuf){0}, (double)w->wall / w->bw));
+	put_wrap(f,
+		 "Fill: # llm  = tool  % memory  + process  ~ span (spans are drawn above the "
+		 "thread's exchanges)",
+		 w->width, 0);
 	ruler(w);
 	for (size_t i = 0; i < w->n; i++) {
 		const struct lane *l = &w->lanes[i];
