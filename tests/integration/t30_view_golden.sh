@@ -22,7 +22,7 @@ done
 golden() {
 	local name=$1 want=$AP_ROOT/tests/golden/$1.txt got=$W/$1.txt
 	shift
-	"$AP_VIEW" "$@" --width 100 >"$got" 2>&1
+	(cd "$W" && "$AP_VIEW" "$@" --width 100) >"$got" 2>&1
 	sed -i "s#$W#W#g" "$got"
 	if [ "${AP_UPDATE_GOLDEN:-0}" = 1 ]; then
 		cp "$got" "$want"
@@ -40,7 +40,7 @@ golden waterfall_conc waterfall "$W/conc"
 golden critical_path_procs critical-path "$W/procs"
 golden bottlenecks_seq bottlenecks "$W/seq"
 golden tokens_procs tokens --calls "$W/procs"
-golden diff_regress diff "$W/ra" "$W/rb" --fail-on p95=+20%
+golden diff_regress diff ra rb --fail-on p95=+20% # relative: the header names the paths
 
 # --- numbers ------------------------------------------------------------------------------------
 export W AP_VIEW
@@ -145,7 +145,7 @@ def path_to(node, kind, trail=()):
 ex = [t for t in path_to(fl["root"], "exchange")]
 check("spans: flame nests the LLM exchange under span plan under span agent-step",
       any(t[-3:-1] == ("span:agent-step", "span:plan") for t in ex), ex)
-wf = j("waterfall", f"{W}/spans")
+wf = j("waterfall", "--lanes", f"{W}/spans")
 eq("spans: waterfall lanes (1 thread, 2 connections)",
    sorted(l["kind"] for l in wf["lanes"]), ["connection", "connection", "thread"])
 

@@ -27,7 +27,8 @@ static void usage(FILE *f)
 		   "exit status through, then prints `agentprof-view summary DIR` on stderr.\n"
 		   "\n"
 		   "  -o DIR          write span files to DIR (created if missing; default:\n"
-		   "                  ./agentprof-YYYYmmdd-HHMMSS). One directory holds one run.\n"
+		   "                  ./agentprof-YYYYmmdd-HHMMSS.mmm-PID). One directory holds "
+		   "one run.\n"
 		   "  --no-summary    do not print the summary afterwards\n"
 		   "\n"
 		   "The environment variables AGENTPROF_* (see README) are passed through.\n");
@@ -171,13 +172,18 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (outarg) {
 		snprintf(out, sizeof(out), "%s", outarg);
-	} else {
-		time_t t = time(NULL);
+	} else { /* unique: milliseconds and our pid, so two runs never share a directory */
+		struct timespec ts;
 		struct tm tm;
-		localtime_r(&t, &tm);
-		strftime(out, sizeof(out), "agentprof-%Y%m%d-%H%M%S", &tm);
+		size_t n;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		localtime_r(&ts.tv_sec, &tm);
+		n = strftime(out, sizeof(out), "agentprof-%Y%m%d-%H%M%S", &tm);
+		snprintf(out + n, sizeof(out) - n, ".%03ld-%d", ts.tv_nsec / 1000000,
+			 (int)getpid());
 	}
-	if (mkdir(out, 0700) < 0 && errno != EEXIST) {
+	if (mkdir(out, 0700) < 0 && (errno != EEXIST || !outarg)) {
 		fprintf(stderr, "agentprof: cannot create %s: %s\n", out, strerror(errno));
 		return 2;
 	}
@@ -222,6 +228,10 @@ static int cmd_run(int argc, char **argv)
 		}
 	}
 	fprintf(stderr, "agentprof: span files in %s (exit status %d)\n", out, status);
+	fprintf(stderr,
+		"agentprof: look further with\n  agentprof-view flame %s\n  agentprof-view "
+		"bottlenecks %s\n  agentprof-view html -o report.html %s\n",
+		out, out, out);
 	return status;
 }
 

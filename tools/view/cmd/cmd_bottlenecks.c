@@ -41,7 +41,7 @@ static void put_evidence(FILE *f, const struct run *run, const struct finding *x
 		char id[32];
 		int m = snprintf(id, sizeof(id), " %llu", (unsigned long long)run->xs[x->ev[k]].id);
 
-		if (n + m + 16 > width || n + m >= (int)sizeof(line))
+		if (n + m + 20 > width || n + m >= (int)sizeof(line))
 			break;
 		memcpy(line + n, id, (size_t)m + 1);
 		n += m;
@@ -128,6 +128,12 @@ static void text_groups_out(struct view *v, const struct findings *fs, int width
 		snprintf(text + strlen(text), sizeof(text) - strlen(text),
 			 " (the largest of %zu; --all lists each)", g->count);
 		put_wrap(v->out, text, width, 4);
+		if (g->exclusive_ns < g->saving_ns) {
+			snprintf(text, sizeof(text),
+				 "overlaps higher-ranked findings: adds %s beyond them.",
+				 fmt_ns(&b[2], (double)g->exclusive_ns));
+			put_wrap(v->out, text, width, 4);
+		}
 		fprintf(v->out, "    suggestion:\n");
 		finding_suggestion(run, &fs->f[g->first], text, sizeof(text));
 		put_wrap(v->out, text, width, 6);

@@ -4,20 +4,6 @@
 #include "critpath.h"
 #include "report.h"
 
-/* A short name for an exchange: "gpt-4o POST /v1/chat/completions", "GET host/path". */
-static void x_short(const struct run *run, const struct vxch *x, char *buf, size_t len)
-{
-	const char *m = S(run, x_model(x)), *meth = S(run, x->method);
-
-	if (*m)
-		snprintf(buf, len, "%s %s%s%s", m, meth, *meth ? " " : "", S(run, x->path));
-	else
-		snprintf(buf, len, "%s%s%s%s", meth, *meth ? " " : "", S(run, x->host),
-			 S(run, x->path));
-	if (x->status >= 400 || (x->error && x->status <= 0))
-		snprintf(buf + strlen(buf), len - strlen(buf), " [failed %d]", x->status);
-}
-
 static void step_label(const struct run *run, const struct critpath *cp, const struct cp_step *s,
 		       char *buf, size_t len)
 {
@@ -25,7 +11,7 @@ static void step_label(const struct run *run, const struct critpath *cp, const s
 		const struct vxch *x = &run->xs[s->ref];
 		char xl[900];
 
-		x_short(run, x, xl, sizeof(xl));
+		x_short_label(run, x, xl, sizeof(xl));
 		snprintf(buf, len, "%s%s%s%s", xl, x->span >= 0 ? "  [span " : "",
 			 x->span >= 0 ? S(run, run->spans[x->span].name) : "",
 			 x->span >= 0 ? "]" : "");
@@ -243,7 +229,8 @@ static void print_text(struct view *v, const struct critpath *cp)
 			step_label(run, cp, s, label, sizeof(label));
 			fprintf(f, "  %-8s ", cp_kind_name(s->kind));
 		}
-		put_fit(f, label, width - bw - 41 > 12 ? width - bw - 41 : 12, 0);
+		put_fit(f, label,
+			width - bw - (bw ? 41 : 39) > 12 ? width - bw - (bw ? 41 : 39) : 12, 0);
 		fputc('\n', f);
 		for (size_t k = 0; k < p; k++) { /* one iteration, with times summed over all */
 			int64_t sum = 0;
@@ -256,7 +243,9 @@ static void print_text(struct view *v, const struct critpath *cp)
 			step_label(run, cp, &cp->steps[i + k], label, sizeof(label));
 			fprintf(f, "  %-8s ", cp_kind_name(cp->steps[i + k].kind));
 			put_rep(f, ' ', 2);
-			put_fit(f, label, width - bw - 43 > 12 ? width - bw - 43 : 12, 0);
+			put_fit(f, label,
+				width - bw - (bw ? 43 : 41) > 12 ? width - bw - (bw ? 43 : 41) : 12,
+				0);
 			fputc('\n', f);
 		}
 		i = next;

@@ -33,37 +33,47 @@ static const char *const kind_key[2] = {"models", "endpoints"};
 
 /* --- matching ------------------------------------------------------------------------------- */
 
+/* Endpoints match by category, host, method and path; the port only when ports is set. */
 static int same_key(const struct side *x, const struct group *g, const struct side *y,
-		    const struct group *h, enum group_kind k)
+		    const struct group *h, enum group_kind k, int ports)
 {
 	const struct run *rx = &x->r->run, *ry = &y->r->run;
 
 	if (k == G_MODEL)
 		return g->prov == h->prov && !strcmp(S(rx, g->model), S(ry, h->model));
-	return g->cat == h->cat && g->port == h->port && !strcmp(S(rx, g->host), S(ry, h->host)) &&
+	return g->cat == h->cat && (!ports || g->port == h->port) &&
+	       !strcmp(S(rx, g->host), S(ry, h->host)) &&
 	       !strcmp(S(rx, g->method), S(ry, h->method)) &&
 	       !strcmp(S(rx, g->path), S(ry, h->path));
 }
 
+/*
+ * Pair A's groups with B's: first with the port as part of an endpoint's key, then what is left
+ * without it, so the same agent against a provider on another port keeps its endpoints while
+ * two endpoints that differ only by port stay apart.
+ */
 static void match(struct diff *d, int k)
 {
 	struct side *a = &d->s[0], *b = &d->s[1];
 	uint8_t *used = xcalloc(b->n[k] + 1, 1);
+	int32_t *pair = xmalloc((a->n[k] + 1) * sizeof(*pair));
 	size_t cap = 0;
 
+	for (size_t i = 0; i < a->n[k]; i++)
+		pair[i] = -1;
+	for (int ports = 1; ports >= 0; ports--)
+		for (size_t i = 0; i < a->n[k]; i++)
+			for (size_t j = 0; j < b->n[k] && pair[i] < 0; j++)
+				if (!used[j] && same_key(a, &a->g[k][i], b, &b->g[k][j],
+							 (enum group_kind)k, ports)) {
+					used[j] = 1;
+					pair[i] = (int32_t)j;
+				}
 	for (size_t i = 0; i < a->n[k]; i++) {
 		struct drow *r = VEC_PUSH(d->rows[k], d->nrows[k], cap);
 
 		r->a = (int32_t)i;
-		r->b = -1;
-		for (size_t j = 0; j < b->n[k]; j++) {
-			if (!used[j] &&
-			    same_key(a, &a->g[k][i], b, &b->g[k][j], (enum group_kind)k)) {
-				used[j] = 1;
-				r->b = (int32_t)j;
-				break;
-			}
-		}
+		r->b = pair[i];
 	}
 	for (size_t j = 0; j < b->n[k]; j++) {
 		if (!used[j]) {
@@ -73,6 +83,7 @@ static void match(struct diff *d, int k)
 			r->b = (int32_t)j;
 		}
 	}
+	free(pair);
 	free(used);
 }
 
@@ -230,16 +241,25 @@ static const char *change(struct tbuf *b, double a, double c)
 	return b->s;
 }
 
+/* Columns by width: calls and cost always, p95 from 80 columns, p50 from 120. */
 static void text_rows(struct diff *d, int k, int width)
 {
 	FILE *f = d->v->out;
-	int lw = width - 98 < 18 ? 18 : width - 98;
+	int p95 = width >= 80, p50 = width >= 120;
+	int lw = width - 2 - 19 - 21 - 7 - (p95 ? 26 : 0) - (p50 ? 26 : 0);
 	char label[700];
 	struct tbuf b[12];
 
-	fprintf(f, "\n%s (A -> B, change)\n  %-*s %-18s %-25s %-25s %s\n",
+	if (lw < 12)
+		lw = 12;
+	fprintf(f, "\n%s (A -> B, change)\n  %-*s %-18s ",
 		k == G_MODEL ? "LLM models" : "Endpoints", lw,
-		k == G_MODEL ? "provider model" : "endpoint", "calls", "p50", "p95", "cost");
+		k == G_MODEL ? "provider model" : "endpoint", "calls");
+	if (p50)
+		fprintf(f, "%-25s ", "p50");
+	if (p95)
+		fprintf(f, "%-25s ", "p95");
+	fprintf(f, "cost\n");
 	for (size_t r = 0; r < d->nrows[k]; r++) {
 		const struct drow *row = &d->rows[k][r];
 		const struct group *ga = row->a >= 0 ? &d->s[0].g[k][row->a] : NULL;
@@ -255,18 +275,22 @@ static void text_rows(struct diff *d, int k, int width)
 			    sizeof(label));
 		fputs("  ", f);
 		put_fit(f, label, lw, 1);
-		fprintf(f, " %5s -> %-5s %4s %7s -> %-7s %5s %7s -> %-7s %5s %s -> %s%s\n",
-			fmt_count(&b[0], ca), fmt_count(&b[1], cb), change(&b[2], ca, cb),
-			fmt_ns(&b[3], pa), fmt_ns(&b[4], pb), change(&b[5], pa, pb),
-			fmt_ns(&b[6], qa), fmt_ns(&b[7], qb), change(&b[8], qa, qb),
-			fmt_usd(&b[9], ua), fmt_usd(&b[10], ub),
-			!ga   ? "  (new in B)"
-			: !gb ? "  (gone in B)"
+		fprintf(f, " %5s -> %-5s %4s", fmt_count(&b[0], ca), fmt_count(&b[1], cb),
+			change(&b[2], ca, cb));
+		if (p50)
+			fprintf(f, " %7s -> %-7s %5s", fmt_ns(&b[3], pa), fmt_ns(&b[4], pb),
+				change(&b[5], pa, pb));
+		if (p95)
+			fprintf(f, " %7s -> %-7s %5s", fmt_ns(&b[6], qa), fmt_ns(&b[7], qb),
+				change(&b[8], qa, qb));
+		fprintf(f, " %s -> %s%s\n", fmt_usd(&b[9], ua), fmt_usd(&b[10], ub),
+			!ga   ? " new"
+			: !gb ? " gone"
 			      : "");
 	}
 }
 
-static void text_categories(struct diff *d)
+static void text_categories(struct diff *d, int width)
 {
 	static const int cats[] = {AP_CAT_LLM, AP_CAT_TOOL, AP_CAT_MEMORY, AP_CAT_PROCESS,
 				   CAT_INTERNAL};
@@ -274,13 +298,17 @@ static void text_categories(struct diff *d)
 	FILE *f = d->v->out;
 	struct tbuf x[6];
 
-	fprintf(f, "\nWall time by category (union of intervals; share of each run's wall)\n");
+	fputc('\n', f);
+	put_wrap(f, "Wall time by category (union of intervals; share of each run's wall)", width,
+		 0);
 	for (size_t i = 0; i < sizeof(cats) / sizeof(cats[0]); i++) {
 		const struct catstat *ca = &a->cat[cats[i]], *cb = &b->cat[cats[i]];
 
 		if (!ca->wall && !cb->wall && !ca->n && !cb->n && cats[i] != CAT_INTERNAL)
 			continue;
-		fprintf(f, "  %-9s %9s -> %-9s %5s   share %6s -> %-6s\n",
+		fprintf(f,
+			width < 70 ? "  %-9s %9s -> %-9s %5s %6s -> %-6s\n"
+				   : "  %-9s %9s -> %-9s %5s   share %6s -> %-6s\n",
 			cats[i] == CAT_INTERNAL ? "internal" : ap_category_name((unsigned)cats[i]),
 			fmt_ns(&x[0], (double)ca->wall), fmt_ns(&x[1], (double)cb->wall),
 			change(&x[2], (double)ca->wall, (double)cb->wall),
@@ -297,8 +325,8 @@ static void text(struct diff *d)
 	struct tbuf x[10];
 	char na[1024], nb[1024];
 
-	fprintf(f, "diff: A = %s, B = %s\n", name_esc(d->v->o.paths[0], na, sizeof(na)),
-		name_esc(d->v->o.paths[1], nb, sizeof(nb)));
+	put_wrapf(f, width, 0, "diff: A = %s, B = %s", name_esc(d->v->o.paths[0], na, sizeof(na)),
+		  name_esc(d->v->o.paths[1], nb, sizeof(nb)));
 	put_wrapf(f, width, 2,
 		  "wall %s -> %s (%s), LLM calls %s -> %s, tokens %s -> %s (%s), cost %s -> %s",
 		  fmt_ns(&x[0], (double)a->bd.wall), fmt_ns(&x[1], (double)b->bd.wall),
@@ -308,7 +336,7 @@ static void text(struct diff *d)
 		  fmt_count(&x[6], run_metric(b, "tokens")),
 		  change(&x[7], run_metric(a, "tokens"), run_metric(b, "tokens")),
 		  fmt_usd(&x[8], run_metric(a, "cost")), fmt_usd(&x[9], run_metric(b, "cost")));
-	text_categories(d);
+	text_categories(d, width);
 	for (int k = 0; k < 2; k++)
 		if (d->nrows[k])
 			text_rows(d, k, width);

@@ -32,6 +32,10 @@ struct flame {
 	uint8_t *shown; /* processes with recorded activity in them or below them */
 	size_t hidden;
 	struct pystacks *py; /* Python call sites of exchanges */
+	/* per process started by a spawn event: the span it was started in (-1) and the thread */
+	int32_t *spawn_span;
+	uint32_t *spawn_tid;
+	uint8_t *span_spawns, *thread_spawns; /* per span / thread: it started a process */
 };
 
 /* --- rendering ------------------------------------------------------------------------------ */
@@ -89,9 +93,14 @@ static void more_line(struct flame *c, size_t more, int depth)
 {
 	if (c->json)
 		return;
-	put_rep(c->f, ' ', c->bw + 18);
-	put_rep(c->f, ' ', 2 * (depth > 20 ? 20 : depth));
-	fprintf(c->f, "... %zu more (--limit)\n", more);
+	char line[64];
+	int ind = c->bw + 18 + 2 * (depth > 20 ? 20 : depth), n;
+
+	n = snprintf(line, sizeof(line), "... %zu more (--limit)", more);
+	if (ind + n > c->width)
+		ind = c->width - n > 0 ? c->width - n : 0;
+	put_rep(c->f, ' ', ind);
+	fprintf(c->f, "%s\n", line);
 }
 
 /* --- nodes ---------------------------------------------------------------------------------- */
@@ -168,6 +177,19 @@ static void exchange(struct flame *c, uint32_t i, int depth)
 }
 
 static void container(struct flame *c, uint32_t cont, int depth);
+static void chain(struct flame *c, int32_t p, int depth);
+
+/* The profiled processes a span (span >= 0) or a thread (span < 0, outside spans) started. */
+static void spawned(struct flame *c, int32_t span, int32_t proc, uint32_t tid, int depth)
+{
+	const struct run *run = c->run;
+
+	for (size_t k = 0; k < run->n_procs && depth <= c->maxdepth; k++)
+		if (!c->seen[k] && run->procs[k].exec_of < 0 && c->spawn_tid[k] &&
+		    run->procs[k].parent == proc && c->spawn_span[k] == span &&
+		    (span >= 0 || c->spawn_tid[k] == tid))
+			chain(c, (int32_t)k, depth);
+}
 
 static void span(struct flame *c, uint32_t i, int depth)
 {
@@ -195,6 +217,8 @@ static void span(struct flame *c, uint32_t i, int depth)
 	node_open(c, &n, depth);
 	if (depth + 1 <= c->maxdepth)
 		container(c, (uint32_t)(run->n_threads + i), depth + 1);
+	if (c->span_spawns[i])
+		spawned(c, (int32_t)i, s->proc, s->tid, depth + 1);
 	node_close(c);
 }
 
@@ -225,8 +249,6 @@ static void container(struct flame *c, uint32_t cont, int depth)
 		shown++;
 	}
 }
-
-static void chain(struct flame *c, int32_t p, int depth);
 
 static void process(struct flame *c, int32_t p, int depth)
 {
@@ -264,6 +286,8 @@ static void process(struct flame *c, int32_t p, int depth)
 		node_open(c, &tn, depth + 1);
 		if (depth + 2 <= c->maxdepth)
 			container(c, (uint32_t)t, depth + 2);
+		if (c->thread_spawns[t])
+			spawned(c, -1, p, th->tid, depth + 2);
 		node_close(c);
 	}
 	for (size_t k = 0; k < c->npi && depth + 1 <= c->maxdepth; k++) {
@@ -299,6 +323,65 @@ static void chain(struct flame *c, int32_t p, int depth)
 			c->seen[p] = 1;
 		}
 	}
+}
+
+struct span_key {
+	int32_t proc;
+	uint64_t id;
+	uint32_t idx;
+};
+
+static int cmp_span_key(const void *a, const void *b)
+{
+	const struct span_key *x = a, *y = b;
+
+	if (x->proc != y->proc)
+		return x->proc < y->proc ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Where each profiled child was started: its spawn or fork event's span and thread. */
+static void spawn_sites(struct flame *c)
+{
+	const struct run *run = c->run;
+	struct span_key *keys = xmalloc((run->n_spans + 1) * sizeof(*keys));
+
+	c->spawn_span = xmalloc((run->n_procs + 1) * sizeof(*c->spawn_span));
+	c->spawn_tid = xcalloc(run->n_procs + 1, sizeof(*c->spawn_tid));
+	c->span_spawns = xcalloc(run->n_spans + 1, 1);
+	c->thread_spawns = xcalloc(run->n_threads + 1, 1);
+	for (size_t i = 0; i < run->n_spans; i++)
+		keys[i] = (struct span_key){run->spans[i].proc, run->spans[i].id, (uint32_t)i};
+	sort_n(keys, run->n_spans, sizeof(*keys), cmp_span_key);
+	for (size_t i = 0; i < run->n_procs; i++)
+		c->spawn_span[i] = -1;
+	for (size_t k = 0; k < run->n_pevs; k++) {
+		const struct vpev *e = &run->pevs[k];
+		struct span_key want = {e->proc, e->span_id, 0}, *hit;
+		int32_t child = -1, t;
+
+		if (e->child_pid <= 0 || (e->kind != AP_PEV_SPAWN && e->kind != AP_PEV_FORK))
+			continue;
+		for (size_t i = 0; i < run->n_procs && child < 0; i++)
+			if (run->procs[i].pid == e->child_pid && run->procs[i].parent == e->proc &&
+			    run->procs[i].exec_of < 0 && !c->spawn_tid[i])
+				child = (int32_t)i;
+		if (child < 0)
+			continue;
+		c->spawn_tid[child] = e->tid ? e->tid : 1;
+		hit = e->span_id ? bsearch(&want, keys, run->n_spans, sizeof(*keys), cmp_span_key)
+				 : NULL;
+		if (hit) {
+			c->spawn_span[child] = (int32_t)hit->idx;
+			c->span_spawns[hit->idx] = 1;
+		} else if ((t = run_thread(run, e->proc, e->tid)) >= 0) {
+			c->thread_spawns[t] = 1;
+		} else {
+			c->spawn_tid[child] =
+				0; /* no thread to nest under: drawn below the process */
+		}
+	}
+	free(keys);
 }
 
 /*
@@ -429,6 +512,7 @@ int cmd_flame(struct view *v)
 	c.py = py_open(run, NULL, 0);
 	build(&c);
 	c.npi = v->a.proc_items ? pitems_build(&v->a, &c.pi) : 0;
+	spawn_sites(&c);
 	mark_shown(&c);
 	root.a = v->a.start;
 	root.b = v->a.end;
@@ -462,10 +546,10 @@ int cmd_flame(struct view *v)
 		jw_obj_end(&c.w);
 		jw_end(&c.w);
 	} else if (c.hidden) {
-		fprintf(c.f,
-			"(%zu processes without exchanges or spans are not shown; --pid shows "
-			"them)\n",
-			c.hidden);
+		put_wrapf(c.f, term_width(v->o.width, v->out), 0,
+			  "(%zu processes without exchanges or spans are not shown; --pid shows "
+			  "them)",
+			  c.hidden);
 	}
 	free(c.x_off);
 	free(c.x_items);
@@ -475,5 +559,9 @@ int cmd_flame(struct view *v)
 	free(c.shown);
 	free(c.pi);
 	py_close(c.py);
+	free(c.spawn_span);
+	free(c.spawn_tid);
+	free(c.span_spawns);
+	free(c.thread_spawns);
 	return 0;
 }

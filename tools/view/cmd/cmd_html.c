@@ -18,8 +18,9 @@
  * are per model and endpoint, and the waterfall embeds at most WF_ROWS exchanges (the longest,
  * in time order) with a note saying so. Findings carry at most EV_MAX evidence indexes.
  */
-#define WF_ROWS 2000
-#define EV_MAX	20
+#define WF_ROWS	   2000
+#define EV_MAX	   20
+#define WF_BUCKETS 400
 
 static void meta(struct jw *w, struct view *v, const struct totals *t, const struct folded *f)
 {
@@ -174,6 +175,38 @@ static int cmp_wfx(const void *a, const void *b)
 	return x->i < y->i ? -1 : x->i > y->i;
 }
 
+/* Every selected exchange counted per time bucket: [llm, tool, memory, other] each (overview). */
+static void wf_buckets(struct jw *w, struct view *v)
+{
+	const struct run *run = &v->a.run;
+	int64_t t0 = v->a.start, span = v->a.end - v->a.start;
+	uint32_t(*c)[4] = xcalloc(WF_BUCKETS, sizeof(*c));
+
+	for (size_t i = 0; i < run->n_xs && span > 0; i++) {
+		const struct vxch *x = &run->xs[i];
+		int64_t k;
+
+		if (!v->a.xsel[i] || x->t0 == UNK)
+			continue;
+		k = (x->t0 - t0) * WF_BUCKETS / span;
+		k = k < 0 ? 0 : k >= WF_BUCKETS ? WF_BUCKETS - 1 : k;
+		c[k][x->cat == AP_CAT_LLM      ? 0
+		     : x->cat == AP_CAT_TOOL   ? 1
+		     : x->cat == AP_CAT_MEMORY ? 2
+					       : 3]++;
+	}
+	jw_key(w, "buckets");
+	jw_arr(w);
+	for (int k = 0; k < WF_BUCKETS; k++) {
+		jw_arr(w);
+		for (int j = 0; j < 4; j++)
+			jw_uint(w, c[k][j]);
+		jw_arr_end(w);
+	}
+	jw_arr_end(w);
+	free(c);
+}
+
 static void waterfall_json(struct jw *w, struct view *v)
 {
 	const struct run *run = &v->a.run;
@@ -199,6 +232,7 @@ static void waterfall_json(struct jw *w, struct view *v)
 	jw_kuint(w, "shown", n);
 	jw_kint(w, "start_ns", 0);
 	jw_kint(w, "end_ns", t1 != UNK && t0 != UNK ? t1 - t0 : 0);
+	wf_buckets(w, v);
 	jw_key(w, "rows");
 	jw_arr(w);
 	for (size_t k = 0; k < n; k++) {
@@ -206,7 +240,7 @@ static void waterfall_json(struct jw *w, struct view *v)
 		struct xphase ph[XPHASE_MAX];
 		size_t np = x_phases(x, ph);
 
-		x_title(run, x, title, sizeof(title));
+		x_short_label(run, x, title, sizeof(title));
 		jw_arr(w);
 		jw_int(w, x->t0 - t0);
 		jw_int(w, x->t1 - t0);

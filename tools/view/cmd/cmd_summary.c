@@ -57,7 +57,7 @@ static void jw_argv(struct jw *w, const struct run *run, uint32_t argv, uint32_t
 }
 
 static void json_process(struct jw *w, const struct run *run, const struct vproc *p,
-			 const int64_t *cw)
+			 const int64_t *cw, int agent, int helper)
 {
 	int64_t e = proc_end(p);
 
@@ -93,6 +93,8 @@ static void json_process(struct jw *w, const struct run *run, const struct vproc
 		jw_kint(w, ap_category_name((unsigned)c), cw[c]);
 	jw_obj_end(w);
 	jw_kstr(w, "file", run->files[p->file].path);
+	jw_kbool(w, "agent", agent);   /* the last image of the chain with the most work */
+	jw_kbool(w, "helper", helper); /* folded in the text table */
 	jw_obj_end(w);
 }
 
@@ -458,14 +460,17 @@ static void json_categories(struct jw *w, const struct breakdown *bd)
 
 static void text_categories(FILE *f, const struct breakdown *bd, int width)
 {
-	int bw = width - 62;
+	int bw = width - 62; /* no bar below 62 columns */
 	int overlap = 0;
 	struct tbuf b[3];
 
-	if (bw < 10)
-		bw = 10;
-	fprintf(f, "\nTime by category: wall share counts overlapping calls once; sum adds up each "
-		   "call\n");
+	if (bw < 0)
+		bw = 0;
+	fputc('\n', f);
+	put_wrap(f,
+		 "Time by category: wall share counts overlapping calls once; sum adds up each "
+		 "call",
+		 width, 0);
 	for (size_t k = 0; k < sizeof(cat_order) / sizeof(cat_order[0]); k++) {
 		int c = cat_order[k];
 		const struct catstat *s = &bd->cat[c];
@@ -483,11 +488,90 @@ static void text_categories(FILE *f, const struct breakdown *bd, int width)
 		overlap |= c != CAT_INTERNAL && s->sum > s->wall;
 	}
 	if (overlap)
-		fprintf(f,
-			"  Sum > wall where calls overlapped (concurrency); categories can also "
-			"overlap each other,\n  so wall shares may add up to more than the busy "
-			"time (%s of %s).\n",
-			fmt_ns(&b[0], (double)bd->busy), fmt_ns(&b[1], (double)bd->wall));
+		put_wrapf(f, width, 2,
+			  "Sum > wall where calls overlapped (concurrency); categories can also "
+			  "overlap each other, so wall shares may add up to more than the busy "
+			  "time (%s of %s).",
+			  fmt_ns(&b[0], (double)bd->busy), fmt_ns(&b[1], (double)bd->wall));
+}
+
+/* Failed calls per endpoint and status ("2 x 429"), the most frequent first. */
+struct err_row {
+	uint32_t host, method, path;
+	int32_t port, status;
+	size_t n;
+};
+
+static int cmp_err_row(const void *a, const void *b)
+{
+	const struct err_row *x = a, *y = b;
+
+	return x->n != y->n ? (x->n > y->n ? -1 : 1)
+			    : (x->status > y->status) - (x->status < y->status);
+}
+
+static void text_errors(FILE *f, const struct vrun *r, int width)
+{
+	const struct run *run = &r->run;
+	struct err_row *e = NULL;
+	size_t n = 0, cap = 0, total = 0;
+
+	for (size_t i = 0; i < run->n_xs; i++) {
+		const struct vxch *x = &run->xs[i];
+		size_t k;
+
+		if (!r->xsel[i] || !x_failed(x))
+			continue;
+		total++;
+		for (k = 0; k < n; k++)
+			if (e[k].host == x->host && e[k].method == x->method &&
+			    e[k].path == x->path && e[k].port == x->port &&
+			    e[k].status == x->status)
+				break;
+		if (k == n) {
+			struct err_row *nr = VEC_PUSH(e, n, cap);
+
+			*nr = (struct err_row){x->host, x->method, x->path, x->port, x->status, 0};
+		}
+		e[k].n++;
+	}
+	if (total) {
+		qsort(e, n, sizeof(*e), cmp_err_row);
+		fprintf(f, "Errors: %zu failed call%s\n", total, total == 1 ? "" : "s");
+		for (size_t k = 0; k < n && k < 10; k++) {
+			char label[700], st[32];
+
+			snprintf(label, sizeof(label), "%s%s%s%s", S(run, e[k].method),
+				 *S(run, e[k].method) ? " " : "", S(run, e[k].host),
+				 S(run, e[k].path));
+			if (e[k].status > 0)
+				snprintf(st, sizeof(st), "%zu \xc3\x97 %d", e[k].n, e[k].status);
+			else
+				snprintf(st, sizeof(st), "%zu \xc3\x97 no answer", e[k].n);
+			fprintf(f, "  %-16s ", st);
+			put_fit(f, label, width - 21 > 12 ? width - 21 : 12, 0);
+			fputc('\n', f);
+		}
+		if (n > 10)
+			fprintf(f, "  ... %zu more endpoint/status pairs (--json lists errors)\n",
+				n - 10);
+	}
+	free(e);
+}
+
+/* The health notes, wrapped line by line to the width. */
+static void wrapped_health(FILE *f, const struct vrun *r, const struct breakdown *bd, int width)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *mf = open_memstream(&buf, &n);
+
+	if (!mf)
+		return;
+	text_health(mf, r, bd);
+	fclose(mf);
+	put_wrap_lines(f, buf, width);
+	free(buf);
 }
 
 /* --- the command ---------------------------------------------------------------------------- */
@@ -664,23 +748,37 @@ static int summary_text(struct view *v, struct totals *t, struct group *gm, size
 	text_header(f, &v->a, &t->bd, width);
 	text_categories(f, &t->bd, width);
 	if (nm) {
-		fprintf(f,
-			"\nLLM calls by provider and model (durations: first request byte to last "
-			"response byte)\n");
+		fputc('\n', f);
+		put_wrap(f,
+			 "LLM calls by provider and model (durations: first request byte to last "
+			 "response byte)",
+			 width, 0);
 		text_groups(f, &v->a.run, G_MODEL, gm, nm, width, v->o.limit);
 	}
 	if (ne) {
 		fprintf(f, "\nEndpoints (llm, tool and memory)\n");
 		text_groups(f, &v->a.run, G_ENDPOINT, ge, ne, width, v->o.limit);
 		text_called_from(f, v, ge, ne);
+		text_errors(f, &v->a, width);
 	}
 	if (na > 1 || (na == 1 && ga[0].agent)) {
 		fprintf(f, "\nAgents\n");
 		text_groups(f, &v->a.run, G_AGENT, ga, na, width, v->o.limit);
 	}
-	text_tokens(f, v, t);
+	{ /* prose: written whole, then wrapped line by line to the width */
+		char *buf = NULL;
+		size_t n = 0;
+		FILE *mf = open_memstream(&buf, &n);
+
+		if (mf) {
+			text_tokens(mf, v, t);
+			fclose(mf);
+			put_wrap_lines(f, buf, width);
+			free(buf);
+		}
+	}
 	text_processes(f, &v->a, width, v->o.limit);
-	text_health(f, &v->a, &t->bd);
+	wrapped_health(f, &v->a, &t->bd, width);
 	over = budgets_report(v, t, NULL, f);
 	return over ? 1 : 0;
 }
@@ -715,8 +813,17 @@ static int summary_json(struct view *v, struct totals *t, struct group *gm, size
 	jw_kstr(&w, "prices", prices_source(v->prices));
 	jw_key(&w, "processes");
 	jw_arr(&w);
-	for (size_t i = 0; i < np; i++)
-		json_process(&w, run, &run->procs[order[i]], cw + (size_t)order[i] * AP_CAT_MAX);
+	{
+		struct pfold pf;
+
+		pfold_build(run, &pf);
+		for (size_t i = 0; i < np; i++) {
+			json_process(&w, run, &run->procs[order[i]],
+				     cw + (size_t)order[i] * AP_CAT_MAX, order[i] == pf.agent,
+				     pf.helper[order[i]]);
+		}
+		pfold_free(&pf);
+	}
 	jw_arr_end(&w);
 	json_health(&w, r, &t->bd);
 	json_files(&w, run);

@@ -22,6 +22,8 @@ static double *context_shares(const struct view *v, const struct run *run, int64
 	return s;
 }
 
+static int narrow; /* below 100 columns: no cache and reasoning columns */
+
 static void text_row(FILE *f, const char *label, const struct tokens *t, double cost,
 		     size_t cost_unknown, const struct dist *ctx, int lw)
 {
@@ -29,18 +31,22 @@ static void text_row(FILE *f, const char *label, const struct tokens *t, double 
 
 	fputs("  ", f);
 	put_fit(f, label, lw, 1);
-	fprintf(f, " %5s %8s %8s %8s %8s %8s %7s %9s%s\n", fmt_count(&b[8], t->wcalls),
-		tok_cell(&b[0], t, T_IN), tok_cell(&b[1], t, T_OUT), tok_cell(&b[2], t, T_CR),
-		tok_cell(&b[3], t, T_CW), tok_cell(&b[4], t, T_RS),
-		ctx && ctx->count ? fmt_pct(&b[5], ctx->max) : "-",
+	fprintf(f, " %5s %8s %8s", fmt_count(&b[8], t->wcalls), tok_cell(&b[0], t, T_IN),
+		tok_cell(&b[1], t, T_OUT));
+	if (!narrow)
+		fprintf(f, " %8s %8s %8s", tok_cell(&b[2], t, T_CR), tok_cell(&b[3], t, T_CW),
+			tok_cell(&b[4], t, T_RS));
+	fprintf(f, " %7s %9s%s\n", ctx && ctx->count ? fmt_pct(&b[5], ctx->max) : "-",
 		cost_unknown == t->calls && t->calls ? "?" : fmt_usd(&b[7], cost),
 		cost_unknown && cost_unknown < t->calls ? "+?" : "");
 }
 
 static void text_header(FILE *f, const char *what, int lw)
 {
-	fprintf(f, "  %-*s %5s %8s %8s %8s %8s %8s %7s %9s\n", lw, what, "calls", "input", "output",
-		"cache_rd", "cache_wr", "reason", "ctx max", "cost");
+	fprintf(f, "  %-*s %5s %8s %8s", lw, what, "calls", "input", "output");
+	if (!narrow)
+		fprintf(f, " %8s %8s %8s", "cache_rd", "cache_wr", "reason");
+	fprintf(f, " %7s %9s\n", "ctx max", "cost");
 }
 
 static void text_calls(struct view *v, const double *ctx, int lw)
@@ -79,7 +85,10 @@ static void text(struct view *v, const struct totals *tot, const struct group *g
 		 const struct group *ga, size_t na, const double *ctx)
 {
 	FILE *f = v->out;
-	int width = term_width(v->o.width, f), lw = width - 72 < 20 ? 20 : width - 72;
+	int width = term_width(v->o.width, f), lw;
+
+	narrow = width < 100;
+	lw = width - (narrow ? 45 : 72) < 12 ? 12 : width - (narrow ? 45 : 72);
 	char label[600];
 
 	put_wrap(f,
@@ -87,8 +96,9 @@ static void text(struct view *v, const struct totals *tot, const struct group *g
 		 "reported by the provider)",
 		 term_width(v->o.width, v->out), 0);
 	text_sampling(f, run_sample_rate(&v->a));
-	fprintf(f, "\nBy model (ctx max = the largest prompt's share of the model's context "
-		   "window)\n");
+	fputc('\n', f);
+	put_wrap(f, "By model (ctx max = the largest prompt's share of the model's context window)",
+		 term_width(v->o.width, v->out), 0);
 	text_header(f, "provider model", lw);
 	for (size_t i = 0; i < nm; i++) {
 		group_label(&v->a.run, G_MODEL, &gm[i], label, sizeof(label));
@@ -105,10 +115,11 @@ static void text(struct view *v, const struct totals *tot, const struct group *g
 	}
 	fprintf(f, "\n");
 	text_row(f, "total", &tot->tok, tot->cost, tot->cost_unknown, NULL, lw);
-	fprintf(f, "Prices: %s.%s\n", prices_source(v->prices),
-		tot->cost_unknown ? " '?' / '+?': calls without a price for their model or without "
-				    "usage (not counted as $0)."
-				  : "");
+	put_wrapf(f, term_width(v->o.width, v->out), 0, "Prices: %s.%s", prices_source(v->prices),
+		  tot->cost_unknown
+			  ? " '?' / '+?': calls without a price for their model or without "
+			    "usage (not counted as $0)."
+			  : "");
 	if (v->o.calls)
 		text_calls(v, ctx, lw);
 }

@@ -1,7 +1,9 @@
 /* main.c: agentprof-view entry point: the command table, help, loading, dispatch. */
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "export.h"
 #include "prices.h"
@@ -98,9 +100,46 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
+/*
+ * With no PATH: "." when it holds span files, else the newest ./agentprof-* run directory (by
+ * modification time), said on stderr. Returns the path to read.
+ */
+static const char *default_run(FILE *err, char *buf, size_t len)
+{
+	DIR *d = opendir(".");
+	struct dirent *e;
+	struct timespec best = {0};
+	int spans = 0;
+
+	buf[0] = 0;
+	while (d && (e = readdir(d))) {
+		struct stat st;
+		size_t n = strlen(e->d_name);
+
+		if (n > 4 && !strcmp(e->d_name + n - 4, ".zst") &&
+		    !strncmp(e->d_name, "agentprof.", 10))
+			spans = 1;
+		if (strncmp(e->d_name, "agentprof-", 10) || stat(e->d_name, &st) ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		if (st.st_mtim.tv_sec > best.tv_sec ||
+		    (st.st_mtim.tv_sec == best.tv_sec && st.st_mtim.tv_nsec > best.tv_nsec)) {
+			best = st.st_mtim;
+			snprintf(buf, len, "%s", e->d_name);
+		}
+	}
+	if (d)
+		closedir(d);
+	if (spans || !buf[0])
+		return ".";
+	fprintf(err, "agentprof-view: reading the newest run, ./%s (give a PATH to choose)\n", buf);
+	return buf;
+}
+
 static int load_runs(struct view *v, const struct command *c)
 {
-	static char *dot[] = {"."};
+	static char newest[512];
+	static char *dot[] = {newest};
 	char **paths = v->o.paths;
 	int n = v->o.npaths, rc;
 
@@ -115,6 +154,9 @@ static int load_runs(struct view *v, const struct command *c)
 		return rc ? rc : run_load(&v->b.run, &paths[1], 1, v->err);
 	}
 	if (!n) {
+		char found[256];
+
+		snprintf(newest, sizeof(newest), "%s", default_run(v->err, found, sizeof(found)));
 		paths = dot;
 		n = 1;
 	}

@@ -93,6 +93,25 @@ void x_label(const struct run *run, const struct vxch *x, char *buf, size_t len)
 		 meth, *meth ? " " : "", S(run, x->host), port, S(run, x->path));
 }
 
+void x_short_label(const struct run *run, const struct vxch *x, char *buf, size_t len)
+{
+	const char *m = S(run, x_model(x)), *meth = S(run, x->method);
+
+	if (*m)
+		snprintf(buf, len, "%s %s%s%s", m, meth, *meth ? " " : "", S(run, x->path));
+	else if (*meth)
+		snprintf(buf, len, "%s %s%s", meth, S(run, x->host), S(run, x->path));
+	else /* no HTTP: redis, a database, a raw socket */
+		snprintf(buf, len, "%s %s:%d", ap_category_name(x->cat), S(run, x->host), x->port);
+	if (x_failed(x))
+		snprintf(buf + strlen(buf), len - strlen(buf), " [failed %d]", x->status);
+}
+
+int x_failed(const struct vxch *x)
+{
+	return x->status >= 400 || (x->error && x->status <= 0);
+}
+
 const char *tok_cell(struct tbuf *b, const struct tokens *t, int k)
 {
 	if (t->calls && t->unknown[k] == t->calls)
@@ -107,7 +126,8 @@ const char *tok_cell(struct tbuf *b, const struct tokens *t, int k)
 void text_groups(FILE *f, const struct run *run, enum group_kind kind, const struct group *g,
 		 size_t n, int width, int limit)
 {
-	int wide = width >= 150, lw = width - (wide ? 97 : 65);
+	int wide = width >= 150, narrow = width < 90;
+	int lw = width - (wide ? 97 : narrow ? 41 : 65);
 	struct tbuf b[14];
 	char label[600];
 
@@ -121,6 +141,8 @@ void text_groups(FILE *f, const struct run *run, enum group_kind kind, const str
 	if (wide)
 		fprintf(f, " %7s %7s %7s %7s %7s %7s %7s %7s", "mean", "p50", "p90", "p95", "p99",
 			"max", "ttfb50", "ttfb95");
+	else if (narrow)
+		fprintf(f, " %7s", "p50");
 	else
 		fprintf(f, " %7s %7s %7s %7s", "p50", "p95", "p99", "ttfb50");
 	fprintf(f, " %7s %7s\n", "in", "out");
@@ -141,6 +163,8 @@ void text_groups(FILE *f, const struct run *run, enum group_kind kind, const str
 				fmt_ns(&b[5], x->dur.p95), fmt_ns(&b[6], x->dur.p99),
 				fmt_ns(&b[7], x->dur.max), fmt_ns(&b[8], x->ttfb.p50),
 				fmt_ns(&b[9], x->ttfb.p95));
+		else if (narrow)
+			fprintf(f, " %7s", fmt_ns(&b[3], x->dur.p50));
 		else
 			fprintf(f, " %7s %7s %7s %7s", fmt_ns(&b[3], x->dur.p50),
 				fmt_ns(&b[5], x->dur.p95), fmt_ns(&b[6], x->dur.p99),

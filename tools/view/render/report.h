@@ -17,6 +17,11 @@ void jw_groups(struct jw *w, const char *key, const struct run *run, enum group_
 /* "openai gpt-4o POST api.openai.com/v1/chat/completions", "tool GET host/path". */
 void x_label(const struct run *run, const struct vxch *x, char *buf, size_t len);
 
+/* "gpt-4o POST /v1/chat/completions", "GET host/path", with " [failed 429]" when it failed. */
+void x_short_label(const struct run *run, const struct vxch *x, char *buf, size_t len);
+/* An error status (>= 400) or no answer (an error without status). */
+int x_failed(const struct vxch *x);
+
 /* Token count for a table cell: "?" when every call's value is unknown, "N+?" when some. */
 const char *tok_cell(struct tbuf *b, const struct tokens *t, int k);
 

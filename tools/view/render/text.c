@@ -42,10 +42,14 @@ const char *fmt_count(struct tbuf *b, double v)
 		strcpy(b->s, "-");
 	else if (v < 1e5)
 		snprintf(b->s, sizeof(b->s), "%.0f", v);
-	else if (v < 1e8)
+	else if (v < 999.95e3)
 		snprintf(b->s, sizeof(b->s), "%.1fk", v / 1e3);
-	else
+	else if (v < 99.95e6)
 		snprintf(b->s, sizeof(b->s), "%.1fM", v / 1e6);
+	else if (v < 999.5e6)
+		snprintf(b->s, sizeof(b->s), "%.0fM", v / 1e6);
+	else
+		snprintf(b->s, sizeof(b->s), "%.1fG", v / 1e9);
 	return b->s;
 }
 
@@ -174,6 +178,25 @@ void put_fit(FILE *f, const char *s, int n, int pad)
 	}
 	if (pad)
 		put_rep(f, ' ', n - cols);
+}
+
+void put_wrap_lines(FILE *f, const char *s, int width)
+{
+	while (*s) {
+		const char *nl = strchr(s, '\n');
+		size_t n = nl ? (size_t)(nl - s) : strlen(s);
+		char line[4096];
+		int indent = 0;
+
+		snprintf(line, sizeof(line), "%.*s", (int)n, s);
+		while (line[indent] == ' ')
+			indent++;
+		if (!line[0])
+			fputc('\n', f);
+		else
+			put_wrap(f, line + indent, width, indent);
+		s += n + (nl != NULL);
+	}
 }
 
 /* printf into a buffer, then put_wrap it. */

@@ -12,7 +12,7 @@ struct tbuf {
 
 /* Human durations: "15 ns", "410 us", "812 ms", "1.90 s", "2m05s"; "-" when unknown (< 0). */
 const char *fmt_ns(struct tbuf *b, double ns);
-/* Counts: exact below 100000, then "123.4k", "12.3M"; "-" when unknown (< 0). */
+/* Counts: exact below 100000, then "123.4k", "12.3M", "123M", "1.2G"; "-" when unknown (< 0). */
 const char *fmt_count(struct tbuf *b, double v);
 /* US dollars: "$0.0123"; "-" when NaN. */
 const char *fmt_usd(struct tbuf *b, double usd);
@@ -30,6 +30,8 @@ void put_rep(FILE *f, char c, int n);
 /* Print s in at most n columns (UTF-8 aware; a longer s is shortened in the middle with '…'),
  * padded with spaces to n when pad. */
 void put_fit(FILE *f, const char *s, int n, int pad);
+/* Each line of s word-wrapped to width, keeping its leading indentation. */
+void put_wrap_lines(FILE *f, const char *s, int width);
 /* printf, then word-wrap to width columns with indent (see put_wrap). */
 void put_wrapf(FILE *f, int width, int indent, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

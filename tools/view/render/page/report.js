@@ -17,11 +17,13 @@ function fmtNs(ns) {
   if (ns < 120e9) return (ns / 1e9).toFixed(2) + " s";
   var m = Math.floor(ns / 60e9); return m + "m" + String(Math.round((ns - m * 60e9) / 1e9)).padStart(2, "0") + "s";
 }
-function fmtN(v) {
+function fmtN(v) { /* as the text views: exact below 100000, then 123.4k, 12.3M */
   if (v === null || v === undefined || isNaN(v)) return "-";
-  if (Math.abs(v) < 1e5) return String(Math.round(v * 100) / 100);
-  if (Math.abs(v) < 1e8) return (v / 1e3).toFixed(1) + "k";
-  return (v / 1e6).toFixed(1) + "M";
+  var a = Math.abs(v);
+  if (a < 1e5) return String(Math.round(v * 100) / 100);
+  if (a < 999.95e3) return (v / 1e3).toFixed(1) + "k";
+  if (a < 999.5e6) return (v / 1e6).toFixed(a < 99.95e6 ? 1 : 0) + "M";
+  return (v / 1e9).toFixed(1) + "G";
 }
 function fmtUsd(v) { return v === null || v === undefined || isNaN(v) ? "-" : "$" + (v < 1 ? v.toFixed(4) : v.toFixed(2)); }
 function pct(f) { return (f * 100).toFixed(1) + "%"; }
@@ -157,35 +159,108 @@ $("freset").addEventListener("click", function () { focus = root; renderFlame();
 window.addEventListener("resize", renderFlame);
 renderFlame();
 
-/* ---- waterfall --------------------------------------------------------------------------- */
+/* ---- waterfall: one row per exchange, grouped by thread; zoom by drag or wheel ---------------- */
 (function () {
-  var WF = D.waterfall, box = $("wf"), LW = 300, RH = 14, W = Math.max((box.clientWidth || 1100) - 20, 600);
-  $("wfnote").textContent = WF.shown < WF.total ? "Showing the " + WF.shown + " longest of " + WF.total + " exchanges (in time order); the Chrome/Perfetto export has all of them." : WF.total + " exchanges in time order.";
+  var WF = D.waterfall, box = $("wf"), ov = $("wfov"), LW = 360, RH = 14, HDR = 18;
+  var W = Math.max((box.clientWidth || 1100) - 20, 600), PW = W - LW - 10;
+  var span = Math.max(WF.end_ns - WF.start_ns, 1), v0 = 0, v1 = span;
+  $("wfnote").textContent = WF.shown < WF.total ? "Showing the " + WF.shown + " longest of " + WF.total + " exchanges (in time order); the strip above the rows counts all of them; the Chrome/Perfetto export has every one." : WF.total + " exchanges in time order.";
   if (!WF.rows.length) return;
-  var span = Math.max(WF.end_ns - WF.start_ns, 1), PW = W - LW - 10;
-  var svg = el("svg:svg", {width: W, height: WF.rows.length * RH + 24, "aria-label": "waterfall"});
-  for (var t = 0; t <= 10; t++) {
-    var x = LW + PW * t / 10;
-    svg.appendChild(el("svg:line", {x1: x, x2: x, y1: 0, y2: WF.rows.length * RH + 12, stroke: "#eef0f2"}));
-    svg.appendChild(el("svg:text", {x: x + 2, y: WF.rows.length * RH + 22}, fmtNs(span * t / 10)));
-  }
-  WF.rows.forEach(function (r, i) {
-    var y = i * RH, x0 = LW + PW * (r[0] / span), w = Math.max(PW * (r[1] - r[0]) / span, 1);
-    var g = el("svg:g", {"class": "wrow", "data-title": r[3]});
-    var label = r[3] + " (" + r[4] + "/" + r[5] + ")";
-    g.appendChild(el("svg:text", {x: 2, y: y + RH - 3}, label.length > 46 ? label.slice(0, 44) + ".." : label));
-    g.appendChild(el("svg:rect", {x: x0.toFixed(2), y: y + 2, width: w.toFixed(2), height: RH - 4, "class": "bar-" + r[2]}));
-    (r[6] || []).forEach(function (p) {
-      if (p[0] !== "wait for first byte") return;
-      g.appendChild(el("svg:rect", {x: (LW + PW * p[1] / span).toFixed(2), y: y + 2, width: Math.max(PW * (p[2] - p[1]) / span, 0.5).toFixed(2), height: RH - 4, "class": "ph"}));
-    });
-    g.addEventListener("mousemove", function (ev) {
-      showTip(ev, "<b>" + esc(r[3]) + "</b><br>pid " + r[4] + " tid " + r[5] + (r[7] >= 0 ? ", status " + r[7] : "") + "<br>" + fmtNs(r[1] - r[0]) + " at +" + fmtNs(r[0]) + "<br>" + (r[6] || []).map(function (p) { return esc(p[0]) + " " + fmtNs(p[2] - p[1]); }).join(", "));
-    });
-    g.addEventListener("mouseleave", hideTip);
-    svg.appendChild(g);
+  var rows = WF.rows.slice().sort(function (p, q) { return p[4] - q[4] || p[5] - q[5] || p[0] - q[0]; });
+  var items = [], last = null;
+  rows.forEach(function (r) {
+    var key = r[4] + "/" + r[5];
+    if (key !== last) { items.push({hdr: "pid " + r[4] + " thread " + r[5]}); last = key; }
+    items.push({r: r});
   });
-  box.appendChild(svg);
+  var CAT = {llm: "#4c78a8", tool: "#f58518", memory: "#54a24b", process: "#b279a2", other: "#9d9d9d"};
+  function xof(t) { return LW + PW * (t - v0) / (v1 - v0); }
+  function tof(x) { return v0 + (x - LW) / PW * (v1 - v0); }
+  function overview() { /* every exchange, counted per time bucket and category */
+    ov.textContent = "";
+    var H = WF.buckets || [], n = H.length, svg = el("svg:svg", {width: W, height: 34, "aria-label": "all exchanges over time"});
+    var max = 1; H.forEach(function (b) { if (b[0] + b[1] + b[2] + b[3] > max) max = b[0] + b[1] + b[2] + b[3]; });
+    H.forEach(function (b, i) {
+      var x = LW + PW * i / n, w = Math.max(PW / n, 0.5), y = 30, cats = ["llm", "tool", "memory", "other"];
+      b.forEach(function (c, k) { if (!c) return; var h = 28 * c / max; y -= h; svg.appendChild(el("svg:rect", {x: x.toFixed(2), y: y.toFixed(2), width: w.toFixed(2), height: h.toFixed(2), fill: CAT[cats[k]]})); });
+    });
+    svg.appendChild(el("svg:rect", {"class": "sel", x: (LW + PW * v0 / span).toFixed(2), y: 0, width: Math.max(PW * (v1 - v0) / span, 1).toFixed(2), height: 32}));
+    svg.appendChild(el("svg:text", {x: 2, y: 20}, "all " + WF.total + " exchanges"));
+    ov.appendChild(svg);
+  }
+  var drag = null, svg = null;
+  function render() {
+    box.textContent = "";
+    var H = items.reduce(function (h, it) { return h + (it.hdr ? HDR : RH); }, 0) + 24, y = 0, visible = 0;
+    svg = el("svg:svg", {width: W, height: H, "aria-label": "waterfall"});
+    for (var t = 0; t <= 10; t++) {
+      var tx = LW + PW * t / 10;
+      svg.appendChild(el("svg:line", {x1: tx, x2: tx, y1: 0, y2: H - 12, stroke: "#eef0f2"}));
+      svg.appendChild(el("svg:text", {x: tx + 2, y: H - 2}, fmtNs(v0 + (v1 - v0) * t / 10)));
+    }
+    items.forEach(function (it) {
+      if (it.hdr) { var gh = el("svg:g", {"class": "wgrp"}); gh.appendChild(el("svg:text", {x: 2, y: y + HDR - 4}, it.hdr)); svg.appendChild(gh); y += HDR; return; }
+      var r = it.r, failed = r[7] >= 400, g = el("svg:g", {"class": "wrow" + (failed ? " failed" : ""), "data-title": r[3]});
+      var label = (failed ? "! " : "") + r[3];
+      g.appendChild(el("svg:text", {x: 10, y: y + RH - 3}, label.length > 52 ? label.slice(0, 24) + "\u2026" + label.slice(-27) : label));
+      if (r[1] > v0 && r[0] < v1) {
+        var a = Math.max(xof(r[0]), LW), b = Math.min(xof(r[1]), LW + PW), yy = y;
+        visible++;
+        g.appendChild(el("svg:rect", {x: a.toFixed(2), y: yy + 2, width: Math.max(b - a, 1).toFixed(2), height: RH - 4, "class": "bar-" + r[2]}));
+        (r[6] || []).forEach(function (p) {
+          if (p[0] !== "wait for first byte" || p[2] <= v0 || p[1] >= v1) return;
+          var pa = Math.max(xof(p[1]), LW), pb = Math.min(xof(p[2]), LW + PW);
+          g.appendChild(el("svg:rect", {x: pa.toFixed(2), y: yy + 2, width: Math.max(pb - pa, 0.5).toFixed(2), height: RH - 4, "class": "ph"}));
+        });
+      }
+      g.addEventListener("mousemove", function (ev) {
+        showTip(ev, "<b>" + esc(r[3]) + "</b><br>pid " + r[4] + " tid " + r[5] + (r[7] >= 0 ? ", status " + r[7] : "") + "<br>" + fmtNs(r[1] - r[0]) + " at +" + fmtNs(r[0]) + "<br>" + (r[6] || []).map(function (p) { return esc(p[0]) + " " + fmtNs(p[2] - p[1]); }).join(", "));
+      });
+      g.addEventListener("mouseleave", hideTip);
+      svg.appendChild(g);
+      y += RH;
+    });
+    box.appendChild(svg);
+    box.setAttribute("data-v0", Math.round(v0));
+    box.setAttribute("data-v1", Math.round(v1));
+    box.setAttribute("data-visible", visible);
+    $("wfstatus").textContent = (v0 > 0 || v1 < span ? "zoomed on +" + fmtNs(v0) + " .. +" + fmtNs(v1) + " (" + fmtNs(v1 - v0) + "). " : "") + visible + " of " + rows.length + " rows in view.";
+    overview();
+    svg.addEventListener("mousedown", function (ev) {
+      var bx = svg.getBoundingClientRect().left, x = ev.clientX - bx;
+      if (x < LW) return;
+      drag = {x0: x, bx: bx, rect: el("svg:rect", {"class": "sel", x: x, y: 0, width: 1, height: H - 12})};
+      svg.appendChild(drag.rect);
+      ev.preventDefault();
+    });
+  }
+  function zoomTo(a, b) {
+    a = Math.max(0, a); b = Math.min(span, b);
+    if (b - a < 1000) { var m = (a + b) / 2; a = Math.max(0, m - 500); b = Math.min(span, m + 500); }
+    v0 = a; v1 = b; render();
+  }
+  window.addEventListener("mousemove", function (ev) {
+    if (!drag) return;
+    var x = Math.min(Math.max(ev.clientX - drag.bx, LW), LW + PW);
+    drag.rect.setAttribute("x", Math.min(x, drag.x0)); drag.rect.setAttribute("width", Math.max(Math.abs(x - drag.x0), 1));
+  });
+  window.addEventListener("mouseup", function (ev) {
+    if (!drag) return;
+    var x = Math.min(Math.max(ev.clientX - drag.bx, LW), LW + PW), a = Math.min(x, drag.x0), b = Math.max(x, drag.x0);
+    var rect = drag.rect;
+    drag = null;
+    if (b - a >= 3) zoomTo(tof(a), tof(b)); else if (rect.parentNode) rect.parentNode.removeChild(rect);
+  });
+  box.addEventListener("wheel", function (ev) {
+    var bx = box.querySelector("svg").getBoundingClientRect().left, x = ev.clientX - bx;
+    if (x < LW) return;
+    ev.preventDefault();
+    var t = tof(x), f = ev.deltaY < 0 ? 0.7 : 1 / 0.7;
+    zoomTo(t - (t - v0) * f, t + (v1 - t) * f);
+  }, {passive: false});
+  box.addEventListener("dblclick", function () { v0 = 0; v1 = span; render(); });
+  $("wfreset").addEventListener("click", function () { v0 = 0; v1 = span; render(); });
+  render();
 })();
 document.body.setAttribute("data-ready", "1");
 })();
