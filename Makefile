@@ -244,6 +244,9 @@ FORMAT_SRC = $(wildcard include/*.h preload/*/*.[ch] tools/launcher/*.[ch] tools
 format:
 	$(Q)clang-format -i $(FORMAT_SRC)
 
+check-layers:
+	$(Q)scripts/check-layers.sh
+
 check-format:
 	$(Q)clang-format --dry-run --Werror $(FORMAT_SRC) && echo "format ok"
 

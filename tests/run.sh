@@ -3,6 +3,7 @@
 #
 #  1. unit tests: every executable build/tests/test_*; each prints "N passed, N failed" and the
 #     numbers are added up (a crash or sanitizer abort with no failure counted adds 1 failure);
+#  1b. the layer check (scripts/check-layers.sh) counts one pass or one failure;
 #  2. builds the C fixtures (make -C tests/fixtures -> build/fixtures/);
 #  3. makes a throwaway CA + localhost certificate (scripts/gen-cert.sh);
 #  4. for each integration test, starts its own mock provider pair (plain HTTP and TLS, OS-chosen
@@ -91,6 +92,18 @@ for b in build/tests/test_*; do
 done
 if [ "$units" -eq 0 ] && [ -z "$PATTERN" ]; then
 	echo "unit: no build/tests/test_* binaries (run 'make unittest')"
+fi
+
+# ---- the layer check: no #include points up or across the layers (scripts/check-layers.sh) ----
+if matches "check_layers"; then
+	if out=$(scripts/check-layers.sh 2>&1); then
+		PASS=$((PASS + 1))
+		echo "check_layers                 1 ok   0 failed"
+	else
+		FAIL=$((FAIL + 1))
+		echo "FAIL - check_layers: $(printf '%s' "$out" | tail -1)"
+		printf '%s\n' "$out" | head -20 | sed 's/^/    /'
+	fi
 fi
 
 # ---- integration tests -------------------------------------------------------------------------
