@@ -521,6 +521,23 @@ void pfold_build(const struct run *run, struct pfold *pf)
 			pf->helper[i] = !busy[c] && p->parent >= 0 && p->start != UNK && e != UNK &&
 					e - p->start < HELPER_NS;
 		}
+		/* A short idle child is a helper only when a wrapper started it: its parent image
+		 * was later replaced by exec (a shim that forks helpers, then execs the agent), or
+		 * its parent is a helper itself. What the final program spawns (git, sh -c, a
+		 * tool) stays a subprocess tool call however short. Parents start before their
+		 * children, so a few passes settle it; the bound guards damaged input. */
+		for (int pass = 0, changed = 1; changed && pass < 64; pass++) {
+			changed = 0;
+			for (size_t i = 0; i < n; i++) {
+				int32_t q = run->procs[pf->chain[i]].parent;
+
+				if (!pf->helper[i] || q < 0 || run->procs[q].exec_next >= 0 ||
+				    pf->helper[q])
+					continue;
+				pf->helper[i] = 0;
+				changed = 1;
+			}
+		}
 		free(busy);
 	}
 }

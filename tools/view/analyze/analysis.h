@@ -96,7 +96,9 @@ size_t procs_tree_order(const struct vrun *r, int32_t *order, int *depth);
 /*
  * Process folding. An exec chain (one pid, image after image) is one unit; a helper is a chain
  * that is not a root, records no exchange and no span (nor does any descendant), and lasts less
- * than HELPER_NS: shells, env, readlink run by wrapper scripts. The agent is the last image of
+ * than HELPER_NS, and was started by a wrapper: an image that later exec'd into something else
+ * (a pyenv-style shim), or another helper. Shells, env, readlink run by wrapper scripts fold;
+ * what the final program spawns stays a subprocess tool. The agent is the last image of
  * the chain with the most recorded work (exchanges and spans).
  */
 #define HELPER_NS (1000 * 1000000LL)
