@@ -70,6 +70,13 @@ struct ap_http_env {
 	 * later responses stay matched, but not recorded. NULL: not counted.
 	 */
 	void (*dropped)(void *ctx);
+	/*
+	 * Classification of a request (host from its Host header or absolute target, "" if none;
+	 * port from it or -1). NULL: ap_classify(rules, ...). When set, its answer is also stored
+	 * in the exchange (category, provider), so the caller need not classify it again.
+	 */
+	void (*classify)(void *ctx, const char *host, int port, const char *path, uint8_t *category,
+			 uint8_t *provider);
 };
 
 enum ap_http_mode {
