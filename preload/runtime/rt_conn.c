@@ -917,8 +917,21 @@ void ap_conn_flush_parked(void)
 	}
 }
 
+struct ap_call_stripe ap_call_stripes[AP_CALL_STRIPES];
+__thread struct ap_call_stripe *ap_my_stripe __attribute__((tls_model("initial-exec")));
+
+static void fold_call_counters(void)
+{
+	for (int i = 0; i < AP_CALL_STRIPES; i++) {
+		struct ap_call_stripe *s = &ap_call_stripes[i];
+		atomic_fetch_add(&ap_rt.calls, atomic_exchange(&s->calls, 0));
+		atomic_fetch_add(&ap_rt.overhead_ns, atomic_exchange(&s->overhead_ns, 0));
+	}
+}
+
 void ap_conn_all_closed(int64_t now)
 {
+	fold_call_counters();
 	if (!ap_rt.conns)
 		return;
 	/* SSL connections first, so that sockets they carry are described by them. */
@@ -942,6 +955,10 @@ void ap_conn_all_closed(int64_t now)
 
 void ap_conn_reset_after_fork(void)
 {
+	for (int i = 0; i < AP_CALL_STRIPES; i++) { /* the parent's calls are the parent's */
+		atomic_store(&ap_call_stripes[i].calls, 0);
+		atomic_store(&ap_call_stripes[i].overhead_ns, 0);
+	}
 	if (!ap_rt.conns)
 		return;
 	for (int i = 0; i < AP_CONN_MAX; i++) {
