@@ -4,6 +4,8 @@
 # message_stop, Responses response.completed, Gemini's last chunk, Ollama "done": true) and is
 # then killed with SIGKILL while the server still holds the end of the body (the chunked
 # terminator). Each call must be in the span file with its usage and model, exactly once.
+# Token counters (/v1/messages/count_tokens, :countTokens) in the same run are LLM-provider calls
+# that the summary keeps out of the per-model rows (they generate nothing).
 . "$(dirname "$0")/lib.sh"
 
 require_preload terminal-kill || finish
@@ -32,7 +34,21 @@ for path in $PATHS; do
 		fi
 	done
 done
+# token counters in the same run: LLM-provider calls, kept out of the per-model figures
+for path in /v1/messages/count_tokens /v1beta/models/gemini-2.0-flash:countTokens; do
+	run_prof "$W/p" "$W/count" "$PY" -c 'import http.client, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=20)
+c.request("POST", sys.argv[2], body="{\"model\": \"test-model\", \"messages\": []}")
+print(c.getresponse().status)' "$PORT" "$path"
+	eq "token counter $path answered" "$(cat "$W/count.out")" 200
+done
 profile_and_export terminal-kill "$W/p" "$W/p.jsonl" || finish
+timeout -k 5 "$AP_TMO" "$AP_VIEW" summary "$W/p" >"$W/summary.txt" 2>&1
+check "summary: anthropic model row counts the 3 streamed calls, not the token counter" \
+	grep -Eq "^  anthropic test-model +$REPS " "$W/summary.txt"
+check "summary: gemini model row counts the 3 streamed calls, not the token counter" \
+	grep -Eq "^  gemini test-model +$REPS " "$W/summary.txt"
+check "summary: the token counter is listed as its own endpoint" grep -Eq "/v1/messages/c(ount_tokens|>) +1 " "$W/summary.txt"
 
 T73_REPS=$REPS check_py "$W/p.jsonl" <<'PY'
 reps = int(os.environ.get("T73_REPS", "3"))
@@ -54,5 +70,10 @@ for path, (model, events) in want.items():
     check(f"{path}: complete, not an error", xs and all(not x.get("error") for x in xs),
           repr([x.get("error") for x in xs]))
     check(f"{path}: streamed llm exchange", xs and all(x.get("stream") and x.get("category") == "llm" for x in xs))
+for path, prov in (("/v1/messages/count_tokens", "anthropic"),
+                   ("/v1beta/models/gemini-2.0-flash:countTokens", "gemini")):
+    xs = [x for x in X if x.get("path") == path]
+    eq(f"{path}: an LLM-provider call", [(x.get("category"), x.get("provider")) for x in xs], [("llm", prov)])
+    eq(f"{path}: no tokens consumed", [(x.get("input_tokens"), x.get("output_tokens")) for x in xs], [(None, None)])
 PY
 finish
