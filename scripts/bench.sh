@@ -117,11 +117,11 @@ start() { # start PORTFILE CMD...: background server printing its port
 start "$OUT/echo.port" "$B/bench_io" echo-server
 start "$OUT/sse100k.port" "$B/bench_io" llm-server 100000
 start "$OUT/sse20k.port" "$B/bench_io" llm-server 20000
-start "$OUT/sse40k.port" "$B/bench_io" llm-server 40000
+start "$OUT/sse10k.port" "$B/bench_io" llm-server 10000
 EP=$(cat "$OUT/echo.port")
 S100=$(cat "$OUT/sse100k.port")
 S20=$(cat "$OUT/sse20k.port")
-S40=$(cat "$OUT/sse40k.port")
+S10=$(cat "$OUT/sse10k.port")
 head -c 4194304 /dev/urandom >"$OUT/file.bin"
 
 echo "agentprof bench: plain vs preloaded ($LIB)${BASE:+, before = $BASE}; median of $REPS"
@@ -140,19 +140,26 @@ if [ -x /usr/bin/python3 ] && [ -f examples/agent.py ]; then
 	AGENT_BASE_URL="http://127.0.0.1:$(cat "$OUT/mport")" row "example agent (examples/agent.py, mock)" 1.10 \
 		python3 examples/agent.py
 fi
+if command -v curl >/dev/null; then
+	python3 tests/fixtures/gzip_bomb_server.py "$OUT/bomb.pf" 200 &
+	PIDS="$PIDS $!"
+	for _ in $(seq 200); do [ -s "$OUT/bomb.pf" ] && break; sleep 0.05; done
+	row "gzip bomb, 200 MiB inflated (curl, raw)" 1.50 curl -s -o /dev/null -d '{}' \
+		"http://127.0.0.1:$(cat "$OUT/bomb.pf")/v1/chat/completions"
+fi
 
 echo
 echo "== instructions added by the preload (callgrind, user space; marginal per unit)"
-irow "SSE: per event" 300 20000 40000 "$B/bench_io llm-sse $S20" "$B/bench_io llm-sse $S40"
-irow "small LLM exchange (record written)" 3000 1000 2000 "$B/bench_io llm-small $S20 1000" \
-	"$B/bench_io llm-small $S20 2000"
-AGENTPROF_SAMPLE=0 irow "small LLM exchange, parse+classify only" 3000 1000 2000 \
-	"$B/bench_io llm-small $S20 1000" "$B/bench_io llm-small $S20 2000"
+irow "SSE: per event" 300 10000 20000 "$B/bench_io llm-sse $S10" "$B/bench_io llm-sse $S20"
+irow "small LLM exchange (record written)" 3000 500 1000 "$B/bench_io llm-small $S20 500" \
+	"$B/bench_io llm-small $S20 1000"
+AGENTPROF_SAMPLE=0 irow "small LLM exchange, parse+classify only" 3000 500 1000 \
+	"$B/bench_io llm-small $S20 500" "$B/bench_io llm-small $S20 1000"
 if [ -x build/hardening/bench_calls ]; then
-	irow "non-socket fd call (pipe write+read pair)" 50 20000 40000 \
-		"build/hardening/bench_calls pipe 20000" "build/hardening/bench_calls pipe 40000"
-	irow "tracked TCP call (send+recv pair)" 470 20000 40000 \
-		"build/hardening/bench_calls sock 20000" "build/hardening/bench_calls sock 40000"
+	irow "non-socket fd call (pipe write+read pair)" 50 10000 20000 \
+		"build/hardening/bench_calls pipe 10000" "build/hardening/bench_calls pipe 20000"
+	irow "tracked TCP call (send+recv pair)" 470 10000 20000 \
+		"build/hardening/bench_calls sock 10000" "build/hardening/bench_calls sock 20000"
 fi
 echo "(the 'parse+classify only' row runs with AGENTPROF_SAMPLE=0: exchanges are parsed and"
 echo " classified but not recorded, which isolates the parser from the writer)"
@@ -166,10 +173,12 @@ HP=$(cat "$OUT/held.pf" 2>/dev/null)
 if [ -n "$HP" ] && [ -x build/agentprof-view ]; then
 	rm -rf "$OUT/kill"
 	mkdir -p "$OUT/kill"
-	for ((i = 0; i < 20; i++)); do
-		(LD_PRELOAD=$LIB AGENTPROF_OUT=$OUT/kill python3 tests/fixtures/py_stream_kill.py "$HP" \
-			/v1/chat/completions >/dev/null 2>&1) 2>/dev/null
-	done
+	{
+		for ((i = 0; i < 20; i++)); do
+			LD_PRELOAD=$LIB AGENTPROF_OUT=$OUT/kill python3 tests/fixtures/py_stream_kill.py \
+				"$HP" /v1/chat/completions >/dev/null 2>&1
+		done
+	} 2>/dev/null
 	got=$(build/agentprof-view export --format jsonl "$OUT/kill" 2>/dev/null | grep -c '"path":"/v1/chat/completions"')
 	echo "kill -9 during streaming: $((20 - got)) of 20 finished calls lost  target 0 $([ "$got" = 20 ] && echo ok || echo OVER)"
 fi
