@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -292,6 +294,35 @@ static int llm_sse(int port)
 	return 0;
 }
 
+/* Runs CMD (stdout/stderr to /dev/null); prints "WALL CPU" seconds (CPU = user + system of it
+ * and its children, from wait4's rusage). Exit status: CMD's. */
+static int rusage_run(char **cmd)
+{
+	struct rusage ru;
+	double t0 = now_s(), wall;
+	int st = 0;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return 1;
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execvp(cmd[0], cmd);
+		_exit(127);
+	}
+	if (wait4(pid, &st, 0, &ru) < 0)
+		return 1;
+	wall = now_s() - t0;
+	printf("%.6f %.6f\n", wall,
+	       (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+		       ru.ru_stime.tv_usec / 1e6);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "echo-server"))
@@ -302,6 +333,8 @@ int main(int argc, char **argv)
 		return pipe_rw(atol(argv[2]));
 	if (argc >= 4 && !strcmp(argv[1], "file"))
 		return file_read(argv[2], atol(argv[3]));
+	if (argc >= 3 && !strcmp(argv[1], "rusage"))
+		return rusage_run(argv + 2);
 	if (argc >= 3 && !strcmp(argv[1], "llm-server"))
 		return llm_server(atol(argv[2]));
 	if (argc >= 4 && !strcmp(argv[1], "llm-small"))
@@ -309,6 +342,6 @@ int main(int argc, char **argv)
 	if (argc >= 3 && !strcmp(argv[1], "llm-sse"))
 		return llm_sse(atoi(argv[2]));
 	fprintf(stderr, "usage: bench_io echo-server | pingpong PORT N | pipe N | file PATH N |\n"
-			"       llm-server EVENTS | llm-small PORT N | llm-sse PORT\n");
+			"       llm-server EVENTS | llm-small PORT N | llm-sse PORT | rusage CMD...\n");
 	return 2;
 }

@@ -37,8 +37,10 @@ static const struct host_prov llm_hosts[] = {
 
 /* Path suffixes of LLM APIs (query removed). */
 static const char *const llm_suffixes[] = {
-	"/chat/completions", "/v1/completions", "/v1/responses",    "/openai/responses",
-	"/v1/embeddings",    "/v1/messages",	":generateContent", ":streamGenerateContent",
+	"/chat/completions", "/v1/completions",	       "/v1/responses",
+	"/openai/responses", "/v1/embeddings",	       "/v1/messages",
+	":generateContent",  ":streamGenerateContent", "/v1/messages/count_tokens",
+	":countTokens",
 };
 
 static const char *const ollama_paths[] = {"/api/chat", "/api/generate", "/api/embed",
@@ -183,39 +185,12 @@ static unsigned host_provider(const struct endpoint *e)
 	return AP_PROV_NONE;
 }
 
-/*
- * Provider of an LLM endpoint: known host, then the API shape its path names. An unknown host
- * serving /v1/messages speaks Anthropic's API (a proxy or a local server), one serving
- * :generateContent speaks Gemini's; every other OpenAI-shaped path is openai_compatible.
- */
-static unsigned llm_provider(const struct endpoint *e)
+/* Memory stores named by their path on their usual port: Chroma (8000), Weaviate (8080). */
+static int is_memory_path(const struct endpoint *e)
 {
-	unsigned p = host_provider(e);
-
-	if (p != AP_PROV_NONE)
-		return p;
-	if (path_is_ollama(e))
-		return AP_PROV_OLLAMA;
-	if (path_ends(e, "/v1/messages"))
-		return AP_PROV_ANTHROPIC;
-	if (path_ends(e, ":generateContent") || path_ends(e, ":streamGenerateContent"))
-		return AP_PROV_GEMINI;
-	if (grpc_llm(e) != AP_PROV_NONE)
-		return grpc_llm(e);
-	return AP_PROV_OPENAI_COMPATIBLE;
-}
-
-static int is_memory(const struct endpoint *e)
-{
-	for (size_t i = 0; i < NELEM(memory_ports); i++)
-		if (e->port == memory_ports[i])
-			return 1;
-	for (size_t i = 0; i < NELEM(memory_hosts); i++)
-		if (host_is(e, memory_hosts[i]))
-			return 1;
 	if (e->port == 8000 && (ap_glob_match("/api/v1/*", e->path, e->pn, 0) ||
 				ap_glob_match("/api/v2/*", e->path, e->pn, 0)))
-		return 1; /* Chroma */
+		return 1;
 	if (e->port == 8080)
 		for (size_t i = 0; i < NELEM(weaviate_paths); i++)
 			if (ap_glob_match(weaviate_paths[i], e->path, e->pn, 0))
@@ -223,39 +198,74 @@ static int is_memory(const struct endpoint *e)
 	return 0;
 }
 
-static int rule_matches(const struct ap_rule *r, const struct endpoint *e)
+void ap_classify_endpoint(const struct ap_rules *r, const char *host, int port,
+			  struct ap_endpoint_class *ec)
 {
-	if (r->port >= 0 && r->port != e->port)
-		return 0;
-	if (r->host[0] && !ap_glob_match(r->host, e->host, e->hn, 1))
-		return 0;
-	if (r->path[0] && !ap_glob_match(r->path, e->path, e->pn, 0))
-		return 0;
-	return 1;
+	struct endpoint e;
+
+	endpoint_init(&e, host, port, NULL);
+	ec->rules = 0;
+	for (unsigned i = 0; r && i < r->n && i < AP_RULES_MAX; i++) {
+		const struct ap_rule *u = &r->rule[i];
+		if ((u->port < 0 || u->port == e.port) &&
+		    (!u->host[0] || ap_glob_match(u->host, e.host, e.hn, 1)))
+			ec->rules |= 1ull << i;
+	}
+	ec->host_prov = (uint8_t)host_provider(&e);
+	ec->memory = 0;
+	for (size_t i = 0; i < NELEM(memory_ports); i++)
+		if (e.port == memory_ports[i])
+			ec->memory = 1;
+	for (size_t i = 0; i < NELEM(memory_hosts) && !ec->memory; i++)
+		if (host_is(&e, memory_hosts[i]))
+			ec->memory = 1;
+	ec->port = e.port;
 }
 
-void ap_classify(const struct ap_rules *r, const char *host, int port, const char *path,
-		 uint8_t *category, uint8_t *provider)
+/* Provider of an LLM endpoint: the host's, else the API shape its path names. */
+static unsigned path_provider(const struct ap_endpoint_class *ec, const struct endpoint *e)
+{
+	if (ec->host_prov != AP_PROV_NONE)
+		return ec->host_prov;
+	if (path_is_ollama(e))
+		return AP_PROV_OLLAMA;
+	if (path_ends(e, "/v1/messages") || path_ends(e, "/v1/messages/count_tokens"))
+		return AP_PROV_ANTHROPIC;
+	if (path_ends(e, ":generateContent") || path_ends(e, ":streamGenerateContent") ||
+	    path_ends(e, ":countTokens"))
+		return AP_PROV_GEMINI;
+	if (grpc_llm(e) != AP_PROV_NONE)
+		return grpc_llm(e);
+	return AP_PROV_OPENAI_COMPATIBLE;
+}
+
+void ap_classify_path(const struct ap_rules *r, const struct ap_endpoint_class *ec,
+		      const char *path, uint8_t *category, uint8_t *provider)
 {
 	struct endpoint e;
 	unsigned cat = AP_CAT_TOOL, prov = AP_PROV_NONE;
 
-	endpoint_init(&e, host, port, path);
-	for (unsigned i = 0; r && i < r->n && i < AP_RULES_MAX; i++) {
-		if (!rule_matches(&r->rule[i], &e))
+	memset(&e, 0, sizeof(e));
+	e.port = ec->port;
+	e.path = path ? path : "";
+	e.pn = strcspn(e.path, "?#");
+	for (uint64_t m = r ? ec->rules : 0; m; m &= m - 1) {
+		const struct ap_rule *u = &r->rule[__builtin_ctzll(m)];
+		if (u->path[0] && !ap_glob_match(u->path, e.path, e.pn, 0))
 			continue;
-		cat = r->rule[i].category;
-		prov = r->rule[i].provider;
+		cat = u->category;
+		prov = u->provider;
 		if (cat == AP_CAT_LLM && prov == AP_PROV_NONE)
-			prov = llm_provider(&e);
+			prov = path_provider(ec, &e);
 		goto out;
 	}
 	if (path_is_llm(&e)) {
 		cat = AP_CAT_LLM;
-		prov = llm_provider(&e);
-	} else if ((prov = host_provider(&e)) != AP_PROV_NONE) {
+		prov = path_provider(ec, &e);
+	} else if (ec->host_prov != AP_PROV_NONE) {
 		cat = AP_CAT_LLM;
-	} else if (is_memory(&e)) {
+		prov = ec->host_prov;
+	} else if (ec->memory || is_memory_path(&e)) {
 		cat = AP_CAT_MEMORY;
 	}
 out:
@@ -263,6 +273,15 @@ out:
 		prov = AP_PROV_NONE;
 	*category = (uint8_t)cat;
 	*provider = (uint8_t)prov;
+}
+
+void ap_classify(const struct ap_rules *r, const char *host, int port, const char *path,
+		 uint8_t *category, uint8_t *provider)
+{
+	struct ap_endpoint_class ec;
+
+	ap_classify_endpoint(r, host, port, &ec);
+	ap_classify_path(r, &ec, path, category, provider);
 }
 
 /* --- rules file ----------------------------------------------------------------------------- */

@@ -30,8 +30,10 @@
  * Built-in order after the user's rules (design.md section 6):
  *   1. known LLM API paths (/v1/chat/completions, /v1/completions, /v1/responses,
  *      /v1/embeddings, /v1/messages, :generateContent, :streamGenerateContent, /api/chat,
- *      /api/generate, /api/embed) -> llm; provider from the host when known, /api/... -> ollama,
- *      else openai_compatible (the API shape comes from the path: see usage.h ap_usage_api);
+ *      /api/generate, /api/embed, and the token counters /v1/messages/count_tokens and
+ *      :countTokens) -> llm whatever the host (a custom base URL or gateway); provider from the
+ * host when known, /api/... -> ollama, else openai_compatible (the API shape comes from the path:
+ * see usage.h ap_usage_api);
  *   2. known provider hosts (api.openai.com, *.openai.azure.com, api.anthropic.com,
  *      generativelanguage.googleapis.com, *-aiplatform.googleapis.com, bedrock-runtime.*.
  *      amazonaws.com, api.mistral.ai, api.groq.com, api.deepseek.com, openrouter.ai,
@@ -70,6 +72,23 @@ int ap_rules_parse(struct ap_rules *r, const char *text, size_t n, char *err, si
  */
 void ap_classify(const struct ap_rules *r, const char *host, int port, const char *path,
 		 uint8_t *category, uint8_t *provider);
+
+/*
+ * The same in two steps, so that a connection classifies its endpoint once: what host and port
+ * decide (cached per connection by the preload), then per exchange what the path decides
+ * (user rules with a path glob, known LLM API paths, Chroma/Weaviate paths). ap_classify is
+ * ap_classify_endpoint followed by ap_classify_path.
+ */
+struct ap_endpoint_class {
+	uint64_t rules;	   /* bit i: user rule i matches the host and port */
+	uint8_t host_prov; /* provider the host (or Ollama's port) names, AP_PROV_NONE if none */
+	uint8_t memory;	   /* a memory store by port or host */
+	int32_t port;	   /* the port (from host:port when port <= 0) */
+};
+void ap_classify_endpoint(const struct ap_rules *r, const char *host, int port,
+			  struct ap_endpoint_class *ec);
+void ap_classify_path(const struct ap_rules *r, const struct ap_endpoint_class *ec,
+		      const char *path, uint8_t *category, uint8_t *provider);
 
 /* Glob match ('*', '?'), optionally case-insensitive; s is s[0..n). Exposed for tests. */
 int ap_glob_match(const char *pat, const char *s, size_t n, int icase);

@@ -1165,15 +1165,15 @@ static void header_line(struct framer *f, struct slot *sl, int request, const ch
 
 	if (!split_header(line, n, &name, &nn, &v, &vn))
 		return;
-	if (name_is(name, nn, "content-length"))
+	if (nn == 14 && name_is(name, nn, "content-length"))
 		set_clen(f, v, vn);
-	else if (name_is(name, nn, "transfer-encoding"))
+	else if (nn == 17 && name_is(name, nn, "transfer-encoding"))
 		set_te(f, v, vn);
-	else if (name_is(name, nn, "content-type"))
+	else if (nn == 12 && name_is(name, nn, "content-type"))
 		set_ctype(f, v, vn);
-	else if (name_is(name, nn, "content-encoding"))
+	else if (nn == 16 && name_is(name, nn, "content-encoding"))
 		set_enc(f, v, vn);
-	else if (request && sl && name_is(name, nn, "host") && !sl->ex.host[0])
+	else if (nn == 4 && request && sl && name_is(name, nn, "host") && !sl->ex.host[0])
 		set_host(sl, v, vn);
 }
 
@@ -1270,8 +1270,15 @@ static void request_headers_end(struct ap_http *h, struct slot *sl, int64_t now)
 		f->body = B_LENGTH;
 	f->remaining = f->body == B_LENGTH ? (uint64_t)f->clen : 0;
 	if (sl) {
-		ap_classify(h->env ? h->env->rules : NULL, sl->ex.host, sl->host_port, sl->ex.path,
-			    &cat, &prov);
+		if (h->env && h->env->classify) {
+			h->env->classify(h->env->ctx, sl->ex.host, sl->host_port, sl->ex.path, &cat,
+					 &prov);
+			sl->ex.category = cat;
+			sl->ex.provider = prov;
+		} else {
+			ap_classify(h->env ? h->env->rules : NULL, sl->ex.host, sl->host_port,
+				    sl->ex.path, &cat, &prov);
+		}
 		sl->llm = cat == AP_CAT_LLM;
 		sl->api = (uint8_t)ap_usage_api(sl->ex.path);
 		if (sl->llm)

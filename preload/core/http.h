@@ -18,6 +18,13 @@
  * When a response completes (Content-Length reached, last chunk, or close for a close-delimited
  * body) the parser fills a struct ap_exchange and calls env->emit. The caller then adds the
  * connection facts (conn id, tid, peer, category/provider) before recording it.
+ * A streamed response completes earlier, at the provider's terminal event (data: [DONE],
+ * message_stop, response.completed/failed/incomplete, an "error" event, Gemini's chunk with
+ * finishReason and usageMetadata, Ollama's "done": true): SDKs stop reading there. end_ns and
+ * bytes_received are then those of that event; the rest of the response is framed (so that the
+ * next exchange parses) but emits nothing more.
+ * Up to 4 pipelined requests are tracked at once; deeper ones are framed, not recorded, and
+ * reported through env->dropped.
  *
  * The parser fills: method, path (query secrets redacted), host (Host header), status,
  * content_type, stream, start_ns, req_sent_ns, first_byte_ns, end_ns, bytes_sent,
@@ -26,7 +33,11 @@
  *
  * Bounds: header lines longer than AP_HTTP_LINE_MAX are truncated; bodies are never copied,
  * only scanned (the JSON scanner keeps a bounded key path and a bounded scalar value).
- * gzip/deflate bodies are inflated through env->zlib when the response is an LLM/JSON body.
+ * gzip/deflate bodies are inflated through env->zlib when the response is an LLM/JSON body, at
+ * most 64 MiB per response and no further than 1 MiB once the inflated/compressed ratio passes
+ * 64 (a gzip bomb); compressed bytes past the cap are counted in unscanned_bytes.
+ * SSE events are scanned (AVX2/SSE2 where available) for "usage" and parsed as JSON only when
+ * it is there, while no model is known yet, or when the event is a terminal one.
  * Anything that is not HTTP/1.x (HTTP/2 preface, binary protocol) puts the parser in
  * AP_HTTP_GAVE_UP; it then ignores bytes cheaply.
  */
@@ -70,6 +81,13 @@ struct ap_http_env {
 	 * later responses stay matched, but not recorded. NULL: not counted.
 	 */
 	void (*dropped)(void *ctx);
+	/*
+	 * Classification of a request (host from its Host header or absolute target, "" if none;
+	 * port from it or -1). NULL: ap_classify(rules, ...). When set, its answer is also stored
+	 * in the exchange (category, provider), so the caller need not classify it again.
+	 */
+	void (*classify)(void *ctx, const char *host, int port, const char *path, uint8_t *category,
+			 uint8_t *provider);
 };
 
 enum ap_http_mode {

@@ -175,19 +175,52 @@ static void string_done(struct ap_json *j, ap_json_cb cb, void *ctx)
 	value_done(j);
 }
 
+/* Append k plain bytes to the current key (path) or value, as put_char would one by one. */
+static void put_run(struct ap_json *j, const unsigned char *p, size_t k)
+{
+	size_t room;
+
+	if (!k)
+		return;
+	if (j->str_key) {
+		if (!path_ok(j))
+			return;
+		room = AP_JSON_KEY_MAX - j->key_len;
+		if (k <= room) {
+			memcpy(j->path + j->path_len, p, k);
+			j->path_len = (uint16_t)(j->path_len + k);
+			j->key_len = (uint16_t)(j->key_len + k);
+		} else {
+			memcpy(j->path + j->path_len, p, room);
+			j->path_len = (uint16_t)(j->path_len + room);
+			j->key_len = AP_JSON_KEY_MAX;
+			if (!j->truncated) {
+				j->truncated = 1;
+				j->path[j->path_len++] = '\x7f';
+			}
+		}
+		j->path[j->path_len] = 0;
+		return;
+	}
+	room = AP_JSON_VAL_MAX - j->val_len;
+	if (k > room) {
+		k = room;
+		j->truncated = 1;
+	}
+	memcpy(j->val + j->val_len, p, k);
+	j->val_len = (uint16_t)(j->val_len + k);
+}
+
 /* Copy plain string bytes in bulk; returns bytes consumed (stops before '"' or '\\'). */
 static size_t string_run(struct ap_json *j, const unsigned char *p, size_t n)
 {
 	size_t i = 0;
 
-	while (i < n && p[i] != '"' && p[i] != '\\') {
-		if (p[i] < 0x20) {
-			fail(j);
-			return i;
-		}
-		put_char(j, (char)p[i]);
+	while (i < n && p[i] != '"' && p[i] != '\\' && p[i] >= 0x20)
 		i++;
-	}
+	put_run(j, p, i);
+	if (i < n && p[i] < 0x20)
+		fail(j);
 	return i;
 }
 

@@ -92,6 +92,9 @@ static int64_t *field_ptr(struct ap_usage *u, unsigned f)
 
 static const char *strip_prefix(const char *p)
 {
+	/* the first letter rules out most paths before any comparison */
+	if (p[0] != '[' && p[0] != 'm' && p[0] != 'r')
+		return p;
 	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
 		size_t k = strlen(prefixes[i]);
 		if (strncmp(p, prefixes[i], k) == 0)
@@ -116,6 +119,9 @@ void ap_usage_x_field(void *ctx, const struct ap_json_value *v)
 	const char *p = strip_prefix(v->path);
 	int64_t n;
 
+	/* every wanted path starts with one of these letters */
+	if (p[0] != 'm' && p[0] != 'd' && p[0] != 't' && p[0] != 'u' && p[0] != 'p' && p[0] != 'e')
+		return;
 	if (strcmp(p, "model") == 0 || strcmp(p, "modelVersion") == 0) {
 		set_model(x, v);
 		return;
@@ -129,7 +135,8 @@ void ap_usage_x_field(void *ctx, const struct ap_json_value *v)
 		x->durations = 1;
 		return;
 	}
-	if (v->type != AP_JSON_NUMBER || !ap_usage_parse_int(v->val, v->len, &n))
+	if (v->type != AP_JSON_NUMBER || (p[0] == 'u' && strncmp(p, "usage", 5) != 0) ||
+	    !ap_usage_parse_int(v->val, v->len, &n))
 		return;
 	for (size_t i = 0; i < sizeof(umap) / sizeof(umap[0]); i++) {
 		if (strcmp(p, umap[i].path) == 0) {

@@ -26,18 +26,20 @@ static inline struct ap_conn *tracked(int fd)
 static void after_io(struct ap_conn *c, int dir, const void *buf, ssize_t rc, int err, int64_t ts)
 {
 	int64_t t1 = ap_now(), t2;
+	struct ap_call_stripe *stripe;
 
 	if (!ts)
 		ts = t1; /* reads are stamped when they return */
 	ap_tls.guard++;
-	atomic_fetch_add_explicit(&ap_rt.calls, 1, memory_order_relaxed);
+	stripe = ap_call_stripe();
+	atomic_fetch_add_explicit(&stripe->calls, 1, memory_order_relaxed);
 	if (rc > 0)
 		ap_conn_on_io(c, dir, buf, (size_t)rc, ts);
 	else if (rc < 0)
 		ap_conn_on_error(c, err, t1);
 	ap_maybe_flush(t1);
 	t2 = ap_now();
-	atomic_fetch_add_explicit(&ap_rt.overhead_ns, t2 - t1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&stripe->overhead_ns, t2 - t1, memory_order_relaxed);
 	ap_tls.guard--;
 	errno = err;
 }
@@ -46,18 +48,20 @@ static void after_iov(struct ap_conn *c, int dir, const struct iovec *iov, int c
 		      int err, int64_t ts)
 {
 	int64_t t1 = ap_now(), t2;
+	struct ap_call_stripe *stripe;
 
 	if (!ts)
 		ts = t1; /* reads are stamped when they return */
 	ap_tls.guard++;
-	atomic_fetch_add_explicit(&ap_rt.calls, 1, memory_order_relaxed);
+	stripe = ap_call_stripe();
+	atomic_fetch_add_explicit(&stripe->calls, 1, memory_order_relaxed);
 	if (rc > 0)
 		ap_conn_on_iov(c, dir, iov, cnt, (size_t)rc, ts);
 	else if (rc < 0)
 		ap_conn_on_error(c, err, t1);
 	ap_maybe_flush(t1);
 	t2 = ap_now();
-	atomic_fetch_add_explicit(&ap_rt.overhead_ns, t2 - t1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&stripe->overhead_ns, t2 - t1, memory_order_relaxed);
 	ap_tls.guard--;
 	errno = err;
 }

@@ -238,7 +238,30 @@ int ap_sampled_out(void);
 /* HTTP/2: ALPN "h2" on ssl; the parked stream of c matching a libcurl transfer's URL. */
 void ap_conn_ssl_alpn_h2(void *ssl);
 int ap_conn_take_parked_h2(struct ap_conn *c, const char *url, struct ap_exchange *out);
-void ap_conn_all_closed(int64_t now); /* at exit: emit pending exchanges, connection records */
+void ap_conn_all_closed(int64_t now); /* at exit: emit pending exchanges, connection records;
+				       * folds the call counters below into ap_rt.calls */
+
+/*
+ * Counters of tracked calls and our time in them, striped by thread: a tracked call touches
+ * only its stripe's cache line (never the line holding the fd table pointer, never another
+ * thread's). ap_conn_all_closed adds them into ap_rt.calls and ap_rt.overhead_ns.
+ */
+#define AP_CALL_STRIPES 64
+struct ap_call_stripe {
+	_Alignas(64) atomic_uint_fast64_t calls;
+	atomic_int_fast64_t overhead_ns;
+};
+extern struct ap_call_stripe ap_call_stripes[AP_CALL_STRIPES];
+extern __thread struct ap_call_stripe *ap_my_stripe __attribute__((tls_model("initial-exec")));
+static inline struct ap_call_stripe *ap_call_stripe(void)
+{
+	uintptr_t t;
+
+	if (AP_LIKELY(ap_my_stripe != NULL))
+		return ap_my_stripe;
+	t = (uintptr_t)&ap_tls;
+	return ap_my_stripe = &ap_call_stripes[((t >> 6) * 0x9E3779B97F4A7C15ull) >> 58];
+}
 void ap_conn_reset_after_fork(void);
 
 #endif

@@ -83,6 +83,11 @@ struct ap_conn {
 	struct ap_h2_conn *h2;
 	uint8_t alpn_h2; /* the TLS handshake selected "h2" */
 	uint8_t h2_off;	 /* HTTP/2 seen but not parsed (no libnghttp2, pool full) */
+	/* what the endpoint's host and port decide, computed once per connection */
+	uint8_t cls_valid;
+	int32_t cls_port;
+	char cls_host[AP_STR_HOST];
+	struct ap_endpoint_class cls;
 };
 
 struct ssl_slot {
@@ -137,6 +142,8 @@ static void unlock_conn(struct ap_conn *c)
 
 static void emit_from_parser(void *ctx, struct ap_exchange *x);
 static void dropped_by_parser(void *ctx);
+static void classify_for_parser(void *ctx, const char *host, int port, const char *path,
+				uint8_t *category, uint8_t *provider);
 
 static struct ap_conn *conn_alloc(int kind)
 {
@@ -164,6 +171,7 @@ static struct ap_conn *conn_alloc(int kind)
 		c->env = ap_rt.http_env;
 		c->env.emit = emit_from_parser;
 		c->env.dropped = dropped_by_parser;
+		c->env.classify = classify_for_parser;
 		c->env.ctx = c;
 		ap_http_init(&c->http, &c->env);
 		atomic_store(&c->kind, kind);
@@ -820,6 +828,44 @@ void ap_conn_ssl_free(void *ssl, int64_t now)
 /* --- exchanges
  * ------------------------------------------------------------------------------------ */
 
+/* Host without ":port" (IPv6 brackets kept), as exchanges record it. */
+static void host_no_port(char *host, size_t cap, const char *src)
+{
+	ap_strlcpy(host, src, cap);
+	if (host[0] != '[') {
+		char *colon = strrchr(host, ':');
+		if (colon && strchr(host, ':') == colon)
+			*colon = 0;
+	}
+}
+
+/* Classify on connection c: the host/port part once per connection, the path per exchange. */
+static void conn_classify(struct ap_conn *c, const char *host, int port, const char *path,
+			  uint8_t *category, uint8_t *provider)
+{
+	const struct ap_rules *rules = ap_rt.cfg.have_rules ? &ap_rt.cfg.rules : NULL;
+
+	if (!c->cls_valid || c->cls_port != port || strcmp(c->cls_host, host) != 0) {
+		ap_classify_endpoint(rules, host, port, &c->cls);
+		ap_strlcpy(c->cls_host, host, sizeof(c->cls_host));
+		c->cls_port = port;
+		c->cls_valid = 1;
+	}
+	ap_classify_path(rules, &c->cls, path && path[0] ? path : NULL, category, provider);
+}
+
+/* The parser classifies with the host and port the exchange will be recorded with. */
+static void classify_for_parser(void *ctx, const char *host, int port, const char *path,
+				uint8_t *category, uint8_t *provider)
+{
+	struct ap_conn *c = ctx;
+	char h[AP_STR_HOST];
+
+	(void)port; /* exchanges record the connection's port */
+	host_no_port(h, sizeof(h), host[0] ? host : c->info.host[0] ? c->info.host : c->info.peer);
+	conn_classify(c, h, c->info.port, path, category, provider);
+}
+
 void ap_classify_exchange(struct ap_exchange *x)
 {
 	const struct ap_rules *rules = ap_rt.cfg.have_rules ? &ap_rt.cfg.rules : NULL;
@@ -853,12 +899,7 @@ void ap_emit_exchange(struct ap_conn *c, struct ap_exchange *x)
 	if (!x->host[0])
 		ap_strlcpy(x->host, c->info.host[0] ? c->info.host : c->info.peer, sizeof(x->host));
 	/* strip ":port" from a Host header */
-	ap_strlcpy(host, x->host, sizeof(host));
-	if (host[0] != '[') {
-		char *colon = strrchr(host, ':');
-		if (colon && strchr(host, ':') == colon)
-			*colon = 0;
-	}
+	host_no_port(host, sizeof(host), x->host);
 	ap_strlcpy(x->host, host, sizeof(x->host));
 	if (!c->info.host[0])
 		ap_strlcpy(c->info.host, x->host, sizeof(c->info.host));
@@ -877,7 +918,8 @@ void ap_emit_exchange(struct ap_conn *c, struct ap_exchange *x)
 	x->pystack_id = c->req_stack || c->req_pystack ? c->req_pystack : ap_pystack_capture();
 	c->req_stack = c->req_pystack = 0;
 	ap_strlcpy(x->agent, ap_tls.agent[0] ? ap_tls.agent : ap_rt.cfg.agent, sizeof(x->agent));
-	ap_classify_exchange(x);
+	if (!x->category) /* the parser classified it already with the same host and port */
+		conn_classify(c, x->host, x->port, x->path, &x->category, &x->provider);
 	if (!c->info.category || x->category == AP_CAT_LLM) {
 		c->info.category = x->category;
 		c->info.provider = x->provider;
@@ -979,8 +1021,21 @@ void ap_conn_flush_parked(void)
 	}
 }
 
+struct ap_call_stripe ap_call_stripes[AP_CALL_STRIPES];
+__thread struct ap_call_stripe *ap_my_stripe __attribute__((tls_model("initial-exec")));
+
+static void fold_call_counters(void)
+{
+	for (int i = 0; i < AP_CALL_STRIPES; i++) {
+		struct ap_call_stripe *s = &ap_call_stripes[i];
+		atomic_fetch_add(&ap_rt.calls, atomic_exchange(&s->calls, 0));
+		atomic_fetch_add(&ap_rt.overhead_ns, atomic_exchange(&s->overhead_ns, 0));
+	}
+}
+
 void ap_conn_all_closed(int64_t now)
 {
+	fold_call_counters();
 	if (!ap_rt.conns)
 		return;
 	ap_h2_flush_closed();
@@ -1008,6 +1063,10 @@ void ap_conn_all_closed(int64_t now)
 
 void ap_conn_reset_after_fork(void)
 {
+	for (int i = 0; i < AP_CALL_STRIPES; i++) { /* the parent's calls are the parent's */
+		atomic_store(&ap_call_stripes[i].calls, 0);
+		atomic_store(&ap_call_stripes[i].overhead_ns, 0);
+	}
 	if (!ap_rt.conns)
 		return;
 	ap_h2_forget_closed();

@@ -86,6 +86,27 @@ static void test_builtin(void)
 	C("", 0, "", AP_CAT_TOOL, AP_PROV_NONE);
 }
 
+/* Token counters are LLM-provider calls; LLM API shapes are llm on any host (custom base URL). */
+static void test_count_tokens_and_base_urls(void)
+{
+	C("api.anthropic.com", 443, "/v1/messages/count_tokens", AP_CAT_LLM, AP_PROV_ANTHROPIC);
+	C("gw.corp.internal", 443, "/anthropic/v1/messages/count_tokens?beta=true", AP_CAT_LLM,
+	  AP_PROV_ANTHROPIC);
+	C("generativelanguage.googleapis.com", 443, "/v1beta/models/gemini-2.0-flash:countTokens",
+	  AP_CAT_LLM, AP_PROV_GEMINI);
+	C("llm-proxy.example.net", 443, "/v1beta/models/g:countTokens", AP_CAT_LLM, AP_PROV_GEMINI);
+	C("llm-proxy.example.net", 443, "/openai/v1/chat/completions", AP_CAT_LLM,
+	  AP_PROV_OPENAI_COMPATIBLE);
+	C("llm-proxy.example.net", 443, "/v1/messages", AP_CAT_LLM, AP_PROV_ANTHROPIC);
+	C("llm-proxy.example.net", 443, "/v1/responses", AP_CAT_LLM, AP_PROV_OPENAI_COMPATIBLE);
+	C("10.0.0.7", 9000, "/v1/models/gemini-pro:generateContent", AP_CAT_LLM, AP_PROV_GEMINI);
+	C("10.0.0.7", 9000, "/api/chat", AP_CAT_LLM, AP_PROV_OLLAMA);
+	/* a memory port does not outrank an LLM path; other paths there stay memory */
+	C("10.0.0.7", 6379, "/v1/chat/completions", AP_CAT_LLM, AP_PROV_OPENAI_COMPATIBLE);
+	C("10.0.0.7", 6379, "/v1/other", AP_CAT_MEMORY, AP_PROV_NONE);
+	C("gw.corp.internal", 443, "/v1/messages/batches", AP_CAT_TOOL, AP_PROV_NONE);
+}
+
 static void test_rules(void)
 {
 	static const char text[] = "# agentprof rules\n"
@@ -186,6 +207,7 @@ static void test_glob(void)
 
 int main(void)
 {
+	test_count_tokens_and_base_urls();
 	test_builtin();
 	test_rules();
 	test_errors();

@@ -351,6 +351,16 @@ static int cmp_group_total(const void *a, const void *b)
 	return x->n > y->n ? -1 : x->n < y->n;
 }
 
+/* Token-counting calls (no generation): kept out of the per-model latency and token figures. */
+static int is_token_count(const struct run *run, const struct vxch *x)
+{
+	const char *p = S(run, x->path);
+	size_t n = strcspn(p, "?#");
+
+	return (n >= 13 && !memcmp(p + n - 13, "/count_tokens", 13)) ||
+	       (n >= 12 && !memcmp(p + n - 12, ":countTokens", 12));
+}
+
 size_t groups_build(struct vrun *r, enum group_kind kind, const double *aux, struct group **out)
 {
 	struct run *run = &r->run;
@@ -359,7 +369,8 @@ size_t groups_build(struct vrun *r, enum group_kind kind, const double *aux, str
 	size_t n = 0, ng = 0, cap = 0;
 
 	for (size_t i = 0; i < run->n_xs; i++)
-		if (r->xsel[i] && (kind != G_MODEL || run->xs[i].cat == AP_CAT_LLM))
+		if (r->xsel[i] && (kind != G_MODEL || (run->xs[i].cat == AP_CAT_LLM &&
+						       !is_token_count(run, &run->xs[i]))))
 			make_key(run, kind, (uint32_t)i, &keys[n++]);
 	/* (k1, k2, idx) order: keys are made in idx order, two stable radix passes */
 	radix_sort64(keys, n, sizeof(*keys), offsetof(struct gkey, k2), 0);

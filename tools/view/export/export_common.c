@@ -89,6 +89,8 @@ const char *x_operation(const struct run *run, const struct vxch *x)
 	const char *p = S(run, x->path);
 	size_t n = strcspn(p, "?");
 
+	if (ends_with(p, n, "/count_tokens") || ends_with(p, n, ":countTokens"))
+		return "count_tokens";
 	if (ends_with(p, n, ":generateContent") || ends_with(p, n, ":streamGenerateContent"))
 		return "generate_content";
 	if (ends_with(p, n, "/embeddings") || ends_with(p, n, "/api/embed") ||
