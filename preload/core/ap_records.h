@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "providers.h"
+
 /*
  * Conventions
  * - Times are CLOCK_MONOTONIC nanoseconds of the recording process. The process record carries
@@ -47,22 +49,10 @@ enum ap_category {
 };
 
 /* Order is part of the file format: append only. */
-enum ap_provider {
-	AP_PROV_NONE = 0,
-	AP_PROV_OPENAI,
-	AP_PROV_AZURE_OPENAI,
-	AP_PROV_ANTHROPIC,
-	AP_PROV_GEMINI,
-	AP_PROV_VERTEX_AI,
-	AP_PROV_BEDROCK,
-	AP_PROV_MISTRAL,
-	AP_PROV_GROQ,
-	AP_PROV_DEEPSEEK,
-	AP_PROV_OPENROUTER,
-	AP_PROV_TOGETHER,
-	AP_PROV_OLLAMA,
-	AP_PROV_OPENAI_COMPATIBLE,
-	AP_PROV_MAX
+#define AP_PROVIDER_ENUM(ID, NAME, OTEL, PRICE, HOSTS) AP_PROV_##ID,
+enum ap_provider { /* one row each in providers.h */
+		   AP_PROV_NONE = 0,
+		   AP_PROVIDER_TABLE(AP_PROVIDER_ENUM) AP_PROV_MAX
 };
 
 enum ap_visibility {

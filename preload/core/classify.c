@@ -6,35 +6,6 @@
 
 #define NELEM(a) (sizeof(a) / sizeof(a[0]))
 
-struct host_prov {
-	const char *glob;
-	uint8_t provider;
-};
-
-static const struct host_prov llm_hosts[] = {
-	{"api.openai.com", AP_PROV_OPENAI},
-	{"*.openai.azure.com", AP_PROV_AZURE_OPENAI},
-	{"*.cognitiveservices.azure.com", AP_PROV_AZURE_OPENAI},
-	{"*.services.ai.azure.com", AP_PROV_AZURE_OPENAI},
-	{"api.anthropic.com", AP_PROV_ANTHROPIC},
-	{"generativelanguage.googleapis.com", AP_PROV_GEMINI},
-	{"*-aiplatform.googleapis.com", AP_PROV_VERTEX_AI},
-	{"aiplatform.googleapis.com", AP_PROV_VERTEX_AI},
-	{"bedrock-runtime.*.amazonaws.com", AP_PROV_BEDROCK},
-	{"bedrock-runtime-fips.*.amazonaws.com", AP_PROV_BEDROCK},
-	{"api.mistral.ai", AP_PROV_MISTRAL},
-	{"codestral.mistral.ai", AP_PROV_MISTRAL},
-	{"api.groq.com", AP_PROV_GROQ},
-	{"api.deepseek.com", AP_PROV_DEEPSEEK},
-	{"openrouter.ai", AP_PROV_OPENROUTER},
-	{"api.together.xyz", AP_PROV_TOGETHER},
-	{"api.together.ai", AP_PROV_TOGETHER},
-	{"api.x.ai", AP_PROV_OPENAI_COMPATIBLE},
-	{"api.fireworks.ai", AP_PROV_OPENAI_COMPATIBLE},
-	{"api.perplexity.ai", AP_PROV_OPENAI_COMPATIBLE},
-	{"api.cerebras.ai", AP_PROV_OPENAI_COMPATIBLE},
-};
-
 /* Path suffixes of LLM APIs (query removed). */
 static const char *const llm_suffixes[] = {
 	"/chat/completions", "/v1/completions",	       "/v1/responses",
@@ -175,11 +146,27 @@ static int path_is_llm(const struct endpoint *e)
 	       (e->pn > 20 && memcmp(e->path, "/openai/deployments/", 20) == 0);
 }
 
+/* The first row of the provider table (providers.h) with a host glob matching e's host. */
 static unsigned host_provider(const struct endpoint *e)
 {
-	for (size_t i = 0; i < NELEM(llm_hosts); i++)
-		if (host_is(e, llm_hosts[i].glob))
-			return llm_hosts[i].provider;
+	char glob[AP_STR_HOST];
+
+	for (unsigned p = AP_PROV_NONE + 1; p < AP_PROV_MAX; p++) {
+		const char *h = ap_provider_row(p)->hosts, *bar;
+
+		for (; *h; h = *bar ? bar + 1 : bar) {
+			size_t n;
+
+			bar = strchr(h, '|');
+			if (!bar)
+				bar = h + strlen(h);
+			n = (size_t)(bar - h) < sizeof(glob) ? (size_t)(bar - h) : sizeof(glob) - 1;
+			memcpy(glob, h, n);
+			glob[n] = 0;
+			if (host_is(e, glob))
+				return p;
+		}
+	}
 	if (e->port == 11434)
 		return AP_PROV_OLLAMA;
 	return AP_PROV_NONE;

@@ -8,22 +8,17 @@ static const char *const cat_names[AP_CAT_MAX] = {
 	[AP_CAT_MEMORY] = "memory",   [AP_CAT_PROCESS] = "process",
 };
 
-static const char *const prov_names[AP_PROV_MAX] = {
-	[AP_PROV_NONE] = "none",
-	[AP_PROV_OPENAI] = "openai",
-	[AP_PROV_AZURE_OPENAI] = "azure_openai",
-	[AP_PROV_ANTHROPIC] = "anthropic",
-	[AP_PROV_GEMINI] = "gemini",
-	[AP_PROV_VERTEX_AI] = "vertex_ai",
-	[AP_PROV_BEDROCK] = "bedrock",
-	[AP_PROV_MISTRAL] = "mistral",
-	[AP_PROV_GROQ] = "groq",
-	[AP_PROV_DEEPSEEK] = "deepseek",
-	[AP_PROV_OPENROUTER] = "openrouter",
-	[AP_PROV_TOGETHER] = "together",
-	[AP_PROV_OLLAMA] = "ollama",
-	[AP_PROV_OPENAI_COMPATIBLE] = "openai_compatible",
-};
+#define AP_PROVIDER_NAME(ID, NAME, OTEL, PRICE, HOSTS) [AP_PROV_##ID] = NAME,
+static const char *const prov_names[AP_PROV_MAX] = {[AP_PROV_NONE] = "none",
+						    AP_PROVIDER_TABLE(AP_PROVIDER_NAME)};
+
+#define AP_PROVIDER_ROW(ID, NAME, OTEL, PRICE, HOSTS) [AP_PROV_##ID] = {NAME, OTEL, PRICE, HOSTS},
+static const struct ap_provider_row prov_rows[AP_PROV_MAX] = {AP_PROVIDER_TABLE(AP_PROVIDER_ROW)};
+
+const struct ap_provider_row *ap_provider_row(unsigned p)
+{
+	return p > AP_PROV_NONE && p < AP_PROV_MAX ? &prov_rows[p] : NULL;
+}
 
 static const char *const vis_names[] = {"unknown", "plaintext", "libcurl", "opaque"};
 static const char *const xerr_names[] = {"none",   "reset",    "eof",	 "timeout",

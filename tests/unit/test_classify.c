@@ -205,8 +205,40 @@ static void test_glob(void)
 			     44, 0));
 }
 
+/* Every row of the provider table (providers.h): its name parses back to it, it has an OTel
+ * name, and each of its hosts (a glob's '*' replaced by a label) is classified as its own. */
+static void test_provider_table(void)
+{
+	for (unsigned p = AP_PROV_NONE + 1; p < AP_PROV_MAX; p++) {
+		const struct ap_provider_row *r = ap_provider_row(p);
+		const char *h;
+
+		CHECK(r && r->name && *r->otel && ap_provider_parse(r->name) == (int)p);
+		CHECK(!strcmp(ap_provider_name(p), r->name));
+		for (h = r->hosts; *h;) {
+			char host[128];
+			size_t n = 0;
+
+			for (; *h && *h != '|' && n + 8 < sizeof(host); h++) {
+				if (*h == '*') {
+					memcpy(host + n, "us-east1", 8);
+					n += 8;
+				} else {
+					host[n++] = *h;
+				}
+			}
+			host[n] = 0;
+			if (*h == '|')
+				h++;
+			C(host, 443, "/v1/chat/completions", AP_CAT_LLM, p);
+		}
+	}
+	CHECK(ap_provider_row(AP_PROV_NONE) == NULL && ap_provider_row(AP_PROV_MAX) == NULL);
+}
+
 int main(void)
 {
+	test_provider_table();
 	test_count_tokens_and_base_urls();
 	test_builtin();
 	test_rules();

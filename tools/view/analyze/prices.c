@@ -30,16 +30,6 @@ struct prices {
 	struct jdoc doc; /* file entries' names point into doc.chars */
 };
 
-/* LiteLLM provider prefixes, indexed by enum ap_provider. */
-static const char *const prov_prefix[AP_PROV_MAX] = {
-	[AP_PROV_OPENAI] = "openai",	    [AP_PROV_AZURE_OPENAI] = "azure",
-	[AP_PROV_ANTHROPIC] = "anthropic",  [AP_PROV_GEMINI] = "gemini",
-	[AP_PROV_VERTEX_AI] = "vertex_ai",  [AP_PROV_BEDROCK] = "bedrock",
-	[AP_PROV_MISTRAL] = "mistral",	    [AP_PROV_GROQ] = "groq",
-	[AP_PROV_DEEPSEEK] = "deepseek",    [AP_PROV_OPENROUTER] = "openrouter",
-	[AP_PROV_TOGETHER] = "together_ai", [AP_PROV_OLLAMA] = "ollama",
-};
-
 static int cmp_price(const void *a, const void *b)
 {
 	return strcmp(((const struct price *)a)->name, ((const struct price *)b)->name);
@@ -193,8 +183,8 @@ const struct price *prices_find(const struct prices *p, const char *model, int p
 		model += 7; /* Gemini path form */
 	if ((e = exact(p, model)))
 		return e;
-	if (provider > 0 && provider < AP_PROV_MAX && prov_prefix[provider]) {
-		snprintf(buf, sizeof(buf), "%s/%s", prov_prefix[provider], model);
+	if (ap_provider_row(provider) && *ap_provider_row(provider)->price_prefix) {
+		snprintf(buf, sizeof(buf), "%s/%s", ap_provider_row(provider)->price_prefix, model);
 		if ((e = exact(p, buf)))
 			return e;
 	}

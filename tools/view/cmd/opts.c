@@ -252,11 +252,17 @@ static int add_prov(struct view *v, const char *opt, char *s)
 {
 	int c = ap_provider_parse(s);
 
-	if (c < 0)
-		return bad(v, opt, s,
-			   "not a provider (openai, azure_openai, anthropic, gemini, "
-			   "vertex_ai, bedrock, mistral, groq, deepseek, openrouter, "
-			   "together, ollama, openai_compatible)");
+	if (c < 0) {
+		char list[512] = "not a provider (";
+		size_t n = strlen(list);
+
+		for (unsigned p = AP_PROV_NONE + 1; p < AP_PROV_MAX && n + 32 < sizeof(list); p++)
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
+					      p > AP_PROV_NONE + 1 ? ", " : "",
+					      ap_provider_row(p)->name);
+		snprintf(list + n, sizeof(list) - n, ")");
+		return bad(v, opt, s, list);
+	}
 	v->o.f.provs |= 1u << c;
 	return 0;
 }

@@ -116,22 +116,9 @@ void x_title(const struct run *run, const struct vxch *x, char *buf, size_t n)
 
 const char *otel_provider(unsigned prov)
 {
-	switch (prov) {
-	case AP_PROV_AZURE_OPENAI:
-		return "azure.ai.openai";
-	case AP_PROV_GEMINI:
-		return "gcp.gemini";
-	case AP_PROV_VERTEX_AI:
-		return "gcp.vertex_ai";
-	case AP_PROV_BEDROCK:
-		return "aws.bedrock";
-	case AP_PROV_MISTRAL:
-		return "mistral_ai";
-	case AP_PROV_NONE:
-		return "unknown";
-	default: /* openai, anthropic, groq, deepseek are OTel's names too; others are custom */
-		return ap_provider_name(prov);
-	}
+	const struct ap_provider_row *r = ap_provider_row(prov);
+
+	return r ? r->otel : "unknown";
 }
 
 const char *proc_label(const struct run *run, const struct vproc *p, char *buf, size_t n)
