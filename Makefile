@@ -5,6 +5,7 @@
 #   make test       unit + integration tests; ends with "N passed, N failed"
 #   make bench      overhead benchmarks (ratios with/without the preload, measured in one run)
 #   make fuzz       libFuzzer targets for a bounded time
+#   make stress     the writer's interleaving loops, long (scripts/stress.sh)
 #   make format / check-format
 #
 # Switches: SAN=0 builds viewer and unit tests without ASan/UBSan. V=1 prints commands.
@@ -70,7 +71,7 @@ LIB := $(BUILD)/libagentprof.so
 VIEW := $(BUILD)/agentprof-view
 LAUNCHER := $(BUILD)/agentprof
 
-.PHONY: all deps demo test unittest bench fuzz format check-format check-layers clean help
+.PHONY: all deps demo test unittest bench fuzz stress format check-format check-layers clean help
 all: $(LIB) $(VIEW) $(LAUNCHER)
 
 help:
@@ -136,6 +137,10 @@ bench: deps
 
 fuzz: deps
 	$(Q)scripts/fuzz.sh
+
+stress: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/stress.sh
 
 FORMAT_SRC = $(wildcard include/*.h preload/*/*.[ch] tools/launcher/*.[ch] tools/view/*/*.[ch] tests/unit/*.[ch] tests/fixtures/*.c examples/*.c)
 format:

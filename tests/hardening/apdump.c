@@ -83,9 +83,10 @@ static void print_rec(const char *file, const struct ap_record *r)
 		jstr("host", r->u.connection.host, sizeof(r->u.connection.host));
 		break;
 	case AP_REC_EXCHANGE:
-		printf(",\"rec\":\"exchange\",\"tid\":%u,\"status\":%d,\"cat\":%u,\"sent\":%llu,"
+		printf(",\"rec\":\"exchange\",\"id\":%llu,\"tid\":%u,\"status\":%d,\"cat\":%u,\"sent\":%llu,"
 		       "\"received\":%llu,\"start_ns\":%lld,\"end_ns\":%lld,\"tls\":%u,\"vis\":%u",
-		       r->u.exchange.tid, r->u.exchange.status, r->u.exchange.category,
+		       (unsigned long long)r->u.exchange.id, r->u.exchange.tid,
+		       r->u.exchange.status, r->u.exchange.category,
 		       (unsigned long long)r->u.exchange.bytes_sent,
 		       (unsigned long long)r->u.exchange.bytes_received,
 		       (long long)r->u.exchange.start_ns, (long long)r->u.exchange.end_ns,
