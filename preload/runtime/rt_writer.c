@@ -301,8 +301,14 @@ static int reopen_file(void)
 	int fd = open(ap_rt.file_path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0) {
-		if (!transient(errno))
-			refuse_file("cannot reopen our file");
+		if (!transient(errno)) {
+			char why[128];
+
+			snprintf(why, sizeof(why),
+				 "cannot reopen our file (%s): it was removed or replaced",
+				 strerror(errno));
+			refuse_file(why);
+		}
 		return -1;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_dev != w.dev ||
@@ -859,7 +865,8 @@ static void flush_held(int final)
 	if (!h)
 		return;
 	vfork_notes(h, now);
-	if (final || now - atomic_load(&ap_rt.last_counters_ns) >= ap_rt.cfg.flush_ns) {
+	if (final ||
+	    (!w.last_err && now - atomic_load(&ap_rt.last_counters_ns) >= ap_rt.cfg.flush_ns)) {
 		atomic_store(&ap_rt.last_counters_ns, now);
 		counters(h, now);
 	}

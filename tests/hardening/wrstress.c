@@ -9,6 +9,7 @@
  *             and exits 0) and reaps them
  *   stream    N streamed LLM calls one after another; "done I" on stdout after each finished one
  *   seq       N tool exchanges (GET /health) one after another, "done I" after each
+ *   timed     N tool exchanges 20 ms apart, then exit 0
  *   munmap    N exchanges, munmap of our span file's mapping (found in /proc/self/maps), N more
  *   emfile    one connection, every free fd taken, N exchanges, fds given back, 1 more
  *   quick     N exchanges, at_quick_exit handler makes one more, quick_exit(5)
@@ -232,6 +233,17 @@ int main(int argc, char **argv)
 			if (h_get(fd, "/health", NULL, 0) == 200)
 				printf("done %d\n", i);
 		pause();
+		return 0;
+	}
+	if (!strcmp(mode, "timed")) {
+		int got = 0;
+
+		fd = h_connect(port);
+		for (int i = 0; i < n; i++) {
+			got += exchanges(fd, 1);
+			usleep(20000);
+		}
+		printf("exchanges %d\n", got);
 		return 0;
 	}
 	if (!strcmp(mode, "munmap")) {
