@@ -19,6 +19,7 @@ wr_loop "exit while 8 threads record" $((150 * S)) 0 race 30 || bad=1
 wr_loop "signal handler _exit during flushes" $((150 * S)) 7 sigexit 1500 AGENTPROF_FLUSH_MS=1 || bad=1
 wr_loop "pthread_cancel during records and flushes" $((60 * S)) 0 cancel 15 AGENTPROF_FLUSH_MS=1 || bad=1
 wr_loop "fork while threads record" $((20 * S)) 0 fork 20 || bad=1
+WR_TSAN_ALL=1 wr_tsan $((3 * S)) || bad=1
 [ $bad = 0 ] && echo "stress: zero crashes, zero hangs, zero lost finished calls" ||
 	echo "stress: FAILURES above"
 exit $bad

@@ -406,7 +406,7 @@ uint64_t ap_stack_capture(void)
 
 	if (ap_tls.guard > 1)
 		return 0;
-	if (AP_UNLIKELY(!st.mode) && ap_rt.cfg.stacks)
+	if (ap_rt.cfg.stacks) /* after the first call, one acquire load: it orders st for us */
 		pthread_once(&lazy_once, ap_stack_init);
 	if (!st.mode)
 		return 0;

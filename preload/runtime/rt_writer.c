@@ -50,6 +50,7 @@ struct writer {
 	atomic_int final_started;
 	int file_state;	     /* 0 none, 1 created with a segment, 2 created without, -1 refused */
 	int proc_written;    /* the process record is in a segment */
+	int compacted;	     /* the final flush replaced the file by its compact copy */
 	int hdr_written;     /* the file header is on disk (files without a mapped segment) */
 	uint64_t frames_end; /* file offset for the next frame (mirrors seg->frames_end) */
 	dev_t dev;	     /* identity of our file, checked at every reopen */
@@ -849,8 +850,11 @@ static void compact_file(void)
 	}
 	AP_REAL(close)(src);
 	AP_REAL(close)(dst);
-	if (ok && rename(tmp, ap_rt.file_path) == 0)
+	if (ok && rename(tmp, ap_rt.file_path) == 0) {
+		w.compacted =
+			1; /* the mapping now belongs to a removed inode: write nothing more */
 		return;
+	}
 	unlink(tmp);
 }
 
@@ -862,7 +866,7 @@ static void flush_held(int final)
 	int fd = -1;
 	uint32_t act;
 
-	if (!h)
+	if (!h || w.compacted)
 		return;
 	vfork_notes(h, now);
 	if (final ||
@@ -1006,6 +1010,7 @@ void ap_writer_after_fork_child(void)
 	atomic_store(&w.warned_write, 0);
 	w.file_state = 0;
 	w.proc_written = 0;
+	w.compacted = 0;
 	w.hdr_written = 0;
 	w.last_err = 0;
 	ap_rt.file_path[0] = 0;

@@ -88,3 +88,30 @@ wr_kill9() {
 	echo "$label: $lost of $total finished calls lost ($runs runs)"
 	return $bad
 }
+
+# wr_tsan RUNS: the preload built with ThreadSanitizer under the threaded fixtures (exit race,
+# and, with WR_TSAN_ALL=1, fork with busy threads and cancellation); prints the races reported in the writer's files and
+# elsewhere. Returns the number of writer races (rt_writer.c, rt_init.c, hook_proc.c).
+wr_tsan() {
+	local runs=$1 ts lib d mine other
+	ts=$(gcc -print-file-name=libtsan.so)
+	make -C "$AP_ROOT/tests/hardening" --no-print-directory tsan >"$W/tsan.build" 2>&1 ||
+		{ echo "tsan: build failed: $(tail -2 "$W/tsan.build" | tr '\n' '|')"; return 1; }
+	lib="$ts:$H/libagentprof-tsan.so"
+	d=$W/tsan
+	rm -rf "$d"
+	mkdir -p "$d/out"
+	for i in $(seq 1 "$runs"); do
+		for m in "race 30" ${WR_TSAN_ALL:+"fork 5" "cancel 5"}; do
+			# shellcheck disable=SC2086
+			TSAN_OPTIONS="log_path=$d/report exitcode=0" AGENTPROF_UNWIND=fp AGENTPROF_FLUSH_MS=1 \
+				AGENTPROF_OUT="$d/out" LD_PRELOAD="$lib" timeout -k 2 60 "$H/wrstress" $m \
+				"$MOCK_PORT" >/dev/null 2>&1
+		done
+	done
+	mine=$(cat "$d"/report* 2>/dev/null | awk '/^WARNING: ThreadSanitizer/{w=1; next} w && /#0 /{print; w=0}' |
+		grep -c 'rt_writer.c\|rt_init.c\|hook_proc.c')
+	other=$(cat "$d"/report* 2>/dev/null | grep -c '^WARNING: ThreadSanitizer')
+	echo "tsan: $mine races in the writer, $((other - mine)) elsewhere ($runs rounds${WR_TSAN_ALL:+ of race, fork, cancel})"
+	return "$mine"
+}
