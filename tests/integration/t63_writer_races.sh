@@ -31,7 +31,7 @@ loop "fork while threads record" 2 0 fork 10
 out=$(wr_tsan 1)
 echo "# $out"
 case "$out" in
-"tsan: 0 races in the writer"*) ok "$out" ;;
+"tsan: 0 data races in the writer"*) ok "$out" ;;
 *) fail "tsan" "$out" ;;
 esac
 finish
