@@ -8,6 +8,7 @@
 #   make test       unit + integration tests (sanitized viewer); ends with "N passed, N failed"
 #   make bench      overhead benchmarks (ratios with/without the preload, measured in one run)
 #   make fuzz       libFuzzer targets for a bounded time
+#   make stress     the writer's interleaving loops, long (scripts/stress.sh)
 #   make format / check-format
 #
 # Switches: SAN=1 builds build/agentprof-view with ASan/UBSan too. V=1 prints commands.
@@ -97,8 +98,8 @@ LAUNCHER := $(BUILD)/agentprof
 SAN_VIEW := $(SAN_BUILD)/agentprof-view
 PC_FILE := $(BUILD)/agentprof.pc
 
-.PHONY: all deps demo test unittest san debug bench fuzz format check-format check-layers clean help \
-	install uninstall FORCE
+.PHONY: all deps demo test unittest san debug bench fuzz stress format check-format check-layers clean \
+	help install uninstall FORCE
 all: $(LIB) $(VIEW) $(LAUNCHER)
 
 san debug: $(SAN_VIEW) $(UNIT_BIN)
@@ -239,6 +240,10 @@ bench: deps
 
 fuzz: deps
 	$(Q)scripts/fuzz.sh
+
+stress: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/stress.sh
 
 FORMAT_SRC = $(wildcard include/*.h preload/*/*.[ch] tools/launcher/*.[ch] tools/view/*/*.[ch] tests/unit/*.[ch] tests/fixtures/*.c examples/*.c)
 format:

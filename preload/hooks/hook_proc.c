@@ -1,10 +1,12 @@
-/* hook_proc.c: fork, exec, wait and exit wrappers: flush before the process image changes. */
+/* hook_proc.c: fork, exec, wait, exit and munmap wrappers: keep the writer right as the process
+ * forks, changes image or ends. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -75,12 +77,13 @@ AP_EXPORT pid_t fork(void)
 		return AP_REAL(fork)();
 	t0 = ap_now();
 	ap_tls.guard++;
-	/* parked exchanges stay parked (the child drops its copies): libcurl still merges them */
-	pthread_mutex_lock(&ap_rt.lock);
-	ap_flush(0); /* the child must not inherit records it would write again */
-	pthread_mutex_unlock(&ap_rt.lock);
+	/* No flush: the child drops the parent's segment and its copies of parked exchanges,
+	 * which stay parked here for libcurl to merge (flushing them now would write them twice).
+	 */
 	ap_tls.guard--;
-	pid = AP_REAL(fork)(); /* atfork handlers reset the child */
+	/* No flush: the parent's records are already in its file, and the atfork child handler
+	 * drops the parent's segment in the child. */
+	pid = AP_REAL(fork)();
 	err = errno;
 	if (pid > 0) {
 		ap_tls.guard++;
@@ -99,9 +102,7 @@ AP_EXPORT int daemon(int nochdir, int noclose)
 	if (own_process()) {
 		ap_tls.guard++;
 		ap_conn_flush_parked();
-		pthread_mutex_lock(&ap_rt.lock);
 		ap_flush(0);
-		pthread_mutex_unlock(&ap_rt.lock);
 		ap_tls.guard--;
 	}
 	return AP_REAL(daemon)(nochdir, noclose);
@@ -110,22 +111,29 @@ AP_EXPORT int daemon(int nochdir, int noclose)
 /* --- exec
  * ------------------------------------------------------------------------------------------ */
 
-/* Before the image is replaced: record the exec and write everything out. */
+/*
+ * Before the image is replaced: record the exec and compress what is left. A process that has
+ * recorded nothing yet (a shell's child between fork and exec) writes nothing: the new image,
+ * which keeps the pid, writes the one file of this process. It is kept when the new image
+ * will not be profiled (children off, or a static or set-id binary), so the exec is not lost.
+ */
 static void before_exec(const char *path, char *const argv[])
 {
+	int unprofilable;
+
 	if (!own_process()) {
 		if (ap_active())
 			ap_vfork_note_exec(path, path && !strchr(path, '/'));
 		return;
 	}
 	ap_tls.guard++;
-	proc_event(AP_PEV_EXEC, path, argv, ap_rt.pid, AP_UNKNOWN, ap_now(), AP_UNKNOWN);
-	ap_child_unprofilable(path, path && !strchr(path, '/'));
-	ap_conn_all_closed(ap_now());
-	ap_write_process_end(AP_UNKNOWN, 1);
-	pthread_mutex_lock(&ap_rt.lock);
-	ap_flush(0);
-	pthread_mutex_unlock(&ap_rt.lock);
+	unprofilable = ap_child_unprofilable(path, path && !strchr(path, '/'));
+	if (ap_writer_has_file() || unprofilable || !ap_rt.cfg.children) {
+		proc_event(AP_PEV_EXEC, path, argv, ap_rt.pid, AP_UNKNOWN, ap_now(), AP_UNKNOWN);
+		ap_conn_all_closed(ap_now());
+		ap_write_process_end(AP_UNKNOWN, 1);
+		ap_flush(0);
+	}
 	ap_tls.guard--;
 }
 
@@ -330,4 +338,18 @@ AP_EXPORT int __libc_start_main(main_fn main, int argc, char **argv, void (*init
 
 	real_main = main;
 	return real(main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
+}
+
+/* --- munmap ----------------------------------------------------------------------------------
+ * A host that unmaps memory it did not map (a sandbox clearing its address space) may take our
+ * segment with it: the writer forgets it first and maps the file again on its next record. The
+ * call itself goes straight to the kernel, exactly as libc's munmap does. */
+AP_EXPORT int munmap(void *addr, size_t len)
+{
+	long rc;
+
+	if (ap_rt.writer_ok)
+		ap_writer_unmapped(addr, len);
+	rc = syscall(SYS_munmap, addr, len);
+	return (int)rc;
 }

@@ -32,10 +32,9 @@
 #define AP_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define AP_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-#define AP_FD_MAX    65536	/* fds tracked by the fd table; larger fds pass through */
-#define AP_CONN_MAX  512	/* live connections tracked at once */
-#define AP_SSL_SLOTS 1024	/* SSL* -> connection hash slots */
-#define AP_BUF_BYTES (1u << 20) /* encoded records waiting for the next flush */
+#define AP_FD_MAX    65536 /* fds tracked by the fd table; larger fds pass through */
+#define AP_CONN_MAX  512   /* live connections tracked at once */
+#define AP_SSL_SLOTS 1024  /* SSL* -> connection hash slots */
 #define AP_PATH_MAX  512
 
 /* --- configuration (read once in the constructor, never changed afterwards) ------------------ */
@@ -47,6 +46,8 @@ struct ap_config {
 	uint32_t sample_ppm; /* AGENTPROF_SAMPLE * 1e6 */
 	int64_t flush_ns;    /* AGENTPROF_FLUSH_MS */
 	char out_dir[AP_PATH_MAX];
+	int out_explicit; /* AGENTPROF_UNSAFE_OUT repeats out_dir: a risky one is used, with a
+			     warning */
 	char agent[AP_STR_AGENT];
 	struct ap_rules rules;
 	int have_rules;
@@ -67,8 +68,8 @@ struct ap_thread {
 extern __thread struct ap_thread ap_tls __attribute__((tls_model("initial-exec")));
 
 /* --- process-wide runtime state ---------------------------------------------------------------
- * One instance, ap_rt. Written by the constructor (init), the fork child handler (pid, file),
- * and under rt.lock by the writer; the counters are atomics. */
+ * One instance, ap_rt. Written by the constructor (init) and the fork child handler (pid,
+ * file); the counters are atomics. */
 struct ap_conn;
 
 struct ap_runtime {
@@ -78,12 +79,9 @@ struct ap_runtime {
 	pid_t ppid;
 	struct ap_config cfg;
 	char file_path[AP_PATH_MAX + 64];
-	int file_failed;      /* output could not be created: record nothing further */
-	pthread_mutex_t lock; /* buffer + file */
-	uint8_t *buf;	      /* AP_BUF_BYTES, mmap'ed */
-	size_t buf_len;
-	int has_llm; /* buffer holds an LLM exchange: flush now */
-	int64_t last_flush_ns;
+	int writer_ok; /* the writer is set up (rt_writer.c owns the rest of its state) */
+	atomic_int_fast64_t last_flush_ns;
+	atomic_int_fast64_t last_counters_ns;
 	int64_t start_ns;
 	atomic_uint_fast64_t next_id;
 	atomic_uint_fast64_t dropped;
@@ -95,7 +93,6 @@ struct ap_runtime {
 	struct ap_conn *conns;	  /* AP_CONN_MAX entries, mmap'ed */
 	struct ap_http_env http_env;
 	int opaque_tls_reported;
-	int process_written;
 };
 
 extern struct ap_runtime ap_rt;
@@ -158,13 +155,27 @@ const char *ap_inline_opaque_reason(void);
 /* --- writer (rt_writer.c) -----------------------------------------------------------------------
  */
 void ap_writer_init(void);
-/* Append a record; LLM exchanges request an immediate flush. Never blocks on I/O elsewhere. */
+/*
+ * Hand a finished record to the writer. On return it is durable: it sits in the file's shared
+ * mapping, so kill -9 an instant later keeps it (unless the file could not be created, which
+ * a diagnostic reports). One memcpy, no lock, no system call on the common path; safe from a
+ * signal handler and across fork. The first record of a process creates its file.
+ */
 void ap_record(const struct ap_record *r);
-/* Flush if the interval elapsed (called from wrappers on socket fds). */
+/* Compress sealed records into frames if the flush interval elapsed (called from wrappers). */
 void ap_maybe_flush(int64_t now);
+/* Compress everything that can be now; final (1, or 2 when the process ends: the file is then
+ * compacted) also writes counters and the drop diagnostic. Skips (and counts) when another flush
+ * is running: never blocks. */
 void ap_flush(int final);
-void ap_write_process_start(void);
 void ap_write_process_end(int exit_code, int clean);
+/* 1 once a record created the segment (a process that did nothing has no file yet). */
+int ap_writer_has_file(void);
+/* 1 the first time: the final flush runs once, whichever exit path comes first. */
+int ap_writer_begin_final(void);
+void ap_writer_after_fork_child(void);
+/* A host unmapped [addr, addr+len): if it covers the segment, map it again on next use. */
+void ap_writer_unmapped(const void *addr, size_t len);
 void ap_diag(unsigned code, const char *msg);
 /* An exec'd file that cannot carry the preload (static, set-id) gets one AP_DIAG_STATIC_CHILD
  * (hook_spawn.c). use_path: a name without '/' is searched in PATH. Returns 0 if profilable. */

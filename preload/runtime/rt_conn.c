@@ -145,6 +145,15 @@ static void dropped_by_parser(void *ctx);
 static void classify_for_parser(void *ctx, const char *host, int port, const char *path,
 				uint8_t *category, uint8_t *provider);
 
+/* Slots are claimed first-fit, so none at or above this index was ever used: the scans at
+ * fork and exit stop here instead of touching every page of the table. */
+static atomic_int conn_hwm;
+
+static int conns_used(void)
+{
+	return atomic_load_explicit(&conn_hwm, memory_order_acquire);
+}
+
 static struct ap_conn *conn_alloc(int kind)
 {
 	for (int i = 0; i < AP_CONN_MAX; i++) {
@@ -155,6 +164,9 @@ static struct ap_conn *conn_alloc(int kind)
 			continue;
 		if (!atomic_compare_exchange_strong(&c->kind, &expect, CK_SOCKET))
 			continue;
+		for (int h = conns_used(); h < i + 1;)
+			if (atomic_compare_exchange_weak(&conn_hwm, &h, i + 1))
+				break;
 		memset((char *)c + offsetof(struct ap_conn, role), 0,
 		       sizeof(*c) - offsetof(struct ap_conn, role));
 		atomic_flag_clear(&c->busy);
@@ -1012,7 +1024,7 @@ int ap_conn_take_parked(struct ap_conn *c, struct ap_exchange *out)
 
 void ap_conn_flush_parked(void)
 {
-	for (int i = 0; ap_rt.conns && i < AP_CONN_MAX; i++) {
+	for (int i = 0, n = conns_used(); ap_rt.conns && i < n; i++) {
 		struct ap_conn *c = &ap_rt.conns[i];
 		if (atomic_load(&c->kind) != CK_FREE && c->has_parked && lock_conn(c)) {
 			flush_parked(c);
@@ -1041,7 +1053,7 @@ void ap_conn_all_closed(int64_t now)
 	ap_h2_flush_closed();
 	/* SSL connections first, so that sockets they carry are described by them. */
 	for (int pass = 0; pass < 2; pass++) {
-		for (int i = 0; i < AP_CONN_MAX; i++) {
+		for (int i = 0, n = conns_used(); i < n; i++) {
 			struct ap_conn *c = &ap_rt.conns[i];
 			int k = atomic_load(&c->kind);
 			if (k == CK_FREE || (pass == 0 && k != CK_SSL))

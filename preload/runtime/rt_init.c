@@ -15,9 +15,7 @@
 #include "rt_pystack.h"
 #include "rt_stack.h"
 
-struct ap_runtime ap_rt = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-};
+struct ap_runtime ap_rt;
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
@@ -93,7 +91,10 @@ static void parse_out(struct ap_config *cfg)
 		v = NULL;
 	}
 	if (v) {
+		const char *unsafe = env("AGENTPROF_UNSAFE_OUT");
+
 		ap_strlcpy(cfg->out_dir, v, sizeof(cfg->out_dir));
+		cfg->out_explicit = unsafe && !strcmp(unsafe, v);
 		return;
 	}
 	if (!getcwd(cfg->out_dir, sizeof(cfg->out_dir)))
@@ -229,19 +230,49 @@ static void zpool_free(void *opaque, void *p)
 		atomic_fetch_and(&zpool_used, ~((uint_fast32_t)1 << i));
 }
 
-static void load_zlib(void)
+/* libz.so.1 is opened on the first compressed body, not at start: a process that never sees
+ * one (most children) pays nothing. The entry points below stand in until then. */
+static pthread_once_t zlib_once = PTHREAD_ONCE_INIT;
+static struct ap_zlib_api zlib_real;
+
+static void zlib_open(void)
 {
 	void *h = dlopen("libz.so.1", RTLD_LAZY | RTLD_LOCAL);
 
 	if (!h)
 		return;
-	*(void **)&zlib_api.inflateInit2_ = dlsym(h, "inflateInit2_");
-	*(void **)&zlib_api.inflate = dlsym(h, "inflate");
-	*(void **)&zlib_api.inflateEnd = dlsym(h, "inflateEnd");
-	if (!zlib_api.inflateInit2_ || !zlib_api.inflate || !zlib_api.inflateEnd)
-		return;
+	*(void **)&zlib_real.inflateInit2_ = dlsym(h, "inflateInit2_");
+	*(void **)&zlib_real.inflate = dlsym(h, "inflate");
+	*(void **)&zlib_real.inflateEnd = dlsym(h, "inflateEnd");
+	if (!zlib_real.inflateInit2_ || !zlib_real.inflate || !zlib_real.inflateEnd)
+		zlib_real.inflateInit2_ = NULL;
+}
+
+static int lazy_inflate_init(z_streamp strm, int window_bits, const char *version, int size)
+{
+	pthread_once(&zlib_once, zlib_open);
+	if (!zlib_real.inflateInit2_)
+		return Z_VERSION_ERROR; /* no zlib: the body is counted, not decoded */
+	return zlib_real.inflateInit2_(strm, window_bits, version, size);
+}
+
+static int lazy_inflate(z_streamp strm, int flush)
+{
+	return zlib_real.inflate ? zlib_real.inflate(strm, flush) : Z_STREAM_ERROR;
+}
+
+static int lazy_inflate_end(z_streamp strm)
+{
+	return zlib_real.inflateEnd ? zlib_real.inflateEnd(strm) : Z_STREAM_ERROR;
+}
+
+static void load_zlib(void)
+{
+	zlib_api.inflateInit2_ = lazy_inflate_init;
+	zlib_api.inflate = lazy_inflate;
+	zlib_api.inflateEnd = lazy_inflate_end;
 	zpool = mmap(NULL, (size_t)ZPOOL_BLOCKS * ZPOOL_BLOCK, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		     MAP_PRIVATE | MAP_NORESERVE | MAP_ANONYMOUS, -1, 0);
 	if (zpool == MAP_FAILED) {
 		zpool = NULL;
 		return;
@@ -254,23 +285,11 @@ static void load_zlib(void)
 /* --- fork and exit -----------------------------------------------------------------------------
  */
 
-static void atfork_prepare(void)
-{
-	ap_tls.guard++;
-	pthread_mutex_lock(&ap_rt.lock);
-}
-
-static void atfork_parent(void)
-{
-	pthread_mutex_unlock(&ap_rt.lock);
-	ap_tls.guard--;
-}
-
+/* No lock is taken around fork: the writer has none to hold, and the child drops the
+ * parent's segment (ap_writer_after_fork_child). */
 static void atfork_child(void)
 {
-	pthread_mutex_init(&ap_rt.lock, NULL);
 	ap_after_fork_child();
-	ap_tls.guard--;
 }
 
 /* In a forked child: a new pid, a new file, nothing inherited from the parent's buffer. */
@@ -279,12 +298,9 @@ void ap_after_fork_child(void)
 	ap_rt.ppid = ap_rt.pid;
 	ap_rt.pid = ap_getpid_raw();
 	ap_tls.tid = 0;
-	ap_rt.buf_len = 0;
-	ap_rt.has_llm = 0;
-	ap_rt.file_path[0] = 0;
-	ap_rt.file_failed = 0;
-	ap_rt.process_written = 0;
+	ap_writer_after_fork_child();
 	ap_rt.start_ns = ap_now();
+	atomic_store(&ap_rt.finished, 0);
 	atomic_store(&ap_rt.dropped, 0);
 	atomic_store(&ap_rt.dropped_bytes, 0);
 	atomic_store(&ap_rt.calls, 0);
@@ -305,22 +321,37 @@ static void at_exit(void)
 	ap_final_flush(atomic_load(&exit_hint));
 }
 
-/* The last flush: pending exchanges, connection records, the process end. Runs once. */
+/*
+ * The last flush: pending exchanges, connection records, the process end. Runs once, whichever
+ * exit path gets here first (exit racing _exit on another thread, or a signal handler calling
+ * _exit while this thread flushes): the later ones return at once, and the records are already
+ * durable in the segment. Cancellation is off throughout.
+ */
 void ap_final_flush(int exit_code)
 {
 	int64_t now;
+	int old_cancel;
 
 	if (!atomic_load(&ap_rt.ready) || atomic_load(&ap_rt.finished))
 		return;
 	if (ap_getpid_raw() != ap_rt.pid)
 		return; /* vfork child: the parent's memory is not ours to touch */
+	if (!ap_writer_begin_final())
+		return;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old_cancel);
 	ap_tls.guard++;
 	now = ap_now();
 	ap_conn_all_closed(now);
 	ap_write_process_end(exit_code, 1);
-	ap_flush(1);
+	ap_flush(2); /* 2: the process ends here; the file may be compacted */
 	atomic_store(&ap_rt.finished, 1);
 	ap_tls.guard--;
+	pthread_setcancelstate(old_cancel, NULL);
+}
+
+static void at_quick_exit_handler(void)
+{
+	ap_final_flush(atomic_load(&exit_hint));
 }
 
 /* --- init ----------------------------------------------------------------------------------------
@@ -341,18 +372,19 @@ static void do_init(void)
 	ap_rt.last_flush_ns = ap_rt.start_ns;
 	ap_writer_init();
 	ap_conn_init();
-	if (!ap_rt.buf || !ap_rt.conns)
+	if (!ap_rt.writer_ok || !ap_rt.conns)
 		goto out;
 	load_zlib();
 	ap_h2_load();
-	ap_stack_init();
+	/* stacks: set up on the first capture (rt_stack.c) */
 	ap_inline_init();
 	ap_pystack_init();
 	ap_metrics_start(secure_getenv("AGENTPROF_PROMETHEUS"));
 	if (ap_rt.cfg.have_rules)
 		ap_rt.http_env.rules = &ap_rt.cfg.rules;
-	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	pthread_atfork(NULL, NULL, atfork_child);
 	atexit(at_exit);
+	at_quick_exit(at_quick_exit_handler);
 	atomic_store(&ap_rt.ready, 1);
 out:
 	ap_tls.guard--;

@@ -462,13 +462,21 @@ __attribute__((noinline)) static int fp_walk(void **out, int max)
 	return n;
 }
 
+/* Set-up on the first capture, not at start: a process that never records a stack never
+ * loads libunwind. */
+static pthread_once_t lazy_once = PTHREAD_ONCE_INIT;
+
 uint64_t ap_stack_capture(void)
 {
 	void *fr[AP_MAX_FRAMES + EXTRA_FRAMES];
 	uint64_t id = 0;
 	int n = 0, skip = 0;
 
-	if (!st.mode || ap_tls.guard > 1)
+	if (ap_tls.guard > 1)
+		return 0;
+	if (ap_rt.cfg.stacks) /* after the first call, one acquire load: it orders st for us */
+		pthread_once(&lazy_once, ap_stack_init);
+	if (!st.mode)
 		return 0;
 	ap_tls.guard++;
 	if (st.mode == MODE_UNWIND) {

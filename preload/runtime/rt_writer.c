@@ -1,13 +1,16 @@
-/* rt_writer.c: the bounded record buffer and the span file, one checksummed zstd frame per flush.
- */
+/* rt_writer.c: finished records go into a file-backed shared segment with one memcpy and no
+ * lock; flush points compress sealed slots into frames appended to the same file. */
 #define ZSTD_STATIC_LINKING_ONLY
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -19,16 +22,54 @@
 
 #define AP_ZLEVEL	  3
 #define AP_VERSION_STRING "0.1.0"
+#define STAGE_BYTES	  (AP_SEG_SLOT_BYTES + 64)
 
-/* Compression state: written under ap_rt.lock only. */
-static ZSTD_CCtx *cctx;
-static uint8_t *zout;
-static size_t zout_cap;
+/*
+ * Concurrency plan (every rule here is what makes the writer safe in signal handlers, across
+ * fork and under cancellation):
+ * - Recording (ap_record) takes no lock: a writer announces itself in the active slot's
+ *   inflight count, re-checks that the slot is still active, reserves space with one
+ *   fetch_add, copies the record, publishes its entry word with a release store and leaves.
+ *   A signal handler that records while its thread is mid-record simply reserves other bytes.
+ * - Flushing is owned by whoever wins the `flushing` flag with a compare-and-swap; everyone
+ *   else (another thread, a signal handler on the flushing thread, the exit path) skips and
+ *   counts the skip. Nothing ever waits for the flag, so nothing can deadlock on it.
+ * - A slot is compressed only when it is sealed (no longer active) and its inflight count is
+ *   0; the seq_cst pair "inflight++ then re-check active" / "switch active then read
+ *   inflight" guarantees no writer is still copying into it.
+ * - Cancellation is disabled across file operations (open, pwrite, close are cancellation
+ *   points), so a cancelled thread never leaves the flag held.
+ * - fork: the child drops the parent's mapping (replaces it with private zero pages, so even
+ *   an interrupted copy in the child lands nowhere) and creates its own file lazily.
+ */
+struct writer {
+	struct ap_seg_header *seg; /* published with release; NULL until the first record */
+	int seg_private;	   /* the segment is anonymous memory (file could not be mapped) */
+	atomic_int creating;	   /* one thread creates the segment */
+	atomic_int flushing;	   /* the flush flag (try-only) */
+	atomic_int final_started;
+	int file_state;	     /* 0 none, 1 created with a segment, 2 created without, -1 refused */
+	int proc_written;    /* the process record is in a segment */
+	int compacted;	     /* the final flush replaced the file by its compact copy */
+	int hdr_written;     /* the file header is on disk (files without a mapped segment) */
+	uint64_t frames_end; /* file offset for the next frame (mirrors seg->frames_end) */
+	dev_t dev;	     /* identity of our file, checked at every reopen */
+	ino_t ino;
+	int last_err;	 /* errno of the last failed write, 0 after a success */
+	ZSTD_CCtx *cctx; /* created at the first compressed flush */
+	uint8_t *stage, *zout;
+	size_t zout_cap;
+	atomic_uint_fast64_t flush_skipped; /* flush points skipped because a flush was running */
+	atomic_uint_fast64_t write_failures;
+	atomic_int warned_write;
+};
+
+static struct writer w;
 
 /* Identity captured at init (exe, argv), reused for every process-start record. */
 static struct ap_record proc_rec;
 
-static void *map(size_t n)
+static void *map_anon(size_t n)
 {
 	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
@@ -88,25 +129,41 @@ static void capture_identity(void)
 
 void ap_writer_init(void)
 {
-	size_t ws = ZSTD_estimateCCtxSize(AP_ZLEVEL);
-	void *w;
-
-	ap_rt.buf = map(AP_BUF_BYTES);
-	zout_cap = ZSTD_compressBound(AP_BUF_BYTES);
-	zout = map(zout_cap);
-	w = map(ws);
-	if (!ap_rt.buf || !zout || !w)
-		goto fail;
-	cctx = ZSTD_initStaticCCtx(w, ws);
-	if (!cctx)
-		goto fail;
-	ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, AP_ZLEVEL);
-	ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
 	capture_identity();
-	return;
-fail:
-	ap_warn("cannot allocate the record buffer; profiling is off");
-	ap_rt.buf = NULL;
+	ap_rt.writer_ok = 1;
+}
+
+/* Compression state, on the first flush that needs it (a process that never does tracked
+ * I/O never pays for it). Called with the flush flag held. */
+static int ensure_buffers(void)
+{
+	if (!w.stage && !(w.stage = map_anon(STAGE_BYTES)))
+		return -1;
+	w.zout_cap = ZSTD_compressBound(STAGE_BYTES);
+	if (!w.zout && !(w.zout = map_anon(w.zout_cap)))
+		return -1;
+	return 0;
+}
+
+static int ensure_compressor(void)
+{
+	size_t ws;
+	void *m;
+
+	if (w.cctx)
+		return 0;
+	ws = ZSTD_estimateCCtxSize(AP_ZLEVEL);
+	m = map_anon(ws);
+	if (!m)
+		return -1;
+	w.cctx = ZSTD_initStaticCCtx(m, ws);
+	if (!w.cctx) {
+		munmap(m, ws);
+		return -1;
+	}
+	ZSTD_CCtx_setParameter(w.cctx, ZSTD_c_compressionLevel, AP_ZLEVEL);
+	ZSTD_CCtx_setParameter(w.cctx, ZSTD_c_checksumFlag, 1);
+	return 0;
 }
 
 /* --- the file --------------------------------------------------------------------------------- */
@@ -127,23 +184,27 @@ static void prog_name(char *out, size_t cap)
 	out[o] = 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
+/* Why a directory is unsafe for our files, or NULL: another non-root user owns it, or someone
+ * other than its owner may create or replace entries in it (sticky bit or not). */
+static const char *dir_risk(const struct stat *st)
 {
-	while (n) {
-		ssize_t w = AP_REAL(write)(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	uid_t me = geteuid();
+
+	if (st->st_uid != me && st->st_uid != 0)
+		return "it is owned by another user";
+	if (st->st_mode & S_IWOTH)
+		return "it is world-writable";
+	if (st->st_mode & S_IWGRP)
+		return "its group can write to it";
+	return NULL;
 }
 
+/* 1 if our files may be created in dir. A risky directory is refused unless the user named it
+ * a second time, in AGENTPROF_UNSAFE_OUT: then it is used, with a warning. */
 static int dir_is_safe(const char *dir)
 {
 	struct stat st;
+	const char *risk;
 
 	if (stat(dir, &st) < 0) {
 		ap_warn("output directory %s: %s; nothing will be recorded", dir, strerror(errno));
@@ -153,23 +214,53 @@ static int dir_is_safe(const char *dir)
 		ap_warn("output directory %s is not a directory; nothing will be recorded", dir);
 		return 0;
 	}
-	if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
-		ap_warn("output directory %s is world-writable without the sticky bit; refusing it",
-			dir);
+	risk = dir_risk(&st);
+	if (!risk)
+		return 1;
+	if (!ap_rt.cfg.out_explicit) {
+		ap_warn("refusing output directory %s: %s (another user could read or replace our "
+			"files); use a private directory, or set AGENTPROF_UNSAFE_OUT to this same "
+			"path "
+			"to accept the risk; nothing will be recorded",
+			dir, risk);
 		return 0;
 	}
+	ap_warn("warning: output directory %s is unsafe: %s; using it because AGENTPROF_UNSAFE_OUT "
+		"names it",
+		dir, risk);
 	return 1;
 }
 
-/* Create the per-process file (0600, O_EXCL|O_NOFOLLOW) and write the header frame. */
+static int transient(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOSPC || err == EDQUOT || err == EINTR ||
+	       err == EAGAIN || err == ENOMEM || err == EIO;
+}
+
+static void warn_write(const char *what, int err)
+{
+	if (atomic_exchange(&w.warned_write, 1))
+		return;
+	ap_warn("%s %s: %s; records stay buffered and the next flush retries", what,
+		ap_rt.file_path[0] ? ap_rt.file_path : ap_rt.cfg.out_dir, strerror(err));
+}
+
+/* Stop writing to our file for good (refused directory, swapped file), saying why once. */
+static void refuse_file(const char *why)
+{
+	if (w.file_state >= 0)
+		ap_warn("%s: %s; recording stops", ap_rt.file_path[0] ? ap_rt.file_path : "output",
+			why);
+	w.file_state = -1;
+}
+
+/* Create the per-process file (0600, O_EXCL|O_NOFOLLOW|O_NONBLOCK). -1 with errno set. */
 static int create_file(void)
 {
-	uint8_t hdr[AP_HEADER_SIZE];
 	char prog[72];
+	struct stat st;
 	int fd = -1;
 
-	if (!dir_is_safe(ap_rt.cfg.out_dir))
-		return -1;
 	prog_name(prog, sizeof(prog));
 	for (int attempt = 0; attempt < 10; attempt++) {
 		if (attempt)
@@ -179,101 +270,481 @@ static int create_file(void)
 		else
 			snprintf(ap_rt.file_path, sizeof(ap_rt.file_path), "%s/agentprof.%s.%d.zst",
 				 ap_rt.cfg.out_dir, prog, (int)ap_rt.pid);
-		fd = open(ap_rt.file_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			  0600);
+		fd = open(ap_rt.file_path,
+			  O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
 		if (fd >= 0 || errno != EEXIST)
 			break;
 	}
 	if (fd < 0) {
-		ap_warn("cannot create %s: %s; nothing will be recorded", ap_rt.file_path,
-			strerror(errno));
+		int err = errno;
+
+		ap_rt.file_path[0] = 0;
+		errno = err;
 		return -1;
 	}
-	fchmod(fd, 0600);
-	ap_encode_file_header(hdr, sizeof(hdr));
-	if (write_all(fd, hdr, sizeof(hdr)) < 0) {
+	if (fstat(fd, &st) < 0) {
+		int err = errno;
+
 		AP_REAL(close)(fd);
+		errno = err;
+		return -1;
+	}
+	w.dev = st.st_dev;
+	w.ino = st.st_ino;
+	return fd;
+}
+
+/* Reopen our file by path and check it is still the one we created: same inode, a regular
+ * file, ours. -1 on failure; a mismatch also stops recording there. */
+static int reopen_file(void)
+{
+	struct stat st;
+	int fd = open(ap_rt.file_path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0) {
+		if (!transient(errno)) {
+			char why[128];
+
+			snprintf(why, sizeof(why),
+				 "cannot reopen our file (%s): it was removed or replaced",
+				 strerror(errno));
+			refuse_file(why);
+		}
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_dev != w.dev ||
+	    st.st_ino != w.ino || st.st_uid != geteuid()) {
+		AP_REAL(close)(fd);
+		refuse_file("the file was replaced by another (inode, type or owner changed)");
 		return -1;
 	}
 	return fd;
 }
 
-static int open_file(void)
+static int pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off)
 {
-	if (!ap_rt.file_path[0])
-		return create_file();
-	return open(ap_rt.file_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-}
+	while (n) {
+		ssize_t k = pwrite(fd, p, n, (off_t)off);
 
-/* --- records ---------------------------------------------------------------------------------- */
-
-/* Append under the lock; on a full buffer flush first. Returns 0 if stored. */
-static int append_locked(const struct ap_record *r)
-{
-	size_t n = ap_encode(ap_rt.buf + ap_rt.buf_len, AP_BUF_BYTES - ap_rt.buf_len, r);
-
-	if (!n && ap_rt.buf_len) {
-		ap_flush(0);
-		n = ap_encode(ap_rt.buf + ap_rt.buf_len, AP_BUF_BYTES - ap_rt.buf_len, r);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			if (k == 0)
+				errno = ENOSPC;
+			return -1;
+		}
+		p += k;
+		n -= (size_t)k;
+		off += (uint64_t)k;
 	}
-	if (!n) {
-		atomic_fetch_add(&ap_rt.dropped, 1);
-		return -1;
-	}
-	ap_rt.buf_len += n;
 	return 0;
 }
 
-static void process_start_locked(void)
+/* --- the segment ------------------------------------------------------------------------------ */
+
+static uint8_t *slot_data(struct ap_seg_header *h, uint32_t s)
+{
+	return (uint8_t *)h + AP_SEG_HDR_BYTES + (size_t)s * AP_SEG_SLOT_BYTES;
+}
+
+static void seg_format(struct ap_seg_header *h)
+{
+	ap_encode_file_header(h->file_header, sizeof(h->file_header));
+	h->skip_magic = AP_SEG_SKIP_MAGIC;
+	h->skip_size = AP_SEG_BYTES - AP_HEADER_SIZE - 8;
+	memcpy(h->magic, AP_SEG_MAGIC, 8);
+	h->slots = AP_SEG_SLOTS;
+	h->slot_bytes = AP_SEG_SLOT_BYTES;
+	h->data_off = AP_SEG_HDR_BYTES;
+	h->active = 0;
+	h->slot[0].state = AP_SLOT_ACTIVE;
+	h->frames_end = AP_SEG_BYTES;
+}
+
+/* Seal slot s (full, or being flushed) by making a free slot active. 1 if s is no longer
+ * active (by us or by another thread), 0 if no slot is free. */
+static int seg_rotate(struct ap_seg_header *h, uint32_t s)
+{
+	if (__atomic_load_n(&h->active, __ATOMIC_SEQ_CST) != s)
+		return 1;
+	for (uint32_t i = 1; i < AP_SEG_SLOTS; i++) {
+		uint32_t t = (s + i) % AP_SEG_SLOTS, free_state = AP_SLOT_FREE;
+		uint32_t expect = s;
+
+		if (!__atomic_compare_exchange_n(&h->slot[t].state, &free_state, AP_SLOT_ACTIVE, 0,
+						 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			continue;
+		if (__atomic_compare_exchange_n(&h->active, &expect, t, 0, __ATOMIC_SEQ_CST,
+						__ATOMIC_SEQ_CST)) {
+			__atomic_store_n(&h->slot[s].state, AP_SLOT_SEALED, __ATOMIC_SEQ_CST);
+			return 1;
+		}
+		__atomic_store_n(&h->slot[t].state, AP_SLOT_FREE, __ATOMIC_SEQ_CST);
+		return 1;
+	}
+	return 0;
+}
+
+/* Copy one encoded record into the active slot. 0 when stored (durable if the segment is the
+ * file's), -1 when every slot is full. Lock-free; safe in a signal handler. */
+static int seg_put_once(struct ap_seg_header *h, const uint8_t *p, uint32_t len, int *full)
+{
+	uint32_t need = ap_seg_entry_size(len);
+
+	*full = 0;
+	for (int tries = 0; tries < 16; tries++) {
+		uint32_t s = __atomic_load_n(&h->active, __ATOMIC_SEQ_CST);
+		struct ap_seg_slot *sl = &h->slot[s % AP_SEG_SLOTS];
+		uint64_t off;
+
+		__atomic_fetch_add(&sl->inflight, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&h->active, __ATOMIC_SEQ_CST) != s) {
+			__atomic_fetch_sub(&sl->inflight, 1, __ATOMIC_SEQ_CST);
+			continue;
+		}
+		off = __atomic_fetch_add(&sl->cursor, need, __ATOMIC_RELAXED);
+		if (off + need <= AP_SEG_SLOT_BYTES) {
+			uint8_t *d = slot_data(h, s % AP_SEG_SLOTS) + off;
+
+			memcpy(d + 8, p, len);
+			__atomic_store_n((uint64_t *)d, ap_seg_entry_word(len), __ATOMIC_RELEASE);
+			__atomic_fetch_sub(&sl->inflight, 1, __ATOMIC_RELEASE);
+			return 0;
+		}
+		__atomic_fetch_sub(&sl->inflight, 1, __ATOMIC_RELEASE);
+		if (!seg_rotate(h, s)) {
+			*full = 1;
+			return -1;
+		}
+	}
+	return -1;
+}
+
+static void flush_now(int final);
+
+static int seg_put(struct ap_seg_header *h, const uint8_t *p, uint32_t len)
+{
+	int full;
+
+	if (seg_put_once(h, p, len, &full) == 0)
+		return 0;
+	if (!full)
+		return -1;
+	flush_now(0); /* every slot is sealed: compress them now if nobody else is */
+	return seg_put_once(h, p, len, &full);
+}
+
+static int put_record(struct ap_seg_header *h, const struct ap_record *r)
+{
+	uint8_t buf[AP_SEG_ENTRY_MAX];
+	size_t n = ap_encode(buf, sizeof(buf), r);
+
+	if (!n || seg_put(h, buf, (uint32_t)n) < 0) {
+		atomic_fetch_add(&ap_rt.dropped, 1);
+		return -1;
+	}
+	return 0;
+}
+
+static void fill_process_record(void)
 {
 	struct ap_process *p = &proc_rec.u.process;
 
-	if (ap_rt.process_written)
-		return;
-	ap_rt.process_written = 1;
 	p->pid = ap_rt.pid;
 	p->ppid = ap_rt.ppid;
 	p->start_ns = ap_rt.start_ns;
 	p->start_real_ns = ap_now_real() - (ap_now() - ap_rt.start_ns);
-	append_locked(&proc_rec);
 }
 
-void ap_record(const struct ap_record *r)
+/* Map the file we created (or created before a host unmapped it) as the live segment. */
+static struct ap_seg_header *map_file(int fd, int fresh)
 {
-	if (r->type == AP_REC_EXCHANGE)
-		ap_metrics_observe(&r->u.exchange);
-	if (!ap_rt.buf || ap_rt.file_failed)
-		goto dropped;
-	ap_tls.guard++;
-	pthread_mutex_lock(&ap_rt.lock);
-	process_start_locked();
-	append_locked(r);
-	if (r->type == AP_REC_EXCHANGE && r->u.exchange.category == AP_CAT_LLM)
-		ap_rt.has_llm = 1;
-	if (ap_rt.has_llm)
-		ap_flush(0);
-	pthread_mutex_unlock(&ap_rt.lock);
-	ap_tls.guard--;
-	return;
-dropped:
-	atomic_fetch_add(&ap_rt.dropped, 1);
-}
+	void *p;
 
-void ap_maybe_flush(int64_t now)
-{
-	if (!ap_rt.buf_len || now - ap_rt.last_flush_ns < ap_rt.cfg.flush_ns)
-		return;
-	ap_tls.guard++;
-	if (pthread_mutex_trylock(&ap_rt.lock) == 0) {
-		if (ap_rt.buf_len && now - ap_rt.last_flush_ns >= ap_rt.cfg.flush_ns)
-			ap_flush(0);
-		pthread_mutex_unlock(&ap_rt.lock);
+	if (fresh) {
+		int e = posix_fallocate(fd, 0, AP_SEG_BYTES); /* blocks now: no SIGBUS later */
+		if (e) {
+			errno = e;
+			return NULL;
+		}
 	}
+	p = mmap(NULL, AP_SEG_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Create the segment: the file's own (durable) when possible, private memory otherwise (the
+ * file is then written by flushes only). want_file 0: private straight away (a process that
+ * only has its start and end to write). Called by the one thread that won w.creating. */
+static struct ap_seg_header *seg_create(int want_file)
+{
+	struct ap_seg_header *h = NULL;
+	int fd = -1, err = 0;
+
+	if (w.file_state == 1 && ap_rt.file_path[0]) { /* a host unmapped it: map it again */
+		fd = reopen_file();
+		if (fd < 0)
+			return NULL;
+		h = map_file(fd, 0);
+		AP_REAL(close)(fd);
+		return h;
+	}
+	if (want_file && w.file_state == 0) {
+		if (!dir_is_safe(ap_rt.cfg.out_dir)) {
+			w.file_state = -1;
+			return NULL;
+		}
+		fd = create_file();
+		if (fd < 0) {
+			err = errno;
+			if (!transient(err)) {
+				ap_warn("cannot create a file in %s: %s; nothing will be recorded",
+					ap_rt.cfg.out_dir, strerror(err));
+				w.file_state = -1;
+				return NULL;
+			}
+			warn_write("cannot create a file in", err);
+		} else {
+			h = map_file(fd, 1);
+			if (h) {
+				w.file_state = 1;
+				w.frames_end = AP_SEG_BYTES;
+			} else {
+				err = errno;
+				w.file_state = 2; /* frames only, written after the header */
+				w.frames_end = AP_HEADER_SIZE;
+				warn_write("cannot map", err);
+			}
+			AP_REAL(close)(fd);
+		}
+	}
+	if (!h) {
+		h = map_anon(AP_SEG_BYTES);
+		if (!h)
+			return NULL;
+		w.seg_private = 1;
+	}
+	seg_format(h);
+	if (!w.proc_written) {
+		w.proc_written = 1;
+		fill_process_record();
+		put_record(h, &proc_rec);
+	}
+	return h;
+}
+
+/* The live segment, created on first use. NULL when recording is off or memory is short. */
+static struct ap_seg_header *seg_get(int want_file)
+{
+	struct ap_seg_header *h = __atomic_load_n(&w.seg, __ATOMIC_ACQUIRE);
+	int expect = 0, old_cancel, err;
+
+	if (AP_LIKELY(h != NULL))
+		return h;
+	if (w.file_state < 0)
+		return NULL;
+	if (!atomic_compare_exchange_strong(&w.creating, &expect, 1)) {
+		/* another thread creates it; wait a bounded time (never for ourselves: a signal
+		 * handler on the creating thread gives up) */
+		for (int i = 0; i < 2000; i++) {
+			h = __atomic_load_n(&w.seg, __ATOMIC_ACQUIRE);
+			if (h || !atomic_load(&w.creating))
+				return h;
+			sched_yield();
+		}
+		return NULL;
+	}
+	err = errno;
+	ap_tls.guard++;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old_cancel);
+	h = seg_create(want_file);
+	__atomic_store_n(&w.seg, h, __ATOMIC_RELEASE);
+	atomic_store(&w.creating, 0);
+	pthread_setcancelstate(old_cancel, NULL);
 	ap_tls.guard--;
+	errno = err;
+	return h;
+}
+
+/* A host unmapped memory covering our segment: forget the mapping (the next record maps the
+ * file again; its state lives in the file). */
+void ap_writer_unmapped(const void *addr, size_t len)
+{
+	struct ap_seg_header *h = __atomic_load_n(&w.seg, __ATOMIC_ACQUIRE);
+	uintptr_t a = (uintptr_t)addr, b = (uintptr_t)h;
+
+	if (!h || a >= b + AP_SEG_BYTES || a + len <= b)
+		return;
+	if (w.seg_private)
+		atomic_fetch_add(&ap_rt.dropped, 1); /* its unflushed records are gone */
+	__atomic_store_n(&w.seg, NULL, __ATOMIC_RELEASE);
+}
+
+/* --- flushing --------------------------------------------------------------------------------- */
+
+/* Gather slot s's committed records into w.stage. Returns the bytes staged. */
+static size_t stage_slot(struct ap_seg_header *h, uint32_t s)
+{
+	uint64_t used = __atomic_load_n(&h->slot[s].cursor, __ATOMIC_ACQUIRE);
+	const uint8_t *d = slot_data(h, s);
+	size_t o = 0, n = 0;
+
+	if (used > AP_SEG_SLOT_BYTES)
+		used = AP_SEG_SLOT_BYTES;
+	while (o + 8 <= used) {
+		uint64_t word = __atomic_load_n((const uint64_t *)(d + o), __ATOMIC_ACQUIRE);
+		uint32_t len = (uint32_t)word;
+
+		if (!word || word != ap_seg_entry_word(len) || len > AP_SEG_ENTRY_MAX ||
+		    o + ap_seg_entry_size(len) > used) {
+			o += 8; /* a reservation never committed (its writer died): skip */
+			continue;
+		}
+		memcpy(w.stage + n, d + o + 8, len);
+		n += len;
+		o += ap_seg_entry_size(len);
+	}
+	return n;
+}
+
+/* Compress n staged bytes into one zstd frame with a content checksum, in w.zout. */
+static size_t make_frame(size_t n, const uint8_t **out)
+{
+	size_t z;
+
+	if (ensure_compressor() < 0)
+		return 0;
+	ZSTD_CCtx_reset(w.cctx, ZSTD_reset_session_only);
+	z = ZSTD_compress2(w.cctx, w.zout, w.zout_cap, w.stage, n);
+	if (ZSTD_isError(z))
+		return 0;
+	*out = w.zout;
+	return z;
+}
+
+/* Make sure the file exists and fd is open on it. 0 on success. */
+static int open_for_flush(int *fd)
+{
+	if (*fd >= 0)
+		return 0;
+	if (w.file_state < 0)
+		return -1;
+	if (w.file_state == 0) { /* the earlier attempt failed transiently: try again */
+		if (!dir_is_safe(ap_rt.cfg.out_dir)) {
+			w.file_state = -1;
+			return -1;
+		}
+		*fd = create_file();
+		if (*fd < 0) {
+			if (!transient(errno)) {
+				refuse_file(strerror(errno));
+				return -1;
+			}
+			w.last_err = errno;
+			warn_write("cannot create a file in", errno);
+			return -1;
+		}
+		w.file_state = 2;
+		w.frames_end = AP_HEADER_SIZE;
+		w.hdr_written = 0;
+	} else {
+		*fd = reopen_file();
+		if (*fd < 0) {
+			w.last_err = errno;
+			return -1;
+		}
+	}
+	if (w.file_state == 2 && !w.hdr_written) {
+		uint8_t hdr[AP_HEADER_SIZE];
+
+		ap_encode_file_header(hdr, sizeof(hdr));
+		if (pwrite_all(*fd, hdr, sizeof(hdr), 0) < 0) {
+			w.last_err = errno;
+			warn_write("cannot write", errno);
+			if (ftruncate(*fd, 0)) {
+			}
+			return -1;
+		}
+		w.hdr_written = 1;
+	}
+	return 0;
+}
+
+static int put_record(struct ap_seg_header *h, const struct ap_record *r);
+
+static void diag_into(struct ap_seg_header *h, unsigned code, const char *msg)
+{
+	struct ap_record r;
+
+	ap_record_init(&r, AP_REC_DIAG);
+	r.u.diag.code = code;
+	r.u.diag.time_ns = ap_now();
+	ap_strlcpy(r.u.diag.msg, msg, sizeof(r.u.diag.msg));
+	put_record(h, &r);
+}
+
+/* Write one slot as a frame and empty it. 0 on success, -1 to stop this flush. */
+static int flush_slot(struct ap_seg_header *h, uint32_t s, int *fd)
+{
+	struct ap_seg_slot *sl = &h->slot[s];
+	uint64_t gen = __atomic_load_n(&sl->gen, __ATOMIC_ACQUIRE);
+	uint64_t used = __atomic_load_n(&sl->cursor, __ATOMIC_ACQUIRE);
+	const uint8_t *frame = NULL;
+	size_t n, z;
+	int shared = !w.seg_private;
+
+	if (used) {
+		if (ensure_buffers() < 0)
+			return -1;
+		n = stage_slot(h, s);
+		z = n ? make_frame(n, &frame) : 0;
+		if (n && !z)
+			return -1; /* no memory for the compressor: keep the slot */
+		if (z) {
+			if (open_for_flush(fd) < 0)
+				return -1;
+			if (shared) {
+				h->pending_slot = s;
+				h->pending_gen = gen;
+				__atomic_store_n(&h->pending_off, w.frames_end, __ATOMIC_RELEASE);
+			}
+			if (pwrite_all(*fd, frame, z, w.frames_end) < 0) {
+				int err = errno;
+
+				/* cut a partial frame back to the last good offset */
+				if (ftruncate(*fd, (off_t)w.frames_end)) {
+				}
+				__atomic_store_n(&h->pending_off, 0, __ATOMIC_RELEASE);
+				atomic_fetch_add(&w.write_failures, 1);
+				w.last_err = err;
+				warn_write("cannot write", err);
+				return -1;
+			}
+			w.frames_end += z;
+			if (shared)
+				__atomic_store_n(&h->frames_end, w.frames_end, __ATOMIC_RELEASE);
+			if (w.last_err) {
+				char msg[160];
+
+				snprintf(msg, sizeof(msg),
+					 "writing resumed after a failure (%s); records were kept",
+					 strerror(w.last_err));
+				w.last_err = 0;
+				atomic_store(&w.warned_write, 0);
+				diag_into(h, AP_DIAG_OUTPUT, msg);
+			}
+		}
+		memset(slot_data(h, s), 0, used > AP_SEG_SLOT_BYTES ? AP_SEG_SLOT_BYTES : used);
+		__atomic_store_n(&sl->cursor, 0, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&sl->gen, gen + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&sl->state, AP_SLOT_FREE, __ATOMIC_SEQ_CST);
+	if (shared)
+		__atomic_store_n(&h->pending_off, 0, __ATOMIC_RELEASE);
+	return 0;
 }
 
 /* Counters at flush points: resident set size and CPU time. */
-static void counters_locked(int64_t now)
+static void counters(struct ap_seg_header *h, int64_t now)
 {
 	struct ap_record r;
 	struct rusage ru;
@@ -289,7 +760,7 @@ static void counters_locked(int64_t now)
 			r.u.counter.kind = AP_CNT_RSS_BYTES;
 			r.u.counter.time_ns = now;
 			r.u.counter.value = (int64_t)rss * sysconf(_SC_PAGESIZE);
-			append_locked(&r);
+			put_record(h, &r);
 		}
 	}
 	if (getrusage(RUSAGE_SELF, &ru) == 0) {
@@ -298,16 +769,16 @@ static void counters_locked(int64_t now)
 		r.u.counter.time_ns = now;
 		r.u.counter.value =
 			ru.ru_utime.tv_sec * 1000000000ll + ru.ru_utime.tv_usec * 1000ll;
-		append_locked(&r);
+		put_record(h, &r);
 		r.u.counter.kind = AP_CNT_CPU_SYS_NS;
 		r.u.counter.value =
 			ru.ru_stime.tv_sec * 1000000000ll + ru.ru_stime.tv_usec * 1000ll;
-		append_locked(&r);
+		put_record(h, &r);
 	}
 }
 
-/* Diagnostics that vfork children left in the mailbox (see rt.h). Caller holds the lock. */
-static void vfork_notes_locked(int64_t now)
+/* Diagnostics that vfork children left in the mailbox (see rt.h). */
+static void vfork_notes(struct ap_seg_header *h, int64_t now)
 {
 	for (int i = 0; i < AP_VFORK_NOTES; i++) {
 		struct ap_vfork_note *n = &ap_vfork_notes[i];
@@ -320,53 +791,179 @@ static void vfork_notes_locked(int64_t now)
 		r.u.diag.time_ns = now;
 		snprintf(r.u.diag.msg, sizeof(r.u.diag.msg), "not profiled: %s: %.200s",
 			 n->kind == 1 ? "static binary" : "set-user-ID binary", n->path);
-		append_locked(&r);
+		put_record(h, &r);
 		atomic_store(&n->state, 0);
 	}
 }
 
-/* Compress the buffer as one complete frame and append it to the file. Caller holds the lock. */
-void ap_flush(int final)
+/* 1 if no slot holds a record (everything is in frames). */
+static int seg_empty(struct ap_seg_header *h)
 {
-	size_t z;
-	int fd;
-	int64_t now = ap_now();
-
-	if (!ap_rt.buf || ap_rt.file_failed || (!ap_rt.buf_len && !final))
-		return;
-	if (ap_getpid_raw() != ap_rt.pid)
-		return; /* vfork child or a clone we were not told about */
-	process_start_locked();
-	vfork_notes_locked(now);
-	if (AP_BUF_BYTES - ap_rt.buf_len > 256)
-		counters_locked(now);
-	ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);
-	z = ZSTD_compress2(cctx, zout, zout_cap, ap_rt.buf, ap_rt.buf_len);
-	if (ZSTD_isError(z)) {
-		atomic_fetch_add(&ap_rt.dropped_bytes, ap_rt.buf_len);
-		goto done;
-	}
-	fd = open_file();
-	if (fd < 0) {
-		ap_rt.file_failed = 1;
-		goto done;
-	}
-	if (write_all(fd, zout, z) < 0)
-		atomic_fetch_add(&ap_rt.dropped_bytes, ap_rt.buf_len);
-	AP_REAL(close)(fd);
-done:
-	ap_rt.buf_len = 0;
-	ap_rt.has_llm = 0;
-	ap_rt.last_flush_ns = now;
+	for (uint32_t s = 0; s < AP_SEG_SLOTS; s++)
+		if (__atomic_load_n(&h->slot[s].cursor, __ATOMIC_ACQUIRE) ||
+		    __atomic_load_n(&h->slot[s].inflight, __ATOMIC_ACQUIRE))
+			return 0;
+	return 1;
 }
 
-void ap_write_process_start(void)
+/*
+ * At exit, once every record is in a frame, the live segment is dead weight (half a megabyte
+ * at the front of the file). The frames are copied behind a fresh header in a new file, which
+ * then replaces ours with rename(): a kill at any instant leaves either the old file (segment
+ * and frames, complete) or the new one, never a mix. Any failure keeps the old file.
+ */
+static void compact_file(void)
 {
+	char tmp[sizeof(ap_rt.file_path) + 32];
+	uint8_t hdr[AP_HEADER_SIZE];
+	const char *slash = strrchr(ap_rt.file_path, '/');
+	uint64_t in = AP_SEG_BYTES, out = AP_HEADER_SIZE, left = w.frames_end - AP_SEG_BYTES;
+	int src, dst, ok = 1;
+
+	if (!slash || w.frames_end < AP_SEG_BYTES)
+		return;
+	snprintf(tmp, sizeof(tmp), "%.*s/.agentprof.%d.compact", (int)(slash - ap_rt.file_path),
+		 ap_rt.file_path, (int)ap_rt.pid);
+	src = reopen_file();
+	if (src < 0)
+		return;
+	dst = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (dst < 0) {
+		AP_REAL(close)(src);
+		return;
+	}
+	ap_encode_file_header(hdr, sizeof(hdr));
+	ok = pwrite_all(dst, hdr, sizeof(hdr), 0) == 0;
+	while (ok && left) {
+		loff_t i = (loff_t)in, o = (loff_t)out;
+		ssize_t k = copy_file_range(src, &i, dst, &o, left, 0);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			ok = 0;
+			break;
+		}
+		in += (uint64_t)k;
+		out += (uint64_t)k;
+		left -= (uint64_t)k;
+	}
+	AP_REAL(close)(src);
+	AP_REAL(close)(dst);
+	if (ok && rename(tmp, ap_rt.file_path) == 0) {
+		w.compacted =
+			1; /* the mapping now belongs to a removed inode: write nothing more */
+		return;
+	}
+	unlink(tmp);
+}
+
+/* The flush itself; the caller holds the flush flag. */
+static void flush_held(int final)
+{
+	struct ap_seg_header *h = __atomic_load_n(&w.seg, __ATOMIC_ACQUIRE);
+	int64_t now = ap_now();
+	int fd = -1;
+	uint32_t act;
+
+	if (!h || w.compacted)
+		return;
+	vfork_notes(h, now);
+	if (final ||
+	    (!w.last_err && now - atomic_load(&ap_rt.last_counters_ns) >= ap_rt.cfg.flush_ns)) {
+		atomic_store(&ap_rt.last_counters_ns, now);
+		counters(h, now);
+	}
+	if (final && (atomic_load(&ap_rt.dropped) || w.last_err)) {
+		char msg[200];
+
+		snprintf(msg, sizeof(msg), "%llu records dropped (buffer full or no output)%s%s",
+			 (unsigned long long)atomic_load(&ap_rt.dropped),
+			 w.last_err ? "; last write error: " : "",
+			 w.last_err ? strerror(w.last_err) : "");
+		diag_into(h, AP_DIAG_DROPS, msg);
+	}
+	act = __atomic_load_n(&h->active, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&h->slot[act].cursor, __ATOMIC_ACQUIRE))
+		seg_rotate(h, act); /* seal what the active slot holds (if a slot is free) */
+	for (uint32_t i = 1; i <= AP_SEG_SLOTS; i++) {
+		uint32_t s = (act + i) % AP_SEG_SLOTS;
+
+		if (__atomic_load_n(&h->slot[s].state, __ATOMIC_SEQ_CST) != AP_SLOT_SEALED)
+			continue;
+		if (__atomic_load_n(&h->slot[s].inflight, __ATOMIC_SEQ_CST))
+			continue; /* a writer is still copying (or died copying): later */
+		if (flush_slot(h, s, &fd) < 0)
+			break;
+	}
+	if (fd >= 0)
+		AP_REAL(close)(fd);
+	atomic_store(&ap_rt.last_flush_ns, now);
+	if (final == 2 && w.file_state == 1 && !w.seg_private && seg_empty(h))
+		compact_file();
+}
+
+/* Run a flush unless one is running (then skip and count). Never blocks. */
+static void flush_now(int final)
+{
+	int expect = 0, old_cancel, err = errno;
+
+	if (ap_getpid_raw() != ap_rt.pid)
+		return; /* vfork child or a clone we were not told about */
+	if (!atomic_compare_exchange_strong(&w.flushing, &expect, 1)) {
+		atomic_fetch_add(&w.flush_skipped, 1);
+		return;
+	}
 	ap_tls.guard++;
-	pthread_mutex_lock(&ap_rt.lock);
-	process_start_locked();
-	pthread_mutex_unlock(&ap_rt.lock);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old_cancel);
+	flush_held(final);
+	pthread_setcancelstate(old_cancel, NULL);
 	ap_tls.guard--;
+	atomic_store(&w.flushing, 0);
+	errno = err;
+}
+
+void ap_flush(int final)
+{
+	if (final && !__atomic_load_n(&w.seg, __ATOMIC_ACQUIRE))
+		seg_get(0); /* a process with nothing but its start and end: a private segment */
+	flush_now(final);
+}
+
+void ap_maybe_flush(int64_t now)
+{
+	if (!__atomic_load_n(&w.seg, __ATOMIC_RELAXED) ||
+	    now - atomic_load_explicit(&ap_rt.last_flush_ns, memory_order_relaxed) <
+		    ap_rt.cfg.flush_ns)
+		return;
+	flush_now(0);
+}
+
+/* --- records ---------------------------------------------------------------------------------- */
+
+/* Record types a process without tracked I/O still writes; they do not need a mapped file. */
+static int needs_file(uint32_t type)
+{
+	return type != AP_REC_PROCESS_END && type != AP_REC_COUNTER;
+}
+
+void ap_record(const struct ap_record *r)
+{
+	struct ap_seg_header *h;
+
+	if (r->type == AP_REC_EXCHANGE)
+		ap_metrics_observe(&r->u.exchange);
+	h = seg_get(needs_file(r->type));
+	if (!h) {
+		atomic_fetch_add(&ap_rt.dropped, 1);
+		return;
+	}
+	put_record(h, r);
+}
+
+int ap_writer_has_file(void)
+{
+	return __atomic_load_n(&w.seg, __ATOMIC_ACQUIRE) != NULL;
 }
 
 void ap_write_process_end(int exit_code, int clean)
@@ -393,6 +990,36 @@ void ap_diag(unsigned code, const char *msg)
 	r.u.diag.time_ns = ap_now();
 	ap_strlcpy(r.u.diag.msg, msg, sizeof(r.u.diag.msg));
 	ap_record(&r);
+}
+
+/* fork child: the parent's segment and file are not ours. Replace the inherited shared
+ * mapping with private zero pages (a copy interrupted by the fork lands there harmlessly) and
+ * start again lazily. */
+void ap_writer_after_fork_child(void)
+{
+	struct ap_seg_header *h = __atomic_load_n(&w.seg, __ATOMIC_RELAXED);
+
+	if (h && !w.seg_private)
+		mmap(h, AP_SEG_BYTES, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	w.seg = NULL;
+	w.seg_private = 0;
+	atomic_store(&w.creating, 0);
+	atomic_store(&w.flushing, 0);
+	atomic_store(&w.final_started, 0);
+	atomic_store(&w.warned_write, 0);
+	w.file_state = 0;
+	w.proc_written = 0;
+	w.compacted = 0;
+	w.hdr_written = 0;
+	w.last_err = 0;
+	ap_rt.file_path[0] = 0;
+}
+
+/* 1 the first time it is called: the final flush runs once, whichever exit path comes first. */
+int ap_writer_begin_final(void)
+{
+	return !atomic_exchange(&w.final_started, 1);
 }
 
 /*

@@ -3,17 +3,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zstd.h>
 
 #include "ap_codec.h"
 #include "ap_records.h"
+#include "reader.h"
 
 /*
  * Independent of agentprof-view on purpose: the hardening tests check what the preload wrote
  * (process events, diagnostics, counters, pids) even where the viewer does not show it yet.
  * Usage: apdump FILE...   Output per record: {"file":..,"type":..,...}; per file a final line
  * {"type":"_file","frames":N,"records":N,"damaged":0|1}. Exit 0 unless a file cannot be read.
- * Only frames that decompress completely (checksum verified) are decoded.
+ * Only frames that decompress completely (checksum verified) are decoded, plus the records of
+ * the live segment that no frame covers yet.
  */
 
 static void jraw(const char *s, size_t n)
@@ -82,9 +83,10 @@ static void print_rec(const char *file, const struct ap_record *r)
 		jstr("host", r->u.connection.host, sizeof(r->u.connection.host));
 		break;
 	case AP_REC_EXCHANGE:
-		printf(",\"rec\":\"exchange\",\"tid\":%u,\"status\":%d,\"cat\":%u,\"sent\":%llu,"
+		printf(",\"rec\":\"exchange\",\"id\":%llu,\"tid\":%u,\"status\":%d,\"cat\":%u,\"sent\":%llu,"
 		       "\"received\":%llu,\"start_ns\":%lld,\"end_ns\":%lld,\"tls\":%u,\"vis\":%u",
-		       r->u.exchange.tid, r->u.exchange.status, r->u.exchange.category,
+		       (unsigned long long)r->u.exchange.id, r->u.exchange.tid,
+		       r->u.exchange.status, r->u.exchange.category,
 		       (unsigned long long)r->u.exchange.bytes_sent,
 		       (unsigned long long)r->u.exchange.bytes_received,
 		       (long long)r->u.exchange.start_ns, (long long)r->u.exchange.end_ns,
@@ -129,69 +131,41 @@ static void print_rec(const char *file, const struct ap_record *r)
 	printf("}\n");
 }
 
+struct dump_ctx {
+	const char *path;
+};
+
+static int on_record(void *ctx, const struct ap_record *r)
+{
+	print_rec(((struct dump_ctx *)ctx)->path, r);
+	return 0;
+}
+
+/* The preload's own reader (frames, raw frames and the live segment), so that what is dumped
+ * is exactly what the writer made durable. */
 static int dump(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf, *out;
-	size_t n = 0, cap = 1 << 20, o, outcap = 64u << 20;
-	unsigned long long frames = 0, records = 0;
-	int damaged = 0;
-	ZSTD_DCtx *dctx;
+	struct dump_ctx ctx = {path};
+	struct rd_stats st;
+	uint8_t *buf = NULL;
+	size_t n = 0;
+	char msg[256];
+	int damaged;
 
-	if (!f) {
-		perror(path);
+	if (rd_slurp(path, &buf, &n, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "%s: %s\n", path, msg);
 		return -1;
 	}
-	buf = malloc(cap);
-	for (;;) {
-		size_t r;
-		if (n == cap)
-			buf = realloc(buf, cap *= 2);
-		r = fread(buf + n, 1, cap - n, f);
-		if (!r)
-			break;
-		n += r;
+	if (rd_parse_buf(buf, n, on_record, &ctx, &st, msg, sizeof(msg)) < 0) {
+		memset(&st, 0, sizeof(st));
+		st.damaged = 2;
 	}
-	fclose(f);
-	out = malloc(outcap);
-	dctx = ZSTD_createDCtx();
-	if (n < AP_HEADER_SIZE || !ap_decode_file_header(buf, n)) {
-		damaged = 2;
-		goto done;
-	}
-	for (o = AP_HEADER_SIZE; o < n;) {
-		size_t fs = ZSTD_findFrameCompressedSize(buf + o, n - o), got, p = 0;
-		if (ZSTD_isError(fs)) {
-			damaged = 1;
-			break;
-		}
-		got = ZSTD_decompressDCtx(dctx, out, outcap, buf + o, fs);
-		if (ZSTD_isError(got)) {
-			damaged = 1;
-			break;
-		}
-		frames++;
-		while (p < got) {
-			struct ap_record rec;
-			size_t used = 0;
-			enum ap_dec_status st = ap_decode(out + p, got - p, &rec, &used);
-			if (st == AP_DEC_OK) {
-				print_rec(path, &rec);
-				records++;
-			}
-			if ((st != AP_DEC_OK && st != AP_DEC_SKIP) || !used)
-				break;
-			p += used;
-		}
-		o += fs;
-	}
-done:
+	damaged = st.damaged ? (st.damaged == 2 && st.frames == 0 ? 2 : 1) : 0;
 	printf("{\"file\":\"%s\",\"type\":0,\"rec\":\"_file\",\"frames\":%llu,\"records\":%llu,"
-	       "\"damaged\":%d}\n",
-	       path, frames, records, damaged);
-	ZSTD_freeDCtx(dctx);
+	       "\"damaged\":%d,\"segment_records\":%llu,\"skipped\":%llu}\n",
+	       path, (unsigned long long)st.frames, (unsigned long long)st.records, damaged,
+	       (unsigned long long)st.seg_records, (unsigned long long)st.bytes_ignored);
 	free(buf);
-	free(out);
 	return 0;
 }
 

@@ -93,8 +93,12 @@ eq "world-writable dir without sticky bit: refused (no file)" "$(find "$WW" -typ
 grep -q '^agentprof: .*world-writable' "$W/ww.err" && ok "world-writable dir: one agentprof: warning" ||
 	fail "world-writable dir: one agentprof: warning" "$(head -c 200 "$W/ww.err")"
 chmod 1777 "$WW"
-env LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$WW" /bin/true
-eq "world-writable dir with the sticky bit (like /tmp): accepted" "$(find "$WW" -type f | wc -l)" 1
+env LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$WW" /bin/true 2>"$W/ww.err"
+eq "world-writable dir with the sticky bit (like /tmp): refused too" "$(find "$WW" -type f | wc -l)" 0
+env LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$WW" AGENTPROF_UNSAFE_OUT="$WW" /bin/true 2>"$W/ww.err"
+eq "world-writable dir named again in AGENTPROF_UNSAFE_OUT: accepted" "$(find "$WW" -type f | wc -l)" 1
+grep -q '^agentprof: warning: .*unsafe' "$W/ww.err" && ok "accepted unsafe dir: a warning says so" ||
+	fail "accepted unsafe dir: a warning says so" "$(head -c 200 "$W/ww.err")"
 
 # --- env-var fuzzing ------------------------------------------------------------------------
 F=$W/fz/a/b

@@ -20,7 +20,7 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: agentprof run [-o DIR] [--no-summary] -- CMD [ARGS...]\n"
+	fprintf(f, "usage: agentprof run [-o DIR] [--unsafe-out] [--no-summary] -- CMD [ARGS...]\n"
 		   "       agentprof --version\n"
 		   "\n"
 		   "Runs CMD with libagentprof.so preloaded (no code change, no root), passes its\n"
@@ -29,9 +29,33 @@ static void usage(FILE *f)
 		   "  -o DIR          write span files to DIR (created if missing; default:\n"
 		   "                  ./agentprof-YYYYmmdd-HHMMSS.mmm-PID). One directory holds "
 		   "one run.\n"
+		   "                  An existing DIR must be yours and writable by you only.\n"
+		   "  --unsafe-out    accept an existing DIR that other users own or can write\n"
+		   "                  (they could read or replace the profiles), with a warning\n"
 		   "  --no-summary    do not print the summary afterwards\n"
 		   "\n"
 		   "The environment variables AGENTPROF_* (see README) are passed through.\n");
+}
+
+/* Why an existing output directory is unsafe for our files, or NULL. A directory we just
+ * created (0700 under the umask) passes. */
+static const char *out_dir_risk(const char *dir)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) < 0)
+		return strerror(errno);
+	if (S_ISLNK(st.st_mode) && stat(dir, &st) < 0)
+		return strerror(errno);
+	if (!S_ISDIR(st.st_mode))
+		return "not a directory";
+	if (st.st_uid != geteuid())
+		return "owned by another user";
+	if (st.st_mode & S_IWOTH)
+		return "world-writable";
+	if (st.st_mode & S_IWGRP)
+		return "group-writable";
+	return NULL;
 }
 
 /* Directory holding this executable, so that the library and viewer beside it are found. */
@@ -134,7 +158,8 @@ static int cmd_run(int argc, char **argv)
 	char dir[PATH_MAX], lib[PATH_MAX], view[PATH_MAX], out[PATH_MAX], bin[PATH_MAX];
 	char preload[PATH_MAX * 2];
 	const char *outarg = NULL, *old;
-	int summary = 1, i, status;
+	int summary = 1, unsafe_ok = 0, i, status;
+	const char *risk;
 	pid_t pid;
 
 	for (i = 0; i < argc; i++) {
@@ -143,6 +168,8 @@ static int cmd_run(int argc, char **argv)
 			break;
 		} else if (!strcmp(argv[i], "-o") && i + 1 < argc) {
 			outarg = argv[++i];
+		} else if (!strcmp(argv[i], "--unsafe-out")) {
+			unsafe_ok = 1;
 		} else if (!strcmp(argv[i], "--no-summary")) {
 			summary = 0;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -187,6 +214,19 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "agentprof: cannot create %s: %s\n", out, strerror(errno));
 		return 2;
 	}
+	risk = out_dir_risk(out);
+	if (risk && !unsafe_ok) {
+		fprintf(stderr,
+			"agentprof: refusing output directory %s: %s (another user could read or "
+			"replace the profiles); use a private directory or --unsafe-out\n",
+			out, risk);
+		return 2;
+	}
+	if (risk)
+		fprintf(stderr,
+			"agentprof: warning: output directory %s is unsafe (%s); using it "
+			"because of --unsafe-out\n",
+			out, risk);
 	if (realpath(out, bin))
 		snprintf(out, sizeof(out), "%s", bin);
 	if (resolve_cmd(argv[i], bin, sizeof(bin)) == 0 && is_static_elf(bin))
@@ -207,6 +247,8 @@ static int cmd_run(int argc, char **argv)
 	if (pid == 0) {
 		setenv("LD_PRELOAD", preload, 1);
 		setenv("AGENTPROF_OUT", out, 1);
+		if (risk)
+			setenv("AGENTPROF_UNSAFE_OUT", out, 1);
 		execvp(argv[i], argv + i);
 		fprintf(stderr, "agentprof: cannot run %s: %s\n", argv[i], strerror(errno));
 		_exit(127);

@@ -87,6 +87,7 @@ static void json_process(struct jw *w, const struct run *run, const struct vproc
 	jw_kint_opt(w, "cpu_ns",
 		    p->cpu_user_ns >= 0 ? p->cpu_user_ns + i64_max(p->cpu_sys_ns, 0) : UNK);
 	jw_kbool(w, "ended", p->has_end);
+	jw_kbool(w, "end_inferred", !p->has_end);
 	jw_key(w, "categories");
 	jw_obj(w);
 	for (int c = AP_CAT_LLM; c < AP_CAT_MAX; c++)
@@ -242,10 +243,10 @@ static void text_processes(FILE *f, const struct vrun *r, int width, int limit)
 					      prog_name(run, &run->procs[c]));
 			o += snprintf(cmd + o, sizeof(cmd) - (size_t)o, ")");
 		}
-		if (!p->has_end)
+		if (!p->has_end && p->exec_next < 0)
 			snprintf(cmd + o, sizeof(cmd) - (size_t)o,
-				 "  (no end record: killed or still "
-				 "running)");
+				 "  (no end record: killed, raw exit or still running; end "
+				 "inferred)");
 		if (wide)
 			fprintf(f, "  %-8d %-8d %8s %8s %5s %5u %3u %7s %7s  ", p->pid, first->ppid,
 				first->start != UNK
@@ -349,8 +350,12 @@ static void text_health(FILE *f, const struct vrun *r, const struct breakdown *b
 		fprintf(f, "Profiler overhead: %s in %llu intercepted calls (%.2f%% of wall).\n",
 			fmt_ns(&b, (double)h.overhead), (unsigned long long)h.calls,
 			100 * share(h.overhead, bd->wall));
-	else
-		fprintf(f, "Profiler overhead: not recorded.\n");
+	if (h.overhead_known && h.no_end)
+		fprintf(f, "Profiler overhead unknown for %zu processes without an end record.\n",
+			h.no_end);
+	if (!h.overhead_known)
+		fprintf(f, "Profiler overhead: %s.\n",
+			h.no_end ? "unknown (a process has no end record)" : "not recorded");
 	diag_counts(r, cnt, first);
 	for (int c = 0; c < AP_DIAG_MAX; c++) {
 		if (!cnt[c])

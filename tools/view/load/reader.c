@@ -1,6 +1,8 @@
-/* reader.c: decode span files frame by frame, keeping only complete checksum-verified frames. */
+/* reader.c: decode span files: checksum-verified frames (resynchronising after a corrupt one),
+ * then the records of the live segment that no frame covers yet. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,12 +40,12 @@ static void set_problem(struct rd_stats *st, int kind, const char *fmt, const ch
 }
 
 /* Decode the records of one verified frame. Returns nonzero when the callback asked to stop. */
-static int decode_frame(struct rd *r, size_t n)
+static int decode_records(struct rd *r, const uint8_t *p, size_t n)
 {
 	size_t o = 0, used = 0;
 
 	while (o < n) {
-		enum ap_dec_status s = ap_decode(r->out + o, n - o, &r->rec, &used);
+		enum ap_dec_status s = ap_decode(p + o, n - o, &r->rec, &used);
 
 		if (s == AP_DEC_SKIP) {
 			r->st->unknown_records++;
@@ -120,46 +122,209 @@ static int frame_has_checksum(const uint8_t *p, size_t n)
 	return n >= 5 && le32(p) == ZSTD_MAGIC && (p[4] & 0x04);
 }
 
+static uint64_t le64(const uint8_t *p)
+{
+	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+#define MAX_FRAME_OFFS 4096
+
+/* Where complete frames start: the live segment's pending flush is checked against them. */
+struct frame_offs {
+	uint64_t off[MAX_FRAME_OFFS];
+	size_t n;
+	int overflow;
+};
+
+static void note_frame(struct frame_offs *fo, size_t o)
+{
+	if (fo->n < MAX_FRAME_OFFS)
+		fo->off[fo->n++] = o;
+	else
+		fo->overflow = 1;
+}
+
+static int has_frame(const struct frame_offs *fo, uint64_t o)
+{
+	for (size_t i = 0; i < fo->n; i++)
+		if (fo->off[i] == o)
+			return 1;
+	return fo->overflow; /* too many frames to remember: trust the writer's marker */
+}
+
+enum frame_result { FR_OK, FR_SKIP, FR_TRUNC, FR_BAD, FR_STOP };
+
+/* Read the frame at o. FR_OK: records decoded, *len its size; FR_SKIP: a skippable frame of
+ * *len bytes; FR_TRUNC / FR_BAD: the frame ends early / is damaged (problem set). */
+static enum frame_result read_frame(struct rd *r, const uint8_t *buf, size_t n, size_t o,
+				    size_t *len, size_t *seg_off)
+{
+	const uint8_t *p = buf + o;
+	size_t left = n - o, csize;
+	long long got;
+
+	if (left >= 8 && (le32(p) & 0xFFFFFFF0u) == 0x184D2A50u) {
+		uint64_t sk = 8 + (uint64_t)le32(p + 4);
+
+		if (sk > left) {
+			set_problem(r->st, 1, "truncated skippable frame%s", "");
+			return FR_TRUNC;
+		}
+		*len = (size_t)sk;
+		if (le32(p) == AP_SEG_SKIP_MAGIC && sk >= 16 && !memcmp(p + 8, AP_SEG_MAGIC, 8)) {
+			*seg_off = o;
+			return FR_SKIP;
+		}
+		return FR_SKIP;
+	}
+	csize = ZSTD_findFrameCompressedSize(p, left);
+	if (ZSTD_isError(csize)) {
+		int trunc = ZSTD_getErrorCode(csize) == ZSTD_error_srcSize_wrong || left < 4 ||
+			    le32(p) == ZSTD_MAGIC;
+		if (trunc)
+			set_problem(r->st, 1, "incomplete last frame%s", "");
+		else
+			set_problem(r->st, 2, "not a zstd frame (%s)", "bad frame magic");
+		return trunc ? FR_TRUNC : FR_BAD;
+	}
+	if (!frame_has_checksum(p, csize)) {
+		set_problem(r->st, 2, "frame without content checksum%s", "");
+		return FR_BAD;
+	}
+	got = decompress_frame(r, p, csize);
+	if (got < 0)
+		return r->st->damaged == 1 ? FR_TRUNC : FR_BAD;
+	r->st->frames++;
+	*len = csize;
+	return decode_records(r, r->out, (size_t)got) ? FR_STOP : FR_OK;
+}
+
+/* The next offset from o where a zstd frame magic starts, n if none. */
+static size_t next_magic(const uint8_t *buf, size_t n, size_t o)
+{
+	for (size_t i = o; i + 4 <= n; i++) {
+		uint32_t m = le32(buf + i);
+
+		if (m == ZSTD_MAGIC)
+			return i;
+	}
+	return n;
+}
+
+/* Records of the live segment (the region a running or killed writer maps): every committed
+ * entry of every slot, except a slot whose flush demonstrably completed. */
+static void walk_segment(struct rd *r, const uint8_t *buf, size_t n, const struct frame_offs *fo)
+{
+	struct ap_seg_header h;
+
+	if (n < sizeof(h)) {
+		set_problem(r->st, 1, "truncated live segment%s", "");
+		return;
+	}
+	memcpy(&h, buf, sizeof(h));
+	if (h.slots != AP_SEG_SLOTS || h.slot_bytes != AP_SEG_SLOT_BYTES ||
+	    h.data_off != AP_SEG_HDR_BYTES) {
+		set_problem(r->st, 2, "live segment of an unknown layout%s", "");
+		return;
+	}
+	for (uint32_t s = 0; s < AP_SEG_SLOTS; s++) {
+		const struct ap_seg_slot *sl = &h.slot[s];
+		size_t base = AP_SEG_HDR_BYTES + (size_t)s * AP_SEG_SLOT_BYTES;
+		uint64_t used = sl->cursor < AP_SEG_SLOT_BYTES ? sl->cursor : AP_SEG_SLOT_BYTES;
+		size_t o = 0;
+		int any = 0;
+
+		if (!used)
+			continue;
+		if (h.pending_off && h.pending_slot == s && h.pending_gen == sl->gen &&
+		    has_frame(fo, h.pending_off))
+			continue; /* written out as a frame just before the writer stopped */
+		if (base + used > n)
+			used = n > base ? n - base : 0;
+		while (o + 8 <= used) {
+			const uint8_t *e = buf + base + o;
+			uint64_t word = le64(e);
+			uint32_t len = (uint32_t)word;
+
+			if (!word || word != ap_seg_entry_word(len) || len > AP_SEG_ENTRY_MAX ||
+			    o + ap_seg_entry_size(len) > used) {
+				r->st->seg_gap_bytes += 8; /* reserved, never committed */
+				o += 8;
+				continue;
+			}
+			any = 1;
+			r->st->seg_records++;
+			if (decode_records(r, e + 8, len))
+				return;
+			o += ap_seg_entry_size(len);
+		}
+		r->st->seg_slots += any;
+	}
+}
+
 static void walk_frames(struct rd *r, const uint8_t *buf, size_t n, size_t o)
 {
+	struct frame_offs *fo = xmalloc(sizeof(*fo));
+	size_t seg_off = 0, len = 0;
+	uint64_t pending = 0;
+
+	fo->n = 0;
+	fo->overflow = 0;
+	if (n >= AP_SEG_HDR_BYTES && le32(buf + AP_HEADER_SIZE) == AP_SEG_SKIP_MAGIC)
+		pending = le64(buf + offsetof(struct ap_seg_header, pending_off));
 	while (o < n) {
-		const uint8_t *p = buf + o;
-		size_t left = n - o, csize;
-		long long got;
+		enum frame_result fr = read_frame(r, buf, n, o, &len, &seg_off);
+		size_t next;
 
-		if (left >= 8 && (le32(p) & 0xFFFFFFF0u) == 0x184D2A50u) {
-			uint64_t sk = 8 + (uint64_t)le32(p + 4);
-
-			if (sk > left) {
-				set_problem(r->st, 1, "truncated skippable frame%s", "");
-				break;
-			}
-			o += sk;
+		if (fr == FR_STOP)
+			goto out;
+		if (fr == FR_OK || fr == FR_SKIP) {
+			if (fr == FR_OK)
+				note_frame(fo, o);
+			o += len;
 			continue;
 		}
-		csize = ZSTD_findFrameCompressedSize(p, left);
-		if (ZSTD_isError(csize)) {
-			int trunc = ZSTD_getErrorCode(csize) == ZSTD_error_srcSize_wrong ||
-				    left < 4 || le32(p) == ZSTD_MAGIC;
-			if (trunc)
-				set_problem(r->st, 1, "incomplete last frame%s", "");
-			else
-				set_problem(r->st, 2, "not a zstd frame (%s)", "bad frame magic");
+		if (pending && o == pending) {
+			/* the writer died while appending this frame; its records are still in the
+			 * segment, so nothing is lost: not damage */
+			r->st->damaged = 0;
+			r->st->problem[0] = 0;
+			r->st->bytes_ignored += n - o;
 			break;
 		}
-		if (!frame_has_checksum(p, csize)) {
-			set_problem(r->st, 2, "frame without content checksum%s", "");
+		/* damaged: look for the next frame that verifies and carry on from there */
+		for (next = next_magic(buf, n, o + 1); next < n;
+		     next = next_magic(buf, n, next + 1)) {
+			struct rd_stats save = *r->st;
+			enum frame_result f2 = read_frame(r, buf, n, next, &len, &seg_off);
+
+			if (f2 == FR_OK || f2 == FR_STOP) {
+				char why[sizeof(save.problem)];
+
+				note_frame(fo, next);
+				memcpy(why, save.problem, sizeof(why));
+				r->st->damaged = 2;
+				r->st->resyncs++;
+				r->st->bytes_ignored += next - o;
+				snprintf(r->st->problem, sizeof(r->st->problem),
+					 "%.60s at offset %zu; resynchronised, %zu bytes skipped",
+					 why, o, next - o);
+				if (f2 == FR_STOP)
+					goto out;
+				break;
+			}
+			*r->st = save;
+		}
+		if (next >= n) {
+			r->st->bytes_ignored += n - o;
 			break;
 		}
-		got = decompress_frame(r, p, csize);
-		if (got < 0)
-			break;
-		r->st->frames++;
-		o += csize;
-		if (decode_frame(r, (size_t)got))
-			return;
+		o = next + len;
 	}
-	r->st->bytes_ignored = n - o;
+	if (seg_off == AP_HEADER_SIZE)
+		walk_segment(r, buf, n, fo);
+out:
+	free(fo);
 }
 
 int rd_parse_buf(const uint8_t *buf, size_t n, rd_record_fn fn, void *ctx, struct rd_stats *st,

@@ -21,6 +21,10 @@ struct rd_stats {
 	uint64_t bad_records; /* malformed records inside verified frames (rest of frame skipped) */
 	uint64_t bytes_ignored; /* bytes after the verified prefix */
 	int damaged;		/* 0 ok, 1 truncated, 2 corrupt */
+	uint64_t resyncs;	/* corrupt stretches skipped to reach a later good frame */
+	uint64_t seg_records;	/* records read from the live segment (not yet in a frame) */
+	uint64_t seg_slots;	/* live-segment slots holding such records */
+	uint64_t seg_gap_bytes; /* live-segment bytes reserved but never committed */
 	char problem[160];	/* what stopped the reader when damaged */
 };
 

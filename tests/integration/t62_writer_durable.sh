@@ -1,0 +1,67 @@
+#!/bin/bash
+# t62_writer_durable: finished records are durable at once (the file's shared mapping): kill -9
+# during streamed LLM calls loses none of the calls the client saw finish, even with a flush
+# interval of a minute; a host that unmaps our mapping keeps recording; one file per process
+# for fork+exec children; a child never re-writes its parent's records.
+. "$(dirname "$0")/lib.sh"
+. "$AP_ROOT/tests/hardening/hlib.sh"
+. "$(dirname "$0")/writer_lib.sh"
+
+require_preload writer-durable || finish
+h_build || finish
+mock_up || { fail "mock" "cannot start the mock provider"; finish; }
+
+out=$(wr_kill9 6 400)
+echo "# $out"
+case "$out" in
+"kill -9 during streaming: 0 of 0 "*) fail "kill -9 during streaming" "no call finished: $out" ;;
+"kill -9 during streaming: 0 of "*) ok "$out" ;;
+*) fail "kill -9 during streaming" "$out" ;;
+esac
+
+out=$(wr_kill9 4 100000 seq /health "kill -9 during tool calls")
+echo "# $out"
+case "$out" in
+"kill -9 during tool calls: 0 of 0 "*) fail "kill -9 during tool calls" "no call finished: $out" ;;
+"kill -9 during tool calls: 0 of "*) ok "$out" ;;
+*) fail "kill -9 during tool calls" "$out" ;;
+esac
+
+# the records of a killed writer sit in the live segment: the viewer reads them too
+wr_kill9 1 400 >/dev/null
+d=$W/k9
+n=$(grep -c '^done ' "$d.out")
+timeout 20 "$AP_VIEW" export --format jsonl "$d" >"$W/k9.jsonl" 2>"$W/k9.err"
+v=$(grep '"kind":"exchange"' "$W/k9.jsonl" | grep -c '/v1/chat/completions')
+ge "viewer reads a killed writer's live segment: $v calls for $n finished" "$v" "$n"
+
+# munmap of the segment by the host: recording goes on (the file is mapped again)
+h_prof "$W/mu" "$W/mu" -- "$H/wrstress" munmap "$MOCK_PORT" 5
+eq "munmap: host exit status" "$(cat "$W/mu.rc")" 0
+eq "munmap: the host unmapped our mapping" "$(head -1 "$W/mu.out")" "unmapped 1"
+h_dump "$W/mu" "$W/mu.dump"
+eq "munmap: all 10 exchanges on disk" "$(grep -c '"path":"/health"' "$W/mu.dump")" 10
+
+# one file per process: a shell running 5 short children writes 6 files, not 11
+mkdir -p "$W/kids"
+env LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$W/kids" /bin/sh -c '/bin/true; /bin/true; /bin/true; /bin/true; /bin/true' 
+eq "fork+exec children: one file per process (sh + 5 true)" "$(span_files "$W/kids" | wc -l)" 6
+h_dump "$W/kids" "$W/kids.dump"
+eq "fork+exec children: one process record per file" \
+	"$(grep -c '"rec":"process"' "$W/kids.dump")" 6
+
+# a forked child with busy threads in the parent: each child's file has its own exchange only
+h_prof "$W/fk" "$W/fk" -- "$H/wrstress" fork "$MOCK_PORT" 10
+eq "fork with busy threads: host exit status" "$(cat "$W/fk.rc")" 0
+eq "fork with busy threads: every child worked" "$(grep -c failed "$W/fk.out")" 0
+eq "fork with busy threads: files are sound, no duplicate exchange" "$(wr_check "$W/fk")" ok
+eq "fork with busy threads: 11 files (parent + 10 children)" "$(span_files "$W/fk" | wc -l)" 11
+
+# a clean exit compacts the file: no live segment left, plain zstd frames
+f=$(span_files "$W/mu" | head -1)
+if zstd -t "$f" >/dev/null 2>&1 && [ "$(stat -c %s "$f")" -lt 100000 ]; then
+	ok "clean exit: compact file of zstd frames ($(stat -c %s "$f") bytes)"
+else
+	fail "clean exit: compact file" "$(stat -c %s "$f") bytes, zstd -t: $(zstd -t "$f" 2>&1 | tail -1)"
+fi
+finish
