@@ -115,9 +115,20 @@ AP_EXPORT int daemon(int nochdir, int noclose)
  * Before the image is replaced: record the exec and compress what is left. A process that has
  * recorded nothing yet (a shell's child between fork and exec) writes nothing: the new image,
  * which keeps the pid, writes the one file of this process. It is kept when the new image
- * will not be profiled (children off, or a static or set-id binary), so the exec is not lost.
+ * will not be profiled (children off, a static or set-id binary, or an environment of its own
+ * without our LD_PRELOAD), so the exec is not lost.
  */
-static void before_exec(const char *path, char *const argv[])
+static int env_drops_preload(char *const envp[])
+{
+	if (!envp || envp == environ)
+		return 0;
+	for (size_t i = 0; envp[i] && i < 65536; i++)
+		if (!strncmp(envp[i], "LD_PRELOAD=", 11))
+			return !strstr(envp[i] + 11, "libagentprof");
+	return 1;
+}
+
+static void before_exec(const char *path, char *const argv[], char *const envp[])
 {
 	int unprofilable;
 
@@ -127,7 +138,8 @@ static void before_exec(const char *path, char *const argv[])
 		return;
 	}
 	ap_tls.guard++;
-	unprofilable = ap_child_unprofilable(path, path && !strchr(path, '/'));
+	unprofilable =
+		ap_child_unprofilable(path, path && !strchr(path, '/')) || env_drops_preload(envp);
 	if (ap_writer_has_file() || unprofilable || !ap_rt.cfg.children) {
 		proc_event(AP_PEV_EXEC, path, argv, ap_rt.pid, AP_UNKNOWN, ap_now(), AP_UNKNOWN);
 		ap_conn_all_closed(ap_now());
@@ -139,20 +151,20 @@ static void before_exec(const char *path, char *const argv[])
 
 AP_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-	before_exec(path, argv);
+	before_exec(path, argv, envp);
 	return AP_REAL(execve)(path, argv, envp);
 }
 
 AP_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
 		       int flags)
 {
-	before_exec(path, argv);
+	before_exec(path, argv, envp);
 	return AP_REAL(execveat)(dirfd, path, argv, envp, flags);
 }
 
 AP_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	before_exec(NULL, argv);
+	before_exec(NULL, argv, envp);
 	return AP_REAL(fexecve)(fd, argv, envp);
 }
 
@@ -160,19 +172,19 @@ AP_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
  * it, so they are wrapped here and forwarded to the real functions. */
 AP_EXPORT int execv(const char *path, char *const argv[])
 {
-	before_exec(path, argv);
+	before_exec(path, argv, NULL);
 	return AP_REAL(execv)(path, argv);
 }
 
 AP_EXPORT int execvp(const char *file, char *const argv[])
 {
-	before_exec(file, argv);
+	before_exec(file, argv, NULL);
 	return AP_REAL(execvp)(file, argv);
 }
 
 AP_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	before_exec(file, argv);
+	before_exec(file, argv, envp);
 	return AP_REAL(execvpe)(file, argv, envp);
 }
 
@@ -250,7 +262,7 @@ AP_EXPORT int execle(const char *path, const char *arg, ...)
 		execl_collect(argv, n, arg, &ap);
 		envp = va_arg(ap, char **);
 		va_end(ap);
-		before_exec(path, argv);
+		before_exec(path, argv, envp);
 		return AP_REAL(execve)(path, argv, envp);
 	}
 }

@@ -233,7 +233,10 @@ static void text_processes(FILE *f, const struct vrun *r, int width, int limit)
 			snprintf(ex, sizeof(ex), "%d", p->exit_code);
 		else
 			snprintf(ex, sizeof(ex), p->has_end ? "?" : "-");
-		argv_join(run, p, cmd, sizeof(cmd) - 200);
+		/* first, so that a long command line cannot push it out of the column */
+		o = !p->has_end && p->exec_next < 0 ? snprintf(cmd, sizeof(cmd), "(end inferred) ")
+						    : 0;
+		argv_join(run, p, cmd + o, sizeof(cmd) - 200 - (size_t)o);
 		o = (int)strlen(cmd);
 		if (nchain > 1 && o + 16 * nchain < cmdw) { /* the exec chain, when it fits */
 			for (int32_t c = fi; c != li && c >= 0 && o < (int)sizeof(cmd) - 60;
@@ -243,10 +246,7 @@ static void text_processes(FILE *f, const struct vrun *r, int width, int limit)
 					      prog_name(run, &run->procs[c]));
 			o += snprintf(cmd + o, sizeof(cmd) - (size_t)o, ")");
 		}
-		if (!p->has_end && p->exec_next < 0)
-			snprintf(cmd + o, sizeof(cmd) - (size_t)o,
-				 "  (no end record: killed, raw exit or still running; end "
-				 "inferred)");
+
 		if (wide)
 			fprintf(f, "  %-8d %-8d %8s %8s %5s %5u %3u %7s %7s  ", p->pid, first->ppid,
 				first->start != UNK
