@@ -197,6 +197,8 @@ struct ap_exchange {
 	uint64_t unscanned_bytes; /* compressed response bytes past the inflate cap: not scanned */
 	uint64_t pystack_id; /* Python stack of the calling thread (AP_REC_PYSTACK), 0 = none */
 	int32_t grpc_status; /* gRPC: grpc-status of the trailers, AP_UNKNOWN if not gRPC */
+	uint8_t provisional; /* 1: written at the provider's end while libcurl still holds the
+			      * transfer; a record with the same id and 0 here replaces it */
 };
 
 struct ap_proc_event {

@@ -104,6 +104,7 @@ static const struct field f_exchange[] = {
 	FK(39, F_U64, exchange, unscanned_bytes),
 	FK(40, F_U64, exchange, pystack_id),
 	FK(41, F_I32, exchange, grpc_status),
+	FK(42, F_U8, exchange, provisional),
 };
 static const struct field f_proc_event[] = {
 	FK(1, F_U8, proc_event, kind),

@@ -938,6 +938,14 @@ void ap_emit_exchange(struct ap_conn *c, struct ap_exchange *x)
 	}
 	if (c->info.visibility == AP_VIS_UNKNOWN)
 		c->info.visibility = x->visibility;
+	if (ap_tls.in_curl && x->category == AP_CAT_LLM && ap_rt.cfg.sample_ppm >= 1000000) {
+		/* libcurl finishes the transfer later (its own timings are merged then): the call
+		 * is durable now, as a provisional record the merged one replaces (same id) */
+		r.type = AP_REC_EXCHANGE;
+		r.u.exchange = *x;
+		r.u.exchange.provisional = 1;
+		ap_record(&r);
+	}
 	if (ap_tls.in_curl && c->h2 && ap_h2_conn_park(c->h2, x))
 		return; /* one parked exchange per HTTP/2 stream, matched by URL (hook_curl.c) */
 	if (ap_tls.in_curl) {

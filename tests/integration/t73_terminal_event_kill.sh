@@ -50,6 +50,34 @@ check "summary: gemini model row counts the 3 streamed calls, not the token coun
 	grep -Eq "^  gemini test-model +$REPS " "$W/summary.txt"
 check "summary: the token counter is listed as its own endpoint" grep -Eq "(/v1/messages|…[a-z]*)/count_tokens +1 " "$W/summary.txt"
 
+# libcurl (the curl tool): the exchange waits for libcurl's own timings until the transfer ends,
+# so it is also written provisionally at the terminal event; a kill -9 in between keeps it, and a
+# transfer that ends normally leaves exactly one record (the merged one replaces it).
+rm -rf "$W/c"
+for path in /v1/chat/completions /v1/messages; do
+	marker='[DONE]'
+	[ "$path" = /v1/messages ] && marker=message_stop
+	for ((r = 0; r < REPS; r++)); do
+		run_prof "$W/c" "$W/crun" /bin/bash -c 'curl -sN -d "{\"stream\": true}" "http://127.0.0.1:$1$2" >"$3" &
+p=$!
+for _ in $(seq 400); do grep -qF "$4" "$3" && break; sleep 0.025; done
+kill -9 $p; wait $p; echo "rc $?"' _ "$PORT" "$path" "$W/curl.out" "$marker"
+		eq "curl $path #$r: saw the terminal event and was killed" "$(cat "$W/crun.out")" "rc 137"
+	done
+done
+run_prof "$W/c" "$W/cfull" curl -s -o /dev/null "http://127.0.0.1:$PORT/v1/messages/count_tokens" -d '{"model": "test-model"}'
+profile_and_export terminal-kill-curl "$W/c" "$W/c.jsonl" || finish
+T73_REPS=$REPS check_py "$W/c.jsonl" <<'PY'
+reps = int(os.environ.get("T73_REPS", "3"))
+for path in ("/v1/chat/completions", "/v1/messages"):
+    xs = [x for x in X if x.get("path") == path]
+    eq(f"curl {path}: every killed call recorded once", len(xs), reps)
+    eq(f"curl {path}: usage of each (input, output)",
+       sorted({(x.get("input_tokens"), x.get("output_tokens")) for x in xs}), [(17, 5)] if xs else [])
+xs = [x for x in X if x.get("path") == "/v1/messages/count_tokens"]
+eq("curl: a transfer that ended normally is one exchange (the provisional one replaced)", len(xs), 1)
+PY
+
 T73_REPS=$REPS check_py "$W/p.jsonl" <<'PY'
 reps = int(os.environ.get("T73_REPS", "3"))
 want = {

@@ -226,6 +226,7 @@ static void add_exchange(struct ld *l, const struct ap_exchange *r)
 	x->conn_id = r->conn_id;
 	x->request_hash = r->request_hash;
 	x->grpc_status = r->grpc_status;
+	x->provisional = r->provisional;
 	x->stack_id = r->stack_id;
 	x->span_id = r->span_id;
 	x_times(l, x, r);
@@ -471,9 +472,66 @@ static int on_record(void *ctx, const struct ap_record *r)
 	return 0;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * A provisional exchange (written at the provider's terminal event while libcurl still held the
+ * transfer) is replaced by the record with the same id that libcurl's end wrote, when the file
+ * has one: drop the provisional ones that have a final twin among the exchanges this file added
+ * (ids are unique within one file). Provisional records are rare, so their ids are sorted and
+ * every other exchange is looked up among them.
+ */
+static void drop_replaced(struct run *run, size_t from)
+{
+	size_t np = 0, k = from;
+	uint64_t *ids;
+	uint8_t *replaced;
+
+	for (size_t i = from; i < run->n_xs; i++)
+		np += run->xs[i].provisional;
+	if (!np)
+		return;
+	ids = xmalloc(np * sizeof(*ids));
+	replaced = xcalloc(np, 1);
+	np = 0;
+	for (size_t i = from; i < run->n_xs; i++)
+		if (run->xs[i].provisional)
+			ids[np++] = run->xs[i].id;
+	qsort(ids, np, sizeof(*ids), cmp_u64);
+	for (size_t i = from; i < run->n_xs; i++) {
+		uint64_t *hit = run->xs[i].provisional
+					? NULL
+					: bsearch(&run->xs[i].id, ids, np, sizeof(*ids), cmp_u64);
+
+		if (hit)
+			replaced[hit - ids] = 1;
+	}
+	for (size_t i = from; i < run->n_xs; i++) {
+		const struct vxch *x = &run->xs[i];
+		uint64_t *hit =
+			x->provisional ? bsearch(&x->id, ids, np, sizeof(*ids), cmp_u64) : NULL;
+
+		if (hit && replaced[hit - ids]) {
+			if (x->proc >= 0)
+				run->procs[x->proc].nexchanges--;
+			continue;
+		}
+		run->xs[k++] = *x;
+	}
+	run->n_xs = k;
+	free(ids);
+	free(replaced);
+}
+
 int run_add_buf(struct run *run, const char *name, const uint8_t *buf, size_t n, char *msg,
 		size_t msglen)
 {
+	size_t first_x = run->n_xs;
 	struct ld l = {.run = run, .cur = -1};
 	struct vfile *f;
 	int rc;
@@ -486,6 +544,7 @@ int run_add_buf(struct run *run, const char *name, const uint8_t *buf, size_t n,
 	f->first_proc = -1;
 	l.file = (int32_t)(run->n_files - 1);
 	rc = rd_parse_buf(buf, n, on_record, &l, &f->st, msg, msglen);
+	drop_replaced(run, first_x);
 	run->orphan_records += l.orphans + l.n_pending;
 	free(l.pending);
 	return rc;

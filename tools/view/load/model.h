@@ -72,6 +72,7 @@ struct vxch {
 	uint32_t method, path, host, ctype, req_model, resp_model, agent; /* agent: resolved */
 	uint32_t events;
 	uint8_t cat, prov, vis, tls, stream, error, new_conn;
+	uint8_t provisional; /* written before libcurl finished the transfer (FORMAT.md) */
 	uint64_t pystack_id; /* Python stack of the calling thread, 0 if none */
 };
 
