@@ -8,7 +8,7 @@ Usage:
 atomically once the socket listens). --log appends one JSON object per request (see LOG below).
 HTTP/1.1 with keep-alive, one thread per connection, TLS (ALPN http/1.1) with --tls.
 
-ENDPOINTS (response shapes follow the real APIs, docs/reference formats.md section 6)
+ENDPOINTS (response shapes follow the real APIs, docs/internals/formats.md §6)
   POST /v1/chat/completions      OpenAI chat; "stream":true => SSE chat.completion.chunk events,
                                  a usage chunk (choices:[]) only with
                                  "stream_options":{"include_usage":true}, then "data: [DONE]".

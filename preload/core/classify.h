@@ -27,7 +27,7 @@
  * openai_compatible. At most AP_RULES_MAX rules; a glob longer than AP_RULE_GLOB_MAX - 1 is an
  * error.
  *
- * Built-in order after the user's rules (design.md section 6):
+ * Built-in order after the user's rules (docs/PARSERS.md, classification):
  *   1. known LLM API paths (/v1/chat/completions, /v1/completions, /v1/responses,
  *      /v1/embeddings, /v1/messages, :generateContent, :streamGenerateContent, /api/chat,
  *      /api/generate, /api/embed, and the token counters /v1/messages/count_tokens and

@@ -4,7 +4,7 @@
 #define AGENTPROF_RT_H
 
 /*
- * Safety rules for everything under preload/ (design.md §4, preload-pitfalls.md):
+ * Safety rules for everything under preload/ (docs/internals/contract.md):
  * 1. Real symbols are resolved once: libc ones at init (RTLD_NEXT), library ones (OpenSSL,
  *    libcurl) once per call site in the caller's own scope (RTLD_LOCAL-safe). A symbol that
  *    cannot be found means pass-through with an error return; never a call through NULL.

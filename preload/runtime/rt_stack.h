@@ -1,4 +1,4 @@
-/* rt_stack.h: call-stack capture for exchanges, manual spans and subprocesses (issue 4). */
+/* rt_stack.h: call-stack capture for exchanges, manual spans and subprocesses. */
 #ifndef AGENTPROF_RT_STACK_H
 #define AGENTPROF_RT_STACK_H
 

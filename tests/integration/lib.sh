@@ -18,7 +18,7 @@
 #   expected_provider()         provider for a mock path on a loopback host
 #   AP_EXPECT_ANTHROPIC_INPUT   "total" (default: the export normalises to the OTel GenAI
 #                               convention, input = input_tokens + cache read + cache write,
-#                               formats.md section 6.8) or "reported" (Anthropic's own
+#                               docs/internals/formats.md §6.8) or "reported" (Anthropic's own
 #                               input_tokens field, which excludes cache reads)
 
 set -u
@@ -269,7 +269,7 @@ profile_and_export() {
 #
 # check_py JSONL [MOCKLOG] <<'PY' ... PY
 # Runs the Python snippet after tests/integration/checks.py, which provides:
-#   X  exchanges (dicts, the design.md section 8 fields), sorted by start_ns
+#   X  exchanges (dicts, the export --format jsonl fields), sorted by start_ns
 #   P  processes;  A  every record;  M  mock-log requests (from mock_since), in arrival order
 #   ok(name) fail(name, why) check(name, cond, why="") eq(name, got, want)
 #   sel(xs, **field_equals), path_is(x, prefix), dur_ms(x), overlap(a, b)

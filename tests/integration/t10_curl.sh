@@ -73,7 +73,7 @@ check("keep-alive exchanges are sequential", len(ka) == 2 and ka[0]["end_ns"] <=
 eq("six curl processes", len(P), 6)
 check("processes: exe is curl", all((p.get("exe") or "").endswith("curl") for p in P),
       repr([p.get("exe") for p in P]))
-# curl returns from main(): the exit status is still known (design.md section 5)
+# curl returns from main(): the exit status is still known (docs/FORMAT.md, process_end)
 eq("processes: exit code 0 recorded", [p.get("exit_code") for p in P], [0] * len(P))
 check("every exchange belongs to a recorded process", {x["pid"] for x in X} <= {p["pid"] for p in P})
 PY

@@ -1,5 +1,5 @@
 #!/bin/bash
-# t20_do_no_harm: the preload must not change behaviour (design.md section 4).
+# t20_do_no_harm: the preload must not change behaviour (docs/internals/contract.md §0).
 #  - errno_probe: errno of failing calls is the real one; errno preset to EDOM survives
 #    successful calls (incl. the fortified __recv_chk/__read_chk/__recvfrom_chk entry points)
 #  - eintr_probe: blocking calls interrupted by SIGALRM without SA_RESTART return -1/EINTR; the

@@ -1,5 +1,5 @@
 #!/bin/bash
-# t21_secrets: no credential, body or secret query value reaches a span file (design.md section 4.5).
+# t21_secrets: no credential, body or secret query value reaches a span file (docs/internals/contract.md §0.6).
 # Every client of this suite sends canaries: Authorization bearer tokens, x-api-key,
 # x-goog-api-key, Cookie, user:pass@ in a URL, ?sig= / ?key= / ?token= query values, and a canary
 # inside the request bodies (bodies must never be stored). Each span file is decompressed with

@@ -1,5 +1,5 @@
 #!/bin/bash
-# t40_stacks.sh: call stacks (issue 4). A C agent with known function names calls the mock
+# t40_stacks.sh: call stacks. A C agent with known function names calls the mock
 # provider from two call paths (tests/fixtures/stack_paths.c); the flame graph must show both
 # paths with the right functions and no frame from the other path: with libunwind, with the
 # frame-pointer fallback, through libcurl and through plain sockets. Also: AGENTPROF_STACKS=0,

@@ -1,5 +1,5 @@
 #!/bin/bash
-# t50_linkage: the preload's linkage is private and complete (preload-pitfalls.md §1.5, §1.7,
+# t50_linkage: the preload's linkage is private and complete (docs/internals/contract.md §1.5, §1.7,
 # §2.2, §5.3). Exports are exactly the list in preload/hooks/exports.map; no libunwind/libzstd/libz
 # dependency; initial-exec TLS only (0 __tls_get_addr, STATIC_TLS); a port of firebuild's
 # test_symbols: every public fortified/64/__ variant glibc exports for a wrapped function is

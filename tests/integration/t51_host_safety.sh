@@ -1,5 +1,5 @@
 #!/bin/bash
-# t51_host_safety: P0 host safety (preload-pitfalls.md §1.1, §1.2, §1.4, §4): calls from other
+# t51_host_safety: P0 host safety (docs/internals/contract.md §1.1, §1.2, §1.4, §4): calls from other
 # libraries' constructors and .preinit_array before ours; jemalloc in LD_PRELOAD in both orders
 # with a program whose first action is read()/connect(); two RTLD_LOCAL copies of one library
 # each reached (and RTLD_DEEPBIND unchanged); errno/EINTR through the fd, spawn and socket

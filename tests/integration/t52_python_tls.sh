@@ -1,5 +1,5 @@
 #!/bin/bash
-# t52_python_tls: Python TLS in every form under the preload (preload-pitfalls.md §1.3, §7):
+# t52_python_tls: Python TLS in every form under the preload (docs/internals/contract.md §1.3, §7):
 # ssl.wrap_bio with memory BIOs, a blocking ssl socket, asyncio TLS, each against the local TLS
 # mock; same output as without the preload and one exchange each with its plaintext path.
 # Then the vfork child of subprocess.run is pure pass-through (§3.2): no python file with the

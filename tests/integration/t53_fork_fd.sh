@@ -1,5 +1,5 @@
 #!/bin/bash
-# t53_fork_fd: fork while another thread is inside wrappers (preload-pitfalls.md §3.1): every
+# t53_fork_fd: fork while another thread is inside wrappers (docs/internals/contract.md §3.1): every
 # child records and exits, one file per pid, no parent record duplicated into a child; and a
 # host that closes every fd, calls close_range/closefrom and dup2s over sockets (§3.4): no
 # foreign byte on a host socket, no stale fd-table entry (a file read through a number that

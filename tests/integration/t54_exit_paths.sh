@@ -1,5 +1,5 @@
 #!/bin/bash
-# t54_exit_paths: data-loss bounds (preload-pitfalls.md §3.3-§3.5, §2.3): exit, _exit, _Exit,
+# t54_exit_paths: data-loss bounds (docs/internals/contract.md §3.3-§3.5, §2.3): exit, _exit, _Exit,
 # return from main, abort, os._exit in multiprocessing workers, exit while 8 threads block in
 # recv (within a bound), kill -9 after N exchanges (at most the flush interval lost, the LLM
 # call never), exec (from main and from a thread), posix_spawn, daemon(), TLS destructors that

@@ -1,6 +1,6 @@
 #!/bin/bash
 # t55_truncation: a real span file (21 frames) truncated at every byte offset and with byte
-# flips (preload-pitfalls.md §6): the reader keeps the verified prefix and never crashes.
+# flips (docs/internals/contract.md §6): the reader keeps the verified prefix and never crashes.
 # In process for every offset (tests/fuzz/trunc_driver, ASan+UBSan, the viewer's own reader and
 # model), and through build/agentprof-view (ASan-built) for 80 cuts and 40 flips: exit status
 # 0 or 2, no sanitizer report, a note for damaged files, exchange counts never decreasing as

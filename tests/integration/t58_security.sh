@@ -1,5 +1,5 @@
 #!/bin/bash
-# t58_security: P3 (preload-pitfalls.md §9). Secret canaries (Authorization, x-api-key, Cookie,
+# t58_security: P3 (docs/internals/contract.md §9). Secret canaries (Authorization, x-api-key, Cookie,
 # ?sig=/?api_key=, user:pass@) sent by every client (curl, Python http.client plain and TLS,
 # Python asyncio TLS, Node) never appear in span files or viewer output; output-path hardening
 # (a pre-planted symlink is never followed and its target is unchanged, files are 0600 under

@@ -1,5 +1,5 @@
 #!/bin/bash
-# t59_asan_preload: the preload itself under AddressSanitizer (preload-pitfalls.md §10):
+# t59_asan_preload: the preload itself under AddressSanitizer (docs/internals/contract.md §10):
 # LD_PRELOAD=libasan.so:build/hardening/libagentprof-asan.so against the C fixtures (HTTP,
 # fork with a busy thread, fd chaos, every exit path, spawns, signal-handler sends, RTLD_LOCAL
 # copies, fortified reads). No ASan report, same output as without

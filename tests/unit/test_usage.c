@@ -1,4 +1,5 @@
-/* test_usage.c: usage extraction from the verbatim provider examples (formats.md section 6). */
+/* test_usage.c: usage extraction from the verbatim provider examples (docs/internals/formats.md
+ * §6). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,9 @@
 #define U AP_UNKNOWN
 
 /*
- * VERBATIM examples copied from docs/reference/formats.md section 6. Some carry the report's
- * abridgement marks ("...", "[...]", "// ..."); unabridge() removes exactly those marks before
+ * VERBATIM examples copied from the providers' API references (the shapes are summarised in
+ * docs/internals/formats.md §6). Some carry the abridgement marks ("...", "[...]", "// ...");
+ * unabridge() removes exactly those marks before
  * the text is used, since the real wire bytes never contain them.
  */
 static const char openai_chat[] = "{\n"
