@@ -94,9 +94,9 @@ static void print_rec(const char *file, const struct ap_record *r)
 		jstr("method", r->u.exchange.method, sizeof(r->u.exchange.method));
 		jstr("path", r->u.exchange.path, sizeof(r->u.exchange.path));
 		jstr("host", r->u.exchange.host, sizeof(r->u.exchange.host));
-		printf(",\"unscanned\":%llu,\"input\":%lld",
+		printf(",\"unscanned\":%llu,\"input\":%lld,\"provisional\":%u",
 		       (unsigned long long)r->u.exchange.unscanned_bytes,
-		       (long long)r->u.exchange.usage.input);
+		       (long long)r->u.exchange.usage.input, r->u.exchange.provisional);
 		break;
 	case AP_REC_PROC_EVENT:
 		printf(",\"rec\":\"proc_event\",\"kind\":\"%s\",\"child_pid\":%d,\"status\":%d,"
