@@ -2,6 +2,8 @@
 # stress.sh: the writer's interleaving loops, long version (make stress): kill -9 during streamed
 # LLM calls and tool calls, exit races, signal exits, cancellation, fork with busy threads. Prints
 # one count line per loop; exit status 1 if any run was bad. STRESS_SCALE=N multiplies the runs.
+# Also: kill -9 right after the provider's terminal event, from Python and from curl (libcurl), and
+# the redaction canaries (every form of every canary through every redaction path).
 set -u
 cd "$(dirname "$0")/.." || exit 2
 export AP_TEST_OUT=${AP_TEST_OUT:-$PWD/build/test-out}
@@ -19,7 +21,19 @@ wr_loop "exit while 8 threads record" $((150 * S)) 0 race 30 || bad=1
 wr_loop "signal handler _exit during flushes" $((150 * S)) 7 sigexit 1500 AGENTPROF_FLUSH_MS=1 || bad=1
 wr_loop "pthread_cancel during records and flushes" $((60 * S)) 0 cancel 15 AGENTPROF_FLUSH_MS=1 || bad=1
 wr_loop "fork while threads record" $((20 * S)) 0 fork 20 || bad=1
+# terminal event then kill -9: Python http.client (5 stream shapes) and curl ([DONE], message_stop)
+reps=$((10 * S))
+out=$(T73_REPS=$reps AP_TEST_OUT=$AP_TEST_OUT/stress-t73 tests/integration/t73_terminal_event_kill.sh 2>&1)
+lost=$(printf '%s\n' "$out" | grep -c '^FAIL - ')
+echo "kill -9 after the terminal event (Python and libcurl): $((7 * reps)) finished calls, $lost checks failed"
+[ "$lost" = 0 ] || { printf '%s\n' "$out" | grep '^FAIL - ' | head -5; bad=1; }
+make -s --no-print-directory build/tests/test_redact >/dev/null 2>&1
+line=$(build/tests/test_redact 2>&1 | tail -1)
+leaked=${line#*passed, }
+leaked=${leaked%% failed*}
+echo "redaction canaries: ${line%% passed*} checks, ${leaked:-?} leaked"
+[ "${leaked:-1}" = 0 ] || bad=1
 WR_TSAN_ALL=1 wr_tsan $((3 * S)) || bad=1
-[ $bad = 0 ] && echo "stress: zero crashes, zero hangs, zero lost finished calls" ||
+[ $bad = 0 ] && echo "stress: zero crashes, zero hangs, zero lost finished calls, zero leaked canaries" ||
 	echo "stress: FAILURES above"
 exit $bad

@@ -1073,10 +1073,13 @@ void ap_conn_all_closed(int64_t now)
 				c->h2 = NULL;
 				finish_turn(c);
 				flush_parked(c);
+				/* under the lock: another thread may still be counting bytes into
+				 * c->info (an exit racing threads in wrappers); when it holds the
+				 * connection, its record is skipped and counted as a drop */
+				if (!c->bound)
+					write_connection(c, now);
 				unlock_conn(c);
 			}
-			if (!c->bound)
-				write_connection(c, now);
 		}
 	}
 }
