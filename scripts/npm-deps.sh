@@ -3,7 +3,7 @@
 #
 # Installs the official SDKs `openai` and `@anthropic-ai/sdk` into build/npm-cache/node_modules
 # (NODE_PATH for the fixtures); --claude adds `@anthropic-ai/claude-code` (Claude Code's CLI).
-# Idempotent: packages already present are not fetched again. Prints the directory on success;
+# Idempotent: packages already present are not fetched again; concurrent runs take turns (flock). Prints the directory on success;
 # exits 1 (with the reason on stderr) when npm is missing or the registry is unreachable, so that
 # a test can skip visibly.
 set -eu
@@ -18,6 +18,9 @@ if ! command -v npm >/dev/null 2>&1; then
 	exit 1
 fi
 mkdir -p "$dir"
+# tests run side by side: one install at a time (the others wait, then find the packages there)
+exec 9>"$dir/.lock"
+flock -w 600 9 || { echo "npm-deps.sh: another install holds $dir/.lock" >&2; exit 1; }
 [ -f "$dir/package.json" ] || echo '{"name":"agentprof-test-deps","private":true}' >"$dir/package.json"
 
 need=""
