@@ -58,6 +58,27 @@ check "summary: called from Http.request < Agent.chat < Agent.run" \
 check "summary: called from Http.request < Agent.tool < Agent.run" \
 	grep -Eq '^ +[0-9]+  agent\.py:Http\.request:[0-9]+ < Agent\.tool:[0-9]+ < Agent\.run:[0-9]+$' "$d.summary"
 
+# findings name their Python call site; diff compares runs by call site
+"$AP_VIEW" bottlenecks --width 100 "$d" >"$d.bn" 2>&1
+check "bottlenecks: a finding is called from the agent's own code" \
+	grep -Eq '^    called from agent\.py:Http\.request:[0-9]+ < Agent\.[a-z_]+:[0-9]+' "$d.bn"
+"$AP_VIEW" bottlenecks --json "$d" >"$d.bn.json" 2>&1
+"$AP_VIEW" diff --json "$d" "$d" >"$d.diff.json" 2>&1
+"$AP_VIEW" diff --width 100 "$d" "$d" >"$d.diff" 2>&1
+check "diff: a section by call site" grep -q '^By call site' "$d.diff"
+"$PY" - "$d.bn.json" "$d.diff.json" >"$W/cs.out" 2>&1 <<'PYEOF'
+import json, sys
+bn = json.load(open(sys.argv[1])); df = json.load(open(sys.argv[2]))
+sites = [f.get("called_from") for f in bn["findings"]]
+assert sites and all(s and s.startswith("agent.py:Http.request:") for s in sites), sites
+cs = df["call_sites"]
+assert any(c["called_from"].startswith("agent.py:Http.request:") and "Agent.chat:" in c["called_from"] for c in cs), cs
+assert all(c["calls"]["a"] == c["calls"]["b"] and c["calls"]["a"] >= 1 for c in cs), cs
+assert sum(c["calls"]["a"] for c in cs) >= 8, cs  # every LLM and tool call of the demo has a site
+print("ok")
+PYEOF
+eq "bottlenecks --json names each finding's call site; diff --json pairs call sites" "$(tail -1 "$W/cs.out")" ok
+
 # the capture benchmark runs (its numbers are printed, not judged)
 if REPS=2000 CALLGRIND=0 "$AP_ROOT/scripts/bench-pystacks.sh" >"$W/bench.out" 2>"$W/bench.err"; then
 	eq "bench-pystacks.sh: a cost line for depth 10 and 40" \

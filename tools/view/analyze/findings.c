@@ -6,6 +6,7 @@
 
 #include "findings.h"
 #include "prices.h"
+#include "pystack.h"
 
 #define MS 1000000.0
 
@@ -691,7 +692,13 @@ static int cmp_site(const struct run *run, const struct finding *a, const struct
 		return (a->nev > 0) - (b->nev > 0);
 	if ((c = cmp_endpoint(x, y)) || (c = cmp_u32(x->agent, y->agent)))
 		return c;
-	return x->stack_id < y->stack_id ? -1 : x->stack_id > y->stack_id;
+	if (x->stack_id != y->stack_id)
+		return x->stack_id < y->stack_id ? -1 : 1;
+	/* a Python program's call sites differ in their Python stacks (ids are per process) */
+	if (x->pystack_id != y->pystack_id || x->proc != y->proc)
+		return x->proc != y->proc ? (x->proc < y->proc ? -1 : 1)
+					  : (x->pystack_id < y->pystack_id ? -1 : 1);
+	return 0;
 }
 
 struct site_sort {
@@ -776,6 +783,7 @@ void findings_detect(const struct view *v, const struct vrun *r, struct findings
 	struct claims cl;
 
 	memset(out, 0, sizeof(*out));
+	out->py = py_open(&r->run, NULL, 0);
 	critpath_compute(r, &c.cp);
 	c.cpx = critpath_per_exchange(&c.cp, r->run.n_xs);
 	c.retry = xcalloc(r->run.n_xs + 1, 1);
@@ -810,5 +818,19 @@ void findings_free(struct findings *fs)
 		free(fs->g[i].members);
 	free(fs->f);
 	free(fs->g);
+	py_close(fs->py);
 	memset(fs, 0, sizeof(*fs));
+}
+
+const char *finding_call_site(const struct findings *fs, const struct run *run,
+			      const struct finding *f, char *buf, size_t n)
+{
+	const struct vxch *x = f->nev ? &run->xs[f->site] : NULL;
+
+	if (!n)
+		return buf;
+	buf[0] = 0;
+	if (x && fs->py && x->pystack_id)
+		py_call_site(fs->py, x->proc, x->pystack_id, 0, buf, n);
+	return buf;
 }

@@ -69,7 +69,13 @@ struct findings {
 	size_t ng;
 	int64_t wall_ns;      /* the window the savings are measured against */
 	int64_t exclusive_ns; /* the sum of every exclusive_ns: at most wall_ns */
+	struct pystacks *py;  /* Python call sites of the run's exchanges (pystack.h) */
 };
+
+/* The Python call site of a finding ("agent.py:Http.request:79 < Agent.chat:120"), or "" when
+ * its site exchange has no Python stack. */
+const char *finding_call_site(const struct findings *fs, const struct run *run,
+			      const struct finding *f, char *buf, size_t n);
 
 const char *finding_kind_name(enum finding_kind k);
 

@@ -52,6 +52,18 @@ static void put_evidence(FILE *f, const struct run *run, const struct finding *x
 	fputc('\n', f);
 }
 
+/* "    called from agent.py:Http.request:79 < Agent.chat:120", when the site has a Python stack. */
+static void put_call_site(FILE *out, const struct findings *fs, const struct run *run,
+			  const struct finding *f, int width)
+{
+	char site[700], line[760];
+
+	if (!*finding_call_site(fs, run, f, site, sizeof(site)))
+		return;
+	snprintf(line, sizeof(line), "called from %s", site);
+	put_wrap(out, line, width, 4);
+}
+
 static void put_instance(struct view *v, const struct findings *fs, size_t i, int width,
 			 const char *num)
 {
@@ -69,6 +81,7 @@ static void put_instance(struct view *v, const struct findings *fs, size_t i, in
 	fputc('\n', v->out);
 	finding_title(run, x, text, sizeof(text));
 	put_wrap(v->out, text, width, 4);
+	put_call_site(v->out, fs, run, x, width);
 	if (x->overlaps >= 0 && x->exclusive_ns < x->saving_ns) {
 		snprintf(text, sizeof(text),
 			 "overlaps finding %d: together they save %s less; this one adds %s.",
@@ -128,6 +141,7 @@ static void text_groups_out(struct view *v, const struct findings *fs, int width
 		snprintf(text + strlen(text), sizeof(text) - strlen(text),
 			 " (the largest of %zu; --all lists each)", g->count);
 		put_wrap(v->out, text, width, 4);
+		put_call_site(v->out, fs, run, &fs->f[g->first], width);
 		if (g->exclusive_ns < g->saving_ns) {
 			snprintf(text, sizeof(text),
 				 "overlaps higher-ranked findings: adds %s beyond them.",

@@ -5,6 +5,7 @@
 
 #include "parse.h"
 #include "prices.h"
+#include "pystack.h"
 #include "report.h"
 
 /* A row present in A, B or both (index -1 when absent). */
@@ -30,6 +31,157 @@ struct diff {
 };
 
 static const char *const kind_key[2] = {"models", "endpoints"};
+
+/* --- by call site (Python programs) ----------------------------------------------------------- */
+
+/* One call site of one side: its "called from" text, calls and summed duration. */
+struct csite {
+	char *name;
+	double calls, total_ns;
+	int side;
+};
+
+static int cmp_csite(const void *x, const void *y)
+{
+	const struct csite *a = x, *b = y;
+	int c = strcmp(a->name, b->name);
+
+	return c ? c : a->side - b->side;
+}
+
+/*
+ * Every selected exchange with a Python stack, by its call site (the innermost frame of the
+ * program's own code and two callers), for both runs, sorted by site then side; *n set. Sites
+ * are compared by their text, so they match across runs whatever the stack ids.
+ */
+static struct csite *call_sites(struct diff *d, size_t *n)
+{
+	struct csite *cs = NULL;
+	size_t len = 0, cap = 0, k = 0;
+
+	for (int s = 0; s < 2; s++) {
+		const struct vrun *r = d->s[s].r;
+		struct pystacks *py = py_open(&r->run, NULL, 0);
+		char buf[512];
+
+		for (size_t i = 0; py && i < r->run.n_xs; i++) {
+			const struct vxch *x = &r->run.xs[i];
+			int64_t dur = x_duration(x);
+
+			if (!r->xsel[i] || !x->pystack_id ||
+			    !py_call_site(py, x->proc, x->pystack_id, 0, buf, sizeof(buf)))
+				continue;
+			if (len == cap) {
+				cap = cap ? 2 * cap : 64;
+				cs = xrealloc(cs, cap * sizeof(*cs));
+			}
+			cs[len++] =
+				(struct csite){xstrdup(buf), 1, dur != UNK ? (double)dur : 0, s};
+		}
+		py_close(py);
+	}
+	if (len)
+		qsort(cs, len, sizeof(*cs), cmp_csite);
+	for (size_t i = 0; i < len; i++) { /* add up equal (site, side) neighbours */
+		if (k && cs[k - 1].side == cs[i].side && !strcmp(cs[k - 1].name, cs[i].name)) {
+			cs[k - 1].calls += cs[i].calls;
+			cs[k - 1].total_ns += cs[i].total_ns;
+			free(cs[i].name);
+			continue;
+		}
+		cs[k++] = cs[i];
+	}
+	*n = k;
+	return cs;
+}
+
+static void call_sites_free(struct csite *cs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(cs[i].name);
+	free(cs);
+}
+
+/* Walk the sites as pairs: *a / *b point at A's and B's row of one site (NULL when absent). */
+static size_t next_site(struct csite *cs, size_t n, size_t i, struct csite **a, struct csite **b)
+{
+	*a = *b = NULL;
+	if (i >= n)
+		return n;
+	if (cs[i].side == 0) {
+		*a = &cs[i];
+		if (i + 1 < n && cs[i + 1].side == 1 && !strcmp(cs[i].name, cs[i + 1].name)) {
+			*b = &cs[i + 1];
+			return i + 2;
+		}
+		return i + 1;
+	}
+	*b = &cs[i];
+	return i + 1;
+}
+
+static const char *change(struct tbuf *b, double a, double c);
+static void jw_pair(struct jw *w, const char *key, double a, double b);
+
+static void text_call_sites(struct diff *d, int width)
+{
+	size_t n, i = 0;
+	struct csite *cs = call_sites(d, &n), *a, *b;
+	FILE *f = d->v->out;
+	struct tbuf x[5];
+	int namew = width - 50, narrow = namew < 20; /* narrow: the numbers go on a second line */
+
+	if (n) {
+		fputc('\n', f);
+		put_wrapf(
+			f, width, 0,
+			"By call site (Python: the program's own innermost frame and its callers)");
+		if (!narrow)
+			fprintf(f, "  %-*s %15s %19s %9s\n", namew, "called from", "calls A -> B",
+				"total A -> B", "change");
+	}
+	while (i < n) {
+		const char *chg;
+
+		i = next_site(cs, n, i, &a, &b);
+		chg = a && b ? change(&x[4], a->total_ns, b->total_ns) : (a ? "gone" : "new");
+		fprintf(f, "  ");
+		put_fit(f, (a ? a : b)->name, narrow ? width - 2 : namew, 1);
+		if (narrow)
+			fprintf(f, "\n    calls %s -> %s, total %s -> %s (%s)\n",
+				a ? fmt_count(&x[0], a->calls) : "-",
+				b ? fmt_count(&x[1], b->calls) : "-",
+				a ? fmt_ns(&x[2], a->total_ns) : "-",
+				b ? fmt_ns(&x[3], b->total_ns) : "-", chg);
+		else
+			fprintf(f, " %6s -> %-6s %8s -> %-8s %9s\n",
+				a ? fmt_count(&x[0], a->calls) : "-",
+				b ? fmt_count(&x[1], b->calls) : "-",
+				a ? fmt_ns(&x[2], a->total_ns) : "-",
+				b ? fmt_ns(&x[3], b->total_ns) : "-", chg);
+	}
+	call_sites_free(cs, n);
+}
+
+static void json_call_sites(struct diff *d)
+{
+	size_t n, i = 0;
+	struct csite *cs = call_sites(d, &n), *a, *b;
+	struct jw *w = &d->w;
+
+	jw_key(w, "call_sites");
+	jw_arr(w);
+	while (i < n) {
+		i = next_site(cs, n, i, &a, &b);
+		jw_obj(w);
+		jw_kstr(w, "called_from", (a ? a : b)->name);
+		jw_pair(w, "calls", a ? a->calls : NAN, b ? b->calls : NAN);
+		jw_pair(w, "total_ns", a ? a->total_ns : NAN, b ? b->total_ns : NAN);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	call_sites_free(cs, n);
+}
 
 /* --- matching ------------------------------------------------------------------------------- */
 
@@ -340,6 +492,7 @@ static void text(struct diff *d)
 	for (int k = 0; k < 2; k++)
 		if (d->nrows[k])
 			text_rows(d, k, width);
+	text_call_sites(d, width);
 	if (d->v->o.nfail) {
 		fprintf(f, "\nChecks (--fail-on)\n");
 		checks(d);
@@ -430,6 +583,7 @@ static void json(struct diff *d)
 	jw_obj_end(w);
 	json_rows(d, G_MODEL);
 	json_rows(d, G_ENDPOINT);
+	json_call_sites(d);
 	jw_key(w, "checks");
 	jw_arr(w);
 	checks(d);

@@ -194,7 +194,8 @@ static void jw_evidence(struct jw *w, const struct run *run, const struct findin
 	jw_kuint(w, "exchanges_total", f->nev);
 }
 
-static void jw_finding(struct jw *w, const struct run *run, const struct finding *f, size_t ev_max)
+static void jw_finding(struct jw *w, const struct findings *fs, const struct run *run,
+		       const struct finding *f, size_t ev_max)
 {
 	char text[1000];
 
@@ -212,6 +213,8 @@ static void jw_finding(struct jw *w, const struct run *run, const struct finding
 		x_label(run, &run->xs[f->site], text, sizeof(text));
 		jw_kstr(w, "site", text);
 	}
+	jw_kstr_opt(w, "called_from",
+		    *finding_call_site(fs, run, f, text, sizeof(text)) ? text : NULL);
 	finding_title(run, f, text, sizeof(text));
 	jw_kstr(w, "title", text);
 	finding_suggestion(run, f, text, sizeof(text));
@@ -237,7 +240,7 @@ void jw_findings(struct jw *w, const struct run *run, const struct findings *fs,
 	jw_key(w, "findings");
 	jw_arr(w);
 	for (size_t i = 0; i < fs->n && (!limit || i < limit); i++)
-		jw_finding(w, run, &fs->f[i], ev_max);
+		jw_finding(w, fs, run, &fs->f[i], ev_max);
 	jw_arr_end(w);
 	jw_key(w, "groups");
 	jw_arr(w);
@@ -255,6 +258,8 @@ void jw_findings(struct jw *w, const struct run *run, const struct findings *fs,
 			x_label(run, &run->xs[f->site], text, sizeof(text));
 			jw_kstr(w, "site", text);
 		}
+		jw_kstr_opt(w, "called_from",
+			    *finding_call_site(fs, run, f, text, sizeof(text)) ? text : NULL);
 		finding_title(run, f, text, sizeof(text));
 		jw_kstr(w, "title", text);
 		finding_suggestion(run, f, text, sizeof(text));
