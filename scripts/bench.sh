@@ -5,7 +5,9 @@
 # are printed beside them. Every workload runs plain, under the preload being measured (build/)
 # and, when it exists, under the previous build (BASE, default /tmp/base/build/libagentprof.so)
 # as "before". REPS (default 3) runs per side, median.
-# Then: scripts/bench-writer.sh (when present) and scripts/bench-extra.sh (BENCH_EXTRA=0: not).
+# Then, when present: scripts/bench-writer.sh (threads, TLS calls, children),
+# bench-pystacks.sh (Python capture cost), bench-node.sh (Node per request), bench-viewer.sh
+# (viewer at 100k and 1M next to the decode floor) and bench-extra.sh (BENCH_EXTRA=0: not).
 set -u
 cd "$(dirname "$0")/.."
 LIB=$PWD/build/libagentprof.so
@@ -184,5 +186,8 @@ if [ -n "$HP" ] && [ -x build/agentprof-view ]; then
 fi
 
 [ -x scripts/bench-writer.sh ] && scripts/bench-writer.sh
+[ -x scripts/bench-pystacks.sh ] && scripts/bench-pystacks.sh
+[ -x scripts/bench-node.sh ] && scripts/bench-node.sh "$LIB"
+[ -x scripts/bench-viewer.sh ] && scripts/bench-viewer.sh
 [ "${BENCH_EXTRA:-1}" = 1 ] && [ -x scripts/bench-extra.sh ] && REPS=$REPS scripts/bench-extra.sh "$LIB" "$OUT"
 exit 0
