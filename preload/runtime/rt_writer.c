@@ -422,16 +422,42 @@ static int seg_put_once(struct ap_seg_header *h, const uint8_t *p, uint32_t len,
 
 static void flush_now(int final);
 
+/* This thread holds the flush flag (flush_now). */
+static __thread int flushing_here;
+
 static int seg_put(struct ap_seg_header *h, const uint8_t *p, uint32_t len)
 {
-	int full;
+	int full = 0, old_cancel, err, rc = -1;
 
 	if (seg_put_once(h, p, len, &full) == 0)
 		return 0;
 	if (!full)
 		return -1;
 	flush_now(0); /* every slot is sealed: compress them now if nobody else is */
-	return seg_put_once(h, p, len, &full);
+	full = 0;
+	if (seg_put_once(h, p, len, &full) == 0)
+		return 0;
+	/* Another thread is compressing the sealed slots: give it a bounded time (at most 20 ms,
+	 * cancellation off) to free one rather than drop the record. Never on the thread that
+	 * holds the flush (a signal handler interrupting its own flush): it would wait on itself.
+	 */
+	if (!full || flushing_here)
+		return -1;
+	err = errno;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old_cancel);
+	for (int i = 0; i < 400 && atomic_load(&w.flushing); i++) { /* 50 us steps */
+		struct timespec ts = {0, 50000};
+
+		nanosleep(&ts, NULL);
+	}
+	rc = seg_put_once(h, p, len, &full);
+	if (rc != 0 && full) { /* the other flush ended without freeing a slot: one try of ours */
+		flush_now(0);
+		rc = seg_put_once(h, p, len, &full);
+	}
+	pthread_setcancelstate(old_cancel, NULL);
+	errno = err;
+	return rc;
 }
 
 static int put_record(struct ap_seg_header *h, const struct ap_record *r)
@@ -916,7 +942,9 @@ static void flush_now(int final)
 	}
 	ap_tls.guard++;
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old_cancel);
+	flushing_here = 1;
 	flush_held(final);
+	flushing_here = 0;
 	pthread_setcancelstate(old_cancel, NULL);
 	ap_tls.guard--;
 	atomic_store(&w.flushing, 0);
