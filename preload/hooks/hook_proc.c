@@ -21,27 +21,6 @@ static int own_process(void)
 	return ap_active() && ap_getpid_raw() == ap_rt.pid;
 }
 
-/* argv into a process event, each argument redacted (redact.h) and cut to 255 bytes. */
-void ap_copy_argv(struct ap_proc_event *e, char *const argv[])
-{
-	size_t o = 0;
-	int prev_secret = 0;
-
-	for (int i = 0; argv && argv[i]; i++) {
-		char arg[256];
-		size_t len;
-
-		ap_strlcpy(arg, argv[i], sizeof(arg));
-		prev_secret = ap_redact_arg(arg, sizeof(arg), prev_secret);
-		len = strlen(arg);
-		if (o + len + 1 > sizeof(e->argv))
-			break;
-		memcpy(e->argv + o, arg, len + 1);
-		o += len + 1;
-		e->argc++;
-	}
-}
-
 static void proc_event(unsigned kind, const char *path, char *const argv[], pid_t child, int status,
 		       int64_t t0, int64_t t1)
 {
@@ -120,12 +99,7 @@ AP_EXPORT int daemon(int nochdir, int noclose)
  */
 static int env_drops_preload(char *const envp[])
 {
-	if (!envp || envp == environ)
-		return 0;
-	for (size_t i = 0; envp[i] && i < 65536; i++)
-		if (!strncmp(envp[i], "LD_PRELOAD=", 11))
-			return !strstr(envp[i] + 11, "libagentprof");
-	return 1;
+	return envp && envp != environ && !ap_env_has_preload(envp);
 }
 
 static void before_exec(const char *path, char *const argv[], char *const envp[])

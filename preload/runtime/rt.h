@@ -178,10 +178,12 @@ void ap_writer_after_fork_child(void);
 void ap_writer_unmapped(const void *addr, size_t len);
 void ap_diag(unsigned code, const char *msg);
 /* An exec'd file that cannot carry the preload (static, set-id) gets one AP_DIAG_STATIC_CHILD
- * (hook_spawn.c). use_path: a name without '/' is searched in PATH. Returns 0 if profilable. */
+ * (rt_proc.c). use_path: a name without '/' is searched in PATH. Returns 0 if profilable. */
 int ap_child_unprofilable(const char *file, int use_path);
-/* Copy argv into a process event, redacting each argument (hook_proc.c). */
+/* Copy argv into a process event, redacting each argument (rt_proc.c). */
 void ap_copy_argv(struct ap_proc_event *e, char *const argv[]);
+/* 1 when envp hands our preload on (an LD_PRELOAD naming libagentprof). */
+int ap_env_has_preload(char *const envp[]);
 
 /*
  * A vfork child shares our memory and must not record, but it may leave a note: the exec'd file
@@ -245,7 +247,8 @@ void ap_conn_flush_parked(void);
 void ap_emit_exchange(struct ap_conn *c, struct ap_exchange *x);
 void ap_classify_exchange(struct ap_exchange *x);
 /* 1 if AGENTPROF_SAMPLE says this exchange is not recorded in detail. */
-int ap_sampled_out(void);
+int ap_sampled_out(void);	      /* rt_util.c */
+void ap_unmap_raw(void *p, size_t n); /* munmap, bypassing our wrapper (rt_util.c) */
 /* HTTP/2: ALPN "h2" on ssl; the parked stream of c matching a libcurl transfer's URL. */
 void ap_conn_ssl_alpn_h2(void *ssl);
 int ap_conn_take_parked_h2(struct ap_conn *c, const char *url, struct ap_exchange *out);

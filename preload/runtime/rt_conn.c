@@ -886,18 +886,6 @@ void ap_classify_exchange(struct ap_exchange *x)
 		    &x->provider);
 }
 
-/* Deterministic sampling: keep exchanges so that the kept fraction tracks sample_ppm. */
-int ap_sampled_out(void)
-{
-	uint32_t ppm = ap_rt.cfg.sample_ppm;
-	uint64_t n;
-
-	if (ppm >= 1000000)
-		return 0;
-	n = atomic_fetch_add(&ap_rt.sample_seq, 1);
-	return (n * ppm) / 1000000 == ((n + 1) * ppm) / 1000000;
-}
-
 void ap_emit_exchange(struct ap_conn *c, struct ap_exchange *x)
 {
 	struct ap_record r;

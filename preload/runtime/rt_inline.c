@@ -322,7 +322,7 @@ static void *load_capstone(struct ap_cs_decoder *d)
 	    (arena.base && d->api.cs_option(0, CS_OPT_MEM_VALUE, (size_t)&mem) != 0) ||
 	    ap_cs_decoder_open(d)) {
 		if (arena.base)
-			munmap(arena.base, ARENA_SIZE);
+			ap_unmap_raw(arena.base, ARENA_SIZE);
 		arena.base = NULL;
 		dlclose(h);
 		return NULL;
@@ -335,7 +335,7 @@ static void unload_capstone(struct ap_cs_decoder *d, void *h)
 	ap_cs_decoder_close(d);
 	dlclose(h);
 	if (arena.base)
-		munmap(arena.base, ARENA_SIZE);
+		ap_unmap_raw(arena.base, ARENA_SIZE);
 	arena.base = NULL;
 }
 
@@ -376,7 +376,7 @@ static uint8_t *near_page(const struct find_ctx *f)
 			continue;
 		if (near((uintptr_t)p, lo) && near((uintptr_t)p, hi + 64))
 			return p;
-		munmap(p, (size_t)pg);
+		ap_unmap_raw(p, (size_t)pg);
 	}
 	return NULL;
 }
@@ -479,7 +479,7 @@ static void install(struct find_ctx *f)
 	if (bad >= 0) {
 		say("TLS library in %.150s not hooked: %.40s: %s; its TLS stays opaque", who,
 		    f->t[bad].hook->name, ap_tramp_status_text(st));
-		munmap(page, (size_t)pg);
+		ap_unmap_raw(page, (size_t)pg);
 		return;
 	}
 	/* 2. trampolines and wrapper stubs into the page, then the page becomes read + exec */
@@ -491,7 +491,7 @@ static void install(struct find_ctx *f)
 		ap_tramp_abs_jump(slot + AP_TRAMP_MAX, (uintptr_t)f->t[i].hook->wrapper);
 	}
 	if (mprotect(page, (size_t)pg, PROT_READ | PROT_EXEC)) {
-		munmap(page, (size_t)pg);
+		ap_unmap_raw(page, (size_t)pg);
 		return;
 	}
 	for (i = 0; i < f->n; i++)

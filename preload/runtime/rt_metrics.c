@@ -664,7 +664,7 @@ void ap_metrics_start(const char *spec)
 	if (rc) {
 		atomic_store(&m.on, 0);
 		errno = rc;
-		munmap(p, 2 * sizeof(struct agg) + OUT_CAP);
+		ap_unmap_raw(p, 2 * sizeof(struct agg) + OUT_CAP);
 		goto fail;
 	}
 	pthread_atfork(NULL, NULL, atfork_child);

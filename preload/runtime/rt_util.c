@@ -77,3 +77,21 @@ void ap_warn(const char *fmt, ...)
 	}
 	ap_tls.guard--;
 }
+
+/* Deterministic sampling: keep exchanges so that the kept fraction tracks sample_ppm. */
+int ap_sampled_out(void)
+{
+	uint32_t ppm = ap_rt.cfg.sample_ppm;
+	uint64_t n;
+
+	if (ppm >= 1000000)
+		return 0;
+	n = atomic_fetch_add(&ap_rt.sample_seq, 1);
+	return (n * ppm) / 1000000 == ((n + 1) * ppm) / 1000000;
+}
+
+/* Straight to the kernel: the runtime never calls our own exported munmap wrapper. */
+void ap_unmap_raw(void *p, size_t n)
+{
+	syscall(SYS_munmap, p, n);
+}

@@ -158,7 +158,7 @@ static int ensure_compressor(void)
 		return -1;
 	w.cctx = ZSTD_initStaticCCtx(m, ws);
 	if (!w.cctx) {
-		munmap(m, ws);
+		ap_unmap_raw(m, ws);
 		return -1;
 	}
 	ZSTD_CCtx_setParameter(w.cctx, ZSTD_c_compressionLevel, AP_ZLEVEL);

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "export.h"
+#include "otlp.h"
 #include "jsonw.h"
 #include "view.h"
 
@@ -117,6 +118,8 @@ int cmd_export(struct view *v)
 	const struct run *run = &v->a.run;
 	struct jw w;
 
+	if (v->o.follow && !strcmp(v->o.format, "otlp"))
+		return export_follow(v); /* the sidecar loads the run itself, again and again */
 	if (strcmp(v->o.format, "jsonl"))
 		return export_dispatch(v); /* export_common.c */
 	jw_init(&w, v->out, 0);

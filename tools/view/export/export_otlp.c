@@ -440,8 +440,6 @@ int export_otlp(struct view *v)
 
 	if (to == 2)
 		return 2;
-	if (v->o.follow)
-		return export_follow(v);
 	rc = otlp_export_run(v, to ? &d : NULL, NULL, 1);
 	progress_clear();
 	if (to && !rc)

@@ -3,6 +3,7 @@
 #ifndef AGENTPROF_VIEW_OTLP_H
 #define AGENTPROF_VIEW_OTLP_H
 
+#include <limits.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -58,7 +59,20 @@ void otlp_attr_bool(struct jw *w, const char *k, int v);
 /* 64-bit integers as decimal strings (the OTLP/JSON mapping). */
 void otlp_kint64(struct jw *w, const char *k, int64_t v);
 
-struct follow;
+/* The shipped set of a --follow sidecar (follow_state.c); export_follow.c drives it. */
+struct follow {
+	uint64_t *slot; /* open addressing; 0 = empty (span ids are never 0) */
+	size_t cap, n;
+	uint64_t trace_hi, trace_lo;
+	int have_trace;
+	FILE *sf;
+	char state[PATH_MAX];
+	uint64_t shipped;
+};
+
+/* Read the state file fw->state (shipped ids, trace id) and open it for appending; 0, or 2 with
+ * a message. */
+int follow_state_open(struct view *v, struct follow *fw);
 /* --follow state (export_follow.c): span ids already shipped, and the run's fixed trace id. */
 int follow_seen(const struct follow *fw, uint64_t span_id);
 /* The first call fixes the trace id (from the state file, else *hi, *lo); later calls get it. */
