@@ -98,7 +98,7 @@ LAUNCHER := $(BUILD)/agentprof
 SAN_VIEW := $(SAN_BUILD)/agentprof-view
 PC_FILE := $(BUILD)/agentprof.pc
 
-.PHONY: all deps demo test unittest san debug bench fuzz stress format check-format check-layers clean \
+.PHONY: all deps deps-extra demo test unittest san debug bench fuzz stress format check-format check-layers clean \
 	help install uninstall FORCE
 all: $(LIB) $(VIEW) $(LAUNCHER)
 
@@ -191,10 +191,14 @@ $(BUILD)/tests/test_h2: VIEW_LIBS += -lnghttp2
 deps:
 	$(Q)scripts/install-deps.sh
 
+# make test and make bench also use the extra packages (chromium, prometheus, redis, valgrind...).
+deps-extra:
+	$(Q)scripts/install-deps.sh --extra
+
 # unittest also builds the sanitized viewer the integration tests use (tests/integration/lib.sh).
 unittest: $(UNIT_BIN) $(SAN_VIEW)
 
-test: deps
+test: deps-extra
 	$(Q)$(MAKE) --no-print-directory all unittest
 	$(Q)tests/run.sh
 
@@ -234,7 +238,7 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh
 
-bench: deps
+bench: deps-extra
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/bench.sh
 
