@@ -1,5 +1,5 @@
-/* bench_stacks.c: cost of one stack capture (preload/runtime/rt_stack.c), with libunwind and with the
- * frame-pointer fallback. Built twice by scripts/bench-stacks.sh: with -DBENCH_LIB it is the
+/* bench_stacks.c: cost of one stack capture (preload/runtime/rt_stack.c), with libunwind and with
+ * the frame-pointer fallback. Built twice by scripts/bench-stacks.sh: with -DBENCH_LIB it is the
  * stand-in runtime linked into a small shared object together with rt_stack.c and the codec
  * (so that the capture code, like the real preload, lives in its own object); without it, the
  * driver below. Prints one line per measurement: "stacks MODE KIND ns_per_capture". */
@@ -70,6 +70,9 @@ void ap_warn(const char *fmt, ...)
 /* Exported entry points for the driver (the library is built -fvisibility=hidden). */
 __attribute__((visibility("default"))) void bench_init(void)
 {
+	const char *how = getenv("AGENTPROF_UNWIND"); /* as the preload's configuration reads it */
+
+	ap_rt.cfg.unwind_fp = how && !strcmp(how, "fp");
 	ap_stack_init();
 }
 

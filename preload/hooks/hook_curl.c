@@ -6,67 +6,10 @@
 
 #include "redact.h"
 #include "rt.h"
+#include "rt_curl_multi.h"
 #include "rt_h2.h"
 #include "rt_pystack.h"
 #include "rt_stack.h"
-
-/*
- * Transfer start times for multi handles, keyed by easy handle; guarded by easy_lock. Each slot
- * remembers the pid that started the transfer: a forked child inherits the table (and may read
- * the DONE messages or remove the handles of its parent's transfers), but only the process
- * that ran a transfer records it. The child also gets a fresh lock (another thread may have
- * held it at fork) and an empty table.
- */
-#define EASY_SLOTS 256
-struct easy_slot {
-	void *easy;
-	int64_t t0;
-	pid_t pid;
-};
-static struct easy_slot easy_tab[EASY_SLOTS];
-static pthread_mutex_t easy_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void easy_put(void *easy, int64_t t0)
-{
-	pthread_mutex_lock(&easy_lock);
-	for (int i = 0; i < EASY_SLOTS; i++)
-		if (!easy_tab[i].easy || easy_tab[i].easy == easy) {
-			easy_tab[i].easy = easy;
-			easy_tab[i].t0 = t0;
-			easy_tab[i].pid = ap_rt.pid;
-			break;
-		}
-	pthread_mutex_unlock(&easy_lock);
-}
-
-/* Remove the handle; returns its start time, or AP_UNKNOWN if it was not (or no longer) there
- * or another process (the parent, before a fork) started it. */
-static int64_t easy_take(void *easy)
-{
-	int64_t t0 = AP_UNKNOWN;
-
-	pthread_mutex_lock(&easy_lock);
-	for (int i = 0; i < EASY_SLOTS; i++)
-		if (easy_tab[i].easy == easy) {
-			if (easy_tab[i].pid == ap_rt.pid)
-				t0 = easy_tab[i].t0;
-			easy_tab[i].easy = NULL;
-			break;
-		}
-	pthread_mutex_unlock(&easy_lock);
-	return t0;
-}
-
-static void easy_atfork_child(void)
-{
-	pthread_mutex_init(&easy_lock, NULL);
-	memset(easy_tab, 0, sizeof(easy_tab));
-}
-
-__attribute__((constructor)) static void easy_atfork_init(void)
-{
-	pthread_atfork(NULL, NULL, easy_atfork_child);
-}
 
 typedef int (*getinfo_fn)(void *, int, ...);
 
@@ -298,7 +241,7 @@ AP_EXPORT CURLMcode curl_multi_add_handle(CURLM *m, CURL *easy)
 		return CURLM_INTERNAL_ERROR;
 	rc = api->curl_multi_add_handle(m, easy);
 	if (rc == CURLM_OK && ap_active() && !ap_tls.in_curl)
-		easy_put(easy, ap_now());
+		ap_curl_transfer_started(easy, ap_now());
 	return rc;
 }
 
@@ -316,7 +259,7 @@ AP_EXPORT CURLMsg *curl_multi_info_read(CURLM *m, int *queued)
 	err = errno;
 	ap_tls.guard++;
 	{
-		int64_t t0 = easy_take(msg->easy_handle);
+		int64_t t0 = ap_curl_transfer_take(msg->easy_handle);
 		if (t0 != AP_UNKNOWN)
 			transfer_done(msg->easy_handle, t0, ap_now(), msg->data.result);
 	}
@@ -334,7 +277,7 @@ AP_EXPORT CURLMcode curl_multi_remove_handle(CURLM *m, CURL *easy)
 		return CURLM_INTERNAL_ERROR;
 	/* A transfer whose DONE message the host never read still ends here. */
 	if (ap_active() && !ap_tls.in_curl) {
-		t0 = easy_take(easy);
+		t0 = ap_curl_transfer_take(easy);
 		if (t0 != AP_UNKNOWN) {
 			int err = errno;
 			ap_tls.guard++;

@@ -1,5 +1,4 @@
 /* hook_fd.c: close_range, closefrom, dup2 and dup3 wrappers that keep the fd table right. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -16,25 +15,11 @@
  * name a connection for a number the kernel has already reused, and the next traffic on that
  * number would be attributed to the old connection.
  *
- * The real functions are resolved in our constructor; a call that arrives before it (another
- * library's constructor) is forwarded as the raw system call. A vfork child (same memory,
- * other pid) and a finished or disabled runtime pass straight through.
+ * The real functions come from the resolver table (rt_syms.h); a call that arrives before our
+ * constructor resolved it (another library's constructor), or a libc without the function, is
+ * forwarded as the raw system call. A vfork child (same memory, other pid) and a finished or
+ * disabled runtime pass straight through.
  */
-
-static int (*real_close_range)(unsigned int, unsigned int, int);
-static void (*real_closefrom)(int);
-static int (*real_dup2)(int, int);
-static int (*real_dup3)(int, int, int);
-
-__attribute__((constructor(102))) static void fd_resolve(void)
-{
-	ap_tls.guard++;
-	*(void **)&real_close_range = dlsym(RTLD_NEXT, "close_range");
-	*(void **)&real_closefrom = dlsym(RTLD_NEXT, "closefrom");
-	*(void **)&real_dup2 = dlsym(RTLD_NEXT, "dup2");
-	*(void **)&real_dup3 = dlsym(RTLD_NEXT, "dup3");
-	ap_tls.guard--;
-}
 
 /* Recording is on and this is the process we initialised (not a vfork child). */
 static int own_process(void)
@@ -58,10 +43,10 @@ AP_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
 	int rc, err;
 
-	if (AP_UNLIKELY(!real_close_range))
+	if (AP_UNLIKELY(!ap_real.close_range))
 		rc = (int)syscall(SYS_close_range, first, last, flags);
 	else
-		rc = real_close_range(first, last, flags);
+		rc = ap_real.close_range(first, last, flags);
 	if (rc != 0 || (flags & CLOSE_RANGE_CLOEXEC) || first > last || !own_process())
 		return rc;
 	err = errno;
@@ -76,12 +61,12 @@ AP_EXPORT void closefrom(int lowfd)
 {
 	int err;
 
-	if (AP_UNLIKELY(!real_closefrom)) {
+	if (AP_UNLIKELY(!ap_real.closefrom)) {
 		/* before init: glibc's closefrom is close_range(lowfd, ~0U, 0) at heart */
 		if (lowfd >= 0)
 			syscall(SYS_close_range, (unsigned int)lowfd, ~0U, 0);
 	} else {
-		real_closefrom(lowfd);
+		ap_real.closefrom(lowfd);
 	}
 	if (lowfd < 0 || !own_process())
 		return;
@@ -110,10 +95,10 @@ static int do_dup2(int oldfd, int newfd)
 {
 	int rc;
 
-	if (AP_UNLIKELY(!real_dup2))
+	if (AP_UNLIKELY(!ap_real.dup2))
 		rc = (int)syscall(SYS_dup2, oldfd, newfd);
 	else
-		rc = real_dup2(oldfd, newfd);
+		rc = ap_real.dup2(oldfd, newfd);
 	after_dup(rc, oldfd, newfd);
 	return rc;
 }
@@ -133,10 +118,10 @@ AP_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
 	int rc;
 
-	if (AP_UNLIKELY(!real_dup3))
+	if (AP_UNLIKELY(!ap_real.dup3))
 		rc = (int)syscall(SYS_dup3, oldfd, newfd, flags);
 	else
-		rc = real_dup3(oldfd, newfd, flags);
+		rc = ap_real.dup3(oldfd, newfd, flags);
 	after_dup(rc, oldfd, newfd);
 	return rc;
 }

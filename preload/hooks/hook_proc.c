@@ -1,6 +1,5 @@
 /* hook_proc.c: fork, exec, wait, exit and munmap wrappers: keep the writer right as the process
  * forks, changes image or ends. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -184,61 +183,81 @@ static void execl_collect(char **argv, size_t n, const char *first, va_list *ap)
 		argv[i] = va_arg(*ap, char *);
 }
 
-AP_EXPORT int execl(const char *path, const char *arg, ...)
+/* The exec the execl family ends in, called with the collected argv (envp: execle's, else NULL). */
+typedef int (*exec_final_fn)(const char *file, char *const argv[], char *const envp[]);
+
+static int exec_final_path(const char *path, char *const argv[], char *const envp[])
 {
-	va_list ap, count;
+	(void)envp;
+	return execv(path, argv);
+}
+
+static int exec_final_search(const char *file, char *const argv[], char *const envp[])
+{
+	(void)envp;
+	return execvp(file, argv);
+}
+
+/* execle: record the exec with the caller's environment, then the real execve. */
+static int exec_final_env(const char *path, char *const argv[], char *const envp[])
+{
+	before_exec(path, argv, envp);
+	return AP_REAL(execve)(path, argv, envp);
+}
+
+/* Collect arg and the variadic arguments up to the NULL (then execle's envp) into an array on
+ * the stack, and make the final call from here while the array lives. */
+static int execl_common(const char *file, const char *arg, va_list *ap, int takes_envp,
+			exec_final_fn final)
+{
+	char **envp = NULL;
+	va_list count;
 	size_t n;
 
-	va_start(ap, arg);
-	va_copy(count, ap);
+	va_copy(count, *ap);
 	n = execl_count(&count);
 	va_end(count);
 	{
 		char *argv[n + 1];
 
-		execl_collect(argv, n, arg, &ap);
-		va_end(ap);
-		return execv(path, argv);
+		execl_collect(argv, n, arg, ap);
+		if (takes_envp)
+			envp = va_arg(*ap, char **);
+		return final(file, argv, envp);
 	}
+}
+
+AP_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, arg);
+	rc = execl_common(path, arg, &ap, 0, exec_final_path);
+	va_end(ap);
+	return rc;
 }
 
 AP_EXPORT int execlp(const char *file, const char *arg, ...)
 {
-	va_list ap, count;
-	size_t n;
+	va_list ap;
+	int rc;
 
 	va_start(ap, arg);
-	va_copy(count, ap);
-	n = execl_count(&count);
-	va_end(count);
-	{
-		char *argv[n + 1];
-
-		execl_collect(argv, n, arg, &ap);
-		va_end(ap);
-		return execvp(file, argv);
-	}
+	rc = execl_common(file, arg, &ap, 0, exec_final_search);
+	va_end(ap);
+	return rc;
 }
 
 AP_EXPORT int execle(const char *path, const char *arg, ...)
 {
-	va_list ap, count;
-	char **envp;
-	size_t n;
+	va_list ap;
+	int rc;
 
 	va_start(ap, arg);
-	va_copy(count, ap);
-	n = execl_count(&count);
-	va_end(count);
-	{
-		char *argv[n + 1];
-
-		execl_collect(argv, n, arg, &ap);
-		envp = va_arg(ap, char **);
-		va_end(ap);
-		before_exec(path, argv, envp);
-		return AP_REAL(execve)(path, argv, envp);
-	}
+	rc = execl_common(path, arg, &ap, 1, exec_final_env);
+	va_end(ap);
+	return rc;
 }
 
 /* --- wait
@@ -303,8 +322,6 @@ AP_EXPORT void _Exit(int code)
  * are the same function in glibc (2.34 and 2.2.5 share one address), so one wrapper serves
  * both. */
 typedef int (*main_fn)(int, char **, char **);
-typedef int (*start_fn)(main_fn, int, char **, void (*)(void), void (*)(void), void (*)(void),
-			void *);
 
 /* Written once, before main runs. */
 static main_fn real_main;
@@ -320,10 +337,9 @@ static int main_wrapper(int argc, char **argv, char **envp)
 AP_EXPORT int __libc_start_main(main_fn main, int argc, char **argv, void (*init)(void),
 				void (*fini)(void), void (*rtld_fini)(void), void *stack_end)
 {
-	start_fn real = (start_fn)dlsym(RTLD_NEXT, "__libc_start_main");
-
 	real_main = main;
-	return real(main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
+	return AP_REAL(__libc_start_main)(main_wrapper, argc, argv, init, fini, rtld_fini,
+					  stack_end);
 }
 
 /* --- munmap ----------------------------------------------------------------------------------

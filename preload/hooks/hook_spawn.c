@@ -1,5 +1,4 @@
 /* hook_spawn.c: posix_spawn(p) in both glibc versions, system, popen/pclose as spawn events. */
-#include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,8 +20,8 @@
  * glibc exports posix_spawn and posix_spawnp twice: GLIBC_2.15 (the default; exec failures are
  * reported to the caller) and GLIBC_2.2.5 (the old behaviour, still bound by old binaries).
  * Each of our four entry points is bound to one version with .symver (preload/hooks/exports.map
- * defines the version nodes) and forwards to the same version, found with dlvsym in our
- * constructor or, before it, on first use.
+ * defines the version nodes) and forwards to the same version, found with dlvsym by the resolver
+ * table (rt_syms.h) in our constructor or, before it, on first use.
  *
  * glibc's system() and popen() spawn through internal calls that no wrapper sees, so each is
  * recorded here as one spawn event: "sh -c CMD" with the command redacted word by word, the
@@ -32,59 +31,17 @@
  * with pread() into stack buffers.
  */
 
-typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
-			const posix_spawnattr_t *, char *const[], char *const[]);
-
 enum { SP_SPAWN = 0, SP_SPAWNP = 1 };
 enum { V_2_15 = 0, V_2_2_5 = 1 };
 
-static const char *const spawn_names[2] = {"posix_spawn", "posix_spawnp"};
-static const char *const spawn_vers[2] = {"GLIBC_2.15", "GLIBC_2.2.5"};
-static spawn_fn real_spawn[2][2];
-static int (*real_system)(const char *);
-static FILE *(*real_popen)(const char *, const char *);
-static int (*real_pclose)(FILE *);
-
-static void *next_sym(const char *name, const char *ver)
+/* The real posix_spawn(p) of one version, from the resolver table (resolved on first use when
+ * a call comes before our constructor). */
+static ap_spawn_fn spawn_real(int which, int ver)
 {
-	void *p;
-
-	ap_tls.guard++;
-	p = ver ? dlvsym(RTLD_NEXT, name, ver) : NULL;
-	if (!p)
-		p = dlsym(RTLD_NEXT, name);
-	ap_tls.guard--;
-	return p;
+	if (which == SP_SPAWN)
+		return ver == V_2_15 ? AP_REAL(posix_spawn_2_15) : AP_REAL(posix_spawn_2_2_5);
+	return ver == V_2_15 ? AP_REAL(posix_spawnp_2_15) : AP_REAL(posix_spawnp_2_2_5);
 }
-
-__attribute__((constructor(102))) static void spawn_resolve(void)
-{
-	for (int p = 0; p < 2; p++)
-		for (int v = 0; v < 2; v++)
-			__atomic_store_n(&real_spawn[p][v],
-					 (spawn_fn)next_sym(spawn_names[p], spawn_vers[v]),
-					 __ATOMIC_RELEASE);
-	*(void **)&real_system = next_sym("system", NULL);
-	*(void **)&real_popen = next_sym("popen", NULL);
-	*(void **)&real_pclose = next_sym("pclose", NULL);
-}
-
-static spawn_fn spawn_real(int which, int ver)
-{
-	spawn_fn f = __atomic_load_n(&real_spawn[which][ver], __ATOMIC_ACQUIRE);
-
-	if (AP_UNLIKELY(!f)) {
-		f = (spawn_fn)next_sym(spawn_names[which], spawn_vers[ver]);
-		__atomic_store_n(&real_spawn[which][ver], f, __ATOMIC_RELEASE);
-	}
-	return f;
-}
-
-#define LAZY(ptr, name)                                          \
-	do {                                                     \
-		if (AP_UNLIKELY(!(ptr)))                         \
-			*(void **)&(ptr) = next_sym(name, NULL); \
-	} while (0)
 
 /* Recording is on and this is the process we initialised (not a vfork child). */
 static int own_process(void)
@@ -141,7 +98,7 @@ static int spawn_common(int which, int ver, pid_t *pid, const char *file,
 			const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
 			char *const argv[], char *const envp[])
 {
-	spawn_fn fn = spawn_real(which, ver);
+	ap_spawn_fn fn = spawn_real(which, ver);
 	pid_t child = -1;
 	int64_t t0;
 	int rc, err, kind;
@@ -216,15 +173,14 @@ AP_EXPORT int system(const char *cmd)
 	int64_t t0;
 	int rc, err;
 
-	LAZY(real_system, "system");
-	if (AP_UNLIKELY(!real_system)) {
+	if (AP_UNLIKELY(!AP_REAL(system))) {
 		errno = ENOSYS;
 		return -1;
 	}
 	if (!cmd || !own_process())
-		return real_system(cmd);
+		return ap_real.system(cmd);
 	t0 = ap_now();
-	rc = real_system(cmd);
+	rc = ap_real.system(cmd);
 	err = errno;
 	ap_tls.guard++;
 	spawn_event("/bin/sh", NULL, cmd, AP_UNKNOWN, exit_code(rc), t0, ap_now(),
@@ -253,15 +209,14 @@ AP_EXPORT FILE *popen(const char *cmd, const char *mode)
 	FILE *f;
 	int err;
 
-	LAZY(real_popen, "popen");
-	if (AP_UNLIKELY(!real_popen)) {
+	if (AP_UNLIKELY(!AP_REAL(popen))) {
 		errno = ENOSYS;
 		return NULL;
 	}
 	if (!cmd || !own_process())
-		return real_popen(cmd, mode);
+		return ap_real.popen(cmd, mode);
 	t0 = ap_now();
-	f = real_popen(cmd, mode);
+	f = ap_real.popen(cmd, mode);
 	err = errno;
 	if (f) {
 		for (int i = 0; i < POPEN_SLOTS; i++) {
@@ -286,13 +241,12 @@ AP_EXPORT int pclose(FILE *f)
 	int64_t t0 = AP_UNKNOWN;
 	int rc, err;
 
-	LAZY(real_pclose, "pclose");
-	if (AP_UNLIKELY(!real_pclose)) {
+	if (AP_UNLIKELY(!AP_REAL(pclose))) {
 		errno = ENOSYS;
 		return -1;
 	}
 	if (!f || !own_process())
-		return real_pclose(f);
+		return ap_real.pclose(f);
 	for (int i = 0; i < POPEN_SLOTS; i++) {
 		struct popen_slot *s = &popen_tab[i];
 		FILE *expect = f;
@@ -304,7 +258,7 @@ AP_EXPORT int pclose(FILE *f)
 		atomic_store_explicit(&s->f, NULL, memory_order_release);
 		break;
 	}
-	rc = real_pclose(f);
+	rc = ap_real.pclose(f);
 	err = errno;
 	if (t0 != AP_UNKNOWN) {
 		ap_tls.guard++;

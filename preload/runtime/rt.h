@@ -37,12 +37,25 @@
 #define AP_SSL_SLOTS 1024  /* SSL* -> connection hash slots */
 #define AP_PATH_MAX  512
 
-/* --- configuration (read once in the constructor, never changed afterwards) ------------------ */
+/* --- configuration (read once in the constructor, never changed afterwards) ------------------
+ * Every AGENTPROF_* variable is parsed here, by ap_config_parse (rt_init.c): a malformed value
+ * gets one warning and its default. No other file reads the environment for our settings. */
+
+/* AGENTPROF_PROMETHEUS=[HOST:]PORT, parsed (by ap_metrics_parse, rt_metrics.c). */
+struct ap_metrics_addr {
+	int set; /* a valid address was given: serve it */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char label[96]; /* the value as given, for messages */
+};
+
 struct ap_config {
 	int disabled;	     /* AGENTPROF_DISABLE=1 */
 	int children;	     /* AGENTPROF_CHILDREN (default 1) */
 	int stacks;	     /* AGENTPROF_STACKS (default 1) */
 	int pystacks;	     /* AGENTPROF_PYSTACKS (default 1) */
+	int unwind_fp;	     /* AGENTPROF_UNWIND=fp (default libunwind) */
+	int inline_hooks;    /* AGENTPROF_INLINE_HOOKS (default 1) */
 	uint32_t sample_ppm; /* AGENTPROF_SAMPLE * 1e6 */
 	int64_t flush_ns;    /* AGENTPROF_FLUSH_MS */
 	char out_dir[AP_PATH_MAX];
@@ -51,6 +64,7 @@ struct ap_config {
 	char agent[AP_STR_AGENT];
 	struct ap_rules rules;
 	int have_rules;
+	struct ap_metrics_addr metrics; /* AGENTPROF_PROMETHEUS */
 };
 
 /* --- per-thread state (initial-exec TLS) ----------------------------------------------------- */

@@ -1,6 +1,5 @@
 /* rt_h2.c: HTTP/2 in the preload: libnghttp2's HPACK inflater dlopen()ed privately, a fixed pool
  * of h2 observers (preload/core/h2.c), and per-stream exchanges parked for libcurl. */
-#include <dlfcn.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -32,22 +31,20 @@ static size_t stride;
 
 void ap_h2_load(void)
 {
-	void *h = dlopen("libnghttp2.so.14", RTLD_LOCAL | RTLD_NOW);
+	const struct ap_lib_sym syms[] = {
+		{"nghttp2_hd_inflate_new2", (void **)&hpack.inflate_new2, NULL},
+		{"nghttp2_hd_inflate_del", (void **)&hpack.inflate_del, NULL},
+		/* hd3 (nghttp2 >= 1.61) and hd2 take the same arguments; hd3 returns nghttp2_ssize
+		 */
+		{"nghttp2_hd_inflate_hd3", (void **)&hpack.inflate_hd, "nghttp2_hd_inflate_hd2"},
+		{"nghttp2_hd_inflate_end_headers", (void **)&hpack.inflate_end_headers, NULL},
+		{"nghttp2_hd_inflate_change_table_size", (void **)&hpack.inflate_change_table_size,
+		 NULL},
+		{NULL, NULL, NULL},
+	};
 	void *p;
 
-	if (!h)
-		return;
-	*(void **)&hpack.inflate_new2 = dlsym(h, "nghttp2_hd_inflate_new2");
-	*(void **)&hpack.inflate_del = dlsym(h, "nghttp2_hd_inflate_del");
-	/* hd3 (nghttp2 >= 1.61) and hd2 take the same arguments; hd3 returns nghttp2_ssize */
-	*(void **)&hpack.inflate_hd = dlsym(h, "nghttp2_hd_inflate_hd3");
-	if (!hpack.inflate_hd)
-		*(void **)&hpack.inflate_hd = dlsym(h, "nghttp2_hd_inflate_hd2");
-	*(void **)&hpack.inflate_end_headers = dlsym(h, "nghttp2_hd_inflate_end_headers");
-	*(void **)&hpack.inflate_change_table_size =
-		dlsym(h, "nghttp2_hd_inflate_change_table_size");
-	if (!hpack.inflate_new2 || !hpack.inflate_del || !hpack.inflate_hd ||
-	    !hpack.inflate_end_headers || !hpack.inflate_change_table_size)
+	if (!ap_lib_open("libnghttp2.so.14", 1, syms))
 		return;
 	stride = (sizeof(struct ap_h2_conn) + ap_h2_size() + 4095) & ~(size_t)4095;
 	p = mmap(NULL, stride * AP_H2_CONNS, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,

@@ -1,5 +1,5 @@
-/* rt_init.c: the constructor, configuration from the environment, fork and exit handling. */
-#include <dlfcn.h>
+/* rt_init.c: the one constructor (start-up in order), configuration from the environment, the
+ * fork table and exit handling. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "rt.h"
+#include "rt_curl_multi.h"
 #include "rt_h2.h"
 #include "rt_metrics.h"
 #include "rt_pystack.h"
@@ -150,6 +151,30 @@ static void parse_rules(struct ap_config *cfg)
 	cfg->have_rules = 1;
 }
 
+/* AGENTPROF_UNWIND=libunwind (the default) or fp: how native stacks are walked. */
+static void parse_unwind(struct ap_config *cfg)
+{
+	const char *v = env("AGENTPROF_UNWIND");
+
+	cfg->unwind_fp = v && !strcmp(v, "fp");
+	if (v && !cfg->unwind_fp && strcmp(v, "libunwind"))
+		bad_value("AGENTPROF_UNWIND", "not 'fp' or 'libunwind'", "libunwind");
+}
+
+/* AGENTPROF_PROMETHEUS=[HOST:]PORT: the address is parsed now, served after start-up. */
+static void parse_prometheus(struct ap_config *cfg)
+{
+	const char *v = env("AGENTPROF_PROMETHEUS");
+	const char *why;
+
+	if (!v)
+		return;
+	why = ap_metrics_parse(v, &cfg->metrics);
+	if (why)
+		ap_warn("ignoring AGENTPROF_PROMETHEUS=%s: %s; not serving metrics",
+			cfg->metrics.label, why);
+}
+
 /* AGENTPROF_CHILDREN=0: take ourselves out of LD_PRELOAD so children start unprofiled. */
 static void drop_from_ld_preload(void)
 {
@@ -186,10 +211,13 @@ void ap_config_parse(struct ap_config *cfg)
 	cfg->children = parse_bool("AGENTPROF_CHILDREN", 1);
 	cfg->stacks = parse_bool("AGENTPROF_STACKS", 1);
 	cfg->pystacks = parse_bool("AGENTPROF_PYSTACKS", 1);
+	cfg->inline_hooks = parse_bool("AGENTPROF_INLINE_HOOKS", 1);
+	parse_unwind(cfg);
 	parse_sample(cfg);
 	parse_flush(cfg);
 	parse_out(cfg);
 	parse_rules(cfg);
+	parse_prometheus(cfg);
 	a = env("AGENTPROF_AGENT");
 	if (a)
 		ap_strlcpy(cfg->agent, a, sizeof(cfg->agent));
@@ -237,15 +265,14 @@ static struct ap_zlib_api zlib_real;
 
 static void zlib_open(void)
 {
-	void *h = dlopen("libz.so.1", RTLD_LAZY | RTLD_LOCAL);
+	const struct ap_lib_sym syms[] = {
+		{"inflateInit2_", (void **)&zlib_real.inflateInit2_, NULL},
+		{"inflate", (void **)&zlib_real.inflate, NULL},
+		{"inflateEnd", (void **)&zlib_real.inflateEnd, NULL},
+		{NULL, NULL, NULL},
+	};
 
-	if (!h)
-		return;
-	*(void **)&zlib_real.inflateInit2_ = dlsym(h, "inflateInit2_");
-	*(void **)&zlib_real.inflate = dlsym(h, "inflate");
-	*(void **)&zlib_real.inflateEnd = dlsym(h, "inflateEnd");
-	if (!zlib_real.inflateInit2_ || !zlib_real.inflate || !zlib_real.inflateEnd)
-		zlib_real.inflateInit2_ = NULL;
+	ap_lib_open("libz.so.1", 0, syms); /* no zlib: every entry point stays NULL */
 }
 
 static int lazy_inflate_init(z_streamp strm, int window_bits, const char *version, int size)
@@ -282,31 +309,60 @@ static void load_zlib(void)
 	ap_rt.http_env.zfree = zpool_free;
 }
 
-/* --- fork and exit -----------------------------------------------------------------------------
+/* --- fork ----------------------------------------------------------------------------------------
  */
 
-/* No lock is taken around fork: the writer has none to hold, and the child drops the
- * parent's segment (ap_writer_after_fork_child). */
-static void atfork_child(void)
-{
-	ap_after_fork_child();
-}
-
-/* In a forked child: a new pid, a new file, nothing inherited from the parent's buffer. */
-void ap_after_fork_child(void)
+/* The child's process identity and counters: a new pid, a new start, nothing counted yet. */
+static void child_identity(void)
 {
 	ap_rt.ppid = ap_rt.pid;
 	ap_rt.pid = ap_getpid_raw();
 	ap_tls.tid = 0;
-	ap_writer_after_fork_child();
 	ap_rt.start_ns = ap_now();
 	atomic_store(&ap_rt.finished, 0);
 	atomic_store(&ap_rt.dropped, 0);
 	atomic_store(&ap_rt.dropped_bytes, 0);
 	atomic_store(&ap_rt.calls, 0);
 	atomic_store(&ap_rt.overhead_ns, 0);
-	ap_conn_reset_after_fork();
 }
+
+/*
+ * What a forked child resets, in this order: the one table of fork handling, registered once
+ * (pthread_atfork) at the end of start-up. Child handlers only: nothing of ours is held across
+ * fork (the writer takes no lock; the mutexes another thread may have held at fork are
+ * re-initialised here), so there is no prepare or parent handler. Identity comes first (the
+ * steps after it read the new pid), then the writer (the child drops the parent's segment and
+ * writes a file of its own) and the connection table, then the tables that only repeat what the
+ * parent's file already holds. A step does nothing for a part that is not set up (stacks before
+ * the first capture, Python stacks without CPython, the metrics endpoint when off).
+ */
+static void (*const fork_child_steps[])(void) = {
+	/* pid, ppid, thread id, start time, counters */
+	child_identity,
+	/* the parent's segment is dropped: the child's first record creates its own file */
+	ap_writer_after_fork_child,
+	/* connections stay, their in-flight exchanges are the parent's */
+	ap_conn_reset_after_fork,
+	/* the resolver's lock, for call sites first seen in the child */
+	ap_resolve_after_fork_child,
+	/* libcurl multi transfers: a fresh lock, an empty table */
+	ap_curl_transfers_after_fork_child,
+	/* native stacks and modules: a fresh lock, none written yet */
+	ap_stack_after_fork_child,
+	/* Python code objects and stacks: none written yet */
+	ap_pystack_after_fork_child,
+	/* no thread serves in the child: close the parent's listening socket */
+	ap_metrics_after_fork_child,
+};
+
+void ap_after_fork_child(void)
+{
+	for (size_t i = 0; i < sizeof(fork_child_steps) / sizeof(fork_child_steps[0]); i++)
+		fork_child_steps[i]();
+}
+
+/* --- exit ----------------------------------------------------------------------------------------
+ */
 
 /* Written by the exit() wrapper, read by the atexit handler. */
 static atomic_int exit_hint = AP_UNKNOWN;
@@ -354,38 +410,44 @@ static void at_quick_exit_handler(void)
 	ap_final_flush(atomic_load(&exit_hint));
 }
 
-/* --- init ----------------------------------------------------------------------------------------
+/* --- start-up ------------------------------------------------------------------------------------
  */
 
+/*
+ * The one constructor of libagentprof.so does all start-up, in the order below. The hooks have
+ * no start-up of their own: their real functions come from the resolver table (the first step),
+ * the state they feed lives in the runtime (connections, curl transfers), and their inline
+ * patches are applied by ap_inline_init from the table hook_ssl.c provides. Native stacks start
+ * on the first capture (rt_stack.c), zlib is loaded on the first compressed body.
+ */
 static void do_init(void)
 {
 	ap_tls.guard++;
-	ap_resolve_libc();
-	ap_config_parse(&ap_rt.cfg);
+	ap_resolve_libc();	     /* real libc functions: every step and wrapper uses them */
+	ap_config_parse(&ap_rt.cfg); /* every AGENTPROF_* variable, once */
 	if (!ap_rt.cfg.children)
-		drop_from_ld_preload();
+		drop_from_ld_preload(); /* also when disabled */
 	if (ap_rt.cfg.disabled)
 		goto out;
-	ap_rt.pid = ap_getpid_raw();
+	ap_rt.pid = ap_getpid_raw(); /* process identity */
 	ap_rt.ppid = getppid();
 	ap_rt.start_ns = ap_now();
 	ap_rt.last_flush_ns = ap_rt.start_ns;
-	ap_writer_init();
+	ap_writer_init(); /* the writer and the connection table: without them nothing records */
 	ap_conn_init();
 	if (!ap_rt.writer_ok || !ap_rt.conns)
 		goto out;
-	load_zlib();
-	ap_h2_load();
-	/* stacks: set up on the first capture (rt_stack.c) */
-	ap_inline_init();
-	ap_pystack_init();
-	ap_metrics_start(secure_getenv("AGENTPROF_PROMETHEUS"));
-	if (ap_rt.cfg.have_rules)
+	load_zlib();		  /* the HTTP environment: body decoding, */
+	ap_h2_load();		  /* HTTP/2 header decoding (nghttp2, loaded privately now), */
+	if (ap_rt.cfg.have_rules) /* and the AGENTPROF_RULES classification rules */
 		ap_rt.http_env.rules = &ap_rt.cfg.rules;
-	pthread_atfork(NULL, NULL, atfork_child);
+	ap_inline_init();  /* inline hooks on a TLS library linked into the program */
+	ap_pystack_init(); /* Python stacks, when the host is CPython */
+	ap_metrics_start(&ap_rt.cfg.metrics);		 /* the one thread we may add (opt-in) */
+	pthread_atfork(NULL, NULL, ap_after_fork_child); /* the fork table above */
 	atexit(at_exit);
 	at_quick_exit(at_quick_exit_handler);
-	atomic_store(&ap_rt.ready, 1);
+	atomic_store(&ap_rt.ready, 1); /* wrappers record from here on */
 out:
 	ap_tls.guard--;
 }

@@ -298,27 +298,28 @@ static void *load_capstone(struct ap_cs_decoder *d)
 {
 	static struct cs_opt_mem_compat mem = {arena_malloc, arena_calloc, arena_realloc,
 					       arena_free, vsnprintf};
+	const struct ap_lib_sym syms[] = {
+		{"cs_open", (void **)&d->api.cs_open, NULL},
+		{"cs_option", (void **)&d->api.cs_option, NULL},
+		{"cs_malloc", (void **)&d->api.cs_malloc, NULL},
+		{"cs_disasm_iter", (void **)&d->api.cs_disasm_iter, NULL},
+		{"cs_free", (void **)&d->api.cs_free, NULL},
+		{"cs_close", (void **)&d->api.cs_close, NULL},
+		{NULL, NULL, NULL},
+	};
 	/* A host that links capstone itself shares this copy: its allocator is left alone. */
-	void *host_copy = dlopen("libcapstone.so.4", RTLD_NOLOAD | RTLD_LAZY);
-	void *h = dlopen("libcapstone.so.4", RTLD_LOCAL | RTLD_NOW);
+	int host_copy = ap_lib_loaded_by_host("libcapstone.so.4");
+	void *h = ap_lib_open("libcapstone.so.4", 1, syms);
 
-	if (host_copy)
-		dlclose(host_copy);
 	if (!h)
 		return NULL;
-	*(void **)&d->api.cs_open = dlsym(h, "cs_open");
-	*(void **)&d->api.cs_option = dlsym(h, "cs_option");
-	*(void **)&d->api.cs_malloc = dlsym(h, "cs_malloc");
-	*(void **)&d->api.cs_disasm_iter = dlsym(h, "cs_disasm_iter");
-	*(void **)&d->api.cs_free = dlsym(h, "cs_free");
-	*(void **)&d->api.cs_close = dlsym(h, "cs_close");
 	arena.used = 0;
 	arena.base = host_copy ? NULL
 			       : mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE,
 				      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (arena.base == MAP_FAILED)
 		arena.base = NULL;
-	if ((!host_copy && !arena.base) || !d->api.cs_option ||
+	if ((!host_copy && !arena.base) ||
 	    (arena.base && d->api.cs_option(0, CS_OPT_MEM_VALUE, (size_t)&mem) != 0) ||
 	    ap_cs_decoder_open(d)) {
 		if (arena.base)
@@ -559,15 +560,10 @@ static int main_is_bun(void)
 
 void ap_inline_init(void)
 {
-	const char *v = secure_getenv("AGENTPROF_INLINE_HOOKS");
 	struct find_ctx f;
 
-	if (v && v[0]) {
-		if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no"))
-			return;
-		if (strcmp(v, "1") && strcasecmp(v, "true") && strcasecmp(v, "yes"))
-			ap_warn("ignoring AGENTPROF_INLINE_HOOKS: not 0 or 1; using 1");
-	}
+	if (!ap_rt.cfg.inline_hooks)
+		return;
 	memset(&f, 0, sizeof(f));
 	ap_tls.guard++;
 	dl_iterate_phdr(find_cb, &f);

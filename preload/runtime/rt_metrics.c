@@ -68,12 +68,10 @@ struct agg {
 static struct {
 	atomic_int on;
 	int fd;
-	struct sockaddr_storage addr;
-	socklen_t addrlen;
-	struct agg *agg;  /* live */
-	struct agg *snap; /* the serving thread's copy */
+	const struct ap_metrics_addr *at; /* where we serve: ap_rt.cfg.metrics */
+	struct agg *agg;		  /* live */
+	struct agg *snap;		  /* the serving thread's copy */
 	char *out;
-	char label[96]; /* the address as given, for messages */
 } m;
 
 /* --- aggregation ------------------------------------------------------------------------- */
@@ -519,8 +517,8 @@ static int still_ours(void)
 	int acc = 0;
 	socklen_t alen = sizeof(acc);
 
-	if (getsockname(m.fd, (struct sockaddr *)&ss, &len) < 0 || len != m.addrlen ||
-	    memcmp(&ss, &m.addr, len))
+	if (getsockname(m.fd, (struct sockaddr *)&ss, &len) < 0 || len != m.at->addrlen ||
+	    memcmp(&ss, &m.at->addr, len))
 		return 0;
 	return getsockopt(m.fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &alen) == 0 && acc;
 }
@@ -555,12 +553,12 @@ static void *serve_loop(void *arg)
 /* --- start ----------------------------------------------------------------------------------- */
 
 /* [HOST:]PORT with HOST = IPv4, [IPv6] or localhost; no name lookup. 0 or a reason. */
-static const char *parse_spec(const char *spec)
+static const char *parse_spec(const char *spec, struct ap_metrics_addr *a)
 {
 	char host[64] = "127.0.0.1";
 	const char *port = spec, *colon;
-	struct sockaddr_in *v4 = (struct sockaddr_in *)&m.addr;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&m.addr;
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&a->addr;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&a->addr;
 	unsigned long pn = 0;
 
 	if (spec[0] == '[') {
@@ -591,22 +589,33 @@ static const char *parse_spec(const char *spec)
 		return "port out of range 1..65535";
 	if (!strcmp(host, "localhost"))
 		strcpy(host, "127.0.0.1");
-	memset(&m.addr, 0, sizeof(m.addr));
+	memset(&a->addr, 0, sizeof(a->addr));
 	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
 		v4->sin_family = AF_INET;
 		v4->sin_port = htons((uint16_t)pn);
-		m.addrlen = sizeof(*v4);
+		a->addrlen = sizeof(*v4);
 	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
 		v6->sin6_family = AF_INET6;
 		v6->sin6_port = htons((uint16_t)pn);
-		m.addrlen = sizeof(*v6);
+		a->addrlen = sizeof(*v6);
 	} else {
 		return "host must be a numeric address or localhost";
 	}
 	return NULL;
 }
 
-static void atfork_child(void)
+const char *ap_metrics_parse(const char *spec, struct ap_metrics_addr *a)
+{
+	const char *why;
+
+	memset(a, 0, sizeof(*a));
+	ap_strlcpy(a->label, spec, sizeof(a->label));
+	why = parse_spec(spec, a);
+	a->set = !why;
+	return why;
+}
+
+void ap_metrics_after_fork_child(void)
 {
 	/* No thread serves in the child; do not keep the parent's port bound after it exits. */
 	if (atomic_load(&m.on))
@@ -614,29 +623,23 @@ static void atfork_child(void)
 	atomic_store(&m.on, 0);
 }
 
-void ap_metrics_start(const char *spec)
+void ap_metrics_start(const struct ap_metrics_addr *at)
 {
-	const char *why;
 	pthread_attr_t attr;
 	sigset_t all, old;
 	pthread_t th;
 	int one = 1, fd = -1, hi, rc;
 	void *p;
 
-	if (!spec || !*spec || atomic_load(&m.on))
+	if (!at->set || atomic_load(&m.on))
 		return;
 	ap_tls.guard++;
-	ap_strlcpy(m.label, spec, sizeof(m.label));
-	why = parse_spec(spec);
-	if (why) {
-		ap_warn("ignoring AGENTPROF_PROMETHEUS=%s: %s; not serving metrics", m.label, why);
-		goto out;
-	}
-	fd = socket(m.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	m.at = at;
+	fd = socket(at->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		goto fail;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&m.addr, m.addrlen) < 0 || listen(fd, 16) < 0)
+	if (bind(fd, (const struct sockaddr *)&at->addr, at->addrlen) < 0 || listen(fd, 16) < 0)
 		goto fail;
 	hi = fcntl(fd, F_DUPFD_CLOEXEC, LISTEN_FD_MIN);
 	if (hi >= 0) {
@@ -667,7 +670,6 @@ void ap_metrics_start(const char *spec)
 		ap_unmap_raw(p, 2 * sizeof(struct agg) + OUT_CAP);
 		goto fail;
 	}
-	pthread_atfork(NULL, NULL, atfork_child);
 	goto out;
 fail:
 	if (errno == EADDRINUSE) {
@@ -675,10 +677,10 @@ fail:
 
 		/* expected in the profiled children of a process that serves the port */
 		strcpy(msg, "AGENTPROF_PROMETHEUS: address in use, not serving: ");
-		ap_strlcpy(msg + strlen(msg), m.label, sizeof(msg) - strlen(msg));
+		ap_strlcpy(msg + strlen(msg), at->label, sizeof(msg) - strlen(msg));
 		ap_diag(AP_DIAG_CONFIG, msg);
 	} else {
-		ap_warn("AGENTPROF_PROMETHEUS=%s: %s; not serving metrics", m.label,
+		ap_warn("AGENTPROF_PROMETHEUS=%s: %s; not serving metrics", at->label,
 			strerrordesc_np(errno));
 	}
 	if (fd >= 0)

@@ -4,6 +4,8 @@
 
 #include "ap_records.h"
 
+struct ap_metrics_addr; /* rt.h: the parsed AGENTPROF_PROMETHEUS */
+
 /*
  * AGENTPROF_PROMETHEUS=[HOST:]PORT serves GET /metrics (text format 0.0.4) from ONE thread,
  * the only thread the preload ever adds. HOST is a numeric IPv4 address, [IPv6] or localhost;
@@ -16,11 +18,17 @@
  */
 #define AP_METRICS_SERIES 64
 
-/* From the constructor, after the configuration: spec is getenv("AGENTPROF_PROMETHEUS").
- * NULL or "" does nothing; an invalid spec or a bind error prints one agentprof: warning
- * (an address in use, as in profiled child processes of a served process, is only a
- * diagnostic record) and starts no thread. */
-void ap_metrics_start(const char *spec);
+/* The configuration (rt_init.c) parses AGENTPROF_PROMETHEUS with this: NULL if spec is a valid
+ * [HOST:]PORT (then a->set), else the reason it is not. */
+const char *ap_metrics_parse(const char *spec, struct ap_metrics_addr *a);
+
+/* From the constructor, after the writer: serve at (ap_rt.cfg.metrics); nothing unless at->set.
+ * A bind error prints one agentprof: warning (an address in use, as in profiled child processes
+ * of a served process, is only a diagnostic record) and starts no thread. */
+void ap_metrics_start(const struct ap_metrics_addr *at);
+
+/* fork() child: no thread serves there; close the parent's listening socket (rt_init.c). */
+void ap_metrics_after_fork_child(void);
 
 /* Every recorded exchange (from ap_record): O(series) work under a tiny spin lock, no malloc. */
 void ap_metrics_observe(const struct ap_exchange *x);

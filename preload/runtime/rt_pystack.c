@@ -756,8 +756,10 @@ uint64_t ap_pystack_capture(void)
 /* --- init ---------------------------------------------------------------------------------- */
 
 /* fork(): the child writes a new file, so every code object and stack is new there. */
-static void atfork_child(void)
+void ap_pystack_after_fork_child(void)
 {
+	if (!py.codes)
+		return; /* not a CPython we read (or not set up) */
 	memset((void *)py.codes, 0, CODE_SLOTS * sizeof(*py.codes));
 	memset((void *)py.stacks, 0, STACK_SLOTS * sizeof(*py.stacks));
 	memset((void *)py.lines, 0, LINE_SLOTS * sizeof(*py.lines));
@@ -898,7 +900,6 @@ void ap_pystack_init(void)
 	py.stacks = py.lines + LINE_SLOTS;
 	py.snap = (struct snapshot *)(void *)(py.stacks + STACK_SLOTS);
 	ranges_refresh();
-	pthread_atfork(NULL, NULL, atfork_child);
 out:
 	ap_tls.guard--;
 }

@@ -23,6 +23,8 @@
 
 /* Once, from the constructor, after the configuration and the writer are set up. */
 void ap_pystack_init(void);
+/* fork() child: the code and stack sets are the parent's; start them empty (rt_init.c). */
+void ap_pystack_after_fork_child(void);
 
 /* The calling thread's Python stack id (written the first time it is seen), 0 if none. */
 uint64_t ap_pystack_capture(void);

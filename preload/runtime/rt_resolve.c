@@ -1,4 +1,5 @@
-/* rt_resolve.c: finds the real libc, OpenSSL and libcurl functions behind our wrappers. */
+/* rt_resolve.c: finds the real libc, OpenSSL and libcurl functions behind our wrappers, and
+ * loads the helper libraries privately. */
 #include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
@@ -10,11 +11,56 @@
 /* Written once by ap_resolve_libc() (constructor, or the first wrapper that runs before it). */
 struct ap_libc ap_real;
 
+/* The version asked for, or the default one when libc has no such version. */
+static void *next_versioned(const char *name, const char *ver)
+{
+	void *p = dlvsym(RTLD_NEXT, name, ver);
+
+	return p ? p : dlsym(RTLD_NEXT, name);
+}
+
 void ap_resolve_libc(void)
 {
+	ap_tls.guard++;
 #define AP_RESOLVE(ret, name, args) ap_real.name = (ret(*) args)dlsym(RTLD_NEXT, #name);
 	AP_LIBC_SYMS(AP_RESOLVE)
 #undef AP_RESOLVE
+#define AP_RESOLVE_VERSIONED(field, name, ver) \
+	ap_real.field = (ap_spawn_fn)next_versioned(#name, ver);
+	AP_LIBC_VERSIONED_SYMS(AP_RESOLVE_VERSIONED)
+#undef AP_RESOLVE_VERSIONED
+	ap_tls.guard--;
+}
+
+/* --- helper libraries, loaded privately --------------------------------------------------- */
+
+void *ap_lib_open(const char *soname, int now, const struct ap_lib_sym *syms)
+{
+	void *h = dlopen(soname, RTLD_LOCAL | (now ? RTLD_NOW : RTLD_LAZY));
+	const struct ap_lib_sym *s;
+	int missing = 0;
+
+	for (s = syms; s->name; s++) {
+		*s->slot = h ? dlsym(h, s->name) : NULL;
+		if (!*s->slot && h && s->alt)
+			*s->slot = dlsym(h, s->alt);
+		missing |= !*s->slot;
+	}
+	if (!h || !missing)
+		return h;
+	for (s = syms; s->name; s++)
+		*s->slot = NULL;
+	dlclose(h);
+	return NULL;
+}
+
+int ap_lib_loaded_by_host(const char *soname)
+{
+	void *h = dlopen(soname, RTLD_NOLOAD | RTLD_LAZY);
+
+	if (h)
+		dlclose(h); /* only the reference RTLD_NOLOAD took: the host's copy stays */
+	return h != NULL;
 }
 
 /*
@@ -102,6 +148,11 @@ static int module_for(const void *ret)
 	fill_api(&mods[nmods], handle);
 	mod_base[nmods] = di.dli_fbase;
 	return nmods++;
+}
+
+void ap_resolve_after_fork_child(void)
+{
+	pthread_mutex_init(&resolve_lock, NULL); /* another thread may have held it at fork */
 }
 
 const struct ap_libapi *ap_libapi_for(const void *ret)

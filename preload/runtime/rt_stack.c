@@ -513,9 +513,14 @@ uint64_t ap_stack_capture(void)
 
 /* --- init ---------------------------------------------------------------------------------- */
 
+/* Set once ap_stack_init has finished: from then on a fork child resets the tables. */
+static atomic_int st_ready;
+
 /* fork(): the child writes a new file, so every stack and module is new there. */
-static void atfork_child(void)
+void ap_stack_after_fork_child(void)
 {
+	if (!atomic_load_explicit(&st_ready, memory_order_acquire))
+		return;
 	pthread_mutex_init(&st.lock, NULL);
 	memset((void *)st.slots, 0, ST_SLOTS * sizeof(*st.slots));
 	for (uint32_t i = 0; i < st.nmods; i++)
@@ -548,25 +553,25 @@ static int same_pipe(int a, int b)
 static void load_libunwind(void)
 {
 	void *(*get_accessors)(void *);
-	void **local_as, **acc, *h;
+	void **local_as, **acc;
+	const struct ap_lib_sym syms[] = {
+		{"unw_backtrace", (void **)&st.unw_backtrace, NULL},
+		{"_Ux86_64_get_accessors", (void **)&get_accessors, NULL},
+		{"_ULx86_64_local_addr_space", (void **)&local_as, NULL},
+		{NULL, NULL, NULL},
+	};
 	int fd0, fd1;
 	uint64_t v;
 	void *warm[4];
 
-	h = dlopen("libunwind.so.8", RTLD_LAZY | RTLD_LOCAL | RTLD_NOLOAD);
-	if (h) { /* the host's own: unwinding with it could touch its pipe; frame pointers */
-		dlclose(h);
+	/* the host's own: unwinding with it could touch its pipe; frame pointers */
+	if (ap_lib_loaded_by_host("libunwind.so.8"))
 		return;
-	}
-	h = dlopen("libunwind.so.8", RTLD_LAZY | RTLD_LOCAL);
-	if (!h)
-		return;
-	*(void **)&st.unw_backtrace = dlsym(h, "unw_backtrace");
-	*(void **)&get_accessors = dlsym(h, "_Ux86_64_get_accessors");
-	local_as = dlsym(h, "_ULx86_64_local_addr_space");
+	if (!ap_lib_open("libunwind.so.8", 0, syms))
+		return; /* not installed, or another architecture */
 	ok_pid = (pid_t)syscall(SYS_getpid);
-	if (!st.unw_backtrace || !get_accessors || !local_as || !probe_read((uintptr_t)&v, &v))
-		return; /* another architecture, or process_vm_readv refused (seccomp) */
+	if (!probe_read((uintptr_t)&v, &v))
+		return; /* process_vm_readv refused (seccomp) */
 	fd0 = lowest_free_fd(0);
 	fd1 = fd0 < 0 ? -1 : lowest_free_fd(fd0 + 1);
 	acc = get_accessors(*local_as);
@@ -589,7 +594,6 @@ static void load_libunwind(void)
 
 void ap_stack_init(void)
 {
-	const char *how = secure_getenv("AGENTPROF_UNWIND");
 	void *warm[4];
 	ssize_t n;
 	void *p;
@@ -609,13 +613,11 @@ void ap_stack_init(void)
 		ap_strlcpy(st.exe, "[exe]", sizeof(st.exe));
 	mods_refresh(ap_now());
 	st.mode = MODE_FP;
-	if (how && how[0] && strcmp(how, "fp") && strcmp(how, "libunwind"))
-		ap_warn("ignoring AGENTPROF_UNWIND: not 'fp' or 'libunwind'; using libunwind");
-	if (!how || strcmp(how, "fp"))
+	if (!ap_rt.cfg.unwind_fp)
 		load_libunwind();
 	if (st.mode == MODE_FP)
 		fp_walk(warm, 4); /* finds the main thread's stack mapping now */
-	pthread_atfork(NULL, NULL, atfork_child);
+	atomic_store_explicit(&st_ready, 1, memory_order_release);
 out:
 	ap_tls.guard--;
 }

@@ -6,7 +6,7 @@
 
 /*
  * Stacks are captured on the host thread with libunwind's unw_backtrace (libunwind.so.8 is
- * dlopen()ed RTLD_LOCAL at init, never linked: pitfalls 5.3), or with a bounded frame-pointer
+ * dlopen()ed RTLD_LOCAL lazily, never linked: pitfalls 5.3), or with a bounded frame-pointer
  * walk when libunwind is missing (or AGENTPROF_UNWIND=fp). Each distinct stack is written once
  * as AP_REC_STACK, its id being a 64-bit hash of the frames; each module a written stack points
  * into is written once as AP_REC_MODULE (path, load bias, range, GNU build-id). Our own frames
@@ -21,8 +21,10 @@
  *   guard means a nested or signal-interrupted wrapper and the capture returns 0.
  */
 
-/* Once, from the constructor, after the configuration and the writer are set up. */
+/* Set-up: once, on the first capture (a process that records no stack never loads libunwind). */
 void ap_stack_init(void);
+/* fork() child: the tables are the parent's; start them empty (rt_init.c's fork table). */
+void ap_stack_after_fork_child(void);
 
 /* The calling thread's stack id (written to the file the first time it is seen), 0 if none. */
 uint64_t ap_stack_capture(void);

@@ -3,12 +3,19 @@
 #define AGENTPROF_RT_SYMS_H
 
 #include <netdb.h>
+#include <spawn.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
-/* libc functions: resolved once with dlsym(RTLD_NEXT) at init (or lazily before it). */
+/*
+ * The one table of real libc functions: every function a wrapper forwards to, resolved once with
+ * dlsym(RTLD_NEXT) by ap_resolve_libc() (the first step of the constructor, or lazily by the
+ * first wrapper that runs before it). A name glibc does not have stays NULL: its wrapper passes
+ * through another way (hook_fd.c falls back to the raw system call) or fails with ENOSYS.
+ */
 #define AP_LIBC_SYMS(X)                                                                          \
 	X(int, connect, (int, const struct sockaddr *, socklen_t))                               \
 	X(int, accept, (int, struct sockaddr *, socklen_t *))                                    \
@@ -44,11 +51,36 @@
 	X(int, daemon, (int, int))                                                               \
 	X(void, exit, (int))                                                                     \
 	X(void, _exit, (int))                                                                    \
-	X(void, _Exit, (int))
+	X(void, _Exit, (int))                                                                    \
+	X(int, close_range, (unsigned int, unsigned int, int))                                   \
+	X(void, closefrom, (int))                                                                \
+	X(int, dup2, (int, int))                                                                 \
+	X(int, dup3, (int, int, int))                                                            \
+	X(int, system, (const char *))                                                           \
+	X(FILE *, popen, (const char *, const char *))                                           \
+	X(int, pclose, (FILE *))                                                                 \
+	X(int, __libc_start_main,                                                                \
+	  (int (*)(int, char **, char **), int, char **, void (*)(void), void (*)(void),         \
+	   void (*)(void), void *))
 
-#define AP_DECL_PTR(ret, name, args) ret(*name) args;
+/*
+ * Versioned libc functions (contract.md §1.5): posix_spawn and posix_spawnp exist as GLIBC_2.15
+ * (the default) and GLIBC_2.2.5 (the old semantics); each of our exported versions forwards to
+ * its own, found with dlvsym (or dlsym when the version is not there). X(field, name, version).
+ */
+typedef int (*ap_spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+			   const posix_spawnattr_t *, char *const[], char *const[]);
+#define AP_LIBC_VERSIONED_SYMS(X)                        \
+	X(posix_spawn_2_15, posix_spawn, "GLIBC_2.15")   \
+	X(posix_spawn_2_2_5, posix_spawn, "GLIBC_2.2.5") \
+	X(posix_spawnp_2_15, posix_spawnp, "GLIBC_2.15") \
+	X(posix_spawnp_2_2_5, posix_spawnp, "GLIBC_2.2.5")
+
+#define AP_DECL_PTR(ret, name, args)	    ret(*name) args;
+#define AP_DECL_VERSIONED(field, name, ver) ap_spawn_fn field;
 struct ap_libc {
 	AP_LIBC_SYMS(AP_DECL_PTR)
+	AP_LIBC_VERSIONED_SYMS(AP_DECL_VERSIONED)
 };
 
 /* Written once by ap_resolve_libc(); read by every wrapper. */
@@ -86,9 +118,28 @@ struct ap_libapi {
 /* The real entry points as seen from the object containing ret_addr. Never NULL; its members
  * may be NULL when the object cannot reach that function. */
 const struct ap_libapi *ap_libapi_for(const void *ret_addr);
+/* fork() child: the per-object table's lock is re-initialised (rt_init.c's fork table). */
+void ap_resolve_after_fork_child(void);
 /* The real curl_easy_getinfo for a handle created anywhere (first libcurl seen). */
 int (*ap_curl_getinfo_any(void))(void *, int, ...);
 
 #define AP_CALLER() __builtin_extract_return_addr(__builtin_return_address(0))
+
+/*
+ * Helper libraries loaded privately (zlib, nghttp2, libunwind, capstone; contract.md §5.3):
+ * dlopen with RTLD_LOCAL, so the host's symbol resolution does not change, then one table of
+ * names. The loader opens the file and closes it before returning: no fd of it survives.
+ */
+struct ap_lib_sym {
+	const char *name; /* NULL ends the table */
+	void **slot;
+	const char *alt; /* tried when name is missing (an older name), or NULL */
+};
+/* Load soname privately (RTLD_LOCAL | RTLD_LAZY, or RTLD_NOW when now) and fill every slot of
+ * syms. Returns the handle when every symbol was found; else NULL, every slot NULL and the
+ * library unloaded again. */
+void *ap_lib_open(const char *soname, int now, const struct ap_lib_sym *syms);
+/* 1 if soname is already loaded by the host (its copy is the host's, not ours). */
+int ap_lib_loaded_by_host(const char *soname);
 
 #endif
