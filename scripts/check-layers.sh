@@ -10,7 +10,8 @@
 #   tools/view/render    text/JSON/HTML renderers: core, load, analyze, render
 #   tools/view/export    exporters: core, load, analyze, render, export
 #   tools/view/cmd       commands: everything in the viewer
-# include/agentprof.h (the public header) may be included from anywhere.
+# include/agentprof.h (the public header) may be included from anywhere. The preload's one
+# constructor and one pthread_atfork are in preload/runtime/rt_init.c; hooks call no dlsym/dlopen.
 # Prints one line per violation and "layers ok" or "N layer violations"; exit 1 on any.
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -67,6 +68,17 @@ for f in preload/*/*.[ch] tools/view/*/*.[ch]; do
 		esac
 	done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f")
 done
+# The preload's start-up has one place (docs/internals/layout.md): the one constructor and the one
+# pthread_atfork are in preload/runtime/rt_init.c, and no hook resolves or loads symbols itself.
+while IFS= read -r hit; do
+	echo "layer check: $hit (start-up and fork handling belong in preload/runtime/rt_init.c)"
+	n=$((n + 1))
+done < <(grep -nE '__attribute__\(\((constructor|destructor)|pthread_atfork\(' preload/*/*.c |
+	grep -v '^preload/runtime/rt_init\.c:')
+while IFS= read -r hit; do
+	echo "layer check: $hit (a hook's real function comes from the resolver table, rt_syms.h)"
+	n=$((n + 1))
+done < <(grep -nE '\bdl(v?sym|open)\(' preload/hooks/*.c)
 n=$((n + bad))
 if [ "$n" -eq 0 ]; then
 	echo "layers ok"
