@@ -1078,6 +1078,7 @@ void ap_conn_reset_after_fork(void)
 		atomic_store(&ap_call_stripes[i].calls, 0);
 		atomic_store(&ap_call_stripes[i].overhead_ns, 0);
 	}
+	ap_h2_after_fork_child();
 	if (!ap_rt.conns)
 		return;
 	ap_h2_forget_closed();

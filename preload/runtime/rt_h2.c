@@ -1,6 +1,7 @@
 /* rt_h2.c: HTTP/2 in the preload: libnghttp2's HPACK inflater dlopen()ed privately, a fixed pool
  * of h2 observers (preload/core/h2.c), and per-stream exchanges parked for libcurl. */
 #include <dlfcn.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -29,8 +30,10 @@ struct ap_h2_conn {
 static struct ap_hpack_api hpack;
 static unsigned char *pool;
 static size_t stride;
+/* 0 not tried, 1 a thread is loading, 2 tried (pool set if it worked) */
+static atomic_int load_state;
 
-void ap_h2_load(void)
+static void load(void)
 {
 	void *h = dlopen("libnghttp2.so.14", RTLD_LOCAL | RTLD_NOW);
 	void *p;
@@ -56,8 +59,37 @@ void ap_h2_load(void)
 		pool = p;
 }
 
+/*
+ * libnghttp2 is loaded at the first HTTP/2 connection, not at start: a process that never speaks
+ * HTTP/2 (most short children) never maps it. One thread loads; one racing with it waits for it
+ * (the loader's own lock serialises dlopen anyway).
+ */
+static void load_once(void)
+{
+	int expect = 0;
+
+	if (atomic_load_explicit(&load_state, memory_order_acquire) == 2)
+		return;
+	if (atomic_compare_exchange_strong(&load_state, &expect, 1)) {
+		load();
+		atomic_store_explicit(&load_state, 2, memory_order_release);
+		return;
+	}
+	while (atomic_load_explicit(&load_state, memory_order_acquire) == 1)
+		sched_yield();
+}
+
+void ap_h2_after_fork_child(void)
+{
+	int loading = 1;
+
+	/* a parent thread that was loading does not exist here: try again when needed */
+	atomic_compare_exchange_strong(&load_state, &loading, 0);
+}
+
 int ap_h2_available(void)
 {
+	load_once();
 	return pool != NULL;
 }
 
@@ -68,6 +100,7 @@ static struct ap_h2 *obs(struct ap_h2_conn *h)
 
 struct ap_h2_conn *ap_h2_conn_new(const struct ap_http_env *http)
 {
+	load_once();
 	for (int i = 0; pool && i < AP_H2_CONNS; i++) {
 		struct ap_h2_conn *h = (struct ap_h2_conn *)(void *)(pool + (size_t)i * stride);
 		int expect = 0;

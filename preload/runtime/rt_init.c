@@ -374,8 +374,7 @@ static void do_init(void)
 	ap_conn_init();
 	if (!ap_rt.writer_ok || !ap_rt.conns)
 		goto out;
-	load_zlib();
-	ap_h2_load();
+	load_zlib(); /* libnghttp2: at the first HTTP/2 connection (rt_h2.c) */
 	/* stacks: set up on the first capture (rt_stack.c) */
 	ap_inline_init();
 	ap_pystack_init();
