@@ -236,16 +236,46 @@ void ap_conn_ssl_free(void *ssl, int64_t now);
 void ap_conn_bind_ssl_fd(void *ssl, int fd);
 /* DNS: remember host -> address for naming peers. */
 void ap_dns_remember(const char *host, const struct sockaddr *sa, int64_t dns_ns);
-/* curl merge: find the connection with this local port and remote port. */
+/* curl merge (rt_curl.c): find the connection with this local port and remote port. */
 struct ap_conn *ap_conn_by_ports(int local_port, int peer_port);
 /* The id recorded for this connection (the SSL connection's when a socket carries one). */
 uint64_t ap_conn_id(const struct ap_conn *c);
 /* Take the exchange parked on a connection for libcurl to merge (0 if none). */
 int ap_conn_take_parked(struct ap_conn *c, struct ap_exchange *out);
 void ap_conn_flush_parked(void);
-/* Record an exchange after adding connection facts and classification. */
+
+/*
+ * Finishing an exchange: ONE function for the socket, TLS and libcurl views (rt_conn.c). It sets
+ * the ids, thread, span, call stacks and agent (unless AP_FIN_IDENTIFIED: a record parked for
+ * libcurl has them), classifies (AP_FIN_CONN_CLASS: with connection c's cached endpoint class;
+ * otherwise from x's host, port and path), parks it for libcurl's transfer-done when inside a
+ * libcurl call (AP_FIN_MAY_PARK), applies sampling, and hands it to ap_exchange_write.
+ */
+#define AP_FIN_IDENTIFIED  1u
+#define AP_FIN_CONN_CLASS  2u
+#define AP_FIN_MAY_PARK	   4u
+void ap_exchange_finish(struct ap_conn *c, struct ap_exchange *x, unsigned how);
+/* The parser ended an exchange on c: the connection's facts, then ap_exchange_finish. */
 void ap_emit_exchange(struct ap_conn *c, struct ap_exchange *x);
-void ap_classify_exchange(struct ap_exchange *x);
+/* Metrics update and hand-off to the writer of a finished exchange (every exchange record
+ * goes through here, the parked and provisional ones too). */
+void ap_exchange_write(const struct ap_exchange *x);
+
+/* What libcurl says about a finished transfer (hook_curl.c gathers it; rt_curl.c merges it with
+ * the bytes' view and finishes the exchange). Times in microseconds, AP_UNKNOWN if not known. */
+struct ap_curl_transfer {
+	int64_t t0, t1; /* our start (AP_UNKNOWN: not seen) and end, ns */
+	int local_port, primary_port;
+	const char *url; /* effective URL, or NULL */
+	const char *method, *content_type;
+	int64_t total_us, dns_us, connect_us, appconnect_us, pretransfer_us, starttransfer_us;
+	long num_connects, response_code;
+	int http2;	 /* libcurl used HTTP/2 */
+	uint64_t up, down, header_size, request_size;
+	uint8_t error;	 /* AP_XERR_* the transfer's result maps to, 0 if none */
+	uint8_t failed;	 /* the result was not CURLE_OK */
+};
+void ap_curl_transfer_done(const struct ap_curl_transfer *t);
 /* 1 if AGENTPROF_SAMPLE says this exchange is not recorded in detail. */
 int ap_sampled_out(void);	      /* rt_util.c */
 void ap_unmap_raw(void *p, size_t n); /* munmap, bypassing our wrapper (rt_util.c) */

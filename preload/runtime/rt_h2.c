@@ -139,15 +139,12 @@ void ap_h2_conn_io(struct ap_h2_conn *h, int dir, const void *buf, size_t n, int
 	count_drops(h);
 }
 
+/* A parked stream no transfer claimed: recorded as the bytes showed it (already finished). */
 static void record(const struct ap_exchange *x)
 {
-	struct ap_record r;
-
 	if (ap_sampled_out())
 		return;
-	r.type = AP_REC_EXCHANGE;
-	r.u.exchange = *x;
-	ap_record(&r);
+	ap_exchange_write(x);
 }
 
 /* Exchanges of connections closed inside a libcurl call, waiting for their transfer's end. */

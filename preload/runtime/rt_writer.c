@@ -18,7 +18,6 @@
 #include "ap_codec.h"
 #include "argv_redact.h"
 #include "rt.h"
-#include "rt_metrics.h"
 
 #define AP_ZLEVEL	  3
 #define AP_VERSION_STRING "0.1.0"
@@ -1017,8 +1016,6 @@ void ap_record(const struct ap_record *r)
 {
 	struct ap_seg_header *h;
 
-	if (r->type == AP_REC_EXCHANGE)
-		ap_metrics_observe(&r->u.exchange);
 	h = seg_get(needs_file(r->type));
 	if (!h) {
 		atomic_fetch_add(&ap_rt.dropped, 1);
