@@ -236,9 +236,9 @@ static size_t plain_len(const unsigned char *p, size_t n)
 
 	for (; i + 16 <= n; i += 16) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-		__m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote),
-							_mm_cmpeq_epi8(x, bslash)),
-					   _mm_cmpeq_epi8(_mm_min_epu8(x, ctl), x));
+		__m128i hit = _mm_or_si128(
+			_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
+			_mm_cmpeq_epi8(_mm_min_epu8(x, ctl), x));
 		unsigned mask = (unsigned)_mm_movemask_epi8(hit);
 
 		if (mask)

@@ -61,14 +61,14 @@ struct ap_json {
 	uint8_t hex_n;	   /* \u digits read */
 	uint8_t truncated; /* current value/key exceeded its cap */
 	uint8_t failed;
-	uint8_t done;  /* at least one top-level value completed */
-	uint8_t skip_next; /* the filter declined the last key: skip its value */
-	uint8_t skip_str;  /* skipping: inside a string */
-	uint8_t skip_esc;  /* skipping: after a backslash inside a string */
+	uint8_t done;	     /* at least one top-level value completed */
+	uint8_t skip_next;   /* the filter declined the last key: skip its value */
+	uint8_t skip_str;    /* skipping: inside a string */
+	uint8_t skip_esc;    /* skipping: after a backslash inside a string */
 	uint32_t skip_depth; /* skipping: open containers inside the skipped value */
 	ap_json_want want;   /* NULL: every key is wanted */
-	uint16_t nest; /* open containers */
-	uint16_t hex;  /* \u accumulator */
+	uint16_t nest;	     /* open containers */
+	uint16_t hex;	     /* \u accumulator */
 	uint16_t path_len;
 	uint16_t key_len; /* bytes of the current key (bounded by AP_JSON_KEY_MAX) */
 	uint16_t val_len;

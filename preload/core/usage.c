@@ -11,7 +11,10 @@ struct umap {
 	uint8_t field;	  /* enum ufield */
 	uint8_t len;	  /* strlen(path): compared first */
 };
-#define UM(path, field) {path, field, sizeof(path) - 1}
+#define UM(path, field)                       \
+	{                                     \
+		path, field, sizeof(path) - 1 \
+	}
 
 /* The union of every provider's paths; no two shapes disagree on a path's meaning. */
 static const struct umap umap[] = {

@@ -251,9 +251,9 @@ void ap_conn_flush_parked(void);
  * otherwise from x's host, port and path), parks it for libcurl's transfer-done when inside a
  * libcurl call (AP_FIN_MAY_PARK), applies sampling, and hands it to ap_exchange_write.
  */
-#define AP_FIN_IDENTIFIED  1u
-#define AP_FIN_CONN_CLASS  2u
-#define AP_FIN_MAY_PARK	   4u
+#define AP_FIN_IDENTIFIED 1u
+#define AP_FIN_CONN_CLASS 2u
+#define AP_FIN_MAY_PARK	  4u
 void ap_exchange_finish(struct ap_conn *c, struct ap_exchange *x, unsigned how);
 /* The parser ended an exchange on c: the connection's facts, then ap_exchange_finish. */
 void ap_emit_exchange(struct ap_conn *c, struct ap_exchange *x);
@@ -270,10 +270,10 @@ struct ap_curl_transfer {
 	const char *method, *content_type;
 	int64_t total_us, dns_us, connect_us, appconnect_us, pretransfer_us, starttransfer_us;
 	long num_connects, response_code;
-	int http2;	 /* libcurl used HTTP/2 */
+	int http2; /* libcurl used HTTP/2 */
 	uint64_t up, down, header_size, request_size;
-	uint8_t error;	 /* AP_XERR_* the transfer's result maps to, 0 if none */
-	uint8_t failed;	 /* the result was not CURLE_OK */
+	uint8_t error;	/* AP_XERR_* the transfer's result maps to, 0 if none */
+	uint8_t failed; /* the result was not CURLE_OK */
 };
 void ap_curl_transfer_done(const struct ap_curl_transfer *t);
 /* 1 if AGENTPROF_SAMPLE says this exchange is not recorded in detail. */

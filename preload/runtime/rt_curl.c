@@ -49,7 +49,8 @@ static void from_curl(const struct ap_curl_transfer *t, int64_t start, struct ap
 {
 	x->visibility = AP_VIS_LIBCURL;
 	x->start_ns = t->pretransfer_us != AP_UNKNOWN ? start + t->pretransfer_us * 1000 : start;
-	x->first_byte_ns = t->starttransfer_us > 0 ? start + t->starttransfer_us * 1000 : AP_UNKNOWN;
+	x->first_byte_ns =
+		t->starttransfer_us > 0 ? start + t->starttransfer_us * 1000 : AP_UNKNOWN;
 	/* curl 7.88 reports about the request-sent time as start-transfer on HTTP/2 */
 	if (t->http2)
 		x->first_byte_ns = AP_UNKNOWN;
@@ -75,8 +76,9 @@ void ap_curl_transfer_done(const struct ap_curl_transfer *t)
 	ap_record_init(&r, AP_REC_EXCHANGE);
 	c = ap_conn_by_ports(t->local_port, t->primary_port);
 	parked = take_parked(c, t, x);
-	start = t->t0 != AP_UNKNOWN ? t->t0
-				    : (t->total_us != AP_UNKNOWN ? t->t1 - t->total_us * 1000 : t->t1);
+	start = t->t0 != AP_UNKNOWN
+			? t->t0
+			: (t->total_us != AP_UNKNOWN ? t->t1 - t->total_us * 1000 : t->t1);
 	x->new_conn = t->num_connects > 0;
 	if (x->new_conn) {
 		x->dns_ns = t->dns_us != AP_UNKNOWN ? t->dns_us * 1000 : AP_UNKNOWN;
