@@ -154,11 +154,16 @@ static struct {
 	int local_port;
 	struct ap_exchange x;
 } closed[CLOSED_SLOTS];
+/* 1 once a slot was ever used: until then (most processes) the table is never touched, so its
+ * pages are never faulted in, at exit or in a fork child */
+static atomic_int closed_used;
 
 static void keep_closed(int local_port, const struct ap_exchange *x)
 {
 	for (int i = 0; i < CLOSED_SLOTS; i++) {
 		int expect = 0;
+		if (!atomic_load(&closed_used))
+			atomic_store(&closed_used, 1);
 		if (atomic_compare_exchange_strong(&closed[i].state, &expect, 1)) {
 			closed[i].local_port = local_port;
 			closed[i].x = *x;
@@ -219,7 +224,7 @@ int ap_h2_take_closed(int local_port, const char *url, struct ap_exchange *out)
 {
 	char path[AP_STR_PATH];
 
-	if (local_port <= 0)
+	if (local_port <= 0 || !atomic_load(&closed_used))
 		return 0;
 	if (url)
 		url_path(url, path, sizeof(path));
@@ -239,6 +244,8 @@ int ap_h2_take_closed(int local_port, const char *url, struct ap_exchange *out)
 
 void ap_h2_flush_closed(void)
 {
+	if (!atomic_load(&closed_used))
+		return;
 	for (int i = 0; i < CLOSED_SLOTS; i++) {
 		int expect = 2;
 		if (atomic_compare_exchange_strong(&closed[i].state, &expect, 1)) {
@@ -250,6 +257,8 @@ void ap_h2_flush_closed(void)
 
 void ap_h2_forget_closed(void)
 {
+	if (!atomic_load(&closed_used))
+		return;
 	for (int i = 0; i < CLOSED_SLOTS; i++)
 		atomic_store(&closed[i].state, 0);
 }
