@@ -5,18 +5,31 @@
 # build over plain, the 16-thread row as a throughput ratio (plain wall / preloaded wall), and
 # the instructions the preload adds per small exchange (callgrind, marginal: (I(2N) - I(N)) / N).
 # Usage: BASE=lib MAIN=lib scripts/bench-table.sh   (missing builds print "-")
+#        MAIN_REF=main scripts/bench-table.sh    (builds the preload of that git ref for MAIN)
 set -u
 cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
 NEW=${NEW:-$ROOT/build/libagentprof.so}
 BASE=${BASE:-/tmp/base/build/libagentprof.so}
 MAIN=${MAIN:-}
+MAIN_REF=${MAIN_REF:-}
 [ -f "$BASE" ] || BASE=""
+if [ -z "$MAIN" ] && [ -n "$MAIN_REF" ]; then
+	# the preload as that ref has it, built apart (the file keeps its name: the preload
+	# recognises itself by it)
+	MAIN_TREE=$(mktemp -d "${TMPDIR:-/tmp}/apbench-main.XXXXXX")
+	if git archive "$MAIN_REF" | tar -x -C "$MAIN_TREE" &&
+		make -C "$MAIN_TREE" -j2 build/libagentprof.so >"$MAIN_TREE.log" 2>&1; then
+		MAIN=$MAIN_TREE/build/libagentprof.so
+	else
+		echo "bench-table: cannot build $MAIN_REF (see $MAIN_TREE.log)" >&2
+	fi
+fi
 [ -n "$MAIN" ] && [ ! -f "$MAIN" ] && MAIN=""
 REPS=${REPS:-3}
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/apbench-table.XXXXXX")
 PIDS=""
-trap 'for p in $PIDS; do kill $p 2>/dev/null; done; rm -rf "$OUT"' EXIT
+trap 'for p in $PIDS; do kill $p 2>/dev/null; done; rm -rf "$OUT" ${MAIN_TREE:+"$MAIN_TREE" "$MAIN_TREE.log"}' EXIT
 cc -O2 -D_GNU_SOURCE -o "$OUT/bw" scripts/bench_writer.c -lssl -lcrypto -lpthread || exit 1
 cc -O2 -o "$OUT/bio" scripts/bench_io.c || exit 1
 make -C tests/hardening --no-print-directory -s >/dev/null 2>&1 || true

@@ -129,8 +129,10 @@ head -c 4194304 /dev/urandom >"$OUT/file.bin"
 
 echo "agentprof bench: plain vs preloaded ($LIB)${BASE:+, before = $BASE}; median of $REPS"
 echo
-# the issue-15 target table first: original (BASE), current main (MAIN=path, optional), new
-[ -x scripts/bench-table.sh ] && BASE=$BASE MAIN=${MAIN:-} REPS=$REPS scripts/bench-table.sh
+# the issue-15 target table first: original (BASE), current main (MAIN=path, or MAIN_REF=main
+# to build it), new
+[ -x scripts/bench-table.sh ] && BASE=$BASE MAIN=${MAIN:-} MAIN_REF=${MAIN_REF:-} REPS=$REPS \
+	scripts/bench-table.sh
 echo
 echo "== the issue-15 table: CPU-time ratio (verdict), wall ratio, syscall ratio"
 row "3,000 small LLM exchanges (HTTP keep-alive)" 1.10 "$B/bench_io" llm-small "$S20" 3000
