@@ -5,7 +5,8 @@
 # are printed beside them. Every workload runs plain, under the preload being measured (build/)
 # and, when it exists, under the previous build (BASE, default /tmp/base/build/libagentprof.so)
 # as "before". REPS (default 3) runs per side, median.
-# Then, when present: scripts/bench-writer.sh (threads, TLS calls, children),
+# First scripts/bench-table.sh (the issue-15 target table: original, MAIN, new build side by
+# side); then, when present: scripts/bench-writer.sh (threads, TLS calls, children),
 # bench-pystacks.sh (Python capture cost), bench-node.sh (Node per request), bench-viewer.sh
 # (viewer at 100k and 1M next to the decode floor) and bench-extra.sh (BENCH_EXTRA=0: not).
 set -u
@@ -127,6 +128,11 @@ S10=$(cat "$OUT/sse10k.port")
 head -c 4194304 /dev/urandom >"$OUT/file.bin"
 
 echo "agentprof bench: plain vs preloaded ($LIB)${BASE:+, before = $BASE}; median of $REPS"
+echo
+# the issue-15 target table first: original (BASE), current main (MAIN=path, or MAIN_REF=main
+# to build it), new
+[ -x scripts/bench-table.sh ] && BASE=$BASE MAIN=${MAIN:-} MAIN_REF=${MAIN_REF:-} REPS=$REPS \
+	scripts/bench-table.sh
 echo
 echo "== the issue-15 table: CPU-time ratio (verdict), wall ratio, syscall ratio"
 row "3,000 small LLM exchanges (HTTP keep-alive)" 1.10 "$B/bench_io" llm-small "$S20" 3000

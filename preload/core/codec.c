@@ -191,10 +191,18 @@ static const struct rec_desc descs[AP_REC_TYPE_MAX] = {
 
 /* --- varint helpers ------------------------------------------------------------------------- */
 
-static size_t put_varint(uint8_t *p, size_t cap, uint64_t v)
+static inline __attribute__((always_inline)) size_t put_varint(uint8_t *p, size_t cap, uint64_t v)
 {
 	size_t i = 0;
 
+	if (cap >= 10) { /* room for any varint: no bound check per byte (the record hot path) */
+		while (v >= 0x80) {
+			p[i++] = (uint8_t)(v | 0x80);
+			v >>= 7;
+		}
+		p[i++] = (uint8_t)v;
+		return i;
+	}
 	do {
 		if (i >= cap)
 			return 0;

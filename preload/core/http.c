@@ -384,6 +384,63 @@ static int event_wanted(const struct content *c, const char *p, size_t n)
 	return 0;
 }
 
+/* Bytes of p up to the end of its first segment ('.', '[' or NUL). */
+static size_t seg_len(const char *p)
+{
+	size_t k = 0;
+
+	while (p[k] && p[k] != '.' && p[k] != '[')
+		k++;
+	return k;
+}
+
+#define SEG_IS(p, k, lit) ((k) == sizeof(lit) - 1 && memcmp((p), (lit), sizeof(lit) - 1) == 0)
+
+/*
+ * The keys of a response body (or event) whose values resp_field and the usage extractor read:
+ * everything else (choices, content, candidates' text, tool calls) is skipped by the scanner.
+ * A superset of what they use, after the same wrappers ("[].", "message.", "response."). Called
+ * at every key, so it decides on the first letter and the length before comparing.
+ */
+static int resp_key_wanted(const char *path, size_t len)
+{
+	const char *p = path;
+	size_t k;
+
+	if (len >= 3 && p[0] == '[' && p[1] == ']' && p[2] == '.')
+		p += 3;
+	k = seg_len(p);
+	if (SEG_IS(p, k, "message") || SEG_IS(p, k, "response")) {
+		if (!p[k])
+			return 1;
+		if (p[k] != '.')
+			return 0;
+		p += k + 1;
+		k = seg_len(p);
+	}
+	switch (p[0]) {
+	case 'm':
+		return SEG_IS(p, k, "model") || SEG_IS(p, k, "modelVersion");
+	case 'd':
+		return SEG_IS(p, k, "done");
+	case 't':
+		return SEG_IS(p, k, "type") || SEG_IS(p, k, "total_duration");
+	case 'p':
+		return SEG_IS(p, k, "prompt_eval_count");
+	case 'e':
+		return SEG_IS(p, k, "eval_count");
+	case 'u':
+		return SEG_IS(p, k, "usage") || SEG_IS(p, k, "usageMetadata");
+	case 'c': /* Gemini: of the candidates, only the finish reason */
+		if (!SEG_IS(p, k, "candidates"))
+			return 0;
+		if (!p[k])
+			return 1;
+		return strncmp(p + k, "[].finishReason", 15) == 0;
+	}
+	return 0;
+}
+
 /* Usage fields of the response, plus the facts that make an event the stream's last. */
 static void resp_field(void *ctx, const struct ap_json_value *v)
 {
@@ -436,7 +493,7 @@ static void event_bytes(struct content *c, const void *p, size_t n)
 	}
 	if (!c->ev_over) {
 		c->ev_over = 1;
-		ap_json_init(&c->js);
+		ap_json_init_filtered(&c->js, resp_key_wanted);
 		json_feed(c, c->evbuf, c->ev_len);
 	}
 	json_feed(c, p, n);
@@ -494,7 +551,7 @@ static void event_end_at(struct ap_http *h, int64_t now, int count, const uint8_
 			ap_json_end(&c->js, resp_field, c);
 		} else if (!done &&
 			   (c->kind == K_SSE ? sse_wanted(c, d, n) : event_wanted(c, d, n))) {
-			ap_json_init(&c->js);
+			ap_json_init_filtered(&c->js, resp_key_wanted);
 			json_feed(c, d, n);
 			ap_json_end(&c->js, resp_field, c);
 		}
@@ -860,7 +917,7 @@ static void content_setup(struct ap_http *h, struct slot *sl, const struct frame
 	const char *ct = f->ctype;
 
 	memset(c, 0, offsetof(struct content, zs));
-	ap_json_init(&c->js);
+	ap_json_init_filtered(&c->js, resp_key_wanted);
 	ap_usage_x_init(&c->ux);
 	if (!sl)
 		return;
@@ -1258,6 +1315,14 @@ static int request_line(struct ap_http *h, struct slot *sl, const char *line, si
 	return 1;
 }
 
+/* The request keys req_field reads (top-level "model" and "stream"); the rest (messages, tools,
+ * the whole conversation) is skipped by the scanner. */
+static int req_key_wanted(const char *path, size_t len)
+{
+	return (len == 5 && memcmp(path, "model", 5) == 0) ||
+	       (len == 6 && memcmp(path, "stream", 6) == 0);
+}
+
 static void request_headers_end(struct ap_http *h, struct slot *sl, int64_t now)
 {
 	struct state *s = st(h);
@@ -1290,7 +1355,7 @@ static void request_headers_end(struct ap_http *h, struct slot *sl, int64_t now)
 		sl->hash = fnv(sl->hash, " ", 1);
 		sl->hash = fnv(sl->hash, sl->ex.path, strlen(sl->ex.path));
 		sl->hash = fnv(sl->hash, "\n", 1);
-		ap_json_init(&s->req_js);
+		ap_json_init_filtered(&s->req_js, req_key_wanted);
 	}
 	if (f->body == B_NONE)
 		request_done(h, now);

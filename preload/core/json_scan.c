@@ -1,5 +1,8 @@
 /* json_scan.c: incremental JSON tokenizer that tracks a bounded key path and reports scalars. */
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "json_scan.h"
 
@@ -15,6 +18,7 @@ enum jstate {
 	J_UHEX,	     /* inside \uXXXX */
 	J_NUM,	     /* inside a number */
 	J_LIT,	     /* inside true / false / null */
+	J_SKIP,	     /* inside a string or container value the filter declined */
 };
 
 static const char *const literals[] = {
@@ -25,6 +29,14 @@ static const char *const literals[] = {
 
 void ap_json_init(struct ap_json *j)
 {
+	ap_json_init_filtered(j, NULL);
+}
+
+void ap_json_init_filtered(struct ap_json *j, ap_json_want want)
+{
+	j->want = want;
+	j->skip_next = j->skip_str = j->skip_esc = 0;
+	j->skip_depth = 0;
 	j->st = J_VALUE;
 	j->str_key = j->lit_idx = j->lit_type = j->hex_n = 0;
 	j->truncated = j->failed = j->done = 0;
@@ -169,6 +181,8 @@ static void string_done(struct ap_json *j, ap_json_cb cb, void *ctx)
 	if (j->str_key) {
 		j->str_key = 0;
 		j->st = J_COLON;
+		if (j->want && path_ok(j) && !j->want(j->path, j->path_len))
+			j->skip_next = 1;
 		return;
 	}
 	emit(j, AP_JSON_STRING, cb, ctx);
@@ -211,13 +225,36 @@ static void put_run(struct ap_json *j, const unsigned char *p, size_t k)
 	j->val_len = (uint16_t)(j->val_len + k);
 }
 
-/* Copy plain string bytes in bulk; returns bytes consumed (stops before '"' or '\\'). */
-static size_t string_run(struct ap_json *j, const unsigned char *p, size_t n)
+/* Bytes before the first '"', '\\' or control byte of p[0..n): 16 at a time where SSE2 is. */
+static size_t plain_len(const unsigned char *p, size_t n)
 {
 	size_t i = 0;
 
+#if defined(__SSE2__)
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+		      ctl = _mm_set1_epi8(0x1f);
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		__m128i hit = _mm_or_si128(
+			_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
+			_mm_cmpeq_epi8(_mm_min_epu8(x, ctl), x));
+		unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+
+		if (mask)
+			return i + (unsigned)__builtin_ctz(mask);
+	}
+#endif
 	while (i < n && p[i] != '"' && p[i] != '\\' && p[i] >= 0x20)
 		i++;
+	return i;
+}
+
+/* Copy plain string bytes in bulk; returns bytes consumed (stops before '"' or '\\'). */
+static size_t string_run(struct ap_json *j, const unsigned char *p, size_t n)
+{
+	size_t i = plain_len(p, n);
+
 	put_run(j, p, i);
 	if (i < n && p[i] < 0x20)
 		fail(j);
@@ -272,6 +309,16 @@ static int is_num_char(unsigned char c)
 /* A value starts with c. */
 static void value_start(struct ap_json *j, unsigned char c)
 {
+	if (j->skip_next) {
+		j->skip_next = 0;
+		if (c == '"' || c == '{' || c == '[') {
+			j->st = J_SKIP;
+			j->skip_str = c == '"';
+			j->skip_esc = 0;
+			j->skip_depth = c == '"' ? 0 : 1;
+			return;
+		}
+	}
 	switch (c) {
 	case '{':
 		open_container(j, 0);
@@ -395,12 +442,62 @@ static int step(struct ap_json *j, unsigned char c, ap_json_cb cb, void *ctx)
 	return 0;
 }
 
+/*
+ * Skip bytes of a declined value; returns bytes consumed. Only quotes, backslashes inside
+ * strings and brackets outside them matter; the value ends at its closing quote or bracket.
+ */
+static size_t skip_run(struct ap_json *j, const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = p[i++];
+
+		if (j->skip_str) {
+			if (j->skip_esc) {
+				j->skip_esc = 0;
+				continue;
+			}
+			/* the bulk of a skipped value: plain string bytes (control bytes too) */
+			while (c != '"' && c != '\\' && i < n) {
+				i += plain_len(p + i, n - i);
+				if (i < n)
+					c = p[i++];
+			}
+			if (c == '\\')
+				j->skip_esc = 1;
+			else if (c == '"')
+				j->skip_str = 0;
+			else
+				continue;
+			if (!j->skip_str && j->skip_depth == 0) {
+				value_done(j);
+				return i;
+			}
+			continue;
+		}
+		if (c == '"')
+			j->skip_str = 1;
+		else if (c == '{' || c == '[')
+			j->skip_depth++;
+		else if ((c == '}' || c == ']') && --j->skip_depth == 0) {
+			value_done(j);
+			return i;
+		}
+	}
+	return i;
+}
+
 void ap_json_feed(struct ap_json *j, const void *buf, size_t n, ap_json_cb cb, void *ctx)
 {
 	const unsigned char *p = buf;
 	size_t i = 0;
 
 	while (i < n && !j->failed) {
+		if (j->st == J_SKIP) {
+			i += skip_run(j, p + i, n - i);
+			continue;
+		}
 		if (j->st == J_STR) {
 			i += string_run(j, p + i, n - i);
 			if (i >= n || j->failed)

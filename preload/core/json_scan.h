@@ -47,6 +47,10 @@ struct ap_json_value {
 };
 
 typedef void (*ap_json_cb)(void *ctx, const struct ap_json_value *v);
+/* Key filter: 0 if nothing under the key that just ended (path is its full, NUL-terminated
+ * path) is wanted. The key's value is then skipped: no path is built and no scalar reported
+ * inside it (a string or container value; a number or literal is still reported). */
+typedef int (*ap_json_want)(const char *path, size_t path_len);
 
 /* Scanner state: embeddable, fixed size; treat the fields as private. */
 struct ap_json {
@@ -57,9 +61,14 @@ struct ap_json {
 	uint8_t hex_n;	   /* \u digits read */
 	uint8_t truncated; /* current value/key exceeded its cap */
 	uint8_t failed;
-	uint8_t done;  /* at least one top-level value completed */
-	uint16_t nest; /* open containers */
-	uint16_t hex;  /* \u accumulator */
+	uint8_t done;	     /* at least one top-level value completed */
+	uint8_t skip_next;   /* the filter declined the last key: skip its value */
+	uint8_t skip_str;    /* skipping: inside a string */
+	uint8_t skip_esc;    /* skipping: after a backslash inside a string */
+	uint32_t skip_depth; /* skipping: open containers inside the skipped value */
+	ap_json_want want;   /* NULL: every key is wanted */
+	uint16_t nest;	     /* open containers */
+	uint16_t hex;	     /* \u accumulator */
 	uint16_t path_len;
 	uint16_t key_len; /* bytes of the current key (bounded by AP_JSON_KEY_MAX) */
 	uint16_t val_len;
@@ -69,8 +78,10 @@ struct ap_json {
 	char val[AP_JSON_VAL_MAX + 1];
 };
 
-/* Reset (start of a body, an SSE event or an NDJSON line). */
+/* Reset (start of a body, an SSE event or an NDJSON line); no filter. */
 void ap_json_init(struct ap_json *j);
+/* Reset with a key filter (NULL: none). Skipped values are not validated. */
+void ap_json_init_filtered(struct ap_json *j, ap_json_want want);
 
 /* Scan n bytes; cb (may be NULL) is called for each completed scalar within the depth cap. */
 void ap_json_feed(struct ap_json *j, const void *buf, size_t n, ap_json_cb cb, void *ctx);

@@ -9,37 +9,42 @@ enum ufield { UF_INPUT, UF_OUTPUT, UF_CACHE_READ, UF_CACHE_WRITE, UF_REASONING }
 struct umap {
 	const char *path; /* after the prefix is stripped */
 	uint8_t field;	  /* enum ufield */
+	uint8_t len;	  /* strlen(path): compared first */
 };
+#define UM(path, field)                       \
+	{                                     \
+		path, field, sizeof(path) - 1 \
+	}
 
 /* The union of every provider's paths; no two shapes disagree on a path's meaning. */
 static const struct umap umap[] = {
 	/* OpenAI Chat Completions and compatible servers */
-	{"usage.prompt_tokens", UF_INPUT},
-	{"usage.completion_tokens", UF_OUTPUT},
-	{"usage.prompt_tokens_details.cached_tokens", UF_CACHE_READ},
-	{"usage.prompt_tokens_details.cache_write_tokens", UF_CACHE_WRITE},
-	{"usage.completion_tokens_details.reasoning_tokens", UF_REASONING},
+	UM("usage.prompt_tokens", UF_INPUT),
+	UM("usage.completion_tokens", UF_OUTPUT),
+	UM("usage.prompt_tokens_details.cached_tokens", UF_CACHE_READ),
+	UM("usage.prompt_tokens_details.cache_write_tokens", UF_CACHE_WRITE),
+	UM("usage.completion_tokens_details.reasoning_tokens", UF_REASONING),
 	/* OpenAI Responses and Anthropic Messages */
-	{"usage.input_tokens", UF_INPUT},
-	{"usage.output_tokens", UF_OUTPUT},
-	{"usage.input_tokens_details.cached_tokens", UF_CACHE_READ},
-	{"usage.input_tokens_details.cache_write_tokens", UF_CACHE_WRITE},
-	{"usage.output_tokens_details.reasoning_tokens", UF_REASONING},
-	{"usage.cache_read_input_tokens", UF_CACHE_READ},
-	{"usage.cache_creation_input_tokens", UF_CACHE_WRITE},
+	UM("usage.input_tokens", UF_INPUT),
+	UM("usage.output_tokens", UF_OUTPUT),
+	UM("usage.input_tokens_details.cached_tokens", UF_CACHE_READ),
+	UM("usage.input_tokens_details.cache_write_tokens", UF_CACHE_WRITE),
+	UM("usage.output_tokens_details.reasoning_tokens", UF_REASONING),
+	UM("usage.cache_read_input_tokens", UF_CACHE_READ),
+	UM("usage.cache_creation_input_tokens", UF_CACHE_WRITE),
 	/* Gemini / Vertex AI */
-	{"usageMetadata.promptTokenCount", UF_INPUT},
-	{"usageMetadata.candidatesTokenCount", UF_OUTPUT},
-	{"usageMetadata.cachedContentTokenCount", UF_CACHE_READ},
-	{"usageMetadata.thoughtsTokenCount", UF_REASONING},
+	UM("usageMetadata.promptTokenCount", UF_INPUT),
+	UM("usageMetadata.candidatesTokenCount", UF_OUTPUT),
+	UM("usageMetadata.cachedContentTokenCount", UF_CACHE_READ),
+	UM("usageMetadata.thoughtsTokenCount", UF_REASONING),
 	/* Ollama native */
-	{"prompt_eval_count", UF_INPUT},
-	{"eval_count", UF_OUTPUT},
+	UM("prompt_eval_count", UF_INPUT),
+	UM("eval_count", UF_OUTPUT),
 	/* Bedrock Converse */
-	{"usage.inputTokens", UF_INPUT},
-	{"usage.outputTokens", UF_OUTPUT},
-	{"usage.cacheReadInputTokens", UF_CACHE_READ},
-	{"usage.cacheWriteInputTokens", UF_CACHE_WRITE},
+	UM("usage.inputTokens", UF_INPUT),
+	UM("usage.outputTokens", UF_OUTPUT),
+	UM("usage.cacheReadInputTokens", UF_CACHE_READ),
+	UM("usage.cacheWriteInputTokens", UF_CACHE_WRITE),
 };
 
 /* Wrappers around the payload: Gemini JSON-array streams, Anthropic and Responses events. */
@@ -117,6 +122,7 @@ void ap_usage_x_field(void *ctx, const struct ap_json_value *v)
 {
 	struct ap_usage_x *x = ctx;
 	const char *p = strip_prefix(v->path);
+	size_t plen;
 	int64_t n;
 
 	/* every wanted path starts with one of these letters */
@@ -138,8 +144,9 @@ void ap_usage_x_field(void *ctx, const struct ap_json_value *v)
 	if (v->type != AP_JSON_NUMBER || (p[0] == 'u' && strncmp(p, "usage", 5) != 0) ||
 	    !ap_usage_parse_int(v->val, v->len, &n))
 		return;
+	plen = v->path_len - (size_t)(p - v->path);
 	for (size_t i = 0; i < sizeof(umap) / sizeof(umap[0]); i++) {
-		if (strcmp(p, umap[i].path) == 0) {
+		if (umap[i].len == plen && memcmp(p, umap[i].path, plen) == 0) {
 			*field_ptr(&x->u, umap[i].field) = n;
 			return;
 		}

@@ -250,16 +250,31 @@ void ap_conn_ssl_free(void *ssl, int64_t now);
 void ap_conn_bind_ssl_fd(void *ssl, int fd);
 /* DNS: remember host -> address for naming peers. */
 void ap_dns_remember(const char *host, const struct sockaddr *sa, int64_t dns_ns);
-/* curl merge: find the connection with this local port and remote port. */
+/* curl merge (rt_curl.c): find the connection with this local port and remote port. */
 struct ap_conn *ap_conn_by_ports(int local_port, int peer_port);
 /* The id recorded for this connection (the SSL connection's when a socket carries one). */
 uint64_t ap_conn_id(const struct ap_conn *c);
 /* Take the exchange parked on a connection for libcurl to merge (0 if none). */
 int ap_conn_take_parked(struct ap_conn *c, struct ap_exchange *out);
 void ap_conn_flush_parked(void);
-/* Record an exchange after adding connection facts and classification. */
+
+/*
+ * Finishing an exchange: ONE function for the socket, TLS and libcurl views (rt_conn.c). It sets
+ * the ids, thread, span, call stacks and agent (unless AP_FIN_IDENTIFIED: a record parked for
+ * libcurl has them), classifies (AP_FIN_CONN_CLASS: with connection c's cached endpoint class;
+ * otherwise from x's host, port and path), parks it for libcurl's transfer-done when inside a
+ * libcurl call (AP_FIN_MAY_PARK), applies sampling, and hands it to ap_exchange_write.
+ */
+#define AP_FIN_IDENTIFIED 1u
+#define AP_FIN_CONN_CLASS 2u
+#define AP_FIN_MAY_PARK	  4u
+void ap_exchange_finish(struct ap_conn *c, struct ap_exchange *x, unsigned how);
+/* The parser ended an exchange on c: the connection's facts, then ap_exchange_finish. */
 void ap_emit_exchange(struct ap_conn *c, struct ap_exchange *x);
-void ap_classify_exchange(struct ap_exchange *x);
+/* Metrics update and hand-off to the writer of a finished exchange (every exchange record
+ * goes through here, the parked and provisional ones too). */
+void ap_exchange_write(const struct ap_exchange *x);
+
 /* 1 if AGENTPROF_SAMPLE says this exchange is not recorded in detail. */
 int ap_sampled_out(void);	      /* rt_util.c */
 void ap_unmap_raw(void *p, size_t n); /* munmap, bypassing our wrapper (rt_util.c) */

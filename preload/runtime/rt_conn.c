@@ -12,6 +12,7 @@
 #include "h2.h"
 #include "rt.h"
 #include "rt_h2.h"
+#include "rt_metrics.h"
 #include "rt_pystack.h"
 #include "rt_stack.h"
 #include "sni.h"
@@ -878,22 +879,97 @@ static void classify_for_parser(void *ctx, const char *host, int port, const cha
 	conn_classify(c, h, c->info.port, path, category, provider);
 }
 
-void ap_classify_exchange(struct ap_exchange *x)
+/* --- finishing an exchange: the one path for the socket, TLS and libcurl views ------------- */
+
+/* Who ran the exchange: ids, thread, span, call stacks, agent. */
+static void identify(struct ap_conn *c, struct ap_exchange *x)
+{
+	x->id = ap_new_id();
+	x->tid = ap_gettid();
+	x->span_id = ap_current_span();
+	if (c && c->req_stack) { /* the stacks at the request's first byte (opaque turns) */
+		x->stack_id = c->req_stack;
+		x->pystack_id = c->req_pystack;
+	} else {
+		x->stack_id = ap_stack_capture();
+		x->pystack_id = c && c->req_pystack ? c->req_pystack : ap_pystack_capture();
+	}
+	if (c)
+		c->req_stack = c->req_pystack = 0;
+	ap_strlcpy(x->agent, ap_tls.agent[0] ? ap_tls.agent : ap_rt.cfg.agent, sizeof(x->agent));
+}
+
+/* Category and provider: on a connection, its host and port are classified once (cached) and
+ * the path per exchange, unless the parser did it already; without one, from x alone. */
+static void classify(struct ap_conn *c, struct ap_exchange *x)
 {
 	const struct ap_rules *rules = ap_rt.cfg.have_rules ? &ap_rt.cfg.rules : NULL;
 
-	ap_classify(rules, x->host, x->port, x->path[0] ? x->path : NULL, &x->category,
-		    &x->provider);
+	if (!c) {
+		ap_classify(rules, x->host, x->port, x->path[0] ? x->path : NULL, &x->category,
+			    &x->provider);
+		return;
+	}
+	if (!x->category) /* the parser classified it already with the same host and port */
+		conn_classify(c, x->host, x->port, x->path, &x->category, &x->provider);
+	if (!c->info.category || x->category == AP_CAT_LLM) {
+		c->info.category = x->category;
+		c->info.provider = x->provider;
+	}
 }
 
-void ap_emit_exchange(struct ap_conn *c, struct ap_exchange *x)
+void ap_exchange_write(const struct ap_exchange *x)
 {
 	struct ap_record r;
+
+	ap_metrics_observe(x);
+	r.type = AP_REC_EXCHANGE;
+	r.u.exchange = *x;
+	ap_record(&r);
+}
+
+/*
+ * Inside a libcurl call the bytes' view waits for libcurl's transfer-done (rt_curl.c), which
+ * adds curl's own timings: an LLM call is durable now as a provisional record the merged one
+ * replaces (same id); HTTP/2 streams park in the h2 observer (matched by URL), others on the
+ * connection (a second one pushes the first out unmerged).
+ */
+static void park_for_curl(struct ap_conn *c, struct ap_exchange *x)
+{
+	if (x->category == AP_CAT_LLM && ap_rt.cfg.sample_ppm >= 1000000) {
+		struct ap_exchange prov = *x;
+
+		prov.provisional = 1;
+		ap_exchange_write(&prov);
+	}
+	if (c->h2 && ap_h2_conn_park(c->h2, x))
+		return;
+	if (c->has_parked)
+		ap_exchange_write(&c->parked);
+	c->parked = *x;
+	c->has_parked = 1;
+}
+
+void ap_exchange_finish(struct ap_conn *c, struct ap_exchange *x, unsigned how)
+{
+	if (!(how & AP_FIN_IDENTIFIED))
+		identify(c, x);
+	classify(how & AP_FIN_CONN_CLASS ? c : NULL, x);
+	if (c && ap_tls.in_curl && (how & AP_FIN_MAY_PARK)) {
+		park_for_curl(c, x);
+		return;
+	}
+	if (ap_sampled_out())
+		return;
+	ap_exchange_write(x);
+}
+
+/* The parser (or an opaque turn) ended an exchange on c: add the connection's facts, finish. */
+void ap_emit_exchange(struct ap_conn *c, struct ap_exchange *x)
+{
 	char host[AP_STR_HOST];
 
-	x->id = ap_new_id();
 	x->conn_id = c->info.id;
-	x->tid = ap_gettid();
 	/* The connection's name (SNI, DNS) wins over a Host header only when the header is absent.
 	 */
 	if (!x->host[0])
@@ -913,45 +989,9 @@ void ap_emit_exchange(struct ap_conn *c, struct ap_exchange *x)
 		x->tls_ns = c->tls_ns;
 	}
 	c->info.exchanges++;
-	x->span_id = ap_current_span();
-	x->stack_id = c->req_stack ? c->req_stack : ap_stack_capture();
-	x->pystack_id = c->req_stack || c->req_pystack ? c->req_pystack : ap_pystack_capture();
-	c->req_stack = c->req_pystack = 0;
-	ap_strlcpy(x->agent, ap_tls.agent[0] ? ap_tls.agent : ap_rt.cfg.agent, sizeof(x->agent));
-	if (!x->category) /* the parser classified it already with the same host and port */
-		conn_classify(c, x->host, x->port, x->path, &x->category, &x->provider);
-	if (!c->info.category || x->category == AP_CAT_LLM) {
-		c->info.category = x->category;
-		c->info.provider = x->provider;
-	}
 	if (c->info.visibility == AP_VIS_UNKNOWN)
 		c->info.visibility = x->visibility;
-	if (ap_tls.in_curl && x->category == AP_CAT_LLM && ap_rt.cfg.sample_ppm >= 1000000) {
-		/* libcurl finishes the transfer later (its own timings are merged then): the call
-		 * is durable now, as a provisional record the merged one replaces (same id) */
-		r.type = AP_REC_EXCHANGE;
-		r.u.exchange = *x;
-		r.u.exchange.provisional = 1;
-		ap_record(&r);
-	}
-	if (ap_tls.in_curl && c->h2 && ap_h2_conn_park(c->h2, x))
-		return; /* one parked exchange per HTTP/2 stream, matched by URL (hook_curl.c) */
-	if (ap_tls.in_curl) {
-		/* libcurl merges this with its own timings when the transfer ends (hook_curl.c) */
-		if (c->has_parked) {
-			r.type = AP_REC_EXCHANGE;
-			r.u.exchange = c->parked;
-			ap_record(&r);
-		}
-		c->parked = *x;
-		c->has_parked = 1;
-		return;
-	}
-	if (ap_sampled_out())
-		return;
-	r.type = AP_REC_EXCHANGE;
-	r.u.exchange = *x;
-	ap_record(&r);
+	ap_exchange_finish(c, x, AP_FIN_CONN_CLASS | AP_FIN_MAY_PARK);
 }
 
 static void emit_from_parser(void *ctx, struct ap_exchange *x)
@@ -978,14 +1018,10 @@ static void dropped_by_parser(void *ctx)
 
 static void flush_parked(struct ap_conn *c)
 {
-	struct ap_record r;
-
 	if (!c->has_parked)
 		return;
 	c->has_parked = 0;
-	r.type = AP_REC_EXCHANGE;
-	r.u.exchange = c->parked;
-	ap_record(&r);
+	ap_exchange_write(&c->parked);
 }
 
 struct ap_conn *ap_conn_by_ports(int local_port, int peer_port)
@@ -1078,6 +1114,7 @@ void ap_conn_reset_after_fork(void)
 		atomic_store(&ap_call_stripes[i].calls, 0);
 		atomic_store(&ap_call_stripes[i].overhead_ns, 0);
 	}
+	ap_h2_after_fork_child();
 	if (!ap_rt.conns)
 		return;
 	ap_h2_forget_closed();

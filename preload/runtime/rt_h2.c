@@ -1,5 +1,6 @@
 /* rt_h2.c: HTTP/2 in the preload: libnghttp2's HPACK inflater dlopen()ed privately, a fixed pool
  * of h2 observers (preload/core/h2.c), and per-stream exchanges parked for libcurl. */
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -28,8 +29,10 @@ struct ap_h2_conn {
 static struct ap_hpack_api hpack;
 static unsigned char *pool;
 static size_t stride;
+/* 0 not tried, 1 a thread is loading, 2 tried (pool set if it worked) */
+static atomic_int load_state;
 
-void ap_h2_load(void)
+static void load(void)
 {
 	const struct ap_lib_sym syms[] = {
 		{"nghttp2_hd_inflate_new2", (void **)&hpack.inflate_new2, NULL},
@@ -53,8 +56,37 @@ void ap_h2_load(void)
 		pool = p;
 }
 
+/*
+ * libnghttp2 is loaded at the first HTTP/2 connection, not at start: a process that never speaks
+ * HTTP/2 (most short children) never maps it. One thread loads; one racing with it waits for it
+ * (the loader's own lock serialises dlopen anyway).
+ */
+static void load_once(void)
+{
+	int expect = 0;
+
+	if (atomic_load_explicit(&load_state, memory_order_acquire) == 2)
+		return;
+	if (atomic_compare_exchange_strong(&load_state, &expect, 1)) {
+		load();
+		atomic_store_explicit(&load_state, 2, memory_order_release);
+		return;
+	}
+	while (atomic_load_explicit(&load_state, memory_order_acquire) == 1)
+		sched_yield();
+}
+
+void ap_h2_after_fork_child(void)
+{
+	int loading = 1;
+
+	/* a parent thread that was loading does not exist here: try again when needed */
+	atomic_compare_exchange_strong(&load_state, &loading, 0);
+}
+
 int ap_h2_available(void)
 {
+	load_once();
 	return pool != NULL;
 }
 
@@ -65,6 +97,7 @@ static struct ap_h2 *obs(struct ap_h2_conn *h)
 
 struct ap_h2_conn *ap_h2_conn_new(const struct ap_http_env *http)
 {
+	load_once();
 	for (int i = 0; pool && i < AP_H2_CONNS; i++) {
 		struct ap_h2_conn *h = (struct ap_h2_conn *)(void *)(pool + (size_t)i * stride);
 		int expect = 0;
@@ -103,15 +136,12 @@ void ap_h2_conn_io(struct ap_h2_conn *h, int dir, const void *buf, size_t n, int
 	count_drops(h);
 }
 
+/* A parked stream no transfer claimed: recorded as the bytes showed it (already finished). */
 static void record(const struct ap_exchange *x)
 {
-	struct ap_record r;
-
 	if (ap_sampled_out())
 		return;
-	r.type = AP_REC_EXCHANGE;
-	r.u.exchange = *x;
-	ap_record(&r);
+	ap_exchange_write(x);
 }
 
 /* Exchanges of connections closed inside a libcurl call, waiting for their transfer's end. */
@@ -121,11 +151,16 @@ static struct {
 	int local_port;
 	struct ap_exchange x;
 } closed[CLOSED_SLOTS];
+/* 1 once a slot was ever used: until then (most processes) the table is never touched, so its
+ * pages are never faulted in, at exit or in a fork child */
+static atomic_int closed_used;
 
 static void keep_closed(int local_port, const struct ap_exchange *x)
 {
 	for (int i = 0; i < CLOSED_SLOTS; i++) {
 		int expect = 0;
+		if (!atomic_load(&closed_used))
+			atomic_store(&closed_used, 1);
 		if (atomic_compare_exchange_strong(&closed[i].state, &expect, 1)) {
 			closed[i].local_port = local_port;
 			closed[i].x = *x;
@@ -186,7 +221,7 @@ int ap_h2_take_closed(int local_port, const char *url, struct ap_exchange *out)
 {
 	char path[AP_STR_PATH];
 
-	if (local_port <= 0)
+	if (local_port <= 0 || !atomic_load(&closed_used))
 		return 0;
 	if (url)
 		url_path(url, path, sizeof(path));
@@ -206,6 +241,8 @@ int ap_h2_take_closed(int local_port, const char *url, struct ap_exchange *out)
 
 void ap_h2_flush_closed(void)
 {
+	if (!atomic_load(&closed_used))
+		return;
 	for (int i = 0; i < CLOSED_SLOTS; i++) {
 		int expect = 2;
 		if (atomic_compare_exchange_strong(&closed[i].state, &expect, 1)) {
@@ -217,6 +254,8 @@ void ap_h2_flush_closed(void)
 
 void ap_h2_forget_closed(void)
 {
+	if (!atomic_load(&closed_used))
+		return;
 	for (int i = 0; i < CLOSED_SLOTS; i++)
 		atomic_store(&closed[i].state, 0);
 }

@@ -14,9 +14,10 @@
 
 struct ap_h2_conn;
 
-/* At init: dlopen("libnghttp2.so.14", RTLD_LOCAL | RTLD_NOW) and map the pool. */
-void ap_h2_load(void);
-/* 1 if HTTP/2 can be parsed (libnghttp2 found, pool mapped). */
+/* libnghttp2 is dlopen()ed (RTLD_LOCAL | RTLD_NOW) and the pool mapped at the first HTTP/2
+ * connection; a fork child retries a load its parent left half done. */
+void ap_h2_after_fork_child(void);
+/* 1 if HTTP/2 can be parsed (libnghttp2 found, pool mapped); loads it if not tried yet. */
 int ap_h2_available(void);
 /* A pool slot for a new HTTP/2 connection whose exchanges go to http->emit; NULL if none. */
 struct ap_h2_conn *ap_h2_conn_new(const struct ap_http_env *http);

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "rt.h"
-#include "rt_curl_multi.h"
+#include "rt_curl.h"
 #include "rt_h2.h"
 #include "rt_metrics.h"
 #include "rt_pystack.h"
@@ -437,8 +437,7 @@ static void do_init(void)
 	ap_conn_init();
 	if (!ap_rt.writer_ok || !ap_rt.conns)
 		goto out;
-	load_zlib();		  /* the HTTP environment: body decoding, */
-	ap_h2_load();		  /* HTTP/2 header decoding (nghttp2, loaded privately now), */
+	load_zlib(); /* the HTTP environment: body decoding (nghttp2: at the first h2 conn), */
 	if (ap_rt.cfg.have_rules) /* and the AGENTPROF_RULES classification rules */
 		ap_rt.http_env.rules = &ap_rt.cfg.rules;
 	ap_inline_init();  /* inline hooks on a TLS library linked into the program */

@@ -303,7 +303,11 @@ static uint64_t intern(void *const *fr, int n)
 static int probe_read(uintptr_t addr, uint64_t *val)
 {
 	struct iovec local = {val, sizeof(*val)}, remote = {(void *)addr, sizeof(*val)};
-	pid_t pid = ok_pid ? ok_pid : (pid_t)syscall(SYS_getpid);
+	pid_t pid;
+
+	if (!ok_pid) /* asked once per capture, and only when a read needs the probe */
+		ok_pid = (pid_t)syscall(SYS_getpid);
+	pid = ok_pid;
 
 	return syscall(SYS_process_vm_readv, pid, &local, 1UL, &remote, 1UL, 0UL) ==
 	       (long)sizeof(*val);
@@ -491,7 +495,7 @@ uint64_t ap_stack_capture(void)
 		ok_lo = sp >= stk_lo && sp < stk_hi ? stk_lo : 0;
 		ok_hi = ok_lo ? stk_hi : 0;
 		ok_count = 0;
-		ok_pid = (pid_t)syscall(SYS_getpid);
+		ok_pid = 0; /* probe_read asks the kernel when it first needs it */
 		n = st.unw_backtrace(fr, AP_MAX_FRAMES + EXTRA_FRAMES);
 		/* outside our captures (a host using the same libunwind) nothing is trusted */
 		ok_lo = ok_hi = 0;

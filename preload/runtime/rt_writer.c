@@ -18,7 +18,6 @@
 #include "ap_codec.h"
 #include "argv_redact.h"
 #include "rt.h"
-#include "rt_metrics.h"
 
 #define AP_ZLEVEL	  3
 #define AP_VERSION_STRING "0.1.0"
@@ -632,11 +631,49 @@ static size_t stage_slot(struct ap_seg_header *h, uint32_t s)
 	return n;
 }
 
+/* From the zstd archive linked in (its xxhash, namespaced ZSTD_). */
+unsigned long long ZSTD_XXH64(const void *input, size_t length, unsigned long long seed);
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+/*
+ * n <= RAW_FRAME_MAX staged bytes as a zstd frame of one raw (stored) block with the content
+ * checksum, in w.zout: what a short process writes at exit, or a flush point that found only
+ * a few records. Compressing a few hundred bytes
+ * would cost the compressor's set-up (a 1.3 MB context, its page faults, ~50k instructions)
+ * for almost no saving; any zstd decoder reads the stored block.
+ */
+#define RAW_FRAME_MAX 4096u
+static size_t raw_frame(size_t n, const uint8_t **out)
+{
+	uint8_t *p = w.zout;
+	uint32_t block = (uint32_t)n << 3 | 1u; /* last block, type raw, size n */
+
+	put_le32(p, 0xFD2FB528u);
+	p[4] = 0xA4; /* 4-byte content size, single segment, content checksum */
+	put_le32(p + 5, (uint32_t)n);
+	p[9] = (uint8_t)block;
+	p[10] = (uint8_t)(block >> 8);
+	p[11] = (uint8_t)(block >> 16);
+	memcpy(p + 12, w.stage, n);
+	put_le32(p + 12 + n, (uint32_t)ZSTD_XXH64(w.stage, n, 0));
+	*out = w.zout;
+	return n + 16;
+}
+
 /* Compress n staged bytes into one zstd frame with a content checksum, in w.zout. */
 static size_t make_frame(size_t n, const uint8_t **out)
 {
 	size_t z;
 
+	if (n <= RAW_FRAME_MAX)
+		return raw_frame(n, out);
 	if (ensure_compressor() < 0)
 		return 0;
 	ZSTD_CCtx_reset(w.cctx, ZSTD_reset_session_only);
@@ -979,8 +1016,6 @@ void ap_record(const struct ap_record *r)
 {
 	struct ap_seg_header *h;
 
-	if (r->type == AP_REC_EXCHANGE)
-		ap_metrics_observe(&r->u.exchange);
 	h = seg_get(needs_file(r->type));
 	if (!h) {
 		atomic_fetch_add(&ap_rt.dropped, 1);

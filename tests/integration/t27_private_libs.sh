@@ -6,7 +6,9 @@
 #  - the same open fds at the start of main and after the call as without the preload (no fd of a
 #    loader, of capstone, nghttp2, zlib or libunwind's validation pipe survives);
 #  - none of their functions in its own global scope (each is loaded RTLD_LOCAL);
-#  - nghttp2, zlib and libunwind mapped, capstone not (unloaded before the constructor returns);
+#  - zlib and libunwind mapped, capstone not (unloaded before the constructor returns), nghttp2
+#    not either (it is loaded at the first HTTP/2 connection, which this host does not make: t89
+#    checks it privately loaded there);
 # and its output and exit status are unchanged. The span file shows that each library did its
 # work: the call seen through the inline-hooked SSL functions (capstone), its gzipped body decoded
 # (zlib: tokens and model), a stack written (libunwind).
@@ -36,8 +38,8 @@ grep -v '^mapped:' "$W/b.out" >"$W/b.same"
 grep -v '^mapped:' "$W/r.out" >"$W/r.same"
 same_file "under the preload: the same output, the same fds at start and after the call, no helper function in the global scope" \
 	"$W/b.same" "$W/r.same"
-eq "under the preload: nghttp2, libunwind and zlib loaded, capstone unloaded again" \
-	"$(grep '^mapped:' "$W/r.out")" "mapped: libnghttp2.so libunwind.so libz.so"
+eq "under the preload: libunwind and zlib loaded, capstone unloaded again, nghttp2 not loaded (no HTTP/2)" \
+	"$(grep '^mapped:' "$W/r.out")" "mapped: libunwind.so libz.so"
 
 profile_and_export "private libs" "$W/p" "$W/p.jsonl" || finish
 check_py "$W/p.jsonl" <<'PY'

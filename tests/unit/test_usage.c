@@ -828,8 +828,53 @@ static void test_json(void)
 	CHECK(1);
 }
 
+/* Filter for test_json_filter: keep "keep" and everything under it. */
+static int want_keep(const char *path, size_t len)
+{
+	(void)len;
+	return strncmp(path, "keep", 4) == 0 && (path[4] == 0 || path[4] == '.' || path[4] == '[');
+}
+
+static int scan_filtered(const char *s, size_t split)
+{
+	struct ap_json j;
+	size_t n = strlen(s);
+
+	nseen = 0;
+	ap_json_init_filtered(&j, want_keep);
+	for (size_t i = 0; i < n; i += split ? split : n)
+		ap_json_feed(&j, s + i, split && n - i > split ? split : n - i, record, NULL);
+	ap_json_end(&j, record, NULL);
+	return ap_json_failed(&j);
+}
+
+/* Declined keys: their string and container values are skipped (brackets and quotes inside
+ * strings, escapes, nesting), numbers and literals still reported, the rest unchanged, whatever
+ * the split. */
+static void test_json_filter(void)
+{
+	const char *doc = "{\"skip\":{\"a\":[1,\"}]\\\"{\",{\"b\":[]}],\"c\":\"x\"},"
+			  "\"keep\":{\"usage\":{\"n\":5},\"m\":\"q\"},\"s2\":\"a\\\\\\\"]}\","
+			  "\"num\":7,\"arr\":[[{\"z\":1}]],\"keep2\":true,\"keep\":[\"v\"]}";
+
+	for (size_t split = 0; split < strlen(doc); split++) {
+		int ok = !scan_filtered(doc, split);
+
+		ok = ok && nseen == 5 && strcmp(seen[0], "keep.usage.n=2:5") == 0 &&
+		     strcmp(seen[1], "keep.m=1:q") == 0 && strcmp(seen[2], "num=2:7") == 0 &&
+		     strcmp(seen[3], "keep2=3:") == 0 && strcmp(seen[4], "keep[]=1:v") == 0;
+		if (!ok)
+			fprintf(stderr, "filtered scan, split %zu: %d values\n", split, nseen);
+		CHECK(ok);
+	}
+	/* the unfiltered scanner sees the skipped values */
+	CHECK(!scan_record(doc, 0));
+	CHECK_EQ_INT(nseen, 10);
+}
+
 int main(void)
 {
+	test_json_filter();
 	test_openai();
 	test_responses();
 	test_anthropic();

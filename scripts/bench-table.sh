@@ -1,0 +1,144 @@
+#!/bin/bash
+# bench-table.sh: the issue-15 target table in one run: every workload plain, under the original
+# preload (BASE), under a build of current main (MAIN, if given) and under this build, in turn,
+# REPS times each; the median CPU-time (getrusage of the children, user + system) ratio of each
+# build over plain, the 16-thread row as a throughput ratio (plain wall / preloaded wall), and
+# the instructions the preload adds per small exchange (callgrind, marginal: (I(2N) - I(N)) / N).
+# Usage: BASE=lib MAIN=lib scripts/bench-table.sh   (missing builds print "-")
+#        MAIN_REF=main scripts/bench-table.sh    (builds the preload of that git ref for MAIN)
+set -u
+cd "$(dirname "$0")/.." || exit 2
+ROOT=$PWD
+NEW=${NEW:-$ROOT/build/libagentprof.so}
+BASE=${BASE:-/tmp/base/build/libagentprof.so}
+MAIN=${MAIN:-}
+MAIN_REF=${MAIN_REF:-}
+[ -f "$BASE" ] || BASE=""
+if [ -z "$MAIN" ] && [ -n "$MAIN_REF" ]; then
+	# the preload as that ref has it, built apart (the file keeps its name: the preload
+	# recognises itself by it)
+	MAIN_TREE=$(mktemp -d "${TMPDIR:-/tmp}/apbench-main.XXXXXX")
+	if git archive "$MAIN_REF" | tar -x -C "$MAIN_TREE" &&
+		make -C "$MAIN_TREE" -j2 build/libagentprof.so >"$MAIN_TREE.log" 2>&1; then
+		MAIN=$MAIN_TREE/build/libagentprof.so
+	else
+		echo "bench-table: cannot build $MAIN_REF (see $MAIN_TREE.log)" >&2
+	fi
+fi
+[ -n "$MAIN" ] && [ ! -f "$MAIN" ] && MAIN=""
+REPS=${REPS:-3}
+OUT=$(mktemp -d "${TMPDIR:-/tmp}/apbench-table.XXXXXX")
+PIDS=""
+trap 'for p in $PIDS; do kill $p 2>/dev/null; done; rm -rf "$OUT" ${MAIN_TREE:+"$MAIN_TREE" "$MAIN_TREE.log"}' EXIT
+cc -O2 -D_GNU_SOURCE -o "$OUT/bw" scripts/bench_writer.c -lssl -lcrypto -lpthread || exit 1
+cc -O2 -o "$OUT/bio" scripts/bench_io.c || exit 1
+make -C tests/hardening --no-print-directory -s >/dev/null 2>&1 || true
+sh scripts/gen-cert.sh "$OUT/cert" >/dev/null 2>&1 || exit 1
+start() { # start PORTFILE CMD...: a background server that prints its port
+	local f=$1
+	shift
+	"$@" >"$f" &
+	PIDS="$PIDS $!"
+	for _ in $(seq 100); do [ -s "$f" ] && return; sleep 0.05; done
+}
+start "$OUT/plain.port" "$OUT/bw" serve
+start "$OUT/tls.port" "$OUT/bw" serve "$OUT/cert/server.pem" "$OUT/cert/server.key"
+start "$OUT/sse.port" "$OUT/bio" llm-server 100000
+start "$OUT/llm.port" "$OUT/bio" llm-server 20
+if [ -x build/hardening/bench_calls ]; then
+	build/hardening/bench_calls serve-stream "$OUT/stream.port" 1073741824 &
+	PIDS="$PIDS $!"
+	for _ in $(seq 100); do [ -s "$OUT/stream.port" ] && break; sleep 0.05; done
+fi
+printf 'i=0; while [ $i -lt 1000 ]; do /bin/true; i=$((i+1)); done\n' >"$OUT/kids.sh"
+
+# measure LABEL TARGET MODE CMD...: MODE cpu (ratio of CPU time) or tput (plain wall / wall)
+measure() {
+	python3 - "$OUT" "$BASE" "$MAIN" "$NEW" "$REPS" "$@" <<'PY'
+import os, resource, subprocess, sys, time, statistics, shutil
+out, base, main, new, reps, label, target, mode = sys.argv[1:9]
+cmd = sys.argv[9:]
+def run(lib):
+    d = os.path.join(out, "spans")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d, mode=0o700)
+    env = dict(os.environ, AGENTPROF_OUT=d)
+    env.pop("LD_PRELOAD", None)
+    if lib:
+        env["LD_PRELOAD"] = lib
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t1 = time.monotonic()
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime), t1 - t0, p.returncode
+vs = [("plain", None), ("base", base or None), ("main", main or None), ("new", new)]
+vs = [(n, l) for n, l in vs if n in ("plain", "new") or l]
+res = {n: [] for n, _ in vs}
+for _ in range(int(reps)):
+    for n, l in vs:
+        res[n].append(run(l))
+med = {n: (statistics.median(x[0] for x in r), statistics.median(x[1] for x in r)) for n, r in res.items()}
+def ratio(n):
+    if n not in med:
+        return "-"
+    c, w = med[n]
+    pc, pw = med["plain"]
+    v = (pw / w if w else 0) if mode == "tput" else (c / pc if pc else 0)
+    return "%.2fx" % v
+def verdict():
+    c, w = med["new"]
+    pc, pw = med["plain"]
+    v = (pw / w if w else 0) if mode == "tput" else (c / pc if pc else 0)
+    ok = v >= float(target) if mode == "tput" else v <= float(target)
+    return "ok" if ok else ("UNDER" if mode == "tput" else "OVER")
+bad = [n for n, r in res.items() if any(x[2] for x in r)]
+print("%-46s %8s %8s %8s   %s %s%s" % (label, ratio("base"), ratio("main"), ratio("new"),
+      ("target >= %sx" if mode == "tput" else "target <= %sx") % target, verdict(),
+      ("  (nonzero exit: %s)" % ",".join(bad)) if bad else ""))
+PY
+}
+
+# icount LIB CMD...: user-space instructions of CMD under LIB ("" = plain)
+icount() {
+	local l=$1 d=$OUT/ispans
+	shift
+	mkdir -p "$d"
+	env ${l:+LD_PRELOAD=$l} AGENTPROF_OUT="$d" valgrind --tool=callgrind \
+		--callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null | awk '/Collected/ {print $NF; exit}'
+	rm -f "$d"/agentprof.*
+}
+# added LIB: instructions the preload adds per small LLM exchange (marginal over 500 -> 1000)
+added() {
+	local l=$1 p1 p2 a b
+	[ -n "$l" ] || { echo "-"; return; }
+	p1=$(icount "" "$OUT/bio" llm-small "$LLMP" 500)
+	p2=$(icount "" "$OUT/bio" llm-small "$LLMP" 1000)
+	a=$(icount "$l" "$OUT/bio" llm-small "$LLMP" 500)
+	b=$(icount "$l" "$OUT/bio" llm-small "$LLMP" 1000)
+	awk -v p1="$p1" -v p2="$p2" -v a="$a" -v b="$b" \
+		'BEGIN { if (a == "" || b == "") print "?"; else printf "+%.0f", ((b - a) - (p2 - p1)) / 500 }'
+}
+
+PT=$(cat "$OUT/tls.port")
+PP=$(cat "$OUT/plain.port")
+SSEP=$(cat "$OUT/sse.port")
+LLMP=$(cat "$OUT/llm.port")
+echo "== issue-15 table: CPU-time ratio with / without the preload (median of $REPS, one run)"
+printf '%-46s %8s %8s %8s\n' "workload" "original" "main" "new"
+measure "3,000 TLS LLM calls, C client" 1.10 cpu "$OUT/bw" client "$PT" 1 1 3000
+measure "16 threads x 250 small LLM calls (throughput)" 0.90 tput "$OUT/bw" client "$PP" 0 16 250
+measure "100k SSE events (one stream)" 1.20 cpu "$OUT/bio" llm-sse "$SSEP"
+measure "1,000 short children from a shell" 1.50 cpu /bin/sh "$OUT/kids.sh"
+if [ -s "$OUT/stream.port" ]; then
+	measure "1 GiB streamed download" 1.05 cpu build/hardening/bench_calls download "$(cat "$OUT/stream.port")"
+fi
+if command -v valgrind >/dev/null; then
+	nw=$(added "$NEW")
+	printf '%-46s %8s %8s %8s   target <= +3000 %s\n' "instructions added per small HTTP exchange" \
+		"$(added "$BASE")" "$(added "$MAIN")" "$nw" \
+		"$(awk -v n="${nw#+}" 'BEGIN { print (n != "?" && n <= 3000) ? "ok" : "OVER" }')"
+else
+	echo "instructions added per small HTTP exchange: valgrind not installed"
+fi
+echo "(original = BASE=${BASE:--}, main = MAIN=${MAIN:--}, new = $NEW; machine load: $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -1,0 +1,104 @@
+#!/bin/bash
+# t25_cheap_children: a profiled process that makes no tracked call stays cheap: libnghttp2,
+# libunwind and zlib are not mapped while it runs (they load at the first HTTP/2 connection,
+# stack or compressed body), and its file at exit is the header plus one zstd frame of a stored
+# block with a content checksum (no compressor set up for a few hundred bytes), which zstd and
+# the viewer read. A process with more records than one stored block holds still gets a
+# compressed frame.
+. "$(dirname "$0")/lib.sh"
+
+require_preload cheap-children || finish
+
+# a short program that is alive long enough to look at its mappings
+mkdir -p "$W/sleep"
+LD_PRELOAD=$AP_LIB AGENTPROF_OUT=$W/sleep sleep 2 &
+SP=$!
+sleep 0.5
+cp "/proc/$SP/maps" "$W/sleep.maps" 2>/dev/null
+wait $SP
+eq "sleep under the preload: exit status 0" "$?" 0
+ge "its mappings were read" "$(grep -c libagentprof "$W/sleep.maps")" 1
+eq "libnghttp2 not mapped (loaded at the first HTTP/2 connection)" "$(grep -c libnghttp2 "$W/sleep.maps")" 0
+eq "libunwind not mapped (loaded at the first stack)" "$(grep -c libunwind "$W/sleep.maps")" 0
+eq "zlib not mapped (loaded at the first compressed body)" "$(grep -c 'libz\.so' "$W/sleep.maps")" 0
+
+# the short child's file: header, then a stored-block frame
+run_prof "$W/kid" "$W/kid" /bin/sh -c '/bin/true; exit 3'
+eq "sh -c 'true; exit 3': exit status unchanged" "$(cat "$W/kid.rc")" 3
+F=$(span_files "$W/kid" | grep '/agentprof\.true\.' | head -1)
+if [ -n "$F" ]; then
+	ok "true wrote its own file"
+	# bytes 24..: zstd magic 28 b5 2f fd, descriptor a4, 4-byte size, block header (type bits 1-2)
+	hdr=$(od -An -tx1 -j24 -N12 "$F" | tr -d ' \n')
+	eq "frame magic after the 24-byte header" "${hdr:0:8}" 28b52ffd
+	eq "frame descriptor: content size, single segment, checksum (a4)" "${hdr:8:2}" a4
+	eq "one last raw block (block type 0, last bit set)" "$((0x${hdr:18:2} & 7))" 1
+	if command -v zstd >/dev/null; then
+		zstd -tq "$F" && ok "zstd -t verifies the stored-block frame" || fail "zstd -t" "$F"
+	fi
+else
+	fail "true wrote its own file" "$(ls "$W/kid")"
+fi
+ap_export "$W/kid" "$W/kid.jsonl"
+check_py "$W/kid.jsonl" <<'PY'
+procs = [r for r in A if r.get("kind") == "process"]
+t = [p for p in procs if (p.get("exe") or "").endswith("/true")]
+s = [p for p in procs if (p.get("exe") or "").endswith("sh")]
+check("the viewer reads true's process record (exit code 0)", len(t) == 1 and t[0].get("exit_code") == 0,
+      repr(procs))
+check("and sh's (exit code 3)", len(s) == 1 and s[0].get("exit_code") == 3, repr(procs))
+PY
+
+# many records in one flush (more than 4 KiB): a compressed frame, not a stored block
+mock_start many || finish
+AGENTPROF_FLUSH_MS=60000 run_prof "$W/many" "$W/many" "$PY" -c '
+import http.client, sys
+for i in range(60):
+    c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]))
+    c.request("POST", "/v1/chat/completions", body="{\"model\":\"m\",\"messages\":[]}",
+              headers={"Content-Type": "application/json"})
+    c.getresponse().read()
+    c.close()
+' "$many_PORT"
+eq "60 calls from python: exit status 0" "$(cat "$W/many.rc")" 0
+# frame kinds of a file: "raw" (one stored block) or "zstd" (compressed blocks), in order
+frames() {
+	"$PY" - "$1" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+o, kinds = 24, []
+while o + 8 <= len(b):
+    magic = struct.unpack_from("<I", b, o)[0]
+    if magic & 0xFFFFFFF0 == 0x184D2A50:
+        o += 8 + struct.unpack_from("<I", b, o + 4)[0]
+        continue
+    if magic != 0xFD2FB528:
+        break
+    fhd = b[o + 4]
+    single, fcs_flag, did = fhd >> 5 & 1, fhd >> 6, fhd & 3
+    p = o + 5 + (0 if single else 1) + (0, 1, 2, 4)[did]
+    p += (1 if single else 0, 2, 4, 8)[fcs_flag]
+    types = []
+    while True:
+        h = b[p] | b[p + 1] << 8 | b[p + 2] << 16
+        last, btype, size = h & 1, h >> 1 & 3, h >> 3
+        types.append(btype)
+        p += 3 + (1 if btype == 1 else size)
+        if last:
+            break
+    p += 4 if fhd & 4 else 0
+    kinds.append("raw" if types == [0] else "zstd")
+    o = p
+print(" ".join(kinds))
+PY
+}
+F=$(span_files "$W/many" | head -1)
+fr=$([ -n "$F" ] && frames "$F")
+eq "one flush of 60 exchanges: one compressed frame" "$fr" zstd
+eq "the short child's file: one stored-block frame" "$(frames "$(span_files "$W/kid" | grep '/agentprof\.true\.' | head -1)")" raw
+ap_export "$W/many" "$W/many.jsonl"
+check_py "$W/many.jsonl" <<'PY'
+x = [r for r in A if r.get("kind") == "exchange" and r.get("path") == "/v1/chat/completions"]
+check("the viewer reads the 60 exchanges", len(x) == 60, str(len(x)))
+PY
+finish
