@@ -150,33 +150,6 @@ static void parse_rules(struct ap_config *cfg)
 	cfg->have_rules = 1;
 }
 
-/* AGENTPROF_CHILDREN=0: take ourselves out of LD_PRELOAD so children start unprofiled. */
-static void drop_from_ld_preload(void)
-{
-	const char *v = getenv("LD_PRELOAD");
-	char out[4096];
-	size_t o = 0;
-
-	if (!v || strlen(v) >= sizeof(out))
-		return;
-	while (*v) {
-		size_t n = strcspn(v, ": ");
-		if (n && !(n >= 16 && memmem(v, n, "libagentprof.so", 15))) {
-			if (o)
-				out[o++] = ':';
-			memcpy(out + o, v, n);
-			o += n;
-		}
-		v += n;
-		v += strspn(v, ": ");
-	}
-	out[o] = 0;
-	if (o)
-		setenv("LD_PRELOAD", out, 1);
-	else
-		unsetenv("LD_PRELOAD");
-}
-
 void ap_config_parse(struct ap_config *cfg)
 {
 	const char *a;
@@ -306,6 +279,8 @@ void ap_after_fork_child(void)
 	atomic_store(&ap_rt.calls, 0);
 	atomic_store(&ap_rt.overhead_ns, 0);
 	ap_conn_reset_after_fork();
+	if (!ap_rt.cfg.children)
+		ap_unprofiled_after_fork();
 }
 
 /* Written by the exit() wrapper, read by the atexit handler. */
@@ -362,10 +337,10 @@ static void do_init(void)
 	ap_tls.guard++;
 	ap_resolve_libc();
 	ap_config_parse(&ap_rt.cfg);
-	if (!ap_rt.cfg.children)
-		drop_from_ld_preload();
 	if (ap_rt.cfg.disabled)
 		goto out;
+	if (!ap_rt.cfg.children && ap_children_policy_init())
+		goto out; /* a child of the one profiled process */
 	ap_rt.pid = ap_getpid_raw();
 	ap_rt.ppid = getppid();
 	ap_rt.start_ns = ap_now();
