@@ -27,7 +27,8 @@ static const struct command commands[] = {
 	 "Where the wall time went: time by category (overlaps counted once), LLM calls per\n"
 	 "provider and model, endpoints with percentiles, tokens, cost, processes, agents,\n"
 	 "drops, profiler overhead and coverage notes.",
-	 F_COMMON | O_WIDTH | O_PRICES | O_BUDGET | O_LIMIT | O_CALLSITE, 1, cmd_summary},
+	 F_COMMON | O_WIDTH | O_PRICES | O_BUDGET | O_LIMIT | O_CALLSITE | O_EXECCHAIN, 1,
+	 cmd_summary},
 	{"export", "--format FMT [PATH...]",
 	 "JSONL, folded stacks, speedscope, Chrome trace, OTLP or Prometheus (--format)",
 	 "Print one JSON object per exchange and per process (docs/agentprof-view.md):\n"

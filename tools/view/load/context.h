@@ -32,6 +32,7 @@ enum opt_bits {
 	O_QUIET = 1 << 20,    /* --quiet: no progress on stderr */
 	O_NATIVE = 1 << 21,   /* --native (Python programs: keep the native frames) */
 	O_CALLSITE = 1 << 22, /* --call-site (summary) */
+	O_EXECCHAIN = 1 << 23, /* --exec-chain (summary: each process's exec chain) */
 };
 
 enum budget_kind { B_TOKENS, B_INPUT, B_OUTPUT, B_COST, B_WALL, B_CAT_TIME, B_CAT_CALLS };
@@ -63,6 +64,7 @@ struct opts {
 	const char *weight, *roots, *endpoint, *output; /* flamegraph, export, html */
 	int native;					/* --native */
 	int call_site_any;				/* --call-site any */
+	int exec_chain;					/* --exec-chain */
 	struct filter f;
 	struct budget budgets[MAX_LIST];
 	int nbudgets;
