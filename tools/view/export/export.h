@@ -46,6 +46,11 @@ int export_prom(struct view *v);
 
 /* The endpoint as a leaf frame: "[llm] openai gpt-4o", "[tool] api.github.com", ... */
 void x_leaf(const struct run *run, const struct vxch *x, char *buf, size_t n);
+/* Leaf frame of a child process item: "[process] sh -c" (its first two argv words). */
+struct pitem;
+void process_leaf(const struct run *run, const struct pitem *it, char *buf, size_t cap);
+/* Per child process item: the item whose (profiled) process started it, -1 (caller frees). */
+int32_t *pitems_up(const struct run *run, const struct pitem *pi, size_t npi);
 /* OTel GenAI operation of an LLM exchange: chat, text_completion, generate_content, embeddings. */
 const char *x_operation(const struct run *run, const struct vxch *x);
 /* Span / slice name: "chat gpt-4o" for LLM calls, "POST api.github.com" otherwise. */

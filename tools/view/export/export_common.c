@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis.h"
 #include "export.h"
 #include "otlp.h"
 
@@ -319,28 +320,83 @@ static struct fstack *stack_for(struct folded *f, const uint32_t *fr, uint32_t n
 	return s;
 }
 
-/* Subprocesses a thread started (spawn, system, popen, fork) as "[process] argv0 argv1" leaves
- * under the stack that started them; weighted by how long the child ran. */
-static void folded_processes(const struct view *v, struct symbolizer *sym, struct pystacks *ps,
-			     enum froots roots, struct folded *f)
+/* Manual span si and its ancestors as frames "[span NAME]", outermost first, into fr. */
+static uint32_t span_frames(struct folded *f, const struct run *run, int32_t si, uint32_t *fr,
+			    uint32_t n, uint32_t cap)
 {
-	const struct run *run = &v->a.run;
-	uint32_t fr[AP_MAX_FRAMES + 4];
+	int32_t chain[64];
+	uint32_t k = 0;
 	char buf[400];
 
-	if (!v->a.proc_items)
-		return;
-	for (size_t i = 0; i < run->n_pevs; i++) {
-		const struct vpev *e = &run->pevs[i];
-		const struct vproc *p = &run->procs[e->proc];
-		const struct symframe *const *sf;
-		const char *argv = S(run, e->argv);
-		size_t ns = 0, o;
-		uint32_t n = 0;
-		struct fstack *s;
+	for (; si >= 0 && k < 64; si = run->spans[si].parent)
+		chain[k++] = si;
+	while (k-- > 0 && n < cap) {
+		snprintf(buf, sizeof(buf), "[span %s]", S(run, run->spans[chain[k]].name));
+		fr[n++] = name_id(f, buf);
+	}
+	return n;
+}
 
-		if ((e->kind != AP_PEV_SPAWN && e->kind != AP_PEV_FORK) || !v->a.psel[e->proc])
-			continue;
+/* "[process] argv0 argv1": the first two words of the (redacted) argv name the tool ("sh -c",
+ * "git status"); the event's argv, else the profiled child's own. */
+void process_leaf(const struct run *run, const struct pitem *it, char *buf, size_t cap)
+{
+	const struct vpev *e = it->pev >= 0 ? &run->pevs[it->pev] : NULL;
+	uint32_t argv = 0, argc = 0;
+	size_t o = (size_t)snprintf(buf, cap, "[process]");
+
+	if (e && e->argc) {
+		argv = e->argv;
+		argc = e->argc;
+	} else if (it->proc >= 0 && run->procs[it->proc].argc) {
+		argv = run->procs[it->proc].argv;
+		argc = run->procs[it->proc].argc;
+	}
+	for (uint32_t a = 0, off = 0; a < argc && a < 2 && o < cap - 2; a++) {
+		const char *w = S(run, argv) + off, *sl = a ? NULL : strrchr(w, '/');
+
+		o += (size_t)snprintf(buf + o, cap - o, " %.60s", sl && sl[1] ? sl + 1 : w);
+		off += (uint32_t)strlen(w) + 1;
+	}
+	if (!argc)
+		snprintf(buf + o, cap - o, " %s", e && e->kind == AP_PEV_FORK ? "fork" : "?");
+}
+
+int32_t *pitems_up(const struct run *run, const struct pitem *pi, size_t npi)
+{
+	int32_t *owner = xmalloc((run->n_procs + 1) * sizeof(*owner));
+	int32_t *up = xmalloc((npi + 1) * sizeof(*up));
+
+	for (size_t p = 0; p < run->n_procs; p++)
+		owner[p] = -1;
+	for (size_t i = 0; i < npi; i++) /* every image of a profiled child's exec chain */
+		for (int32_t c = pi[i].proc, k = 0; c >= 0 && k <= (int)run->n_procs;
+		     c = run->procs[c].exec_next, k++)
+			owner[c] = (int32_t)i;
+	for (size_t i = 0; i < npi; i++)
+		up[i] = owner[pi[i].parent] != (int32_t)i ? owner[pi[i].parent] : -1;
+	free(owner);
+	return up;
+}
+
+/* The frames of child process item i, outermost first: the ones of the item whose process
+ * started it, else roots, spans and the stack of the event that started it; then its leaf. */
+static uint32_t pitem_frames(const struct view *v, struct symbolizer *sym, struct pystacks *ps,
+			     enum froots roots, struct folded *f, const struct pitem *pi,
+			     const int32_t *up, size_t i, uint32_t *fr, int depth)
+{
+	const struct run *run = &v->a.run;
+	const struct pitem *it = &pi[i];
+	const struct vpev *e = it->pev >= 0 ? &run->pevs[it->pev] : NULL;
+	const struct vproc *p = &run->procs[it->parent];
+	const struct symframe *const *sf;
+	char buf[400];
+	uint32_t n = 0;
+	size_t ns = 0;
+
+	if (up[i] >= 0 && depth < 16) {
+		n = pitem_frames(v, sym, ps, roots, f, pi, up, (size_t)up[i], fr, depth + 1);
+	} else {
 		if (roots != FR_NONE) {
 			char lb[128];
 
@@ -349,34 +405,69 @@ static void folded_processes(const struct view *v, struct symbolizer *sym, struc
 			fr[n++] = name_id(f, buf);
 		}
 		if (roots == FR_THREAD) {
-			snprintf(buf, sizeof(buf), "[tid %u]", e->tid);
+			snprintf(buf, sizeof(buf), "[tid %u]",
+				 it->tid ? it->tid : (uint32_t)p->pid);
 			fr[n++] = name_id(f, buf);
 		}
-		ns = py_stack(ps, sym, e->proc, e->stack_id, e->pystack_id, &sf);
-		for (size_t k = 0; k < ns && n < AP_MAX_FRAMES + 2; k++)
+		n = span_frames(f, run, it->span, fr, n, 70);
+		if (e)
+			ns = py_stack(ps, sym, it->parent, e->stack_id, e->pystack_id, &sf);
+		for (size_t k = 0; k < ns && n < AP_MAX_FRAMES + 70; k++)
 			fr[n++] = name_id(f, sf[k]->name);
-		o = (size_t)snprintf(buf, sizeof(buf), "[process]");
-		/* the first two words of the (redacted) argv name the tool: "sh -c", "git status"
-		 */
-		for (uint32_t a = 0, off = 0; a < e->argc && a < 2 && o < sizeof(buf) - 2; a++) {
-			o += (size_t)snprintf(buf + o, sizeof(buf) - o, " %.60s", argv + off);
-			off += (uint32_t)strlen(argv + off) + 1;
-		}
-		if (!e->argc)
-			snprintf(buf + o, sizeof(buf) - o, " %s",
-				 e->kind == AP_PEV_FORK ? "fork" : "?");
+	}
+	if (n < AP_MAX_FRAMES + 78) {
+		process_leaf(run, it, buf, sizeof(buf));
 		fr[n++] = name_id(f, buf);
+	}
+	return n;
+}
+
+/* The child processes a thread started (spawn, system, popen, fork, or a subprocess seen only
+ * by its wait) as "[process] ..." leaves under the spans and the stack that started them, a
+ * child's own children under it; weighted by how long each ran, its children's time taken out
+ * (a frame's total is then its lifetime). Helpers (a shim's forks) are left out. */
+static void folded_processes(const struct view *v, struct symbolizer *sym, struct pystacks *ps,
+			     enum froots roots, struct folded *f)
+{
+	const struct run *run = &v->a.run;
+	uint32_t fr[AP_MAX_FRAMES + 80];
+	struct pitem *pi;
+	double *own;
+	int32_t *up;
+	size_t npi;
+
+	if (!v->a.proc_items)
+		return;
+	npi = pitems_build(&v->a, &pi);
+	up = pitems_up(run, pi, npi);
+	own = xcalloc(npi + 1, sizeof(*own));
+	for (size_t i = 0; i < npi; i++)
+		if (pi[i].a != UNK && pi[i].b != UNK && pi[i].b > pi[i].a)
+			own[i] += (double)(pi[i].b - pi[i].a);
+	for (size_t i = 0; i < npi; i++)
+		if (up[i] >= 0)
+			own[up[i]] -= own[i] > 0 ? (double)(pi[i].b - pi[i].a) : 0;
+	for (size_t i = 0; i < npi; i++) {
+		struct fstack *s;
+		uint32_t n;
+
+		if (!v->a.psel[pi[i].parent])
+			continue;
+		n = pitem_frames(v, sym, ps, roots, f, pi, up, i, fr, 0);
 		s = stack_for(f, fr, n);
-		if (e->time != UNK && e->end != UNK && e->end > e->time)
-			s->w[FW_TIME] += (double)(e->end - e->time) / 1e3;
+		if (own[i] > 0)
+			s->w[FW_TIME] += own[i] / 1e3;
 		s->w[FW_CALLS] += 1;
 	}
+	free(own);
+	free(up);
+	free(pi);
 }
 
 void folded_build(const struct view *v, struct symbolizer *sym, enum froots roots, struct folded *f)
 {
 	const struct run *run = &v->a.run;
-	uint32_t fr[AP_MAX_FRAMES + 4];
+	uint32_t fr[AP_MAX_FRAMES + 80];
 	char buf[400];
 	struct pystacks *ps = py_open(run, sym, v->o.native);
 
@@ -403,8 +494,9 @@ void folded_build(const struct view *v, struct symbolizer *sym, enum froots root
 			snprintf(buf, sizeof(buf), "[tid %u]", x->tid);
 			fr[n++] = name_id(f, buf);
 		}
+		n = span_frames(f, run, x->span, fr, n, 70); /* manual spans, outermost first */
 		ns = py_stack(ps, sym, x->proc, x->stack_id, x->pystack_id, &sf);
-		for (size_t k = 0; k < ns && n < AP_MAX_FRAMES + 2; k++)
+		for (size_t k = 0; k < ns && n < AP_MAX_FRAMES + 70; k++)
 			fr[n++] = name_id(f, sf[k]->name);
 		x_leaf(run, x, buf, sizeof(buf));
 		fr[n++] = name_id(f, buf);
