@@ -28,8 +28,8 @@ struct critpath {
  * still running at t ran concurrently and are never spliced in. When no exchange ends at t,
  * the time back to the latest end of anything before t is the innermost manual span active at
  * t, else the active child process, else internal; a child process of the span's process that
- * started inside that span (a tool the span ran) is taken before the span: a step under it. Steps are merged when adjacent and
- * identical; they are contiguous and add up to the window exactly.
+ * started inside that span (a tool the span ran) is taken before the span: a step under it. Steps
+ * are merged when adjacent and identical; they are contiguous and add up to the window exactly.
  */
 void critpath_compute(const struct vrun *r, struct critpath *cp);
 void critpath_free(struct critpath *cp);

@@ -437,7 +437,8 @@ static void build(struct flame *c)
 
 static int cmp_pitem_start(const void *a, const void *b, void *ctx)
 {
-	const struct pitem *pi = ctx, *x = &pi[*(const uint32_t *)a], *y = &pi[*(const uint32_t *)b];
+	const struct pitem *pi = ctx, *x = &pi[*(const uint32_t *)a],
+			   *y = &pi[*(const uint32_t *)b];
 
 	if (x->a != y->a)
 		return x->a < y->a ? -1 : 1;

@@ -196,8 +196,7 @@ static void text_folded(FILE *f, const struct vrun *r, const struct pfold *pf, i
  * then the others in tree order; short helpers folded into one line.
  */
 /* --exec-chain: under a process row, every image of its chain with its command line. */
-static void text_exec_chain(FILE *f, const struct run *run, int32_t first, int32_t last,
-			    int width)
+static void text_exec_chain(FILE *f, const struct run *run, int32_t first, int32_t last, int width)
 {
 	size_t cap = 64 + 1400 * 8, o;
 	char *line = xmalloc(cap), one[1400];
@@ -216,8 +215,7 @@ static void text_exec_chain(FILE *f, const struct run *run, int32_t first, int32
 	free(line);
 }
 
-static void text_processes(FILE *f, const struct vrun *r, int width, int limit,
-			   int exec_chain)
+static void text_processes(FILE *f, const struct vrun *r, int width, int limit, int exec_chain)
 {
 	const struct run *run = &r->run;
 	int32_t *order = xmalloc((run->n_procs + 2) * sizeof(*order));
@@ -873,7 +871,8 @@ static int summary_json(struct view *v, struct totals *t, struct group *gm, size
 		for (size_t i = 0; i < np; i++) {
 			json_process(&w, run, &run->procs[order[i]],
 				     cw + (size_t)order[i] * AP_CAT_MAX, order[i] == pf.agent,
-				     pf.helper[order[i]], v->o.exec_chain ? pf.chain[order[i]] : -1);
+				     pf.helper[order[i]],
+				     v->o.exec_chain ? pf.chain[order[i]] : -1);
 		}
 		pfold_free(&pf);
 	}

@@ -25,6 +25,8 @@
 	"as the leaf frame (main;run_agent;curl_easy_perform;[llm] openai gpt-4o 812),\n" \
 	"symbolized from the recorded stacks. Python programs show their Python frames\n" \
 	"(agent.py:Agent.run:177) in place of the interpreter's; --native keeps both.\n"  \
+	"Manual spans are frames ([span NAME]) above what ran in them; child processes\n" \
+	"are [process] leaves under the span and stack that started them.\n"              \
 	"Pipe into flamegraph.pl; --json prints the merged tree."
 #define HTML_HELP                                                                          \
 	"One self-contained HTML report that needs no network: interactive flame graph,\n" \

@@ -188,7 +188,8 @@ static void collect_thread(struct ss *s, int32_t proc, uint32_t tid)
 			line[k++] = top = s->up[top];
 		it = &s->pi[top];
 		e = it->pev >= 0 ? &run->pevs[it->pev] : NULL;
-		if (it->parent != proc || (it->tid ? it->tid : (uint32_t)run->procs[proc].pid) != tid)
+		if (it->parent != proc ||
+		    (it->tid ? it->tid : (uint32_t)run->procs[proc].pid) != tid)
 			continue;
 		n = it->span >= 0 ? span_path(s, it->span) : 0;
 		if (e)
