@@ -97,6 +97,8 @@ check("CHILDREN=0: its exec chain starts at the bash shim and ends at python3",
       len(chain) >= 2 and chain[0]["exe"].endswith("/bash") and "bin/python3" in " ".join(chain[0]["argv"])
       and chain[-1]["exe"].split("/")[-1].startswith("python3"), f"{chain}")
 eq("CHILDREN=0: no helper folded", sum(p["helper"] for p in s["processes"]), 0)
+eq("CHILDREN=0: the shim's unfollowed short helpers are not process calls",
+   s["categories"]["process"]["recorded_calls"] if "process" in s["categories"] else 0, 0)
 txt = open(f"{W}/c0.txt").read()
 tab = txt[txt.index("Processes"):].split("\n")
 rows = [l for l in tab if re.match(r"  \d", l)]

@@ -179,6 +179,9 @@ size_t pitems_build(const struct vrun *r, struct pitem **out)
 			continue;
 		if (e->child_pid > 0 && proc_by_pid_after(run, e->child_pid, e->time) >= 0)
 			continue; /* the child is profiled: its lifetime is already an item */
+		if (run->procs[e->proc].exec_next >= 0 && e->end - e->time < HELPER_NS)
+			continue; /* a wrapper's short helper the preload did not follow
+				     (AGENTPROF_CHILDREN=0): folded like a profiled one */
 		it = VEC_PUSH(v, n, cap);
 		it->a = e->time;
 		it->b = e->end;
