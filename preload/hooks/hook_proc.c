@@ -129,13 +129,13 @@ static void before_exec(const char *path, char *const argv[], char *const envp[]
 
 /* AGENTPROF_CHILDREN=0, in a child of the profiled process: the exec'd program gets envp
  * without our variables (a copy on this stack: exec may follow vfork). */
-#define CHILD_ENV(envp, call)                                                     \
-	do {                                                                      \
-		if (AP_UNLIKELY(ap_unprofiled_child())) {                         \
-			char *clean_[ap_env_count(envp) + 1], ld_[AP_ENV_LD_MAX]; \
-			char *const *env_ = ap_env_for_child(envp, clean_, ld_);  \
-			return call;                                              \
-		}                                                                 \
+#define CHILD_ENV(envp, call)                                                                     \
+	do {                                                                                      \
+		if (AP_UNLIKELY(ap_unprofiled_child()) && ap_env_count(envp) < AP_ENV_COPY_MAX) { \
+			char *clean_[ap_env_count(envp) + 1], ld_[AP_ENV_LD_MAX];                 \
+			char *const *env_ = ap_env_for_child(envp, clean_, ld_);                  \
+			return call;                                                              \
+		}                                                                                 \
 	} while (0)
 
 AP_EXPORT int execve(const char *path, char *const argv[], char *const envp[])

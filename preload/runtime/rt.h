@@ -198,6 +198,9 @@ int ap_env_has_preload(char *const envp[]);
  * in a forked child, stop recording (environ is left as it is).
  */
 #define AP_ENV_LD_MAX 4096
+/* Larger environments are passed as they are (the copy lives on the stack): the child's own
+ * constructor then finds AGENTPROF_ONLY_PID is not its pid and records nothing. */
+#define AP_ENV_COPY_MAX 4096
 int ap_children_policy_init(void);
 static inline int ap_unprofiled_child(void)
 {
