@@ -128,8 +128,12 @@ static void pitems_sites(const struct vrun *r, struct pitem *v, size_t n)
 		const struct vpev *e;
 		struct span_key want, *hit;
 
-		if (it->pev < 0)
-			it->pev = start_event(run, ix, nix, it->parent, it->pid, it->a);
+		int32_t st = start_event(run, ix, nix, it->parent, it->pid, it->a);
+
+		if (st >= 0) /* the spawn or fork rather than the wait: its argv, path and site */
+			it->pev = st;
+		if (it->pev >= 0 && !it->path)
+			it->path = run->pevs[it->pev].path;
 		it->tid = 0;
 		it->span = -1;
 		if (it->pev < 0)

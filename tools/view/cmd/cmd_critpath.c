@@ -23,8 +23,9 @@ static void step_label(const struct run *run, const struct critpath *cp, const s
 	} else if (s->kind == CP_PROCESS) {
 		const struct pitem *p = &cp->pi[s->ref];
 
-		snprintf(buf, len, "child pid %d %s%s%s%s%s", p->pid, S(run, p->path),
-			 p->proc >= 0 ? "" : " (not profiled)", s->span >= 0 ? "  [span " : "",
+		snprintf(buf, len, "child pid %d%s%s%s%s%s%s", p->pid, *S(run, p->path) ? " " : "",
+			 S(run, p->path), p->proc >= 0 ? "" : " (not profiled)",
+			 s->span >= 0 ? "  [span " : "",
 			 s->span >= 0 ? S(run, run->spans[s->span].name) : "",
 			 s->span >= 0 ? "]" : "");
 	} else {

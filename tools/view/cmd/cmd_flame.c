@@ -194,8 +194,8 @@ static void child_item(struct flame *c, uint32_t k, int depth)
 		chain(c, it->proc, depth);
 		return;
 	}
-	setf(cn.name, sizeof(cn.name), "child pid %d %s (not profiled)", it->pid,
-	     S(c->run, it->path));
+	setf(cn.name, sizeof(cn.name), "child pid %d%s%s (not profiled)", it->pid,
+	     *S(c->run, it->path) ? " " : "", S(c->run, it->path));
 	leaf(c, &cn, depth);
 }
 
