@@ -9,7 +9,7 @@
 # "research"), the span's time split around them, steps adding up to the wall time; the folded
 # flame graph draws the span as a frame above its exchange and its tools, the tool's own child
 # under it, with frame totals equal to the children's lifetimes; speedscope nests the tools in
-# the span's frame too.
+# the span's frame too. Under AGENTPROF_CHILDREN=0 the unprofiled tools nest the same way.
 . "$(dirname "$0")/lib.sh"
 
 require_preload tools-nested || finish
@@ -130,5 +130,27 @@ for p in ss["profiles"]:
 eq("speedscope: the tools are opened inside the span's frame, the late one outside it",
    sorted(found), sorted({(True, "[process] sh -c"), (True, "[process] sleep 0.3"), (True, "[process] sleep 0.2"),
                           (False, "[process] sh -c"), (False, "[process] sleep 0.15")}))
+PY
+
+# the same agent under AGENTPROF_CHILDREN=0: the tools are not profiled, and still nest
+. "$AP_ROOT/tests/hardening/hlib.sh"
+h_prof "$W/c0" "$W/c0" AGENTPROF_CHILDREN=0 -- "$PY" "$W/agent.py" "$MOCK_PORT"
+eq "CHILDREN=0: agent runs unchanged" "$(cat "$W/c0.rc"):$(cat "$W/c0.out")" "0:ok"
+"$AP_VIEW" flame --json "$W/c0" >"$W/c0.flame.json" 2>&1
+"$AP_VIEW" export --format folded "$W/c0" >"$W/c0.folded" 2>&1
+check_py "" <<'PY'
+import json, os
+W = os.environ["W"]
+fl = json.load(open(f"{W}/c0.flame.json"))
+def walk(n, path=()):
+    yield n, path
+    for c in n.get("children", []):
+        yield from walk(c, path + (n,))
+kids = [(n["name"], p[-1]["kind"]) for n, p in walk(fl["root"]) if n["kind"] == "process" and "not profiled" in n["name"]]
+eq("CHILDREN=0 flame: two unprofiled tools inside span research, one under the thread",
+   sorted(k for n, k in kids), ["span", "span", "thread"])
+lines = open(f"{W}/c0.folded").read().splitlines()
+check("CHILDREN=0 folded: the posix_spawn'd sleep is a leaf under the span, named from its spawn event",
+      any(l.startswith("[span research];") and l.rsplit(" ", 1)[0].endswith(";[process] sleep 0.2") for l in lines), lines)
 PY
 finish
