@@ -186,8 +186,8 @@ static const struct optdesc optdescs[] = {
 	{{"exec-chain", no_argument, 0, OPT_EXECCHAIN},
 	 O_EXECCHAIN,
 	 NULL,
-	 "show each process's exec chain under its row (bash shim -> env -> python3 ...;\n"
-	 "JSON: exec_chain, the images from the first to this one); default: the final program"},
+	 "list each process's exec chain under its row (bash shim -> pyenv -> python3;\n"
+	 "JSON: exec_chain); default: the row shows the final program"},
 };
 
 #define NOPTS (sizeof(optdescs) / sizeof(optdescs[0]))
