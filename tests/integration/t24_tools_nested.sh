@@ -9,7 +9,9 @@
 # "research"), the span's time split around them, steps adding up to the wall time; the folded
 # flame graph draws the span as a frame above its exchange and its tools, the tool's own child
 # under it, with frame totals equal to the children's lifetimes; speedscope nests the tools in
-# the span's frame too. Under AGENTPROF_CHILDREN=0 the unprofiled tools nest the same way.
+# the span's frame too. Under AGENTPROF_CHILDREN=0 the unprofiled tools nest the same way. A
+# tool that makes its own LLM call has that call under its frame in the flame graph, counted
+# once; an agent started by a wrapper (timeout) is not drawn as the wrapper's tool.
 . "$(dirname "$0")/lib.sh"
 
 require_preload tools-nested || finish
@@ -130,6 +132,45 @@ for p in ss["profiles"]:
 eq("speedscope: the tools are opened inside the span's frame, the late one outside it",
    sorted(found), sorted({(True, "[process] sh -c"), (True, "[process] sleep 0.3"), (True, "[process] sleep 0.2"),
                           (False, "[process] sh -c"), (False, "[process] sleep 0.15")}))
+PY
+
+# a wrapper (timeout) starts an agent whose tool is a Python script making its own LLM call:
+# the tool's call nests under the tool's frame; the agent is no tool of the wrapper
+cat >"$W/tool.py" <<'EOF'
+import http.client, json, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+c.request("POST", "/v1/chat/completions", json.dumps({"model": "gpt-4o-mini", "messages": []}),
+          {"content-type": "application/json", "x-mock-delay-ms": "120"})
+c.getresponse().read()
+EOF
+cat >"$W/agent2.py" <<'EOF'
+import http.client, json, subprocess, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+c.request("POST", "/v1/chat/completions", json.dumps({"model": "gpt-4o", "messages": []}), {"content-type": "application/json"})
+c.getresponse().read()
+subprocess.run([sys.executable, sys.argv[2], sys.argv[1]], check=True)
+print("ok")
+EOF
+run_prof "$W/w" "$W/w" timeout 60 "$PY" "$W/agent2.py" "$MOCK_PORT" "$W/tool.py"
+eq "wrapped agent runs" "$(cat "$W/w.rc"):$(cat "$W/w.out")" "0:ok"
+"$AP_VIEW" export --format folded "$W/w" >"$W/w.folded" 2>&1
+"$AP_VIEW" summary --json "$W/w" >"$W/w.json" 2>&1
+check_py "" <<'PY'
+import json, os
+W = os.environ["W"]
+fw = [(l.rsplit(" ", 1)[0].split(";"), int(l.rsplit(" ", 1)[1])) for l in open(f"{W}/w.folded").read().splitlines() if l.strip()]
+check("wrapper: the agent is not a [process] frame of its wrapper",
+      not any(fr.startswith("[process]") and "agent2.py" in fr for s, w in fw for fr in s), [s for s, w in fw])
+a = [s for s, w in fw if s[-1] == "[llm] openai_compatible gpt-4o"]
+check("wrapper: the agent's own call stays at its own root", len(a) == 1 and not any(f.startswith("[process]") for f in a[0]), a)
+t = [s for s, w in fw if s[-1] == "[llm] openai_compatible gpt-4o-mini"]
+check("the tool's own LLM call nests under the tool's frame, below the agent's stack",
+      len(t) == 1 and any(f.startswith("[process] python3") and f.endswith("tool.py") for f in t[0]) and not t[0][0].startswith("[process]"), t)
+s = json.load(open(f"{W}/w.json"))
+tool = [p for p in s["processes"] if p["argv"] and len(p["argv"]) >= 2 and p["argv"][-2].endswith("tool.py")]
+life = tool[0]["duration_ns"] / 1000 if tool else 0
+tot = sum(w for st, w in fw if any(f.startswith("[process] python3") and f.endswith("tool.py") for f in st))
+check("the tool's frame totals its lifetime (its call included once)", tool and abs(tot - life) <= 0.05 * life + 2000, (tot, life))
 PY
 
 # the same agent under AGENTPROF_CHILDREN=0: the tools are not profiled, and still nest

@@ -51,8 +51,12 @@ void x_leaf(const struct run *run, const struct vxch *x, char *buf, size_t n);
 /* Leaf frame of a child process item: "[process] sh -c" (its first two argv words). */
 struct pitem;
 void process_leaf(const struct run *run, const struct pitem *it, char *buf, size_t cap);
-/* Per child process item: the item whose (profiled) process started it, -1 (caller frees). */
-int32_t *pitems_up(const struct run *run, const struct pitem *pi, size_t npi);
+/* Per process: the child process item whose exec chain it belongs to, -1 (caller frees). */
+int32_t *pitems_owner(const struct run *run, const struct pitem *pi, size_t npi);
+/* Per child process item: the item whose (profiled) process started it, -1 (caller frees);
+ * *agent (caller frees) marks the items that are the agent or a wrapper on the way to it (a
+ * launcher's child): they are not tools, and no tree goes through them. */
+int32_t *pitems_up(const struct run *run, const struct pitem *pi, size_t npi, uint8_t **agent);
 /* OTel GenAI operation of an LLM exchange: chat, text_completion, generate_content, embeddings. */
 const char *x_operation(const struct run *run, const struct vxch *x);
 /* Span / slice name: "chat gpt-4o" for LLM calls, "POST api.github.com" otherwise. */

@@ -362,10 +362,9 @@ void process_leaf(const struct run *run, const struct pitem *it, char *buf, size
 		snprintf(buf + o, cap - o, " %s", e && e->kind == AP_PEV_FORK ? "fork" : "?");
 }
 
-int32_t *pitems_up(const struct run *run, const struct pitem *pi, size_t npi)
+int32_t *pitems_owner(const struct run *run, const struct pitem *pi, size_t npi)
 {
 	int32_t *owner = xmalloc((run->n_procs + 1) * sizeof(*owner));
-	int32_t *up = xmalloc((npi + 1) * sizeof(*up));
 
 	for (size_t p = 0; p < run->n_procs; p++)
 		owner[p] = -1;
@@ -373,11 +372,48 @@ int32_t *pitems_up(const struct run *run, const struct pitem *pi, size_t npi)
 		for (int32_t c = pi[i].proc, k = 0; c >= 0 && k <= (int)run->n_procs;
 		     c = run->procs[c].exec_next, k++)
 			owner[c] = (int32_t)i;
-	for (size_t i = 0; i < npi; i++)
+	return owner;
+}
+
+/* Items on the way from the run's first process to the agent (a wrapper's child that is the
+ * agent, or leads to it): not tools (caller frees). */
+static uint8_t *pitems_agent_path(const struct run *run, const struct pitem *pi, size_t npi,
+				  const int32_t *owner)
+{
+	uint8_t *mark = xcalloc(npi + 1, 1);
+	struct pfold pf;
+
+	pfold_build(run, &pf);
+	for (int32_t x = pf.agent, k = 0; x >= 0 && k <= (int)npi; k++) {
+		int32_t o = owner[x];
+
+		if (o < 0 || mark[o])
+			break;
+		mark[o] = 1;
+		x = pi[o].parent;
+	}
+	pfold_free(&pf);
+	return mark;
+}
+
+int32_t *pitems_up(const struct run *run, const struct pitem *pi, size_t npi, uint8_t **agent)
+{
+	int32_t *owner = pitems_owner(run, pi, npi);
+	int32_t *up = xmalloc((npi + 1) * sizeof(*up));
+	uint8_t *mark = pitems_agent_path(run, pi, npi, owner);
+
+	for (size_t i = 0; i < npi; i++) {
 		up[i] = owner[pi[i].parent] != (int32_t)i ? owner[pi[i].parent] : -1;
+		if (up[i] >= 0 && mark[up[i]])
+			up[i] = -1; /* a tool of the agent (or of a wrapper) starts a tree */
+	}
 	free(owner);
+	*agent = mark;
 	return up;
 }
+
+/* Frames of one stack: spans (up to 64 deep), the program's stack, a child's own chain. */
+#define FR_CAP (4 * AP_MAX_FRAMES + 256)
 
 /* The frames of child process item i, outermost first: the ones of the item whose process
  * started it, else roots, spans and the stack of the event that started it; then its leaf. */
@@ -412,70 +448,95 @@ static uint32_t pitem_frames(const struct view *v, struct symbolizer *sym, struc
 		n = span_frames(f, run, it->span, fr, n, 70);
 		if (e)
 			ns = py_stack(ps, sym, it->parent, e->stack_id, e->pystack_id, &sf);
-		for (size_t k = 0; k < ns && n < AP_MAX_FRAMES + 70; k++)
+		for (size_t k = 0; k < ns && n < FR_CAP - 2 * AP_MAX_FRAMES; k++)
 			fr[n++] = name_id(f, sf[k]->name);
 	}
-	if (n < AP_MAX_FRAMES + 78) {
+	if (n < FR_CAP - AP_MAX_FRAMES - 80) {
 		process_leaf(run, it, buf, sizeof(buf));
 		fr[n++] = name_id(f, buf);
 	}
 	return n;
 }
 
+/* A run's child process items for the flame graph: which item each process belongs to (its
+ * exec chain was started as that item), the item that started each item, and each item's own
+ * weight: its lifetime less its children's and its own exchanges' (drawn under it). */
+struct fprocs {
+	struct pitem *pi;
+	size_t npi;
+	int32_t *owner, *up;
+	uint8_t *agent; /* per item: the agent or a wrapper on the way to it, not a tool */
+	double *own;
+};
+
 /* The child processes a thread started (spawn, system, popen, fork, or a subprocess seen only
  * by its wait) as "[process] ..." leaves under the spans and the stack that started them, a
- * child's own children under it; weighted by how long each ran, its children's time taken out
- * (a frame's total is then its lifetime). Helpers (a shim's forks) are left out. */
+ * child's own children under it; weighted by how long each ran, its children's and exchanges'
+ * time taken out (a frame's total is then its lifetime). Helpers (a shim's forks) are left out. */
 static void folded_processes(const struct view *v, struct symbolizer *sym, struct pystacks *ps,
-			     enum froots roots, struct folded *f)
+			     enum froots roots, struct folded *f, const struct fprocs *fp)
 {
-	const struct run *run = &v->a.run;
-	uint32_t fr[AP_MAX_FRAMES + 80];
-	struct pitem *pi;
-	double *own;
-	int32_t *up;
-	size_t npi;
+	uint32_t fr[FR_CAP];
 
 	if (!v->a.proc_items)
 		return;
-	npi = pitems_build(&v->a, &pi);
-	up = pitems_up(run, pi, npi);
-	own = xcalloc(npi + 1, sizeof(*own));
-	for (size_t i = 0; i < npi; i++)
-		if (pi[i].a != UNK && pi[i].b != UNK && pi[i].b > pi[i].a)
-			own[i] += (double)(pi[i].b - pi[i].a);
-	for (size_t i = 0; i < npi; i++)
-		if (up[i] >= 0)
-			own[up[i]] -= own[i] > 0 ? (double)(pi[i].b - pi[i].a) : 0;
-	for (size_t i = 0; i < npi; i++) {
+	for (size_t i = 0; i < fp->npi; i++) {
 		struct fstack *s;
 		uint32_t n;
 
-		if (!v->a.psel[pi[i].parent])
+		if (!v->a.psel[fp->pi[i].parent] || fp->agent[i])
 			continue;
-		n = pitem_frames(v, sym, ps, roots, f, pi, up, i, fr, 0);
+		n = pitem_frames(v, sym, ps, roots, f, fp->pi, fp->up, i, fr, 0);
 		s = stack_for(f, fr, n);
-		if (own[i] > 0)
-			s->w[FW_TIME] += own[i] / 1e3;
+		if (fp->own[i] > 0)
+			s->w[FW_TIME] += fp->own[i] / 1e3;
 		s->w[FW_CALLS] += 1;
 	}
-	free(own);
-	free(up);
-	free(pi);
+}
+
+static void fprocs_build(const struct vrun *r, struct fprocs *fp)
+{
+	const struct run *run = &r->run;
+
+	fp->npi = pitems_build(r, &fp->pi);
+	fp->owner = pitems_owner(run, fp->pi, fp->npi);
+	fp->up = pitems_up(run, fp->pi, fp->npi, &fp->agent);
+	for (size_t p = 0; p < run->n_procs; p++) /* the agent's calls stay at their own root */
+		if (fp->owner[p] >= 0 && fp->agent[fp->owner[p]])
+			fp->owner[p] = -1;
+	fp->own = xcalloc(fp->npi + 1, sizeof(*fp->own));
+	for (size_t i = 0; i < fp->npi; i++)
+		if (fp->pi[i].a != UNK && fp->pi[i].b != UNK && fp->pi[i].b > fp->pi[i].a)
+			fp->own[i] += (double)(fp->pi[i].b - fp->pi[i].a);
+	for (size_t i = 0; i < fp->npi; i++)
+		if (fp->up[i] >= 0 && fp->pi[i].b != UNK && fp->pi[i].a != UNK)
+			fp->own[fp->up[i]] -= (double)(fp->pi[i].b - fp->pi[i].a);
+}
+
+static void fprocs_free(struct fprocs *fp)
+{
+	free(fp->pi);
+	free(fp->owner);
+	free(fp->up);
+	free(fp->agent);
+	free(fp->own);
 }
 
 void folded_build(const struct view *v, struct symbolizer *sym, enum froots roots, struct folded *f)
 {
 	const struct run *run = &v->a.run;
-	uint32_t fr[AP_MAX_FRAMES + 80];
+	uint32_t fr[FR_CAP];
 	char buf[400];
 	struct pystacks *ps = py_open(run, sym, v->o.native);
+	struct fprocs fp;
 
 	memset(f, 0, sizeof(*f));
+	fprocs_build(&v->a, &fp);
 	for (size_t i = 0; i < run->n_xs; i++) {
 		const struct vxch *x = &run->xs[i];
 		const struct vproc *p = &run->procs[x->proc];
 		const struct symframe *const *sf;
+		int32_t o = fp.owner[x->proc];
 		size_t ns = 0;
 		uint32_t n = 0;
 		struct fstack *s;
@@ -483,20 +544,27 @@ void folded_build(const struct view *v, struct symbolizer *sym, enum froots root
 
 		if (!v->a.xsel[i])
 			continue;
-		if (roots != FR_NONE) {
-			char lb[128];
+		if (o >= 0 && v->a.psel[fp.pi[o].parent]) {
+			/* a child process's call: under the frames of the tool that it is */
+			n = pitem_frames(v, sym, ps, roots, f, fp.pi, fp.up, (size_t)o, fr, 0);
+			if (x->t0 != UNK && x->t1 > x->t0)
+				fp.own[o] -= (double)(x->t1 - x->t0);
+		} else {
+			if (roots != FR_NONE) {
+				char lb[128];
 
-			snprintf(buf, sizeof(buf), "%s [%d]", proc_label(run, p, lb, sizeof(lb)),
-				 p->pid);
-			fr[n++] = name_id(f, buf);
+				snprintf(buf, sizeof(buf), "%s [%d]",
+					 proc_label(run, p, lb, sizeof(lb)), p->pid);
+				fr[n++] = name_id(f, buf);
+			}
+			if (roots == FR_THREAD) {
+				snprintf(buf, sizeof(buf), "[tid %u]", x->tid);
+				fr[n++] = name_id(f, buf);
+			}
 		}
-		if (roots == FR_THREAD) {
-			snprintf(buf, sizeof(buf), "[tid %u]", x->tid);
-			fr[n++] = name_id(f, buf);
-		}
-		n = span_frames(f, run, x->span, fr, n, 70); /* manual spans, outermost first */
+		n = span_frames(f, run, x->span, fr, n, n + 64); /* manual spans, outermost first */
 		ns = py_stack(ps, sym, x->proc, x->stack_id, x->pystack_id, &sf);
-		for (size_t k = 0; k < ns && n < AP_MAX_FRAMES + 70; k++)
+		for (size_t k = 0; k < ns && n < FR_CAP - 1; k++)
 			fr[n++] = name_id(f, sf[k]->name);
 		x_leaf(run, x, buf, sizeof(buf));
 		fr[n++] = name_id(f, buf);
@@ -511,7 +579,8 @@ void folded_build(const struct view *v, struct symbolizer *sym, enum froots root
 		if (!isnan(x->cost))
 			s->w[FW_COST] += x->cost * 1e6 * proc_weight(p);
 	}
-	folded_processes(v, sym, ps, roots, f);
+	folded_processes(v, sym, ps, roots, f, &fp);
+	fprocs_free(&fp);
 	py_close(ps);
 }
 

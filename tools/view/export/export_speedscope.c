@@ -53,7 +53,8 @@ struct ss {
 	uint32_t pathbuf[MAX_PATH];
 	struct pitem *pi; /* child processes, drawn on the thread that started them */
 	size_t npi;
-	int32_t *up; /* per item: the item whose process started it (pitems_up), -1 */
+	int32_t *up;	/* per item: the item whose process started it (pitems_up), -1 */
+	uint8_t *agent; /* per item: the agent or a wrapper on the way to it, not a tool */
 };
 
 static uint64_t hstr(const char *s, const char *f)
@@ -183,6 +184,8 @@ static void collect_thread(struct ss *s, int32_t proc, uint32_t tid)
 		size_t ns = 0;
 		int k = 0;
 
+		if (s->agent[i])
+			continue; /* the agent itself, started by a wrapper: not a tool */
 		line[k++] = top;
 		while (s->up[top] >= 0 && k < 16)
 			line[k++] = top = s->up[top];
@@ -329,7 +332,7 @@ int export_speedscope(struct view *v)
 	s.sym = sym_open(run, v->err);
 	s.py = py_open(run, s.sym, v->o.native);
 	s.npi = v->a.proc_items ? pitems_build(&v->a, &s.pi) : 0;
-	s.up = pitems_up(run, s.pi, s.npi);
+	s.up = pitems_up(run, s.pi, s.npi, &s.agent);
 	/* profiles are rendered first (they define the frames), then the file around them */
 	pf = open_memstream(&pbuf, &plen);
 	if (!pf) {
@@ -386,6 +389,7 @@ int export_speedscope(struct view *v)
 	free(s.items);
 	free(s.pi);
 	free(s.up);
+	free(s.agent);
 	folded_free(&s.names);
 	py_close(s.py);
 	sym_close(s.sym);
