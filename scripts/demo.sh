@@ -1,6 +1,9 @@
 #!/bin/bash
 # demo.sh: run the example agent under the profiler against the bundled mock provider (TLS) and
 # show what agentprof-view makes of it. `make demo` installs dependencies and builds first.
+# The agent is started the way a pyenv user starts it: through a generated shim chain (a bash
+# shim that forks helpers and execs `pyenv exec`, a bash script that forks more helpers and
+# execs /usr/bin/python3), so the views show the agent first and the helpers folded.
 #
 # Output: out/demo/ (span files; report.html when the viewer has `html`). The mock runs on an
 # OS-chosen loopback port and is stopped on exit. Everything has a time limit.
@@ -48,6 +51,32 @@ if [ ! -s "$tmp/port" ]; then
 fi
 port=$(cat "$tmp/port")
 
+# A pyenv-style shim chain, like ~/.pyenv/shims/python3 -> pyenv exec -> the real python3.
+pyroot=$tmp/pyenv
+mkdir -p "$pyroot/shims" "$pyroot/libexec"
+echo system >"$pyroot/version"
+cat >"$pyroot/shims/python3" <<'EOF'
+#!/usr/bin/env bash
+set -e
+[ -n "${PYENV_DEBUG:-}" ] && set -x
+program="${0##*/}"
+PYENV_ROOT="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
+export PYENV_ROOT
+exec "$PYENV_ROOT/libexec/pyenv" exec "$program" "$@"
+EOF
+cat >"$pyroot/libexec/pyenv" <<'EOF'
+#!/usr/bin/env bash
+set -e
+version=$(cat "$PYENV_ROOT/version")
+for hook in exec rehash which; do
+	dirname "$PYENV_ROOT/libexec/pyenv-$hook" >/dev/null
+done
+[ "$(uname -s)" = Linux ] && [ -n "$version" ]
+shift 2
+exec /usr/bin/python3 "$@"
+EOF
+chmod +x "$pyroot/shims/python3" "$pyroot/libexec/pyenv"
+
 rm -rf "$OUT"
 mkdir -p "$OUT"
 section() {
@@ -55,17 +84,19 @@ section() {
 }
 
 section "the example agent under the profiler (mock provider at https://localhost:$port)"
-echo "\$ build/agentprof run -o $OUT --no-summary -- $PY examples/agent.py"
-AGENT_BASE_URL=https://localhost:$port SSL_CERT_FILE=$tmp/certs/ca.pem \
-	timeout -k 5 120 build/agentprof run -o "$OUT" --no-summary -- "$PY" examples/agent.py
+echo "(python3 here is a pyenv-style shim: shims/python3 -> pyenv exec python3 -> $PY)"
+echo "\$ build/agentprof run -o $OUT --no-summary -- python3 examples/agent.py"
+PATH=$pyroot/shims:$PATH AGENT_BASE_URL=https://localhost:$port \
+	SSL_CERT_FILE=$tmp/certs/ca.pem \
+	timeout -k 5 120 build/agentprof run -o "$OUT" --no-summary -- python3 examples/agent.py
 rc=$?
 if [ "$rc" -ne 0 ]; then
 	echo "demo: the agent run failed (exit $rc)" >&2
 	exit 1
 fi
 
-section "agentprof-view summary $OUT"
-timeout 60 "$VIEW" summary "$OUT"
+section "agentprof-view summary --exec-chain $OUT"
+timeout 60 "$VIEW" summary --exec-chain "$OUT"
 
 help=$(timeout 10 "$VIEW" --help 2>&1)
 has() {

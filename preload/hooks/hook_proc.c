@@ -21,7 +21,7 @@ static int own_process(void)
 }
 
 static void proc_event(unsigned kind, const char *path, char *const argv[], pid_t child, int status,
-		       int64_t t0, int64_t t1)
+		       int64_t t0, int64_t t1, int profiled)
 {
 	struct ap_record r;
 
@@ -32,7 +32,7 @@ static void proc_event(unsigned kind, const char *path, char *const argv[], pid_
 	r.u.proc_event.end_ns = t1;
 	r.u.proc_event.child_pid = child;
 	r.u.proc_event.status = status;
-	r.u.proc_event.profiled = (uint8_t)ap_rt.cfg.children;
+	r.u.proc_event.profiled = (uint8_t)profiled;
 	r.u.proc_event.span_id = ap_current_span();
 	r.u.proc_event.stack_id = ap_stack_capture();
 	r.u.proc_event.pystack_id = ap_pystack_capture();
@@ -65,7 +65,8 @@ AP_EXPORT pid_t fork(void)
 	err = errno;
 	if (pid > 0) {
 		ap_tls.guard++;
-		proc_event(AP_PEV_FORK, NULL, NULL, pid, AP_UNKNOWN, t0, ap_now());
+		proc_event(AP_PEV_FORK, NULL, NULL, pid, AP_UNKNOWN, t0, ap_now(),
+			   ap_rt.cfg.children);
 		ap_tls.guard--;
 	}
 	errno = err;
@@ -93,8 +94,10 @@ AP_EXPORT int daemon(int nochdir, int noclose)
  * Before the image is replaced: record the exec and compress what is left. A process that has
  * recorded nothing yet (a shell's child between fork and exec) writes nothing: the new image,
  * which keeps the pid, writes the one file of this process. It is kept when the new image
- * will not be profiled (children off, a static or set-id binary, or an environment of its own
- * without our LD_PRELOAD), so the exec is not lost.
+ * will not be profiled (a static or set-id binary, or an environment of its own without our
+ * LD_PRELOAD), so the exec is not lost. With AGENTPROF_CHILDREN=0 the profiled process's own
+ * execs are followed like any other; a child of it (forked or vforked) execs with
+ * ap_env_for_child's environment, so the program it runs is not profiled.
  */
 static int env_drops_preload(char *const envp[])
 {
@@ -113,8 +116,9 @@ static void before_exec(const char *path, char *const argv[], char *const envp[]
 	ap_tls.guard++;
 	unprofilable =
 		ap_child_unprofilable(path, path && !strchr(path, '/')) || env_drops_preload(envp);
-	if (ap_writer_has_file() || unprofilable || !ap_rt.cfg.children) {
-		proc_event(AP_PEV_EXEC, path, argv, ap_rt.pid, AP_UNKNOWN, ap_now(), AP_UNKNOWN);
+	if (ap_writer_has_file() || unprofilable) {
+		proc_event(AP_PEV_EXEC, path, argv, ap_rt.pid, AP_UNKNOWN, ap_now(), AP_UNKNOWN,
+			   !unprofilable);
 		ap_conn_all_closed(ap_now());
 		ap_write_process_end(AP_UNKNOWN, 1);
 		ap_flush(0);
@@ -122,9 +126,21 @@ static void before_exec(const char *path, char *const argv[], char *const envp[]
 	ap_tls.guard--;
 }
 
+/* AGENTPROF_CHILDREN=0, in a child of the profiled process: the exec'd program gets envp
+ * without our variables (a copy on this stack: exec may follow vfork). */
+#define CHILD_ENV(envp, call)                                                                     \
+	do {                                                                                      \
+		if (AP_UNLIKELY(ap_unprofiled_child()) && ap_env_count(envp) < AP_ENV_COPY_MAX) { \
+			char *clean_[ap_env_count(envp) + 1], ld_[AP_ENV_LD_MAX];                 \
+			char *const *env_ = ap_env_for_child(envp, clean_, ld_);                  \
+			return call;                                                              \
+		}                                                                                 \
+	} while (0)
+
 AP_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	before_exec(path, argv, envp);
+	CHILD_ENV(envp, AP_REAL(execve)(path, argv, env_));
 	return AP_REAL(execve)(path, argv, envp);
 }
 
@@ -132,12 +148,14 @@ AP_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *co
 		       int flags)
 {
 	before_exec(path, argv, envp);
+	CHILD_ENV(envp, AP_REAL(execveat)(dirfd, path, argv, env_, flags));
 	return AP_REAL(execveat)(dirfd, path, argv, envp, flags);
 }
 
 AP_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	before_exec(NULL, argv, envp);
+	CHILD_ENV(envp, AP_REAL(fexecve)(fd, argv, env_));
 	return AP_REAL(fexecve)(fd, argv, envp);
 }
 
@@ -146,18 +164,21 @@ AP_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 AP_EXPORT int execv(const char *path, char *const argv[])
 {
 	before_exec(path, argv, NULL);
+	CHILD_ENV(environ, AP_REAL(execve)(path, argv, env_));
 	return AP_REAL(execv)(path, argv);
 }
 
 AP_EXPORT int execvp(const char *file, char *const argv[])
 {
 	before_exec(file, argv, NULL);
+	CHILD_ENV(environ, AP_REAL(execvpe)(file, argv, env_));
 	return AP_REAL(execvp)(file, argv);
 }
 
 AP_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	before_exec(file, argv, envp);
+	CHILD_ENV(envp, AP_REAL(execvpe)(file, argv, env_));
 	return AP_REAL(execvpe)(file, argv, envp);
 }
 
@@ -202,6 +223,7 @@ static int exec_final_search(const char *file, char *const argv[], char *const e
 static int exec_final_env(const char *path, char *const argv[], char *const envp[])
 {
 	before_exec(path, argv, envp);
+	CHILD_ENV(envp, AP_REAL(execve)(path, argv, env_));
 	return AP_REAL(execve)(path, argv, envp);
 }
 
@@ -281,7 +303,7 @@ AP_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
 			   : WIFSIGNALED(st) ? 128 + WTERMSIG(st)
 					     : -1;
 		ap_tls.guard++;
-		proc_event(AP_PEV_WAIT, NULL, NULL, rc, code, t0, ap_now());
+		proc_event(AP_PEV_WAIT, NULL, NULL, rc, code, t0, ap_now(), ap_rt.cfg.children);
 		ap_tls.guard--;
 	}
 	errno = err;

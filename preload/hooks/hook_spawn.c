@@ -105,10 +105,23 @@ static int spawn_common(int which, int ver, pid_t *pid, const char *file,
 
 	if (AP_UNLIKELY(!fn))
 		return ENOSYS; /* posix_spawn reports errors as its return value */
+	if (AP_UNLIKELY(ap_unprofiled_child()) && ap_env_count(envp) < AP_ENV_COPY_MAX) {
+		char *clean[ap_env_count(envp) + 1], ld[AP_ENV_LD_MAX];
+
+		return fn(pid, file, fa, attr, argv, (char **)ap_env_for_child(envp, clean, ld));
+	}
 	if (!own_process())
 		return fn(pid, file, fa, attr, argv, envp);
 	t0 = ap_now();
-	rc = fn(pid ? pid : &child, file, fa, attr, argv, envp);
+	if (AP_UNLIKELY(!ap_rt.cfg.children) && ap_env_count(envp) < AP_ENV_COPY_MAX) {
+		/* AGENTPROF_CHILDREN=0: the spawned program starts without our variables */
+		char *clean[ap_env_count(envp) + 1], ld[AP_ENV_LD_MAX];
+
+		rc = fn(pid ? pid : &child, file, fa, attr, argv,
+			(char **)ap_env_for_child(envp, clean, ld));
+	} else {
+		rc = fn(pid ? pid : &child, file, fa, attr, argv, envp);
+	}
 	err = errno;
 	if (rc == 0) {
 		ap_tls.guard++;

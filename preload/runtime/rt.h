@@ -65,6 +65,7 @@ struct ap_config {
 	struct ap_rules rules;
 	int have_rules;
 	struct ap_metrics_addr metrics; /* AGENTPROF_PROMETHEUS */
+	pid_t only_pid; /* AGENTPROF_CHILDREN=0: the one process profiled, through its execs */
 };
 
 /* --- per-thread state (initial-exec TLS) ----------------------------------------------------- */
@@ -198,6 +199,31 @@ int ap_child_unprofilable(const char *file, int use_path);
 void ap_copy_argv(struct ap_proc_event *e, char *const argv[]);
 /* 1 when envp hands our preload on (an LD_PRELOAD naming libagentprof). */
 int ap_env_has_preload(char *const envp[]);
+
+/*
+ * AGENTPROF_CHILDREN=0 (rt_proc.c): one process is profiled, through every exec of its own
+ * (the pid stays), and no child of it. The profiled pid travels in AGENTPROF_ONLY_PID, so a
+ * child that starts with our preload anyway (system, popen) knows it is not the one.
+ * ap_children_policy_init runs in the constructor: 1 if this process is such a child (it then
+ * takes our variables out of its environment and records nothing). ap_unprofiled_child: 1 in a
+ * child of the profiled process (forked or vforked), whose execs get ap_env_for_child's copy of
+ * the environment: no LD_PRELOAD of ours, no AGENTPROF_* (the buffers are the caller's stack:
+ * out holds ap_env_count(envp) + 1 pointers; exec may follow vfork). ap_unprofiled_after_fork:
+ * in a forked child, stop recording (environ is left as it is).
+ */
+#define AP_ENV_LD_MAX 4096
+/* Larger environments are passed as they are (the copy lives on the stack): the child's own
+ * constructor then finds AGENTPROF_ONLY_PID is not its pid and records nothing. */
+#define AP_ENV_COPY_MAX 4096
+int ap_children_policy_init(void);
+static inline int ap_unprofiled_child(void)
+{
+	return AP_UNLIKELY(!ap_rt.cfg.children) && ap_rt.cfg.only_pid &&
+	       ap_getpid_raw() != ap_rt.cfg.only_pid;
+}
+size_t ap_env_count(char *const envp[]);
+char *const *ap_env_for_child(char *const envp[], char **out, char *ld);
+void ap_unprofiled_after_fork(void);
 
 /*
  * A vfork child shares our memory and must not record, but it may leave a note: the exec'd file

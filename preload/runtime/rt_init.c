@@ -175,33 +175,6 @@ static void parse_prometheus(struct ap_config *cfg)
 			cfg->metrics.label, why);
 }
 
-/* AGENTPROF_CHILDREN=0: take ourselves out of LD_PRELOAD so children start unprofiled. */
-static void drop_from_ld_preload(void)
-{
-	const char *v = getenv("LD_PRELOAD");
-	char out[4096];
-	size_t o = 0;
-
-	if (!v || strlen(v) >= sizeof(out))
-		return;
-	while (*v) {
-		size_t n = strcspn(v, ": ");
-		if (n && !(n >= 16 && memmem(v, n, "libagentprof.so", 15))) {
-			if (o)
-				out[o++] = ':';
-			memcpy(out + o, v, n);
-			o += n;
-		}
-		v += n;
-		v += strspn(v, ": ");
-	}
-	out[o] = 0;
-	if (o)
-		setenv("LD_PRELOAD", out, 1);
-	else
-		unsetenv("LD_PRELOAD");
-}
-
 void ap_config_parse(struct ap_config *cfg)
 {
 	const char *a;
@@ -326,6 +299,13 @@ static void child_identity(void)
 	atomic_store(&ap_rt.overhead_ns, 0);
 }
 
+/* AGENTPROF_CHILDREN=0: a forked child is not profiled. */
+static void children_policy_after_fork(void)
+{
+	if (!ap_rt.cfg.children)
+		ap_unprofiled_after_fork();
+}
+
 /*
  * What a forked child resets, in this order: the one table of fork handling, registered once
  * (pthread_atfork) at the end of start-up. Child handlers only: nothing of ours is held across
@@ -339,6 +319,8 @@ static void child_identity(void)
 static void (*const fork_child_steps[])(void) = {
 	/* pid, ppid, thread id, start time, counters */
 	child_identity,
+	/* AGENTPROF_CHILDREN=0: a forked child records nothing and writes no file */
+	children_policy_after_fork,
 	/* the parent's segment is dropped: the child's first record creates its own file */
 	ap_writer_after_fork_child,
 	/* connections stay, their in-flight exchanges are the parent's */
@@ -425,10 +407,10 @@ static void do_init(void)
 	ap_tls.guard++;
 	ap_resolve_libc();	     /* real libc functions: every step and wrapper uses them */
 	ap_config_parse(&ap_rt.cfg); /* every AGENTPROF_* variable, once */
-	if (!ap_rt.cfg.children)
-		drop_from_ld_preload(); /* also when disabled */
 	if (ap_rt.cfg.disabled)
 		goto out;
+	if (!ap_rt.cfg.children && ap_children_policy_init())
+		goto out;	     /* AGENTPROF_CHILDREN=0: a child of the one profiled process */
 	ap_rt.pid = ap_getpid_raw(); /* process identity */
 	ap_rt.ppid = getppid();
 	ap_rt.start_ns = ap_now();

@@ -210,3 +210,99 @@ int ap_env_has_preload(char *const envp[])
 			return strstr(envp[i], "libagentprof") != NULL;
 	return 0;
 }
+
+/* --- AGENTPROF_CHILDREN=0: one process, through its execs ----------------------------------- */
+
+extern char **environ;
+
+/* The LD_PRELOAD entry environ points to once cleaned in the constructor. */
+static char ld[AP_ENV_LD_MAX];
+
+/* The LD_PRELOAD value without libagentprof, into ld; 0 if nothing else is left. */
+static size_t ld_preload_without_us(const char *v, char *out)
+{
+	size_t o = 0;
+
+	while (*v) {
+		size_t n = strcspn(v, ": ");
+
+		if (n && !memmem(v, n, "libagentprof", 12) && o + n + 2 < AP_ENV_LD_MAX) {
+			if (o)
+				out[o++] = ':';
+			memcpy(out + o, v, n);
+			o += n;
+		}
+		v += n;
+		v += strspn(v, ": ");
+	}
+	out[o] = 0;
+	return o;
+}
+
+size_t ap_env_count(char *const envp[])
+{
+	size_t n = 0;
+
+	while (envp && envp[n])
+		n++;
+	return n;
+}
+
+/* in without our variables into out (out may be in itself: it is written behind the read). */
+static void env_without_us(char *const in[], char **out, char *ldbuf)
+{
+	size_t w = 0;
+
+	for (size_t r = 0; in && in[r]; r++) {
+		if (!strncmp(in[r], "AGENTPROF_", 10))
+			continue;
+		if (!strncmp(in[r], "LD_PRELOAD=", 11)) {
+			if (!strstr(in[r], "libagentprof")) {
+				out[w++] = in[r];
+				continue;
+			}
+			memcpy(ldbuf, "LD_PRELOAD=", 11);
+			if (ld_preload_without_us(in[r] + 11, ldbuf + 11))
+				out[w++] = ldbuf;
+			continue;
+		}
+		out[w++] = in[r];
+	}
+	out[w] = NULL;
+}
+
+char *const *ap_env_for_child(char *const envp[], char **out, char *ldbuf)
+{
+	if (!envp)
+		return envp;
+	env_without_us(envp, out, ldbuf);
+	return out;
+}
+
+/* environ itself is left alone: a host may keep its own count of it (bash does), so an
+ * array shortened under it would crash it. The exec and spawn wrappers clean a copy. */
+void ap_unprofiled_after_fork(void)
+{
+	atomic_store(&ap_rt.finished, 1); /* records nothing of its own, writes no file */
+}
+
+int ap_children_policy_init(void)
+{
+	const char *v = getenv("AGENTPROF_ONLY_PID");
+	pid_t me = ap_getpid_raw();
+	char num[24];
+
+	if (v && *v && atol(v) != me) {
+		/* a child that carries the preload anyway (system, popen, an exec we did not see):
+		 * not profiled, and neither are its own children */
+		ap_rt.cfg.only_pid = (pid_t)atol(v);
+		/* before main: nobody holds a count of environ yet */
+		if (environ)
+			env_without_us(environ, environ, ld);
+		return 1;
+	}
+	ap_rt.cfg.only_pid = me;
+	snprintf(num, sizeof(num), "%ld", (long)me);
+	setenv("AGENTPROF_ONLY_PID", num, 1);
+	return 0;
+}

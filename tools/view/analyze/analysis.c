@@ -42,6 +42,114 @@ static int64_t chain_end(const struct run *run, int32_t last)
 	return p->end != UNK ? i64_max(p->end, p->last_seen) : p->last_seen;
 }
 
+struct span_key {
+	int32_t proc;
+	uint64_t id;
+	int32_t idx;
+};
+
+static int cmp_span_key(const void *a, const void *b)
+{
+	const struct span_key *x = a, *y = b;
+
+	if (x->proc != y->proc)
+		return x->proc < y->proc ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Spawn and fork events rank before the wait that reaped the child. */
+static int pev_rank(uint8_t kind)
+{
+	return kind == AP_PEV_SPAWN || kind == AP_PEV_FORK ? 0 : kind == AP_PEV_WAIT ? 1 : 2;
+}
+
+/* Events that name a child, sorted by (process, child pid, rank, index). */
+static int cmp_pev(const void *a, const void *b, void *ctx)
+{
+	const struct run *run = ctx;
+	int32_t i = *(const int32_t *)a, j = *(const int32_t *)b;
+	const struct vpev *x = &run->pevs[i], *y = &run->pevs[j];
+
+	if (x->proc != y->proc)
+		return x->proc < y->proc ? -1 : 1;
+	if (x->child_pid != y->child_pid)
+		return x->child_pid < y->child_pid ? -1 : 1;
+	if (pev_rank(x->kind) != pev_rank(y->kind))
+		return pev_rank(x->kind) < pev_rank(y->kind) ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+/* The event of proc that names child pid (a spawn or fork, else the wait), -1. */
+static int32_t start_event(const struct run *run, const int32_t *ix, size_t nix, int32_t proc,
+			   int32_t pid, int64_t at)
+{
+	size_t lo = 0, hi = nix;
+
+	if (pid <= 0)
+		return -1;
+	while (lo < hi) { /* the first event of (proc, pid) */
+		size_t mid = lo + (hi - lo) / 2;
+		const struct vpev *e = &run->pevs[ix[mid]];
+
+		if (e->proc < proc || (e->proc == proc && e->child_pid < pid))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < nix; lo++) {
+		const struct vpev *e = &run->pevs[ix[lo]];
+
+		if (e->proc != proc || e->child_pid != pid)
+			break;
+		if (at != UNK && e->end != UNK && e->kind == AP_PEV_WAIT && e->end < at)
+			continue; /* reaped before this child started: an earlier child's pid */
+		return ix[lo];
+	}
+	return -1;
+}
+
+/* The thread and manual span of each item's start event. */
+static void pitems_sites(const struct vrun *r, struct pitem *v, size_t n)
+{
+	const struct run *run = &r->run;
+	struct span_key *keys = xmalloc((run->n_spans + 1) * sizeof(*keys));
+	int32_t *ix = xmalloc((run->n_pevs + 1) * sizeof(*ix));
+	size_t nix = 0;
+
+	for (size_t k = 0; k < run->n_pevs; k++)
+		if (run->pevs[k].child_pid > 0 && pev_rank(run->pevs[k].kind) <= 1)
+			ix[nix++] = (int32_t)k;
+	sort_r(ix, nix, sizeof(*ix), cmp_pev, (void *)run);
+	for (size_t i = 0; i < run->n_spans; i++)
+		keys[i] = (struct span_key){run->spans[i].proc, run->spans[i].id, (int32_t)i};
+	qsort(keys, run->n_spans, sizeof(*keys), cmp_span_key);
+	for (size_t i = 0; i < n; i++) {
+		struct pitem *it = &v[i];
+		const struct vpev *e;
+		struct span_key want, *hit;
+
+		int32_t st = start_event(run, ix, nix, it->parent, it->pid, it->a);
+
+		if (st >= 0) /* the spawn or fork rather than the wait: its argv, path and site */
+			it->pev = st;
+		if (it->pev >= 0 && !it->path)
+			it->path = run->pevs[it->pev].path;
+		it->tid = 0;
+		it->span = -1;
+		if (it->pev < 0)
+			continue;
+		e = &run->pevs[it->pev];
+		it->tid = e->tid;
+		want = (struct span_key){e->proc, e->span_id, 0};
+		hit = e->span_id ? bsearch(&want, keys, run->n_spans, sizeof(*keys), cmp_span_key)
+				 : NULL;
+		if (hit && r->ssel[hit->idx])
+			it->span = hit->idx;
+	}
+	free(keys);
+	free(ix);
+}
+
 size_t pitems_build(const struct vrun *r, struct pitem **out)
 {
 	const struct run *run = &r->run;
@@ -64,6 +172,7 @@ size_t pitems_build(const struct vrun *r, struct pitem **out)
 		it->parent = p->parent;
 		it->pid = p->pid;
 		it->path = p->exe;
+		it->pev = -1;
 	}
 	for (size_t i = 0; i < run->n_pevs; i++) {
 		const struct vpev *e = &run->pevs[i];
@@ -74,6 +183,9 @@ size_t pitems_build(const struct vrun *r, struct pitem **out)
 			continue;
 		if (e->child_pid > 0 && proc_by_pid_after(run, e->child_pid, e->time) >= 0)
 			continue; /* the child is profiled: its lifetime is already an item */
+		if (run->procs[e->proc].exec_next >= 0 && e->end - e->time < HELPER_NS)
+			continue; /* a wrapper's short helper the preload did not follow
+				     (AGENTPROF_CHILDREN=0): folded like a profiled one */
 		it = VEC_PUSH(v, n, cap);
 		it->a = e->time;
 		it->b = e->end;
@@ -81,8 +193,10 @@ size_t pitems_build(const struct vrun *r, struct pitem **out)
 		it->parent = e->proc;
 		it->pid = e->child_pid;
 		it->path = e->path;
+		it->pev = (int32_t)i;
 	}
 	pfold_free(&pf);
+	pitems_sites(r, v, n);
 	*out = v;
 	return n;
 }

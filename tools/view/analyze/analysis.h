@@ -32,9 +32,16 @@ struct pitem {
 	int32_t parent; /* the process that started it */
 	int32_t pid;
 	uint32_t path;
+	/* where it was started: the parent's event that names the child (its spawn or fork, else
+	 * the wait that reaped it: Python's vfork is invisible), -1 if none; that event's thread
+	 * (0 if none) and enclosing manual span index (-1 if none, or not selected) */
+	int32_t pev;
+	uint32_t tid;
+	int32_t span;
 };
 
-/* Child-process items of the selected processes, helpers left out (caller frees *out). */
+/* Child-process items of the selected processes, helpers left out, each with the thread and
+ * manual span that started it (caller frees *out). */
 size_t pitems_build(const struct vrun *r, struct pitem **out);
 
 /* Intervals of one category clipped to the window and merged (caller frees *out). */

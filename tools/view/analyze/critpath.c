@@ -147,7 +147,7 @@ static int cmp_i64(const void *x, const void *y)
 }
 
 static void push_step(struct critpath *cp, size_t *cap, enum cp_kind k, int32_t ref, int64_t a,
-		      int64_t b)
+		      int64_t b, int32_t span)
 {
 	struct cp_step *s;
 
@@ -161,6 +161,7 @@ static void push_step(struct critpath *cp, size_t *cap, enum cp_kind k, int32_t 
 	s->ref = ref;
 	s->a = a;
 	s->b = b;
+	s->span = span;
 }
 
 static void collect(const struct vrun *r, struct critpath *cp, struct level lv[3])
@@ -206,6 +207,18 @@ static long last_end_le(const struct level *l, const size_t *by_end, int64_t t)
 	return lo ? (long)by_end[lo - 1] : -1;
 }
 
+/* 1 when process proc is anc or was started (forked, exec'd) below it. */
+static int descends(const struct run *run, int32_t proc, int32_t anc)
+{
+	for (size_t guard = 0; proc >= 0 && guard <= run->n_procs; guard++) {
+		if (proc == anc)
+			return 1;
+		proc = run->procs[proc].exec_of >= 0 ? run->procs[proc].exec_of
+						     : run->procs[proc].parent;
+	}
+	return 0;
+}
+
 void critpath_compute(const struct vrun *r, struct critpath *cp)
 {
 	struct level lv[3] = {{0}};
@@ -229,10 +242,11 @@ void critpath_compute(const struct vrun *r, struct critpath *cp)
 	sort_r(by_end, lv[0].n, sizeof(*by_end), cmp_by_end, &lv[0]);
 	for (t = r->end; t > r->start;) {
 		long i = last_end_le(&lv[0], by_end, t);
+		int32_t in_span;
 		int k;
 
 		if (i >= 0 && lv[0].b[i] == t) { /* the call that finished last before this step */
-			push_step(cp, &cap, CP_EXCHANGE, lv[0].ref[i], lv[0].a[i], t);
+			push_step(cp, &cap, CP_EXCHANGE, lv[0].ref[i], lv[0].a[i], t, -1);
 			t = lv[0].a[i];
 			continue;
 		}
@@ -241,15 +255,28 @@ void critpath_compute(const struct vrun *r, struct critpath *cp)
 					      1)
 				    : -1;
 		k--;
+		in_span = -1;
+		if (i >= 0 && k == 1 && lv[2].n) { /* a tool process inside the span: its step */
+			long pi = find_ge(&lv[2], 1, 0, lv[2].size, count_before(&lv[2], t), t, 1);
+
+			if (pi >= 0 && lv[2].a[pi] >= lv[1].a[i] &&
+			    descends(&r->run, cp->pi[lv[2].ref[pi]].parent,
+				     r->run.spans[lv[1].ref[i]].proc)) {
+				in_span = lv[1].ref[i];
+				i = pi;
+				k = 2;
+			}
+		}
 		if (i >= 0) {
 			int64_t lo = end_before(ends, ne, t, lv[k].a[i]);
 
-			push_step(cp, &cap, k == 1 ? CP_SPAN : CP_PROCESS, lv[k].ref[i], lo, t);
+			push_step(cp, &cap, k == 1 ? CP_SPAN : CP_PROCESS, lv[k].ref[i], lo, t,
+				  k == 2 && in_span < 0 ? cp->pi[lv[k].ref[i]].span : in_span);
 			t = lo;
 		} else {
 			int64_t lo = end_before(ends, ne, t, r->start);
 
-			push_step(cp, &cap, CP_INTERNAL, -1, lo, t);
+			push_step(cp, &cap, CP_INTERNAL, -1, lo, t, -1);
 			t = lo;
 		}
 	}

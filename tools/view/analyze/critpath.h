@@ -10,6 +10,8 @@ struct cp_step {
 	enum cp_kind kind;
 	int32_t ref; /* exchange, span or pitem index; -1 for internal */
 	int64_t a, b;
+	int32_t span; /* process steps: the manual span the tool ran in (its own or an ancestor's
+			 process's), -1 */
 };
 
 struct critpath {
@@ -25,8 +27,9 @@ struct critpath {
  * the step is the exchange that finished last at t (the one that ran longest on ties); calls
  * still running at t ran concurrently and are never spliced in. When no exchange ends at t,
  * the time back to the latest end of anything before t is the innermost manual span active at
- * t, else the active child process, else internal. Steps are merged when adjacent and
- * identical; they are contiguous and add up to the window exactly.
+ * t, else the active child process, else internal; a child process of the span's process that
+ * started inside that span (a tool the span ran) is taken before the span: a step under it. Steps
+ * are merged when adjacent and identical; they are contiguous and add up to the window exactly.
  */
 void critpath_compute(const struct vrun *r, struct critpath *cp);
 void critpath_free(struct critpath *cp);

@@ -23,8 +23,11 @@ static void step_label(const struct run *run, const struct critpath *cp, const s
 	} else if (s->kind == CP_PROCESS) {
 		const struct pitem *p = &cp->pi[s->ref];
 
-		snprintf(buf, len, "child pid %d %s%s", p->pid, S(run, p->path),
-			 p->proc >= 0 ? "" : " (not profiled)");
+		snprintf(buf, len, "child pid %d%s%s%s%s%s%s", p->pid, *S(run, p->path) ? " " : "",
+			 S(run, p->path), p->proc >= 0 ? "" : " (not profiled)",
+			 s->span >= 0 ? "  [span " : "",
+			 s->span >= 0 ? S(run, run->spans[s->span].name) : "",
+			 s->span >= 0 ? "]" : "");
 	} else {
 		snprintf(buf, len, "no recorded I/O");
 	}
@@ -121,6 +124,8 @@ static void json_step(struct jw *w, const struct run *run, const struct critpath
 		jw_kint(w, "parent_pid", run->procs[p->parent].pid);
 		jw_kstr_opt(w, "exe", S(run, p->path));
 		jw_kbool(w, "profiled", p->proc >= 0);
+		jw_kint_opt(w, "tid", p->tid ? (int64_t)p->tid : UNK);
+		jw_kstr_opt(w, "span", s->span >= 0 ? S(run, run->spans[s->span].name) : NULL);
 	}
 	jw_obj_end(w);
 }

@@ -32,10 +32,9 @@ struct flame {
 	uint8_t *shown; /* processes with recorded activity in them or below them */
 	size_t hidden;
 	struct pystacks *py; /* Python call sites of exchanges */
-	/* per process started by a spawn event: the span it was started in (-1) and the thread */
-	int32_t *spawn_span;
-	uint32_t *spawn_tid;
-	uint8_t *span_spawns, *thread_spawns; /* per span / thread: it started a process */
+	/* child processes (pitems) by the container (thread or span) that started them */
+	uint32_t *p_off, *p_items;
+	uint8_t *pi_nested; /* pitem drawn in a container, not below its parent process */
 };
 
 /* --- rendering ------------------------------------------------------------------------------ */
@@ -179,16 +178,25 @@ static void exchange(struct flame *c, uint32_t i, int depth)
 static void container(struct flame *c, uint32_t cont, int depth);
 static void chain(struct flame *c, int32_t p, int depth);
 
-/* The profiled processes a span (span >= 0) or a thread (span < 0, outside spans) started. */
-static void spawned(struct flame *c, int32_t span, int32_t proc, uint32_t tid, int depth)
+/* A child process item where it was started: a profiled child's exec chain, else a leaf. */
+static void child_item(struct flame *c, uint32_t k, int depth)
 {
-	const struct run *run = c->run;
+	const struct pitem *it = &c->pi[k];
+	struct fnode cn = {.kind = "process",
+			   .a = it->a,
+			   .b = it->b,
+			   .fill = '+',
+			   .cat = AP_CAT_PROCESS,
+			   .pid = it->pid,
+			   .tid = -1};
 
-	for (size_t k = 0; k < run->n_procs && depth <= c->maxdepth; k++)
-		if (!c->seen[k] && run->procs[k].exec_of < 0 && c->spawn_tid[k] &&
-		    run->procs[k].parent == proc && c->spawn_span[k] == span &&
-		    (span >= 0 || c->spawn_tid[k] == tid))
-			chain(c, (int32_t)k, depth);
+	if (it->proc >= 0) {
+		chain(c, it->proc, depth);
+		return;
+	}
+	setf(cn.name, sizeof(cn.name), "child pid %d%s%s (not profiled)", it->pid,
+	     *S(c->run, it->path) ? " " : "", S(c->run, it->path));
+	leaf(c, &cn, depth);
 }
 
 static void span(struct flame *c, uint32_t i, int depth)
@@ -217,8 +225,6 @@ static void span(struct flame *c, uint32_t i, int depth)
 	node_open(c, &n, depth);
 	if (depth + 1 <= c->maxdepth)
 		container(c, (uint32_t)(run->n_threads + i), depth + 1);
-	if (c->span_spawns[i])
-		spawned(c, (int32_t)i, s->proc, s->tid, depth + 1);
 	node_close(c);
 }
 
@@ -227,25 +233,30 @@ static int64_t item_start(const struct flame *c, int is_span, uint32_t i)
 	return is_span ? c->run->spans[i].start : c->run->xs[i].t0;
 }
 
-/* Children of a thread or span: spans and exchanges merged by start time. */
+/* Children of a thread or span: spans, exchanges and the child processes it started (tools),
+ * merged by start time. */
 static void container(struct flame *c, uint32_t cont, int depth)
 {
 	uint32_t xi = c->x_off[cont], xe = c->x_off[cont + 1];
 	uint32_t si = c->s_off[cont], se = c->s_off[cont + 1];
-	size_t shown = 0, total = (xe - xi) + (se - si);
+	uint32_t pi = c->p_off[cont], pe = c->p_off[cont + 1];
+	size_t shown = 0, total = (xe - xi) + (se - si) + (pe - pi);
 
-	while (xi < xe || si < se) {
-		int take_span = si < se && (xi >= xe || item_start(c, 1, c->s_items[si]) <=
-								item_start(c, 0, c->x_items[xi]));
+	while (xi < xe || si < se || pi < pe) {
+		int64_t ts = si < se ? item_start(c, 1, c->s_items[si]) : INT64_MAX;
+		int64_t tx = xi < xe ? item_start(c, 0, c->x_items[xi]) : INT64_MAX;
+		int64_t tp = pi < pe ? c->pi[c->p_items[pi]].a : INT64_MAX;
 
 		if (!c->json && c->limit && shown == (size_t)c->limit) {
 			more_line(c, total - shown, depth);
 			return;
 		}
-		if (take_span)
+		if (si < se && ts <= tx && ts <= tp)
 			span(c, c->s_items[si++], depth);
-		else
+		else if (xi < xe && tx <= tp)
 			exchange(c, c->x_items[xi++], depth);
+		else
+			child_item(c, c->p_items[pi++], depth);
 		shown++;
 	}
 }
@@ -279,33 +290,19 @@ static void process(struct flame *c, int32_t p, int depth)
 				   .pid = pr->pid,
 				   .tid = th->tid};
 
-		if (th->proc != p || c->x_off[t] + c->s_off[t] == c->x_off[t + 1] + c->s_off[t + 1])
+		if (th->proc != p || c->x_off[t] + c->s_off[t] + c->p_off[t] ==
+					     c->x_off[t + 1] + c->s_off[t + 1] + c->p_off[t + 1])
 			continue;
 		setf(tn.name, sizeof(tn.name), "thread %u: %u exchanges, %u spans", th->tid, th->nx,
 		     th->nspans);
 		node_open(c, &tn, depth + 1);
 		if (depth + 2 <= c->maxdepth)
 			container(c, (uint32_t)t, depth + 2);
-		if (c->thread_spawns[t])
-			spawned(c, -1, p, th->tid, depth + 2);
 		node_close(c);
 	}
-	for (size_t k = 0; k < c->npi && depth + 1 <= c->maxdepth; k++) {
-		const struct pitem *it = &c->pi[k];
-		struct fnode cn = {.kind = "process",
-				   .a = it->a,
-				   .b = it->b,
-				   .fill = '+',
-				   .cat = AP_CAT_PROCESS,
-				   .pid = it->pid,
-				   .tid = -1};
-
-		if (it->proc >= 0 || it->parent != p)
-			continue;
-		setf(cn.name, sizeof(cn.name), "child pid %d %s (not profiled)", it->pid,
-		     S(run, it->path));
-		leaf(c, &cn, depth + 1);
-	}
+	for (size_t k = 0; k < c->npi && depth + 1 <= c->maxdepth; k++)
+		if (c->pi[k].proc < 0 && c->pi[k].parent == p && !c->pi_nested[k])
+			child_item(c, (uint32_t)k, depth + 1);
 	for (size_t k = 0; k < run->n_procs && depth + 1 <= c->maxdepth; k++)
 		if (!c->seen[k] && run->procs[k].parent == p && run->procs[k].exec_of < 0)
 			chain(c, (int32_t)k, depth + 1);
@@ -323,65 +320,6 @@ static void chain(struct flame *c, int32_t p, int depth)
 			c->seen[p] = 1;
 		}
 	}
-}
-
-struct span_key {
-	int32_t proc;
-	uint64_t id;
-	uint32_t idx;
-};
-
-static int cmp_span_key(const void *a, const void *b)
-{
-	const struct span_key *x = a, *y = b;
-
-	if (x->proc != y->proc)
-		return x->proc < y->proc ? -1 : 1;
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
-/* Where each profiled child was started: its spawn or fork event's span and thread. */
-static void spawn_sites(struct flame *c)
-{
-	const struct run *run = c->run;
-	struct span_key *keys = xmalloc((run->n_spans + 1) * sizeof(*keys));
-
-	c->spawn_span = xmalloc((run->n_procs + 1) * sizeof(*c->spawn_span));
-	c->spawn_tid = xcalloc(run->n_procs + 1, sizeof(*c->spawn_tid));
-	c->span_spawns = xcalloc(run->n_spans + 1, 1);
-	c->thread_spawns = xcalloc(run->n_threads + 1, 1);
-	for (size_t i = 0; i < run->n_spans; i++)
-		keys[i] = (struct span_key){run->spans[i].proc, run->spans[i].id, (uint32_t)i};
-	sort_n(keys, run->n_spans, sizeof(*keys), cmp_span_key);
-	for (size_t i = 0; i < run->n_procs; i++)
-		c->spawn_span[i] = -1;
-	for (size_t k = 0; k < run->n_pevs; k++) {
-		const struct vpev *e = &run->pevs[k];
-		struct span_key want = {e->proc, e->span_id, 0}, *hit;
-		int32_t child = -1, t;
-
-		if (e->child_pid <= 0 || (e->kind != AP_PEV_SPAWN && e->kind != AP_PEV_FORK))
-			continue;
-		for (size_t i = 0; i < run->n_procs && child < 0; i++)
-			if (run->procs[i].pid == e->child_pid && run->procs[i].parent == e->proc &&
-			    run->procs[i].exec_of < 0 && !c->spawn_tid[i])
-				child = (int32_t)i;
-		if (child < 0)
-			continue;
-		c->spawn_tid[child] = e->tid ? e->tid : 1;
-		hit = e->span_id ? bsearch(&want, keys, run->n_spans, sizeof(*keys), cmp_span_key)
-				 : NULL;
-		if (hit) {
-			c->spawn_span[child] = (int32_t)hit->idx;
-			c->span_spawns[hit->idx] = 1;
-		} else if ((t = run_thread(run, e->proc, e->tid)) >= 0) {
-			c->thread_spawns[t] = 1;
-		} else {
-			c->spawn_tid[child] =
-				0; /* no thread to nest under: drawn below the process */
-		}
-	}
-	free(keys);
 }
 
 /*
@@ -497,6 +435,42 @@ static void build(struct flame *c)
 	free(ks);
 }
 
+static int cmp_pitem_start(const void *a, const void *b, void *ctx)
+{
+	const struct pitem *pi = ctx, *x = &pi[*(const uint32_t *)a],
+			   *y = &pi[*(const uint32_t *)b];
+
+	if (x->a != y->a)
+		return x->a < y->a ? -1 : 1;
+	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+/* Each child process item goes to the span or thread that started it, when there is one. */
+static void nest_children(struct flame *c)
+{
+	const struct run *run = c->run;
+	uint32_t nb = (uint32_t)(run->n_threads + run->n_spans);
+	uint32_t *key = xmalloc((c->npi + 1) * sizeof(*key));
+
+	c->pi_nested = xcalloc(c->npi + 1, 1);
+	for (size_t k = 0; k < c->npi; k++) {
+		const struct pitem *it = &c->pi[k];
+		int32_t t = it->tid ? run_thread(run, it->parent, it->tid) : -1;
+
+		key[k] = UINT32_MAX;
+		if (it->span >= 0)
+			key[k] = (uint32_t)(run->n_threads + (size_t)it->span);
+		else if (t >= 0)
+			key[k] = (uint32_t)t;
+		c->pi_nested[k] = key[k] != UINT32_MAX;
+	}
+	bucket(nb, key, c->npi, &c->p_off, &c->p_items);
+	for (uint32_t b = 0; b < nb; b++)
+		sort_r(c->p_items + c->p_off[b], c->p_off[b + 1] - c->p_off[b], sizeof(uint32_t),
+		       cmp_pitem_start, c->pi);
+	free(key);
+}
+
 int cmd_flame(struct view *v)
 {
 	struct flame c = {.v = v, .r = &v->a, .run = &v->a.run, .f = v->out, .json = v->o.json};
@@ -512,7 +486,7 @@ int cmd_flame(struct view *v)
 	c.py = py_open(run, NULL, 0);
 	build(&c);
 	c.npi = v->a.proc_items ? pitems_build(&v->a, &c.pi) : 0;
-	spawn_sites(&c);
+	nest_children(&c);
 	mark_shown(&c);
 	root.a = v->a.start;
 	root.b = v->a.end;
@@ -559,9 +533,8 @@ int cmd_flame(struct view *v)
 	free(c.shown);
 	free(c.pi);
 	py_close(c.py);
-	free(c.spawn_span);
-	free(c.spawn_tid);
-	free(c.span_spawns);
-	free(c.thread_spawns);
+	free(c.p_off);
+	free(c.p_items);
+	free(c.pi_nested);
 	return 0;
 }

@@ -56,8 +56,30 @@ static void jw_argv(struct jw *w, const struct run *run, uint32_t argv, uint32_t
 	jw_arr_end(w);
 }
 
+/* The exec chain of p, first image to p itself: "exec_chain": [{pid, exe, argv}, ...]. */
+static void json_exec_chain(struct jw *w, const struct run *run, int32_t first,
+			    const struct vproc *p)
+{
+	jw_key(w, "exec_chain");
+	jw_arr(w);
+	for (int32_t c = first, k = 0; c >= 0 && k <= (int)run->n_procs;
+	     c = run->procs[c].exec_next, k++) {
+		const struct vproc *q = &run->procs[c];
+
+		jw_obj(w);
+		jw_kint(w, "pid", q->pid);
+		jw_kstr_opt(w, "exe", S(run, q->exe));
+		jw_argv(w, run, q->argv, q->argc);
+		jw_obj_end(w);
+		if (q == p)
+			break;
+	}
+	jw_arr_end(w);
+}
+
+/* chain_first: the first image of p's exec chain, to list it (--exec-chain), or -1. */
 static void json_process(struct jw *w, const struct run *run, const struct vproc *p,
-			 const int64_t *cw, int agent, int helper)
+			 const int64_t *cw, int agent, int helper, int32_t chain_first)
 {
 	int64_t e = proc_end(p);
 
@@ -96,6 +118,8 @@ static void json_process(struct jw *w, const struct run *run, const struct vproc
 	jw_kstr(w, "file", run->files[p->file].path);
 	jw_kbool(w, "agent", agent);   /* the last image of the chain with the most work */
 	jw_kbool(w, "helper", helper); /* folded in the text table */
+	if (chain_first >= 0)
+		json_exec_chain(w, run, chain_first, p);
 	jw_obj_end(w);
 }
 
@@ -171,7 +195,27 @@ static void text_folded(FILE *f, const struct vrun *r, const struct pfold *pf, i
  * One row per exec chain (its last image; the chain's start, end and calls), the agent first,
  * then the others in tree order; short helpers folded into one line.
  */
-static void text_processes(FILE *f, const struct vrun *r, int width, int limit)
+/* --exec-chain: under a process row, every image of its chain with its command line. */
+static void text_exec_chain(FILE *f, const struct run *run, int32_t first, int32_t last, int width)
+{
+	size_t cap = 64 + 1400 * 8, o;
+	char *line = xmalloc(cap), one[1400];
+
+	o = (size_t)snprintf(line, cap, "exec chain: ");
+	for (int32_t c = first, k = 0; c >= 0 && k <= (int)run->n_procs && o + 8 < cap;
+	     c = run->procs[c].exec_next, k++) {
+		argv_join(run, &run->procs[c], one, sizeof(one));
+		o += (size_t)snprintf(line + o, cap - o, "%s%s", c == first ? "" : " -> ", one);
+		if (o >= cap)
+			o = cap - 1;
+		if (c == last)
+			break;
+	}
+	put_wrap(f, line, width, 4);
+	free(line);
+}
+
+static void text_processes(FILE *f, const struct vrun *r, int width, int limit, int exec_chain)
 {
 	const struct run *run = &r->run;
 	int32_t *order = xmalloc((run->n_procs + 2) * sizeof(*order));
@@ -270,6 +314,8 @@ static void text_processes(FILE *f, const struct vrun *r, int width, int limit)
 			put_fit(f, cmd, cmdw - ind > 12 ? cmdw - ind : 12, 0);
 		}
 		fputc('\n', f);
+		if (exec_chain && nchain > 1)
+			text_exec_chain(f, run, fi, li, width);
 	}
 	text_folded(f, r, &pf, width);
 	pfold_free(&pf);
@@ -782,7 +828,7 @@ static int summary_text(struct view *v, struct totals *t, struct group *gm, size
 			free(buf);
 		}
 	}
-	text_processes(f, &v->a, width, v->o.limit);
+	text_processes(f, &v->a, width, v->o.limit, v->o.exec_chain);
 	wrapped_health(f, &v->a, &t->bd, width);
 	over = budgets_report(v, t, NULL, f);
 	return over ? 1 : 0;
@@ -825,7 +871,8 @@ static int summary_json(struct view *v, struct totals *t, struct group *gm, size
 		for (size_t i = 0; i < np; i++) {
 			json_process(&w, run, &run->procs[order[i]],
 				     cw + (size_t)order[i] * AP_CAT_MAX, order[i] == pf.agent,
-				     pf.helper[order[i]]);
+				     pf.helper[order[i]],
+				     v->o.exec_chain ? pf.chain[order[i]] : -1);
 		}
 		pfold_free(&pf);
 	}

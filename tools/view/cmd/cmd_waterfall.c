@@ -355,13 +355,17 @@ static void row_add(struct wrows *w, int32_t proc, uint32_t tid, int kind, int32
 			   b,	 fb};
 }
 
-/* The thread a process item was started from (its spawn event), else the parent's main one. */
+/* The thread a process item was started from (its spawn, fork or wait event), else the
+ * parent's main one. */
 static uint32_t spawn_tid(const struct run *run, const struct pitem *p)
 {
-	for (size_t k = 0; k < run->n_pevs; k++)
-		if (run->pevs[k].proc == p->parent && run->pevs[k].child_pid == p->pid)
-			return run->pevs[k].tid;
-	return (uint32_t)run->procs[p->parent].pid;
+	return p->tid ? p->tid : (uint32_t)run->procs[p->parent].pid;
+}
+
+/* The depth of a process item's row: under the manual span that started it, if any. */
+static int spawn_depth(const struct run *run, const struct pitem *p)
+{
+	return p->span >= 0 ? run->spans[p->span].depth + 1 : 0;
 }
 
 /*
@@ -383,30 +387,30 @@ static void nest_build(const struct run *run, const struct wrows *w, struct nest
 	ns->depth = xcalloc(n + 1, sizeof(*ns->depth));
 	for (size_t i = 0; i < n; i++)
 		ns->proc[i] = -1;
+	/* local depth: one below the process item's row in its parent's group */
 	for (size_t i = 0; i < w->npi; i++)
 		if (w->pi[i].proc >= 0) {
 			int32_t c = w->pi[i].proc;
 
 			ns->proc[c] = w->pi[i].parent;
 			ns->tid[c] = spawn_tid(run, &w->pi[i]);
+			ns->depth[c] = spawn_depth(run, &w->pi[i]) + 1;
 			for (int32_t e = run->procs[c].exec_next;
 			     e >= 0 && (size_t)e < n && ns->proc[e] < 0 && e != c;
 			     e = run->procs[e].exec_next) {
 				ns->proc[e] = ns->proc[c];
 				ns->tid[e] = ns->tid[c];
+				ns->depth[e] = ns->depth[c];
 			}
 		}
 	for (size_t i = 0; i < n; i++) { /* resolve grandchildren to the top group */
-		int d = 0;
-
 		for (size_t k = 0; k < n && ns->proc[i] >= 0 && ns->proc[ns->proc[i]] >= 0; k++) {
 			int32_t up = ns->proc[i];
 
 			ns->tid[i] = ns->tid[up];
 			ns->proc[i] = ns->proc[up];
-			d++;
+			ns->depth[i] += ns->depth[up];
 		}
-		ns->depth[i] = ns->proc[i] >= 0 ? d + 1 : 0;
 	}
 }
 
@@ -446,7 +450,7 @@ static void rows_collect(const struct vrun *vr, struct wrows *w)
 		const struct pitem *p = &w->pi[i];
 
 		row_add_nested(w, &ns, p->parent, spawn_tid(run, p), R_PROCESS, (int32_t)i, p->a,
-			       p->b, UNK, 0);
+			       p->b, UNK, spawn_depth(run, p));
 	}
 	free(ns.proc);
 	free(ns.tid);

@@ -27,7 +27,8 @@ static const struct command commands[] = {
 	 "Where the wall time went: time by category (overlaps counted once), LLM calls per\n"
 	 "provider and model, endpoints with percentiles, tokens, cost, processes, agents,\n"
 	 "drops, profiler overhead and coverage notes.",
-	 F_COMMON | O_WIDTH | O_PRICES | O_BUDGET | O_LIMIT | O_CALLSITE, 1, cmd_summary},
+	 F_COMMON | O_WIDTH | O_PRICES | O_BUDGET | O_LIMIT | O_CALLSITE | O_EXECCHAIN, 1,
+	 cmd_summary},
 	{"export", "--format FMT [PATH...]",
 	 "JSONL, folded stacks, speedscope, Chrome trace, OTLP or Prometheus (--format)",
 	 "Print one JSON object per exchange and per process (docs/agentprof-view.md):\n"
@@ -37,11 +38,14 @@ static const struct command commands[] = {
 	{"flame", "[PATH...]", "text flame chart: process > thread > span > exchange > phases",
 	 "Text flame chart: process > thread > manual span > exchange > phases (DNS, connect,\n"
 	 "TLS, request write, wait for first byte, receive). Bars are placed and sized to wall\n"
-	 "time and filled by category; every node shows its duration and share of the run.",
+	 "time and filled by category; every node shows its duration and share of the run.\n"
+	 "Child processes (subprocess tools) are drawn inside the span, else the thread, that\n"
+	 "started them, in time order with its exchanges.",
 	 F_COMMON | O_WIDTH | O_DEPTH | O_LIMIT | O_PHASES, 1, cmd_flame},
-	{"waterfall", "[PATH...]", "to-scale timeline, one lane per thread and per connection",
-	 "Timeline with one lane per thread and per connection, to scale, so overlap and idle\n"
-	 "gaps show; '|' marks the first response byte inside each bar.",
+	{"waterfall", "[PATH...]", "to-scale timeline, one labelled row per call",
+	 "Timeline with one row per exchange, manual span and child process, to scale, under\n"
+	 "a header per thread, so overlap and idle gaps show; rows started inside a span are\n"
+	 "indented under it; '|' marks the first response byte inside each bar.",
 	 F_COMMON | O_WIDTH | O_LIMIT | O_LANES, 1, cmd_waterfall},
 	{"tokens", "[PATH...]", "tokens per model, agent and call; context use; cost; budgets",
 	 "Token usage per model, per agent and in total (input, output, cache read/write,\n"
@@ -54,7 +58,8 @@ static const struct command commands[] = {
 	 F_COMMON | O_WIDTH | O_PRICES | O_THRESH | O_LIMIT | O_ALL, 1, cmd_bottlenecks},
 	{"critical-path", "[PATH...]", "the steps that determine the run's wall time",
 	 "The chain of exchanges, manual spans, child processes and internal gaps that\n"
-	 "determines the run's wall time, across threads and processes; steps add up to it.",
+	 "determines the run's wall time, across threads and processes; steps add up to it.\n"
+	 "A tool process run inside a span is a step under it ([span NAME]).",
 	 F_COMMON | O_WIDTH | O_LIMIT, 1, cmd_critical_path},
 	{"diff", "A B", "compare two runs; --fail-on gates regressions (exit 1)",
 	 "Compare run B against run A per model and endpoint (calls, p50, p95, tokens, cost)\n"

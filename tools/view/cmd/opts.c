@@ -41,6 +41,7 @@ enum {
 	OPT_LANES,
 	OPT_NATIVE,
 	OPT_CALLSITE,
+	OPT_EXECCHAIN,
 	OPT_OUTPUT = 'o',
 };
 
@@ -182,6 +183,11 @@ static const struct optdesc optdescs[] = {
 	 "WHICH",
 	 "'called from' per endpoint: user (default: the innermost frame outside the\n"
 	 "standard library and site-packages) or any (the innermost Python frame)"},
+	{{"exec-chain", no_argument, 0, OPT_EXECCHAIN},
+	 O_EXECCHAIN,
+	 NULL,
+	 "list each process's exec chain under its row (bash shim -> pyenv -> python3;\n"
+	 "JSON: exec_chain); default: the row shows the final program"},
 };
 
 #define NOPTS (sizeof(optdescs) / sizeof(optdescs[0]))
@@ -510,6 +516,9 @@ static int one_opt(struct view *v, int c, char *arg)
 		return 0;
 	case OPT_LANES:
 		o->lanes = 1;
+		return 0;
+	case OPT_EXECCHAIN:
+		o->exec_chain = 1;
 		return 0;
 	case OPT_COLOR:
 		if (!strcmp(arg, "auto"))

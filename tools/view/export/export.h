@@ -25,6 +25,8 @@
 	"as the leaf frame (main;run_agent;curl_easy_perform;[llm] openai gpt-4o 812),\n" \
 	"symbolized from the recorded stacks. Python programs show their Python frames\n" \
 	"(agent.py:Agent.run:177) in place of the interpreter's; --native keeps both.\n"  \
+	"Manual spans are frames ([span NAME]) above what ran in them; child processes\n" \
+	"are [process] leaves under the span and stack that started them.\n"              \
 	"Pipe into flamegraph.pl; --json prints the merged tree."
 #define HTML_HELP                                                                          \
 	"One self-contained HTML report that needs no network: interactive flame graph,\n" \
@@ -46,6 +48,15 @@ int export_prom(struct view *v);
 
 /* The endpoint as a leaf frame: "[llm] openai gpt-4o", "[tool] api.github.com", ... */
 void x_leaf(const struct run *run, const struct vxch *x, char *buf, size_t n);
+/* Leaf frame of a child process item: "[process] sh -c" (its first two argv words). */
+struct pitem;
+void process_leaf(const struct run *run, const struct pitem *it, char *buf, size_t cap);
+/* Per process: the child process item whose exec chain it belongs to, -1 (caller frees). */
+int32_t *pitems_owner(const struct run *run, const struct pitem *pi, size_t npi);
+/* Per child process item: the item whose (profiled) process started it, -1 (caller frees);
+ * *agent (caller frees) marks the items that are the agent or a wrapper on the way to it (a
+ * launcher's child): they are not tools, and no tree goes through them. */
+int32_t *pitems_up(const struct run *run, const struct pitem *pi, size_t npi, uint8_t **agent);
 /* OTel GenAI operation of an LLM exchange: chat, text_completion, generate_content, embeddings. */
 const char *x_operation(const struct run *run, const struct vxch *x);
 /* Span / slice name: "chat gpt-4o" for LLM calls, "POST api.github.com" otherwise. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis.h"
 #include "export.h"
 #include "otlp.h"
 
@@ -319,28 +320,119 @@ static struct fstack *stack_for(struct folded *f, const uint32_t *fr, uint32_t n
 	return s;
 }
 
-/* Subprocesses a thread started (spawn, system, popen, fork) as "[process] argv0 argv1" leaves
- * under the stack that started them; weighted by how long the child ran. */
-static void folded_processes(const struct view *v, struct symbolizer *sym, struct pystacks *ps,
-			     enum froots roots, struct folded *f)
+/* Manual span si and its ancestors as frames "[span NAME]", outermost first, into fr. */
+static uint32_t span_frames(struct folded *f, const struct run *run, int32_t si, uint32_t *fr,
+			    uint32_t n, uint32_t cap)
 {
-	const struct run *run = &v->a.run;
-	uint32_t fr[AP_MAX_FRAMES + 4];
+	int32_t chain[64];
+	uint32_t k = 0;
 	char buf[400];
 
-	if (!v->a.proc_items)
-		return;
-	for (size_t i = 0; i < run->n_pevs; i++) {
-		const struct vpev *e = &run->pevs[i];
-		const struct vproc *p = &run->procs[e->proc];
-		const struct symframe *const *sf;
-		const char *argv = S(run, e->argv);
-		size_t ns = 0, o;
-		uint32_t n = 0;
-		struct fstack *s;
+	for (; si >= 0 && k < 64; si = run->spans[si].parent)
+		chain[k++] = si;
+	while (k-- > 0 && n < cap) {
+		snprintf(buf, sizeof(buf), "[span %s]", S(run, run->spans[chain[k]].name));
+		fr[n++] = name_id(f, buf);
+	}
+	return n;
+}
 
-		if ((e->kind != AP_PEV_SPAWN && e->kind != AP_PEV_FORK) || !v->a.psel[e->proc])
-			continue;
+/* "[process] argv0 argv1": the first two words of the (redacted) argv name the tool ("sh -c",
+ * "git status"); the event's argv, else the profiled child's own. */
+void process_leaf(const struct run *run, const struct pitem *it, char *buf, size_t cap)
+{
+	const struct vpev *e = it->pev >= 0 ? &run->pevs[it->pev] : NULL;
+	uint32_t argv = 0, argc = 0;
+	size_t o = (size_t)snprintf(buf, cap, "[process]");
+
+	if (e && e->argc) {
+		argv = e->argv;
+		argc = e->argc;
+	} else if (it->proc >= 0 && run->procs[it->proc].argc) {
+		argv = run->procs[it->proc].argv;
+		argc = run->procs[it->proc].argc;
+	}
+	for (uint32_t a = 0, off = 0; a < argc && a < 2 && o < cap - 2; a++) {
+		const char *w = S(run, argv) + off, *sl = a ? NULL : strrchr(w, '/');
+
+		o += (size_t)snprintf(buf + o, cap - o, " %.60s", sl && sl[1] ? sl + 1 : w);
+		off += (uint32_t)strlen(w) + 1;
+	}
+	if (!argc)
+		snprintf(buf + o, cap - o, " %s", e && e->kind == AP_PEV_FORK ? "fork" : "?");
+}
+
+int32_t *pitems_owner(const struct run *run, const struct pitem *pi, size_t npi)
+{
+	int32_t *owner = xmalloc((run->n_procs + 1) * sizeof(*owner));
+
+	for (size_t p = 0; p < run->n_procs; p++)
+		owner[p] = -1;
+	for (size_t i = 0; i < npi; i++) /* every image of a profiled child's exec chain */
+		for (int32_t c = pi[i].proc, k = 0; c >= 0 && k <= (int)run->n_procs;
+		     c = run->procs[c].exec_next, k++)
+			owner[c] = (int32_t)i;
+	return owner;
+}
+
+/* Items on the way from the run's first process to the agent (a wrapper's child that is the
+ * agent, or leads to it): not tools (caller frees). */
+static uint8_t *pitems_agent_path(const struct run *run, const struct pitem *pi, size_t npi,
+				  const int32_t *owner)
+{
+	uint8_t *mark = xcalloc(npi + 1, 1);
+	struct pfold pf;
+
+	pfold_build(run, &pf);
+	for (int32_t x = pf.agent, k = 0; x >= 0 && k <= (int)npi; k++) {
+		int32_t o = owner[x];
+
+		if (o < 0 || mark[o])
+			break;
+		mark[o] = 1;
+		x = pi[o].parent;
+	}
+	pfold_free(&pf);
+	return mark;
+}
+
+int32_t *pitems_up(const struct run *run, const struct pitem *pi, size_t npi, uint8_t **agent)
+{
+	int32_t *owner = pitems_owner(run, pi, npi);
+	int32_t *up = xmalloc((npi + 1) * sizeof(*up));
+	uint8_t *mark = pitems_agent_path(run, pi, npi, owner);
+
+	for (size_t i = 0; i < npi; i++) {
+		up[i] = owner[pi[i].parent] != (int32_t)i ? owner[pi[i].parent] : -1;
+		if (up[i] >= 0 && mark[up[i]])
+			up[i] = -1; /* a tool of the agent (or of a wrapper) starts a tree */
+	}
+	free(owner);
+	*agent = mark;
+	return up;
+}
+
+/* Frames of one stack: spans (up to 64 deep), the program's stack, a child's own chain. */
+#define FR_CAP (4 * AP_MAX_FRAMES + 256)
+
+/* The frames of child process item i, outermost first: the ones of the item whose process
+ * started it, else roots, spans and the stack of the event that started it; then its leaf. */
+static uint32_t pitem_frames(const struct view *v, struct symbolizer *sym, struct pystacks *ps,
+			     enum froots roots, struct folded *f, const struct pitem *pi,
+			     const int32_t *up, size_t i, uint32_t *fr, int depth)
+{
+	const struct run *run = &v->a.run;
+	const struct pitem *it = &pi[i];
+	const struct vpev *e = it->pev >= 0 ? &run->pevs[it->pev] : NULL;
+	const struct vproc *p = &run->procs[it->parent];
+	const struct symframe *const *sf;
+	char buf[400];
+	uint32_t n = 0;
+	size_t ns = 0;
+
+	if (up[i] >= 0 && depth < 16) {
+		n = pitem_frames(v, sym, ps, roots, f, pi, up, (size_t)up[i], fr, depth + 1);
+	} else {
 		if (roots != FR_NONE) {
 			char lb[128];
 
@@ -349,42 +441,102 @@ static void folded_processes(const struct view *v, struct symbolizer *sym, struc
 			fr[n++] = name_id(f, buf);
 		}
 		if (roots == FR_THREAD) {
-			snprintf(buf, sizeof(buf), "[tid %u]", e->tid);
+			snprintf(buf, sizeof(buf), "[tid %u]",
+				 it->tid ? it->tid : (uint32_t)p->pid);
 			fr[n++] = name_id(f, buf);
 		}
-		ns = py_stack(ps, sym, e->proc, e->stack_id, e->pystack_id, &sf);
-		for (size_t k = 0; k < ns && n < AP_MAX_FRAMES + 2; k++)
+		n = span_frames(f, run, it->span, fr, n, 70);
+		if (e)
+			ns = py_stack(ps, sym, it->parent, e->stack_id, e->pystack_id, &sf);
+		for (size_t k = 0; k < ns && n < FR_CAP - 2 * AP_MAX_FRAMES; k++)
 			fr[n++] = name_id(f, sf[k]->name);
-		o = (size_t)snprintf(buf, sizeof(buf), "[process]");
-		/* the first two words of the (redacted) argv name the tool: "sh -c", "git status"
-		 */
-		for (uint32_t a = 0, off = 0; a < e->argc && a < 2 && o < sizeof(buf) - 2; a++) {
-			o += (size_t)snprintf(buf + o, sizeof(buf) - o, " %.60s", argv + off);
-			off += (uint32_t)strlen(argv + off) + 1;
-		}
-		if (!e->argc)
-			snprintf(buf + o, sizeof(buf) - o, " %s",
-				 e->kind == AP_PEV_FORK ? "fork" : "?");
+	}
+	if (n < FR_CAP - AP_MAX_FRAMES - 80) {
+		process_leaf(run, it, buf, sizeof(buf));
 		fr[n++] = name_id(f, buf);
+	}
+	return n;
+}
+
+/* A run's child process items for the flame graph: which item each process belongs to (its
+ * exec chain was started as that item), the item that started each item, and each item's own
+ * weight: its lifetime less its children's and its own exchanges' (drawn under it). */
+struct fprocs {
+	struct pitem *pi;
+	size_t npi;
+	int32_t *owner, *up;
+	uint8_t *agent; /* per item: the agent or a wrapper on the way to it, not a tool */
+	double *own;
+};
+
+/* The child processes a thread started (spawn, system, popen, fork, or a subprocess seen only
+ * by its wait) as "[process] ..." leaves under the spans and the stack that started them, a
+ * child's own children under it; weighted by how long each ran, its children's and exchanges'
+ * time taken out (a frame's total is then its lifetime). Helpers (a shim's forks) are left out. */
+static void folded_processes(const struct view *v, struct symbolizer *sym, struct pystacks *ps,
+			     enum froots roots, struct folded *f, const struct fprocs *fp)
+{
+	uint32_t fr[FR_CAP];
+
+	if (!v->a.proc_items)
+		return;
+	for (size_t i = 0; i < fp->npi; i++) {
+		struct fstack *s;
+		uint32_t n;
+
+		if (!v->a.psel[fp->pi[i].parent] || fp->agent[i])
+			continue;
+		n = pitem_frames(v, sym, ps, roots, f, fp->pi, fp->up, i, fr, 0);
 		s = stack_for(f, fr, n);
-		if (e->time != UNK && e->end != UNK && e->end > e->time)
-			s->w[FW_TIME] += (double)(e->end - e->time) / 1e3;
+		if (fp->own[i] > 0)
+			s->w[FW_TIME] += fp->own[i] / 1e3;
 		s->w[FW_CALLS] += 1;
 	}
+}
+
+static void fprocs_build(const struct vrun *r, struct fprocs *fp)
+{
+	const struct run *run = &r->run;
+
+	fp->npi = pitems_build(r, &fp->pi);
+	fp->owner = pitems_owner(run, fp->pi, fp->npi);
+	fp->up = pitems_up(run, fp->pi, fp->npi, &fp->agent);
+	for (size_t p = 0; p < run->n_procs; p++) /* the agent's calls stay at their own root */
+		if (fp->owner[p] >= 0 && fp->agent[fp->owner[p]])
+			fp->owner[p] = -1;
+	fp->own = xcalloc(fp->npi + 1, sizeof(*fp->own));
+	for (size_t i = 0; i < fp->npi; i++)
+		if (fp->pi[i].a != UNK && fp->pi[i].b != UNK && fp->pi[i].b > fp->pi[i].a)
+			fp->own[i] += (double)(fp->pi[i].b - fp->pi[i].a);
+	for (size_t i = 0; i < fp->npi; i++)
+		if (fp->up[i] >= 0 && fp->pi[i].b != UNK && fp->pi[i].a != UNK)
+			fp->own[fp->up[i]] -= (double)(fp->pi[i].b - fp->pi[i].a);
+}
+
+static void fprocs_free(struct fprocs *fp)
+{
+	free(fp->pi);
+	free(fp->owner);
+	free(fp->up);
+	free(fp->agent);
+	free(fp->own);
 }
 
 void folded_build(const struct view *v, struct symbolizer *sym, enum froots roots, struct folded *f)
 {
 	const struct run *run = &v->a.run;
-	uint32_t fr[AP_MAX_FRAMES + 4];
+	uint32_t fr[FR_CAP];
 	char buf[400];
 	struct pystacks *ps = py_open(run, sym, v->o.native);
+	struct fprocs fp;
 
 	memset(f, 0, sizeof(*f));
+	fprocs_build(&v->a, &fp);
 	for (size_t i = 0; i < run->n_xs; i++) {
 		const struct vxch *x = &run->xs[i];
 		const struct vproc *p = &run->procs[x->proc];
 		const struct symframe *const *sf;
+		int32_t o = fp.owner[x->proc];
 		size_t ns = 0;
 		uint32_t n = 0;
 		struct fstack *s;
@@ -392,19 +544,27 @@ void folded_build(const struct view *v, struct symbolizer *sym, enum froots root
 
 		if (!v->a.xsel[i])
 			continue;
-		if (roots != FR_NONE) {
-			char lb[128];
+		if (o >= 0 && v->a.psel[fp.pi[o].parent]) {
+			/* a child process's call: under the frames of the tool that it is */
+			n = pitem_frames(v, sym, ps, roots, f, fp.pi, fp.up, (size_t)o, fr, 0);
+			if (x->t0 != UNK && x->t1 > x->t0)
+				fp.own[o] -= (double)(x->t1 - x->t0);
+		} else {
+			if (roots != FR_NONE) {
+				char lb[128];
 
-			snprintf(buf, sizeof(buf), "%s [%d]", proc_label(run, p, lb, sizeof(lb)),
-				 p->pid);
-			fr[n++] = name_id(f, buf);
+				snprintf(buf, sizeof(buf), "%s [%d]",
+					 proc_label(run, p, lb, sizeof(lb)), p->pid);
+				fr[n++] = name_id(f, buf);
+			}
+			if (roots == FR_THREAD) {
+				snprintf(buf, sizeof(buf), "[tid %u]", x->tid);
+				fr[n++] = name_id(f, buf);
+			}
 		}
-		if (roots == FR_THREAD) {
-			snprintf(buf, sizeof(buf), "[tid %u]", x->tid);
-			fr[n++] = name_id(f, buf);
-		}
+		n = span_frames(f, run, x->span, fr, n, n + 64); /* manual spans, outermost first */
 		ns = py_stack(ps, sym, x->proc, x->stack_id, x->pystack_id, &sf);
-		for (size_t k = 0; k < ns && n < AP_MAX_FRAMES + 2; k++)
+		for (size_t k = 0; k < ns && n < FR_CAP - 1; k++)
 			fr[n++] = name_id(f, sf[k]->name);
 		x_leaf(run, x, buf, sizeof(buf));
 		fr[n++] = name_id(f, buf);
@@ -419,7 +579,8 @@ void folded_build(const struct view *v, struct symbolizer *sym, enum froots root
 		if (!isnan(x->cost))
 			s->w[FW_COST] += x->cost * 1e6 * proc_weight(p);
 	}
-	folded_processes(v, sym, ps, roots, f);
+	folded_processes(v, sym, ps, roots, f, &fp);
+	fprocs_free(&fp);
 	py_close(ps);
 }
 

@@ -1,8 +1,10 @@
 /* export_speedscope.c: "export --format speedscope": one evented profile per thread (more when
- * requests overlap), frames = manual spans, the program's stack, the endpoint and its phases. */
+ * requests overlap), frames = manual spans, the program's stack, the endpoint and its phases,
+ * and the child processes (tools) the thread started. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis.h"
 #include "export.h"
 #include "jsonw.h"
 
@@ -49,6 +51,10 @@ struct ss {
 	struct item *items;
 	size_t n_items, cap_items;
 	uint32_t pathbuf[MAX_PATH];
+	struct pitem *pi; /* child processes, drawn on the thread that started them */
+	size_t npi;
+	int32_t *up;	/* per item: the item whose process started it (pitems_up), -1 */
+	uint8_t *agent; /* per item: the agent or a wrapper on the way to it, not a tool */
 };
 
 static uint64_t hstr(const char *s, const char *f)
@@ -168,6 +174,36 @@ static void collect_thread(struct ss *s, int32_t proc, uint32_t tid)
 			s->pathbuf[n] = frame(s, ph[k].name, NULL, 0);
 			add_item(s, i64_max(ph[k].a, x->t0), i64_min(ph[k].b, x->t1), n + 1);
 		}
+	}
+	for (size_t i = 0; i < s->npi; i++) { /* the tools this thread started, and theirs */
+		int32_t line[16], top = (int32_t)i;
+		const struct pitem *it;
+		const struct vpev *e;
+		const struct symframe *const *sf;
+		uint32_t n;
+		size_t ns = 0;
+		int k = 0;
+
+		if (s->agent[i])
+			continue; /* the agent itself, started by a wrapper: not a tool */
+		line[k++] = top;
+		while (s->up[top] >= 0 && k < 16)
+			line[k++] = top = s->up[top];
+		it = &s->pi[top];
+		e = it->pev >= 0 ? &run->pevs[it->pev] : NULL;
+		if (it->parent != proc ||
+		    (it->tid ? it->tid : (uint32_t)run->procs[proc].pid) != tid)
+			continue;
+		n = it->span >= 0 ? span_path(s, it->span) : 0;
+		if (e)
+			ns = py_stack(s->py, s->sym, proc, e->stack_id, e->pystack_id, &sf);
+		for (size_t f = 0; f < ns && n < MAX_PATH - 18; f++)
+			s->pathbuf[n++] = frame(s, sf[f]->name, sf[f]->file, sf[f]->line);
+		while (k-- > 0) {
+			process_leaf(run, &s->pi[line[k]], buf, sizeof(buf));
+			s->pathbuf[n++] = frame(s, buf, NULL, 0);
+		}
+		add_item(s, s->pi[i].a, s->pi[i].b, n);
 	}
 }
 
@@ -295,6 +331,8 @@ int export_speedscope(struct view *v)
 
 	s.sym = sym_open(run, v->err);
 	s.py = py_open(run, s.sym, v->o.native);
+	s.npi = v->a.proc_items ? pitems_build(&v->a, &s.pi) : 0;
+	s.up = pitems_up(run, s.pi, s.npi, &s.agent);
 	/* profiles are rendered first (they define the frames), then the file around them */
 	pf = open_memstream(&pbuf, &plen);
 	if (!pf) {
@@ -349,6 +387,9 @@ int export_speedscope(struct view *v)
 	free(s.lines);
 	free(s.fh);
 	free(s.items);
+	free(s.pi);
+	free(s.up);
+	free(s.agent);
 	folded_free(&s.names);
 	py_close(s.py);
 	sym_close(s.sym);

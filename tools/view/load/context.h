@@ -19,19 +19,20 @@ enum opt_bits {
 	O_FORMAT = 1 << 7,
 	O_DEPTH = 1 << 8,
 	O_LIMIT = 1 << 9,
-	O_PHASES = 1 << 10,   /* --no-phases */
-	O_CALLS = 1 << 11,    /* --calls */
-	O_WEIGHT = 1 << 12,   /* --weight (flamegraph, folded) */
-	O_ROOTS = 1 << 13,    /* --roots */
-	O_ENDPOINT = 1 << 14, /* --endpoint (export otlp) */
-	O_OUTPUT = 1 << 15,   /* -o, --output */
-	O_ALL = 1 << 16,      /* --all (bottlenecks: every instance) */
-	O_COLOR = 1 << 17,    /* --color=auto|always|never */
-	O_LANES = 1 << 18,    /* --lanes (waterfall: one lane per thread and connection) */
-	O_SHIP = 1 << 19,     /* --follow --state --batch-spans --batch-bytes --no-gzip (export) */
-	O_QUIET = 1 << 20,    /* --quiet: no progress on stderr */
-	O_NATIVE = 1 << 21,   /* --native (Python programs: keep the native frames) */
-	O_CALLSITE = 1 << 22, /* --call-site (summary) */
+	O_PHASES = 1 << 10,    /* --no-phases */
+	O_CALLS = 1 << 11,     /* --calls */
+	O_WEIGHT = 1 << 12,    /* --weight (flamegraph, folded) */
+	O_ROOTS = 1 << 13,     /* --roots */
+	O_ENDPOINT = 1 << 14,  /* --endpoint (export otlp) */
+	O_OUTPUT = 1 << 15,    /* -o, --output */
+	O_ALL = 1 << 16,       /* --all (bottlenecks: every instance) */
+	O_COLOR = 1 << 17,     /* --color=auto|always|never */
+	O_LANES = 1 << 18,     /* --lanes (waterfall: one lane per thread and connection) */
+	O_SHIP = 1 << 19,      /* --follow --state --batch-spans --batch-bytes --no-gzip (export) */
+	O_QUIET = 1 << 20,     /* --quiet: no progress on stderr */
+	O_NATIVE = 1 << 21,    /* --native (Python programs: keep the native frames) */
+	O_CALLSITE = 1 << 22,  /* --call-site (summary) */
+	O_EXECCHAIN = 1 << 23, /* --exec-chain (summary: each process's exec chain) */
 };
 
 enum budget_kind { B_TOKENS, B_INPUT, B_OUTPUT, B_COST, B_WALL, B_CAT_TIME, B_CAT_CALLS };
@@ -63,6 +64,7 @@ struct opts {
 	const char *weight, *roots, *endpoint, *output; /* flamegraph, export, html */
 	int native;					/* --native */
 	int call_site_any;				/* --call-site any */
+	int exec_chain;					/* --exec-chain */
 	struct filter f;
 	struct budget budgets[MAX_LIST];
 	int nbudgets;
