@@ -4,14 +4,16 @@
 #  1. unit tests: every executable build/tests/test_*; each prints "N passed, N failed" and the
 #     numbers are added up (a crash or sanitizer abort with no failure counted adds 1 failure);
 #  1b. the layer check (scripts/check-layers.sh) counts one pass or one failure;
-#  2. builds the C fixtures (make -C tests/fixtures -> build/fixtures/);
+#  2. builds every target program once (make -C tests/targets -> build/targets/, and the fuzz
+#     truncation driver -> build/fuzz/), so tests side by side never compile the same target;
 #  3. makes a throwaway CA + localhost certificate (scripts/gen-cert.sh);
 #  4. for each integration test, starts its own mock provider pair (plain HTTP and TLS, OS-chosen
 #     ports via --ready-file) and exports MOCK_PORT, MOCK_TLS_PORT, MOCK_LOG, MOCK_TLS_LOG, AP_CA,
 #     AP_CERT, AP_KEY;
 #  5. runs every executable tests/integration/t*.sh, AP_TEST_JOBS at a time (default: the number of
-#     CPUs; a test whose first lines say "ap-test: serial" runs alone afterwards); results are
-#     printed in name order. Each assertion line a test prints counts:
+#     CPUs; a test whose first lines say "ap-test: serial" runs alone afterwards), longest first
+#     (durations of the last run, build/test-times.txt, else tests/integration/durations.txt), so
+#     the slow ones do not start last and leave a core idle; results are printed in name order. Each assertion line a test prints counts:
 #     "ok - ..." one pass, "FAIL - ..." one failure ("skip - ..." neither). A test that exits
 #     non-zero without printing a FAIL line (crash, timeout) counts one failure; a test that
 #     prints nothing and exits 0 counts one pass;
@@ -22,6 +24,7 @@
 #             regular expression, e.g. -k 't1[0-6]|test_http')
 # -v          print every assertion line (default: FAIL and skip lines, plus a per-test count)
 # Scratch output and logs: build/test-out/ (one directory and one .log per integration test).
+# The summary before the final line gives the wall time of each phase and the CPU seconds used.
 # Time limits: 300 s per unit binary, AP_TEST_TIMEOUT (default 300 s) per integration test; every
 # command inside a test has its own timeout (lib.sh, 60 s).
 
@@ -35,7 +38,7 @@ while getopts "k:vh" o; do
 	k) PATTERN=$OPTARG ;;
 	v) VERBOSE=1 ;;
 	*)
-		sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
 		exit 2
 		;;
 	esac
@@ -48,6 +51,7 @@ export AP_ROOT=$ROOT AP_TEST_OUT=$OUT
 PASS=0
 FAIL=0
 T0=$(date +%s)
+t_int=""
 PIDS=""
 
 matches() {
@@ -115,17 +119,17 @@ for t in tests/integration/t*.sh; do
 done
 
 if [ "${#itests[@]}" -gt 0 ]; then
-	# ---- 2. fixtures
-	# Everything the tests build is built here, once, so that tests running side by side never
+	# ---- 2. target programs
+	# Everything the tests run is built here, once, so that tests running side by side never
 	# compile the same target at the same time (their own make calls then find it up to date).
-	if make --no-print-directory -s -C tests/fixtures OUT="$ROOT/build/fixtures" all \
-		"$ROOT/build/fixtures/stack_paths" "$ROOT/build/fixtures/gen_spans" >"$OUT/fixtures.log" 2>&1 &&
-		make --no-print-directory -s -C tests/hardening -j2 >>"$OUT/fixtures.log" 2>&1 &&
-		make --no-print-directory -s -C tests/fuzz driver >>"$OUT/fixtures.log" 2>&1; then
-		echo "fixtures: built into build/fixtures/, build/hardening/, build/fuzz/"
+	t_build=$(date +%s)
+	if make --no-print-directory -s -C tests/targets -j"$(nproc 2>/dev/null || echo 2)" \
+		>"$OUT/targets.log" 2>&1 &&
+		make --no-print-directory -s -C tests/fuzz driver >>"$OUT/targets.log" 2>&1; then
+		echo "targets: built into build/targets/ and build/fuzz/ in $(($(date +%s) - t_build)) s"
 	else
-		echo "FAIL - fixtures: build failed:"
-		tail -20 "$OUT/fixtures.log" | sed 's/^/    /'
+		echo "FAIL - targets: build failed:"
+		tail -20 "$OUT/targets.log" | sed 's/^/    /'
 		FAIL=$((FAIL + 1))
 	fi
 
@@ -203,13 +207,22 @@ if [ "${#itests[@]}" -gt 0 ]; then
 	}
 
 	# Tests whose header carries "ap-test: serial" (timing-sensitive or machine-wide) run alone,
-	# after the others; the rest run AP_TEST_JOBS at a time (default: the number of CPUs).
+	# after the others; the rest run AP_TEST_JOBS at a time (default: the number of CPUs),
+	# longest first by the durations of the last run (build/test-times.txt; a fresh clone uses
+	# tests/integration/durations.txt; a test in neither counts 5 s).
 	jobs_max=${AP_TEST_JOBS:-$(nproc 2>/dev/null || echo 2)}
+	TIMES=$ROOT/build/test-times.txt
+	times_from=$TIMES
+	[ -s "$TIMES" ] || times_from=tests/integration/durations.txt
 	parallel=() serial=()
-	for t in "${itests[@]}"; do
+	while read -r _ t; do
 		if head -5 "$t" | grep -q 'ap-test: serial'; then serial+=("$t"); else parallel+=("$t"); fi
-	done
-	echo "integration: ${#parallel[@]} tests, $jobs_max at a time; ${#serial[@]} serial"
+	done < <(for t in "${itests[@]}"; do
+		secs=$(awk -v n="$(basename "$t" .sh)" '$1 == n {print $2; exit}' "$times_from" 2>/dev/null)
+		echo "${secs:-5} $t"
+	done | sort -k1,1nr -k2,2)
+	echo "integration: ${#parallel[@]} tests, $jobs_max at a time, longest first; ${#serial[@]} serial"
+	t_int=$(date +%s)
 	running=0
 	for t in "${parallel[@]}"; do
 		if [ "$running" -ge "$jobs_max" ]; then
@@ -224,9 +237,27 @@ if [ "${#itests[@]}" -gt 0 ]; then
 	PIDS=""
 	for t in "${serial[@]}"; do run_one "$(basename "$t" .sh)" "$t"; done
 	for t in "${itests[@]}"; do report_one "$(basename "$t" .sh)"; done
+	t_int=$(($(date +%s) - t_int))
+	# remember this run's durations for the next run's order (a -k run updates only its tests)
+	{
+		for t in "${itests[@]}"; do
+			n=$(basename "$t" .sh)
+			read -r _ _ secs _ <"$OUT/$n.result" && echo "$n $secs"
+		done
+	} >"$TIMES.new"
+	if [ -s "$TIMES" ]; then
+		awk 'NR == FNR {seen[$1] = 1; print; next} !($1 in seen)' "$TIMES.new" "$TIMES" |
+			sort >"$TIMES.tmp" && mv "$TIMES.tmp" "$TIMES"
+		rm -f "$TIMES.new"
+	else
+		sort "$TIMES.new" >"$TIMES" && rm -f "$TIMES.new"
+	fi
 fi
 
 cleanup
-echo "total time: $(($(date +%s) - T0)) s"
+# CPU seconds of everything the runner started (user + system, children included)
+times >"$OUT/times.txt" # (not in a pipe: a subshell would report its own, empty, children)
+cpu=$(tail -1 "$OUT/times.txt" | awk '{for (i = 1; i <= 2; i++) {split($i, a, /[ms]/); s += a[1] * 60 + a[2]}; printf "%.0f", s}')
+echo "total time: $(($(date +%s) - T0)) s${t_int:+ (integration ${t_int} s)}, ${cpu} CPU-seconds"
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -1,22 +1,22 @@
 #!/bin/bash
 # t30_view_golden: agentprof-view on span files generated from scripted timelines
-# (build/tests/test_view_gen: sequential vs concurrent calls, nested manual spans, two
+# (build/targets/gen_spans scenario: sequential vs concurrent calls, nested manual spans, two
 # processes, a regression between two runs, bottleneck patterns, sampling, odd strings).
 # Asserts the numbers (breakdown, percentiles, critical path, findings present and absent,
 # diff exit codes) and compares the text views with tests/golden/*.txt
 # (AP_UPDATE_GOLDEN=1 rewrites them).
 . "$(dirname "$0")/lib.sh"
 
-GEN=$AP_BUILD/tests/test_view_gen
+GEN=$AP_TGT/gen_spans
 if [ ! -x "$GEN" ] || [ ! -x "$AP_VIEW" ]; then
 	fail "viewer and generator built" "run 'make all unittest' first"
 	finish
 fi
 for s in seq conc spans procs findings sampled odd; do
-	"$GEN" "$W/$s" "$s" || fail "generate $s"
+	"$GEN" scenario "$W/$s" "$s" || fail "generate $s"
 done
-"$GEN" "$W/ra" regress-a || fail "generate regress-a"
-"$GEN" "$W/rb" regress-b || fail "generate regress-b"
+"$GEN" scenario "$W/ra" regress-a || fail "generate regress-a"
+"$GEN" scenario "$W/rb" regress-b || fail "generate regress-b"
 
 # --- text views against golden files -------------------------------------------------------------
 golden() {

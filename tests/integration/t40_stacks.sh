@@ -1,6 +1,6 @@
 #!/bin/bash
 # t40_stacks.sh: call stacks. A C agent with known function names calls the mock
-# provider from two call paths (tests/fixtures/stack_paths.c); the flame graph must show both
+# provider from two call paths (tests/targets/stack_paths.c); the flame graph must show both
 # paths with the right functions and no frame from the other path: with libunwind, with the
 # frame-pointer fallback, through libcurl and through plain sockets. Also: AGENTPROF_STACKS=0,
 # a binary rebuilt after the run (build-id mismatch: module+offset, never wrong names), the
@@ -9,7 +9,7 @@
 
 require_preload "stacks" || finish
 mock_up || { fail "mock provider" "did not start"; finish; }
-if ! make -s -C "$AP_FIXSRC" OUT="$AP_FIX" "$AP_FIX/stack_paths" >"$W/make.log" 2>&1; then
+if ! make -s -C "$AP_TGT_SRC" OUT="$AP_TGT" "$AP_TGT/stack_paths" >"$W/make.log" 2>&1; then
 	fail "build stack_paths" "$(tail -3 "$W/make.log" | tr '\n' '|')"
 	finish
 fi
@@ -75,7 +75,7 @@ run_case() {
 	shift
 	mkdir -p "$d"
 	if env "${env[@]}" LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$d" timeout -k 5 "$AP_TMO" \
-		"$AP_FIX/stack_paths" "$@" >"$d.out" 2>"$d.err"; then
+		"$AP_TGT/stack_paths" "$@" >"$d.out" 2>"$d.err"; then
 		ok "$label: agent ran ($(cat "$d.out"))"
 	else
 		fail "$label: agent ran" "exit $?: $(head -c 300 "$d.err")"
@@ -118,7 +118,7 @@ fi
 d=$W/nostacks
 mkdir -p "$d"
 AGENTPROF_STACKS=0 LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$d" timeout -k 5 "$AP_TMO" \
-	"$AP_FIX/stack_paths" "$PLAIN" 1 >/dev/null 2>&1
+	"$AP_TGT/stack_paths" "$PLAIN" 1 >/dev/null 2>&1
 "$AP_VIEW" flamegraph "$d" >"$d.folded" 2>"$d.err"
 if [ -s "$d.folded" ] && ! grep -q ';' "$d.folded" && grep -q 'no call stacks' "$d.err"; then
 	ok "AGENTPROF_STACKS=0: endpoints only, with a note"
@@ -128,10 +128,10 @@ fi
 
 # --- binary rebuilt after the run: no wrong names ----------------------------------------------
 mkdir -p "$W/bin" "$W/rebuilt"
-cp "$AP_FIX/stack_paths" "$W/bin/agent_copy"
+cp "$AP_TGT/stack_paths" "$W/bin/agent_copy"
 LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$W/rebuilt" timeout -k 5 "$AP_TMO" \
 	"$W/bin/agent_copy" "$PLAIN" 1 >/dev/null 2>&1
-cc -O1 -g -D_GNU_SOURCE -o "$W/bin/agent_copy" "$AP_FIXSRC/stack_paths.c" -lcurl 2>"$W/cc.err"
+cc -O1 -g -D_GNU_SOURCE -o "$W/bin/agent_copy" "$AP_TGT_SRC/stack_paths.c" -lcurl 2>"$W/cc.err"
 "$AP_VIEW" flamegraph "$W/rebuilt" >"$W/rebuilt.folded" 2>"$W/rebuilt.err"
 if grep -q 'agent_copy changed since the run' "$W/rebuilt.err" &&
 	grep -q 'agent_copy+0x' "$W/rebuilt.folded" && ! grep -q 'plan_task' "$W/rebuilt.folded"; then

@@ -4,7 +4,6 @@
 # frames, no frame ending in ' <digits>' (read as a differential count); flamegraph.pl itself
 # when installed.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/export_lib.sh"
 
 export_runs
 for run in $RUNS; do

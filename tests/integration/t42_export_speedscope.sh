@@ -3,7 +3,6 @@
 # format (file-format-spec.ts): $schema, frames, evented profiles with balanced O/C events and
 # non-decreasing times; overlapping requests in separate profiles; symbolized file:line.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/export_lib.sh"
 
 export_runs
 for run in $RUNS; do

@@ -3,7 +3,6 @@
 # applies (traceEvents first, ts everywhere, strict X nesting per thread, async b/e balanced per
 # id with one request per id, numeric counters, process/thread names) and a JSON round trip.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/export_lib.sh"
 
 export_runs
 for run in $RUNS; do

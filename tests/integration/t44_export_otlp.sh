@@ -3,7 +3,6 @@
 # mapping (hex ids, integer enums, int64 as strings, camelCase) and the GenAI span conventions;
 # --endpoint POSTs to a real HTTP receiver on loopback; failures exit 1.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/export_lib.sh"
 
 export_runs
 

@@ -2,7 +2,6 @@
 # t45_export_prom.sh: export --format prom passes promtool check metrics (Debian's prometheus
 # package) and the text-format rules: grouped, typed, cumulative GenAI-bucket histograms.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/export_lib.sh"
 
 export_runs
 if ! need promtool; then

@@ -3,7 +3,6 @@
 # renders (DOM: flame graph frames, tables, waterfall, findings; a screenshot) and that reacts
 # to the mouse: click to zoom, hover details, search, weight switch (DevTools protocol).
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/export_lib.sh"
 
 export_runs
 need chromium

@@ -7,20 +7,19 @@
 # the viewer. A CGO_ENABLED=0 Go child started by sh (through vfork) runs normally and leaves
 # the static-binary diagnostic in the parent's file (the vfork mailbox).
 . "$(dirname "$0")/lib.sh"
-. "$AP_ROOT/tests/hardening/hlib.sh"
 
 require_preload process-tree || finish
-h_build || finish
+build_targets || finish
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
-STATIC=$H/static_hello
+STATIC=$AP_TGT/static_hello
 [ -x "$STATIC" ] || STATIC=-
 
 mkdir -p "$W/sb" "$W/sp"
-run_bare "$W/bare" "$H/spawnall" "$W/sb" "$STATIC"
-h_prof "$W/p" "$W/prof" -- "$H/spawnall" "$W/sp" "$STATIC"
+run_bare "$W/bare" "$AP_TGT/spawnall" "$W/sb" "$STATIC"
+run_prof "$W/p" "$W/prof" -- "$AP_TGT/spawnall" "$W/sp" "$STATIC"
 eq "spawnall: exit status unchanged" "$(cat "$W/prof.rc")" "$(cat "$W/bare.rc")"
 same_file "spawnall: every spawn result identical (incl. GLIBC_2.2.5 vs 2.15 semantics)" "$W/bare.out" "$W/prof.out"
-h_dump "$W/p" "$W/p.dump"
+dump_spans "$W/p" "$W/p.dump"
 export STATIC
 check_py "$W/p.dump" <<'PY'
 import os
@@ -88,15 +87,15 @@ else
 fi
 
 # children profiled by default, AGENTPROF_CHILDREN=0 opts out
-h_prof "$W/c1" "$W/c1" -- /bin/sh -c 'sh -c true; /bin/true'
-h_prof "$W/c0" "$W/c0" AGENTPROF_CHILDREN=0 -- /bin/sh -c 'sh -c true; /bin/true'
+run_prof "$W/c1" "$W/c1" -- /bin/sh -c 'sh -c true; /bin/true'
+run_prof "$W/c0" "$W/c0" AGENTPROF_CHILDREN=0 -- /bin/sh -c 'sh -c true; /bin/true'
 ge "children profiled by default (files: sh, sh, true)" "$(span_files "$W/c1" | wc -l)" 3
 eq "AGENTPROF_CHILDREN=0: only the first process writes a file" "$(span_files "$W/c0" | wc -l)" 1
 eq "AGENTPROF_CHILDREN=0: exit status unchanged" "$(cat "$W/c0.rc")" 0
 
 # subprocess tools show as category "process" in the viewer
-run_bare "$W/tb" "$PY" "$AP_ROOT/tests/hardening/py_tools.py" "$MOCK_PORT"
-h_prof "$W/t" "$W/tp" -- "$PY" "$AP_ROOT/tests/hardening/py_tools.py" "$MOCK_PORT"
+run_bare "$W/tb" "$PY" "$AP_TGT_SRC/py_tools.py" "$MOCK_PORT"
+run_prof "$W/t" "$W/tp" -- "$PY" "$AP_TGT_SRC/py_tools.py" "$MOCK_PORT"
 same_file "subprocess tools: same output with the preload" "$W/tb.out" "$W/tp.out"
 "$AP_VIEW" summary --json "$W/t" >"$W/t.sum" 2>"$W/t.sum.err"
 n=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["categories"]["process"]["calls"])' "$W/t.sum" 2>/dev/null)
@@ -111,14 +110,14 @@ grep -qE '^ *process ' "$W/t.txt" && ok "viewer text summary has a process row" 
 	fail "viewer text summary has a process row" "$(head -12 "$W/t.txt" | tr '\n' '|')"
 
 # a Go toolchain from Debian (golang-go) builds the static Go child; installed here when root
-command -v go >/dev/null 2>&1 || h_need golang-go || true
+command -v go >/dev/null 2>&1 || need_pkgs golang-go || true
 if command -v go >/dev/null 2>&1; then
 	mkdir -p "$W/go"
 	printf 'package main\nimport "fmt"\nfunc main() { fmt.Println("go ok") }\n' >"$W/go/main.go"
 	if (cd "$W/go" && CGO_ENABLED=0 go build -o gohello main.go) >/dev/null 2>&1; then
-		h_prof "$W/gop" "$W/gop" -- /bin/sh -c "$W/go/gohello"
+		run_prof "$W/gop" "$W/gop" -- /bin/sh -c "$W/go/gohello"
 		eq "Go (CGO_ENABLED=0) child runs normally" "$(cat "$W/gop.out")" "go ok"
-		h_dump "$W/gop" "$W/gop.dump"
+		dump_spans "$W/gop" "$W/gop.dump"
 		ge "Go child: static-binary diagnostic" "$(grep -c '"code":2' "$W/gop.dump")" 1
 	fi
 fi

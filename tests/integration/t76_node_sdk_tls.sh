@@ -16,7 +16,7 @@ if ! NM=$("$AP_ROOT/scripts/npm-deps.sh" 2>"$W/npm.err"); then
 	finish
 fi
 export NODE_PATH=$NM NODE_EXTRA_CA_CERTS=$AP_CA
-S=$AP_FIXSRC/node_sdk.js
+S=$AP_TGT_SRC/node_sdk.js
 HTTP=http://127.0.0.1:$MOCK_PORT
 HTTPS=https://localhost:$MOCK_TLS_PORT
 

@@ -11,7 +11,6 @@
 # time to first byte at least the delay the mock imposed (curl 7.88's own start-transfer time on
 # h2 is ~the request-sent time: it must not be what is recorded).
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/h2_lib.sh"
 
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
 nginx_h2_up || { fail "nginx" "cannot start nginx with http2 (nginx-light)"; finish; }

@@ -8,7 +8,6 @@
 #   Node's http2 module over h2c (its TLS is a static OpenSSL): two concurrent streams
 #   fork: a child opens its own h2 connection while the parent keeps using its own
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/h2_lib.sh"
 
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
 nginx_h2_up || { fail "nginx" "cannot start nginx with http2 (nginx-light)"; finish; }

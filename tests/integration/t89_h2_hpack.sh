@@ -6,7 +6,6 @@
 # Every request is one exchange with its own path, status, model and tokens; the drop counter
 # stays at zero.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/h2_lib.sh"
 
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
 nginx_h2_up || { fail "nginx" "cannot start nginx with http2 (nginx-light)"; finish; }

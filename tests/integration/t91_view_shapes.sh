@@ -1,21 +1,20 @@
 #!/bin/bash
 # t91_view_shapes.sh: the views on the run shapes real agents produce (scripted by
-# build/tests/test_view_gen): a pyenv-style shim chain (bash forking 62 helpers, then exec of
+# build/targets/gen_spans scenario): a pyenv-style shim chain (bash forking 62 helpers, then exec of
 # python3), a 300-exchange loop, two concurrent calls followed by a third, retries and repeats,
 # and the same run against another port. Asserts the process table (agent first, helpers
 # folded with their counts), one waterfall row per exchange with its label, the critical path
 # (one of the concurrent pair, repeated segments folded), grouped findings, widths, colour and
 # diff across ports; compares text views with tests/golden/*.txt (AP_UPDATE_GOLDEN=1 rewrites).
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/export_lib.sh"
 
-GEN=$AP_BUILD/tests/test_view_gen
+GEN=$AP_TGT/gen_spans
 if [ ! -x "$GEN" ] || [ ! -x "$AP_VIEW" ]; then
 	fail "viewer and generator built" "run 'make all unittest' first"
 	finish
 fi
 for s in shim loop pair retry retry-8443 seq spans procs findings; do
-	"$GEN" "$W/$s" "$s" || fail "generate $s"
+	"$GEN" scenario "$W/$s" "$s" || fail "generate $s"
 done
 
 golden() {

@@ -5,13 +5,13 @@
 # `agentprof run` ends with the commands to look further.
 . "$(dirname "$0")/lib.sh"
 
-GEN=$AP_BUILD/tests/test_view_gen
+GEN=$AP_TGT/gen_spans
 if [ ! -x "$GEN" ] || [ ! -x "$AP_VIEW" ] || [ ! -x "$AP_LAUNCHER" ]; then
 	fail "viewer, launcher and generator built" "run 'make all unittest' first"
 	finish
 fi
-"$GEN" "$W/retry" retry || fail "generate retry"
-"$GEN" "$W/findings" findings || fail "generate findings"
+"$GEN" scenario "$W/retry" retry || fail "generate retry"
+"$GEN" scenario "$W/findings" findings || fail "generate findings"
 
 export W AP_VIEW
 check_py "" <<'PY'
