@@ -123,9 +123,13 @@ if [ "${#itests[@]}" -gt 0 ]; then
 	# Everything the tests run is built here, once, so that tests running side by side never
 	# compile the same target at the same time (their own make calls then find it up to date).
 	t_build=$(date +%s)
-	if make --no-print-directory -s -C tests/targets -j"$(nproc 2>/dev/null || echo 2)" \
-		>"$OUT/targets.log" 2>&1 &&
-		make --no-print-directory -s -C tests/fuzz driver >>"$OUT/targets.log" 2>&1; then
+	# (the libFuzzer targets of t60 too, when clang is installed; else t60 installs it and builds)
+	fuzz_goals=driver
+	command -v clang >/dev/null 2>&1 && matches t60_fuzz_smoke && fuzz_goals="driver fuzzers"
+	ncpu=$(nproc 2>/dev/null || echo 2)
+	# shellcheck disable=SC2086
+	if make --no-print-directory -s -C tests/targets -j"$ncpu" all tsan >"$OUT/targets.log" 2>&1 &&
+		make --no-print-directory -s -C tests/fuzz -j"$ncpu" $fuzz_goals >>"$OUT/targets.log" 2>&1; then
 		echo "targets: built into build/targets/ and build/fuzz/ in $(($(date +%s) - t_build)) s"
 	else
 		echo "FAIL - targets: build failed:"

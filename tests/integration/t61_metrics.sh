@@ -8,7 +8,8 @@
 require_preload metrics || finish
 build_targets || finish
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
-run_prof "$W/p" "$W/p" AGENTPROF_FLUSH_MS=1 -- "$AP_TGT/exits" exit "$MOCK_PORT" 10
+# 200 exchanges: long enough for a series at 1 ms flushes (not left to the mock's speed)
+run_prof "$W/p" "$W/p" AGENTPROF_FLUSH_MS=1 -- "$AP_TGT/exits" exit "$MOCK_PORT" 200
 dump_spans "$W/p" "$W/p.dump"
 for k in 1 2 3; do
 	name=$(case $k in 1) echo RSS ;; 2) echo "CPU user" ;; 3) echo "CPU sys" ;; esac)
