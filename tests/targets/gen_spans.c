@@ -752,7 +752,7 @@ NOINLINE void agent_step(void)
 }
 
 static void stk_process(struct gen *g, int pid, int ppid, const char *path, const char *argv0,
-		    int64_t real_off)
+			int64_t real_off)
 {
 	struct ap_record r;
 
@@ -839,12 +839,12 @@ static const char *stk_models[] = {"gpt-4o", "claude-sonnet-4-5", "gemini-2.0-fl
 static const char *stk_tool_host = "api.github.com";
 static const int stk_provs[] = {AP_PROV_OPENAI, AP_PROV_ANTHROPIC, AP_PROV_GEMINI};
 static const char *const stk_hosts[] = {"api.openai.com", "api.anthropic.com",
-				    "generativelanguage.googleapis.com"};
+					"generativelanguage.googleapis.com"};
 static const char *const stk_llm_paths[] = {"/v1/chat/completions", "/v1/messages",
-					"/v1beta/models/gemini-2.0-flash:generateContent"};
+					    "/v1beta/models/gemini-2.0-flash:generateContent"};
 
 static void stk_exchange(struct gen *g, uint64_t id, uint32_t tid, int kind, int64_t a, int64_t dur,
-		     uint64_t span)
+			 uint64_t span)
 {
 	struct ap_record r;
 	struct ap_exchange *x = &r.u.exchange;
@@ -892,7 +892,8 @@ static void stk_exchange(struct gen *g, uint64_t id, uint32_t tid, int kind, int
 	put(g, &r);
 }
 
-static void stk_span(struct gen *g, uint64_t id, uint32_t tid, const char *name, int64_t a, int64_t b)
+static void stk_span(struct gen *g, uint64_t id, uint32_t tid, const char *name, int64_t a,
+		     int64_t b)
 {
 	struct ap_record r;
 
@@ -959,7 +960,7 @@ static int stacks_main(int argc, char **argv)
 		dur = (20 + (i * 37) % 400) * MS / (n > 1000 ? 100 : 1);
 		if (i % 10 == 0) { /* a manual span around the next exchanges of the main thread */
 			stk_span(&g, ++sid, 4242, i % 20 ? "plan" : "review", t - MS / 10,
-			     t + 4 * dur + MS);
+				 t + 4 * dur + MS);
 		}
 		stk_exchange(&g, id++, tid, kind, t, dur, tid == 4242 ? sid : 0);
 		if (i % 7 == 3) /* an overlapping request on the same thread (async client) */
@@ -1092,10 +1093,10 @@ static void check_dir(const char *dir)
 
 static int self_test(void)
 {
-	static const char *const all[] = {"seq",     "conc", "spans",	  "procs",     "findings",
-					  "sampled", "odd",  "regress-a", "regress-b", "shim",
-					  "loop",    "pair", "retry",	  "retry-8443", "stacks",
-					  "stacks-odd", "flat"};
+	static const char *const all[] = {
+		"seq",	 "conc",       "spans",	    "procs",	  "findings", "sampled",
+		"odd",	 "regress-a",  "regress-b", "shim",	  "loop",     "pair",
+		"retry", "retry-8443", "stacks",    "stacks-odd", "flat"};
 	char tmpl[] = "/tmp/ap_gen_spans.XXXXXX";
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
