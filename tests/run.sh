@@ -123,6 +123,13 @@ if [ "${#itests[@]}" -gt 0 ]; then
 	# Everything the tests run is built here, once, so that tests running side by side never
 	# compile the same target at the same time (their own make calls then find it up to date).
 	t_build=$(date +%s)
+	# The npm packages of the Node tests (network, not CPU) are fetched meanwhile; a test that
+	# needs them waits on scripts/npm-deps.sh's lock until the fetch is done.
+	if command -v npm >/dev/null 2>&1 && grep -lq 'npm-deps.sh\|otel_defs' "${itests[@]}"; then
+		# not a child of ours (the test scheduler's wait -n counts children); the tests that
+		# need the packages wait for this fetch, so it ends before they do
+		({ scripts/npm-deps.sh --claude && scripts/npm-deps.sh --otel; } >"$OUT/npm.log" 2>&1 &)
+	fi
 	# (the libFuzzer targets of t60 too, when clang is installed; else t60 installs it and builds)
 	fuzz_goals=driver
 	command -v clang >/dev/null 2>&1 && matches t60_fuzz_smoke && fuzz_goals="driver fuzzers"

@@ -11,6 +11,7 @@
 #   export runs           export_runs export_fmt
 #   HTTP/2 front          free_port nginx_h2_up
 #   writer loops          wr_check wr_loop wr_kill9 wr_tsan
+#   OTLP shipping         otel_defs start_receiver decode (tests/integration/otlp/)
 #
 # Output protocol (counted by tests/run.sh): one line per assertion,
 #   ok - TEST: name
@@ -63,7 +64,7 @@ _AP_PASS=0
 _AP_FAIL=0
 _AP_PIDS=""
 
-# ---- assertions ---------------------------------------------------------------------------
+# ==== assertions =================================================================================
 
 ok() {
 	echo "ok - $T: $1"
@@ -110,7 +111,7 @@ finish() {
 	exit $?
 }
 
-# ---- environment: certificates and mock providers -------------------------------------------
+# ==== environment: certificates and mock providers ===============================================
 
 _ap_cleanup() {
 	local p
@@ -201,7 +202,7 @@ for r in rows:
     print(json.dumps(r))' >"$1"
 }
 
-# ---- running programs -----------------------------------------------------------------------
+# ==== running programs ===========================================================================
 
 have_preload() {
 	[ -f "$AP_LIB" ] && [ -x "$AP_VIEW" ]
@@ -287,7 +288,7 @@ profile_and_export() {
 	fi
 }
 
-# ---- JSONL checks in Python -------------------------------------------------------------------
+# ==== JSONL checks in Python =====================================================================
 #
 # check_py JSONL [MOCKLOG] <<'PY' ... PY
 # Runs the Python snippet after tests/integration/checks.py, which provides:
@@ -347,7 +348,7 @@ sys.exit(1 if _fails else 0)" "$file" 2>&1)
 	_py_tally "$out" "$rc" "$label: checker"
 }
 
-# ==== target programs (tests/targets -> build/targets) =====================================
+# ==== target programs (tests/targets -> build/targets) ===========================================
 
 # need_pkgs PKG...: install missing Debian packages when running as root (what these tests need
 # beyond the core set; scripts/install-deps.sh --extra lists them too). 1 if still missing.
@@ -407,7 +408,7 @@ need() {
 	command -v "$1" >/dev/null 2>&1
 }
 
-# ==== export runs (t41-t48) ================================================================
+# ==== export runs (t41-t48) ======================================================================
 
 # Runs the exports are checked on: a synthetic run (tests/targets/gen_spans.c: 3 threads,
 # overlapping requests, spans, a child process, counters, stacks into its own binary), the
@@ -444,7 +445,7 @@ export_fmt() {
 	return 1
 }
 
-# ==== HTTP/2 front: nginx proxying to the plain mock (t85-t89) =============================
+# ==== HTTP/2 front: nginx proxying to the plain mock (t85-t89) ===================================
 
 # nginx_h2_up: sets H2_PORT (TLS, h2 by ALPN), H2C_PORT (cleartext HTTP/2 only),
 # H2URL=https://localhost:$H2_PORT, H2CURL=http://127.0.0.1:$H2C_PORT; returns 1 if nginx is
@@ -508,7 +509,7 @@ CONF
 	return 1
 }
 
-# ==== writer loops (t62/t63 short, scripts/stress.sh long; need the mock up) ===============
+# ==== writer loops (t62/t63 short, scripts/stress.sh long; need the mock up) =====================
 
 # Each wr_* function runs a loop, prints one count line and returns the number of bad runs.
 
@@ -624,4 +625,39 @@ wr_tsan() {
 	other=$(cat "$d"/report* 2>/dev/null | grep -c '^WARNING: ThreadSanitizer: data race')
 	echo "tsan: $mine data races in the writer, $((other - mine)) elsewhere ($runs rounds${WR_TSAN_ALL:+ of race, fork, cancel})"
 	return "$mine"
+}
+
+# ==== OTLP shipping: a receiver and the real OpenTelemetry definitions (t97, t98) ==========
+
+OTLP_DIR=$AP_ROOT/tests/integration/otlp # receiver.py, decode.js
+
+# otel_defs: @opentelemetry/otlp-transformer (its generated protobuf root is the real OpenTelemetry
+# definitions) in build/otel-npm, installed once (scripts/npm-deps.sh --otel); sets OTEL_NM
+otel_defs() {
+	OTEL_NM=$AP_BUILD/otel-npm/node_modules
+	# always through npm-deps.sh: its lock makes us wait while run.sh's prefetch still installs
+	"$AP_ROOT/scripts/npm-deps.sh" --otel >/dev/null 2>"$W/npm.log" || return 1
+	[ -f "$OTEL_NM/@opentelemetry/otlp-transformer/build/src/generated/root.js" ]
+}
+
+# start_receiver NAME [ARGS]: tests/integration/otlp/receiver.py into $W/NAME; sets RPORT and RDIR
+start_receiver() {
+	RDIR=$W/$1
+	shift
+	mkdir -p "$RDIR"
+	rm -f "$RDIR/port"
+	"$PY" "$OTLP_DIR/receiver.py" "$RDIR" "$@" 2>"$RDIR/stderr" &
+	_AP_PIDS="$_AP_PIDS $!"
+	for _ in $(seq 1 100); do
+		[ -s "$RDIR/port" ] && break
+		sleep 0.1
+	done
+	RPORT=$(cat "$RDIR/port" 2>/dev/null)
+	[ -n "$RPORT" ]
+}
+
+# decode SIGNAL: the summary of every accepted body of $RDIR (decode.js) into $RDIR/summary.json
+decode() {
+	# shellcheck disable=SC2046
+	"$NODE" "$OTLP_DIR/decode.js" "$OTEL_NM" "$1" $(ls "$RDIR"/body-*.json 2>/dev/null) >"$RDIR/summary.json" 2>"$RDIR/decode.err"
 }

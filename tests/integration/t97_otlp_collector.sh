@@ -6,7 +6,6 @@
 # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES are honoured; a 413 is a clear error with the
 # collector's de-chunked body; otlp-metrics decodes as ExportMetricsServiceRequest.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/otlp/setup.sh"
 
 if ! make -s -C "$AP_TGT_SRC" OUT="$AP_TGT" "$AP_TGT/gen_spans" >"$W/make.log" 2>&1; then
 	fail "build gen_spans" "$(tail -3 "$W/make.log")"
