@@ -38,7 +38,7 @@ while getopts "k:vh" o; do
 	k) PATTERN=$OPTARG ;;
 	v) VERBOSE=1 ;;
 	*)
-		sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
 		exit 2
 		;;
 	esac
