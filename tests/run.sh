@@ -24,7 +24,8 @@
 #             regular expression, e.g. -k 't1[0-6]|test_http')
 # -v          print every assertion line (default: FAIL and skip lines, plus a per-test count)
 # Scratch output and logs: build/test-out/ (one directory and one .log per integration test).
-# The summary before the final line gives the wall time of each phase and the CPU seconds used.
+# Each test's line gives its wall time and CPU seconds (its programs and its mock: a test with far
+# less CPU than wall time is waiting); the summary gives each phase's wall time and the CPU total.
 # Time limits: 300 s per unit binary, AP_TEST_TIMEOUT (default 300 s) per integration test; every
 # command inside a test has its own timeout (lib.sh, 60 s).
 
@@ -38,7 +39,7 @@ while getopts "k:vh" o; do
 	k) PATTERN=$OPTARG ;;
 	v) VERBOSE=1 ;;
 	*)
-		sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
 		exit 2
 		;;
 	esac
@@ -182,7 +183,7 @@ if [ "${#itests[@]}" -gt 0 ]; then
 
 	# ---- 5. the tests: run_one NAME SCRIPT writes NAME.log and NAME.result ("pass fail secs note").
 	run_one() {
-		local name=$1 t=$2 dir=$OUT/mock-$1 log=$OUT/$1.log s rc p f note=""
+		local name=$1 t=$2 dir=$OUT/mock-$1 log=$OUT/$1.log s rc p f cpu note=""
 		mkdir -p "$dir"
 		s=$(date +%s)
 		if [ -z "${AP_CA:-}" ] || ! { start_mock MOCK "$dir" && start_mock MOCK_TLS "$dir" --tls; } >"$log" 2>&1; then
@@ -192,6 +193,7 @@ if [ "${#itests[@]}" -gt 0 ]; then
 			rc=$?
 		fi
 		while read -r p; do kill "$p" 2>/dev/null; done <"$dir/pids"
+		while read -r p; do wait "$p" 2>/dev/null; done <"$dir/pids" # (their CPU counts too)
 		p=$(grep -c '^ok - ' "$log")
 		f=$(grep -c '^FAIL - ' "$log")
 		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
@@ -200,14 +202,16 @@ if [ "${#itests[@]}" -gt 0 ]; then
 		elif [ "$rc" -eq 0 ] && [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
 			p=1
 		fi
-		echo "$p $f $(($(date +%s) - s)) $note" >"$OUT/$name.result"
+		times >"$dir/times" # this job's children: the test and what it ran (CPU, not waiting)
+		cpu=$(tail -1 "$dir/times" | awk '{for (i = 1; i <= 2; i++) {split($i, a, /[ms]/); c += a[1] * 60 + a[2]}; printf "%.1f", c}')
+		echo "$p $f $(($(date +%s) - s)) $cpu $note" >"$OUT/$name.result"
 	}
 	report_one() { # NAME: print the result line, failures and skips, and add up the counts
-		local name=$1 log=$OUT/$1.log p f secs note
-		read -r p f secs note <"$OUT/$name.result"
+		local name=$1 log=$OUT/$1.log p f secs cpu note
+		read -r p f secs cpu note <"$OUT/$name.result"
 		PASS=$((PASS + p))
 		FAIL=$((FAIL + f))
-		printf '%-24s %4d ok %3d failed  %3ss%s\n' "$name" "$p" "$f" "$secs" "${note:+ $note}"
+		printf '%-24s %4d ok %3d failed  %3ss %5s CPU-s%s\n' "$name" "$p" "$f" "$secs" "$cpu" "${note:+ $note}"
 		if [ "$VERBOSE" = 1 ]; then
 			grep -E '^(ok|FAIL|skip) - ' "$log" | sed 's/^/    /'
 		else
