@@ -76,7 +76,7 @@ VIEW_CMD_OBJ := $(call obj,$(TOOL_OBJDIR),$(VIEW_CMD_SRC))
 SAN_CORE_OBJ := $(call obj,san/tool,$(CORE_SRC))
 SAN_VIEW_LIB_OBJ := $(call obj,san/tool,$(VIEW_LIB_SRC))
 SAN_VIEW_CMD_OBJ := $(call obj,san/tool,$(VIEW_CMD_SRC))
-UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC)) $(BUILD)/tests/test_gen_spans
 
 # Archives, one per layer: the core three times (PIC for the .so, release for the viewer, and
 # sanitized for the unit tests and build/san/agentprof-view).
@@ -185,6 +185,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(SAN_VIEW_A) $(SAN_CORE_A) $(wildcard tests/un
 	@echo "  CC      $@"
 	$(Q)$(CC) $(SAN_TOOL_CFLAGS) -Itests/unit -o $@ $< $(SAN_VIEW_A) $(SAN_CORE_A) $(VIEW_LIBS)
 
+# The span generator (tests/targets/gen_spans.c, built for the tests into build/targets/) is its own
+# unit test: run without arguments, every shape it writes must decode.
+$(BUILD)/tests/test_gen_spans: tests/targets/gen_spans.c $(SAN_CORE_A) tests/unit/unit.h
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(SAN_TOOL_CFLAGS) -Itests/unit -o $@ $< $(SAN_CORE_A) $(VIEW_LIBS)
+
 # test_h2 drives the HTTP/2 observer with nghttp2's HPACK linked in (the preload dlopen()s it).
 $(BUILD)/tests/test_h2: VIEW_LIBS += -lnghttp2
 
@@ -249,7 +256,7 @@ stress: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/stress.sh
 
-FORMAT_SRC = $(wildcard include/*.h preload/*/*.[ch] tools/launcher/*.[ch] tools/view/*/*.[ch] tests/unit/*.[ch] tests/fixtures/*.c examples/*.c)
+FORMAT_SRC = $(wildcard include/*.h preload/*/*.[ch] tools/launcher/*.[ch] tools/view/*/*.[ch] tests/unit/*.[ch] tests/targets/*.c examples/*.c)
 format:
 	$(Q)clang-format -i $(FORMAT_SRC)
 

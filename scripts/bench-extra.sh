@@ -12,9 +12,9 @@ LIB=${1:?usage: bench-extra.sh LIB OUTDIR}
 OUT=${2:?usage: bench-extra.sh LIB OUTDIR}
 cd "$(dirname "$0")/.."
 REPS=${REPS:-5}
-B=build/hardening
-make -C tests/hardening --no-print-directory -s >/dev/null 2>&1 || {
-	echo "bench-extra: cannot build tests/hardening" >&2
+B=build/targets
+make -C tests/targets --no-print-directory -s >/dev/null 2>&1 || {
+	echo "bench-extra: cannot build tests/targets" >&2
 	exit 1
 }
 P=$OUT/prof
@@ -135,7 +135,7 @@ rm -f "$P"/agentprof.*
 
 echo
 echo "== agentprof-view reading 1,000,000 exchanges"
-"$B/gen_spans" "$OUT/agentprof.gen.4242.zst" 1000000 || exit 1
+"$B/gen_spans" flat "$OUT/agentprof.gen.4242.zst" 1000000 || exit 1
 printf 'span file: %s bytes\n' "$(stat -c %s "$OUT/agentprof.gen.4242.zst")"
 # the release viewer (no sanitizers), built here from the same sources
 VR=build/bench/agentprof-view-release

@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench-node.sh: Node's per-request overhead under the preload, with and without the inline TLS
-# hooks. A bare Node HTTPS/HTTP server (tests/fixtures/node_bench.js) answers a chat-completion
+# hooks. A bare Node HTTPS/HTTP server (tests/targets/node_bench.js) answers a chat-completion
 # body; the client times N sequential keep-alive POSTs itself (startup excluded) and prints the
 # mean wall and CPU microseconds per request (CPU rows are steadier on a loaded machine). Each row alternates plain and preloaded runs REPS times and
 # compares the medians (ratios from one run, not pass/fail). Also Node's startup (node -e 0),
@@ -16,7 +16,7 @@ NODE=$(command -v node) || { echo "bench-node.sh: node not installed: skipped"; 
 [ -f "$LIB" ] || { echo "bench-node.sh: $LIB not built" >&2; exit 1; }
 own=0
 if [ -z "$OUT" ]; then OUT=$(mktemp -d /tmp/agentprof-bench-node.XXXXXX); own=1; fi
-S=tests/fixtures/node_bench.js
+S=tests/targets/node_bench.js
 scripts/gen-cert.sh "$OUT/node-certs" >/dev/null 2>&1 || { echo "bench-node.sh: gen-cert failed" >&2; exit 1; }
 "$NODE" "$S" server "$OUT/node-certs/server.pem" "$OUT/node-certs/server.key" "$OUT/node-ports" &
 SRV=$!

@@ -32,7 +32,7 @@ PIDS=""
 trap 'for p in $PIDS; do kill $p 2>/dev/null; done; rm -rf "$OUT" ${MAIN_TREE:+"$MAIN_TREE" "$MAIN_TREE.log"}' EXIT
 cc -O2 -D_GNU_SOURCE -o "$OUT/bw" scripts/bench_writer.c -lssl -lcrypto -lpthread || exit 1
 cc -O2 -o "$OUT/bio" scripts/bench_io.c || exit 1
-make -C tests/hardening --no-print-directory -s >/dev/null 2>&1 || true
+make -C tests/targets --no-print-directory -s >/dev/null 2>&1 || true
 sh scripts/gen-cert.sh "$OUT/cert" >/dev/null 2>&1 || exit 1
 start() { # start PORTFILE CMD...: a background server that prints its port
 	local f=$1
@@ -45,8 +45,8 @@ start "$OUT/plain.port" "$OUT/bw" serve
 start "$OUT/tls.port" "$OUT/bw" serve "$OUT/cert/server.pem" "$OUT/cert/server.key"
 start "$OUT/sse.port" "$OUT/bio" llm-server 100000
 start "$OUT/llm.port" "$OUT/bio" llm-server 20
-if [ -x build/hardening/bench_calls ]; then
-	build/hardening/bench_calls serve-stream "$OUT/stream.port" 1073741824 &
+if [ -x build/targets/bench_calls ]; then
+	build/targets/bench_calls serve-stream "$OUT/stream.port" 1073741824 &
 	PIDS="$PIDS $!"
 	for _ in $(seq 100); do [ -s "$OUT/stream.port" ] && break; sleep 0.05; done
 fi
@@ -131,7 +131,7 @@ measure "16 threads x 250 small LLM calls (throughput)" 0.90 tput "$OUT/bw" clie
 measure "100k SSE events (one stream)" 1.20 cpu "$OUT/bio" llm-sse "$SSEP"
 measure "1,000 short children from a shell" 1.50 cpu /bin/sh "$OUT/kids.sh"
 if [ -s "$OUT/stream.port" ]; then
-	measure "1 GiB streamed download" 1.05 cpu build/hardening/bench_calls download "$(cat "$OUT/stream.port")"
+	measure "1 GiB streamed download" 1.05 cpu build/targets/bench_calls download "$(cat "$OUT/stream.port")"
 fi
 if command -v valgrind >/dev/null; then
 	nw=$(added "$NEW")

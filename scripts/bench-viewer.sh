@@ -12,7 +12,7 @@ SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(100000 1000000)
 [ -x "$V" ] || { echo "bench-viewer: $V not built (make)"; exit 2; }
 command -v /usr/bin/time >/dev/null || { echo "bench-viewer: /usr/bin/time missing (Debian package time)"; exit 2; }
-make -s -C tests/hardening OUT="$PWD/build/hardening" "$PWD/build/hardening/gen_spans" >/dev/null || exit 2
+make -s -C tests/targets OUT="$PWD/build/targets" "$PWD/build/targets/gen_spans" >/dev/null || exit 2
 mkdir -p "$OUT"
 if ldd "$V" | grep -q asan; then echo "note: $V is a sanitized build (make SAN=1); figures are not the release ones"; fi
 
@@ -32,7 +32,7 @@ for n in "${SIZES[@]}"; do
 	d=$OUT/run$n
 	rm -rf "$d"
 	mkdir -p "$d"
-	build/hardening/gen_spans "$d/agentprof.gen.4242.zst" "$n" || exit 1
+	build/targets/gen_spans flat "$d/agentprof.gen.4242.zst" "$n" || exit 1
 	echo "== $n exchanges ($(stat -c %s "$d/agentprof.gen.4242.zst") bytes of span file)"
 	measure "decode floor: zstd -dc" "$n" zstd -dc "$d/agentprof.gen.4242.zst"
 	for c in summary tokens bottlenecks critical-path; do

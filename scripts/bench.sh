@@ -18,7 +18,7 @@ B=build/bench
 REPS=${REPS:-3}
 mkdir -p "$B"
 cc -O2 -o "$B/bench_io" scripts/bench_io.c || exit 1
-make -C tests/hardening --no-print-directory -s >/dev/null 2>&1 || true
+make -C tests/targets --no-print-directory -s >/dev/null 2>&1 || true
 OUT=$(mktemp -d /tmp/agentprof-bench.XXXXXX)
 PIDS=""
 trap 'for p in $PIDS; do kill $p 2>/dev/null; done; rm -rf "$OUT"' EXIT
@@ -149,7 +149,7 @@ if [ -x /usr/bin/python3 ] && [ -f examples/agent.py ]; then
 		python3 examples/agent.py
 fi
 if command -v curl >/dev/null; then
-	python3 tests/fixtures/gzip_bomb_server.py "$OUT/bomb.pf" 200 &
+	python3 tests/targets/gzip_bomb_server.py "$OUT/bomb.pf" 200 &
 	PIDS="$PIDS $!"
 	for _ in $(seq 200); do [ -s "$OUT/bomb.pf" ] && break; sleep 0.05; done
 	row "gzip bomb, 200 MiB inflated (curl, raw)" 1.50 curl -s -o /dev/null -d '{}' \
@@ -163,18 +163,18 @@ irow "small LLM exchange (record written)" 3000 500 1000 "$B/bench_io llm-small 
 	"$B/bench_io llm-small $S20 1000"
 AGENTPROF_SAMPLE=0 irow "small LLM exchange, parse+classify only" 3000 500 1000 \
 	"$B/bench_io llm-small $S20 500" "$B/bench_io llm-small $S20 1000"
-if [ -x build/hardening/bench_calls ]; then
+if [ -x build/targets/bench_calls ]; then
 	irow "non-socket fd call (pipe write+read pair)" 50 10000 20000 \
-		"build/hardening/bench_calls pipe 10000" "build/hardening/bench_calls pipe 20000"
+		"build/targets/bench_calls pipe 10000" "build/targets/bench_calls pipe 20000"
 	irow "tracked TCP call (send+recv pair)" 470 10000 20000 \
-		"build/hardening/bench_calls sock 10000" "build/hardening/bench_calls sock 20000"
+		"build/targets/bench_calls sock 10000" "build/targets/bench_calls sock 20000"
 fi
 echo "(the 'parse+classify only' row runs with AGENTPROF_SAMPLE=0: exchanges are parsed and"
 echo " classified but not recorded, which isolates the parser from the writer)"
 
 echo
 echo "== finished LLM calls lost under kill -9 right after the terminal event (20 runs)"
-python3 tests/fixtures/held_stream_server.py "$OUT/held.pf" &
+python3 tests/targets/held_stream_server.py "$OUT/held.pf" &
 PIDS="$PIDS $!"
 for _ in $(seq 100); do [ -s "$OUT/held.pf" ] && break; sleep 0.05; done
 HP=$(cat "$OUT/held.pf" 2>/dev/null)
@@ -183,7 +183,7 @@ if [ -n "$HP" ] && [ -x build/agentprof-view ]; then
 	mkdir -p "$OUT/kill"
 	{
 		for ((i = 0; i < 20; i++)); do
-			LD_PRELOAD=$LIB AGENTPROF_OUT=$OUT/kill python3 tests/fixtures/py_stream_kill.py \
+			LD_PRELOAD=$LIB AGENTPROF_OUT=$OUT/kill python3 tests/targets/py_stream_kill.py \
 				"$HP" /v1/chat/completions >/dev/null 2>&1
 		done
 	} 2>/dev/null

@@ -32,13 +32,13 @@ mv -f "$F.build.log" "$F/build.log" 2>/dev/null
 
 # real span files to seed the reader
 spans=$(find build/test-out -name 'agentprof.*.zst' -size -64k 2>/dev/null | head -6)
-if [ -z "$spans" ] && [ -x build/hardening/exits ] && [ -f build/libagentprof.so ]; then
+if [ -z "$spans" ] && [ -x build/targets/exits ] && [ -f build/libagentprof.so ]; then
 	mkdir -p "$F/seedrun"
 	/usr/bin/python3 scripts/mock_provider.py --port 0 --ready-file "$F/seedrun/port" >/dev/null 2>&1 &
 	mp=$!
 	for _ in $(seq 50); do [ -s "$F/seedrun/port" ] && break; sleep 0.1; done
 	env LD_PRELOAD="$PWD/build/libagentprof.so" AGENTPROF_OUT="$F/seedrun" AGENTPROF_FLUSH_MS=1 \
-		build/hardening/exits exit "$(cat "$F/seedrun/port")" 10 >/dev/null 2>&1
+		build/targets/exits exit "$(cat "$F/seedrun/port")" 10 >/dev/null 2>&1
 	kill $mp 2>/dev/null
 	spans=$(find "$F/seedrun" -name 'agentprof.*.zst')
 fi

@@ -177,6 +177,9 @@ class Reply:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body are two writes; without TCP_NODELAY the body waits for the client's
+    # delayed ACK (40 ms per keep-alive request), which is no part of any provider's behaviour.
+    disable_nagle_algorithm = True
     server_version = "mock-provider/1.0"
     sys_version = ""
     timeout = 120  # idle keep-alive connections are dropped after this

@@ -8,11 +8,9 @@ set -u
 cd "$(dirname "$0")/.." || exit 2
 export AP_TEST_OUT=${AP_TEST_OUT:-$PWD/build/test-out}
 . tests/integration/lib.sh
-. tests/hardening/hlib.sh
-. tests/integration/writer_lib.sh
 T=stress
 S=${STRESS_SCALE:-1}
-h_build || exit 2
+build_targets || exit 2
 mock_up || { echo "stress: cannot start the mock provider"; exit 2; }
 bad=0
 wr_kill9 $((60 * S)) 400 || bad=1

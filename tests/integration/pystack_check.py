@@ -1,5 +1,5 @@
 """pystack_check.py TEST LABEL FOLDED LINES_JSON ASYNC: checks a folded flame graph of
-tests/fixtures/py_paths.py (used by t80..t82).
+tests/targets/py_paths.py (used by t80..t82).
 
 Each of the two call paths must appear under its own leaf with the fixture's function names in
 order and the recorded line of every call, no frame of the other path, and none of the

@@ -1,5 +1,5 @@
 #!/bin/bash
-# t11_libcurl_easy: a C program on the libcurl easy API (tests/fixtures/curl_easy.c), one easy
+# t11_libcurl_easy: a C program on the libcurl easy API (tests/targets/curl_easy.c), one easy
 # handle reused for every URL (keep-alive), so every provider format goes through one libcurl
 # connection: curl_easy_perform's internal curl_multi_* calls must not double-count and libcurl's
 # OpenSSL I/O must not add a second exchange per request.
@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
-[ -x "$AP_FIX/curl_easy" ] || make -s -C "$AP_FIXSRC" >/dev/null
+[ -x "$AP_TGT/curl_easy" ] || make -s -C "$AP_TGT_SRC" >/dev/null
 export AP_TEST_CA=$AP_CA
 A=(-q -H 'x-mock-delay-ms: 150' "$TLSURL/v1/chat/completions" "$TLSURL/v1/responses"
 	"$TLSURL/v1beta/models/gemini-2.0-flash:generateContent" "$TLSURL/v1/messages"
@@ -18,21 +18,21 @@ A=(-q -H 'x-mock-delay-ms: 150' "$TLSURL/v1/chat/completions" "$TLSURL/v1/respon
 B=(-s -H 'x-mock-chunk-ms: 5' "$PLAIN/v1/chat/completions" "$PLAIN/v1/responses" "$PLAIN/v1/messages"
 	"$PLAIN/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse" "$PLAIN/api/chat")
 
-run_bare "$W/bareA" "$AP_FIX/curl_easy" "${A[@]}"
+run_bare "$W/bareA" "$AP_TGT/curl_easy" "${A[@]}"
 eq "A: works without the preload" "$(cat "$W/bareA.rc")" 0
 eq "A: six 200s" "$(grep -c 'rc=0 status=200' "$W/bareA.out")" 6
-run_bare "$W/bareB" "$AP_FIX/curl_easy" "${B[@]}"
+run_bare "$W/bareB" "$AP_TGT/curl_easy" "${B[@]}"
 eq "B: works without the preload" "$(cat "$W/bareB.rc")" 0
 eq "B: five 200s" "$(grep -c 'rc=0 status=200' "$W/bareB.out")" 5
 
 require_preload libcurl-easy || finish
 mock_mark
-run_prof "$W/pA" "$W/profA" "$AP_FIX/curl_easy" "${A[@]}"
+run_prof "$W/pA" "$W/profA" "$AP_TGT/curl_easy" "${A[@]}"
 mock_since "$W/mockA.jsonl"
 eq "A: exit status under the preload" "$(cat "$W/profA.rc")" 0
 same_file "A: output unchanged under the preload" "$W/bareA.out" "$W/profA.out"
 mock_mark
-run_prof "$W/pB" "$W/profB" "$AP_FIX/curl_easy" "${B[@]}"
+run_prof "$W/pB" "$W/profB" "$AP_TGT/curl_easy" "${B[@]}"
 mock_since "$W/mockB.jsonl"
 eq "B: exit status under the preload" "$(cat "$W/profB.rc")" 0
 same_file "B: output unchanged under the preload" "$W/bareB.out" "$W/profB.out"

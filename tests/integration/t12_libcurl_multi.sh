@@ -1,5 +1,5 @@
 #!/bin/bash
-# t12_libcurl_multi: the libcurl multi API (tests/fixtures/curl_multi.c) running requests in
+# t12_libcurl_multi: the libcurl multi API (tests/targets/curl_multi.c) running requests in
 # parallel, each on its own connection, against a delayed endpoint:
 #   run A (HTTPS): chat + anthropic messages at once, x-mock-delay-ms 500
 #   run B (plain): three chats at once, x-mock-delay-ms 300
@@ -8,14 +8,14 @@
 . "$(dirname "$0")/lib.sh"
 
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
-[ -x "$AP_FIX/curl_multi" ] || make -s -C "$AP_FIXSRC" >/dev/null
+[ -x "$AP_TGT/curl_multi" ] || make -s -C "$AP_TGT_SRC" >/dev/null
 export AP_TEST_CA=$AP_CA
 A=(-q -H 'x-mock-delay-ms: 500' "$TLSURL/v1/chat/completions" "$TLSURL/v1/messages")
 B=(-q -H 'x-mock-delay-ms: 300' "$PLAIN/v1/chat/completions" "$PLAIN/v1/chat/completions" "$PLAIN/v1/chat/completions")
 
-run_bare "$W/bareA" "$AP_FIX/curl_multi" "${A[@]}"
+run_bare "$W/bareA" "$AP_TGT/curl_multi" "${A[@]}"
 eq "A: works without the preload" "$(cat "$W/bareA.rc")" 0
-run_bare "$W/bareB" "$AP_FIX/curl_multi" "${B[@]}"
+run_bare "$W/bareB" "$AP_TGT/curl_multi" "${B[@]}"
 eq "B: works without the preload" "$(cat "$W/bareB.rc")" 0
 el=$(sed -n 's/.*elapsed_ms=\([0-9]*\).*/\1/p' "$W/bareB.err")
 if [ -n "$el" ] && [ "$el" -lt 850 ]; then ok "B: the client itself runs them in parallel (${el} ms)"; else
@@ -24,10 +24,10 @@ fi
 
 require_preload libcurl-multi || finish
 mock_mark
-run_prof "$W/pA" "$W/profA" "$AP_FIX/curl_multi" "${A[@]}"
+run_prof "$W/pA" "$W/profA" "$AP_TGT/curl_multi" "${A[@]}"
 mock_since "$W/mockA.jsonl"
 mock_mark
-run_prof "$W/pB" "$W/profB" "$AP_FIX/curl_multi" "${B[@]}"
+run_prof "$W/pB" "$W/profB" "$AP_TGT/curl_multi" "${B[@]}"
 mock_since "$W/mockB.jsonl"
 for r in A B; do
 	eq "$r: exit status under the preload" "$(cat "$W/prof$r.rc")" 0

@@ -1,12 +1,12 @@
 #!/bin/bash
 # t13_py_httpclient: Python http.client over ssl (blocking socket with an fd; Python loads libssl
-# RTLD_LOCAL and calls SSL_read_ex/SSL_write_ex). tests/fixtures/py_httpclient.py makes six calls
+# RTLD_LOCAL and calls SSL_read_ex/SSL_write_ex). tests/targets/py_httpclient.py makes six calls
 # on ONE keep-alive TLS connection: chat (delay 200), anthropic with cache read 32, gzip chat,
 # SSE chat with usage (ttfb 100), SSE responses, GET /tool/search with a secret ?sig= value.
 . "$(dirname "$0")/lib.sh"
 
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
-S=$AP_FIXSRC/py_httpclient.py
+S=$AP_TGT_SRC/py_httpclient.py
 run_bare "$W/bare" "$PY" "$S" localhost "$MOCK_TLS_PORT" "$AP_CA"
 eq "works without the preload" "$(cat "$W/bare.rc")" 0
 eq "six calls, one connection" "$(grep -c ' 200 ' "$W/bare.out")/$(cat "$W/bare.out" | tail -1)" "6/connections 1"

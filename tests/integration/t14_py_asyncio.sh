@@ -1,13 +1,13 @@
 #!/bin/bash
 # t14_py_asyncio: Python asyncio streams over TLS (memory-BIO TLS: SSL objects with no fd; the
-# preload keys them by SSL* and names them by SNI). tests/fixtures/py_asyncio_tls.py:
+# preload keys them by SSL* and names them by SNI). tests/targets/py_asyncio_tls.py:
 #   three chats at once via asyncio.gather (x-mock-delay-ms 400, one connection each),
 #   then gemini generateContent + embeddings on one keep-alive connection,
 #   then an anthropic SSE stream (10 ms between events).
 . "$(dirname "$0")/lib.sh"
 
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
-S=$AP_FIXSRC/py_asyncio_tls.py
+S=$AP_TGT_SRC/py_asyncio_tls.py
 run_bare "$W/bare" "$PY" "$S" localhost "$MOCK_TLS_PORT" "$AP_CA"
 eq "works without the preload" "$(cat "$W/bare.rc")" 0
 eq "six 200 lines" "$(grep -c ' 200 ' "$W/bare.out")" 6

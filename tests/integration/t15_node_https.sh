@@ -3,7 +3,7 @@
 # statically; with the inline hooks switched off (AGENTPROF_INLINE_HOOKS=0, as when a prologue
 # cannot be patched) the profiler sees only ciphertext on a socket: it must name the peer from
 # the TLS ClientHello SNI (localhost), mark the exchanges opaque, and infer them from request /
-# response turns. (t77 checks the same traffic seen in full through the hooks.) tests/fixtures/node_https.js makes two calls on one keep-alive connection:
+# response turns. (t77 checks the same traffic seen in full through the hooks.) tests/targets/node_https.js makes two calls on one keep-alive connection:
 #   POST /v1/chat/completions (x-mock-delay-ms 300), then GET /tool/weather (x-mock-delay-ms 150)
 # What can be known is asserted exactly; what cannot (method, path, status, models, tokens)
 # must be unknown (null), never guessed or 0.
@@ -14,7 +14,7 @@ if [ ! -x "$NODE" ]; then
 	fail "node" "node not installed (scripts/install-deps.sh installs it)"
 	finish
 fi
-S=$AP_FIXSRC/node_https.js
+S=$AP_TGT_SRC/node_https.js
 run_bare "$W/bare" "$NODE" "$S" localhost "$MOCK_TLS_PORT" "$AP_CA"
 eq "works without the preload" "$(cat "$W/bare.rc")" 0
 eq "two calls on one connection" "$(grep -c ' 200 ' "$W/bare.out")/$(tail -1 "$W/bare.out")" "2/connections 1"

@@ -1,12 +1,12 @@
 #!/bin/bash
-# t16_ollama: a plain-HTTP Ollama-style client (tests/fixtures/py_ollama.py; the socket bytes
+# t16_ollama: a plain-HTTP Ollama-style client (tests/targets/py_ollama.py; the socket bytes
 # are seen directly, no TLS): /api/chat streamed as NDJSON (the Ollama default, 20 ms per line),
 # then /api/generate with "stream": false (x-mock-delay-ms 150), one keep-alive connection.
 # Usage comes from the final object ("done": true): prompt_eval_count / eval_count.
 . "$(dirname "$0")/lib.sh"
 
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
-S=$AP_FIXSRC/py_ollama.py
+S=$AP_TGT_SRC/py_ollama.py
 run_bare "$W/bare" "$PY" "$S" 127.0.0.1 "$MOCK_PORT"
 eq "works without the preload" "$(cat "$W/bare.rc")" 0
 grep -q '^chat 200 application/x-ndjson 14 True llama3.2:latest' "$W/bare.out" && ok "NDJSON stream of 14 lines" || fail "NDJSON stream of 14 lines" "$(head -1 "$W/bare.out")"

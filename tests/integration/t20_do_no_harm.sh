@@ -11,7 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
-[ -x "$AP_FIX/errno_probe" ] || make -s -C "$AP_FIXSRC" >/dev/null
+[ -x "$AP_TGT/errno_probe" ] || make -s -C "$AP_TGT_SRC" >/dev/null
 
 # same NAME CMD...: once bare, once under the preload; same exit status and stdout (lib.sh)
 same() {
@@ -19,17 +19,17 @@ same() {
 }
 
 # sanity of the probes themselves (no preload involved)
-run_bare "$W/e0" "$AP_FIX/errno_probe"
+run_bare "$W/e0" "$AP_TGT/errno_probe"
 eq "errno_probe runs" "$(cat "$W/e0.rc")" 0
 # (glibc's getaddrinfo("localhost") may itself change errno: compared, not required to be EDOM)
 eq "errno_probe: successful calls keep EDOM (bare)" "$(grep '^ok ' "$W/e0.out" | grep -v 'getaddrinfo localhost' | grep -vc 'errno=EDOM')" 0
-run_bare "$W/i0" "$AP_FIX/eintr_probe"
+run_bare "$W/i0" "$AP_TGT/eintr_probe"
 eq "eintr_probe: seven EINTRs (bare)" "$(grep -c 'errno=EINTR handler_ran=1' "$W/i0.out")" 7
 
 require_preload do-no-harm || finish
 
-same errno_probe "$AP_FIX/errno_probe"
-same eintr_probe "$AP_FIX/eintr_probe"
+same errno_probe "$AP_TGT/errno_probe"
+same eintr_probe "$AP_TGT/eintr_probe"
 grep -q 'threads at end: 1' "$W/eintr_probe.prof.out" && ok "no thread added by the preload" || fail "no thread added by the preload" "$(grep threads "$W/eintr_probe.prof.out")"
 
 cat >"$W/pyintr.py" <<'PYEOF'
@@ -84,7 +84,7 @@ else
 fi
 
 # fork: one file per process, named with its pid
-run_prof "$W/fork" "$W/fork" "$AP_FIX/fork_child" "$MOCK_PORT"
+run_prof "$W/fork" "$W/fork" "$AP_TGT/fork_child" "$MOCK_PORT"
 eq "fork_child: exit 0" "$(cat "$W/fork.rc")" 0
 PP=$(sed -n 's/^parent_pid=\([0-9]*\) child_pid=.*/\1/p' "$W/fork.out")
 CP=$(sed -n 's/^parent_pid=[0-9]* child_pid=\([0-9]*\)/\1/p' "$W/fork.out")

@@ -15,7 +15,7 @@
 . "$(dirname "$0")/lib.sh"
 
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
-[ -x "$AP_FIX/curl_easy" ] || make -s -C "$AP_FIXSRC" >/dev/null
+[ -x "$AP_TGT/curl_easy" ] || make -s -C "$AP_TGT_SRC" >/dev/null
 require_preload secrets || finish
 D=$W/run
 export AP_TEST_CA=$AP_CA
@@ -28,12 +28,12 @@ run_prof "$D" "$W/c1" curl -sS --cacert "$AP_CA" -H 'Authorization: Bearer SECRE
 	-d @"$W/body.json" "https://user:PWCANARY21D@localhost:$MOCK_TLS_PORT/v1/chat/completions?$Q"
 run_prof "$D" "$W/c2" curl -sS -H 'Authorization: Bearer SECRET_CANARY_AUTH_t21' -H @"$W/hdrs" \
 	"http://user:PWCANARY21D@127.0.0.1:$MOCK_PORT/tool/search?$Q"
-run_prof "$D" "$W/c3" "$AP_FIX/curl_easy" -q "https://localhost:$MOCK_TLS_PORT/v1/messages" \
+run_prof "$D" "$W/c3" "$AP_TGT/curl_easy" -q "https://localhost:$MOCK_TLS_PORT/v1/messages" \
 	"http://127.0.0.1:$MOCK_PORT/v1/chat/completions"
-run_prof "$D" "$W/c4" "$PY" "$AP_FIXSRC/py_httpclient.py" localhost "$MOCK_TLS_PORT" "$AP_CA"
-run_prof "$D" "$W/c5" "$PY" "$AP_FIXSRC/py_asyncio_tls.py" localhost "$MOCK_TLS_PORT" "$AP_CA"
-[ -x "$NODE" ] && run_prof "$D" "$W/c6" "$NODE" "$AP_FIXSRC/node_https.js" localhost "$MOCK_TLS_PORT" "$AP_CA"
-run_prof "$D" "$W/c7" "$AP_FIX/fork_child" "$MOCK_PORT"
+run_prof "$D" "$W/c4" "$PY" "$AP_TGT_SRC/py_httpclient.py" localhost "$MOCK_TLS_PORT" "$AP_CA"
+run_prof "$D" "$W/c5" "$PY" "$AP_TGT_SRC/py_asyncio_tls.py" localhost "$MOCK_TLS_PORT" "$AP_CA"
+[ -x "$NODE" ] && run_prof "$D" "$W/c6" "$NODE" "$AP_TGT_SRC/node_https.js" localhost "$MOCK_TLS_PORT" "$AP_CA"
+run_prof "$D" "$W/c7" "$AP_TGT/fork_child" "$MOCK_PORT"
 for i in 1 2 3 4 5 7; do
 	eq "client $i ran" "$(cat "$W/c$i.rc")" 0
 done

@@ -8,10 +8,9 @@
 # and wait events still recorded. By default (children followed) the summary lists the agent
 # first and folds the helpers with the counts the shim's structure gives.
 . "$(dirname "$0")/lib.sh"
-. "$AP_ROOT/tests/hardening/hlib.sh"
 
 require_preload children-shim || finish
-h_build || finish
+build_targets || finish
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
 
 # --- the shim chain, like pyenv's: bin/python3 -> libexec/pyenv exec python3 -> /usr/bin/python3
@@ -64,13 +63,13 @@ PYENV_TEST_LEAKS=$W/bare.leaks run_bare "$W/bare" "$S/bin/python3" "$W/agent.py"
 eq "shim chain runs without the preload" "$(cat "$W/bare.rc"):$(cat "$W/bare.out")" "0:agent done"
 
 # --- AGENTPROF_CHILDREN=0: exec followed, fork not
-h_prof "$W/c0" "$W/c0" AGENTPROF_CHILDREN=0 PYENV_TEST_LEAKS="$W/c0.leaks" -- \
+run_prof "$W/c0" "$W/c0" AGENTPROF_CHILDREN=0 PYENV_TEST_LEAKS="$W/c0.leaks" -- \
 	"$S/bin/python3" "$W/agent.py" "$MOCK_PORT"
 eq "CHILDREN=0: exit status unchanged" "$(cat "$W/c0.rc")" 0
 same_file "CHILDREN=0: stdout unchanged" "$W/bare.out" "$W/c0.out"
 eq "CHILDREN=0: helpers run without LD_PRELOAD=libagentprof or AGENTPROF_* in their environment" \
 	"$(cat "$W/c0.leaks" 2>/dev/null)" 0
-h_dump "$W/c0" "$W/c0.dump"
+dump_spans "$W/c0" "$W/c0.dump"
 "$AP_VIEW" summary --json --exec-chain "$W/c0" >"$W/c0.json" 2>"$W/c0.json.err"
 "$AP_VIEW" summary --width 200 --exec-chain "$W/c0" >"$W/c0.txt" 2>&1
 export W
@@ -110,7 +109,7 @@ check("CHILDREN=0: --exec-chain shows bash shim -> pyenv -> python3 under it",
 PY
 
 # --- default: children followed, helpers folded
-h_prof "$W/c1" "$W/c1" PYENV_TEST_LEAKS="$W/c1.leaks" -- "$S/bin/python3" "$W/agent.py" "$MOCK_PORT"
+run_prof "$W/c1" "$W/c1" PYENV_TEST_LEAKS="$W/c1.leaks" -- "$S/bin/python3" "$W/agent.py" "$MOCK_PORT"
 eq "default: exit status unchanged" "$(cat "$W/c1.rc")" 0
 same_file "default: stdout unchanged" "$W/bare.out" "$W/c1.out"
 ge "default: helpers are profiled (they see our variables)" "$(cat "$W/c1.leaks" 2>/dev/null || echo 0)" 1

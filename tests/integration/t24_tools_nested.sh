@@ -174,8 +174,7 @@ check("the tool's frame totals its lifetime (its call included once)", tool and 
 PY
 
 # the same agent under AGENTPROF_CHILDREN=0: the tools are not profiled, and still nest
-. "$AP_ROOT/tests/hardening/hlib.sh"
-h_prof "$W/c0" "$W/c0" AGENTPROF_CHILDREN=0 -- "$PY" "$W/agent.py" "$MOCK_PORT"
+run_prof "$W/c0" "$W/c0" AGENTPROF_CHILDREN=0 -- "$PY" "$W/agent.py" "$MOCK_PORT"
 eq "CHILDREN=0: agent runs unchanged" "$(cat "$W/c0.rc"):$(cat "$W/c0.out")" "0:ok"
 "$AP_VIEW" flame --json "$W/c0" >"$W/c0.flame.json" 2>&1
 "$AP_VIEW" export --format folded "$W/c0" >"$W/c0.folded" 2>&1

@@ -1,7 +1,7 @@
 #!/bin/bash
 # t27_private_libs: the four helper libraries the preload loads for itself (capstone for the inline
 # hooks, nghttp2 for HTTP/2 headers, zlib for gzip bodies, libunwind for stacks) stay private. A
-# host that carries its own SSL_* functions and gets a gzipped reply (tests/fixtures/
+# host that carries its own SSL_* functions and gets a gzipped reply (tests/targets/
 # private_libs.c, linking only libc) makes the preload load all four; it then sees:
 #  - the same open fds at the start of main and after the call as without the preload (no fd of a
 #    loader, of capstone, nghttp2, zlib or libunwind's validation pipe survives);
@@ -15,8 +15,8 @@
 . "$(dirname "$0")/lib.sh"
 
 require_preload private-libs || finish
-BIN=$AP_FIX/private_libs
-[ -x "$BIN" ] || { fail "fixture private_libs" "not built (tests/fixtures/Makefile)"; finish; }
+BIN=$AP_TGT/private_libs
+[ -x "$BIN" ] || { fail "fixture private_libs" "not built (tests/targets/Makefile)"; finish; }
 missing=""
 for so in libcapstone.so.4 libnghttp2.so.14 libz.so.1 libunwind.so.8; do
 	ldconfig -p 2>/dev/null | grep -q "$so " || missing="$missing $so"
@@ -55,10 +55,10 @@ if mine:
        (x.get("status"), x.get("response_model"), x.get("output_tokens")),
        (200, "gpt-4o-2024-08-06", 12))
 PY
-if [ -x "$AP_BUILD/hardening/apdump" ]; then
-	stacks=$(span_files "$W/p" | xargs -n1 "$AP_BUILD/hardening/apdump" | grep -c '"type":8,')
+if [ -x "$AP_TGT/apdump" ]; then
+	stacks=$(span_files "$W/p" | xargs -n1 "$AP_TGT/apdump" | grep -c '"type":8,')
 	ge "a stack written (AP_REC_STACK: libunwind did its work)" "$stacks" 1
 else
-	fail "apdump" "not built (tests/hardening/Makefile)"
+	fail "apdump" "not built (tests/targets/Makefile)"
 fi
 finish

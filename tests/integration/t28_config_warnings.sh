@@ -2,14 +2,14 @@
 # t28_config_warnings: every AGENTPROF_* setting is read once, at start, into one configuration. A
 # malformed value of any of them gives exactly one agentprof: warning naming the variable (not
 # none, not one per subsystem or per stack capture) and keeps its default: the host
-# (tests/fixtures/private_libs.c: inline-hooked SSL functions, a gzipped reply) runs with the
+# (tests/targets/private_libs.c: inline-hooked SSL functions, a gzipped reply) runs with the
 # same output and exit status as without the preload, its call is recorded as with no setting at
 # all (seen through the inline hooks, decoded, with a stack), and libunwind is the unwinder.
 . "$(dirname "$0")/lib.sh"
 
 require_preload config-warnings || finish
-BIN=$AP_FIX/private_libs
-[ -x "$BIN" ] || { fail "fixture private_libs" "not built (tests/fixtures/Makefile)"; finish; }
+BIN=$AP_TGT/private_libs
+[ -x "$BIN" ] || { fail "fixture private_libs" "not built (tests/targets/Makefile)"; finish; }
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
 
 run_bare "$W/b" "$BIN" "$MOCK_PORT"
@@ -39,7 +39,7 @@ for setting in AGENTPROF_DISABLE=maybe AGENTPROF_CHILDREN=2 AGENTPROF_STACKS=yes
 	eq "$setting: the helper libraries of the default configuration loaded" \
 		"$(grep '^mapped:' "$W/r$n.out")" "$want_mapped"
 	ap_export "$W/p$n" "$W/p$n.jsonl" || fail "$setting: export" "$(head -c 300 "$W/p$n.jsonl.err")"
-	stacks=$(span_files "$W/p$n" | xargs -r -n1 "$AP_BUILD/hardening/apdump" | grep -c '"type":8,')
+	stacks=$(span_files "$W/p$n" | xargs -r -n1 "$AP_TGT/apdump" | grep -c '"type":8,')
 	SETTING=$setting STACKS=$stacks check_py "$W/p$n.jsonl" <<'PY'
 import os
 s, port = os.environ["SETTING"], int(os.environ["MOCK_PORT"])

@@ -5,15 +5,15 @@
 # with a note on stderr.
 . "$(dirname "$0")/lib.sh"
 
-GEN=$AP_BUILD/tests/test_view_gen
+GEN=$AP_TGT/gen_spans
 if [ ! -x "$GEN" ] || [ ! -x "$AP_VIEW" ]; then
 	fail "viewer and generator built" "run 'make all unittest' first"
 	finish
 fi
 for s in seq conc spans procs findings sampled odd; do
-	"$GEN" "$W/$s" "$s" || fail "generate $s"
+	"$GEN" scenario "$W/$s" "$s" || fail "generate $s"
 done
-"$GEN" "$W/ra" regress-a && "$GEN" "$W/rb" regress-b || fail "generate regress"
+"$GEN" scenario "$W/ra" regress-a && "$GEN" scenario "$W/rb" regress-b || fail "generate regress"
 
 V() { "$AP_VIEW" "$@"; }
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # t40_stacks.sh: call stacks. A C agent with known function names calls the mock
-# provider from two call paths (tests/fixtures/stack_paths.c); the flame graph must show both
+# provider from two call paths (tests/targets/stack_paths.c); the flame graph must show both
 # paths with the right functions and no frame from the other path: with libunwind, with the
 # frame-pointer fallback, through libcurl and through plain sockets. Also: AGENTPROF_STACKS=0,
 # a binary rebuilt after the run (build-id mismatch: module+offset, never wrong names), the
@@ -9,7 +9,7 @@
 
 require_preload "stacks" || finish
 mock_up || { fail "mock provider" "did not start"; finish; }
-if ! make -s -C "$AP_FIXSRC" OUT="$AP_FIX" "$AP_FIX/stack_paths" >"$W/make.log" 2>&1; then
+if ! make -s -C "$AP_TGT_SRC" OUT="$AP_TGT" "$AP_TGT/stack_paths" >"$W/make.log" 2>&1; then
 	fail "build stack_paths" "$(tail -3 "$W/make.log" | tr '\n' '|')"
 	finish
 fi
@@ -25,43 +25,7 @@ eq "no __tls_get_addr in the preload" "$(objdump -d "$AP_LIB" | grep -c '__tls_g
 # --- two call paths --------------------------------------------------------------------------
 # check_paths LABEL FOLDED: both leaves present, each with its own path and none of the other's
 check_paths() {
-	AP_T=$T LABEL=$1 "$PY" - "$2" <<'PY'
-import os, re, sys
-T, L = os.environ["AP_T"], os.environ["LABEL"]
-fails = 0
-def res(name, good, why=""):
-    global fails
-    print(f"ok - {T}: {L}: {name}" if good else f"FAIL - {T}: {L}: {name}: {why}")
-    fails += 0 if good else 1
-lines = [l.rstrip("\n") for l in open(sys.argv[1]) if l.strip()]
-stacks = {}
-for l in lines:
-    m = re.match(r"^(.*) (\d+)$", l)
-    if not m:
-        res("folded line", False, repr(l)); continue
-    frames = m.group(1).split(";")
-    stacks.setdefault(frames[-1], []).append((frames, int(m.group(2))))
-plan = [s for leaf, v in stacks.items() if leaf.endswith(" model-plan") for s in v]
-rev = [s for leaf, v in stacks.items() if leaf.endswith(" model-review") for s in v]
-res("leaf '[llm] ... model-plan' present", plan, f"leaves: {list(stacks)}")
-res("leaf '[llm] ... model-review' present", rev, f"leaves: {list(stacks)}")
-def order(frames, want):
-    idx = [frames.index(f) if f in frames else -1 for f in want]
-    return all(i >= 0 for i in idx) and idx == sorted(idx)
-PLAN = ["main", "run_agent", "plan_task", "ask_model"]
-REV = ["main", "run_agent", "review_code", "summarize_review", "ask_model"]
-for frames, _ in plan:
-    res("plan path: main;run_agent;plan_task;ask_model in order", order(frames, PLAN), ";".join(frames))
-    res("plan path has no frame of the review path", not {"review_code", "summarize_review"} & set(frames), ";".join(frames))
-for frames, _ in rev:
-    res("review path: main;run_agent;review_code;summarize_review;ask_model", order(frames, REV), ";".join(frames))
-    res("review path has no frame of the plan path", "plan_task" not in frames, ";".join(frames))
-ours = [f for frames, _ in plan + rev for f in frames if f.startswith("ap_") or "libagentprof" in f]
-res("no frames of the profiler itself", not ours, str(ours[:5]))
-leaf_ok = all(f[-1].startswith("[llm] ") for f, _ in plan + rev)
-res("the endpoint is the leaf frame", leaf_ok)
-sys.exit(1 if fails else 0)
-PY
+	AP_T=$T LABEL=$1 "$PY" - "$2" <"$AP_ROOT/tests/integration/checkers/t40_stacks.py"
 }
 
 # run_case LABEL ENV... -- ARGS...: profile stack_paths, then check its flame graph
@@ -75,7 +39,7 @@ run_case() {
 	shift
 	mkdir -p "$d"
 	if env "${env[@]}" LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$d" timeout -k 5 "$AP_TMO" \
-		"$AP_FIX/stack_paths" "$@" >"$d.out" 2>"$d.err"; then
+		"$AP_TGT/stack_paths" "$@" >"$d.out" 2>"$d.err"; then
 		ok "$label: agent ran ($(cat "$d.out"))"
 	else
 		fail "$label: agent ran" "exit $?: $(head -c 300 "$d.err")"
@@ -118,7 +82,7 @@ fi
 d=$W/nostacks
 mkdir -p "$d"
 AGENTPROF_STACKS=0 LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$d" timeout -k 5 "$AP_TMO" \
-	"$AP_FIX/stack_paths" "$PLAIN" 1 >/dev/null 2>&1
+	"$AP_TGT/stack_paths" "$PLAIN" 1 >/dev/null 2>&1
 "$AP_VIEW" flamegraph "$d" >"$d.folded" 2>"$d.err"
 if [ -s "$d.folded" ] && ! grep -q ';' "$d.folded" && grep -q 'no call stacks' "$d.err"; then
 	ok "AGENTPROF_STACKS=0: endpoints only, with a note"
@@ -128,10 +92,10 @@ fi
 
 # --- binary rebuilt after the run: no wrong names ----------------------------------------------
 mkdir -p "$W/bin" "$W/rebuilt"
-cp "$AP_FIX/stack_paths" "$W/bin/agent_copy"
+cp "$AP_TGT/stack_paths" "$W/bin/agent_copy"
 LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$W/rebuilt" timeout -k 5 "$AP_TMO" \
 	"$W/bin/agent_copy" "$PLAIN" 1 >/dev/null 2>&1
-cc -O1 -g -D_GNU_SOURCE -o "$W/bin/agent_copy" "$AP_FIXSRC/stack_paths.c" -lcurl 2>"$W/cc.err"
+cc -O1 -g -D_GNU_SOURCE -o "$W/bin/agent_copy" "$AP_TGT_SRC/stack_paths.c" -lcurl 2>"$W/cc.err"
 "$AP_VIEW" flamegraph "$W/rebuilt" >"$W/rebuilt.folded" 2>"$W/rebuilt.err"
 if grep -q 'agent_copy changed since the run' "$W/rebuilt.err" &&
 	grep -q 'agent_copy+0x' "$W/rebuilt.folded" && ! grep -q 'plan_task' "$W/rebuilt.folded"; then

@@ -12,7 +12,7 @@ need() {
 
 require_preload "live metrics" || finish
 mock_up || { fail "mock provider" "did not start"; finish; }
-if ! make -s -C "$AP_FIXSRC" OUT="$AP_FIX" "$AP_FIX/stack_paths" >"$W/make.log" 2>&1; then
+if ! make -s -C "$AP_TGT_SRC" OUT="$AP_TGT" "$AP_TGT/stack_paths" >"$W/make.log" 2>&1; then
 	fail "build stack_paths" "$(tail -3 "$W/make.log" | tr '\n' '|')"
 	finish
 fi
@@ -21,7 +21,7 @@ MPORT=$(free_port)
 PPORT=$(free_port)
 
 # --- off by default: no thread, no port ---------------------------------------------------------
-LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$W/off" "$AP_FIX/stack_paths" -w 300 "$PLAIN" 3 >/dev/null 2>&1 &
+LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$W/off" "$AP_TGT/stack_paths" -w 300 "$PLAIN" 3 >/dev/null 2>&1 &
 apid=$!
 sleep 0.5
 eq "without AGENTPROF_PROMETHEUS: no thread added" "$(ls /proc/$apid/task 2>/dev/null | wc -l)" 1
@@ -31,7 +31,7 @@ wait $apid
 for spec in "abc" "127.0.0.1:99999" "host.example:9464"; do
 	mkdir -p "$W/bad"
 	AGENTPROF_PROMETHEUS=$spec LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$W/bad" \
-		"$AP_FIX/stack_paths" "$PLAIN" 1 >"$W/bad.out" 2>"$W/bad.err"
+		"$AP_TGT/stack_paths" "$PLAIN" 1 >"$W/bad.out" 2>"$W/bad.err"
 	rc=$?
 	if [ "$rc" = 0 ] && [ "$(grep -c '^agentprof: .*AGENTPROF_PROMETHEUS' "$W/bad.err")" = 1 ] &&
 		[ "$(wc -l <"$W/bad.err")" = 1 ]; then
@@ -48,7 +48,7 @@ if ! need prometheus || ! need promtool; then
 fi
 mkdir -p "$W/on" "$W/tsdb"
 AGENTPROF_PROMETHEUS=$MPORT LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$W/on" \
-	"$AP_FIX/stack_paths" -w 150 "$PLAIN" 200 >"$W/agent.out" 2>"$W/agent.err" &
+	"$AP_TGT/stack_paths" -w 150 "$PLAIN" 200 >"$W/agent.out" 2>"$W/agent.err" &
 apid=$!
 _AP_PIDS="$_AP_PIDS $apid"
 cat >"$W/prometheus.yml" <<YML

@@ -11,12 +11,12 @@ need() {
 
 # 100,000 exchanges: the report stays small and loads in a browser; the flame graph is merged
 # and the waterfall says how many rows it shows.
-if ! make -s -C "$AP_FIXSRC" OUT="$AP_FIX" "$AP_FIX/gen_spans" >"$W/make.log" 2>&1; then
+if ! make -s -C "$AP_TGT_SRC" OUT="$AP_TGT" "$AP_TGT/gen_spans" >"$W/make.log" 2>&1; then
 	fail "build gen_spans" "$(tail -3 "$W/make.log" | tr '\n' '|')"
 	finish
 fi
 mkdir -p "$W/big"
-"$AP_FIX/gen_spans" "$W/big" 100000 || fail "gen_spans 100000" "exit $?"
+"$AP_TGT/gen_spans" stacks "$W/big" 100000 || fail "gen_spans 100000" "exit $?"
 t0=$(date +%s%N)
 if timeout -k 5 300 "$AP_VIEW" html -o "$W/big.html" "$W/big" 2>"$W/big.err"; then
 	ok "html for $("$AP_VIEW" export --format jsonl "$W/big" 2>/dev/null | grep -c '"kind":"exchange"') exchanges in $((($(date +%s%N) - t0) / 1000000)) ms"

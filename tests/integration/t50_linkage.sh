@@ -7,10 +7,9 @@
 # fixtures really call __recv_chk/__read_chk/__recvfrom_chk and are recorded; a dlopen()ed C++
 # module still resolves _Unwind_RaiseException to libgcc_s.
 . "$(dirname "$0")/lib.sh"
-. "$AP_ROOT/tests/hardening/hlib.sh"
 
 require_preload linkage || finish
-h_build || finish
+build_targets || finish
 LIBC=$(ldconfig -p 2>/dev/null | awk '/libc\.so\.6 .*x86-64/ {print $NF; exit}')
 [ -n "$LIBC" ] || LIBC=/lib/x86_64-linux-gnu/libc.so.6
 
@@ -73,9 +72,9 @@ eq "no glibc version of a wrapped multi-version function left unwrapped" "${mult
 
 # --- fortified fixtures call the _chk entry points and are recorded -------------------------
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
-und=$(nm -D "$H/fortify" | awk '$1 == "U" {print $2}' | sed 's/@.*//' | grep -E '^__(recv|read|recvfrom)_chk$' | sort | tr '\n' ' ')
+und=$(nm -D "$AP_TGT/fortify" | awk '$1 == "U" {print $2}' | sed 's/@.*//' | grep -E '^__(recv|read|recvfrom)_chk$' | sort | tr '\n' ' ')
 eq "fortify fixture imports __read_chk __recv_chk __recvfrom_chk" "$und" "__read_chk __recv_chk __recvfrom_chk "
-h_prof "$W/fort" "$W/fort" -- "$H/fortify" "$MOCK_PORT"
+run_prof "$W/fort" "$W/fort" -- "$AP_TGT/fortify" "$MOCK_PORT"
 eq "fortify: three 200 responses" "$(grep -c 'status 200' "$W/fort.out")" 3
 if ap_export "$W/fort" "$W/fort.jsonl"; then
 	n=$(grep -c '"kind":"exchange".*"path":"/health".*"status":200' "$W/fort.jsonl")
@@ -85,8 +84,8 @@ else
 fi
 
 # --- C++ exceptions in a dlopen()ed module still use libgcc_s ---------------------------------
-run_bare "$W/cxx.bare" "$H/cxxhost" "$H/cxxmod.so"
-h_prof "$W/cxxp" "$W/cxx.prof" -- "$H/cxxhost" "$H/cxxmod.so"
+run_bare "$W/cxx.bare" "$AP_TGT/cxxhost" "$AP_TGT/cxxmod.so"
+run_prof "$W/cxxp" "$W/cxx.prof" -- "$AP_TGT/cxxhost" "$AP_TGT/cxxmod.so"
 same_file "C++ module: same output with and without the preload" "$W/cxx.bare.out" "$W/cxx.prof.out"
 if grep -q '^caught 1' "$W/cxx.prof.out" && grep -q 'from libgcc_s' "$W/cxx.prof.out"; then
 	ok "C++ module: exception caught, _Unwind_RaiseException from libgcc_s"

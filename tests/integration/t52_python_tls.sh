@@ -6,15 +6,14 @@
 # child's pid, no exec recorded in the parent, and the parent's keep-alive connection (which
 # the child closes with close_range before exec) keeps its exchanges.
 . "$(dirname "$0")/lib.sh"
-. "$AP_ROOT/tests/hardening/hlib.sh"
 
 require_preload python-tls || finish
-h_build || finish
+build_targets || finish
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
-S=$AP_ROOT/tests/hardening/py_tls_forms.py
+S=$AP_TGT_SRC/py_tls_forms.py
 
 run_bare "$W/bare" "$PY" "$S" "$MOCK_TLS_PORT" "$AP_CA" "$MOCK_PORT"
-h_prof "$W/p" "$W/prof" CHILD_PIDS="$W/child.pids" -- "$PY" "$S" "$MOCK_TLS_PORT" "$AP_CA" "$MOCK_PORT"
+run_prof "$W/p" "$W/prof" CHILD_PIDS="$W/child.pids" -- "$PY" "$S" "$MOCK_TLS_PORT" "$AP_CA" "$MOCK_PORT"
 eq "exit status unchanged" "$(cat "$W/prof.rc")" "$(cat "$W/bare.rc")"
 same_file "same output with and without the preload" "$W/bare.out" "$W/prof.out"
 eq "all three TLS forms got 200" "$(grep -cE '^(wrap_bio|blocking|asyncio) 200$' "$W/prof.out")" 3
@@ -22,7 +21,7 @@ if ! ap_export "$W/p" "$W/p.jsonl"; then
 	fail "export" "$(head -c 300 "$W/p.jsonl.err")"
 	finish
 fi
-h_dump "$W/p" "$W/p.dump"
+dump_spans "$W/p" "$W/p.dump"
 PPID_PY=$(grep '"rec":"process"' "$W/p.dump" | grep python | head -1 | sed 's/.*"pid":\([0-9]*\).*/\1/')
 export PPID_PY
 AP_CHILD_PIDS=$(cat "$W/child.pids" 2>/dev/null) check_py "$W/p.jsonl" <<'PY'

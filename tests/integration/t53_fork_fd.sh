@@ -5,22 +5,21 @@
 # foreign byte on a host socket, no stale fd-table entry (a file read through a number that
 # named a socket is never parsed as a response), the span file stays valid.
 . "$(dirname "$0")/lib.sh"
-. "$AP_ROOT/tests/hardening/hlib.sh"
 
 require_preload fork-fd || finish
-h_build || finish
+build_targets || finish
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
 
 # --- fork with a thread inside wrappers ---------------------------------------------------------
-h_t0
-h_prof "$W/fk" "$W/fk" AGENTPROF_FLUSH_MS=1 -- "$H/forkthr" "$MOCK_PORT" 20
-ms=$(h_elapsed_ms)
+clock_start
+run_prof "$W/fk" "$W/fk" AGENTPROF_FLUSH_MS=1 -- "$AP_TGT/forkthr" "$MOCK_PORT" 20
+ms=$(elapsed_ms)
 if [ "$(cat "$W/fk.rc")" = 0 ] && grep -q 'children 20 of 20 ok' "$W/fk.out"; then
 	ok "fork x20 while a thread does HTTP: every child finished (${ms} ms)"
 else
 	fail "fork x20 while a thread does HTTP" "rc $(cat "$W/fk.rc"): $(tr '\n' '|' <"$W/fk.out")"
 fi
-h_dump "$W/fk" "$W/fk.dump"
+dump_spans "$W/fk" "$W/fk.dump"
 PX=$(sed -n 's/^parent_exchanges \([0-9]*\)/\1/p' "$W/fk.out")
 export PX
 check_py "$W/fk.dump" <<'PY'
@@ -49,12 +48,12 @@ eq("each child recorded its own /tool/weather exchange", len(weather), 20)
 PY
 
 # --- hostile fd management ----------------------------------------------------------------------
-cp "$AP_ROOT/tests/hardening/fake_response.txt" "$W/fake.txt"
+cp "$AP_TGT_SRC/fake_response.txt" "$W/fake.txt"
 mock_mark
-run_bare "$W/fd.bare" "$H/fdchaos" "$MOCK_PORT" "$W/fake.txt"
+run_bare "$W/fd.bare" "$AP_TGT/fdchaos" "$MOCK_PORT" "$W/fake.txt"
 for flush in 100 1; do
 	mock_mark
-	h_prof "$W/fd$flush" "$W/fd$flush" AGENTPROF_FLUSH_MS=$flush -- "$H/fdchaos" "$MOCK_PORT" "$W/fake.txt"
+	run_prof "$W/fd$flush" "$W/fd$flush" AGENTPROF_FLUSH_MS=$flush -- "$AP_TGT/fdchaos" "$MOCK_PORT" "$W/fake.txt"
 	mock_since "$W/fd$flush.mock"
 	same_file "fd chaos (flush ${flush} ms): same output as without the preload" "$W/fd.bare.out" "$W/fd$flush.out"
 	eq "fd chaos (flush ${flush} ms): every host exchange got its 200" "$(tail -1 "$W/fd$flush.out")" "ok"

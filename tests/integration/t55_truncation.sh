@@ -6,16 +6,15 @@
 # 0 or 2, no sanitizer report, a note for damaged files, exchange counts never decreasing as
 # the cut moves forward.
 . "$(dirname "$0")/lib.sh"
-. "$AP_ROOT/tests/hardening/hlib.sh"
 
 require_preload truncation || finish
-h_build || finish
+build_targets || finish
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
 if ! make -C "$AP_ROOT/tests/fuzz" --no-print-directory driver >"$W/fbuild.log" 2>&1; then
 	fail "build trunc_driver" "$(grep -m3 -i error "$W/fbuild.log" | tr '\n' '|')"
 	finish
 fi
-h_prof "$W/src" "$W/src" AGENTPROF_FLUSH_MS=1 -- "$H/exits" exit "$MOCK_PORT" 20
+run_prof "$W/src" "$W/src" AGENTPROF_FLUSH_MS=1 -- "$AP_TGT/exits" exit "$MOCK_PORT" 20
 F=$(span_files "$W/src" | head -1)
 if [ -z "$F" ]; then
 	fail "source file" "no span file"

@@ -7,68 +7,21 @@
 # the viewer. A CGO_ENABLED=0 Go child started by sh (through vfork) runs normally and leaves
 # the static-binary diagnostic in the parent's file (the vfork mailbox).
 . "$(dirname "$0")/lib.sh"
-. "$AP_ROOT/tests/hardening/hlib.sh"
 
 require_preload process-tree || finish
-h_build || finish
+build_targets || finish
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
-STATIC=$H/static_hello
+STATIC=$AP_TGT/static_hello
 [ -x "$STATIC" ] || STATIC=-
 
 mkdir -p "$W/sb" "$W/sp"
-run_bare "$W/bare" "$H/spawnall" "$W/sb" "$STATIC"
-h_prof "$W/p" "$W/prof" -- "$H/spawnall" "$W/sp" "$STATIC"
+run_bare "$W/bare" "$AP_TGT/spawnall" "$W/sb" "$STATIC"
+run_prof "$W/p" "$W/prof" -- "$AP_TGT/spawnall" "$W/sp" "$STATIC"
 eq "spawnall: exit status unchanged" "$(cat "$W/prof.rc")" "$(cat "$W/bare.rc")"
 same_file "spawnall: every spawn result identical (incl. GLIBC_2.2.5 vs 2.15 semantics)" "$W/bare.out" "$W/prof.out"
-h_dump "$W/p" "$W/p.dump"
+dump_spans "$W/p" "$W/p.dump"
 export STATIC
-check_py "$W/p.dump" <<'PY'
-import os
-sp = [r for r in A if r.get("rec") == "process" and r["exe"].endswith("/spawnall")]
-me = str([r for r in sp if r["ppid"] not in {q["pid"] for q in sp}][0]["pid"])
-mine = [r for r in A if r["file"].endswith(f".{me}.zst")]
-ev = [r for r in mine if r.get("rec") == "proc_event"]
-spawns = [e for e in ev if e["kind"] == "spawn"]
-waits = {e["child_pid"]: e for e in ev if e["kind"] == "wait"}
-def one(label, pred):
-    xs = [e for e in spawns if pred(e)]
-    if len(xs) != 1:
-        fail(label, f"{len(xs)} matching spawn events")
-        return None
-    ok(label)
-    return xs[0]
-e = one("posix_spawn /bin/sh: spawn event", lambda e: e["path"] == "/bin/sh" and e["argv"][:3] == ["sh", "-c", "exit 4"])
-if e:
-    check("posix_spawn: child pid recorded and reaped with status 4 (wait time known)",
-          e["child_pid"] > 0 and waits.get(e["child_pid"], {}).get("status") == 4
-          and waits[e["child_pid"]]["end_ns"] >= waits[e["child_pid"]]["time_ns"] > 0,
-          f"{e['child_pid']} {waits.get(e['child_pid'])}")
-    eq("posix_spawn: argv secret redacted", e["argv"][-2:], ["--api-key", "REDACTED"])
-    eq("posix_spawn: child expected to be profiled", e["profiled"], 1)
-e = one("posix_spawnp true: spawn event", lambda e: e["path"] == "true" and e["argv"][:1] == ["true"] and len(e["argv"]) == 2)
-if e:
-    eq("posix_spawnp: --token=VALUE redacted", e["argv"][1], "--token=REDACTED")
-ns = [e for e in spawns if e["path"].endswith("noshebang.sh")]
-eq("GLIBC_2.2.5 spawns of a #!-less script recorded (2; the 2.15 one failed with ENOEXEC)", len(ns), 2)
-sysev = [e for e in spawns if e["path"] == "/bin/sh" and e["argv"][:2] == ["sh", "-c"] and e["child_pid"] < 0]
-st = sorted(e["status"] for e in sysev)
-check("system/popen: events with exit status and duration (5, 0, 6, static 0)",
-      {0, 5, 6} <= set(st) and all(e["end_ns"] >= e["time_ns"] > 0 for e in sysev), f"{st}")
-flat = " ".join(" ".join(e["argv"]) for e in ev)
-check("no SECRET_CANARY in any process event", "SECRET_CANARY" not in flat, flat[:300])
-forks = [e for e in ev if e["kind"] == "fork"]
-check("fork+exec: fork event and wait status 8", any(waits.get(f["child_pid"], {}).get("status") == 8 for f in forks), f"{forks}")
-if os.environ["STATIC"] != "-":
-    d = [r for r in mine if r.get("rec") == "diag" and r["code"] == 2]
-    check("static child: one diagnostic in the spawner's file per static spawn (posix_spawn)",
-          len(d) == 1 and "not profiled: static binary" in d[0]["msg"], f"{d}")
-    ds = [r for r in A if r.get("rec") == "diag" and r["code"] == 2 and not r["file"].endswith(f".{me}.zst")]
-    # (sh from system() execs it from a vfork child, which must stay pass-through: no record)
-    check("static child: a fork child that execs it says so too",
-          len(ds) >= 1, f"{len(ds)}: {[r['file'].split('/')[-1] for r in ds]}")
-    e = [e for e in spawns if e["path"] == os.environ["STATIC"]]
-    check("static child: spawn event marked not profiled", e and e[0]["profiled"] == 0, f"{e}")
-PY
+check_py "$W/p.dump" <"$AP_ROOT/tests/integration/checkers/t56_process_tree.py"
 if [ "$STATIC" != - ]; then
 	eq "static child ran normally (3 runs)" "$(grep -c '^static static-arg\|^static via-system' "$W/prof.out")" 3
 fi
@@ -88,15 +41,15 @@ else
 fi
 
 # children profiled by default, AGENTPROF_CHILDREN=0 opts out
-h_prof "$W/c1" "$W/c1" -- /bin/sh -c 'sh -c true; /bin/true'
-h_prof "$W/c0" "$W/c0" AGENTPROF_CHILDREN=0 -- /bin/sh -c 'sh -c true; /bin/true'
+run_prof "$W/c1" "$W/c1" -- /bin/sh -c 'sh -c true; /bin/true'
+run_prof "$W/c0" "$W/c0" AGENTPROF_CHILDREN=0 -- /bin/sh -c 'sh -c true; /bin/true'
 ge "children profiled by default (files: sh, sh, true)" "$(span_files "$W/c1" | wc -l)" 3
 eq "AGENTPROF_CHILDREN=0: only the first process writes a file" "$(span_files "$W/c0" | wc -l)" 1
 eq "AGENTPROF_CHILDREN=0: exit status unchanged" "$(cat "$W/c0.rc")" 0
 
 # subprocess tools show as category "process" in the viewer
-run_bare "$W/tb" "$PY" "$AP_ROOT/tests/hardening/py_tools.py" "$MOCK_PORT"
-h_prof "$W/t" "$W/tp" -- "$PY" "$AP_ROOT/tests/hardening/py_tools.py" "$MOCK_PORT"
+run_bare "$W/tb" "$PY" "$AP_TGT_SRC/py_tools.py" "$MOCK_PORT"
+run_prof "$W/t" "$W/tp" -- "$PY" "$AP_TGT_SRC/py_tools.py" "$MOCK_PORT"
 same_file "subprocess tools: same output with the preload" "$W/tb.out" "$W/tp.out"
 "$AP_VIEW" summary --json "$W/t" >"$W/t.sum" 2>"$W/t.sum.err"
 n=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["categories"]["process"]["calls"])' "$W/t.sum" 2>/dev/null)
@@ -111,14 +64,14 @@ grep -qE '^ *process ' "$W/t.txt" && ok "viewer text summary has a process row" 
 	fail "viewer text summary has a process row" "$(head -12 "$W/t.txt" | tr '\n' '|')"
 
 # a Go toolchain from Debian (golang-go) builds the static Go child; installed here when root
-command -v go >/dev/null 2>&1 || h_need golang-go || true
+command -v go >/dev/null 2>&1 || need_pkgs golang-go || true
 if command -v go >/dev/null 2>&1; then
 	mkdir -p "$W/go"
 	printf 'package main\nimport "fmt"\nfunc main() { fmt.Println("go ok") }\n' >"$W/go/main.go"
 	if (cd "$W/go" && CGO_ENABLED=0 go build -o gohello main.go) >/dev/null 2>&1; then
-		h_prof "$W/gop" "$W/gop" -- /bin/sh -c "$W/go/gohello"
+		run_prof "$W/gop" "$W/gop" -- /bin/sh -c "$W/go/gohello"
 		eq "Go (CGO_ENABLED=0) child runs normally" "$(cat "$W/gop.out")" "go ok"
-		h_dump "$W/gop" "$W/gop.dump"
+		dump_spans "$W/gop" "$W/gop.dump"
 		ge "Go child: static-binary diagnostic" "$(grep -c '"code":2' "$W/gop.dump")" 1
 	fi
 fi

@@ -5,11 +5,10 @@
 # viewer lists the diagnostic and marks those exchanges "opaque" (timed at socket level only).
 # Skipped without node.
 . "$(dirname "$0")/lib.sh"
-. "$AP_ROOT/tests/hardening/hlib.sh"
 
 require_preload coverage || finish
 [ -x "$NODE" ] || { skip "node" "node not installed"; finish; }
-h_build || finish
+build_targets || finish
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
 cat >"$W/n.js" <<'JS'
 const https = require('https'), fs = require('fs');
@@ -30,9 +29,9 @@ function get(path) {
 })();
 JS
 run_bare "$W/bare" "$NODE" "$W/n.js" "$MOCK_TLS_PORT" "$AP_CA"
-AGENTPROF_INLINE_HOOKS=0 h_prof "$W/p" "$W/prof" -- "$NODE" "$W/n.js" "$MOCK_TLS_PORT" "$AP_CA"
+AGENTPROF_INLINE_HOOKS=0 run_prof "$W/p" "$W/prof" -- "$NODE" "$W/n.js" "$MOCK_TLS_PORT" "$AP_CA"
 same_file "node: same output with the preload" "$W/bare.out" "$W/prof.out"
-h_dump "$W/p" "$W/p.dump"
+dump_spans "$W/p" "$W/p.dump"
 n=$(grep -c '"rec":"diag","code":1,' "$W/p.dump")
 eq "node: exactly one opaque-TLS diagnostic for 3 opaque connections" "$n" 1
 if "$AP_VIEW" summary --json "$W/p" >"$W/sum.json" 2>"$W/sum.err"; then

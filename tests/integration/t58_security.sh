@@ -6,10 +6,9 @@
 # umask 000, a world-writable directory without the sticky bit is refused); env-var fuzzing
 # (malformed AGENTPROF_* values: the host always runs with unchanged output and exit status).
 . "$(dirname "$0")/lib.sh"
-. "$AP_ROOT/tests/hardening/hlib.sh"
 
 require_preload security || finish
-h_build || finish
+build_targets || finish
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
 
 # --- canaries -------------------------------------------------------------------------------
@@ -18,7 +17,7 @@ mkdir -p "$D"
 CAN="CANARYAUTH7 CANARYXKEY7 CANARYCOOKIE7 CANARYSIG7 CANARYAPIKEY7 CANARYPASS7"
 q='/tool/search?q=ok&sig=CANARYSIG7&api_key=CANARYAPIKEY7'
 for u in "http://u:CANARYPASS7@127.0.0.1:$MOCK_PORT$q" "https://u:CANARYPASS7@localhost:$MOCK_TLS_PORT$q"; do
-	h_prof "$D" "$W/curl" -- curl -sS --cacert "$AP_CA" -o /dev/null -H 'Authorization: Bearer CANARYAUTH7' \
+	run_prof "$D" "$W/curl" -- curl -sS --cacert "$AP_CA" -o /dev/null -H 'Authorization: Bearer CANARYAUTH7' \
 		-H 'x-api-key: CANARYXKEY7' -H 'Cookie: s=CANARYCOOKIE7' "$u"
 done
 cat >"$W/py.py" <<'PYEOF'
@@ -37,7 +36,7 @@ async def a():
     await r.read(); w.close()
 asyncio.run(a())
 PYEOF
-h_prof "$D" "$W/py" -- "$PY" "$W/py.py" "$MOCK_PORT" "$MOCK_TLS_PORT" "$AP_CA"
+run_prof "$D" "$W/py" -- "$PY" "$W/py.py" "$MOCK_PORT" "$MOCK_TLS_PORT" "$AP_CA"
 if [ -x "$NODE" ]; then
 	cat >"$W/n.js" <<'JS'
 const https = require("https"), fs = require("fs");
@@ -46,7 +45,7 @@ https.get({host: "localhost", port: process.argv[2], ca: fs.readFileSync(process
   headers: {Authorization: "Bearer CANARYAUTH7", "x-api-key": "CANARYXKEY7"}}, r => r.resume());
 JS
 	# (the script is in a file: secrets inside a -e/-c argument are a separate, argv problem)
-	h_prof "$D" "$W/node" -- "$NODE" "$W/n.js" \
+	run_prof "$D" "$W/node" -- "$NODE" "$W/n.js" \
 		"$MOCK_TLS_PORT" "$AP_CA"
 fi
 ge "canaries: span files from curl, python (plain, TLS, asyncio), node" "$(span_files "$D" | wc -l)" 4

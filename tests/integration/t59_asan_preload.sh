@@ -1,19 +1,18 @@
 #!/bin/bash
 # t59_asan_preload: the preload itself under AddressSanitizer (docs/internals/contract.md §10):
-# LD_PRELOAD=libasan.so:build/hardening/libagentprof-asan.so against the C fixtures (HTTP,
+# LD_PRELOAD=libasan.so:build/targets/libagentprof-asan.so against the C fixtures (HTTP,
 # fork with a busy thread, fd chaos, every exit path, spawns, signal-handler sends, RTLD_LOCAL
 # copies, fortified reads). No ASan report, same output as without
 # the preload, span files decode.
 . "$(dirname "$0")/lib.sh"
-. "$AP_ROOT/tests/hardening/hlib.sh"
 
 require_preload asan || finish
-h_build || finish
+build_targets || finish
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
 ASAN_RT=$(gcc -print-file-name=libasan.so)
 [ -f "$ASAN_RT" ] || { fail "asan runtime" "gcc -print-file-name=libasan.so: $ASAN_RT"; finish; }
-ALIB=$H/libagentprof-asan.so
-cp "$AP_ROOT/tests/hardening/fake_response.txt" "$W/fake.txt"
+ALIB=$AP_TGT/libagentprof-asan.so
+cp "$AP_TGT_SRC/fake_response.txt" "$W/fake.txt"
 mkdir -p "$W/sb" "$W/sa"
 
 # asan_run NAME COMPARE CMD...: COMPARE=1 diffs stdout with a run without the preload
@@ -45,14 +44,14 @@ asan_run() {
 
 # (not ctor_main: .preinit_array and other libraries' constructors run before the ASan runtime
 # is initialised, where no instrumented code can run; t51 covers them with the real build)
-asan_run errno 1 "$H/errno_new" "$MOCK_PORT"
-asan_run fdchaos 1 "$H/fdchaos" "$MOCK_PORT" "$W/fake.txt"
-asan_run forkthr 0 "$H/forkthr" "$MOCK_PORT" 8
-asan_run rtld 1 "$H/rtld_local" "$H" nodeep # ASan refuses RTLD_DEEPBIND
-asan_run fortify 1 "$H/fortify" "$MOCK_PORT"
-asan_run spawnall 0 "$H/spawnall" "$W/sa" "$H/static_hello"
-asan_run sigprof 0 "$H/sigprof" "$MOCK_PORT" 2
+asan_run errno 1 "$AP_TGT/errno_new" "$MOCK_PORT"
+asan_run fdchaos 1 "$AP_TGT/fdchaos" "$MOCK_PORT" "$W/fake.txt"
+asan_run forkthr 0 "$AP_TGT/forkthr" "$MOCK_PORT" 8
+asan_run rtld 1 "$AP_TGT/rtld_local" "$AP_TGT" nodeep # ASan refuses RTLD_DEEPBIND
+asan_run fortify 1 "$AP_TGT/fortify" "$MOCK_PORT"
+asan_run spawnall 0 "$AP_TGT/spawnall" "$W/sa" "$AP_TGT/static_hello"
+asan_run sigprof 0 "$AP_TGT/sigprof" "$MOCK_PORT" 2
 for m in exit _exit threads8 tlsdtor late spawn; do
-	asan_run "exits-$m" 0 "$H/exits" "$m" "$MOCK_PORT" 3
+	asan_run "exits-$m" 0 "$AP_TGT/exits" "$m" "$MOCK_PORT" 3
 done
 finish

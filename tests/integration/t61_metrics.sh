@@ -4,13 +4,13 @@
 # peak RSS and CPU time and the profiler's own overhead. (A counter timeline view is the
 # viewer's; this test notes whether one exists.)
 . "$(dirname "$0")/lib.sh"
-. "$AP_ROOT/tests/hardening/hlib.sh"
 
 require_preload metrics || finish
-h_build || finish
+build_targets || finish
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
-h_prof "$W/p" "$W/p" AGENTPROF_FLUSH_MS=1 -- "$H/exits" exit "$MOCK_PORT" 10
-h_dump "$W/p" "$W/p.dump"
+# 200 exchanges: long enough for a series at 1 ms flushes (not left to the mock's speed)
+run_prof "$W/p" "$W/p" AGENTPROF_FLUSH_MS=1 -- "$AP_TGT/exits" exit "$MOCK_PORT" 200
+dump_spans "$W/p" "$W/p.dump"
 for k in 1 2 3; do
 	name=$(case $k in 1) echo RSS ;; 2) echo "CPU user" ;; 3) echo "CPU sys" ;; esac)
 	n=$(grep -c "\"rec\":\"counter\",\"kind\":$k," "$W/p.dump")

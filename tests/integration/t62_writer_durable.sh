@@ -4,11 +4,9 @@
 # interval of a minute; a host that unmaps our mapping keeps recording; one file per process
 # for fork+exec children; a child never re-writes its parent's records.
 . "$(dirname "$0")/lib.sh"
-. "$AP_ROOT/tests/hardening/hlib.sh"
-. "$(dirname "$0")/writer_lib.sh"
 
 require_preload writer-durable || finish
-h_build || finish
+build_targets || finish
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
 
 out=$(wr_kill9 6 400)
@@ -36,22 +34,22 @@ v=$(grep '"kind":"exchange"' "$W/k9.jsonl" | grep -c '/v1/chat/completions')
 ge "viewer reads a killed writer's live segment: $v calls for $n finished" "$v" "$n"
 
 # munmap of the segment by the host: recording goes on (the file is mapped again)
-h_prof "$W/mu" "$W/mu" -- "$H/wrstress" munmap "$MOCK_PORT" 5
+run_prof "$W/mu" "$W/mu" -- "$AP_TGT/wrstress" munmap "$MOCK_PORT" 5
 eq "munmap: host exit status" "$(cat "$W/mu.rc")" 0
 eq "munmap: the host unmapped our mapping" "$(head -1 "$W/mu.out")" "unmapped 1"
-h_dump "$W/mu" "$W/mu.dump"
+dump_spans "$W/mu" "$W/mu.dump"
 eq "munmap: all 10 exchanges on disk" "$(grep -c '"path":"/health"' "$W/mu.dump")" 10
 
 # one file per process: a shell running 5 short children writes 6 files, not 11
 mkdir -p "$W/kids"
 env LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$W/kids" /bin/sh -c '/bin/true; /bin/true; /bin/true; /bin/true; /bin/true' 
 eq "fork+exec children: one file per process (sh + 5 true)" "$(span_files "$W/kids" | wc -l)" 6
-h_dump "$W/kids" "$W/kids.dump"
+dump_spans "$W/kids" "$W/kids.dump"
 eq "fork+exec children: one process record per file" \
 	"$(grep -c '"rec":"process"' "$W/kids.dump")" 6
 
 # a forked child with busy threads in the parent: each child's file has its own exchange only
-h_prof "$W/fk" "$W/fk" -- "$H/wrstress" fork "$MOCK_PORT" 10
+run_prof "$W/fk" "$W/fk" -- "$AP_TGT/wrstress" fork "$MOCK_PORT" 10
 eq "fork with busy threads: host exit status" "$(cat "$W/fk.rc")" 0
 eq "fork with busy threads: every child worked" "$(grep -c failed "$W/fk.out")" 0
 eq "fork with busy threads: files are sound, no duplicate exchange" "$(wr_check "$W/fk")" ok

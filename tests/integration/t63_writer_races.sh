@@ -5,11 +5,9 @@
 # recording and flushing; fork while other threads record. A run is bad if it hangs, crashes,
 # changes the exit status, or leaves a damaged file or a duplicated exchange.
 . "$(dirname "$0")/lib.sh"
-. "$AP_ROOT/tests/hardening/hlib.sh"
-. "$(dirname "$0")/writer_lib.sh"
 
 require_preload writer-races || finish
-h_build || finish
+build_targets || finish
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
 
 loop() {

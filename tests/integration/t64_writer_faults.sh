@@ -6,18 +6,16 @@
 # frames are read, the viewer names the file and the bytes skipped). A file swapped for a FIFO
 # between flushes stops our writing there, with a warning, and never blocks the host.
 . "$(dirname "$0")/lib.sh"
-. "$AP_ROOT/tests/hardening/hlib.sh"
-. "$(dirname "$0")/writer_lib.sh"
 
 require_preload writer-faults || finish
-h_build || finish
+build_targets || finish
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
 
 # --- EMFILE ---------------------------------------------------------------------------------
-h_prof "$W/em" "$W/em" AGENTPROF_FLUSH_MS=5 -- "$H/wrstress" emfile "$MOCK_PORT" 5
+run_prof "$W/em" "$W/em" AGENTPROF_FLUSH_MS=5 -- "$AP_TGT/wrstress" emfile "$MOCK_PORT" 5
 eq "EMFILE: host exit status" "$(cat "$W/em.rc")" 0
 eq "EMFILE: the host made 7 exchanges" "$(cat "$W/em.out")" "exchanges 7"
-h_dump "$W/em" "$W/em.dump"
+dump_spans "$W/em" "$W/em.dump"
 eq "EMFILE: all 7 recorded (buffered while no fd was free)" "$(grep -c '"path":"/health"' "$W/em.dump")" 7
 ge "EMFILE: a diagnostic in the file says writing resumed" "$(grep -c 'writing resumed.*Too many open files' "$W/em.dump")" 1
 ge "EMFILE: stderr says why" "$(grep -c '^agentprof: .*Too many open files.*retries' "$W/em.err")" 1
@@ -29,13 +27,13 @@ if mount -t tmpfs -o size=1m tmpfs "$M" 2>/dev/null; then
 	dd if=/dev/zero of="$M/filler" bs=4k 2>/dev/null
 	mkdir -p "$M/out" 2>/dev/null || { rm -f "$M/filler"; mkdir -p "$M/out"; dd if=/dev/zero of="$M/filler" bs=4k 2>/dev/null; }
 	env LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$M/out" AGENTPROF_FLUSH_MS=20 \
-		"$H/wrstress" timed "$MOCK_PORT" 100 >"$W/ns.out" 2>"$W/ns.err" &
+		"$AP_TGT/wrstress" timed "$MOCK_PORT" 100 >"$W/ns.out" 2>"$W/ns.err" &
 	pid=$!
 	sleep 1.5
 	rm -f "$M/filler"
 	wait $pid
 	eq "ENOSPC: host exit status" "$?" 0
-	h_dump "$M/out" "$W/ns.dump"
+	dump_spans "$M/out" "$W/ns.dump"
 	eq "ENOSPC: the host made 100 exchanges" "$(cat "$W/ns.out")" "exchanges 100"
 	eq "ENOSPC: all 100 recorded after the disk had room again" \
 		"$(grep -c '"path":"/health"' "$W/ns.dump")" 100
@@ -45,14 +43,14 @@ if mount -t tmpfs -o size=1m tmpfs "$M" 2>/dev/null; then
 	rm -rf "$M/out"
 	mkdir -p "$M/out"
 	env LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$M/out" AGENTPROF_FLUSH_MS=20 \
-		"$H/wrstress" timed "$MOCK_PORT" 120 >"$W/nm.out" 2>"$W/nm.err" &
+		"$AP_TGT/wrstress" timed "$MOCK_PORT" 120 >"$W/nm.out" 2>"$W/nm.err" &
 	pid=$!
 	sleep 0.5
 	dd if=/dev/zero of="$M/filler" bs=4k 2>/dev/null
 	sleep 1
 	rm -f "$M/filler"
 	wait $pid
-	h_dump "$M/out" "$W/nm.dump"
+	dump_spans "$M/out" "$W/nm.dump"
 	eq "disk full mid-run: all 120 recorded" "$(grep -c '"path":"/health"' "$W/nm.dump")" 120
 	eq "disk full mid-run: no torn frame left in the file" "$(grep -c '"damaged":0' "$W/nm.dump")" 1
 	zstd -t "$(span_files "$M/out" | head -1)" >/dev/null 2>&1 && ok "disk full mid-run: zstd -t passes" ||
@@ -63,7 +61,7 @@ else
 fi
 
 # --- a corrupt frame in the middle: resynchronise --------------------------------------------
-h_prof "$W/cf" "$W/cf" AGENTPROF_FLUSH_MS=1 -- "$H/wrstress" timed "$MOCK_PORT" 30
+run_prof "$W/cf" "$W/cf" AGENTPROF_FLUSH_MS=1 -- "$AP_TGT/wrstress" timed "$MOCK_PORT" 30
 f=$(span_files "$W/cf" | head -1)
 frames=$(python3 - "$f" <<'PY'
 import sys
@@ -83,8 +81,8 @@ d = bytearray(open(p, "rb").read())
 d[(a + b) // 2] ^= 0x55
 open(p, "wb").write(d)
 PY
-	before=$("$H/apdump" "$W/cf/orig" | grep -c '"path":"/health"')
-	after=$("$H/apdump" "$f" | grep -c '"path":"/health"')
+	before=$("$AP_TGT/apdump" "$W/cf/orig" | grep -c '"path":"/health"')
+	after=$("$AP_TGT/apdump" "$f" | grep -c '"path":"/health"')
 	lost=$((before - after))
 	if [ "$after" -gt 0 ] && [ "$lost" -lt 10 ] && [ "$lost" -ge 0 ]; then
 		ok "corrupt frame 2 of $1: later frames still read ($after of $before exchanges; $lost in the bad frame)"
@@ -102,7 +100,7 @@ fi
 # --- our file swapped for a FIFO between flushes ---------------------------------------------
 mkdir -p "$W/sw"
 env LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$W/sw" AGENTPROF_FLUSH_MS=10 \
-	"$H/wrstress" timed "$MOCK_PORT" 60 >"$W/sw.out" 2>"$W/sw.err" &
+	"$AP_TGT/wrstress" timed "$MOCK_PORT" 60 >"$W/sw.out" 2>"$W/sw.err" &
 pid=$!
 sleep 0.5
 f=$(span_files "$W/sw" | head -1)
@@ -110,7 +108,7 @@ if [ -n "$f" ]; then
 	rm -f "$f"
 	mkfifo "$f"
 fi
-h_t0
+clock_start
 wait $pid
 eq "swapped file: host exit status" "$?" 0
 eq "swapped file: host finished its work" "$(cat "$W/sw.out")" "exchanges 60"

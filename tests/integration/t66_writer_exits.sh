@@ -5,23 +5,22 @@
 # disk (the live segment), the process has no end record, and the summary says its end is
 # inferred and the profiler overhead unknown.
 . "$(dirname "$0")/lib.sh"
-. "$AP_ROOT/tests/hardening/hlib.sh"
 
 require_preload writer-exits || finish
-h_build || finish
+build_targets || finish
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
 
-h_prof "$W/q" "$W/q" -- "$H/wrstress" quick "$MOCK_PORT" 4
+run_prof "$W/q" "$W/q" -- "$AP_TGT/wrstress" quick "$MOCK_PORT" 4
 eq "quick_exit: exit status 5 unchanged" "$(cat "$W/q.rc")" 5
-h_dump "$W/q" "$W/q.dump"
+dump_spans "$W/q" "$W/q.dump"
 eq "quick_exit: 4 exchanges + 1 from the host's at_quick_exit handler" \
 	"$(grep -c '"path":"/health"' "$W/q.dump")" 5
 eq "quick_exit: a process end record" "$(grep -c '"rec":"process_end"' "$W/q.dump")" 1
 eq "quick_exit: the file is sound" "$(grep -c '"damaged":0' "$W/q.dump")" 1
 
-h_prof "$W/g" "$W/g" -- "$H/wrstress" exitgroup "$MOCK_PORT" 4
+run_prof "$W/g" "$W/g" -- "$AP_TGT/wrstress" exitgroup "$MOCK_PORT" 4
 eq "exit_group: exit status 6 unchanged" "$(cat "$W/g.rc")" 6
-h_dump "$W/g" "$W/g.dump"
+dump_spans "$W/g" "$W/g.dump"
 eq "exit_group: all 4 exchanges on disk" "$(grep -c '"path":"/health"' "$W/g.dump")" 4
 eq "exit_group: no process end record" "$(grep -c '"rec":"process_end"' "$W/g.dump")" 0
 "$AP_VIEW" summary "$W/g" >"$W/g.sum" 2>"$W/g.serr"

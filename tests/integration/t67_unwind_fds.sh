@@ -7,10 +7,9 @@
 # program using child_process.fork() and a spawn with an IPC channel (libuv puts a blocking
 # socket on fd 3) runs to completion under the preload with the same output as without it.
 . "$(dirname "$0")/lib.sh"
-. "$AP_ROOT/tests/hardening/hlib.sh"
 
 require_preload unwind-fds || finish
-h_build || finish
+build_targets || finish
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
 
 for mode in libunwind fp; do
@@ -18,7 +17,7 @@ for mode in libunwind fp; do
 	why=""
 	for i in 1 2 3 4 5 6 7 8; do
 		rm -rf "$W/fd.$mode"
-		AP_TMO=20 h_prof "$W/fd.$mode" "$W/fd.$mode" AGENTPROF_UNWIND=$mode -- "$H/fdreopen" "$MOCK_PORT" 5
+		AP_TMO=20 run_prof "$W/fd.$mode" "$W/fd.$mode" AGENTPROF_UNWIND=$mode -- "$AP_TGT/fdreopen" "$MOCK_PORT" 5
 		if [ "$(cat "$W/fd.$mode.rc")" = 0 ] && [ "$(tail -1 "$W/fd.$mode.out")" = "fds ok" ]; then
 			good=$((good + 1))
 		else
@@ -27,7 +26,7 @@ for mode in libunwind fp; do
 	done
 	eq "host closes fds >= 3 and reopens its own ($mode): its fds work, none foreign, 8 of 8 runs${why:+ ($why)}" "$good" 8
 done
-stacks=$(find "$W/fd.libunwind" -name 'agentprof.*.zst' -exec "$H/apdump" {} \; | grep -c '"type":8,')
+stacks=$(find "$W/fd.libunwind" -name 'agentprof.*.zst' -exec "$AP_TGT/apdump" {} \; | grep -c '"type":8,')
 ge "stacks still captured with libunwind (AP_REC_STACK records)" "$stacks" 1
 
 # --- Node: fork() and a spawn with an IPC channel ------------------------------------------------
@@ -35,12 +34,12 @@ if [ ! -x "$NODE" ]; then
 	skip "node fork/ipc" "node not installed"
 	finish
 fi
-NJS=$AP_ROOT/tests/hardening/node_ipc/parent.js
+NJS=$AP_TGT_SRC/node_ipc/parent.js
 AP_TMO=30 run_bare "$W/node.bare" "$NODE" "$NJS"
 eq "node fork/ipc without the preload: completes" "$(cat "$W/node.bare.rc")" 0
 for mode in libunwind fp; do
 	rm -rf "$W/node.$mode"
-	AP_TMO=30 h_prof "$W/node.$mode" "$W/node.$mode" AGENTPROF_UNWIND=$mode -- "$NODE" "$NJS"
+	AP_TMO=30 run_prof "$W/node.$mode" "$W/node.$mode" AGENTPROF_UNWIND=$mode -- "$NODE" "$NJS"
 	eq "node fork() + spawn with stdio ipc under the preload ($mode): completes, exit 0 (124 = hung)" \
 		"$(cat "$W/node.$mode.rc")" 0
 	# the fork child shares stdout with the parent: compare the lines, not their interleaving

@@ -4,20 +4,19 @@
 # in the parent's file (the child re-emits nothing it inherited), exactly as many as without
 # the fork.
 . "$(dirname "$0")/lib.sh"
-. "$AP_ROOT/tests/hardening/hlib.sh"
 
 require_preload curl-fork || finish
-h_build || finish
+build_targets || finish
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
 
-h_prof "$W/nofork" "$W/nofork" -- "$H/curl_fork" "$MOCK_PORT" 6 nofork
-h_dump "$W/nofork" "$W/nofork.dump"
+run_prof "$W/nofork" "$W/nofork" -- "$AP_TGT/curl_fork" "$MOCK_PORT" 6 nofork
+dump_spans "$W/nofork" "$W/nofork.dump"
 for round in 1 2 3; do
 	rm -rf "$W/fork"
-	h_prof "$W/fork" "$W/fork" -- "$H/curl_fork" "$MOCK_PORT" 6
+	run_prof "$W/fork" "$W/fork" -- "$AP_TGT/curl_fork" "$MOCK_PORT" 6
 	eq "round $round: host output (child saw the inherited messages, parent collected)" \
 		"$(tr '\n' '|' <"$W/fork.out")" "child collected 6|parent 6 done|"
-	h_dump "$W/fork" "$W/fork.dump"
+	dump_spans "$W/fork" "$W/fork.dump"
 	ROUND=$round check_py "$W/fork.dump" <<'PY'
 import os, collections
 rnd = os.environ["ROUND"]

@@ -5,14 +5,13 @@
 # query (summary, diff) is clean under AddressSanitizer with many distinct paths (the string
 # table it adds to may move while the path being added points into it).
 . "$(dirname "$0")/lib.sh"
-. "$AP_ROOT/tests/hardening/hlib.sh"
 
 require_preload viewer-files || finish
-h_build || finish
+build_targets || finish
 
 R=$W/run
 mkdir -p "$R"
-"$H/gen_spans" "$R/agentprof.python3.4242.zst" 300
+"$AP_TGT/gen_spans" flat "$R/agentprof.python3.4242.zst" 300
 mkfifo "$R/agentprof.fifo.777.zst"
 timeout -k 2 10 "$AP_VIEW" summary "$R" >"$W/fifo_dir.out" 2>"$W/fifo_dir.err"
 eq "a FIFO inside the run directory: summary completes (124 = hung)" "$?" 0
@@ -32,7 +31,7 @@ rm -f "$R/agentprof.fifo.777.zst"
 E=$W/esc
 mkdir -p "$E"
 bad="agentprof.x$(printf '\033]0;pwned\007\033[2J')y.1.zst"
-"$H/gen_spans" "$E/agentprof.ok.1.zst" 30
+"$AP_TGT/gen_spans" flat "$E/agentprof.ok.1.zst" 30
 head -c 100 "$R/agentprof.python3.4242.zst" >"$E/$bad"
 timeout -k 2 10 "$AP_VIEW" summary "$E" >"$W/esc.out" 2>"$W/esc.err"
 check "escaped name: the note about the damaged file is printed" grep -q 'truncated after' "$W/esc.err"
@@ -53,8 +52,8 @@ fi
 for n in 300 3000; do
 	Q=$W/q$n
 	mkdir -p "$Q" "$Q.b"
-	"$H/gen_spans" "$Q/agentprof.python3.4242.zst" $n distinct
-	"$H/gen_spans" "$Q.b/agentprof.python3.4242.zst" $((n + 7)) distinct
+	"$AP_TGT/gen_spans" flat "$Q/agentprof.python3.4242.zst" $n distinct
+	"$AP_TGT/gen_spans" flat "$Q.b/agentprof.python3.4242.zst" $((n + 7)) distinct
 	for cmd in "summary $Q" "summary --json $Q" "diff $Q $Q.b"; do
 		# shellcheck disable=SC2086
 		LD_PRELOAD=$ASAN ASAN_OPTIONS=detect_leaks=0:exitcode=99 timeout -k 2 120 "$AP_VIEW" $cmd \

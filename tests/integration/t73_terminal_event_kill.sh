@@ -9,8 +9,8 @@
 . "$(dirname "$0")/lib.sh"
 
 require_preload terminal-kill || finish
-SRV=$AP_FIXSRC/held_stream_server.py
-CLI=$AP_FIXSRC/py_stream_kill.py
+SRV=$AP_TGT_SRC/held_stream_server.py
+CLI=$AP_TGT_SRC/py_stream_kill.py
 rm -f "$W/port"
 "$PY" "$SRV" "$W/port" &
 SPID=$!

@@ -7,7 +7,7 @@
 
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
 require_preload pipelining || finish
-S=$AP_FIXSRC/py_pipeline.py
+S=$AP_TGT_SRC/py_pipeline.py
 for n in 4 9; do
 	rm -rf "$W/p$n"
 	run_bare "$W/bare$n" "$PY" "$S" "$MOCK_PORT" "$n"

@@ -5,13 +5,12 @@
 # the next exchange on the connection is parsed normally. (Its CPU cost is measured in
 # `make bench`, not here.)
 . "$(dirname "$0")/lib.sh"
-. "$AP_ROOT/tests/hardening/hlib.sh"
 
 require_preload gzip-bomb || finish
-h_build || finish
+build_targets || finish
 command -v curl >/dev/null || { skip "gzip bomb" "curl not installed"; finish; }
 rm -f "$W/port"
-"$PY" "$AP_FIXSRC/gzip_bomb_server.py" "$W/port" 200 &
+"$PY" "$AP_TGT_SRC/gzip_bomb_server.py" "$W/port" 200 &
 SPID=$!
 trap 'kill $SPID 2>/dev/null' EXIT
 for _ in $(seq 200); do [ -s "$W/port" ] && break; sleep 0.05; done
@@ -25,7 +24,7 @@ rm -rf "$W/p"
 run_prof "$W/p" "$W/prof" curl "${ARGS[@]}" "$URL" --next "${ARGS[@]}" "$URL"
 eq "exit status unchanged" "$(cat "$W/prof.rc")" "$(cat "$W/bare.rc")"
 same_file "output unchanged (the compressed body, as curl received it)" "$W/bare.out" "$W/prof.out"
-h_dump "$W/p" "$W/dump.jsonl"
+dump_spans "$W/p" "$W/dump.jsonl"
 check_py "$W/dump.jsonl" <<'PY'
 # raw records: each curl call also has a provisional copy, written at the end of the response
 # before libcurl finished the transfer (the viewer keeps the final one)

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_preload opaque-close || finish
-S=$AP_FIXSRC/node_close.js
+S=$AP_TGT_SRC/node_close.js
 export NODE_EXTRA_CA_CERTS=$AP_CA
 
 # Node's own servers (run without the preload): unlike the mock, they answer close_notify

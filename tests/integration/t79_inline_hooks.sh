@@ -1,6 +1,6 @@
 #!/bin/bash
 # t79_inline_hooks: the inline TLS hooks on an executable that carries its own SSL_* functions
-# (tests/fixtures/fake_tls.c: exported, identity cipher, one HTTP call to the plain mock).
+# (tests/targets/fake_tls.c: exported, identity cipher, one HTTP call to the plain mock).
 #  - hooked: the call is seen through the SSL wrappers (tls, plaintext, host from SNI), once; the
 #    fixture's callers keep registers across calls (-fipa-ra), so a wrapper that clobbered a
 #    register the original leaves alone would crash it or corrupt its arguments;
@@ -15,14 +15,14 @@
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
 require_preload inline-hooks || finish
 for b in fake_tls fake_tls_refuse; do
-	[ -x "$AP_FIX/$b" ] || { fail "fixture $b" "not built (tests/fixtures/Makefile)"; finish; }
+	[ -x "$AP_TGT/$b" ] || { fail "fixture $b" "not built (tests/targets/Makefile)"; finish; }
 done
 
-run_bare "$W/b" "$AP_FIX/fake_tls" "$MOCK_PORT"
+run_bare "$W/b" "$AP_TGT/fake_tls" "$MOCK_PORT"
 eq "fixture works without the preload" "$(cat "$W/b.rc"):$(tr '\n' ' ' <"$W/b.out")" "0:HTTP/1.1 200 OK wx none "
-run_prof "$W/p1" "$W/r1" "$AP_FIX/fake_tls" "$MOCK_PORT"
-run_prof "$W/p2" "$W/r2" "$AP_FIX/fake_tls_refuse" "$MOCK_PORT"
-AGENTPROF_INLINE_HOOKS=0 run_prof "$W/p3" "$W/r3" "$AP_FIX/fake_tls" "$MOCK_PORT"
+run_prof "$W/p1" "$W/r1" "$AP_TGT/fake_tls" "$MOCK_PORT"
+run_prof "$W/p2" "$W/r2" "$AP_TGT/fake_tls_refuse" "$MOCK_PORT"
+AGENTPROF_INLINE_HOOKS=0 run_prof "$W/p3" "$W/r3" "$AP_TGT/fake_tls" "$MOCK_PORT"
 for r in 1 2 3; do
 	eq "run $r: exit status unchanged" "$(cat "$W/r$r.rc")" "$(cat "$W/b.rc")"
 	same_file "run $r: output unchanged" "$W/b.out" "$W/r$r.out"

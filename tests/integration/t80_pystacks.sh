@@ -1,6 +1,6 @@
 #!/bin/bash
 # t80_pystacks.sh: Python call stacks with Debian's python3 (3.11, libpython in the executable).
-# tests/fixtures/py_paths.py calls the mock provider from two call paths through http.client,
+# tests/targets/py_paths.py calls the mock provider from two call paths through http.client,
 # urllib.request, requests, httpx (sync and async), aiohttp and asyncio streams; the flame graph
 # must show each path with the fixture's function names and line numbers (the coroutine chain
 # for the async clients), no frame of the other path and no interpreter C frames; --native keeps
@@ -10,7 +10,7 @@
 
 require_preload "pystacks" || finish
 mock_up || { fail "mock provider" "did not start"; finish; }
-FX=$AP_FIXSRC/py_paths.py
+FX=$AP_TGT_SRC/py_paths.py
 CHECK=$AP_ROOT/tests/integration/pystack_check.py
 
 for lib in http.client urllib requests httpx httpx_async aiohttp asyncio; do

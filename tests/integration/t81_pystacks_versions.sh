@@ -1,7 +1,7 @@
 #!/bin/bash
 # t81_pystacks_versions.sh: Python call stacks with every other CPython on the machine. For each
 # pyenv CPython 3.9 to 3.13 (~/.pyenv/versions, shared libpython builds; or AP_PYTHONS="path ...")
-# the two call paths of tests/fixtures/py_paths.py through http.client, urllib.request and
+# the two call paths of tests/targets/py_paths.py through http.client, urllib.request and
 # asyncio streams must show with the right function names and line numbers, as with Debian's
 # 3.11 (t80). A version that is not installed is skipped visibly. Older CPythons (3.6 to 3.8)
 # must run unchanged with one "pystacks" diagnostic and no Python frames.
@@ -9,7 +9,7 @@
 
 require_preload "pystacks" || finish
 mock_up || { fail "mock provider" "did not start"; finish; }
-FX=$AP_FIXSRC/py_paths.py
+FX=$AP_TGT_SRC/py_paths.py
 CHECK=$AP_ROOT/tests/integration/pystack_check.py
 PYENV=${PYENV_ROOT:-$HOME/.pyenv}/versions
 

@@ -4,12 +4,12 @@
 # interpreter finalizes (normal exit and os._exit, repeated: no crash, output and exit status
 # unchanged, span files readable), at tool spawns (os.system, os.posix_spawn: the spawning
 # function above the process) and at manual spans begun from Python through ctypes.
-# Fixture: tests/fixtures/py_threads.py.
+# Fixture: tests/targets/py_threads.py.
 . "$(dirname "$0")/lib.sh"
 
 require_preload "pystacks" || finish
 mock_up || { fail "mock provider" "did not start"; finish; }
-FX=$AP_FIXSRC/py_threads.py
+FX=$AP_TGT_SRC/py_threads.py
 
 # --- 16 threads ------------------------------------------------------------------------------
 d=$W/threads

@@ -2,14 +2,14 @@
 # t83_pystacks_signals.sh: Python stack captures while signals keep arriving (interval timers
 # SIGALRM and SIGPROF every 0.5 ms and a thread sending SIGUSR1 in a loop, Python handlers
 # running between bytecodes and the interpreter's C handler interrupting our wrappers), in four
-# threads making 50 requests each (tests/fixtures/py_signal_stress.py): output and exit status
+# threads making 50 requests each (tests/targets/py_signal_stress.py): output and exit status
 # unchanged, every request recorded under signalled_worker with no truncated stack. Run with
 # Debian's python3 and, when installed, pyenv's 3.12 and 3.13 (other frame layouts); 3 rounds.
 . "$(dirname "$0")/lib.sh"
 
 require_preload "pystacks" || finish
 mock_up || { fail "mock provider" "did not start"; finish; }
-FX=$AP_FIXSRC/py_signal_stress.py
+FX=$AP_TGT_SRC/py_signal_stress.py
 PYENV=${PYENV_ROOT:-$HOME/.pyenv}/versions
 
 pythons=$PY

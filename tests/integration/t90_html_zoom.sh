@@ -3,14 +3,13 @@
 # exchange (paths kept) grouped under thread headers, zoom by drag and wheel and back by
 # double-click (headless Chromium over the DevTools protocol), findings shown as collapsed groups.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/export_lib.sh"
 
-GEN=$AP_BUILD/tests/test_view_gen
+GEN=$AP_TGT/gen_spans
 if [ ! -x "$GEN" ] || [ ! -x "$AP_VIEW" ]; then
 	fail "viewer and generator built" "run 'make all unittest' first"
 	finish
 fi
-"$GEN" "$W/loop" loop || fail "generate loop"
+"$GEN" scenario "$W/loop" loop || fail "generate loop"
 if "$AP_VIEW" html -o "$W/loop.html" "$W/loop" 2>"$W/html.err"; then
 	ok "html -o loop.html"
 else

@@ -6,14 +6,13 @@
 # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES are honoured; a 413 is a clear error with the
 # collector's de-chunked body; otlp-metrics decodes as ExportMetricsServiceRequest.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/otlp/setup.sh"
 
-if ! make -s -C "$AP_FIXSRC" OUT="$AP_FIX" "$AP_FIX/gen_spans" >"$W/make.log" 2>&1; then
+if ! make -s -C "$AP_TGT_SRC" OUT="$AP_TGT" "$AP_TGT/gen_spans" >"$W/make.log" 2>&1; then
 	fail "build gen_spans" "$(tail -3 "$W/make.log")"
 	finish
 fi
 mkdir -p "$W/run"
-"$AP_FIX/gen_spans" "$W/run" 100000 || fail "gen_spans 100000" "exit $?"
+"$AP_TGT/gen_spans" stacks "$W/run" 100000 || fail "gen_spans 100000" "exit $?"
 want=$("$AP_VIEW" export --format jsonl "$W/run" 2>/dev/null | grep -c '"kind":"exchange"')
 ge "the run has 100k exchanges" "$want" 100000
 if ! otel_defs; then
@@ -77,7 +76,7 @@ fi
 
 # --- service.name: OTEL_SERVICE_NAME wins; small batches by bytes; no gzip -----------------------
 mkdir -p "$W/small"
-"$AP_FIX/gen_spans" "$W/small" 300
+"$AP_TGT/gen_spans" stacks "$W/small" 300
 start_receiver recv2 || { fail "receiver 2" "did not start"; finish; }
 OTEL_SERVICE_NAME=fleet-agent OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://127.0.0.1:$RPORT/custom/traces \
 	"$AP_VIEW" export --format otlp --no-gzip --batch-bytes 64k "$W/small" >/dev/null 2>"$W/small.err"

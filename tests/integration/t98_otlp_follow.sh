@@ -5,7 +5,6 @@
 # (SIGTERM: a final batch, exit 0, the state file), and after the run ends. Process spans are
 # sent once each. Decoded with the real OpenTelemetry definitions when npm is reachable.
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/otlp/setup.sh"
 
 require_preload "preload" || finish
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }

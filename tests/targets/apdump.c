@@ -83,7 +83,8 @@ static void print_rec(const char *file, const struct ap_record *r)
 		jstr("host", r->u.connection.host, sizeof(r->u.connection.host));
 		break;
 	case AP_REC_EXCHANGE:
-		printf(",\"rec\":\"exchange\",\"id\":%llu,\"tid\":%u,\"status\":%d,\"cat\":%u,\"sent\":%llu,"
+		printf(",\"rec\":\"exchange\",\"id\":%llu,\"tid\":%u,\"status\":%d,\"cat\":%u,"
+		       "\"sent\":%llu,"
 		       "\"received\":%llu,\"start_ns\":%lld,\"end_ns\":%lld,\"tls\":%u,\"vis\":%u",
 		       (unsigned long long)r->u.exchange.id, r->u.exchange.tid,
 		       r->u.exchange.status, r->u.exchange.category,

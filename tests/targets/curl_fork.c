@@ -1,8 +1,8 @@
 /* curl_fork.c: fork() while libcurl multi transfers are finished but not yet collected. The
  * parent runs N transfers to PORT until none is running, forks, and both processes then read
  * the DONE messages and remove the handles; the child exits after that. Only the parent ran the
- * transfers, so only its span file may hold them. Usage: curl_fork PORT N [nofork]. Prints "parent N
- * done" and "child collected K" (K = the messages the child saw, inherited from the parent). */
+ * transfers, so only its span file may hold them. Usage: curl_fork PORT N [nofork]. Prints "parent
+ * N done" and "child collected K" (K = the messages the child saw, inherited from the parent). */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,20 +1,43 @@
 /*
- * test_view_gen.c: writes span files for scripted runs (the viewer's golden scenarios).
- *   test_view_gen DIR SCENARIO   write SCENARIO's files into DIR (tests/integration/t30_*.sh)
- *   test_view_gen                self-test: every scenario encodes and decodes back
- * Times below are milliseconds from the run start; every process gets its own monotonic base so
+ * gen_spans.c: the one generator of synthetic span files, for the viewer, export and benchmark
+ * tests (built into build/targets/gen_spans, and sanitized as the unit test test_gen_spans):
+ *   gen_spans scenario DIR NAME  write scripted scenario NAME's files into DIR (the viewer's golden
+ *                                scenarios: seq, conc, spans, procs, findings, ..., t30/t31/t9x)
+ *   gen_spans stacks DIR N [odd] a run of N exchanges (LLM, tool, memory) on 3 threads of a parent
+ *                                process, some overlapping on one thread, inside manual spans,
+ *                                with call stacks that point into this very binary (so they
+ *                                symbolize to real function names: path_plan, path_review,
+ *                                path_search), RSS/CPU counters, and a child process with its own
+ *                                tool call (t41-t48, t97). "odd" gives names that exporters must
+ *                                sanitise: "my model 42", "a;b c 7", a quote in a host.
+ *   gen_spans flat FILE N [distinct]
+ *                                one file, one process and N exchanges (one zstd frame per 10,000
+ *                                records), for large-file tests and the viewer benchmarks (t71,
+ *                                scripts/bench-viewer.sh); with "distinct", every tool call has its
+ *                                own path with a query string ("/tool/item/17?page=17").
+ *   gen_spans                    self-test: every scenario and both other shapes encode and decode.
+ * Scenario times are milliseconds from the run start; every process gets its own monotonic base so
  * the viewer's anchoring (mono - start_ns + start_real_ns) is exercised.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <zstd.h>
 
 #include "ap_codec.h"
+#include "ap_records.h"
 #include "unit.h"
+
+/* ---- the writer and the scripted scenarios (gen_spans scenario DIR NAME) ---------------- */
 
 #define REAL0 1763700000000000000ll /* 2025-11-21 04:40:00 UTC */
 #define MS    1000000ll
@@ -43,8 +66,11 @@ static void gen_flush(struct gen *g)
 		goto out;
 	ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
 	k = ZSTD_compress2(c, out, cap, g->buf, g->n);
-	if (!ZSTD_isError(k) && write(g->fd, out, k) == (ssize_t)k)
-		g->frames++;
+	if (ZSTD_isError(k) || write(g->fd, out, k) != (ssize_t)k) {
+		perror("gen_spans: write");
+		exit(1);
+	}
+	g->frames++;
 	g->n = 0;
 out:
 	ZSTD_freeCCtx(c);
@@ -686,12 +712,376 @@ static int run_scenario(const char *dir, const char *name)
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
 		if (!strcmp(scenarios[i].name, name))
 			return scenarios[i].fn(dir);
-	fprintf(stderr, "test_view_gen: unknown scenario '%s'\n", name);
+	fprintf(stderr, "gen_spans: unknown scenario '%s'\n", name);
 	return -1;
 }
 
-/* Self-test: each scenario's files decode record by record. */
-static void check_dir(const char *dir, const char *name)
+/* ---- a run with real stacks into this binary (gen_spans stacks DIR N [odd]) ---------------- */
+
+#define NOINLINE __attribute__((noinline, used))
+
+static void stk_open(struct gen *g, const char *dir, const char *prog, int pid, int64_t mono0)
+{
+	if (gen_open(g, dir, prog, pid, (double)mono0 / 1e9) < 0) {
+		fprintf(stderr, "gen_spans: %s: %s\n", dir, strerror(errno));
+		exit(1);
+	}
+}
+
+static uint64_t bias, lo, hi;
+static char stk_exe[256], stk_bid[41];
+
+NOINLINE void path_plan(void)
+{
+	__asm__ volatile("nop");
+}
+
+NOINLINE void path_review(void)
+{
+	__asm__ volatile("nop");
+}
+
+NOINLINE void path_search(void)
+{
+	__asm__ volatile("nop");
+}
+
+NOINLINE void agent_step(void)
+{
+	__asm__ volatile("nop");
+}
+
+static void stk_process(struct gen *g, int pid, int ppid, const char *path, const char *argv0,
+			int64_t real_off)
+{
+	struct ap_record r;
+
+	ap_record_init(&r, AP_REC_PROCESS);
+	r.u.process.pid = pid;
+	r.u.process.ppid = ppid;
+	snprintf(r.u.process.exe, sizeof(r.u.process.exe), "%s", path);
+	snprintf(r.u.process.argv, sizeof(r.u.process.argv), "%s", argv0);
+	r.u.process.argc = 1;
+	r.u.process.start_ns = g->mono0;
+	r.u.process.start_real_ns = REAL0 + real_off;
+	r.u.process.sample_ppm = 1000000;
+	r.u.process.format_version = AP_FORMAT_VERSION;
+	snprintf(r.u.process.tool_version, sizeof(r.u.process.tool_version), "gen");
+	put(g, &r);
+}
+
+static int stk_phdr(struct dl_phdr_info *info, size_t size, void *data)
+{
+	uint64_t a = UINT64_MAX, b = 0;
+
+	(void)size;
+	(void)data;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type == PT_LOAD) {
+			a = ph->p_vaddr < a ? ph->p_vaddr : a;
+			b = ph->p_vaddr + ph->p_memsz > b ? ph->p_vaddr + ph->p_memsz : b;
+		}
+		if (ph->p_type == PT_NOTE) {
+			const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr);
+			size_t off = 0;
+
+			while (off + 12 <= ph->p_memsz) {
+				const ElfW(Nhdr) *nh = (const void *)(p + off);
+				size_t name = off + 12, desc = name + ((nh->n_namesz + 3) & ~3u);
+
+				if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4)
+					for (unsigned k = 0; k < nh->n_descsz && k < 20; k++)
+						sprintf(stk_bid + 2 * k, "%02x", p[desc + k]);
+				off = desc + ((nh->n_descsz + 3) & ~3u);
+			}
+		}
+	}
+	bias = info->dlpi_addr;
+	lo = bias + a;
+	hi = bias + b;
+	return 1; /* the first object is the program */
+}
+
+static void stk_module(struct gen *g)
+{
+	struct ap_record r;
+
+	ap_record_init(&r, AP_REC_MODULE);
+	r.u.module.id = 1;
+	r.u.module.base = bias;
+	r.u.module.start = lo;
+	r.u.module.end = hi;
+	snprintf(r.u.module.path, sizeof(r.u.module.path), "%s", stk_exe);
+	snprintf(r.u.module.build_id, sizeof(r.u.module.build_id), "%s", stk_bid);
+	put(g, &r);
+}
+
+/* Stack ids 1..3: main-ish frame, agent_step, then the path function (innermost first). */
+static void stk_stacks(struct gen *g)
+{
+	void (*paths[3])(void) = {path_plan, path_review, path_search};
+
+	for (int i = 0; i < 3; i++) {
+		struct ap_record r;
+
+		ap_record_init(&r, AP_REC_STACK);
+		r.u.stack.id = (uint64_t)i + 1;
+		r.u.stack.nframes = 2;
+		r.u.stack.frames[0] = (uint64_t)(uintptr_t)paths[i] + 2;
+		r.u.stack.frames[1] = (uint64_t)(uintptr_t)agent_step + 2;
+		put(g, &r);
+	}
+}
+
+static const char *stk_models[] = {"gpt-4o", "claude-sonnet-4-5", "gemini-2.0-flash"};
+static const char *stk_tool_host = "api.github.com";
+static const int stk_provs[] = {AP_PROV_OPENAI, AP_PROV_ANTHROPIC, AP_PROV_GEMINI};
+static const char *const stk_hosts[] = {"api.openai.com", "api.anthropic.com",
+					"generativelanguage.googleapis.com"};
+static const char *const stk_llm_paths[] = {"/v1/chat/completions", "/v1/messages",
+					    "/v1beta/models/gemini-2.0-flash:generateContent"};
+
+static void stk_exchange(struct gen *g, uint64_t id, uint32_t tid, int kind, int64_t a, int64_t dur,
+			 uint64_t span)
+{
+	struct ap_record r;
+	struct ap_exchange *x = &r.u.exchange;
+
+	ap_record_init(&r, AP_REC_EXCHANGE);
+	x->id = id;
+	x->conn_id = 100 + tid;
+	x->tid = tid;
+	snprintf(x->method, sizeof(x->method), "POST");
+	x->port = 443;
+	x->tls = 1;
+	x->visibility = AP_VIS_PLAINTEXT;
+	x->status = 200;
+	x->start_ns = g->mono0 + a;
+	x->req_sent_ns = x->start_ns + dur / 50;
+	x->first_byte_ns = x->start_ns + dur / 3;
+	x->end_ns = x->start_ns + dur;
+	x->bytes_sent = 900;
+	x->bytes_received = 1500;
+	x->span_id = span;
+	if (kind < 3) { /* llm */
+		x->category = AP_CAT_LLM;
+		x->provider = (uint8_t)stk_provs[kind];
+		snprintf(x->host, sizeof(x->host), "%s", stk_hosts[kind]);
+		snprintf(x->path, sizeof(x->path), "%s", stk_llm_paths[kind]);
+		snprintf(x->request_model, sizeof(x->request_model), "%s", stk_models[kind]);
+		snprintf(x->response_model, sizeof(x->response_model), "%s-2025", stk_models[kind]);
+		x->usage.input = 1000 + (int64_t)(id % 97);
+		x->usage.output = 50 + (int64_t)(id % 13);
+		x->usage.cache_read = kind == 1 ? 200 : AP_UNKNOWN;
+		x->stream = kind == 1;
+		if (x->stream) {
+			x->events = 20;
+			x->first_event_ns = x->first_byte_ns + MS;
+		}
+		x->stack_id = (uint64_t)kind + 1; /* plan, review, search */
+		if (id % 50 == 7)
+			x->status = 429;
+	} else {
+		x->category = kind == 3 ? AP_CAT_TOOL : AP_CAT_MEMORY;
+		snprintf(x->host, sizeof(x->host), "%s", kind == 3 ? stk_tool_host : "redis.local");
+		snprintf(x->path, sizeof(x->path), "%s", kind == 3 ? "/search/code?q=x" : "/");
+		x->stack_id = 3;
+	}
+	put(g, &r);
+}
+
+static void stk_span(struct gen *g, uint64_t id, uint32_t tid, const char *name, int64_t a,
+		     int64_t b)
+{
+	struct ap_record r;
+
+	ap_record_init(&r, AP_REC_SPAN);
+	r.u.span.id = id;
+	r.u.span.tid = tid;
+	snprintf(r.u.span.name, sizeof(r.u.span.name), "%s", name);
+	r.u.span.start_ns = g->mono0 + a;
+	r.u.span.end_ns = g->mono0 + b;
+	put(g, &r);
+}
+
+static void stk_counter(struct gen *g, int kind, int64_t t, int64_t v)
+{
+	struct ap_record r;
+
+	ap_record_init(&r, AP_REC_COUNTER);
+	r.u.counter.kind = (uint8_t)kind;
+	r.u.counter.time_ns = g->mono0 + t;
+	r.u.counter.value = v;
+	put(g, &r);
+}
+
+static void stk_end(struct gen *g, int64_t t)
+{
+	struct ap_record r;
+
+	ap_record_init(&r, AP_REC_PROCESS_END);
+	r.u.process_end.end_ns = g->mono0 + t;
+	r.u.process_end.exit_code = 0;
+	r.u.process_end.clean = 1;
+	put(g, &r);
+	gen_close(g);
+}
+
+static int stacks_main(int argc, char **argv)
+{
+	static struct gen g;
+	int n = argc > 2 ? atoi(argv[2]) : 100;
+	int64_t t = 10 * MS, dur;
+	uint64_t id = 1, sid = 1000;
+	struct ap_record r;
+
+	if (argc < 2 || n < 1) {
+		fprintf(stderr, "usage: gen_spans stacks DIR N [odd]\n");
+		return 2;
+	}
+	if (argc > 3 && !strcmp(argv[3], "odd")) {
+		stk_models[0] = "my model 42";
+		stk_models[1] = "a;b c 7";
+		stk_tool_host = "odd\"host\\x";
+	}
+	if (readlink("/proc/self/exe", stk_exe, sizeof(stk_exe) - 1) < 0)
+		return 1;
+	dl_iterate_phdr(stk_phdr, NULL);
+	stk_open(&g, argv[1], "agent", 4242, 5000 * MS);
+	stk_process(&g, 4242, 1, "/usr/bin/python3", "python3", 0);
+	stk_module(&g);
+	stk_stacks(&g);
+	for (int i = 0; i < n; i++) {
+		uint32_t tid = 4242 + (uint32_t)(i % 3);
+		int kind = i % 5;
+
+		dur = (20 + (i * 37) % 400) * MS / (n > 1000 ? 100 : 1);
+		if (i % 10 == 0) { /* a manual span around the next exchanges of the main thread */
+			stk_span(&g, ++sid, 4242, i % 20 ? "plan" : "review", t - MS / 10,
+				 t + 4 * dur + MS);
+		}
+		stk_exchange(&g, id++, tid, kind, t, dur, tid == 4242 ? sid : 0);
+		if (i % 7 == 3) /* an overlapping request on the same thread (async client) */
+			stk_exchange(&g, id++, tid, (kind + 1) % 3, t + dur / 4, dur, 0);
+		t += dur / 3 + MS / 10;
+		if (i % 25 == 0) {
+			stk_counter(&g, AP_CNT_RSS_BYTES, t, (100 + i % 50) * 1048576ll);
+			stk_counter(&g, AP_CNT_CPU_USER_NS, t, t / 4);
+			stk_counter(&g, AP_CNT_CPU_SYS_NS, t, t / 20);
+		}
+	}
+	ap_record_init(&r, AP_REC_PROC_EVENT);
+	r.u.proc_event.kind = AP_PEV_SPAWN;
+	r.u.proc_event.tid = 4242;
+	r.u.proc_event.time_ns = g.mono0 + t;
+	r.u.proc_event.end_ns = g.mono0 + t + 30 * MS;
+	r.u.proc_event.child_pid = 4300;
+	r.u.proc_event.status = 0;
+	r.u.proc_event.profiled = 1;
+	snprintf(r.u.proc_event.path, sizeof(r.u.proc_event.path), "/usr/bin/rg");
+	put(&g, &r);
+	stk_end(&g, t + 40 * MS);
+
+	/* the child: its own monotonic base; it starts 1 ms after the spawn */
+	stk_open(&g, argv[1], "rg", 4300, 9000 * MS);
+	stk_process(&g, 4300, 4242, "/usr/bin/rg", "rg", t + MS);
+	stk_exchange(&g, 1, 4300, 3, 2 * MS, 10 * MS, 0);
+	stk_end(&g, 25 * MS);
+	return 0;
+}
+
+/* ---- one big flat file (gen_spans flat FILE N [distinct]) ------------------------------- */
+
+static void frame(FILE *f, const uint8_t *buf, size_t n)
+{
+	size_t cap = ZSTD_compressBound(n), z;
+	void *out = malloc(cap);
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+
+	ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
+	ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 3);
+	z = ZSTD_compress2(c, out, cap, buf, n);
+	fwrite(out, 1, z, f);
+	ZSTD_freeCCtx(c);
+	free(out);
+}
+
+static int flat_main(int argc, char **argv)
+{
+	long n = argc > 2 ? atol(argv[2]) : 1000000;
+	size_t cap = 16u << 20, len = 0;
+	uint8_t *buf = malloc(cap), hdr[AP_HEADER_SIZE];
+	struct ap_record r;
+	FILE *f = fopen(argv[1], "wb");
+	int64_t t = 1000000000;
+	int distinct = argc > 3 && !strcmp(argv[3], "distinct");
+
+	if (!f || !buf)
+		return 2;
+	fwrite(hdr, 1, ap_encode_file_header(hdr, sizeof(hdr)), f);
+	ap_record_init(&r, AP_REC_PROCESS);
+	r.u.process.pid = 4242;
+	r.u.process.ppid = 1;
+	strcpy(r.u.process.exe, "/usr/bin/python3");
+	memcpy(r.u.process.argv, "python3\0agent.py", 17);
+	r.u.process.argc = 2;
+	r.u.process.start_ns = t;
+	r.u.process.start_real_ns = 1763700000000000000ll;
+	r.u.process.format_version = AP_FORMAT_VERSION;
+	len += ap_encode(buf + len, cap - len, &r);
+	for (long i = 0; i < n; i++) {
+		ap_record_init(&r, AP_REC_EXCHANGE);
+		r.u.exchange.id = (uint64_t)i + 10;
+		r.u.exchange.conn_id = (uint64_t)(i % 50) + 1;
+		r.u.exchange.tid = 4242 + (uint32_t)(i % 4);
+		strcpy(r.u.exchange.method, i % 3 ? "POST" : "GET");
+		strcpy(r.u.exchange.path, i % 3 ? "/v1/chat/completions" : "/tool/search");
+		if (distinct && !(i % 3))
+			snprintf(r.u.exchange.path, sizeof(r.u.exchange.path),
+				 "/tool/item/%ld/with/a/longer/path/%ld?page=%ld", i, i * 7, i);
+		strcpy(r.u.exchange.host, i % 3 ? "api.openai.com" : "tools.local");
+		r.u.exchange.port = 443;
+		r.u.exchange.status = 200;
+		r.u.exchange.category = i % 3 ? AP_CAT_LLM : AP_CAT_TOOL;
+		r.u.exchange.provider = i % 3 ? AP_PROV_OPENAI : AP_PROV_NONE;
+		r.u.exchange.visibility = AP_VIS_PLAINTEXT;
+		r.u.exchange.tls = 1;
+		r.u.exchange.start_ns = t;
+		r.u.exchange.req_sent_ns = t + 1000;
+		r.u.exchange.first_byte_ns = t + 200000 + i % 1000;
+		r.u.exchange.end_ns = t + 300000 + i % 5000;
+		r.u.exchange.bytes_sent = 500;
+		r.u.exchange.bytes_received = 700;
+		if (i % 3) {
+			strcpy(r.u.exchange.request_model, i % 2 ? "gpt-4o" : "gpt-4o-mini");
+			strcpy(r.u.exchange.response_model, "gpt-4o-2024-08-06");
+			r.u.exchange.usage.input = 1000 + i % 100;
+			r.u.exchange.usage.output = 50 + i % 10;
+		}
+		t += 400000;
+		len += ap_encode(buf + len, cap - len, &r);
+		if ((i + 1) % 10000 == 0 || i + 1 == n) {
+			frame(f, buf, len);
+			len = 0;
+		}
+	}
+	ap_record_init(&r, AP_REC_PROCESS_END);
+	r.u.process_end.end_ns = t;
+	r.u.process_end.exit_code = 0;
+	r.u.process_end.clean = 1;
+	len = ap_encode(buf, cap, &r);
+	frame(f, buf, len);
+	fclose(f);
+	free(buf);
+	return 0;
+}
+
+/* ---- command line and self-test --------------------------------------------------------- */
+
+/* Self-test: each scenario's files (and the stacks and flat shapes) decode frame by frame. */
+static void check_dir(const char *dir)
 {
 	char cmd[4200];
 	int rc;
@@ -699,30 +1089,55 @@ static void check_dir(const char *dir, const char *name)
 	snprintf(cmd, sizeof(cmd), "for f in %s/*.zst; do zstd -q -t \"$f\" || exit 1; done", dir);
 	rc = system(cmd);
 	CHECK_EQ_INT(rc, 0);
-	(void)name;
 }
 
-int main(int argc, char **argv)
+static int self_test(void)
 {
-	static const char *const all[] = {"seq",     "conc", "spans",	  "procs",     "findings",
-					  "sampled", "odd",  "regress-a", "regress-b", "shim",
-					  "loop",    "pair", "retry",	  "retry-8443"};
-	char tmpl[] = "/tmp/ap_view_gen.XXXXXX";
+	static const char *const all[] = {
+		"seq",	 "conc",       "spans",	    "procs",	  "findings", "sampled",
+		"odd",	 "regress-a",  "regress-b", "shim",	  "loop",     "pair",
+		"retry", "retry-8443", "stacks",    "stacks-odd", "flat"};
+	char tmpl[] = "/tmp/ap_gen_spans.XXXXXX";
 
-	if (argc == 3) {
-		mkdir(argv[1], 0755);
-		return run_scenario(argv[1], argv[2]) ? 2 : 0;
-	}
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-		char dir[64], cmd[128];
+		char dir[64], file[96], cmd[128];
+		char *stacks_argv[] = {"stacks", dir, "60", "odd", NULL};
+		char *flat_argv[] = {"flat", file, "25000", "distinct", NULL};
 
-		if (!mkdtemp(strcpy(tmpl, "/tmp/ap_view_gen.XXXXXX")))
+		if (!mkdtemp(strcpy(tmpl, "/tmp/ap_gen_spans.XXXXXX")))
 			break;
 		snprintf(dir, sizeof(dir), "%s", tmpl);
-		CHECK_EQ_INT(run_scenario(dir, all[i]), 0);
-		check_dir(dir, all[i]);
+		snprintf(file, sizeof(file), "%s/agentprof.flat.1.zst", dir);
+		if (!strcmp(all[i], "stacks"))
+			CHECK_EQ_INT(stacks_main(3, stacks_argv), 0);
+		else if (!strcmp(all[i], "stacks-odd"))
+			CHECK_EQ_INT(stacks_main(4, stacks_argv), 0);
+		else if (!strcmp(all[i], "flat"))
+			CHECK_EQ_INT(flat_main(4, flat_argv), 0);
+		else
+			CHECK_EQ_INT(run_scenario(dir, all[i]), 0);
+		check_dir(dir);
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 		CHECK_EQ_INT(system(cmd), 0);
 	}
 	UNIT_DONE();
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+
+	if (argc == 1)
+		return self_test();
+	if (!strcmp(mode, "scenario") && argc == 4) {
+		mkdir(argv[2], 0755);
+		return run_scenario(argv[2], argv[3]) ? 2 : 0;
+	}
+	if (!strcmp(mode, "stacks") && argc >= 3)
+		return stacks_main(argc - 1, argv + 1);
+	if (!strcmp(mode, "flat") && argc >= 3)
+		return flat_main(argc - 1, argv + 1);
+	fprintf(stderr, "usage: gen_spans scenario DIR NAME | stacks DIR N [odd] | "
+			"flat FILE N [distinct] | (no arguments: self-test)\n");
+	return 2;
 }

@@ -11,7 +11,7 @@
  *   seq       N tool exchanges (GET /health) one after another, "done I" after each
  *   timed     N tool exchanges 20 ms apart, then exit 0
  *   munmap    N exchanges, munmap of our span file's mapping (found in /proc/self/maps), N more
- *   emfile    one connection, every free fd taken, N exchanges, fds given back, 1 more
+ *   emfile    one connection, every free fd taken, N exchanges 40 ms apart, fds given back, 1 more
  *   quick     N exchanges, at_quick_exit handler makes one more, quick_exit(5)
  *   exitgroup N exchanges, then syscall(SYS_exit_group, 6): no handler runs */
 #include <fcntl.h>
@@ -255,13 +255,16 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(mode, "emfile")) {
 		struct rlimit rl = {64, 64};
-		int got, last = -1;
+		int got = 0, last = -1;
 
 		setrlimit(RLIMIT_NOFILE, &rl);
 		fd = h_connect(port);
 		while ((last = dup(0)) >= 0)
 			;
-		got = exchanges(fd, n);
+		for (int i = 0; i < n; i++) { /* 40 ms apart: flushes fail while no fd is free */
+			got += exchanges(fd, 1);
+			usleep(40000);
+		}
 		for (int i = 64 - 1; i > fd; i--)
 			if (i != devnull && i != 1 && i != 2)
 				close(i);

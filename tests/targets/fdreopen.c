@@ -18,9 +18,9 @@ static int bad;
 /* 1 if fd is one this program opened (or stdio, or the directory being listed). */
 static int ours(int fd, int extra, int dirfd_)
 {
-	return fd <= 2 || fd == file_fd || fd == listen_fd || fd == pipe_fd[0] || fd == pipe_fd[1] ||
-	       fd == ipc_fd[0] || fd == ipc_fd[1] ||
-	       fd == extra || fd == dirfd_;
+	return fd <= 2 || fd == file_fd || fd == listen_fd || fd == pipe_fd[0] ||
+	       fd == pipe_fd[1] || fd == ipc_fd[0] || fd == ipc_fd[1] || fd == extra ||
+	       fd == dirfd_;
 }
 
 /* Every fd in /proc/self/fd must be one of ours: report the others with what they name. */
@@ -61,8 +61,8 @@ static void check_fds(const char *when)
 	int type = 0;
 	socklen_t tl = sizeof(type);
 
-	if (fstat(file_fd, &sb) < 0 || sb.st_ino != file_ino ||
-	    pread(file_fd, buf, 5, 0) != 5 || memcmp(buf, "hello", 5)) {
+	if (fstat(file_fd, &sb) < 0 || sb.st_ino != file_ino || pread(file_fd, buf, 5, 0) != 5 ||
+	    memcmp(buf, "hello", 5)) {
 		printf("%s: file fd %d broken (%s)\n", when, file_fd, strerror(errno));
 		bad++;
 	}
@@ -71,7 +71,8 @@ static void check_fds(const char *when)
 		bad++;
 	}
 	if (write(pipe_fd[1], "x", 1) != 1 || read(pipe_fd[0], buf, 1) != 1 || buf[0] != 'x') {
-		printf("%s: pipe %d/%d broken (%s)\n", when, pipe_fd[0], pipe_fd[1], strerror(errno));
+		printf("%s: pipe %d/%d broken (%s)\n", when, pipe_fd[0], pipe_fd[1],
+		       strerror(errno));
 		bad++;
 	}
 	if (write(ipc_fd[1], "y", 1) != 1 || read(ipc_fd[0], buf, 1) != 1 || buf[0] != 'y') {
@@ -131,7 +132,8 @@ int main(int argc, char **argv)
 	for (fd = 3; fd < 1024; fd++)
 		close(fd);
 
-	/* first, on fds 3 and 4, a blocking socket pair with nothing to read, as libuv's IPC channel */
+	/* first, on fds 3 and 4, a blocking socket pair with nothing to read, as libuv's IPC
+	 * channel */
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, ipc_fd) < 0)
 		return 1;
 	file_fd = mkstemp(tmpl);
