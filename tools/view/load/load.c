@@ -395,6 +395,47 @@ static void link_procs(struct run *run)
 	}
 }
 
+const char *proc_end_by_name(unsigned end_by)
+{
+	static const char *const names[] = {"", "recorded", "parent's wait", "last record"};
+
+	return end_by < sizeof(names) / sizeof(names[0]) ? names[end_by] : "";
+}
+
+/*
+ * Processes without a PROCESS_END record (FORMAT.md 3.5): the parent's wait event for the pid,
+ * the earliest one that reaped it after it started (a pid can be reused), gives the end (when
+ * it was reaped: an upper bound, close to the exit when the parent was waiting) and the exit
+ * status; without one, the last record it wrote stands for the end (proc_end()).
+ */
+static void infer_ends(struct run *run)
+{
+	for (size_t i = 0; i < run->n_procs; i++) {
+		struct vproc *p = &run->procs[i];
+		const struct vpev *best = NULL;
+
+		if (p->has_end || p->exec_next >= 0)
+			continue;
+		for (size_t k = 0; k < run->n_pevs; k++) {
+			const struct vpev *e = &run->pevs[k];
+
+			if (e->kind != AP_PEV_WAIT || e->child_pid != p->pid || e->proc < 0 ||
+			    run->procs[e->proc].pid != p->ppid || e->end == UNK ||
+			    (p->start != UNK && e->end < p->start))
+				continue;
+			if (!best || e->end < best->end)
+				best = e;
+		}
+		if (best) {
+			p->end = p->start != UNK && best->end < p->start ? p->start : best->end;
+			p->exit_code = best->status >= 0 ? best->status : AP_UNKNOWN;
+			p->end_by = PEND_PARENT_WAIT;
+		} else {
+			p->end_by = PEND_LAST_RECORD;
+		}
+	}
+}
+
 static int cmp_thread(const void *a, const void *b)
 {
 	const struct vthread *x = a, *y = b;
@@ -506,6 +547,7 @@ void run_finish(struct run *run)
 	if (run->start == UNK || run->end == UNK)
 		run->start = run->end = 0;
 	link_procs(run);
+	infer_ends(run);
 	link_spans(run);
 	link_exchanges(run);
 	build_threads(run);
