@@ -7,7 +7,9 @@
 #  - fake_tls_refuse: SSL_write starts with a loop branching into its first bytes: nothing in the
 #    object is patched (not even the functions that could be), one diagnostic says which
 #    function and why, and the call is seen as plain socket traffic;
-#  - AGENTPROF_INLINE_HOOKS=0: nothing patched, no diagnostic.
+#  - AGENTPROF_INLINE_HOOKS=0: nothing patched, no diagnostic;
+#  - fake_tls PORT peek: an SSL_peek before each SSL_read (hooked too): the peeked bytes are not
+#    counted, the exchange is the same as without peeks.
 # Output and exit status are unchanged in every case; the output includes whether any mapping is
 # writable and executable, so patched text that kept write permission would show.
 . "$(dirname "$0")/lib.sh"
@@ -51,6 +53,25 @@ if mine:
        x.get("request_model"), x.get("output_tokens")), ("POST", "/v1/chat/completions", 200, "gpt-4o", 12))
 PY
 done
+run_bare "$W/bpk" "$AP_FIX/fake_tls" "$MOCK_PORT" peek
+run_prof "$W/ppk" "$W/rpk" "$AP_FIX/fake_tls" "$MOCK_PORT" peek
+eq "peek: exit status unchanged" "$(cat "$W/rpk.rc")" "$(cat "$W/bpk.rc")"
+same_file "peek: output unchanged" "$W/bpk.out" "$W/rpk.out"
+profile_and_export "peek" "$W/ppk" "$W/ppk.jsonl" || finish
+AP_REF=$W/p1.jsonl check_py "$W/ppk.jsonl" <<'PY'
+import json, os
+port = int(os.environ["MOCK_PORT"])
+ref = [r for r in (json.loads(l) for l in open(os.environ["AP_REF"]) if l.strip())
+       if r.get("kind") == "exchange" and r.get("port") == port]
+mine = [x for x in X if x.get("port") == port]
+eq("peek: one exchange", len(mine), 1)
+if mine and ref:
+    x = mine[0]
+    eq("peek: tls, plaintext, parsed in full", (x.get("tls"), x.get("visibility"), x.get("method"),
+       x.get("status"), x.get("output_tokens")), (True, "plaintext", "POST", 200, 12))
+    eq("peek: bytes as without peeks (peeked bytes not counted)",
+       (x.get("bytes_sent"), x.get("bytes_received")), (ref[0].get("bytes_sent"), ref[0].get("bytes_received")))
+PY
 n=$(grep -o '"opaque_tls"' "$W/s2.json" | wc -l)
 ge "refused: the diagnostic is listed" "$n" 1
 if grep -q 'not hooked: SSL_write: a branch targets the bytes the patch overwrites' "$W/s2.json"; then
