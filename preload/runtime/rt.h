@@ -232,6 +232,9 @@ void ap_conn_ssl_handshake(void *ssl, int64_t t0, int64_t t1, int done);
  * with its SNI is its own). 1 while its handshake started and its end is not known yet. */
 int ap_conn_ssl_touch(void *ssl);
 void ap_conn_ssl_free(void *ssl, int64_t now);
+/* on: an SSL connection ends when its socket closes (a TLS library whose SSL_free is not
+ * hooked: Bun's BoringSSL found by signature), so that its slot and SSL* are not kept. */
+void ap_conn_ssl_ends_with_socket(int on);
 /* Nested socket call made while an SSL_* call is in progress on this thread. */
 void ap_conn_bind_ssl_fd(void *ssl, int fd);
 /* DNS: remember host -> address for naming peers. */

@@ -13,6 +13,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <sys/auxv.h>
+
+#include "bssl_find.h"
 #include "rt.h"
 #include "trampoline.h"
 
@@ -557,6 +560,178 @@ static int main_is_bun(void)
 	return 0;
 }
 
+/* --- Bun: BoringSSL by signature (bssl_find.h) ----------------------------------------------- */
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+
+struct release_ctx {
+	int pagemap; /* /proc/self/pagemap, -1 if it cannot be read */
+};
+
+static void drop_run(uintptr_t lo, uintptr_t hi)
+{
+	if (hi > lo)
+		syscall(SYS_madvise, (void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+/*
+ * The search is done with these bytes of the executable's read-only mappings: their pages are
+ * dropped from this process (they stay in the page cache; a later access maps them again from
+ * the file), so that reading the whole image once does not stay in the host's RSS. Only pages
+ * that still are the file's are dropped: /proc/self/pagemap says which (a page someone already
+ * patched is a private copy and is kept). Without pagemap, MADV_PAGEOUT (contents always kept).
+ * Called before any page is patched.
+ */
+static void release_pages(void *ctx, const uint8_t *p, size_t len)
+{
+	struct release_ctx *rc = ctx;
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = ((uintptr_t)p + pg - 1) & ~(pg - 1), hi = ((uintptr_t)p + len) & ~(pg - 1);
+	uint64_t ent[512];
+
+	if (hi <= lo)
+		return;
+	if (rc->pagemap < 0) {
+		syscall(SYS_madvise, (void *)lo, hi - lo, MADV_PAGEOUT);
+		return;
+	}
+	while (lo < hi) {
+		size_t n = (hi - lo) / pg < 512 ? (hi - lo) / pg : 512;
+		ssize_t got = syscall(SYS_pread64, rc->pagemap, ent, n * 8, (off_t)(lo / pg * 8));
+		uintptr_t run = lo;
+
+		if (got <= 0)
+			return;
+		n = (size_t)got / 8;
+		for (size_t i = 0; i < n; i++) {
+			int present = (int)(ent[i] >> 63 & 1), file = (int)(ent[i] >> 61 & 1);
+			uintptr_t a = lo + i * pg;
+			if (present && !file) { /* a private copy: keep it */
+				drop_run(run, a);
+				run = a + pg;
+			}
+		}
+		lo += n * pg;
+		drop_run(run, lo);
+	}
+}
+
+static const struct ap_inline_hook *hook_named(const char *name)
+{
+	for (const struct ap_inline_hook *h = ap_ssl_inline_hooks; h->name; h++)
+		if (!strcmp(h->name, name))
+			return h;
+	return NULL;
+}
+
+/*
+ * The main program's segments as this process sees them (from the auxiliary vector: no file
+ * access), searched for BoringSSL's functions. On success f holds the targets (SSL_read,
+ * SSL_write, SSL_do_handshake, and SSL_peek when it is a function of its own) and 0 is
+ * returned; otherwise why says what was not found. The search reads the whole text and
+ * read-only data of the executable once (tens of ms for Bun's 90 MB).
+ */
+static int bun_find(struct find_ctx *f, char *why, size_t whylen)
+{
+	static const char *const names[AP_BSSL_N] = {"SSL_read", "SSL_write", "SSL_do_handshake",
+						     "SSL_peek"};
+	const ElfW(Phdr) *ph = (const ElfW(Phdr) *)getauxval(AT_PHDR);
+	size_t phnum = getauxval(AT_PHNUM);
+	uintptr_t base = 0;
+	struct ap_img img;
+	struct ap_bssl_found found;
+	struct ap_cs_decoder dec = {0};
+	struct release_ctx rel;
+	void *cs;
+	int rc;
+
+	memset(&img, 0, sizeof(img));
+	if (!ph || !phnum) {
+		snprintf(why, whylen, "no program headers");
+		return -1;
+	}
+	for (size_t i = 0; i < phnum; i++)
+		if (ph[i].p_type == PT_PHDR)
+			base = (uintptr_t)ph - ph[i].p_vaddr;
+	for (size_t i = 0; i < phnum; i++) {
+		if (ph[i].p_type == PT_GNU_EH_FRAME)
+			img.eh_frame_hdr = base + ph[i].p_vaddr;
+		if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_R) || img.nseg >= AP_IMG_SEGS)
+			continue;
+		img.seg[img.nseg].p = (const uint8_t *)(base + ph[i].p_vaddr);
+		img.seg[img.nseg].addr = base + ph[i].p_vaddr;
+		img.seg[img.nseg].len = ph[i].p_filesz;
+		img.seg[img.nseg].exec = !!(ph[i].p_flags & PF_X);
+		img.nseg++;
+	}
+	cs = load_capstone(&dec);
+	if (!cs) {
+		snprintf(why, whylen, "libcapstone.so.4 cannot be loaded");
+		return -1;
+	}
+	rel.pagemap =
+		(int)syscall(SYS_openat, AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	img.release = release_pages;
+	img.release_ctx = &rel;
+	rc = ap_bssl_find(&img, ap_cs_decode, &dec, &found);
+	if (rel.pagemap >= 0)
+		syscall(SYS_close, rel.pagemap);
+	unload_capstone(&dec, cs);
+	if (rc) {
+		snprintf(why, whylen, "%.130s", found.why);
+		return -1;
+	}
+	memset(f, 0, sizeof(*f));
+	f->obj.name = "";
+	f->obj.base = base;
+	f->obj.phdr = ph;
+	f->obj.phnum = (int)phnum;
+	f->obj.found = 1;
+	for (int k = 0; k < AP_BSSL_N; k++) {
+		const struct ap_inline_hook *h = hook_named(names[k]);
+		if (!found.entry[k] || !h)
+			continue;
+		f->t[f->n].hook = h;
+		f->t[f->n].entry = (uint8_t *)(uintptr_t)found.entry[k];
+		f->t[f->n].size = found.size[k];
+		f->n++;
+	}
+	snprintf(why, whylen,
+		 "BoringSSL in the Bun executable found by signature: SSL_read at %#lx, SSL_write "
+		 "at %#lx, SSL_do_handshake at %#lx%s",
+		 (unsigned long)found.entry[AP_BSSL_READ],
+		 (unsigned long)found.entry[AP_BSSL_WRITE],
+		 (unsigned long)found.entry[AP_BSSL_HANDSHAKE],
+		 found.entry[AP_BSSL_PEEK] ? " (SSL_peek separate)" : " (SSL_peek inlined)");
+	return 0;
+}
+
+/* Bun: search, then hook like a TLS library with symbols. Its SSL_free is not found: an SSL
+ * connection ends with its socket (ap_conn_ssl_ends_with_socket). */
+static void bun_hook(void)
+{
+	static char why[AP_STR_MSG];
+	struct find_ctx f;
+
+	if (bun_find(&f, why, sizeof(why) - 120)) {
+		static char reason[AP_STR_MSG];
+		snprintf(reason, sizeof(reason),
+			 "a Bun executable whose BoringSSL was not found by signature (%.150s); "
+			 "named by SNI, timed at socket level only",
+			 why);
+		opaque_reason = reason;
+		return;
+	}
+#if defined(__x86_64__)
+	ap_conn_ssl_ends_with_socket(1);
+	install(&f);
+	if (!ap_rt.opaque_tls_reported)
+		ap_diag(AP_DIAG_TLS_SIGNATURE, why);
+#endif
+}
+
 void ap_inline_init(void)
 {
 	const char *v = secure_getenv("AGENTPROF_INLINE_HOOKS");
@@ -579,9 +754,7 @@ void ap_inline_init(void)
 		    object_name(&f.obj), ap_tramp_status_text(AP_TR_UNSUPPORTED_ARCH));
 #endif
 	} else if (main_is_bun()) {
-		opaque_reason =
-			"a Bun executable: its BoringSSL has no symbols left to hook and no "
-			"signature for it is known; named by SNI, timed at socket level only";
+		bun_hook();
 	}
 	ap_tls.guard--;
 }
