@@ -83,15 +83,15 @@ enum ap_proc_kind {
 enum ap_counter_kind { AP_CNT_RSS_BYTES = 1, AP_CNT_CPU_USER_NS = 2, AP_CNT_CPU_SYS_NS = 3 };
 
 enum ap_diag_code {
-	AP_DIAG_OPAQUE_TLS = 1,	   /* TLS seen on a socket without SSL_* calls (static OpenSSL) */
-	AP_DIAG_STATIC_CHILD = 2,  /* exec of a binary the preload cannot enter */
-	AP_DIAG_DROPS = 3,	   /* records dropped because the buffer was full */
-	AP_DIAG_CONFIG = 4,	   /* an invalid environment value was ignored */
-	AP_DIAG_OUTPUT = 5,	   /* output directory problem */
-	AP_DIAG_HTTP2 = 6,	   /* HTTP/2 seen in plaintext: not parsed */
-	AP_DIAG_DEEPBIND = 7,	   /* dlopen(RTLD_DEEPBIND): calls may bypass us */
-	AP_DIAG_PYSTACKS = 8,	   /* CPython found but its stacks cannot be read (version) */
-	AP_DIAG_TLS_SIGNATURE = 9, /* TLS functions of a stripped executable found by signature */
+	AP_DIAG_OPAQUE_TLS = 1,	  /* TLS seen on a socket without SSL_* calls (static OpenSSL) */
+	AP_DIAG_STATIC_CHILD = 2, /* exec of a binary the preload cannot enter */
+	AP_DIAG_DROPS = 3,	  /* records dropped because the buffer was full */
+	AP_DIAG_CONFIG = 4,	  /* an invalid environment value was ignored */
+	AP_DIAG_OUTPUT = 5,	  /* output directory problem */
+	AP_DIAG_HTTP2 = 6,	  /* HTTP/2 seen in plaintext: not parsed */
+	AP_DIAG_DEEPBIND = 7,	  /* dlopen(RTLD_DEEPBIND): calls may bypass us */
+	AP_DIAG_PYSTACKS = 8,	  /* CPython found but its stacks cannot be read (version) */
+	AP_DIAG_TLS_SIG = 9,	  /* TLS functions of a stripped executable found by signature */
 	AP_DIAG_MAX
 };
 

@@ -728,7 +728,7 @@ static void bun_hook(void)
 	ap_conn_ssl_ends_with_socket(1);
 	install(&f);
 	if (!ap_rt.opaque_tls_reported)
-		ap_diag(AP_DIAG_TLS_SIGNATURE, why);
+		ap_diag(AP_DIAG_TLS_SIG, why);
 #endif
 }
 
