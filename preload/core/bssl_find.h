@@ -9,7 +9,7 @@
 #include "trampoline.h"
 
 /*
- * The signature (docs/internals/layout.md, "Bun"): BoringSSL reports errors with
+ * The signature (docs/internals/contract.md 7.3): BoringSSL reports errors with
  * OPENSSL_PUT_ERROR(SSL, reason), a call to the error function with ERR_LIB_SSL (16), a reason
  * code, __FILE__ and __LINE__. Every such call in ssl/ssl_lib.cc loads the address of the one
  * string ".../ssl/ssl_lib.cc" (mov r32, imm32 in a non-PIE executable, lea reg, [rip+disp] in a
