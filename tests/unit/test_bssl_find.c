@@ -103,14 +103,15 @@ static void end(void)
 static uint64_t build_eh(void)
 {
 	size_t p = 0, hdr, fde_at[32];
-	static const uint8_t cie[] = {0x14, 0, 0, 0, 0, 0, 0, 0, 1, 'z', 'R', 0, 1, 0x78, 0x10, 1,
-				      0x1b, 0x0c, 7, 8, 0x90, 1, 0, 0};
+	static const uint8_t cie[] = {0x14, 0,	  0,	0, 0,	 0,    0, 0, 1,	   'z', 'R', 0,
+				      1,    0x78, 0x10, 1, 0x1b, 0x0c, 7, 8, 0x90, 1,	0,   0};
 
 	memset(eh, 0, sizeof(eh));
 	memcpy(eh, cie, sizeof(cie));
 	p = sizeof(cie);
 	for (size_t i = 0; i < nfn; i++) {
-		uint32_t len = 16, cie_ptr = (uint32_t)(p + 4), begin_rel, range = (uint32_t)fn_size[i];
+		uint32_t len = 16, cie_ptr = (uint32_t)(p + 4), begin_rel,
+			 range = (uint32_t)fn_size[i];
 		fde_at[i] = p;
 		memcpy(eh + p, &len, 4);
 		memcpy(eh + p + 4, &cie_ptr, 4);
@@ -191,8 +192,8 @@ static void build(const struct shape *sh, struct ap_img *img)
 		mov_imm(DX, file_str), mov_imm(DI, 16), mov_imm(SI, AP_BSSL_R_BAD_LENGTH),
 			mov_imm(CX, 2);
 		jmp32(tail);
-		mov_imm(DX, file_str), mov_imm(DI, 16), mov_imm(SI, AP_BSSL_R_SSL_HANDSHAKE_FAILURE),
-			mov_imm(CX, 3);
+		mov_imm(DX, file_str), mov_imm(DI, 16),
+			mov_imm(SI, AP_BSSL_R_SSL_HANDSHAKE_FAILURE), mov_imm(CX, 3);
 		call(put_error); /* the shared call: tail */
 	} else {
 		report(AP_BSSL_R_UNINITIALIZED);
@@ -339,8 +340,9 @@ static void test_func_bounds(void)
 	CHECK_EQ_INT(ap_img_func_at(&img, W + 3, &s, &n), 0);
 	CHECK_EQ_INT(s, W);
 	CHECK_EQ_INT(n, fn_size[2]);
-	CHECK_EQ_INT(ap_img_func_at(&img, TEXT_ADDR + tpos + 64, &s, &n), -1); /* past the last one */
-	CHECK_EQ_INT(ap_img_func_at(&img, W - 1, &s, &n), -1);		   /* padding between */
+	CHECK_EQ_INT(ap_img_func_at(&img, TEXT_ADDR + tpos + 64, &s, &n),
+		     -1);				       /* past the last one */
+	CHECK_EQ_INT(ap_img_func_at(&img, W - 1, &s, &n), -1); /* padding between */
 }
 
 int main(void)
