@@ -416,7 +416,8 @@ static const char *object_name(const struct object *o)
 	return exe[0] ? exe : "the executable";
 }
 
-static void install(struct find_ctx *f)
+/* 0 when every function of f is hooked. */
+static int install(struct find_ctx *f)
 {
 	struct ap_cs_decoder dec = {0};
 	long pg = sysconf(_SC_PAGESIZE);
@@ -430,14 +431,14 @@ static void install(struct find_ctx *f)
 		say("TLS library in %.150s not hooked: %d threads already run at start (patching "
 		    "needs one); its TLS stays opaque",
 		    who, threads);
-		return;
+		return -1;
 	}
 	cs = load_capstone(&dec);
 	if (!cs) {
 		say("TLS library in %.150s not hooked: libcapstone.so.4 cannot be loaded; its TLS "
 		    "stays opaque",
 		    who);
-		return;
+		return -1;
 	}
 	page = near_page(f);
 	patch_len = page ? AP_PATCH_REL32 : AP_PATCH_ABS64;
@@ -446,7 +447,7 @@ static void install(struct find_ctx *f)
 			    -1, 0);
 		if (page == MAP_FAILED) {
 			unload_capstone(&dec, cs);
-			return;
+			return -1;
 		}
 	}
 	/* 1. build every trampoline first: one refusal leaves the object untouched */
@@ -483,7 +484,7 @@ static void install(struct find_ctx *f)
 		say("TLS library in %.150s not hooked: %.40s: %s; its TLS stays opaque", who,
 		    f->t[bad].hook->name, ap_tramp_status_text(st));
 		ap_unmap_raw(page, (size_t)pg);
-		return;
+		return -1;
 	}
 	/* 2. trampolines and wrapper stubs into the page, then the page becomes read + exec */
 	for (i = 0; i < f->n; i++) {
@@ -495,7 +496,7 @@ static void install(struct find_ctx *f)
 	}
 	if (mprotect(page, (size_t)pg, PROT_READ | PROT_EXEC)) {
 		ap_unmap_raw(page, (size_t)pg);
-		return;
+		return -1;
 	}
 	for (i = 0; i < f->n; i++)
 		*f->t[i].hook->real =
@@ -515,9 +516,10 @@ static void install(struct find_ctx *f)
 			say("TLS library in %.150s: patching %.40s failed; %d of %d functions "
 			    "hooked",
 			    who, t->hook->name, i, f->n);
-			return;
+			return -1;
 		}
 	}
+	return 0;
 }
 
 /*
@@ -606,9 +608,10 @@ static void release_pages(void *ctx, const uint8_t *p, size_t len)
 			return;
 		n = (size_t)got / 8;
 		for (size_t i = 0; i < n; i++) {
-			int present = (int)(ent[i] >> 63 & 1), file = (int)(ent[i] >> 61 & 1);
+			int present = (int)(ent[i] >> 63 & 1), swapped = (int)(ent[i] >> 62 & 1);
+			int file = (int)(ent[i] >> 61 & 1);
 			uintptr_t a = lo + i * pg;
-			if (present && !file) { /* a private copy: keep it */
+			if ((present && !file) || swapped) { /* a private copy: keep it */
 				drop_run(run, a);
 				run = a + pg;
 			}
@@ -725,10 +728,10 @@ static void bun_hook(void)
 		return;
 	}
 #if defined(__x86_64__)
-	ap_conn_ssl_ends_with_socket(1);
-	install(&f);
-	if (!ap_rt.opaque_tls_reported)
+	if (install(&f) == 0) {
+		ap_conn_ssl_ends_with_socket(1);
 		ap_diag(AP_DIAG_TLS_SIG, why);
+	}
 #endif
 }
 
