@@ -556,55 +556,48 @@ static uint64_t separate_read(struct search *s, uint64_t peek)
 	return found;
 }
 
-int ap_bssl_find(const struct ap_img *img, ap_decode_fn decode, void *decode_ctx,
-		 struct ap_bssl_found *out)
+/* The identification proper, over the functions found (or named by a hint). */
+static int classify(struct search *sp, struct ap_bssl_found *out)
 {
-	static struct search s; /* large; the caller runs once, single-threaded */
-	const struct func *hs, *wr, *impl, *peek;
+	const struct search *s = sp;
+	const struct ap_img *img = s->img;
+	const struct func *hs, *wr, *impl, *peek, *shut;
 	uint64_t rd;
 	int n;
 
-	memset(out, 0, sizeof(*out));
-	memset(&s, 0, sizeof(s));
-	s.img = img;
-	s.decode = decode;
-	s.dctx = decode_ctx;
-	if (!img->eh_frame_hdr)
-		return refuse(out, "no .eh_frame_hdr to bound functions", 0);
-	find_strings(&s);
-	if (!s.nstr)
-		return refuse(out, "no BoringSSL ssl/ssl_lib.cc error string", 0);
-	find_refs(&s);
-	if (!s.nf)
-		return refuse(out, "no code references ssl_lib.cc's error string", 0);
-	for (int i = 0; i < s.nf; i++)
-		analyse(&s, &s.f[i]);
-	hs = UNIQUE(&s, &n, exactly(F, AP_BSSL_R_CONNECTION_TYPE_NOT_SET));
+	hs = UNIQUE(s, &n, exactly(F, AP_BSSL_R_CONNECTION_TYPE_NOT_SET));
 	if (!hs)
 		return refuse(out, "SSL_do_handshake not identified", n);
-	wr = UNIQUE(&s, &n,
+	wr = UNIQUE(s, &n,
 		    has(F, AP_BSSL_R_SHOULD_NOT_HAVE_BEEN_CALLED) &&
 			    has(F, AP_BSSL_R_UNINITIALIZED) &&
 			    has(F, AP_BSSL_R_SSL_HANDSHAKE_FAILURE) &&
 			    has(F, AP_BSSL_R_BAD_LENGTH) && calls(F, hs->start));
 	if (!wr)
 		return refuse(out, "SSL_write not identified", n);
-	impl = UNIQUE(&s, &n,
+	impl = UNIQUE(s, &n,
 		      F != wr && has(F, AP_BSSL_R_UNINITIALIZED) &&
 			      has(F, AP_BSSL_R_SSL_HANDSHAKE_FAILURE) && calls(F, hs->start));
 	if (!impl)
 		return refuse(out, "ssl_read_impl not identified", n);
-	(void)UNIQUE(&s, &n,
-		     has(F, AP_BSSL_R_APPLICATION_DATA_ON_SHUTDOWN) && calls(F, impl->start));
-	if (n != 1)
+	shut = UNIQUE(s, &n,
+		      has(F, AP_BSSL_R_APPLICATION_DATA_ON_SHUTDOWN) && calls(F, impl->start));
+	if (!shut)
 		return refuse(out, "ssl_read_impl not confirmed by SSL_shutdown", n);
-	peek = UNIQUE(&s, &n,
+	peek = UNIQUE(s, &n,
 		      exactly(F, AP_BSSL_R_SHOULD_NOT_HAVE_BEEN_CALLED) && calls(F, impl->start));
 	if (!peek)
 		return refuse(out, "SSL_peek/SSL_read not identified", n);
-	rd = separate_read(&s, peek->start);
+	rd = separate_read(sp, peek->start);
 	if (rd == 1)
 		return refuse(out, "several functions near SSL_peek call it", 2);
+	out->str = s->str[0];
+	out->funcs[0] = hs->start;
+	out->funcs[1] = wr->start;
+	out->funcs[2] = impl->start;
+	out->funcs[3] = shut->start;
+	out->funcs[4] = peek->start;
+	out->nfuncs = 5;
 	out->entry[AP_BSSL_HANDSHAKE] = hs->start;
 	out->size[AP_BSSL_HANDSHAKE] = hs->size;
 	out->entry[AP_BSSL_WRITE] = wr->start;
@@ -622,4 +615,64 @@ int ap_bssl_find(const struct ap_img *img, ap_decode_fn decode, void *decode_ctx
 		out->size[AP_BSSL_READ] = peek->size;
 	}
 	return 0;
+}
+
+static struct search search_state; /* large; the callers run once, single-threaded */
+
+static struct search *search_begin(const struct ap_img *img, ap_decode_fn decode, void *ctx,
+				   struct ap_bssl_found *out)
+{
+	struct search *s = &search_state;
+
+	memset(out, 0, sizeof(*out));
+	memset(s, 0, sizeof(*s));
+	s->img = img;
+	s->decode = decode;
+	s->dctx = ctx;
+	return s;
+}
+
+int ap_bssl_find(const struct ap_img *img, ap_decode_fn decode, void *decode_ctx,
+		 struct ap_bssl_found *out)
+{
+	struct search *s = search_begin(img, decode, decode_ctx, out);
+
+	if (!img->eh_frame_hdr)
+		return refuse(out, "no .eh_frame_hdr to bound functions", 0);
+	find_strings(s);
+	if (!s->nstr)
+		return refuse(out, "no BoringSSL ssl/ssl_lib.cc error string", 0);
+	if (s->nstr > 1)
+		return refuse(out, "several ssl/ssl_lib.cc error strings", s->nstr);
+	find_refs(s);
+	if (!s->nf)
+		return refuse(out, "no code references ssl_lib.cc's error string", 0);
+	for (int i = 0; i < s->nf; i++)
+		analyse(s, &s->f[i]);
+	return classify(s, out);
+}
+
+int ap_bssl_verify(const struct ap_img *img, ap_decode_fn decode, void *decode_ctx,
+		   uint64_t str, const uint64_t *funcs, int nfuncs, struct ap_bssl_found *out)
+{
+	static const char tail[] = "/ssl/ssl_lib.cc";
+	struct search *s = search_begin(img, decode, decode_ctx, out);
+	const uint8_t *p = img_at(img, str, 512);
+	const uint8_t *z = p ? memchr(p, 0, 512) : NULL;
+
+	if (!img->eh_frame_hdr)
+		return refuse(out, "no .eh_frame_hdr to bound functions", 0);
+	if (!z || (size_t)(z - p) < sizeof(tail) - 1 ||
+	    memcmp(z - (sizeof(tail) - 1), tail, sizeof(tail)) || !img_at(img, str - 1, 1) ||
+	    p[-1] != 0)
+		return refuse(out, "the hint's ssl_lib.cc string is not there", 0);
+	s->str[s->nstr++] = str;
+	for (int i = 0; i < nfuncs && i < MAX_FUNCS; i++) {
+		int had = s->nf;
+		add_func_at(s, funcs[i]);
+		if (s->nf == had || s->f[s->nf - 1].start != funcs[i])
+			return refuse(out, "a hint is not a function start", 1);
+		analyse(s, &s->f[s->nf - 1]);
+	}
+	return classify(s, out);
 }

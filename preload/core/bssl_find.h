@@ -62,7 +62,12 @@ enum { AP_BSSL_READ, AP_BSSL_WRITE, AP_BSSL_HANDSHAKE, AP_BSSL_PEEK, AP_BSSL_N }
 struct ap_bssl_found {
 	uint64_t entry[AP_BSSL_N]; /* 0 = not found (PEEK: inlined into SSL_read) */
 	uint64_t size[AP_BSSL_N];  /* function size from its FDE */
-	char why[200];		   /* the refusal, when ap_bssl_find returns -1 */
+	/* the evidence, for ap_bssl_verify: the string and the functions identified
+	 * (SSL_do_handshake, SSL_write, ssl_read_impl, SSL_shutdown, SSL_peek/SSL_read) */
+	uint64_t str;
+	uint64_t funcs[5];
+	int nfuncs;
+	char why[200]; /* the refusal, when -1 is returned */
 };
 
 /* The function around pc from .eh_frame_hdr: 0 with *start, *size set, or -1. */
@@ -72,5 +77,11 @@ int ap_img_func_at(const struct ap_img *img, uint64_t pc, uint64_t *start, uint6
  * and SSL_do_handshake were all found and verified; -1 with out->why otherwise. */
 int ap_bssl_find(const struct ap_img *img, ap_decode_fn decode, void *decode_ctx,
 		 struct ap_bssl_found *out);
+
+/* The same identification, over a previous result's evidence only (str, funcs: from a cache
+ * that may be stale or forged): no scan of the image, every check of the search applied to
+ * those functions. 0 with out filled as by ap_bssl_find, or -1 with out->why. */
+int ap_bssl_verify(const struct ap_img *img, ap_decode_fn decode, void *decode_ctx,
+		   uint64_t str, const uint64_t *funcs, int nfuncs, struct ap_bssl_found *out);
 
 #endif

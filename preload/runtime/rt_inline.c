@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <sys/auxv.h>
+#include <sys/stat.h>
 
 #include "bssl_find.h"
 #include "rt.h"
@@ -630,6 +631,111 @@ static const struct ap_inline_hook *hook_named(const char *name)
 }
 
 /*
+ * The search's evidence, kept for the other Bun processes of the run (Claude Code starts its
+ * own executable again for ripgrep): <out_dir>/.agentprof-tls.<build-id>, one line
+ * "agentprof-tls 1 <string> <5 functions>" in hex. It is only a hint: ap_bssl_verify checks
+ * every function again, so a stale or forged file cannot make us patch anything the search
+ * would not. Used only in a directory and as a file that this user owns and no one else can
+ * write; created with O_EXCL (a concurrent writer loses and changes nothing).
+ */
+#define CACHE_MAGIC "agentprof-tls 1"
+
+static int build_id_hex(const ElfW(Phdr) * ph, size_t phnum, uintptr_t base, char *hex, size_t cap)
+{
+	for (size_t i = 0; i < phnum; i++) {
+		const uint8_t *p = (const uint8_t *)(base + ph[i].p_vaddr), *end;
+		if (ph[i].p_type != PT_NOTE)
+			continue;
+		end = p + ph[i].p_filesz;
+		while (p + 12 <= end) {
+			uint32_t namesz, descsz, type;
+			const uint8_t *desc;
+			memcpy(&namesz, p, 4);
+			memcpy(&descsz, p + 4, 4);
+			memcpy(&type, p + 8, 4);
+			desc = p + 12 + ((namesz + 3) & ~3u);
+			if (desc + descsz > end)
+				break;
+			if (type == NT_GNU_BUILD_ID && namesz == 4 && !memcmp(p + 12, "GNU", 4) &&
+			    descsz >= 8 && descsz * 2 < cap) {
+				for (uint32_t k = 0; k < descsz; k++)
+					snprintf(hex + 2 * k, 3, "%02x", desc[k]);
+				return 0;
+			}
+			p = desc + ((descsz + 3) & ~3u);
+		}
+	}
+	return -1;
+}
+
+static int private_dir(const char *dir)
+{
+	struct stat st;
+
+	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+	       !(st.st_mode & 022);
+}
+
+static int cache_path(const ElfW(Phdr) * ph, size_t phnum, uintptr_t base, char *path, size_t cap)
+{
+	char bid[130];
+
+	if (!ap_rt.writer_ok || !ap_rt.cfg.out_dir[0] ||
+	    build_id_hex(ph, phnum, base, bid, sizeof(bid)) || !private_dir(ap_rt.cfg.out_dir))
+		return -1;
+	return snprintf(path, cap, "%s/.agentprof-tls.%s", ap_rt.cfg.out_dir, bid) < (int)cap ? 0
+											      : -1;
+}
+
+static int cache_read(const char *path, uint64_t *str, uint64_t *funcs)
+{
+	char buf[256];
+	struct stat st;
+	unsigned long v[6];
+	ssize_t n;
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, path,
+			      O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+			    !(st.st_mode & 077) && st.st_size < (off_t)sizeof(buf)
+		    ? syscall(SYS_read, fd, buf, sizeof(buf) - 1)
+		    : -1;
+	syscall(SYS_close, fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	if (sscanf(buf, CACHE_MAGIC " %lx %lx %lx %lx %lx %lx", &v[0], &v[1], &v[2], &v[3], &v[4],
+		   &v[5]) != 6)
+		return -1;
+	*str = v[0];
+	for (int i = 0; i < 5; i++)
+		funcs[i] = v[i + 1];
+	return 0;
+}
+
+static void cache_write(const char *path, const struct ap_bssl_found *f)
+{
+	char line[256];
+	int n, fd;
+
+	if (f->nfuncs != 5)
+		return;
+	n = snprintf(line, sizeof(line), CACHE_MAGIC " %lx %lx %lx %lx %lx %lx\n",
+		     (unsigned long)f->str, (unsigned long)f->funcs[0], (unsigned long)f->funcs[1],
+		     (unsigned long)f->funcs[2], (unsigned long)f->funcs[3],
+		     (unsigned long)f->funcs[4]);
+	fd = (int)syscall(SYS_openat, AT_FDCWD, path,
+			  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (syscall(SYS_write, fd, line, (size_t)n) != n)
+		syscall(SYS_ftruncate, fd, 0); /* a short file is never a hint */
+	syscall(SYS_close, fd);
+}
+
+/*
  * The main program's segments as this process sees them (from the auxiliary vector: no file
  * access), searched for BoringSSL's functions. On success f holds the targets (SSL_read,
  * SSL_write, SSL_do_handshake, and SSL_peek when it is a function of its own) and 0 is
@@ -647,6 +753,9 @@ static int bun_find(struct find_ctx *f, char *why, size_t whylen)
 	struct ap_bssl_found found;
 	struct ap_cs_decoder dec = {0};
 	struct release_ctx rel;
+	char cache[AP_PATH_MAX + 200];
+	uint64_t hint_str = 0, hint[5];
+	int have_cache, cached;
 	void *cs;
 	int rc;
 
@@ -669,6 +778,7 @@ static int bun_find(struct find_ctx *f, char *why, size_t whylen)
 		img.seg[img.nseg].exec = !!(ph[i].p_flags & PF_X);
 		img.nseg++;
 	}
+	have_cache = cache_path(ph, phnum, base, cache, sizeof(cache)) == 0;
 	cs = load_capstone(&dec);
 	if (!cs) {
 		snprintf(why, whylen, "libcapstone.so.4 cannot be loaded");
@@ -678,10 +788,17 @@ static int bun_find(struct find_ctx *f, char *why, size_t whylen)
 		(int)syscall(SYS_openat, AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	img.release = release_pages;
 	img.release_ctx = &rel;
-	rc = ap_bssl_find(&img, ap_cs_decode, &dec, &found);
+	rc = -1;
+	if (have_cache && cache_read(cache, &hint_str, hint) == 0)
+		rc = ap_bssl_verify(&img, ap_cs_decode, &dec, hint_str, hint, 5, &found);
+	cached = rc == 0;
+	if (rc)
+		rc = ap_bssl_find(&img, ap_cs_decode, &dec, &found);
 	if (rel.pagemap >= 0)
 		syscall(SYS_close, rel.pagemap);
 	unload_capstone(&dec, cs);
+	if (rc == 0 && !cached && have_cache)
+		cache_write(cache, &found);
 	if (rc) {
 		snprintf(why, whylen, "%.130s", found.why);
 		return -1;
@@ -703,11 +820,12 @@ static int bun_find(struct find_ctx *f, char *why, size_t whylen)
 	}
 	snprintf(why, whylen,
 		 "BoringSSL in the Bun executable found by signature: SSL_read at %#lx, SSL_write "
-		 "at %#lx, SSL_do_handshake at %#lx%s",
+		 "at %#lx, SSL_do_handshake at %#lx%s%s",
 		 (unsigned long)found.entry[AP_BSSL_READ],
 		 (unsigned long)found.entry[AP_BSSL_WRITE],
 		 (unsigned long)found.entry[AP_BSSL_HANDSHAKE],
-		 found.entry[AP_BSSL_PEEK] ? " (SSL_peek separate)" : " (SSL_peek inlined)");
+		 found.entry[AP_BSSL_PEEK] ? " (SSL_peek separate)" : " (SSL_peek inlined)",
+		 cached ? "; verified from this run's cache" : "");
 	return 0;
 }
 
@@ -718,7 +836,7 @@ static void bun_hook(void)
 	static char why[AP_STR_MSG];
 	struct find_ctx f;
 
-	if (bun_find(&f, why, sizeof(why) - 120)) {
+	if (bun_find(&f, why, sizeof(why))) {
 		static char reason[AP_STR_MSG];
 		snprintf(reason, sizeof(reason),
 			 "a Bun executable whose BoringSSL was not found by signature (%.150s); "

@@ -107,6 +107,40 @@ else:
     eq("https: named by SNI, TLS, opaque", sorted({(x.get("host"), x.get("tls"), x.get("visibility")) for x in mine}),
        [("localhost", True, "opaque")])
 PY
+# The search's evidence is kept for the other Bun processes of the run (.agentprof-tls.<build-id>
+# in the output directory) and only ever taken as a hint that is verified again: a second
+# process uses it, a forged one is ignored (the search runs and finds the right functions).
+if [ "$hooked" = 1 ]; then
+	mkdir -m 700 -p "$W/c1" "$W/c2"
+	for i in 1 2; do
+		env LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$W/c1" "$CLAUDE" --version >"$W/c1.$i.out" 2>&1
+		echo $? >"$W/c1.$i.rc"
+	done
+	cf=$(cd "$W/c1" && ls -A | grep '^\.agentprof-tls\.')
+	eq "cache: one evidence file written by the first process" "$(printf '%s\n' "$cf" | grep -c .)" 1
+	read -r magic ver str f1 f2 f3 f4 f5 <"$W/c1/$cf"
+	printf '%s %s %s %x %x %x %x %x\n' "$magic" "$ver" "$str" $((0x$f1 + 1)) $((0x$f2 + 1)) \
+		$((0x$f3 + 1)) $((0x$f4 + 1)) $((0x$f5 + 1)) >"$W/c2/$cf"
+	chmod 600 "$W/c2/$cf"
+	env LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$W/c2" "$CLAUDE" --version >"$W/c2.out" 2>&1
+	echo $? >"$W/c2.rc"
+	n=0
+	for f in $(span_files "$W/c1"); do
+		"$AP_VIEW" summary --json "$f" 2>/dev/null | grep -q "found by signature.*verified from this run.s cache" &&
+			n=$((n + 1))
+	done
+	eq "cache: the second process verified the hint instead of searching" "$n" 1
+	"$AP_VIEW" summary --json "$W/c2" >"$W/c2.json" 2>/dev/null
+	if grep -q "found by signature: SSL_read at 0x$f5," "$W/c2.json" && ! grep -q "this run.s cache" "$W/c2.json"; then
+		ok "cache: a forged hint is refused; the search finds the right functions"
+	else
+		fail "cache: a forged hint is refused" "$(grep -o '"message": *"[^"]*signature[^"]*"' "$W/c2.json" | head -2)"
+	fi
+	eq "cache: claude --version exit status in every run" "$(cat "$W/c1.1.rc" "$W/c1.2.rc" "$W/c2.rc" | tr -d '\n')" "000"
+	same_file "cache: output unchanged (hint used)" "$W/c1.1.out" "$W/c1.2.out"
+	same_file "cache: output unchanged (forged hint)" "$W/c1.1.out" "$W/c2.out"
+fi
+
 if [ "$hooked" = 1 ]; then
 	if grep -q "opaque_tls" "$W/summary.txt"; then
 		fail "https: no opaque-TLS diagnostic once hooked" "$(grep -m1 opaque_tls "$W/summary.txt")"

@@ -330,6 +330,36 @@ static void test_refusals(void)
 	}
 }
 
+static void test_verify(void)
+{
+	struct shape sh = {0};
+	struct ap_img img;
+	struct ap_bssl_found f, v;
+	uint64_t forged[5];
+
+	build(&sh, &img);
+	CHECK_EQ_INT(ap_bssl_find(&img, ap_cs_decode, &dec, &f), 0);
+	CHECK_EQ_INT(f.nfuncs, 5);
+	CHECK_EQ_INT(ap_bssl_verify(&img, ap_cs_decode, &dec, f.str, f.funcs, f.nfuncs, &v), 0);
+	CHECK(!memcmp(v.entry, f.entry, sizeof(f.entry)));
+	/* a forged hint: SSL_write and SSL_do_handshake swapped */
+	memcpy(forged, f.funcs, sizeof(forged));
+	forged[0] = f.funcs[1];
+	forged[1] = f.funcs[0];
+	CHECK_EQ_INT(ap_bssl_verify(&img, ap_cs_decode, &dec, f.str, forged, 5, &v), 0);
+	CHECK(!memcmp(v.entry, f.entry, sizeof(f.entry))); /* identified by what they are */
+	forged[1] = f.funcs[0] + 1;			   /* not a function start */
+	CHECK_EQ_INT(ap_bssl_verify(&img, ap_cs_decode, &dec, f.str, forged, 5, &v), -1);
+	memcpy(forged, f.funcs, sizeof(forged));
+	forged[1] = put_error; /* SSL_write left out: another function instead */
+	CHECK_EQ_INT(ap_bssl_verify(&img, ap_cs_decode, &dec, f.str, forged, 5, &v), -1);
+	if (!strstr(v.why, "SSL_write not identified"))
+		printf("  why: %s\n", v.why);
+	CHECK(strstr(v.why, "SSL_write not identified") != NULL);
+	CHECK_EQ_INT(ap_bssl_verify(&img, ap_cs_decode, &dec, f.str + 1, f.funcs, 5, &v), -1);
+	CHECK_EQ_INT(ap_bssl_verify(&img, ap_cs_decode, &dec, RO_ADDR + 64, f.funcs, 5, &v), -1);
+}
+
 static void test_func_bounds(void)
 {
 	struct shape sh = {0};
@@ -357,5 +387,6 @@ int main(void)
 	test_separate_read();
 	test_refusals();
 	test_func_bounds();
+	test_verify();
 	UNIT_DONE();
 }
