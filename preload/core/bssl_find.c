@@ -652,8 +652,8 @@ int ap_bssl_find(const struct ap_img *img, ap_decode_fn decode, void *decode_ctx
 	return classify(s, out);
 }
 
-int ap_bssl_verify(const struct ap_img *img, ap_decode_fn decode, void *decode_ctx,
-		   uint64_t str, const uint64_t *funcs, int nfuncs, struct ap_bssl_found *out)
+int ap_bssl_verify(const struct ap_img *img, ap_decode_fn decode, void *decode_ctx, uint64_t str,
+		   const uint64_t *funcs, int nfuncs, struct ap_bssl_found *out)
 {
 	static const char tail[] = "/ssl/ssl_lib.cc";
 	struct search *s = search_begin(img, decode, decode_ctx, out);

@@ -81,7 +81,7 @@ int ap_bssl_find(const struct ap_img *img, ap_decode_fn decode, void *decode_ctx
 /* The same identification, over a previous result's evidence only (str, funcs: from a cache
  * that may be stale or forged): no scan of the image, every check of the search applied to
  * those functions. 0 with out filled as by ap_bssl_find, or -1 with out->why. */
-int ap_bssl_verify(const struct ap_img *img, ap_decode_fn decode, void *decode_ctx,
-		   uint64_t str, const uint64_t *funcs, int nfuncs, struct ap_bssl_found *out);
+int ap_bssl_verify(const struct ap_img *img, ap_decode_fn decode, void *decode_ctx, uint64_t str,
+		   const uint64_t *funcs, int nfuncs, struct ap_bssl_found *out);
 
 #endif
