@@ -144,7 +144,9 @@ struct ap_inline_hook {
 	const char *name;
 	void *wrapper; /* NULL: not patched, only looked up (*real is then the function itself) */
 	void **real;
-	int required; /* the object is hooked only if every required function can be */
+	/* 1: the object is hooked only if this function is found; 0: optional; -1: optional, and
+	 * left unpatched (the others still hooked) when its prologue cannot be moved */
+	int required;
 };
 extern const struct ap_inline_hook ap_ssl_inline_hooks[]; /* ends with a NULL name */
 /* Find and patch, from the constructor only (single-threaded: see rt_inline.c). */

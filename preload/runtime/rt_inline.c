@@ -60,6 +60,7 @@ struct target {
 	uint8_t *entry;
 	size_t size; /* symbol size, 0 if unknown */
 	struct ap_tramp tramp;
+	int skip; /* an optional hook (required -1) whose prologue could not be moved */
 };
 
 /* Why TLS in this process will be opaque, told with the first opaque connection. */
@@ -199,7 +200,7 @@ static int find_cb(struct dl_phdr_info *info, size_t sz, void *arg)
 		return 0;
 	for (const struct ap_inline_hook *h = ap_ssl_inline_hooks; h->name && n < MAX_HOOKS; h++) {
 		void *p = symbol_in(&o, handle, h->name);
-		if (!p && h->required) {
+		if (!p && h->required > 0) {
 			n = 0;
 			break;
 		}
@@ -477,8 +478,12 @@ static int install(struct find_ctx *f)
 		req.decode = ap_cs_decode;
 		req.decode_ctx = &dec;
 		st = ap_tramp_build(&req, &t->tramp);
-		if (st != AP_TR_OK)
+		if (st != AP_TR_OK && t->hook->required < 0) {
+			t->skip = 1; /* SSL_peek: not counted anyway; the others are hooked */
+			st = AP_TR_OK;
+		} else if (st != AP_TR_OK) {
 			bad = i;
+		}
 	}
 	unload_capstone(&dec, cs);
 	if (bad >= 0) {
@@ -490,7 +495,7 @@ static int install(struct find_ctx *f)
 	/* 2. trampolines and wrapper stubs into the page, then the page becomes read + exec */
 	for (i = 0; i < f->n; i++) {
 		uint8_t *slot = page + (size_t)i * SLOT_BYTES;
-		if (!f->t[i].hook->wrapper)
+		if (!f->t[i].hook->wrapper || f->t[i].skip)
 			continue;
 		memcpy(slot, f->t[i].tramp.code, f->t[i].tramp.len);
 		ap_tramp_abs_jump(slot + AP_TRAMP_MAX, (uintptr_t)f->t[i].hook->wrapper);
@@ -500,13 +505,14 @@ static int install(struct find_ctx *f)
 		return -1;
 	}
 	for (i = 0; i < f->n; i++)
-		*f->t[i].hook->real =
-			f->t[i].hook->wrapper ? page + (size_t)i * SLOT_BYTES : f->t[i].entry;
+		if (!f->t[i].skip)
+			*f->t[i].hook->real = f->t[i].hook->wrapper ? page + (size_t)i * SLOT_BYTES
+								    : f->t[i].entry;
 	/* 3. the entries */
 	for (i = 0; i < f->n; i++) {
 		struct target *t = &f->t[i];
 		uint64_t to;
-		if (!t->hook->wrapper)
+		if (!t->hook->wrapper || t->skip)
 			continue;
 		to = patch_len == AP_PATCH_REL32
 			     ? (uintptr_t)(page + (size_t)i * SLOT_BYTES + AP_TRAMP_MAX)
