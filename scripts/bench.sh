@@ -7,7 +7,8 @@
 # as "before". REPS (default 3) runs per side, median.
 # First scripts/bench-table.sh (the issue-15 target table: original, MAIN, new build side by
 # side); then, when present: scripts/bench-writer.sh (threads, TLS calls, children),
-# bench-pystacks.sh (Python capture cost), bench-node.sh (Node per request), bench-viewer.sh
+# bench-pystacks.sh (Python capture cost), bench-node.sh (Node per request), bench-bun.sh
+# (the BoringSSL signature search at a Bun start), bench-viewer.sh
 # (viewer at 100k and 1M next to the decode floor) and bench-extra.sh (BENCH_EXTRA=0: not).
 set -u
 cd "$(dirname "$0")/.."
@@ -194,6 +195,7 @@ fi
 [ -x scripts/bench-writer.sh ] && scripts/bench-writer.sh
 [ -x scripts/bench-pystacks.sh ] && scripts/bench-pystacks.sh
 [ -x scripts/bench-node.sh ] && scripts/bench-node.sh "$LIB"
+[ -x scripts/bench-bun.sh ] && REPS=$REPS scripts/bench-bun.sh "$LIB"
 [ -x scripts/bench-viewer.sh ] && scripts/bench-viewer.sh
 [ "${BENCH_EXTRA:-1}" = 1 ] && [ -x scripts/bench-extra.sh ] && REPS=$REPS scripts/bench-extra.sh "$LIB" "$OUT"
 exit 0

@@ -268,6 +268,8 @@ static struct {
 	write_fn SSL_write;
 	read_ex_fn SSL_read_ex;
 	write_ex_fn SSL_write_ex;
+	read_fn SSL_peek;
+	read_ex_fn SSL_peek_ex;
 	int (*SSL_set_fd)(void *, int);
 	void (*SSL_set_bio)(void *, void *, void *);
 	long (*SSL_ctrl)(void *, int, long, void *);
@@ -320,6 +322,26 @@ __attribute__((used)) static int inl_write_ex(void *ssl, const void *buf, size_t
 					      size_t *written)
 {
 	return do_write_ex(inl.SSL_write_ex, ssl, buf, num, written);
+}
+
+/* Peeked bytes are read again later: not counted (as SSL_peek above); a peek can still finish
+ * the handshake and bind the socket. */
+__attribute__((used)) static int inl_peek(void *ssl, void *buf, int num)
+{
+	int rc = ap_active() ? WITH_SSL(ssl, inl.SSL_peek(ssl, buf, num))
+			     : inl.SSL_peek(ssl, buf, num);
+
+	note_handshake_done(ssl);
+	return rc;
+}
+
+__attribute__((used)) static int inl_peek_ex(void *ssl, void *buf, size_t num, size_t *got)
+{
+	int rc = ap_active() ? WITH_SSL(ssl, inl.SSL_peek_ex(ssl, buf, num, got))
+			     : inl.SSL_peek_ex(ssl, buf, num, got);
+
+	note_handshake_done(ssl);
+	return rc;
 }
 
 __attribute__((used)) static int inl_set_fd(void *ssl, int fd)
@@ -407,6 +429,8 @@ SAVING_THUNK(ap_thunk_read, inl_read);
 SAVING_THUNK(ap_thunk_write, inl_write);
 SAVING_THUNK(ap_thunk_read_ex, inl_read_ex);
 SAVING_THUNK(ap_thunk_write_ex, inl_write_ex);
+SAVING_THUNK(ap_thunk_peek, inl_peek);
+SAVING_THUNK(ap_thunk_peek_ex, inl_peek_ex);
 SAVING_THUNK(ap_thunk_set_fd, inl_set_fd);
 SAVING_THUNK(ap_thunk_set_bio, inl_set_bio);
 SAVING_THUNK(ap_thunk_ctrl, inl_ctrl);
@@ -420,6 +444,8 @@ const struct ap_inline_hook ap_ssl_inline_hooks[] = {
 	{"SSL_write", (void *)ap_thunk_write, (void **)&inl.SSL_write, 1},
 	{"SSL_read_ex", (void *)ap_thunk_read_ex, (void **)&inl.SSL_read_ex, 0},
 	{"SSL_write_ex", (void *)ap_thunk_write_ex, (void **)&inl.SSL_write_ex, 0},
+	{"SSL_peek", (void *)ap_thunk_peek, (void **)&inl.SSL_peek, -1},
+	{"SSL_peek_ex", (void *)ap_thunk_peek_ex, (void **)&inl.SSL_peek_ex, -1},
 	{"SSL_set_fd", (void *)ap_thunk_set_fd, (void **)&inl.SSL_set_fd, 0},
 	{"SSL_set_bio", (void *)ap_thunk_set_bio, (void **)&inl.SSL_set_bio, 0},
 	{"SSL_ctrl", (void *)ap_thunk_ctrl, (void **)&inl.SSL_ctrl, 0},

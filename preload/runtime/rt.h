@@ -159,7 +159,9 @@ struct ap_inline_hook {
 	const char *name;
 	void *wrapper; /* NULL: not patched, only looked up (*real is then the function itself) */
 	void **real;
-	int required; /* the object is hooked only if every required function can be */
+	/* 1: the object is hooked only if this function is found; 0: optional; -1: optional, and
+	 * left unpatched (the others still hooked) when its prologue cannot be moved */
+	int required;
 };
 extern const struct ap_inline_hook ap_ssl_inline_hooks[]; /* ends with a NULL name */
 /* Find and patch, from the constructor only (single-threaded: see rt_inline.c). */
@@ -272,6 +274,9 @@ void ap_conn_ssl_handshake(void *ssl, int64_t t0, int64_t t1, int done);
  * with its SNI is its own). 1 while its handshake started and its end is not known yet. */
 int ap_conn_ssl_touch(void *ssl);
 void ap_conn_ssl_free(void *ssl, int64_t now);
+/* on: an SSL connection ends when its socket closes (a TLS library whose SSL_free is not
+ * hooked: Bun's BoringSSL found by signature), so that its slot and SSL* are not kept. */
+void ap_conn_ssl_ends_with_socket(int on);
 /* Nested socket call made while an SSL_* call is in progress on this thread. */
 void ap_conn_bind_ssl_fd(void *ssl, int fd);
 /* DNS: remember host -> address for naming peers. */

@@ -364,6 +364,13 @@ void ap_conn_on_accept(int fd, int64_t now)
 	set_fd(fd, c);
 }
 
+static int ssl_ends_with_socket;
+
+void ap_conn_ssl_ends_with_socket(int on)
+{
+	ssl_ends_with_socket = on;
+}
+
 void ap_conn_on_close(int fd, int64_t now)
 {
 	struct ap_conn *c = ap_conn_for_fd(fd);
@@ -373,6 +380,8 @@ void ap_conn_on_close(int fd, int64_t now)
 	set_fd(fd, NULL);
 	if (atomic_load(&c->kind) != CK_SOCKET)
 		return;
+	if (ssl_ends_with_socket && c->link && atomic_load(&c->link->kind) == CK_SSL)
+		ap_conn_ssl_free(c->link->ssl, now);
 	conn_release(c, now);
 }
 

@@ -13,6 +13,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <sys/auxv.h>
+#include <sys/stat.h>
+
+#include "bssl_find.h"
 #include "rt.h"
 #include "trampoline.h"
 
@@ -56,6 +60,7 @@ struct target {
 	uint8_t *entry;
 	size_t size; /* symbol size, 0 if unknown */
 	struct ap_tramp tramp;
+	int skip; /* an optional hook (required -1) whose prologue could not be moved */
 };
 
 /* Why TLS in this process will be opaque, told with the first opaque connection. */
@@ -195,7 +200,7 @@ static int find_cb(struct dl_phdr_info *info, size_t sz, void *arg)
 		return 0;
 	for (const struct ap_inline_hook *h = ap_ssl_inline_hooks; h->name && n < MAX_HOOKS; h++) {
 		void *p = symbol_in(&o, handle, h->name);
-		if (!p && h->required) {
+		if (!p && h->required > 0) {
 			n = 0;
 			break;
 		}
@@ -414,7 +419,8 @@ static const char *object_name(const struct object *o)
 	return exe[0] ? exe : "the executable";
 }
 
-static void install(struct find_ctx *f)
+/* 0 when every function of f is hooked. */
+static int install(struct find_ctx *f)
 {
 	struct ap_cs_decoder dec = {0};
 	long pg = sysconf(_SC_PAGESIZE);
@@ -428,14 +434,14 @@ static void install(struct find_ctx *f)
 		say("TLS library in %.150s not hooked: %d threads already run at start (patching "
 		    "needs one); its TLS stays opaque",
 		    who, threads);
-		return;
+		return -1;
 	}
 	cs = load_capstone(&dec);
 	if (!cs) {
 		say("TLS library in %.150s not hooked: libcapstone.so.4 cannot be loaded; its TLS "
 		    "stays opaque",
 		    who);
-		return;
+		return -1;
 	}
 	page = near_page(f);
 	patch_len = page ? AP_PATCH_REL32 : AP_PATCH_ABS64;
@@ -444,7 +450,7 @@ static void install(struct find_ctx *f)
 			    -1, 0);
 		if (page == MAP_FAILED) {
 			unload_capstone(&dec, cs);
-			return;
+			return -1;
 		}
 	}
 	/* 1. build every trampoline first: one refusal leaves the object untouched */
@@ -473,36 +479,41 @@ static void install(struct find_ctx *f)
 		req.decode = ap_cs_decode;
 		req.decode_ctx = &dec;
 		st = ap_tramp_build(&req, &t->tramp);
-		if (st != AP_TR_OK)
+		if (st != AP_TR_OK && t->hook->required < 0) {
+			t->skip = 1; /* SSL_peek: not counted anyway; the others are hooked */
+			st = AP_TR_OK;
+		} else if (st != AP_TR_OK) {
 			bad = i;
+		}
 	}
 	unload_capstone(&dec, cs);
 	if (bad >= 0) {
 		say("TLS library in %.150s not hooked: %.40s: %s; its TLS stays opaque", who,
 		    f->t[bad].hook->name, ap_tramp_status_text(st));
 		ap_unmap_raw(page, (size_t)pg);
-		return;
+		return -1;
 	}
 	/* 2. trampolines and wrapper stubs into the page, then the page becomes read + exec */
 	for (i = 0; i < f->n; i++) {
 		uint8_t *slot = page + (size_t)i * SLOT_BYTES;
-		if (!f->t[i].hook->wrapper)
+		if (!f->t[i].hook->wrapper || f->t[i].skip)
 			continue;
 		memcpy(slot, f->t[i].tramp.code, f->t[i].tramp.len);
 		ap_tramp_abs_jump(slot + AP_TRAMP_MAX, (uintptr_t)f->t[i].hook->wrapper);
 	}
 	if (mprotect(page, (size_t)pg, PROT_READ | PROT_EXEC)) {
 		ap_unmap_raw(page, (size_t)pg);
-		return;
+		return -1;
 	}
 	for (i = 0; i < f->n; i++)
-		*f->t[i].hook->real =
-			f->t[i].hook->wrapper ? page + (size_t)i * SLOT_BYTES : f->t[i].entry;
+		if (!f->t[i].skip)
+			*f->t[i].hook->real = f->t[i].hook->wrapper ? page + (size_t)i * SLOT_BYTES
+								    : f->t[i].entry;
 	/* 3. the entries */
 	for (i = 0; i < f->n; i++) {
 		struct target *t = &f->t[i];
 		uint64_t to;
-		if (!t->hook->wrapper)
+		if (!t->hook->wrapper || t->skip)
 			continue;
 		to = patch_len == AP_PATCH_REL32
 			     ? (uintptr_t)(page + (size_t)i * SLOT_BYTES + AP_TRAMP_MAX)
@@ -513,9 +524,10 @@ static void install(struct find_ctx *f)
 			say("TLS library in %.150s: patching %.40s failed; %d of %d functions "
 			    "hooked",
 			    who, t->hook->name, i, f->n);
-			return;
+			return -1;
 		}
 	}
+	return 0;
 }
 
 /*
@@ -558,6 +570,296 @@ static int main_is_bun(void)
 	return 0;
 }
 
+/* --- Bun: BoringSSL by signature (bssl_find.h) ----------------------------------------------- */
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+
+struct release_ctx {
+	int pagemap; /* /proc/self/pagemap, -1 if it cannot be read */
+};
+
+static void drop_run(uintptr_t lo, uintptr_t hi)
+{
+	if (hi > lo)
+		syscall(SYS_madvise, (void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+/*
+ * The search is done with these bytes of the executable's read-only mappings: their pages are
+ * dropped from this process (they stay in the page cache; a later access maps them again from
+ * the file), so that reading the whole image once does not stay in the host's RSS. Only pages
+ * that still are the file's are dropped: /proc/self/pagemap says which (a page someone already
+ * patched is a private copy and is kept). Without pagemap, MADV_PAGEOUT (contents always kept).
+ * Called before any page is patched.
+ */
+static void release_pages(void *ctx, const uint8_t *p, size_t len)
+{
+	struct release_ctx *rc = ctx;
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = ((uintptr_t)p + pg - 1) & ~(pg - 1), hi = ((uintptr_t)p + len) & ~(pg - 1);
+	uint64_t ent[512];
+
+	if (hi <= lo)
+		return;
+	if (rc->pagemap < 0) {
+		syscall(SYS_madvise, (void *)lo, hi - lo, MADV_PAGEOUT);
+		return;
+	}
+	while (lo < hi) {
+		size_t n = (hi - lo) / pg < 512 ? (hi - lo) / pg : 512;
+		ssize_t got = syscall(SYS_pread64, rc->pagemap, ent, n * 8, (off_t)(lo / pg * 8));
+		uintptr_t run = lo;
+
+		if (got <= 0)
+			return;
+		n = (size_t)got / 8;
+		for (size_t i = 0; i < n; i++) {
+			int present = (int)(ent[i] >> 63 & 1), swapped = (int)(ent[i] >> 62 & 1);
+			int file = (int)(ent[i] >> 61 & 1);
+			uintptr_t a = lo + i * pg;
+			if ((present && !file) || swapped) { /* a private copy: keep it */
+				drop_run(run, a);
+				run = a + pg;
+			}
+		}
+		lo += n * pg;
+		drop_run(run, lo);
+	}
+}
+
+static const struct ap_inline_hook *hook_named(const char *name)
+{
+	for (const struct ap_inline_hook *h = ap_ssl_inline_hooks; h->name; h++)
+		if (!strcmp(h->name, name))
+			return h;
+	return NULL;
+}
+
+/*
+ * The search's evidence, kept for the other Bun processes of the run (Claude Code starts its
+ * own executable again for ripgrep): <out_dir>/.agentprof-tls.<build-id>, one line
+ * "agentprof-tls 1 <string> <5 functions>" in hex. It is only a hint: ap_bssl_verify checks
+ * every function again, so a stale or forged file cannot make us patch anything the search
+ * would not. Used only in a directory and as a file that this user owns and no one else can
+ * write; created with O_EXCL (a concurrent writer loses and changes nothing).
+ */
+#define CACHE_MAGIC "agentprof-tls 1"
+
+static int build_id_hex(const ElfW(Phdr) * ph, size_t phnum, uintptr_t base, char *hex, size_t cap)
+{
+	for (size_t i = 0; i < phnum; i++) {
+		const uint8_t *p = (const uint8_t *)(base + ph[i].p_vaddr), *end;
+		if (ph[i].p_type != PT_NOTE)
+			continue;
+		end = p + ph[i].p_filesz;
+		while (p + 12 <= end) {
+			uint32_t namesz, descsz, type;
+			const uint8_t *desc;
+			memcpy(&namesz, p, 4);
+			memcpy(&descsz, p + 4, 4);
+			memcpy(&type, p + 8, 4);
+			desc = p + 12 + ((namesz + 3) & ~3u);
+			if (desc + descsz > end)
+				break;
+			if (type == NT_GNU_BUILD_ID && namesz == 4 && !memcmp(p + 12, "GNU", 4) &&
+			    descsz >= 8 && descsz * 2 < cap) {
+				for (uint32_t k = 0; k < descsz; k++)
+					snprintf(hex + 2 * k, 3, "%02x", desc[k]);
+				return 0;
+			}
+			p = desc + ((descsz + 3) & ~3u);
+		}
+	}
+	return -1;
+}
+
+static int private_dir(const char *dir)
+{
+	struct stat st;
+
+	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+	       !(st.st_mode & 022);
+}
+
+static int cache_path(const ElfW(Phdr) * ph, size_t phnum, uintptr_t base, char *path, size_t cap)
+{
+	char bid[130];
+
+	if (!ap_rt.writer_ok || !ap_rt.cfg.out_dir[0] ||
+	    build_id_hex(ph, phnum, base, bid, sizeof(bid)) || !private_dir(ap_rt.cfg.out_dir))
+		return -1;
+	return snprintf(path, cap, "%s/.agentprof-tls.%s", ap_rt.cfg.out_dir, bid) < (int)cap ? 0
+											      : -1;
+}
+
+static int cache_read(const char *path, uint64_t *str, uint64_t *funcs)
+{
+	char buf[256];
+	struct stat st;
+	unsigned long v[6];
+	ssize_t n;
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, path,
+			      O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+			    !(st.st_mode & 077) && st.st_size < (off_t)sizeof(buf)
+		    ? syscall(SYS_read, fd, buf, sizeof(buf) - 1)
+		    : -1;
+	syscall(SYS_close, fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	if (sscanf(buf, CACHE_MAGIC " %lx %lx %lx %lx %lx %lx", &v[0], &v[1], &v[2], &v[3], &v[4],
+		   &v[5]) != 6)
+		return -1;
+	*str = v[0];
+	for (int i = 0; i < 5; i++)
+		funcs[i] = v[i + 1];
+	return 0;
+}
+
+static void cache_write(const char *path, const struct ap_bssl_found *f)
+{
+	char line[256];
+	int n, fd;
+
+	if (f->nfuncs != 5)
+		return;
+	n = snprintf(line, sizeof(line), CACHE_MAGIC " %lx %lx %lx %lx %lx %lx\n",
+		     (unsigned long)f->str, (unsigned long)f->funcs[0], (unsigned long)f->funcs[1],
+		     (unsigned long)f->funcs[2], (unsigned long)f->funcs[3],
+		     (unsigned long)f->funcs[4]);
+	fd = (int)syscall(SYS_openat, AT_FDCWD, path,
+			  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (syscall(SYS_write, fd, line, (size_t)n) != n)
+		syscall(SYS_ftruncate, fd, 0); /* a short file is never a hint */
+	syscall(SYS_close, fd);
+}
+
+/*
+ * The main program's segments as this process sees them (from the auxiliary vector: no file
+ * access), searched for BoringSSL's functions. On success f holds the targets (SSL_read,
+ * SSL_write, SSL_do_handshake, and SSL_peek when it is a function of its own) and 0 is
+ * returned; otherwise why says what was not found. The search reads the whole text and
+ * read-only data of the executable once (tens of ms for Bun's 90 MB).
+ */
+static int bun_find(struct find_ctx *f, char *why, size_t whylen)
+{
+	static const char *const names[AP_BSSL_N] = {"SSL_read", "SSL_write", "SSL_do_handshake",
+						     "SSL_peek"};
+	const ElfW(Phdr) *ph = (const ElfW(Phdr) *)getauxval(AT_PHDR);
+	size_t phnum = getauxval(AT_PHNUM);
+	uintptr_t base = 0;
+	struct ap_img img;
+	struct ap_bssl_found found;
+	struct ap_cs_decoder dec = {0};
+	struct release_ctx rel;
+	char cache[AP_PATH_MAX + 200];
+	uint64_t hint_str = 0, hint[5];
+	int have_cache, cached;
+	void *cs;
+	int rc;
+
+	memset(&img, 0, sizeof(img));
+	if (!ph || !phnum) {
+		snprintf(why, whylen, "no program headers");
+		return -1;
+	}
+	for (size_t i = 0; i < phnum; i++)
+		if (ph[i].p_type == PT_PHDR)
+			base = (uintptr_t)ph - ph[i].p_vaddr;
+	for (size_t i = 0; i < phnum; i++) {
+		if (ph[i].p_type == PT_GNU_EH_FRAME)
+			img.eh_frame_hdr = base + ph[i].p_vaddr;
+		if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_R) || img.nseg >= AP_IMG_SEGS)
+			continue;
+		img.seg[img.nseg].p = (const uint8_t *)(base + ph[i].p_vaddr);
+		img.seg[img.nseg].addr = base + ph[i].p_vaddr;
+		img.seg[img.nseg].len = ph[i].p_filesz;
+		img.seg[img.nseg].exec = !!(ph[i].p_flags & PF_X);
+		img.nseg++;
+	}
+	have_cache = cache_path(ph, phnum, base, cache, sizeof(cache)) == 0;
+	cs = load_capstone(&dec);
+	if (!cs) {
+		snprintf(why, whylen, "libcapstone.so.4 cannot be loaded");
+		return -1;
+	}
+	rel.pagemap =
+		(int)syscall(SYS_openat, AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	img.release = release_pages;
+	img.release_ctx = &rel;
+	rc = -1;
+	if (have_cache && cache_read(cache, &hint_str, hint) == 0)
+		rc = ap_bssl_verify(&img, ap_cs_decode, &dec, hint_str, hint, 5, &found);
+	cached = rc == 0;
+	if (rc)
+		rc = ap_bssl_find(&img, ap_cs_decode, &dec, &found);
+	if (rel.pagemap >= 0)
+		syscall(SYS_close, rel.pagemap);
+	unload_capstone(&dec, cs);
+	if (rc == 0 && !cached && have_cache)
+		cache_write(cache, &found);
+	if (rc) {
+		snprintf(why, whylen, "%.130s", found.why);
+		return -1;
+	}
+	memset(f, 0, sizeof(*f));
+	f->obj.name = "";
+	f->obj.base = base;
+	f->obj.phdr = ph;
+	f->obj.phnum = (int)phnum;
+	f->obj.found = 1;
+	for (int k = 0; k < AP_BSSL_N; k++) {
+		const struct ap_inline_hook *h = hook_named(names[k]);
+		if (!found.entry[k] || !h)
+			continue;
+		f->t[f->n].hook = h;
+		f->t[f->n].entry = (uint8_t *)(uintptr_t)found.entry[k];
+		f->t[f->n].size = found.size[k];
+		f->n++;
+	}
+	snprintf(why, whylen,
+		 "BoringSSL in the Bun executable found by signature: SSL_read at %#lx, SSL_write "
+		 "at %#lx, SSL_do_handshake at %#lx%s%s",
+		 (unsigned long)found.entry[AP_BSSL_READ],
+		 (unsigned long)found.entry[AP_BSSL_WRITE],
+		 (unsigned long)found.entry[AP_BSSL_HANDSHAKE],
+		 found.entry[AP_BSSL_PEEK] ? " (SSL_peek separate)" : " (SSL_peek inlined)",
+		 cached ? "; verified from this run's cache" : "");
+	return 0;
+}
+
+/* Bun: search, then hook like a TLS library with symbols. Its SSL_free is not found: an SSL
+ * connection ends with its socket (ap_conn_ssl_ends_with_socket). */
+static void bun_hook(void)
+{
+	static char why[AP_STR_MSG];
+	struct find_ctx f;
+
+	if (bun_find(&f, why, sizeof(why))) {
+		static char reason[AP_STR_MSG];
+		snprintf(reason, sizeof(reason),
+			 "a Bun executable whose BoringSSL was not found by signature (%.150s); "
+			 "named by SNI, timed at socket level only",
+			 why);
+		opaque_reason = reason;
+		return;
+	}
+#if defined(__x86_64__)
+	if (install(&f) == 0) {
+		ap_conn_ssl_ends_with_socket(1);
+		ap_diag(AP_DIAG_TLS_SIG, why);
+	}
+#endif
+}
+
 void ap_inline_init(void)
 {
 	struct find_ctx f;
@@ -575,9 +877,7 @@ void ap_inline_init(void)
 		    object_name(&f.obj), ap_tramp_status_text(AP_TR_UNSUPPORTED_ARCH));
 #endif
 	} else if (main_is_bun()) {
-		opaque_reason =
-			"a Bun executable: its BoringSSL has no symbols left to hook and no "
-			"signature for it is known; named by SNI, timed at socket level only";
+		bun_hook();
 	}
 	ap_tls.guard--;
 }

@@ -25,8 +25,8 @@ void ap_resolve_libc(void)
 #define AP_RESOLVE(ret, name, args) ap_real.name = (ret(*) args)dlsym(RTLD_NEXT, #name);
 	AP_LIBC_SYMS(AP_RESOLVE)
 #undef AP_RESOLVE
-#define AP_RESOLVE_VERSIONED(field, name, ver) \
-	ap_real.field = (ap_spawn_fn)next_versioned(#name, ver);
+#define AP_RESOLVE_VERSIONED(type, field, name, ver) \
+	ap_real.field = (type)next_versioned(#name, ver);
 	AP_LIBC_VERSIONED_SYMS(AP_RESOLVE_VERSIONED)
 #undef AP_RESOLVE_VERSIONED
 	ap_tls.guard--;

@@ -65,19 +65,23 @@
 
 /*
  * Versioned libc functions (contract.md §1.5): posix_spawn and posix_spawnp exist as GLIBC_2.15
- * (the default) and GLIBC_2.2.5 (the old semantics); each of our exported versions forwards to
- * its own, found with dlvsym (or dlsym when the version is not there). X(field, name, version).
+ * (the default) and GLIBC_2.2.5 (the old semantics), quick_exit as GLIBC_2.24 (the default) and
+ * GLIBC_2.10; each of our exported versions forwards to its own, found with dlvsym (or dlsym
+ * when the version is not there). X(type, field, name, version).
  */
 typedef int (*ap_spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
 			   const posix_spawnattr_t *, char *const[], char *const[]);
-#define AP_LIBC_VERSIONED_SYMS(X)                        \
-	X(posix_spawn_2_15, posix_spawn, "GLIBC_2.15")   \
-	X(posix_spawn_2_2_5, posix_spawn, "GLIBC_2.2.5") \
-	X(posix_spawnp_2_15, posix_spawnp, "GLIBC_2.15") \
-	X(posix_spawnp_2_2_5, posix_spawnp, "GLIBC_2.2.5")
+typedef void (*ap_quick_exit_fn)(int);
+#define AP_LIBC_VERSIONED_SYMS(X)                                       \
+	X(ap_spawn_fn, posix_spawn_2_15, posix_spawn, "GLIBC_2.15")     \
+	X(ap_spawn_fn, posix_spawn_2_2_5, posix_spawn, "GLIBC_2.2.5")   \
+	X(ap_spawn_fn, posix_spawnp_2_15, posix_spawnp, "GLIBC_2.15")   \
+	X(ap_spawn_fn, posix_spawnp_2_2_5, posix_spawnp, "GLIBC_2.2.5") \
+	X(ap_quick_exit_fn, quick_exit_2_24, quick_exit, "GLIBC_2.24")  \
+	X(ap_quick_exit_fn, quick_exit_2_10, quick_exit, "GLIBC_2.10")
 
-#define AP_DECL_PTR(ret, name, args)	    ret(*name) args;
-#define AP_DECL_VERSIONED(field, name, ver) ap_spawn_fn field;
+#define AP_DECL_PTR(ret, name, args)		  ret(*name) args;
+#define AP_DECL_VERSIONED(type, field, name, ver) type field;
 struct ap_libc {
 	AP_LIBC_SYMS(AP_DECL_PTR)
 	AP_LIBC_VERSIONED_SYMS(AP_DECL_VERSIONED)

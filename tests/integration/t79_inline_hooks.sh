@@ -7,14 +7,18 @@
 #  - fake_tls_refuse: SSL_write starts with a loop branching into its first bytes: nothing in the
 #    object is patched (not even the functions that could be), one diagnostic says which
 #    function and why, and the call is seen as plain socket traffic;
-#  - AGENTPROF_INLINE_HOOKS=0: nothing patched, no diagnostic.
+#  - AGENTPROF_INLINE_HOOKS=0: nothing patched, no diagnostic;
+#  - fake_tls PORT peek: an SSL_peek before each SSL_read (hooked too): the peeked bytes are not
+#    counted, the exchange is the same as without peeks;
+#  - fake_tls_refuse_peek: SSL_peek's prologue cannot be moved: SSL_peek (optional) stays
+#    unpatched and everything else is hooked, with no diagnostic.
 # Output and exit status are unchanged in every case; the output includes whether any mapping is
 # writable and executable, so patched text that kept write permission would show.
 . "$(dirname "$0")/lib.sh"
 
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
 require_preload inline-hooks || finish
-for b in fake_tls fake_tls_refuse; do
+for b in fake_tls fake_tls_refuse fake_tls_refuse_peek; do
 	[ -x "$AP_TGT/$b" ] || { fail "fixture $b" "not built (tests/targets/Makefile)"; finish; }
 done
 
@@ -51,6 +55,43 @@ if mine:
        x.get("request_model"), x.get("output_tokens")), ("POST", "/v1/chat/completions", 200, "gpt-4o", 12))
 PY
 done
+run_bare "$W/bpk" "$AP_TGT/fake_tls" "$MOCK_PORT" peek
+run_prof "$W/ppk" "$W/rpk" "$AP_TGT/fake_tls" "$MOCK_PORT" peek
+eq "peek: exit status unchanged" "$(cat "$W/rpk.rc")" "$(cat "$W/bpk.rc")"
+same_file "peek: output unchanged" "$W/bpk.out" "$W/rpk.out"
+profile_and_export "peek" "$W/ppk" "$W/ppk.jsonl" || finish
+AP_REF=$W/p1.jsonl check_py "$W/ppk.jsonl" <<'PY'
+import json, os
+port = int(os.environ["MOCK_PORT"])
+ref = [r for r in (json.loads(l) for l in open(os.environ["AP_REF"]) if l.strip())
+       if r.get("kind") == "exchange" and r.get("port") == port]
+mine = [x for x in X if x.get("port") == port]
+eq("peek: one exchange", len(mine), 1)
+if mine and ref:
+    x = mine[0]
+    eq("peek: tls, plaintext, parsed in full", (x.get("tls"), x.get("visibility"), x.get("method"),
+       x.get("status"), x.get("output_tokens")), (True, "plaintext", "POST", 200, 12))
+    eq("peek: bytes as without peeks (peeked bytes not counted)",
+       (x.get("bytes_sent"), x.get("bytes_received")), (ref[0].get("bytes_sent"), ref[0].get("bytes_received")))
+PY
+run_prof "$W/prp" "$W/rrp" "$AP_TGT/fake_tls_refuse_peek" "$MOCK_PORT" peek
+eq "SSL_peek unpatchable: exit status unchanged" "$(cat "$W/rrp.rc")" "$(cat "$W/bpk.rc")"
+same_file "SSL_peek unpatchable: output unchanged" "$W/bpk.out" "$W/rrp.out"
+profile_and_export "refuse-peek" "$W/prp" "$W/prp.jsonl" || finish
+check_py "$W/prp.jsonl" <<'PY'
+import os
+port = int(os.environ["MOCK_PORT"])
+mine = [x for x in X if x.get("port") == port]
+eq("SSL_peek unpatchable: the rest hooked, the call parsed in full",
+   [(x.get("tls"), x.get("visibility"), x.get("method"), x.get("status"), x.get("output_tokens")) for x in mine],
+   [(True, "plaintext", "POST", 200, 12)])
+PY
+"$AP_VIEW" summary --json "$W/prp" >"$W/sprp.json" 2>&1
+if grep -q '"opaque_tls"' "$W/sprp.json"; then
+	fail "SSL_peek unpatchable: no opaque-TLS diagnostic" "$(grep -o '"diagnostics".\{0,300\}' "$W/sprp.json")"
+else
+	ok "SSL_peek unpatchable: no opaque-TLS diagnostic"
+fi
 n=$(grep -o '"opaque_tls"' "$W/s2.json" | wc -l)
 ge "refused: the diagnostic is listed" "$n" 1
 if grep -q 'not hooked: SSL_write: a branch targets the bytes the patch overwrites' "$W/s2.json"; then

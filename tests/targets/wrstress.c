@@ -13,7 +13,10 @@
  *   munmap    N exchanges, munmap of our span file's mapping (found in /proc/self/maps), N more
  *   emfile    one connection, every free fd taken, N exchanges 40 ms apart, fds given back, 1 more
  *   quick     N exchanges, at_quick_exit handler makes one more, quick_exit(5)
- *   exitgroup N exchanges, then syscall(SYS_exit_group, 6): no handler runs */
+ *   exitgroup N exchanges, then syscall(SYS_exit_group, 6): no handler runs
+ *   quickopen N exchanges, a request whose response is never read, quick_exit(5)
+ *   forkgroup a child makes N exchanges and ends with syscall(SYS_exit_group, 6); the parent
+ *             reaps it with waitpid and exits 0 */
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -279,6 +282,32 @@ int main(int argc, char **argv)
 		at_quick_exit(quick_handler);
 		exchanges(fd, n);
 		quick_exit(5);
+	}
+	if (!strcmp(mode, "quickopen")) {
+		static const char req[] =
+			"GET /tool/weather?city=open HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+		int open_fd;
+
+		fd = h_connect(port);
+		exchanges(fd, n);
+		open_fd = h_connect(port);
+		h_send_all(open_fd, req, sizeof(req) - 1);
+		usleep(50000); /* the response is in the socket, never read */
+		quick_exit(5);
+	}
+	if (!strcmp(mode, "forkgroup")) {
+		pid_t child = fork();
+		int st = 0;
+
+		if (child == 0) {
+			fd = h_connect(port);
+			exchanges(fd, n);
+			syscall(SYS_exit_group, 6);
+		}
+		if (child < 0 || waitpid(child, &st, 0) != child)
+			return 2;
+		printf("child %d status %d\n", (int)child, WEXITSTATUS(st));
+		return 0;
 	}
 	if (!strcmp(mode, "exitgroup")) {
 		fd = h_connect(port);

@@ -100,11 +100,12 @@ static void export_process(struct jw *w, const struct run *run, const struct vpr
 	jw_kint_opt(w, "start_ns", p->start);
 	jw_kint_opt(w, "end_ns", p->end);
 	jw_key(w, "exit_code");
-	if (p->has_end && p->exit_code != AP_UNKNOWN)
+	if (p->exit_code != AP_UNKNOWN) /* recorded, or the parent's wait status */
 		jw_int(w, p->exit_code);
 	else
 		jw_null(w);
 	/* additions beyond the contract */
+	jw_kstr_opt(w, "end_by", p->end_by != PEND_NONE ? proc_end_by_name(p->end_by) : NULL);
 	jw_kstr_opt(w, "agent", S(run, p->agent));
 	jw_kdouble(w, "sample_rate", 1.0 / proc_weight(p));
 	jw_kuint(w, "dropped_records", p->dropped);

@@ -91,8 +91,8 @@ static void json_process(struct jw *w, const struct run *run, const struct vproc
 	jw_kint_opt(w, "start_ns", p->start);
 	jw_kint_opt(w, "end_ns", p->end);
 	jw_kint_opt(w, "duration_ns", p->start != UNK && e != UNK ? e - p->start : UNK);
-	jw_key(w, "exit_code");
-	if (p->has_end && p->exit_code != AP_UNKNOWN)
+	jw_key(w, "exit_code"); /* recorded, or the parent's wait status (end_by) */
+	if (p->exit_code != AP_UNKNOWN)
 		jw_int(w, p->exit_code);
 	else
 		jw_null(w);
@@ -110,6 +110,7 @@ static void json_process(struct jw *w, const struct run *run, const struct vproc
 		    p->cpu_user_ns >= 0 ? p->cpu_user_ns + i64_max(p->cpu_sys_ns, 0) : UNK);
 	jw_kbool(w, "ended", p->has_end);
 	jw_kbool(w, "end_inferred", !p->has_end);
+	jw_kstr_opt(w, "end_by", p->end_by != PEND_NONE ? proc_end_by_name(p->end_by) : NULL);
 	jw_key(w, "categories");
 	jw_obj(w);
 	for (int c = AP_CAT_LLM; c < AP_CAT_MAX; c++)
@@ -195,6 +196,36 @@ static void text_folded(FILE *f, const struct vrun *r, const struct pfold *pf, i
  * One row per exec chain (its last image; the chain's start, end and calls), the agent first,
  * then the others in tree order; short helpers folded into one line.
  */
+/* The rows marked "(end inferred)", by where their end comes from (load.c infer_ends). */
+struct inferred {
+	char pids[2][160]; /* [0] parent's wait, [1] last record */
+	size_t n[2];
+};
+
+static void note_inferred(struct inferred *inf, const struct vproc *p)
+{
+	int k = p->end_by == PEND_PARENT_WAIT ? 0 : 1;
+	size_t l = strlen(inf->pids[k]);
+
+	if (inf->n[k]++ < 12 && l + 16 < sizeof(inf->pids[k]))
+		snprintf(inf->pids[k] + l, sizeof(inf->pids[k]) - l, "%s%d", l ? ", " : "", p->pid);
+}
+
+static void text_inferred(FILE *f, const struct inferred *inf, int width)
+{
+	char line[512];
+
+	for (int k = 0; k < 2; k++) {
+		if (!inf->n[k])
+			continue;
+		snprintf(line, sizeof(line), "end inferred (%s)%s: %s%s",
+			 k ? "last record" : "parent's wait",
+			 k ? "" : ", exit status from the wait", inf->pids[k],
+			 inf->n[k] > 12 ? ", ..." : "");
+		put_wrap(f, line, width, 2);
+	}
+}
+
 /* --exec-chain: under a process row, every image of its chain with its command line. */
 static void text_exec_chain(FILE *f, const struct run *run, int32_t first, int32_t last, int width)
 {
@@ -224,6 +255,7 @@ static void text_processes(FILE *f, const struct vrun *r, int width, int limit, 
 	int64_t *cw = proc_cat_walls(r);
 	int wide = width >= 100, cmdw = width - (wide ? 72 : 37);
 	struct pfold pf;
+	struct inferred inf = {0};
 	char cmd[1400];
 	struct tbuf b[4];
 
@@ -273,13 +305,15 @@ static void text_processes(FILE *f, const struct vrun *r, int width, int limit, 
 			calls += run->procs[c].nexchanges;
 			nchain++;
 		}
-		if (p->has_end && p->exit_code != AP_UNKNOWN)
+		if (p->exit_code != AP_UNKNOWN) /* recorded, or the status the parent's wait saw */
 			snprintf(ex, sizeof(ex), "%d", p->exit_code);
 		else
 			snprintf(ex, sizeof(ex), p->has_end ? "?" : "-");
 		/* first, so that a long command line cannot push it out of the column */
 		o = !p->has_end && p->exec_next < 0 ? snprintf(cmd, sizeof(cmd), "(end inferred) ")
 						    : 0;
+		if (o)
+			note_inferred(&inf, p);
 		argv_join(run, p, cmd + o, sizeof(cmd) - 200 - (size_t)o);
 		o = (int)strlen(cmd);
 		if (nchain > 1 && o + 16 * nchain < cmdw) { /* the exec chain, when it fits */
@@ -317,6 +351,7 @@ static void text_processes(FILE *f, const struct vrun *r, int width, int limit, 
 		if (exec_chain && nchain > 1)
 			text_exec_chain(f, run, fi, li, width);
 	}
+	text_inferred(f, &inf, width);
 	text_folded(f, r, &pf, width);
 	pfold_free(&pf);
 	free(order);

@@ -116,10 +116,10 @@ static void process_span(struct jw *w, const struct view *v, const struct ids *i
 	jw_key(w, "attributes");
 	jw_arr(w);
 	otlp_attr_int(w, "process.pid", p->pid);
-	if (p->has_end && p->exit_code != AP_UNKNOWN)
+	if (p->exit_code != AP_UNKNOWN) /* recorded, or the parent's wait status */
 		otlp_attr_int(w, "process.exit.code", p->exit_code);
 	jw_arr_end(w);
-	status(w, p->has_end && p->exit_code != AP_UNKNOWN && p->exit_code != 0, "exit status");
+	status(w, p->exit_code != AP_UNKNOWN && p->exit_code != 0, "exit status");
 	jw_obj_end(w);
 }
 

@@ -395,6 +395,67 @@ static void link_procs(struct run *run)
 	}
 }
 
+const char *proc_end_by_name(unsigned end_by)
+{
+	static const char *const names[] = {"", "recorded", "parent's wait", "last record"};
+
+	return end_by < sizeof(names) / sizeof(names[0]) ? names[end_by] : "";
+}
+
+/*
+ * Processes without a PROCESS_END record (FORMAT.md 3.5): the parent's wait event for the pid,
+ * the earliest one that reaped it after it started (a pid can be reused), gives the end (when
+ * it was reaped: an upper bound, close to the exit when the parent was waiting) and the exit
+ * status; without one, the last record it wrote stands for the end (proc_end()).
+ */
+struct wait_key {
+	int64_t key; /* child pid << 32 | index into run->pevs */
+};
+
+static void infer_ends(struct run *run)
+{
+	struct wait_key *w = xmalloc((run->n_pevs + 1) * sizeof(*w));
+	size_t nw = 0;
+
+	for (size_t k = 0; k < run->n_pevs; k++) /* the wait events, by child pid */
+		if (run->pevs[k].kind == AP_PEV_WAIT && run->pevs[k].proc >= 0 &&
+		    run->pevs[k].end != UNK && run->pevs[k].child_pid > 0)
+			w[nw++].key = (int64_t)run->pevs[k].child_pid << 32 | (int64_t)k;
+	radix_sort64(w, nw, sizeof(*w), 0, 1);
+	for (size_t i = 0; i < run->n_procs; i++) {
+		struct vproc *p = &run->procs[i];
+		const struct vpev *best = NULL;
+		size_t lo = 0, hi = nw;
+
+		if (p->has_end || p->exec_next >= 0)
+			continue;
+		while (lo < hi) { /* the first wait for this pid */
+			size_t mid = (lo + hi) / 2;
+			if (w[mid].key >> 32 < p->pid)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < nw && w[lo].key >> 32 == p->pid; lo++) {
+			const struct vpev *e = &run->pevs[w[lo].key & 0xffffffff];
+
+			if (run->procs[e->proc].pid != p->ppid ||
+			    (p->start != UNK && e->end < p->start))
+				continue;
+			if (!best || e->end < best->end)
+				best = e;
+		}
+		if (best) {
+			p->end = best->end;
+			p->exit_code = best->status >= 0 ? best->status : AP_UNKNOWN;
+			p->end_by = PEND_PARENT_WAIT;
+		} else {
+			p->end_by = PEND_LAST_RECORD;
+		}
+	}
+	free(w);
+}
+
 static int cmp_thread(const void *a, const void *b)
 {
 	const struct vthread *x = a, *y = b;
@@ -506,6 +567,7 @@ void run_finish(struct run *run)
 	if (run->start == UNK || run->end == UNK)
 		run->start = run->end = 0;
 	link_procs(run);
+	infer_ends(run);
 	link_spans(run);
 	link_exchanges(run);
 	build_threads(run);

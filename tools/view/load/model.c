@@ -139,6 +139,7 @@ static void add_process_end(struct ld *l, const struct ap_process_end *r)
 	p->calls = r->calls;
 	p->clean = r->clean;
 	p->has_end = 1;
+	p->end_by = PEND_RECORD;
 }
 
 static void add_connection(struct ld *l, const struct ap_connection *r)

@@ -29,8 +29,9 @@ struct vproc {
 	int64_t mono0, real0; /* the anchor: epoch = mono - mono0 + real0 */
 	int64_t start, end;   /* epoch; end from PROCESS_END, else UNK */
 	int64_t last_seen;    /* latest time of any record of this process */
-	int32_t exit_code;
+	int32_t exit_code;    /* from PROCESS_END, else from the parent's wait, else AP_UNKNOWN */
 	uint32_t clean, has_end;
+	uint8_t end_by; /* enum proc_end_by: where end and exit_code come from */
 	uint64_t dropped, dropped_bytes, calls;
 	int64_t overhead_ns;
 	int64_t peak_rss, cpu_user_ns, cpu_sys_ns; /* from counters, UNK if none */
@@ -40,6 +41,15 @@ struct vproc {
 	int32_t exec_next; /* the image that replaced this one by exec, -1 */
 	uint32_t nthreads, nexchanges;
 };
+
+/* How a process's end is known: its own PROCESS_END record, or, without one (a raw exit_group,
+ * a kill -9, a file still being written), inferred from the parent's wait (end = when it was
+ * reaped, exit code = the wait's status) or else from the last record it wrote. A process
+ * replaced by exec ends in its next image: PEND_NONE. */
+enum proc_end_by { PEND_NONE, PEND_RECORD, PEND_PARENT_WAIT, PEND_LAST_RECORD };
+
+/* "recorded", "parent's wait", "last record" (or "" for PEND_NONE) */
+const char *proc_end_by_name(unsigned end_by);
 
 struct vconn {
 	uint64_t id;
