@@ -285,26 +285,87 @@ AP_EXPORT int execle(const char *path, const char *arg, ...)
 /* --- wait
  * ------------------------------------------------------------------------------------------ */
 
+/* A child was reaped (pid, its wait status): the wait event the viewer takes a child's end and
+ * exit status from when the child wrote none (a raw exit_group, kill -9). */
+static void reaped(pid_t pid, int st, int64_t t0)
+{
+	int code = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
+
+	ap_tls.guard++;
+	proc_event(AP_PEV_WAIT, NULL, NULL, pid, code, t0, ap_now(), ap_rt.cfg.children);
+	ap_tls.guard--;
+}
+
+/* waitpid, wait, wait3 and wait4 share this: the real call with our own status word (so the
+ * caller's is untouched when nothing was reaped, like glibc), then the event. A stopped or
+ * continued child (WUNTRACED, WCONTINUED) was not reaped and gives no event. */
+#define WAIT_WRAPPER(real_call, status)                           \
+	do {                                                      \
+		int64_t t0;                                       \
+		pid_t rc;                                         \
+		int st = 0, err;                                  \
+		if (!own_process())                               \
+			return real_call(status);                 \
+		t0 = ap_now();                                    \
+		rc = real_call(&st);                              \
+		err = errno;                                      \
+		if (status && rc > 0)                             \
+			*status = st;                             \
+		if (rc > 0 && (WIFEXITED(st) || WIFSIGNALED(st))) \
+			reaped(rc, st, t0);                       \
+		errno = err;                                      \
+		return rc;                                        \
+	} while (0)
+
 AP_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
 {
-	int64_t t0;
-	pid_t rc;
-	int st = 0, err;
+#define CALL(sp) AP_REAL(waitpid)(pid, sp, options)
+	WAIT_WRAPPER(CALL, status);
+#undef CALL
+}
 
-	if (!own_process())
-		return AP_REAL(waitpid)(pid, status, options);
+AP_EXPORT pid_t wait(int *status)
+{
+#define CALL(sp) AP_REAL(wait)(sp)
+	WAIT_WRAPPER(CALL, status);
+#undef CALL
+}
+
+AP_EXPORT pid_t __wait(int *) __attribute__((alias("wait")));
+
+AP_EXPORT pid_t wait3(int *status, int options, struct rusage *usage)
+{
+#define CALL(sp) AP_REAL(wait3)(sp, options, usage)
+	WAIT_WRAPPER(CALL, status);
+#undef CALL
+}
+
+AP_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *usage)
+{
+#define CALL(sp) AP_REAL(wait4)(pid, sp, options, usage)
+	WAIT_WRAPPER(CALL, status);
+#undef CALL
+}
+
+/* waitid reports through siginfo: an exited, killed or dumped child, unless WNOWAIT left it
+ * waitable (the later wait that reaps it gives the event). */
+AP_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
+{
+	int64_t t0;
+	int rc, err, st;
+
+	if (!own_process() || !info || (options & WNOWAIT))
+		return AP_REAL(waitid)(idtype, id, info, options);
 	t0 = ap_now();
-	rc = AP_REAL(waitpid)(pid, &st, options);
+	info->si_pid = 0; /* WNOHANG with nothing to report leaves it 0 (POSIX asks callers to) */
+	rc = AP_REAL(waitid)(idtype, id, info, options);
 	err = errno;
-	if (status && rc > 0)
-		*status = st; /* like glibc: untouched when nothing was reaped */
-	if (rc > 0) {
-		int code = WIFEXITED(st)     ? WEXITSTATUS(st)
-			   : WIFSIGNALED(st) ? 128 + WTERMSIG(st)
-					     : -1;
-		ap_tls.guard++;
-		proc_event(AP_PEV_WAIT, NULL, NULL, rc, code, t0, ap_now(), ap_rt.cfg.children);
-		ap_tls.guard--;
+	if (rc == 0 && info->si_pid > 0 &&
+	    (info->si_code == CLD_EXITED || info->si_code == CLD_KILLED ||
+	     info->si_code == CLD_DUMPED)) {
+		st = info->si_code == CLD_EXITED ? W_EXITCODE(info->si_status & 0xff, 0)
+						 : info->si_status & 0x7f;
+		reaped(info->si_pid, st, t0);
 	}
 	errno = err;
 	return rc;

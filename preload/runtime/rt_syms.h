@@ -6,9 +6,11 @@
 #include <spawn.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 
 /*
  * The one table of real libc functions: every function a wrapper forwards to, resolved once with
@@ -48,6 +50,10 @@
 	X(int, execvp, (const char *, char *const[]))                                            \
 	X(int, execvpe, (const char *, char *const[], char *const[]))                            \
 	X(pid_t, waitpid, (pid_t, int *, int))                                                   \
+	X(pid_t, wait, (int *))                                                                  \
+	X(pid_t, wait3, (int *, int, struct rusage *))                                           \
+	X(pid_t, wait4, (pid_t, int *, int, struct rusage *))                                    \
+	X(int, waitid, (idtype_t, id_t, siginfo_t *, int))                                       \
 	X(int, daemon, (int, int))                                                               \
 	X(void, exit, (int))                                                                     \
 	X(void, _exit, (int))                                                                    \

@@ -3,7 +3,8 @@
 # the process end carries its status, the host's at_quick_exit handler still runs (and its
 # exchange is recorded), and a request still waiting for its response is kept. A raw
 # syscall(SYS_exit_group) leaves no end record: the finished exchanges are on disk, and the
-# viewer infers the end from the parent's wait (with the wait's exit status) or, with no
+# viewer infers the end from the parent's wait (waitpid, wait, wait3, wait4 or waitid; with the
+# wait's exit status) or, with no
 # parent in the run, from the last record; either way the overhead is "unknown".
 . "$(dirname "$0")/lib.sh"
 
@@ -74,6 +75,19 @@ if c:
 par = [p for p in procs if p.get("pid") != $cpid]
 eq("json: the parent's end is recorded", [(p.get("end_by"), p.get("exit_code")) for p in par], [("recorded", 0)])
 PY
+
+# the same child reaped with each of the other wait functions: the end still comes from the wait
+for how in wait wait3 wait4 waitid; do
+	run_prof "$W/fg$how" "$W/fg$how" -- env REAPER=$how "$AP_TGT/wrstress" forkgroup "$MOCK_PORT" 1
+	cpid=$(sed -n 's/^child \([0-9]*\) status 6$/\1/p' "$W/fg$how.out")
+	eq "exit_group child reaped with $how: the parent saw status 6, exit status 0" \
+		"$([ -n "$cpid" ] && echo child) $(cat "$W/fg$how.rc")" "child 0"
+	"$AP_VIEW" summary "$W/fg$how" >"$W/fg$how.sum" 2>&1
+	grep -q "^  end inferred (parent's wait), exit status from the wait: ${cpid:-none}\$" "$W/fg$how.sum" &&
+		ok "exit_group child reaped with $how: end inferred (parent's wait)" ||
+		fail "exit_group child reaped with $how: end inferred (parent's wait)" \
+			"$(grep -i inferred "$W/fg$how.sum" | tr '\n' '|')"
+done
 
 # a lone exit_group(6): no parent in the run, the end comes from the last record
 run_prof "$W/g" "$W/g" -- "$AP_TGT/wrstress" exitgroup "$MOCK_PORT" 2

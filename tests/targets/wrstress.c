@@ -16,7 +16,7 @@
  *   exitgroup N exchanges, then syscall(SYS_exit_group, 6): no handler runs
  *   quickopen N exchanges, a request whose response is never read, quick_exit(5)
  *   forkgroup a child makes N exchanges and ends with syscall(SYS_exit_group, 6); the parent
- *             reaps it with waitpid and exits 0 */
+ *             reaps it with waitpid (or with $REAPER: wait, wait3, wait4, waitid) and exits 0 */
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -45,6 +45,28 @@ static int exchanges(int fd, int n)
 }
 
 static int stream_call(void);
+
+/* Reap child with the named wait function (default waitpid); its pid, or -1. */
+static pid_t reap(pid_t child, int *st, const char *how)
+{
+	siginfo_t si = {0};
+
+	if (!how || !strcmp(how, "waitpid"))
+		return waitpid(child, st, 0);
+	if (!strcmp(how, "wait"))
+		return wait(st);
+	if (!strcmp(how, "wait3"))
+		return wait3(st, 0, NULL);
+	if (!strcmp(how, "wait4"))
+		return wait4(child, st, 0, NULL);
+	if (!strcmp(how, "waitid")) {
+		if (waitid(P_PID, (id_t)child, &si, WEXITED) != 0 || si.si_code != CLD_EXITED)
+			return -1;
+		*st = W_EXITCODE(si.si_status, 0);
+		return si.si_pid;
+	}
+	return -1;
+}
 
 /* Threads alternate tool exchanges and streamed LLM calls (each LLM call is a flush point). */
 static void *worker(void *arg)
@@ -304,7 +326,7 @@ int main(int argc, char **argv)
 			exchanges(fd, n);
 			syscall(SYS_exit_group, 6);
 		}
-		if (child < 0 || waitpid(child, &st, 0) != child)
+		if (child < 0 || reap(child, &st, getenv("REAPER")) != child)
 			return 2;
 		printf("child %d status %d\n", (int)child, WEXITSTATUS(st));
 		return 0;
