@@ -527,6 +527,7 @@ static struct ap_seg_header *seg_create(int want_file)
 				w.file_state = -1;
 				return NULL;
 			}
+			w.last_err = err; /* the file written later says so ("writing resumed") */
 			warn_write("cannot create a file in", err);
 		} else {
 			h = map_file(fd, 1);

@@ -19,6 +19,12 @@ dump_spans "$W/em" "$W/em.dump"
 eq "EMFILE: all 7 recorded (buffered while no fd was free)" "$(grep -c '"path":"/health"' "$W/em.dump")" 7
 ge "EMFILE: a diagnostic in the file says writing resumed" "$(grep -c 'writing resumed.*Too many open files' "$W/em.dump")" 1
 ge "EMFILE: stderr says why" "$(grep -c '^agentprof: .*Too many open files.*retries' "$W/em.err")" 1
+# only the creation of the file finds no fd (no flush fails): the file still says so
+run_prof "$W/ec" "$W/ec" AGENTPROF_FLUSH_MS=5 -- "$AP_TGT/wrstress" emfilecreate "$MOCK_PORT" 5
+eq "EMFILE at creation: the host made 7 exchanges, all recorded" \
+	"$(cat "$W/ec.out") $(dump_spans "$W/ec" "$W/ec.dump"; grep -c '"path":"/health"' "$W/ec.dump")" "exchanges 7 7"
+ge "EMFILE at creation: a diagnostic in the file says writing resumed" \
+	"$(grep -c 'writing resumed.*Too many open files' "$W/ec.dump")" 1
 
 # --- ENOSPC for the first 1.5 s ---------------------------------------------------------------
 M=$W/full

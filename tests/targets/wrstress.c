@@ -12,6 +12,7 @@
  *   timed     N tool exchanges 20 ms apart, then exit 0
  *   munmap    N exchanges, munmap of our span file's mapping (found in /proc/self/maps), N more
  *   emfile    one connection, every free fd taken, N exchanges 40 ms apart, fds given back, 1 more
+ *   emfilecreate  the same without the pauses: only the span file's creation fails
  *   quick     N exchanges, at_quick_exit handler makes one more, quick_exit(5)
  *   exitgroup N exchanges, then syscall(SYS_exit_group, 6): no handler runs
  *   quickopen N exchanges, a request whose response is never read, quick_exit(5)
@@ -278,9 +279,12 @@ int main(int argc, char **argv)
 		printf("after: %d\n", exchanges(fd, n));
 		return 0;
 	}
-	if (!strcmp(mode, "emfile")) {
+	if (!strcmp(mode, "emfile") || !strcmp(mode, "emfilecreate")) {
 		struct rlimit rl = {64, 64};
 		int got = 0, last = -1;
+		/* emfilecreate: no pause, so only the file's creation finds no fd (no flush runs)
+		 */
+		useconds_t gap = strcmp(mode, "emfile") ? 0 : 40000;
 
 		setrlimit(RLIMIT_NOFILE, &rl);
 		fd = h_connect(port);
@@ -288,7 +292,8 @@ int main(int argc, char **argv)
 			;
 		for (int i = 0; i < n; i++) { /* 40 ms apart: flushes fail while no fd is free */
 			got += exchanges(fd, 1);
-			usleep(40000);
+			if (gap)
+				usleep(gap);
 		}
 		for (int i = 64 - 1; i > fd; i--)
 			if (i != devnull && i != 1 && i != 2)
