@@ -159,10 +159,27 @@ static void test_depth(void)
  * every magnitude, ties and near-ties of the tenth digit, and prices-like sums. */
 static void test_double_like_printf(void)
 {
-	static const double fixed[] = {0.1,	0.25,	   1e-4,       9.99999999995e-5, 1e-5,
-				       123456789.5, 999999999.5, 1e9,   0.30000000000000004,
-				       2.5e-3, 0.00125, 1.0000000005, 1.00000000049999, 3.14159265358979,
-				       -0.007, 5e-324, 1e300, -1e-300, 0.0, -0.0, 12345.678901234};
+	static const double fixed[] = {0.1,
+				       0.25,
+				       1e-4,
+				       9.99999999995e-5,
+				       1e-5,
+				       123456789.5,
+				       999999999.5,
+				       1e9,
+				       0.30000000000000004,
+				       2.5e-3,
+				       0.00125,
+				       1.0000000005,
+				       1.00000000049999,
+				       3.14159265358979,
+				       -0.007,
+				       5e-324,
+				       1e300,
+				       -1e-300,
+				       0.0,
+				       -0.0,
+				       12345.678901234};
 	unsigned long long seed = 0x9e3779b97f4a7c15ull;
 	int bad = 0;
 
@@ -177,9 +194,11 @@ static void test_double_like_printf(void)
 			v = fixed[i];
 		} else {
 			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-			/* mantissa and exponent at random, plus short decimals (ties of the tenth digit) */
+			/* mantissa and exponent at random, plus short decimals (ties of the tenth
+			 * digit) */
 			if (seed >> 62 == 0)
-				v = (double)(seed >> 40 & 0xfffff) / 1e6 + (double)(seed >> 20 & 0xff);
+				v = (double)(seed >> 40 & 0xfffff) / 1e6 +
+				    (double)(seed >> 20 & 0xff);
 			else if (seed >> 62 == 1)
 				v = (double)(long long)(seed >> 30) * 5e-11;
 			else
@@ -217,8 +236,9 @@ static void test_keys(void)
 	jw_kint(&w, "tab\t", 3);
 	jw_obj_end(&w);
 	fclose(f);
-	CHECK_EQ_STR(buf, "{\"q\\\"k\":1,\"a_key_that_is_longer_than_the_sixty_four_byte_buffer_of_the_"
-			  "fast_path_x\":2,\"tab\\t\":3}");
+	CHECK_EQ_STR(buf,
+		     "{\"q\\\"k\":1,\"a_key_that_is_longer_than_the_sixty_four_byte_buffer_of_the_"
+		     "fast_path_x\":2,\"tab\\t\":3}");
 	free(buf);
 }
 
