@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -202,7 +203,7 @@ out:
  * of each file are decoded in pieces by the worker threads while this thread appends the pieces
  * to the run in file and frame order (model.h: file_load_*). */
 
-#define PIECE_BYTES (256u << 10) /* compressed bytes per piece after the first frame */
+#define PIECE_BYTES (128u << 10) /* compressed bytes per piece after the first frame */
 
 enum step_kind { STEP_NOTE, STEP_FAIL, STEP_FILE };
 
@@ -363,6 +364,8 @@ static int load_parallel(struct run *run, char *const *paths, int npaths, int th
 	struct pool *pool;
 	size_t done = 0;
 	int rc = 0;
+	const char *se = getenv("AGENTPROF_VIEW_LOAD_STATS");
+	int stats = se && *se && strcmp(se, "0");
 
 	for (int i = 0; i < npaths && !pa.stopped; i++) {
 		struct stat sb;
@@ -377,7 +380,8 @@ static int load_parallel(struct run *run, char *const *paths, int npaths, int th
 			plan_file(&pa, paths[i], 0);
 		}
 	}
-	pool = pool_start(threads, pa.n_tasks, (size_t)threads * 4, run_task, &pa);
+	/* pieces decoded but not yet appended hold memory: a few beyond the running ones */
+	pool = pool_start(threads, pa.n_tasks, (size_t)threads + 1, run_task, &pa);
 	for (size_t i = 0; i < pa.n_steps; i++) {
 		struct step *st = &pa.steps[i];
 		struct file_load *fl = st->fl;
@@ -401,6 +405,12 @@ static int load_parallel(struct run *run, char *const *paths, int npaths, int th
 			pool_consumed(pool, ++done);
 		}
 		file_load_end(run, fl);
+		if (stats) /* AGENTPROF_VIEW_LOAD_STATS: how the file was read (tests, tuning) */
+			fprintf(err,
+				"agentprof-view: load: %s: %zu frames in %zu pieces on %d threads, "
+				"%zu decoded in pieces\n",
+				NAME(fl->path, name), fl->plan.n_frames, fl->n_pieces, threads,
+				fl->resume_at != SIZE_MAX ? fl->resume_at : fl->plan.n_frames);
 		note_damage(&run->files[run->n_files - 1], err);
 		progress("agentprof-view: read %zu files, %zu exchanges", run->n_files, run->n_xs);
 		free(fl->buf); /* the file's bytes are no longer needed */

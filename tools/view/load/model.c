@@ -581,8 +581,8 @@ void file_load_piece(struct file_load *fl, size_t i)
 
 	piece_init(pc);
 	if (i == 0) {
-		pc->ok = rd_decode_frames(fl->buf, &fl->plan, pc->a, pc->b, on_record, &l,
-					  &pc->st) == 0;
+		pc->ok = rd_decode_frames(fl->buf, &fl->plan, pc->a, pc->b, on_record, &l, &pc->st,
+					  &pc->out_cap) == 0;
 		pc->cur = l.cur;
 		pc->pending = l.pending;
 		pc->n_pending = l.n_pending;
@@ -602,8 +602,8 @@ void file_load_piece(struct file_load *fl, size_t i)
 	*VEC_PUSH(pc->run.procs, pc->run.n_procs, pc->run.cap_procs) = fl->head_proc;
 	l.cur = 0;
 	pc->cur = 0;
-	pc->ok = rd_decode_frames(fl->buf, &fl->plan, pc->a, pc->b, on_piece_record, &l, &pc->st) ==
-		 0;
+	pc->ok = rd_decode_frames(fl->buf, &fl->plan, pc->a, pc->b, on_piece_record, &l, &pc->st,
+				  &pc->out_cap) == 0;
 }
 
 /* Ids of one piece's strings in the run's table, in the order the piece first saw them (so the
@@ -828,6 +828,8 @@ void file_load_take(struct run *run, struct file_load *fl, size_t i)
 	}
 	piece_merge(run, pc, fl->file, i == 0, fl->cur);
 	add_counts(&run->files[fl->file].st, &pc->st);
+	if (pc->out_cap > fl->out_cap)
+		fl->out_cap = pc->out_cap;
 	if (i == 0) {
 		fl->cur = pc->cur >= 0 ? base + pc->cur : -1;
 		fl->pending = pc->pending;
@@ -850,8 +852,8 @@ void file_load_end(struct run *run, struct file_load *fl)
 		       .orphans = fl->orphans};
 
 	rd_resume(fl->buf, fl->n, &fl->plan,
-		  fl->resume_at != SIZE_MAX ? fl->resume_at : fl->plan.n_frames, on_record, &l,
-		  &run->files[fl->file].st);
+		  fl->resume_at != SIZE_MAX ? fl->resume_at : fl->plan.n_frames, fl->out_cap,
+		  on_record, &l, &run->files[fl->file].st);
 	drop_replaced(run, fl->first_x);
 	run->orphan_records += l.orphans + l.n_pending;
 	free(l.pending);

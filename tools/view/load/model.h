@@ -199,6 +199,7 @@ struct run_piece {
 	struct run run;		   /* own string table; process indexes local to the piece */
 	struct rd_stats st;	   /* counts of these frames */
 	int ok;			   /* decoded completely; else the sequential walk resumes at a */
+	size_t out_cap;		   /* the frame buffer it grew to */
 	int32_t cur;		   /* piece 0: the process current at its end, -1 */
 	struct ap_record *pending; /* piece 0: records seen before any process record */
 	size_t n_pending, cap_pending;
@@ -219,7 +220,7 @@ struct file_load {
 	int head_ok;
 	/* merging (main thread) */
 	int32_t file, cur;
-	size_t first_x, resume_at;
+	size_t first_x, resume_at, out_cap;
 	struct ap_record *pending;
 	size_t n_pending, cap_pending;
 	uint64_t orphans;

@@ -460,7 +460,7 @@ void rd_plan_free(struct rd_plan *p)
 }
 
 int rd_decode_frames(const uint8_t *buf, const struct rd_plan *p, size_t a, size_t b,
-		     rd_record_fn fn, void *ctx, struct rd_stats *st)
+		     rd_record_fn fn, void *ctx, struct rd_stats *st, size_t *out_cap)
 {
 	struct rd r;
 	char msg[64];
@@ -481,12 +481,13 @@ int rd_decode_frames(const uint8_t *buf, const struct rd_plan *p, size_t a, size
 		if (decode_records(&r, r.out, (size_t)got))
 			rc = -1;
 	}
+	*out_cap = r.out_cap;
 	rd_close(&r);
 	return rc;
 }
 
-void rd_resume(const uint8_t *buf, size_t n, const struct rd_plan *p, size_t a, rd_record_fn fn,
-	       void *ctx, struct rd_stats *st)
+void rd_resume(const uint8_t *buf, size_t n, const struct rd_plan *p, size_t a, size_t out_cap,
+	       rd_record_fn fn, void *ctx, struct rd_stats *st)
 {
 	struct frame_offs *fo = xmalloc(sizeof(*fo));
 	struct rd r;
@@ -496,7 +497,13 @@ void rd_resume(const uint8_t *buf, size_t n, const struct rd_plan *p, size_t a, 
 	fo->overflow = 0;
 	for (size_t i = 0; i < a && i < p->n_frames; i++)
 		note_frame(fo, p->frames[i].off);
-	if (rd_open(&r, fn, ctx, st, msg, sizeof(msg)) == 0)
+	if (rd_open(&r, fn, ctx, st, msg, sizeof(msg)) == 0 && out_cap > r.out_cap) {
+		/* the buffer the sequential walk would have grown to by now: zstd names some
+		 * damage differently with a smaller one */
+		r.out = xrealloc(r.out, out_cap);
+		r.out_cap = out_cap;
+	}
+	if (r.dctx)
 		walk_frames_from(&r, buf, n, a < p->n_frames ? p->frames[a].off : p->stop, fo,
 				 a < p->n_frames ? p->frames[a].seg : p->seg_off);
 	rd_close(&r);

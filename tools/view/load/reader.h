@@ -66,11 +66,13 @@ int rd_plan(const uint8_t *buf, size_t n, struct rd_plan *p, struct rd_stats *st
 void rd_plan_free(struct rd_plan *p);
 /* Decode frames [a, b). Adds to the counts in st (frames, records, unknown and bad records)
  * and nothing else. -1 when a frame does not verify or the callback asked to stop: the caller
- * then drops what this call produced and resumes at frame a. */
+ * then drops what this call produced and resumes at frame a. *out_cap: the size the frame
+ * buffer grew to (it only grows, with the largest frame). */
 int rd_decode_frames(const uint8_t *buf, const struct rd_plan *p, size_t a, size_t b,
-		     rd_record_fn fn, void *ctx, struct rd_stats *st);
-void rd_resume(const uint8_t *buf, size_t n, const struct rd_plan *p, size_t a, rd_record_fn fn,
-	       void *ctx, struct rd_stats *st);
+		     rd_record_fn fn, void *ctx, struct rd_stats *st, size_t *out_cap);
+/* out_cap: the largest *out_cap of the ranges decoded before frame a (0 if none). */
+void rd_resume(const uint8_t *buf, size_t n, const struct rd_plan *p, size_t a, size_t out_cap,
+	       rd_record_fn fn, void *ctx, struct rd_stats *st);
 
 /* Read a whole file into memory (*buf freed by the caller). -1 with the reason in msg. */
 int rd_slurp(const char *path, uint8_t **buf, size_t *n, char *msg, size_t msglen);
