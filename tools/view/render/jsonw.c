@@ -107,6 +107,13 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* Bytes that stand for themselves in a JSON string: printable ASCII but '"' and '\\'. */
+static const unsigned char plain[256] = {
+	[' ' ... '!'] = 1,
+	['#' ... '['] = 1,
+	[']' ... '~'] = 1,
+};
+
 static void put_escaped(FILE *f, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -116,10 +123,8 @@ static void put_escaped(FILE *f, const char *str, size_t n)
 		unsigned c = s[i];
 		size_t k;
 
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') { /* a run of plain ASCII */
-			for (k = i + 1;
-			     k < n && s[k] >= 0x20 && s[k] < 0x7f && s[k] != '"' && s[k] != '\\';
-			     k++)
+		if (plain[c]) { /* a run of plain ASCII */
+			for (k = i + 1; k < n && plain[s[k]]; k++)
 				;
 			fwrite_unlocked(s + i, 1, k - i, f);
 			i = k;
@@ -200,6 +205,35 @@ static void put_u64(FILE *f, uint64_t v, int neg)
 	if (neg)
 		buf[--i] = '-';
 	fwrite_unlocked(buf + i, 1, sizeof(buf) - (size_t)i, f);
+}
+
+size_t jw_fmt_int(char *b, int64_t v)
+{
+	char t[24];
+	int i = sizeof(t);
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	size_t n;
+
+	do {
+		t[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		t[--i] = '-';
+	n = sizeof(t) - (size_t)i;
+	memcpy(b, t + i, n);
+	b[n] = 0;
+	return n;
+}
+
+size_t jw_fmt_hex64(char *b, uint64_t v)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 15; i >= 0; i--, v >>= 4)
+		b[i] = hex[v & 15];
+	b[16] = 0;
+	return 16;
 }
 
 void jw_int(struct jw *w, int64_t v)
