@@ -84,17 +84,69 @@ struct skey {
 
 typedef void (*key_fn)(const struct vxch *x, uint64_t *k1, uint64_t *k2);
 
-static int cmp_skey(const void *a, const void *b)
+static int skey_lt(const struct skey *x, const struct skey *y)
 {
-	const struct skey *x = a, *y = b;
-
 	if (x->k1 != y->k1)
-		return x->k1 < y->k1 ? -1 : 1;
+		return x->k1 < y->k1;
 	if (x->k2 != y->k2)
-		return x->k2 < y->k2 ? -1 : 1;
+		return x->k2 < y->k2;
 	if (x->t != y->t)
-		return x->t < y->t ? -1 : 1;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
+		return x->t < y->t;
+	return x->idx < y->idx;
+}
+
+static void skey_swap(struct skey *a, struct skey *b)
+{
+	struct skey t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/* In place (qsort would copy the keys once more) and without a comparison callback; the keys
+ * are distinct (idx), so the order is the one any sort gives. Quicksort on the median of three,
+ * recursing into the smaller side, insertion sort for short ranges. */
+static void skey_sort(struct skey *k, size_t n)
+{
+	while (n > 16) {
+		size_t m = n / 2, i = 0, j = n - 1;
+		struct skey p;
+
+		if (skey_lt(&k[m], &k[0]))
+			skey_swap(&k[m], &k[0]);
+		if (skey_lt(&k[n - 1], &k[m])) {
+			skey_swap(&k[n - 1], &k[m]);
+			if (skey_lt(&k[m], &k[0]))
+				skey_swap(&k[m], &k[0]);
+		}
+		p = k[m];
+		for (;;) { /* Hoare partition around p */
+			while (skey_lt(&k[i], &p))
+				i++;
+			while (skey_lt(&p, &k[j]))
+				j--;
+			if (i >= j)
+				break;
+			skey_swap(&k[i++], &k[j--]);
+		}
+		/* [0, j] <= p <= [j + 1, n) */
+		if (j + 1 < n - (j + 1)) {
+			skey_sort(k, j + 1);
+			k += j + 1;
+			n -= j + 1;
+		} else {
+			skey_sort(k + j + 1, n - (j + 1));
+			n = j + 1;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		struct skey t = k[i];
+		size_t j = i;
+
+		for (; j > 0 && skey_lt(&t, &k[j - 1]); j--)
+			k[j] = k[j - 1];
+		k[j] = t;
+	}
 }
 
 /* Sort idx[0..n) by key, then start time; returns the keys in that order (caller frees). */
@@ -107,7 +159,7 @@ static struct skey *sort_keyed(const struct run *run, uint32_t *idx, size_t n, k
 		k[i].t = run->xs[idx[i]].t0;
 		k[i].idx = idx[i];
 	}
-	sort_n(k, n, sizeof(*k), cmp_skey);
+	skey_sort(k, n);
 	for (size_t i = 0; i < n; i++)
 		idx[i] = k[i].idx;
 	return k;
