@@ -22,6 +22,7 @@ struct ld {
 	struct ap_record *pending;
 	size_t n_pending, cap_pending;
 	uint64_t orphans;
+	uint32_t last[8]; /* per exchange string field: the id it had in the previous record */
 };
 
 int64_t x_duration(const struct vxch *x)
@@ -90,6 +91,17 @@ static int64_t after(struct ld *l, int64_t lo, int64_t t)
 static uint32_t str(struct ld *l, const char *s)
 {
 	return strtab_add(&l->run->st, s);
+}
+
+/* str() for a field that mostly repeats from one record to the next (method, host, model):
+ * the previous id when the string is the same (its entry holds no '\0', as str() made it). */
+static uint32_t str_again(struct ld *l, int field, const char *s)
+{
+	uint32_t id = l->last[field];
+
+	if (!strcmp(strtab_get(&l->run->st, id), s))
+		return id;
+	return l->last[field] = str(l, s);
 }
 
 /* --- record handlers ------------------------------------------------------------------------ */
@@ -243,13 +255,13 @@ static void add_exchange(struct ld *l, const struct ap_exchange *r)
 	x->port = r->port;
 	x->status = r->status;
 	x->span = x->conn = -1;
-	x->method = str(l, r->method);
-	x->path = str(l, r->path);
-	x->host = str(l, r->host);
-	x->ctype = str(l, r->content_type);
-	x->req_model = str(l, r->request_model);
-	x->resp_model = str(l, r->response_model);
-	x->agent = str(l, r->agent);
+	x->method = str_again(l, 0, r->method);
+	x->path = str_again(l, 1, r->path);
+	x->host = str_again(l, 2, r->host);
+	x->ctype = str_again(l, 3, r->content_type);
+	x->req_model = str_again(l, 4, r->request_model);
+	x->resp_model = str_again(l, 5, r->response_model);
+	x->agent = str_again(l, 6, r->agent);
 	x->events = r->events;
 	x->cat = r->category < AP_CAT_MAX ? r->category : 0;
 	x->prov = r->provider < AP_PROV_MAX ? r->provider : 0;
