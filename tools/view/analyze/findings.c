@@ -95,59 +95,53 @@ static int skey_lt(const struct skey *x, const struct skey *y)
 	return x->idx < y->idx;
 }
 
-static void skey_swap(struct skey *a, struct skey *b)
-{
-	struct skey t = *a;
-
-	*a = *b;
-	*b = t;
-}
-
-/* In place (qsort would copy the keys once more) and without a comparison callback; the keys
- * are distinct (idx), so the order is the one any sort gives. Quicksort on the median of three,
- * recursing into the smaller side, insertion sort for short ranges. */
-static void skey_sort(struct skey *k, size_t n)
-{
-	while (n > 16) {
-		size_t m = n / 2, i = 0, j = n - 1;
-		struct skey p;
-
-		if (skey_lt(&k[m], &k[0]))
-			skey_swap(&k[m], &k[0]);
-		if (skey_lt(&k[n - 1], &k[m])) {
-			skey_swap(&k[n - 1], &k[m]);
-			if (skey_lt(&k[m], &k[0]))
-				skey_swap(&k[m], &k[0]);
-		}
-		p = k[m];
-		for (;;) { /* Hoare partition around p */
-			while (skey_lt(&k[i], &p))
-				i++;
-			while (skey_lt(&p, &k[j]))
-				j--;
-			if (i >= j)
-				break;
-			skey_swap(&k[i++], &k[j--]);
-		}
-		/* [0, j] <= p <= [j + 1, n) */
-		if (j + 1 < n - (j + 1)) {
-			skey_sort(k, j + 1);
-			k += j + 1;
-			n -= j + 1;
-		} else {
-			skey_sort(k + j + 1, n - (j + 1));
-			n = j + 1;
-		}
+/* An in-place sort of distinct keys (so the order is the one any sort gives) without a
+ * comparison callback: quicksort on the median of three, recursing into the smaller side,
+ * insertion sort for short ranges. qsort would copy the keys once more. */
+#define DEFINE_KEY_SORT(name, type, lt)                                             \
+	static void name(type *k, size_t n)                                         \
+	{                                                                           \
+		while (n > 16) {                                                    \
+			size_t m = n / 2, i = 0, j = n - 1;                         \
+			type p, t;                                                  \
+                                                                                    \
+			if (lt(&k[m], &k[0]))                                       \
+				t = k[m], k[m] = k[0], k[0] = t;                    \
+			if (lt(&k[n - 1], &k[m])) {                                 \
+				t = k[n - 1], k[n - 1] = k[m], k[m] = t;            \
+				if (lt(&k[m], &k[0]))                               \
+					t = k[m], k[m] = k[0], k[0] = t;            \
+			}                                                           \
+			p = k[m];                                                   \
+			for (;;) { /* Hoare partition: [0, j] <= p <= [j + 1, n) */ \
+				while (lt(&k[i], &p))                               \
+					i++;                                        \
+				while (lt(&p, &k[j]))                               \
+					j--;                                        \
+				if (i >= j)                                         \
+					break;                                      \
+				t = k[i], k[i++] = k[j], k[j--] = t;                \
+			}                                                           \
+			if (j + 1 < n - (j + 1)) {                                  \
+				name(k, j + 1);                                     \
+				k += j + 1;                                         \
+				n -= j + 1;                                         \
+			} else {                                                    \
+				name(k + j + 1, n - (j + 1));                       \
+				n = j + 1;                                          \
+			}                                                           \
+		}                                                                   \
+		for (size_t i = 1; i < n; i++) {                                    \
+			type t = k[i];                                              \
+			size_t j = i;                                               \
+                                                                                    \
+			for (; j > 0 && lt(&t, &k[j - 1]); j--)                     \
+				k[j] = k[j - 1];                                    \
+			k[j] = t;                                                   \
+		}                                                                   \
 	}
-	for (size_t i = 1; i < n; i++) {
-		struct skey t = k[i];
-		size_t j = i;
 
-		for (; j > 0 && skey_lt(&t, &k[j - 1]); j--)
-			k[j] = k[j - 1];
-		k[j] = t;
-	}
-}
+DEFINE_KEY_SORT(skey_sort, struct skey, skey_lt)
 
 /* Sort idx[0..n) by key, then start time; returns the keys in that order (caller frees). */
 static struct skey *sort_keyed(const struct run *run, uint32_t *idx, size_t n, key_fn key)
@@ -753,20 +747,6 @@ static int cmp_site(const struct run *run, const struct finding *a, const struct
 	return 0;
 }
 
-struct site_sort {
-	const struct run *run;
-	const struct findings *fs;
-};
-
-static int cmp_site_idx(const void *a, const void *b, void *ctx)
-{
-	const struct site_sort *s = ctx;
-	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	int c = cmp_site(s->run, &s->fs->f[i], &s->fs->f[j]);
-
-	return c ? c : (i < j ? -1 : i > j);
-}
-
 static int cmp_group(const void *a, const void *b)
 {
 	const struct fgroup *x = a, *y = b;
@@ -776,14 +756,64 @@ static int cmp_group(const void *a, const void *b)
 	return x->first < y->first ? -1 : x->first > y->first;
 }
 
+/* cmp_site's order as a key copied out of the records once (then index): kind; with evidence,
+ * the site exchange's endpoint, agent, stack, process, Python stack. */
+struct site_key {
+	uint32_t v[8]; /* kind, has evidence, category, host, port, method, model or path, agent */
+	uint64_t stack, py;
+	int32_t proc;
+	uint32_t idx;
+};
+
+static int site_lt(const struct site_key *a, const struct site_key *b)
+{
+	for (int i = 0; i < 8; i++)
+		if (a->v[i] != b->v[i])
+			return a->v[i] < b->v[i];
+	if (a->stack != b->stack)
+		return a->stack < b->stack;
+	if (a->proc != b->proc)
+		return a->proc < b->proc;
+	if (a->py != b->py)
+		return a->py < b->py;
+	return a->idx < b->idx;
+}
+
+DEFINE_KEY_SORT(site_sort_keys, struct site_key, site_lt)
+
+static void site_key(const struct run *run, const struct findings *fs, size_t i, struct site_key *k)
+{
+	const struct finding *f = &fs->f[i];
+	const struct vxch *x = &run->xs[f->site];
+
+	memset(k, 0, sizeof(*k));
+	k->v[0] = f->kind;
+	k->idx = (uint32_t)i;
+	if (!f->nev)
+		return;
+	k->v[1] = 1;
+	k->v[2] = x->cat;
+	k->v[3] = x->host;
+	k->v[4] = (uint32_t)x->port;
+	k->v[5] = x->method;
+	k->v[6] = x->cat == AP_CAT_LLM ? x_model(x) : x->path;
+	k->v[7] = x->agent;
+	k->stack = x->stack_id;
+	k->proc = x->proc;
+	k->py = x->pystack_id;
+}
+
 static void group_findings(const struct run *run, struct findings *fs)
 {
 	size_t *ord = xmalloc((fs->n + 1) * sizeof(*ord)), cap = 0;
-	struct site_sort ss = {run, fs};
+	struct site_key *keys = xmalloc((fs->n + 1) * sizeof(*keys));
 
 	for (size_t i = 0; i < fs->n; i++)
-		ord[i] = i;
-	sort_r(ord, fs->n, sizeof(*ord), cmp_site_idx, &ss);
+		site_key(run, fs, i, &keys[i]);
+	site_sort_keys(keys, fs->n);
+	for (size_t i = 0; i < fs->n; i++)
+		ord[i] = keys[i].idx;
+	free(keys);
 	for (size_t i = 0; i < fs->n;) {
 		size_t j = i + 1;
 		struct fgroup *g;
