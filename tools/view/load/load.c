@@ -417,6 +417,8 @@ static int load_parallel(struct run *run, char *const *paths, int npaths, int th
 		fl->buf = NULL;
 	}
 	pool_finish(pool);
+	run_piece_stash_free();
+	rd_thread_cache_free(); /* pieces decoded here when no thread could be started */
 	for (size_t i = 0; i < pa.n_steps; i++) {
 		free(pa.steps[i].text);
 		if (pa.steps[i].fl)

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -586,12 +587,47 @@ static void piece_init(struct run_piece *pc)
 	f->first_proc = -1;
 }
 
+/* Exchange arrays of merged pieces, kept for the next pieces: their pages are already mapped,
+ * so a piece does not fault in fresh memory for every record (most of the pieces' cost). */
+#define STASH_MAX 8
+
+static struct {
+	pthread_mutex_t mu;
+	struct vxch *xs[STASH_MAX];
+	size_t cap[STASH_MAX];
+	int n;
+} stash = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void stash_take(struct run *r)
+{
+	pthread_mutex_lock(&stash.mu);
+	if (stash.n > 0) {
+		stash.n--;
+		r->xs = stash.xs[stash.n];
+		r->cap_xs = stash.cap[stash.n];
+	}
+	pthread_mutex_unlock(&stash.mu);
+}
+
+static void stash_put(struct run *r)
+{
+	pthread_mutex_lock(&stash.mu);
+	if (stash.n < STASH_MAX && r->xs) {
+		stash.xs[stash.n] = r->xs;
+		stash.cap[stash.n++] = r->cap_xs;
+		r->xs = NULL;
+		r->cap_xs = 0;
+	}
+	pthread_mutex_unlock(&stash.mu);
+}
+
 void file_load_piece(struct file_load *fl, size_t i)
 {
 	struct run_piece *pc = &fl->pieces[i];
 	struct ld l = {.run = &pc->run, .cur = -1};
 
 	piece_init(pc);
+	stash_take(&pc->run);
 	if (i == 0) {
 		pc->ok = rd_decode_frames(fl->buf, &fl->plan, pc->a, pc->b, on_record, &l, &pc->st,
 					  &pc->out_cap) == 0;
@@ -872,9 +908,18 @@ void file_load_end(struct run *run, struct file_load *fl)
 	fl->pending = NULL;
 }
 
+void run_piece_stash_free(void)
+{
+	pthread_mutex_lock(&stash.mu);
+	while (stash.n > 0)
+		free(stash.xs[--stash.n]);
+	pthread_mutex_unlock(&stash.mu);
+}
+
 void run_piece_free(struct run_piece *pc)
 {
 	free(pc->pending);
 	pc->pending = NULL;
+	stash_put(&pc->run);
 	run_free(&pc->run);
 }

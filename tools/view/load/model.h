@@ -233,6 +233,8 @@ int file_load_begin(struct run *run, struct file_load *fl, char *msg, size_t msg
 void file_load_take(struct run *run, struct file_load *fl, size_t i);
 void file_load_end(struct run *run, struct file_load *fl);
 void run_piece_free(struct run_piece *pc);
+/* Free the arrays run_piece_free keeps for the next pieces (after the last piece). */
+void run_piece_stash_free(void);
 
 /* Link and sort after the last file: process tree, spans, connections, run extent. */
 void run_finish(struct run *run);

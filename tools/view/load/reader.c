@@ -2,6 +2,7 @@
  * then the records of the live segment that no frame covers yet. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +21,9 @@
 
 struct rd {
 	ZSTD_DCtx *dctx;
-	uint8_t *out; /* decompressed frame content */
-	size_t out_cap;
+	uint8_t *out;	  /* decompressed frame content */
+	size_t out_cap;	  /* the buffer size decoding goes by (it grows frame by frame) */
+	size_t out_alloc; /* what is allocated: at least out_cap (a reused buffer may be larger) */
 	struct ap_record rec;
 	rd_record_fn fn;
 	void *ctx;
@@ -105,7 +107,10 @@ static long long decompress_frame(struct rd *r, const uint8_t *src, size_t csize
 			}
 			if (nc > RD_MAX_FRAME_CONTENT)
 				nc = RD_MAX_FRAME_CONTENT;
-			r->out = xrealloc(r->out, nc);
+			if (nc > r->out_alloc) {
+				r->out = xrealloc(r->out, nc);
+				r->out_alloc = nc;
+			}
 			r->out_cap = nc;
 			out.dst = r->out;
 			out.size = nc;
@@ -375,7 +380,7 @@ static int rd_open(struct rd *r, rd_record_fn fn, void *ctx, struct rd_stats *st
 		return -1;
 	}
 	ZSTD_DCtx_setParameter(r->dctx, ZSTD_d_windowLogMax, 26);
-	r->out_cap = 1 << 20;
+	r->out_cap = r->out_alloc = 1 << 20;
 	r->out = xmalloc(r->out_cap);
 	r->fn = fn;
 	r->ctx = ctx;
@@ -459,14 +464,64 @@ void rd_plan_free(struct rd_plan *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* A decoding thread keeps its zstd context and frame buffer from one range to the next (fresh
+ * pages for every range were most of a range's cost); the buffer is used as if new (out_cap
+ * starts at 1 MiB), so decoding goes exactly as with a fresh one. Freed at thread exit. */
+static pthread_key_t tl_key;
+static pthread_once_t tl_once = PTHREAD_ONCE_INIT;
+
+struct tl_rd {
+	ZSTD_DCtx *dctx;
+	uint8_t *out;
+	size_t alloc;
+};
+
+static void tl_free(void *p)
+{
+	struct tl_rd *t = p;
+
+	ZSTD_freeDCtx(t->dctx);
+	free(t->out);
+	free(t);
+}
+
+static void tl_init(void)
+{
+	pthread_key_create(&tl_key, tl_free);
+}
+
+void rd_thread_cache_free(void)
+{
+	struct tl_rd *t;
+
+	pthread_once(&tl_once, tl_init);
+	t = pthread_getspecific(tl_key);
+	if (t) {
+		pthread_setspecific(tl_key, NULL);
+		tl_free(t);
+	}
+}
+
 int rd_decode_frames(const uint8_t *buf, const struct rd_plan *p, size_t a, size_t b,
 		     rd_record_fn fn, void *ctx, struct rd_stats *st, size_t *out_cap)
 {
 	struct rd r;
+	struct tl_rd *t;
 	char msg[64];
 	int rc = 0;
 
-	if (rd_open(&r, fn, ctx, st, msg, sizeof(msg)) < 0) {
+	pthread_once(&tl_once, tl_init);
+	t = pthread_getspecific(tl_key);
+	if (t) {
+		memset(&r, 0, sizeof(r));
+		r.dctx = t->dctx;
+		r.out = t->out;
+		r.out_alloc = t->alloc;
+		r.out_cap = 1 << 20;
+		r.fn = fn;
+		r.ctx = ctx;
+		r.st = st;
+	} else if (rd_open(&r, fn, ctx, st, msg, sizeof(msg)) < 0) {
 		rd_close(&r);
 		return -1;
 	}
@@ -482,7 +537,15 @@ int rd_decode_frames(const uint8_t *buf, const struct rd_plan *p, size_t a, size
 			rc = -1;
 	}
 	*out_cap = r.out_cap;
-	rd_close(&r);
+	if (!t)
+		t = xcalloc(1, sizeof(*t));
+	t->dctx = r.dctx;
+	t->out = r.out;
+	t->alloc = r.out_alloc;
+	if (pthread_setspecific(tl_key, t) != 0) {
+		free(t);
+		rd_close(&r);
+	}
 	return rc;
 }
 
@@ -501,7 +564,7 @@ void rd_resume(const uint8_t *buf, size_t n, const struct rd_plan *p, size_t a, 
 		/* the buffer the sequential walk would have grown to by now: zstd names some
 		 * damage differently with a smaller one */
 		r.out = xrealloc(r.out, out_cap);
-		r.out_cap = out_cap;
+		r.out_cap = r.out_alloc = out_cap;
 	}
 	if (r.dctx)
 		walk_frames_from(&r, buf, n, a < p->n_frames ? p->frames[a].off : p->stop, fo,

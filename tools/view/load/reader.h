@@ -70,6 +70,9 @@ void rd_plan_free(struct rd_plan *p);
  * buffer grew to (it only grows, with the largest frame). */
 int rd_decode_frames(const uint8_t *buf, const struct rd_plan *p, size_t a, size_t b,
 		     rd_record_fn fn, void *ctx, struct rd_stats *st, size_t *out_cap);
+/* Free the zstd context and buffer rd_decode_frames keeps for the calling thread (other threads
+ * free theirs when they exit). */
+void rd_thread_cache_free(void);
 /* out_cap: the largest *out_cap of the ranges decoded before frame a (0 if none). */
 void rd_resume(const uint8_t *buf, size_t n, const struct rd_plan *p, size_t a, size_t out_cap,
 	       rd_record_fn fn, void *ctx, struct rd_stats *st);
