@@ -34,6 +34,36 @@ const char *finding_kind_name(enum finding_kind k)
 	return names[k];
 }
 
+/* Room for n evidence entries, cut from big blocks (one allocation per finding was a third of
+ * the findings' memory, and pinned freed temporaries in the heap). */
+#define EV_BLOCK 65536
+
+static uint32_t *ev_alloc(struct findings *fs, size_t n)
+{
+	uint32_t *p;
+
+	if (fs->ev_left < n || !fs->n_evb) {
+		size_t sz = n > EV_BLOCK ? n : EV_BLOCK;
+
+		*VEC_PUSH(fs->evb, fs->n_evb, fs->cap_evb) = xmalloc(sz * sizeof(**fs->evb));
+		if (n > EV_BLOCK) { /* a block of its own, before the current one */
+			uint32_t *own = fs->evb[fs->n_evb - 1];
+
+			if (fs->n_evb > 1) {
+				fs->evb[fs->n_evb - 1] = fs->evb[fs->n_evb - 2];
+				fs->evb[fs->n_evb - 2] = own;
+			} else {
+				fs->ev_left = 0;
+			}
+			return own;
+		}
+		fs->ev_left = sz;
+	}
+	p = fs->evb[fs->n_evb - 1] + (EV_BLOCK - fs->ev_left);
+	fs->ev_left -= n;
+	return p;
+}
+
 static struct finding *add(struct fctx *c, enum finding_kind k, const uint32_t *ev, size_t nev)
 {
 	struct finding *f = VEC_PUSH(c->out->f, c->out->n, c->out->cap);
@@ -42,7 +72,7 @@ static struct finding *add(struct fctx *c, enum finding_kind k, const uint32_t *
 	f->kind = k;
 	f->saving_usd = NAN;
 	f->overlaps = -1;
-	f->ev = xmalloc((nev + 1) * sizeof(*f->ev));
+	f->ev = ev_alloc(c->out, nev + 1);
 	memcpy(f->ev, ev, nev * sizeof(*ev));
 	f->nev = nev;
 	f->site = nev ? ev[0] : 0;
@@ -894,8 +924,9 @@ void findings_detect(const struct view *v, const struct vrun *r, struct findings
 
 void findings_free(struct findings *fs)
 {
-	for (size_t i = 0; i < fs->n; i++)
-		free(fs->f[i].ev);
+	for (size_t i = 0; i < fs->n_evb; i++)
+		free(fs->evb[i]);
+	free(fs->evb);
 	for (size_t i = 0; i < fs->ng; i++)
 		free(fs->g[i].members);
 	free(fs->f);
