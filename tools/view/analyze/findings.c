@@ -256,6 +256,41 @@ static void seq_report(struct fctx *c, const uint32_t *g, size_t n)
  * other exchange of that thread lies between them (a tool call between two LLM calls usually
  * feeds the second one). Retries of a failed call belong to the retry finding, not here.
  */
+/* sort_keyed(key_thread) without the keys: idx is in time order (exchanges are sorted by start,
+ * pick keeps their order), so ordering by (thread, start, index) is a stable split by thread,
+ * and run->threads is in key_thread's order. */
+static void sort_by_thread(const struct run *run, uint32_t *idx, size_t n)
+{
+	int32_t *th = xmalloc((n + 1) * sizeof(*th));
+	uint32_t *out;
+	size_t *at;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct vxch *x = &run->xs[idx[i]], *p = i ? &run->xs[idx[i - 1]] : NULL;
+
+		th[i] = p && p->proc == x->proc && p->tid == x->tid
+				? th[i - 1]
+				: run_thread(run, x->proc, x->tid);
+		if (th[i] < 0) { /* not in the thread table: cannot happen; sort by key then */
+			free(th);
+			free(sort_keyed(run, idx, n, key_thread));
+			return;
+		}
+	}
+	at = xcalloc(run->n_threads + 1, sizeof(*at));
+	out = xmalloc((n + 1) * sizeof(*out));
+	for (size_t i = 0; i < n; i++)
+		at[th[i] + 1]++;
+	for (size_t t = 1; t < run->n_threads; t++)
+		at[t] += at[t - 1];
+	for (size_t i = 0; i < n; i++)
+		out[at[th[i]]++] = idx[i];
+	memcpy(idx, out, n * sizeof(*idx));
+	free(out);
+	free(at);
+	free(th);
+}
+
 static void detect_sequential(struct fctx *c)
 {
 	const struct run *run = c->run;
@@ -263,7 +298,7 @@ static void detect_sequential(struct fctx *c)
 	size_t n = pick(c, any_timed, idx), ng = 0;
 
 	g = xmalloc((n + 1) * sizeof(*g));
-	free(sort_keyed(run, idx, n, key_thread));
+	sort_by_thread(run, idx, n);
 	for (size_t i = 0; i <= n; i++) {
 		const struct vxch *x = i < n ? &run->xs[idx[i]] : NULL;
 		const struct vxch *prev = ng ? &run->xs[g[ng - 1]] : NULL;
