@@ -106,9 +106,10 @@ static size_t pick(const struct fctx *c, int (*pred)(const struct fctx *, const 
 
 /* --- keyed sorting: keys copied out of the records once, then sorted without indirection ---- */
 
+/* The order is (key, start time, index); the exchanges being sorted by start (run_finish), the
+ * index alone orders equal keys the same way, so the start time is not stored. */
 struct skey {
 	uint64_t k1, k2;
-	int64_t t;
 	uint32_t idx;
 };
 
@@ -120,8 +121,6 @@ static int skey_lt(const struct skey *x, const struct skey *y)
 		return x->k1 < y->k1;
 	if (x->k2 != y->k2)
 		return x->k2 < y->k2;
-	if (x->t != y->t)
-		return x->t < y->t;
 	return x->idx < y->idx;
 }
 
@@ -180,7 +179,6 @@ static struct skey *sort_keyed(const struct run *run, uint32_t *idx, size_t n, k
 
 	for (size_t i = 0; i < n; i++) {
 		key(&run->xs[idx[i]], &k[i].k1, &k[i].k2);
-		k[i].t = run->xs[idx[i]].t0;
 		k[i].idx = idx[i];
 	}
 	skey_sort(k, n);
