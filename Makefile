@@ -90,7 +90,7 @@ SAN_VIEW_A := $(SAN_BUILD)/libapview.a
 ZSTD_A := $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libzstd.a /usr/lib/*/libzstd.a /usr/lib/libzstd.a))
 HAVE_LIBDW := $(shell pkg-config --exists libdw 2>/dev/null && echo 1)
 VIEW_DEFS := $(if $(HAVE_LIBDW),-DAP_HAVE_LIBDW)
-VIEW_LIBS := -lzstd -lz -lm $(if $(HAVE_LIBDW),-ldw)
+VIEW_LIBS := -lzstd -lz -lm -pthread $(if $(HAVE_LIBDW),-ldw)
 
 LIB := $(BUILD)/libagentprof.so
 VIEW := $(BUILD)/agentprof-view

@@ -400,11 +400,15 @@ size_t ap_encode(uint8_t *buf, size_t cap, const struct ap_record *r)
 
 /* --- decoder -------------------------------------------------------------------------------- */
 
-static const struct field *find_field(const struct rec_desc *d, uint64_t num)
+/* The field numbered num. The encoder writes fields in table order, so the search starts after
+ * the previous hit (*at) and wraps: one comparison per field for files we wrote. */
+static const struct field *find_field(const struct rec_desc *d, uint64_t num, size_t *at)
 {
-	for (size_t i = 0; i < d->n; i++)
-		if (d->f[i].num == num)
+	for (size_t k = 0, i = *at; k < d->n; k++, i = i + 1 < d->n ? i + 1 : 0)
+		if (d->f[i].num == num) {
+			*at = i + 1 < d->n ? i + 1 : 0;
 			return &d->f[i];
+		}
 	return NULL;
 }
 
@@ -455,7 +459,7 @@ static int is_argv(const struct ap_record *r, const struct field *f)
 static enum ap_dec_status decode_fields(const uint8_t *p, size_t n, struct ap_record *r)
 {
 	const struct rec_desc *d = &descs[r->type];
-	size_t o = 0, k, argv_len = 0;
+	size_t o = 0, k, argv_len = 0, at = 0;
 	uint64_t key, v;
 
 	while (o < n) {
@@ -464,7 +468,7 @@ static enum ap_dec_status decode_fields(const uint8_t *p, size_t n, struct ap_re
 		if (!(k = get_varint(p + o, n - o, &key)))
 			return AP_DEC_BAD;
 		o += k;
-		f = find_field(d, key >> 3);
+		f = find_field(d, key >> 3, &at);
 		switch (key & 7) {
 		case 0:
 			if (!(k = get_varint(p + o, n - o, &v)))

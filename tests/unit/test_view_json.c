@@ -1,6 +1,7 @@
 /* test_view_json.c: the viewer's JSON writer (escaping any bytes) and price-file parser. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "jsonp.h"
 #include "jsonw.h"
@@ -154,8 +155,97 @@ static void test_depth(void)
 	jdoc_free(&d);
 }
 
+/* jw_double writes exactly what printf("%.10g") writes (it has its own fast path), for values of
+ * every magnitude, ties and near-ties of the tenth digit, and prices-like sums. */
+static void test_double_like_printf(void)
+{
+	static const double fixed[] = {0.1,
+				       0.25,
+				       1e-4,
+				       9.99999999995e-5,
+				       1e-5,
+				       123456789.5,
+				       999999999.5,
+				       1e9,
+				       0.30000000000000004,
+				       2.5e-3,
+				       0.00125,
+				       1.0000000005,
+				       1.00000000049999,
+				       3.14159265358979,
+				       -0.007,
+				       5e-324,
+				       1e300,
+				       -1e-300,
+				       0.0,
+				       -0.0,
+				       12345.678901234};
+	unsigned long long seed = 0x9e3779b97f4a7c15ull;
+	int bad = 0;
+
+	for (size_t i = 0; i < 500000 + sizeof(fixed) / sizeof(fixed[0]); i++) {
+		char *buf = NULL, want[64];
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		struct jw w;
+		double v;
+
+		if (i < sizeof(fixed) / sizeof(fixed[0])) {
+			v = fixed[i];
+		} else {
+			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+			/* mantissa and exponent at random, plus short decimals (ties of the tenth
+			 * digit) */
+			if (seed >> 62 == 0)
+				v = (double)(seed >> 40 & 0xfffff) / 1e6 +
+				    (double)(seed >> 20 & 0xff);
+			else if (seed >> 62 == 1)
+				v = (double)(long long)(seed >> 30) * 5e-11;
+			else
+				v = ldexp((double)(seed >> 11) / 9007199254740992.0,
+					  (int)(seed >> 3 & 63) - 40);
+			if (seed & 4)
+				v = -v;
+		}
+		jw_init(&w, f, 0);
+		jw_double(&w, v);
+		fclose(f);
+		if (fabs(v) < 9e15 && v == (double)(int64_t)v)
+			snprintf(want, sizeof(want), "%lld", (long long)v);
+		else
+			snprintf(want, sizeof(want), "%.10g", v);
+		if (strcmp(buf, want) && bad++ < 5)
+			CHECK_EQ_STR(buf, want);
+		free(buf);
+	}
+	CHECK_EQ_INT(bad, 0);
+}
+
+/* Keys that need escaping or are long take the slow path and come out right. */
+static void test_keys(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct jw w;
+
+	jw_init(&w, f, 0);
+	jw_obj(&w);
+	jw_kint(&w, "q\"k", 1);
+	jw_kint(&w, "a_key_that_is_longer_than_the_sixty_four_byte_buffer_of_the_fast_path_x", 2);
+	jw_kint(&w, "tab\t", 3);
+	jw_obj_end(&w);
+	fclose(f);
+	CHECK_EQ_STR(buf,
+		     "{\"q\\\"k\":1,\"a_key_that_is_longer_than_the_sixty_four_byte_buffer_of_the_"
+		     "fast_path_x\":2,\"tab\\t\":3}");
+	free(buf);
+}
+
 int main(void)
 {
+	test_double_like_printf();
+	test_keys();
 	test_escape();
 	test_roundtrip_random();
 	test_writer_structure();

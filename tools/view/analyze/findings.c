@@ -34,6 +34,36 @@ const char *finding_kind_name(enum finding_kind k)
 	return names[k];
 }
 
+/* Room for n evidence entries, cut from big blocks (one allocation per finding was a third of
+ * the findings' memory, and pinned freed temporaries in the heap). */
+#define EV_BLOCK 65536
+
+static uint32_t *ev_alloc(struct findings *fs, size_t n)
+{
+	uint32_t *p;
+
+	if (fs->ev_left < n || !fs->n_evb) {
+		size_t sz = n > EV_BLOCK ? n : EV_BLOCK;
+
+		*VEC_PUSH(fs->evb, fs->n_evb, fs->cap_evb) = xmalloc(sz * sizeof(**fs->evb));
+		if (n > EV_BLOCK) { /* a block of its own, before the current one */
+			uint32_t *own = fs->evb[fs->n_evb - 1];
+
+			if (fs->n_evb > 1) {
+				fs->evb[fs->n_evb - 1] = fs->evb[fs->n_evb - 2];
+				fs->evb[fs->n_evb - 2] = own;
+			} else {
+				fs->ev_left = 0;
+			}
+			return own;
+		}
+		fs->ev_left = sz;
+	}
+	p = fs->evb[fs->n_evb - 1] + (EV_BLOCK - fs->ev_left);
+	fs->ev_left -= n;
+	return p;
+}
+
 static struct finding *add(struct fctx *c, enum finding_kind k, const uint32_t *ev, size_t nev)
 {
 	struct finding *f = VEC_PUSH(c->out->f, c->out->n, c->out->cap);
@@ -42,7 +72,7 @@ static struct finding *add(struct fctx *c, enum finding_kind k, const uint32_t *
 	f->kind = k;
 	f->saving_usd = NAN;
 	f->overlaps = -1;
-	f->ev = xmalloc((nev + 1) * sizeof(*f->ev));
+	f->ev = ev_alloc(c->out, nev + 1);
 	memcpy(f->ev, ev, nev * sizeof(*ev));
 	f->nev = nev;
 	f->site = nev ? ev[0] : 0;
@@ -76,26 +106,71 @@ static size_t pick(const struct fctx *c, int (*pred)(const struct fctx *, const 
 
 /* --- keyed sorting: keys copied out of the records once, then sorted without indirection ---- */
 
+/* The order is (key, start time, index); the exchanges being sorted by start (run_finish), the
+ * index alone orders equal keys the same way, so the start time is not stored. */
 struct skey {
 	uint64_t k1, k2;
-	int64_t t;
 	uint32_t idx;
 };
 
 typedef void (*key_fn)(const struct vxch *x, uint64_t *k1, uint64_t *k2);
 
-static int cmp_skey(const void *a, const void *b)
+static int skey_lt(const struct skey *x, const struct skey *y)
 {
-	const struct skey *x = a, *y = b;
-
 	if (x->k1 != y->k1)
-		return x->k1 < y->k1 ? -1 : 1;
+		return x->k1 < y->k1;
 	if (x->k2 != y->k2)
-		return x->k2 < y->k2 ? -1 : 1;
-	if (x->t != y->t)
-		return x->t < y->t ? -1 : 1;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
+		return x->k2 < y->k2;
+	return x->idx < y->idx;
 }
+
+/* An in-place sort of distinct keys (so the order is the one any sort gives) without a
+ * comparison callback: quicksort on the median of three, recursing into the smaller side,
+ * insertion sort for short ranges. qsort would copy the keys once more. */
+#define DEFINE_KEY_SORT(name, type, lt)                                             \
+	static void name(type *k, size_t n)                                         \
+	{                                                                           \
+		while (n > 16) {                                                    \
+			size_t m = n / 2, i = 0, j = n - 1;                         \
+			type p, t;                                                  \
+                                                                                    \
+			if (lt(&k[m], &k[0]))                                       \
+				t = k[m], k[m] = k[0], k[0] = t;                    \
+			if (lt(&k[n - 1], &k[m])) {                                 \
+				t = k[n - 1], k[n - 1] = k[m], k[m] = t;            \
+				if (lt(&k[m], &k[0]))                               \
+					t = k[m], k[m] = k[0], k[0] = t;            \
+			}                                                           \
+			p = k[m];                                                   \
+			for (;;) { /* Hoare partition: [0, j] <= p <= [j + 1, n) */ \
+				while (lt(&k[i], &p))                               \
+					i++;                                        \
+				while (lt(&p, &k[j]))                               \
+					j--;                                        \
+				if (i >= j)                                         \
+					break;                                      \
+				t = k[i], k[i++] = k[j], k[j--] = t;                \
+			}                                                           \
+			if (j + 1 < n - (j + 1)) {                                  \
+				name(k, j + 1);                                     \
+				k += j + 1;                                         \
+				n -= j + 1;                                         \
+			} else {                                                    \
+				name(k + j + 1, n - (j + 1));                       \
+				n = j + 1;                                          \
+			}                                                           \
+		}                                                                   \
+		for (size_t i = 1; i < n; i++) {                                    \
+			type t = k[i];                                              \
+			size_t j = i;                                               \
+                                                                                    \
+			for (; j > 0 && lt(&t, &k[j - 1]); j--)                     \
+				k[j] = k[j - 1];                                    \
+			k[j] = t;                                                   \
+		}                                                                   \
+	}
+
+DEFINE_KEY_SORT(skey_sort, struct skey, skey_lt)
 
 /* Sort idx[0..n) by key, then start time; returns the keys in that order (caller frees). */
 static struct skey *sort_keyed(const struct run *run, uint32_t *idx, size_t n, key_fn key)
@@ -104,10 +179,9 @@ static struct skey *sort_keyed(const struct run *run, uint32_t *idx, size_t n, k
 
 	for (size_t i = 0; i < n; i++) {
 		key(&run->xs[idx[i]], &k[i].k1, &k[i].k2);
-		k[i].t = run->xs[idx[i]].t0;
 		k[i].idx = idx[i];
 	}
-	sort_n(k, n, sizeof(*k), cmp_skey);
+	skey_sort(k, n);
 	for (size_t i = 0; i < n; i++)
 		idx[i] = k[i].idx;
 	return k;
@@ -180,6 +254,41 @@ static void seq_report(struct fctx *c, const uint32_t *g, size_t n)
  * other exchange of that thread lies between them (a tool call between two LLM calls usually
  * feeds the second one). Retries of a failed call belong to the retry finding, not here.
  */
+/* sort_keyed(key_thread) without the keys: idx is in time order (exchanges are sorted by start,
+ * pick keeps their order), so ordering by (thread, start, index) is a stable split by thread,
+ * and run->threads is in key_thread's order. */
+static void sort_by_thread(const struct run *run, uint32_t *idx, size_t n)
+{
+	int32_t *th = xmalloc((n + 1) * sizeof(*th));
+	uint32_t *out;
+	size_t *at;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct vxch *x = &run->xs[idx[i]], *p = i ? &run->xs[idx[i - 1]] : NULL;
+
+		th[i] = p && p->proc == x->proc && p->tid == x->tid
+				? th[i - 1]
+				: run_thread(run, x->proc, x->tid);
+		if (th[i] < 0) { /* not in the thread table: cannot happen; sort by key then */
+			free(th);
+			free(sort_keyed(run, idx, n, key_thread));
+			return;
+		}
+	}
+	at = xcalloc(run->n_threads + 1, sizeof(*at));
+	out = xmalloc((n + 1) * sizeof(*out));
+	for (size_t i = 0; i < n; i++)
+		at[th[i] + 1]++;
+	for (size_t t = 1; t < run->n_threads; t++)
+		at[t] += at[t - 1];
+	for (size_t i = 0; i < n; i++)
+		out[at[th[i]]++] = idx[i];
+	memcpy(idx, out, n * sizeof(*idx));
+	free(out);
+	free(at);
+	free(th);
+}
+
 static void detect_sequential(struct fctx *c)
 {
 	const struct run *run = c->run;
@@ -187,7 +296,7 @@ static void detect_sequential(struct fctx *c)
 	size_t n = pick(c, any_timed, idx), ng = 0;
 
 	g = xmalloc((n + 1) * sizeof(*g));
-	free(sort_keyed(run, idx, n, key_thread));
+	sort_by_thread(run, idx, n);
 	for (size_t i = 0; i <= n; i++) {
 		const struct vxch *x = i < n ? &run->xs[idx[i]] : NULL;
 		const struct vxch *prev = ng ? &run->xs[g[ng - 1]] : NULL;
@@ -701,20 +810,6 @@ static int cmp_site(const struct run *run, const struct finding *a, const struct
 	return 0;
 }
 
-struct site_sort {
-	const struct run *run;
-	const struct findings *fs;
-};
-
-static int cmp_site_idx(const void *a, const void *b, void *ctx)
-{
-	const struct site_sort *s = ctx;
-	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	int c = cmp_site(s->run, &s->fs->f[i], &s->fs->f[j]);
-
-	return c ? c : (i < j ? -1 : i > j);
-}
-
 static int cmp_group(const void *a, const void *b)
 {
 	const struct fgroup *x = a, *y = b;
@@ -724,14 +819,64 @@ static int cmp_group(const void *a, const void *b)
 	return x->first < y->first ? -1 : x->first > y->first;
 }
 
+/* cmp_site's order as a key copied out of the records once (then index): kind; with evidence,
+ * the site exchange's endpoint, agent, stack, process, Python stack. */
+struct site_key {
+	uint32_t v[8]; /* kind, has evidence, category, host, port, method, model or path, agent */
+	uint64_t stack, py;
+	int32_t proc;
+	uint32_t idx;
+};
+
+static int site_lt(const struct site_key *a, const struct site_key *b)
+{
+	for (int i = 0; i < 8; i++)
+		if (a->v[i] != b->v[i])
+			return a->v[i] < b->v[i];
+	if (a->stack != b->stack)
+		return a->stack < b->stack;
+	if (a->proc != b->proc)
+		return a->proc < b->proc;
+	if (a->py != b->py)
+		return a->py < b->py;
+	return a->idx < b->idx;
+}
+
+DEFINE_KEY_SORT(site_sort_keys, struct site_key, site_lt)
+
+static void site_key(const struct run *run, const struct findings *fs, size_t i, struct site_key *k)
+{
+	const struct finding *f = &fs->f[i];
+	const struct vxch *x = &run->xs[f->site];
+
+	memset(k, 0, sizeof(*k));
+	k->v[0] = f->kind;
+	k->idx = (uint32_t)i;
+	if (!f->nev)
+		return;
+	k->v[1] = 1;
+	k->v[2] = x->cat;
+	k->v[3] = x->host;
+	k->v[4] = (uint32_t)x->port;
+	k->v[5] = x->method;
+	k->v[6] = x->cat == AP_CAT_LLM ? x_model(x) : x->path;
+	k->v[7] = x->agent;
+	k->stack = x->stack_id;
+	k->proc = x->proc;
+	k->py = x->pystack_id;
+}
+
 static void group_findings(const struct run *run, struct findings *fs)
 {
 	size_t *ord = xmalloc((fs->n + 1) * sizeof(*ord)), cap = 0;
-	struct site_sort ss = {run, fs};
+	struct site_key *keys = xmalloc((fs->n + 1) * sizeof(*keys));
 
 	for (size_t i = 0; i < fs->n; i++)
-		ord[i] = i;
-	sort_r(ord, fs->n, sizeof(*ord), cmp_site_idx, &ss);
+		site_key(run, fs, i, &keys[i]);
+	site_sort_keys(keys, fs->n);
+	for (size_t i = 0; i < fs->n; i++)
+		ord[i] = keys[i].idx;
+	free(keys);
 	for (size_t i = 0; i < fs->n;) {
 		size_t j = i + 1;
 		struct fgroup *g;
@@ -812,8 +957,9 @@ void findings_detect(const struct view *v, const struct vrun *r, struct findings
 
 void findings_free(struct findings *fs)
 {
-	for (size_t i = 0; i < fs->n; i++)
-		free(fs->f[i].ev);
+	for (size_t i = 0; i < fs->n_evb; i++)
+		free(fs->evb[i]);
+	free(fs->evb);
 	for (size_t i = 0; i < fs->ng; i++)
 		free(fs->g[i].members);
 	free(fs->f);

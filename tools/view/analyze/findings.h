@@ -70,6 +70,8 @@ struct findings {
 	int64_t wall_ns;      /* the window the savings are measured against */
 	int64_t exclusive_ns; /* the sum of every exclusive_ns: at most wall_ns */
 	struct pystacks *py;  /* Python call sites of the run's exchanges (pystack.h) */
+	uint32_t **evb;	      /* blocks the findings' evidence arrays are cut from */
+	size_t n_evb, cap_evb, ev_left;
 };
 
 /* The Python call site of a finding ("agent.py:Http.request:79 < Agent.chat:120"), or "" when

@@ -1,5 +1,6 @@
 /* main.c: agentprof-view entry point: the command table, help, loading, dispatch. */
 #include <stdlib.h>
+#include <malloc.h>
 #include <dirent.h>
 #include <string.h>
 #include <unistd.h>
@@ -256,6 +257,10 @@ int main(int argc, char **argv)
 			usage(stdout);
 		return 0;
 	}
+	/* Arrays of a MiB or more are mapped and given back when freed. glibc's default raises
+	 * that bound up to 32 MiB after the first such free, so the analyses' big temporaries
+	 * then land in the heap among small blocks that pin them: 20 MB more at 1M exchanges. */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	c = find_command(argv[1]);
 	if (!c) {
 		fprintf(stderr,

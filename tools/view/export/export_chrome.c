@@ -109,7 +109,7 @@ static void put_id(FILE *f, size_t id, int close)
 	*p++ = '"';
 	if (close)
 		*p++ = '}';
-	fwrite(b, 1, (size_t)(p - b), f);
+	fwrite_unlocked(b, 1, (size_t)(p - b), f);
 }
 
 /* Event head up to and including "name":..., without the closing brace. */
@@ -131,10 +131,10 @@ static void head(struct ctx *c, const char *ph, int pid, uint32_t tid, int64_t t
 	p = put_str(p, ",\"ts\":");
 	p = put_us3(p, ts);
 	p = put_str(p, ",\"name\":");
-	fwrite(b, 1, (size_t)(p - b), c->f);
+	fwrite_unlocked(b, 1, (size_t)(p - b), c->f);
 	jstr(c->f, name);
 	if (cat) {
-		fputs(",\"cat\":", c->f);
+		fputs_unlocked(",\"cat\":", c->f);
 		jstr(c->f, cat);
 	}
 }
@@ -144,7 +144,7 @@ static void meta(struct ctx *c, const char *what, int pid, uint32_t tid, const c
 	fprintf(c->f, "%s\n{\"ph\":\"M\",\"pid\":%d,\"tid\":%u,\"name\":\"%s\",\"args\":{\"name\":",
 		c->n++ ? "," : "", pid, tid, what);
 	jstr(c->f, name);
-	fputs("}}", c->f);
+	fputs_unlocked("}}", c->f);
 }
 
 static void x_args(struct ctx *c, const struct run *run, const struct vxch *x)
@@ -152,7 +152,7 @@ static void x_args(struct ctx *c, const struct run *run, const struct vxch *x)
 	struct jw w;
 	int64_t ttfb = x_ttfb(x);
 
-	fputs(",\"args\":", c->f);
+	fputs_unlocked(",\"args\":", c->f);
 	jw_init(&w, c->f, 0);
 	jw_obj(&w);
 	jw_kstr_opt(&w, "method", S(run, x->method));
@@ -202,7 +202,7 @@ static void exchanges(struct ctx *c, const struct view *v)
 		head(c, "b", p->pid, x->tid, us(c, x->t0), title, cat);
 		put_id(c->f, i + 1, 0);
 		x_args(c, run, x);
-		fputc('}', c->f);
+		putc_unlocked('}', c->f);
 		np = x_phases(x, ph);
 		for (size_t k = 0; k < np; k++) {
 			int64_t a = i64_max(ph[k].a, x->t0), b = i64_min(ph[k].b, x->t1);
@@ -264,7 +264,7 @@ static void spans(struct ctx *c, const struct view *v)
 			char b[48], *q = put_str(b, ",\"dur\":");
 
 			q = put_us3(q, s->end - s->start);
-			fwrite(b, 1, (size_t)(q - b), c->f);
+			fwrite_unlocked(b, 1, (size_t)(q - b), c->f);
 		} else {
 			head(c, "b", pid, s->tid, us(c, s->start), S(run, s->name), cat);
 			fprintf(c->f, ",\"id\":\"0x%zx\"}", SPAN_ID0 + idx[k]);
@@ -272,11 +272,11 @@ static void spans(struct ctx *c, const struct view *v)
 			fprintf(c->f, ",\"id\":\"0x%zx\"", SPAN_ID0 + idx[k]);
 		}
 		if (s->agent) {
-			fputs(",\"args\":{\"agent\":", c->f);
+			fputs_unlocked(",\"args\":{\"agent\":", c->f);
 			jstr(c->f, S(run, s->agent));
-			fputc('}', c->f);
+			putc_unlocked('}', c->f);
 		}
-		fputc('}', c->f);
+		putc_unlocked('}', c->f);
 	}
 	free(idx);
 }
@@ -464,7 +464,7 @@ int export_chrome(struct view *v)
 	char name[300];
 
 	c.py = py_open(run, NULL, 0);
-	fputs("{\"traceEvents\":[", c.f);
+	fputs_unlocked("{\"traceEvents\":[", c.f);
 	process_meta(&c, v);
 	for (size_t i = 0; i < run->n_threads; i++) {
 		const struct vthread *t = &run->threads[i];

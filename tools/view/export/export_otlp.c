@@ -51,9 +51,9 @@ static uint64_t span_id(const struct ids *id, unsigned kind, int32_t proc, uint6
 
 static void khex(struct jw *w, const char *k, uint64_t v)
 {
-	char b[20];
+	char b[24];
 
-	snprintf(b, sizeof(b), "%016llx", (unsigned long long)v);
+	jw_fmt_hex64(b, v);
 	jw_kstr(w, k, b);
 }
 
@@ -68,8 +68,8 @@ static void span_head(struct jw *w, const struct ids *id, uint64_t sid, uint64_t
 	char tb[40];
 
 	jw_obj(w);
-	snprintf(tb, sizeof(tb), "%016llx%016llx", (unsigned long long)id->trace_hi,
-		 (unsigned long long)id->trace_lo);
+	jw_fmt_hex64(tb, id->trace_hi);
+	jw_fmt_hex64(tb + 16, id->trace_lo);
 	jw_kstr(w, "traceId", tb);
 	khex(w, "spanId", sid);
 	if (parent)

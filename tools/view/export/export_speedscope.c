@@ -141,26 +141,80 @@ static uint32_t span_path(struct ss *s, int32_t si)
 	return n;
 }
 
-static void collect_thread(struct ss *s, int32_t proc, uint32_t tid)
+/* Indexes of the spans and exchanges of each thread, in array order (run->threads order). */
+struct by_thread {
+	size_t *sfirst, *xfirst; /* per thread: its slice of sidx / xidx (n_threads + 1 entries) */
+	uint32_t *sidx, *xidx;
+};
+
+static void bucket(const struct run *run, size_t n, const int32_t *th, size_t **first,
+		   uint32_t **idx)
+{
+	size_t *at = xcalloc(run->n_threads + 1, sizeof(*at));
+
+	*first = xcalloc(run->n_threads + 2, sizeof(**first));
+	*idx = xmalloc((n + 1) * sizeof(**idx));
+	for (size_t i = 0; i < n; i++)
+		if (th[i] >= 0)
+			(*first)[th[i] + 1]++;
+	for (size_t t = 0; t < run->n_threads; t++)
+		(*first)[t + 1] += (*first)[t];
+	memcpy(at, *first, run->n_threads * sizeof(*at));
+	for (size_t i = 0; i < n; i++)
+		if (th[i] >= 0)
+			(*idx)[at[th[i]]++] = (uint32_t)i;
+	free(at);
+}
+
+static void by_thread_build(const struct run *run, struct by_thread *bt)
+{
+	size_t n = run->n_xs > run->n_spans ? run->n_xs : run->n_spans;
+	int32_t *th = xmalloc((n + 1) * sizeof(*th));
+
+	for (size_t i = 0; i < run->n_spans; i++)
+		th[i] = run_thread(run, run->spans[i].proc, run->spans[i].tid);
+	bucket(run, run->n_spans, th, &bt->sfirst, &bt->sidx);
+	for (size_t i = 0; i < run->n_xs; i++)
+		th[i] = i && run->xs[i].proc == run->xs[i - 1].proc &&
+					run->xs[i].tid == run->xs[i - 1].tid
+				? th[i - 1]
+				: run_thread(run, run->xs[i].proc, run->xs[i].tid);
+	bucket(run, run->n_xs, th, &bt->xfirst, &bt->xidx);
+	free(th);
+}
+
+static void by_thread_free(struct by_thread *bt)
+{
+	free(bt->sfirst);
+	free(bt->xfirst);
+	free(bt->sidx);
+	free(bt->xidx);
+}
+
+static void collect_thread(struct ss *s, const struct by_thread *bt, size_t ti)
 {
 	const struct view *v = s->v;
 	const struct run *run = &v->a.run;
+	const int32_t proc = run->threads[ti].proc;
+	const uint32_t tid = run->threads[ti].tid;
 	char buf[400];
 
-	for (size_t i = 0; i < run->n_spans; i++) {
+	for (size_t j = bt->sfirst[ti]; j < bt->sfirst[ti + 1]; j++) {
+		size_t i = bt->sidx[j];
 		const struct vspan *sp = &run->spans[i];
 
-		if (v->a.ssel[i] && sp->proc == proc && sp->tid == tid)
+		if (v->a.ssel[i])
 			add_item(s, sp->start, sp->end, span_path(s, (int32_t)i));
 	}
-	for (size_t i = 0; i < run->n_xs; i++) {
+	for (size_t j = bt->xfirst[ti]; j < bt->xfirst[ti + 1]; j++) {
+		size_t i = bt->xidx[j];
 		const struct vxch *x = &run->xs[i];
 		const struct symframe *const *sf;
 		struct xphase ph[XPHASE_MAX];
 		uint32_t n;
 		size_t ns, np;
 
-		if (!v->a.xsel[i] || x->proc != proc || x->tid != tid || x->t0 == UNK)
+		if (!v->a.xsel[i] || x->t0 == UNK)
 			continue;
 		n = x->span >= 0 ? span_path(s, x->span) : 0;
 		ns = py_stack(s->py, s->sym, x->proc, x->stack_id, x->pystack_id, &sf);
@@ -218,10 +272,41 @@ static int cmp_item(const void *pa, const void *pb)
 	return a->n < b->n ? -1 : a->n > b->n;
 }
 
+/* Decimal digits of v, backwards from end; returns the first. */
+static char *digits(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
 static void ev(struct lane *l, char type, int64_t at, uint32_t frame)
 {
-	fprintf(l->ev, "%s{\"type\":\"%c\",\"frame\":%u,\"at\":%lld}", l->nev ? "," : "", type,
-		frame, (long long)at);
+	char b[96], *p = b, num[24];
+	const char *d;
+
+	if (l->nev)
+		*p++ = ',';
+	memcpy(p, "{\"type\":\"", 9);
+	p += 9;
+	*p++ = type;
+	memcpy(p, "\",\"frame\":", 10);
+	p += 10;
+	d = digits(num + sizeof(num), frame);
+	memcpy(p, d, (size_t)(num + sizeof(num) - d));
+	p += num + sizeof(num) - d;
+	memcpy(p, ",\"at\":", 6);
+	p += 6;
+	if (at < 0)
+		*p++ = '-';
+	d = digits(num + sizeof(num), at < 0 ? -(uint64_t)at : (uint64_t)at);
+	memcpy(p, d, (size_t)(num + sizeof(num) - d));
+	p += num + sizeof(num) - d;
+	*p++ = '}';
+	if (l->ev)
+		fwrite_unlocked(b, 1, (size_t)(p - b), l->ev);
 	l->nev++;
 }
 
@@ -262,53 +347,89 @@ static void open_item(struct lane *l, const struct item *it, int64_t t0)
 		l->last = it->b;
 }
 
-static void emit_thread(struct ss *s, struct jw *w, const struct vproc *p, uint32_t tid, int64_t t0,
-			size_t *profiles)
+/* Place the thread's items on lanes (first fit). dry: only find each lane's extent; else lane 0
+ * writes straight to out (its header written by start0) and the others into memory. */
+static size_t place(struct ss *s, struct lane **lanes, size_t *cap, int64_t t0, int dry, FILE *out)
 {
-	struct lane *lanes = NULL;
-	size_t nl = 0, cap = 0;
-	char lb[128], name[256];
+	size_t nl = 0;
 
-	qsort(s->items, s->n_items, sizeof(*s->items), cmp_item);
 	for (size_t i = 0; i < s->n_items; i++) {
 		size_t k;
 
-		for (k = 0; k < nl && !fits(&lanes[k], &s->items[i], t0); k++)
+		for (k = 0; k < nl && !fits(&(*lanes)[k], &s->items[i], t0); k++)
 			;
 		if (k == nl) {
-			struct lane *l = VEC_PUSH(lanes, nl, cap);
+			struct lane *l = VEC_PUSH(*lanes, nl, *cap);
 
 			l->first = UNK;
 			l->last = UNK;
-			l->ev = open_memstream(&l->buf, &l->len);
-			if (!l->ev) {
+			if (!dry)
+				l->ev = k ? open_memstream(&l->buf, &l->len) : out;
+			if (!dry && !l->ev) {
 				perror("agentprof-view: open_memstream");
 				exit(2);
 			}
 		}
-		open_item(&lanes[k], &s->items[i], t0);
+		open_item(&(*lanes)[k], &s->items[i], t0);
 	}
-	for (size_t k = 0; k < nl; k++) {
+	for (size_t k = 0; k < nl; k++)
+		while ((*lanes)[k].depth)
+			close_top(&(*lanes)[k], t0);
+	return nl;
+}
+
+static void lane_head(struct ss *s, struct jw *w, const struct vproc *p, uint32_t tid, int64_t t0,
+		      size_t k, const struct lane *l)
+{
+	char lb[128], name[256];
+
+	snprintf(name, sizeof(name), "%s pid %d tid %u%s",
+		 proc_label(&s->v->a.run, p, lb, sizeof(lb)), p->pid, tid,
+		 k ? " (overlapping)" : "");
+	jw_obj(w);
+	jw_kstr(w, "type", "evented");
+	jw_kstr(w, "name", name);
+	jw_kstr(w, "unit", "nanoseconds");
+	jw_kint(w, "startValue", l->first - t0);
+	jw_kint(w, "endValue", l->last - t0);
+	jw_key(w, "events");
+	jw_arr(w);
+}
+
+static void lane_end(struct jw *w, const struct lane *l)
+{
+	w->nonempty[w->depth] = l->nev > 0;
+	jw_arr_end(w);
+	jw_obj_end(w);
+}
+
+static void emit_thread(struct ss *s, struct jw *w, const struct vproc *p, uint32_t tid, int64_t t0,
+			size_t *profiles)
+{
+	struct lane *lanes = NULL, first;
+	size_t nl, cap = 0;
+
+	qsort(s->items, s->n_items, sizeof(*s->items), cmp_item);
+	/* the first lane's extent goes before its events: a dry placement finds it, so its events
+	 * (most of them) need not be held in memory */
+	nl = place(s, &lanes, &cap, t0, 1, NULL);
+	if (!nl) {
+		free(lanes);
+		return;
+	}
+	first = lanes[0];
+	memset(lanes, 0, nl * sizeof(*lanes));
+	lane_head(s, w, p, tid, t0, 0, &first);
+	nl = place(s, &lanes, &cap, t0, 0, w->f);
+	lane_end(w, &lanes[0]);
+	(*profiles)++;
+	for (size_t k = 1; k < nl; k++) {
 		struct lane *l = &lanes[k];
 
-		while (l->depth)
-			close_top(l, t0);
 		fclose(l->ev);
-		snprintf(name, sizeof(name), "%s pid %d tid %u%s",
-			 proc_label(&s->v->a.run, p, lb, sizeof(lb)), p->pid, tid,
-			 k ? " (overlapping)" : "");
-		jw_obj(w);
-		jw_kstr(w, "type", "evented");
-		jw_kstr(w, "name", name);
-		jw_kstr(w, "unit", "nanoseconds");
-		jw_kint(w, "startValue", l->first - t0);
-		jw_kint(w, "endValue", l->last - t0);
-		jw_key(w, "events");
-		jw_arr(w);
-		fputs(l->buf, w->f); /* pre-rendered events: valid JSON values */
-		w->nonempty[w->depth] = l->nev > 0;
-		jw_arr_end(w);
-		jw_obj_end(w);
+		lane_head(s, w, p, tid, t0, k, l);
+		fwrite_unlocked(l->buf, 1, l->len, w->f); /* pre-rendered events: JSON values */
+		lane_end(w, l);
 		free(l->buf);
 		(*profiles)++;
 	}
@@ -324,34 +445,24 @@ int export_speedscope(struct view *v)
 	struct ss s = {.v = v};
 	size_t profiles = 0;
 	int64_t t0 = v->a.start != UNK ? v->a.start : 0;
-	FILE *pf;
-	char *pbuf = NULL;
-	size_t plen = 0;
+	struct by_thread bt;
 	struct jw w;
 
 	s.sym = sym_open(run, v->err);
 	s.py = py_open(run, s.sym, v->o.native);
 	s.npi = v->a.proc_items ? pitems_build(&v->a, &s.pi) : 0;
 	s.up = pitems_up(run, s.pi, s.npi, &s.agent);
-	/* profiles are rendered first (they define the frames), then the file around them */
-	pf = open_memstream(&pbuf, &plen);
-	if (!pf) {
-		perror("agentprof-view: open_memstream");
-		return 2;
-	}
-	jw_init(&w, pf, 0);
-	jw_arr(&w);
+	by_thread_build(run, &bt);
+	/* the frames come first in the file: a first pass over the threads finds them, a second
+	 * (finding the same frames in the same order) writes the profiles straight out */
 	for (size_t i = 0; i < run->n_threads; i++) {
-		const struct vthread *t = &run->threads[i];
-
-		if (!v->a.psel[t->proc])
+		if (!v->a.psel[run->threads[i].proc])
 			continue;
-		collect_thread(&s, t->proc, t->tid);
-		if (s.n_items)
-			emit_thread(&s, &w, &run->procs[t->proc], t->tid, t0, &profiles);
+		collect_thread(&s, &bt, i);
+		for (size_t k = 0; k < s.n_items; k++)
+			free(s.items[k].path);
+		s.n_items = 0;
 	}
-	jw_arr_end(&w);
-	fclose(pf);
 
 	jw_init(&w, v->out, 0);
 	jw_obj(&w);
@@ -376,11 +487,20 @@ int export_speedscope(struct view *v)
 	jw_arr_end(&w);
 	jw_obj_end(&w);
 	jw_key(&w, "profiles");
-	fwrite(pbuf, 1, plen, v->out); /* a complete JSON array */
-	w.after_key = 0;
+	jw_arr(&w);
+	for (size_t i = 0; i < run->n_threads; i++) {
+		const struct vthread *t = &run->threads[i];
+
+		if (!v->a.psel[t->proc])
+			continue;
+		collect_thread(&s, &bt, i);
+		if (s.n_items)
+			emit_thread(&s, &w, &run->procs[t->proc], t->tid, t0, &profiles);
+	}
+	jw_arr_end(&w);
 	jw_obj_end(&w);
 	jw_end(&w);
-	free(pbuf);
+	by_thread_free(&bt);
 	for (size_t i = 0; i < s.n_frames; i++)
 		free(s.files[i]);
 	free(s.files);

@@ -531,7 +531,7 @@ void otlp_kint64(struct jw *w, const char *k, int64_t v)
 {
 	char b[24];
 
-	snprintf(b, sizeof(b), "%lld", (long long)v);
+	jw_fmt_int(b, v);
 	jw_kstr(w, k, b);
 }
 

@@ -2,12 +2,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "model.h"
+#include "pool.h"
 #include "progress.h"
 #include "sort.h"
 
@@ -195,7 +197,239 @@ out:
 	return rc;
 }
 
-int run_load(struct run *run, char *const *paths, int npaths, FILE *err)
+/* --- loading on several threads -------------------------------------------------------------
+ * The same steps as the sequential loop above, in the same order, with the same messages: first
+ * every file is found and read (stopping where the sequential loop would stop), then the frames
+ * of each file are decoded in pieces by the worker threads while this thread appends the pieces
+ * to the run in file and frame order (model.h: file_load_*). */
+
+#define PIECE_BYTES (128u << 10) /* compressed bytes per piece after the first frame */
+
+enum step_kind { STEP_NOTE, STEP_FAIL, STEP_FILE };
+
+struct step {
+	enum step_kind kind;
+	char *text;	      /* NOTE, FAIL: the message line */
+	struct file_load *fl; /* FILE */
+	size_t task0;	      /* FILE: number of its first piece's task */
+};
+
+struct plan_all {
+	struct step *steps;
+	size_t n_steps, cap_steps;
+	struct {
+		struct file_load *fl;
+		size_t piece, head_task;
+	} * tasks;
+	size_t n_tasks, cap_tasks;
+	int stopped; /* a step that ends the loading was planned */
+};
+
+static void step_text(struct plan_all *pa, enum step_kind k, const char *path, const char *what)
+{
+	char name[1024];
+	size_t len;
+	struct step *st = VEC_PUSH(pa->steps, pa->n_steps, pa->cap_steps);
+
+	NAME(path, name);
+	len = strlen(name) + strlen(what) + 32;
+	st->kind = k;
+	st->text = xmalloc(len);
+	snprintf(st->text, len, "agentprof-view: %s: %s\n", name, what);
+	if (k == STEP_FAIL)
+		pa->stopped = 1;
+}
+
+static void plan_pieces(struct plan_all *pa, struct file_load *fl, size_t step)
+{
+	const struct rd_plan *p = &fl->plan;
+	size_t cap = 0;
+
+	pa->steps[step].task0 = pa->n_tasks;
+	for (size_t a = 0; a < p->n_frames;) {
+		size_t b = a + 1, bytes = 0;
+		struct run_piece *pc;
+
+		if (a > 0) /* piece 0 is the first frame alone: the others wait for its process */
+			while (b < p->n_frames && (bytes += p->frames[b - 1].len) < PIECE_BYTES)
+				b++;
+		if (fl->n_pieces == cap) {
+			cap = cap ? cap * 2 : 8;
+			fl->pieces = xrealloc(fl->pieces, cap * sizeof(*fl->pieces));
+		}
+		pc = &fl->pieces[fl->n_pieces++];
+		memset(pc, 0, sizeof(*pc));
+		pc->a = a;
+		pc->b = b;
+		vec_push(&pa->tasks, &pa->n_tasks, &pa->cap_tasks, sizeof(*pa->tasks));
+		pa->tasks[pa->n_tasks - 1].fl = fl;
+		pa->tasks[pa->n_tasks - 1].piece = fl->n_pieces - 1;
+		pa->tasks[pa->n_tasks - 1].head_task = pa->steps[step].task0;
+		a = b;
+	}
+}
+
+static void plan_file(struct plan_all *pa, const char *path, int in_dir)
+{
+	char msg[256];
+	uint8_t *buf = NULL;
+	size_t n = 0;
+	int reg = regular_file(path);
+	struct file_load *fl;
+	struct step *st;
+
+	if (reg == 0) {
+		step_text(pa, STEP_NOTE, path, "not a regular file, skipped");
+		return;
+	}
+	if (reg < 0 || rd_slurp(path, &buf, &n, msg, sizeof(msg)) < 0) {
+		step_text(pa, STEP_FAIL, path, reg < 0 ? strerror(errno) : msg);
+		return;
+	}
+	if (!n && in_dir) {
+		step_text(pa, STEP_NOTE, path, "empty file skipped (a process still starting?)");
+		free(buf);
+		return;
+	}
+	fl = xcalloc(1, sizeof(*fl));
+	fl->path = xstrdup(path);
+	fl->buf = buf;
+	fl->n = n;
+	fl->plan_rc = rd_plan(buf, n, &fl->plan, &fl->st0, fl->msg, sizeof(fl->msg));
+	st = VEC_PUSH(pa->steps, pa->n_steps, pa->cap_steps);
+	st->kind = STEP_FILE;
+	st->fl = fl;
+	if (fl->plan_rc < 0)
+		pa->stopped = 1;
+	else
+		plan_pieces(pa, fl, pa->n_steps - 1);
+}
+
+static void plan_dir(struct plan_all *pa, const char *dir)
+{
+	char **names = NULL, what[300];
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d) {
+		snprintf(what, sizeof(what), "cannot open directory: %s", strerror(errno));
+		step_text(pa, STEP_FAIL, dir, what);
+		return;
+	}
+	while ((de = readdir(d)))
+		if (is_span_name(de->d_name))
+			*VEC_PUSH(names, n, cap) = xstrdup(de->d_name);
+	closedir(d);
+	if (!n)
+		step_text(pa, STEP_FAIL, dir, "no agentprof span files (agentprof.*.zst) here");
+	sort_n(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n && !pa->stopped; i++) {
+		size_t len = strlen(dir) + strlen(names[i]) + 2;
+		char *p = xmalloc(len);
+
+		snprintf(p, len, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", names[i]);
+		plan_file(pa, p, 1);
+		free(p);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static void run_task(void *ctx, struct pool *p, size_t t)
+{
+	struct plan_all *pa = ctx;
+
+	if (pa->tasks[t].piece > 0)
+		pool_wait(p, pa->tasks[t].head_task);
+	file_load_piece(pa->tasks[t].fl, pa->tasks[t].piece);
+}
+
+static void file_load_free(struct file_load *fl)
+{
+	for (size_t i = 0; i < fl->n_pieces; i++)
+		run_piece_free(&fl->pieces[i]);
+	free(fl->pieces);
+	free(fl->pending);
+	rd_plan_free(&fl->plan);
+	free(fl->buf);
+	free(fl->path);
+	free(fl);
+}
+
+static int load_parallel(struct run *run, char *const *paths, int npaths, int threads, FILE *err)
+{
+	struct plan_all pa = {0};
+	struct pool *pool;
+	size_t done = 0;
+	int rc = 0;
+	const char *se = getenv("AGENTPROF_VIEW_LOAD_STATS");
+	int stats = se && *se && strcmp(se, "0");
+
+	for (int i = 0; i < npaths && !pa.stopped; i++) {
+		struct stat sb;
+		char what[300];
+
+		if (stat(paths[i], &sb) < 0) {
+			snprintf(what, sizeof(what), "cannot access: %s", strerror(errno));
+			step_text(&pa, STEP_FAIL, paths[i], what);
+		} else if (S_ISDIR(sb.st_mode)) {
+			plan_dir(&pa, paths[i]);
+		} else {
+			plan_file(&pa, paths[i], 0);
+		}
+	}
+	/* pieces decoded but not yet appended hold memory: a few beyond the running ones */
+	pool = pool_start(threads, pa.n_tasks, (size_t)threads + 1, run_task, &pa);
+	for (size_t i = 0; i < pa.n_steps; i++) {
+		struct step *st = &pa.steps[i];
+		struct file_load *fl = st->fl;
+		char msg[256], name[1024];
+
+		if (rc)
+			break;
+		if (st->kind != STEP_FILE) {
+			fputs(st->text, err);
+			rc = st->kind == STEP_FAIL ? 2 : 0;
+			continue;
+		}
+		if (file_load_begin(run, fl, msg, sizeof(msg)) < 0) {
+			fprintf(err, "agentprof-view: %s: %s\n", NAME(fl->path, name), msg);
+			rc = 2;
+			continue;
+		}
+		for (size_t k = 0; k < fl->n_pieces; k++) {
+			pool_wait(pool, st->task0 + k);
+			file_load_take(run, fl, k);
+			pool_consumed(pool, ++done);
+		}
+		file_load_end(run, fl);
+		if (stats) /* AGENTPROF_VIEW_LOAD_STATS: how the file was read (tests, tuning) */
+			fprintf(err,
+				"agentprof-view: load: %s: %zu frames in %zu pieces on %d threads, "
+				"%zu decoded in pieces\n",
+				NAME(fl->path, name), fl->plan.n_frames, fl->n_pieces, threads,
+				fl->resume_at != SIZE_MAX ? fl->resume_at : fl->plan.n_frames);
+		note_damage(&run->files[run->n_files - 1], err);
+		progress("agentprof-view: read %zu files, %zu exchanges", run->n_files, run->n_xs);
+		free(fl->buf); /* the file's bytes are no longer needed */
+		fl->buf = NULL;
+	}
+	pool_finish(pool);
+	run_piece_stash_free();
+	rd_thread_cache_free(); /* pieces decoded here when no thread could be started */
+	for (size_t i = 0; i < pa.n_steps; i++) {
+		free(pa.steps[i].text);
+		if (pa.steps[i].fl)
+			file_load_free(pa.steps[i].fl);
+	}
+	free(pa.steps);
+	free(pa.tasks);
+	return rc;
+}
+
+static int load_sequential(struct run *run, char *const *paths, int npaths, FILE *err)
 {
 	char name[1024];
 	int rc = 0;
@@ -211,6 +445,16 @@ int run_load(struct run *run, char *const *paths, int npaths, FILE *err)
 		rc = S_ISDIR(sb.st_mode) ? load_dir(run, paths[i], err)
 					 : load_file(run, paths[i], 0, err);
 	}
+	return rc;
+}
+
+int run_load(struct run *run, char *const *paths, int npaths, FILE *err)
+{
+	char name[1024];
+	int threads = view_threads();
+	int rc = threads > 1 ? load_parallel(run, paths, npaths, threads, err)
+			     : load_sequential(run, paths, npaths, err);
+
 	if (rc)
 		return rc;
 	if (!run->n_procs) {

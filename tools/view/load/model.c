@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,6 +23,7 @@ struct ld {
 	struct ap_record *pending;
 	size_t n_pending, cap_pending;
 	uint64_t orphans;
+	uint32_t last[8]; /* per exchange string field: the id it had in the previous record */
 };
 
 int64_t x_duration(const struct vxch *x)
@@ -92,6 +94,17 @@ static uint32_t str(struct ld *l, const char *s)
 	return strtab_add(&l->run->st, s);
 }
 
+/* str() for a field that mostly repeats from one record to the next (method, host, model):
+ * the previous id when the string is the same (its entry holds no '\0', as str() made it). */
+static uint32_t str_again(struct ld *l, int field, const char *s)
+{
+	uint32_t id = l->last[field];
+
+	if (!strcmp(strtab_get(&l->run->st, id), s))
+		return id;
+	return l->last[field] = str(l, s);
+}
+
 /* --- record handlers ------------------------------------------------------------------------ */
 
 static void add_process(struct ld *l, const struct ap_process *r)
@@ -127,6 +140,8 @@ static void add_process(struct ld *l, const struct ap_process *r)
 	p->start = ep(l, r->start_ns);
 }
 
+/* Every field set here is also folded by merge_proc_delta (a process end found by a later piece
+ * of a file loaded in parallel). */
 static void add_process_end(struct ld *l, const struct ap_process_end *r)
 {
 	struct vproc *p = &l->run->procs[l->cur];
@@ -244,13 +259,13 @@ static void add_exchange(struct ld *l, const struct ap_exchange *r)
 	x->port = r->port;
 	x->status = r->status;
 	x->span = x->conn = -1;
-	x->method = str(l, r->method);
-	x->path = str(l, r->path);
-	x->host = str(l, r->host);
-	x->ctype = str(l, r->content_type);
-	x->req_model = str(l, r->request_model);
-	x->resp_model = str(l, r->response_model);
-	x->agent = str(l, r->agent);
+	x->method = str_again(l, 0, r->method);
+	x->path = str_again(l, 1, r->path);
+	x->host = str_again(l, 2, r->host);
+	x->ctype = str_again(l, 3, r->content_type);
+	x->req_model = str_again(l, 4, r->request_model);
+	x->resp_model = str_again(l, 5, r->response_model);
+	x->agent = str_again(l, 6, r->agent);
 	x->events = r->events;
 	x->cat = r->category < AP_CAT_MAX ? r->category : 0;
 	x->prov = r->provider < AP_PROV_MAX ? r->provider : 0;
@@ -549,4 +564,366 @@ int run_add_buf(struct run *run, const char *name, const uint8_t *buf, size_t n,
 	run->orphan_records += l.orphans + l.n_pending;
 	free(l.pending);
 	return rc;
+}
+
+/* --- pieces: one file decoded on several threads ------------------------------------------- */
+
+/* A piece after the head: records go to the head's process (a copy that collects only what
+ * merges back: last_seen, counts, counters, the end); a new process record means the piece
+ * cannot stand on its own. */
+static int on_piece_record(void *ctx, const struct ap_record *r)
+{
+	struct ld *l = ctx;
+
+	if (r->type == AP_REC_PROCESS)
+		return 1;
+	dispatch(l, r);
+	return 0;
+}
+
+static void piece_init(struct run_piece *pc)
+{
+	struct vfile *f;
+
+	strtab_init(&pc->run.st);
+	f = VEC_PUSH(pc->run.files, pc->run.n_files, pc->run.cap_files);
+	f->first_proc = -1;
+}
+
+/* Exchange arrays of merged pieces, kept for the next pieces: their pages are already mapped,
+ * so a piece does not fault in fresh memory for every record (most of the pieces' cost). */
+#define STASH_MAX 8
+
+static struct {
+	pthread_mutex_t mu;
+	struct vxch *xs[STASH_MAX];
+	size_t cap[STASH_MAX];
+	int n;
+} stash = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void stash_take(struct run *r)
+{
+	pthread_mutex_lock(&stash.mu);
+	if (stash.n > 0) {
+		stash.n--;
+		r->xs = stash.xs[stash.n];
+		r->cap_xs = stash.cap[stash.n];
+	}
+	pthread_mutex_unlock(&stash.mu);
+}
+
+static void stash_put(struct run *r)
+{
+	pthread_mutex_lock(&stash.mu);
+	if (stash.n < STASH_MAX && r->xs) {
+		stash.xs[stash.n] = r->xs;
+		stash.cap[stash.n++] = r->cap_xs;
+		r->xs = NULL;
+		r->cap_xs = 0;
+	}
+	pthread_mutex_unlock(&stash.mu);
+}
+
+void file_load_piece(struct file_load *fl, size_t i)
+{
+	struct run_piece *pc = &fl->pieces[i];
+	struct ld l = {.run = &pc->run, .cur = -1};
+
+	piece_init(pc);
+	stash_take(&pc->run);
+	if (i == 0) {
+		pc->ok = rd_decode_frames(fl->buf, &fl->plan, pc->a, pc->b, on_record, &l, &pc->st,
+					  &pc->out_cap) == 0;
+		pc->cur = l.cur;
+		pc->pending = l.pending;
+		pc->n_pending = l.n_pending;
+		pc->cap_pending = l.cap_pending;
+		pc->orphans = l.orphans;
+		if (pc->ok && l.cur >= 0) {
+			fl->head_proc = pc->run.procs[l.cur];
+			fl->head_proc.nexchanges = 0;
+			fl->head_proc.has_end = 0;
+			fl->head_proc.dropped = fl->head_proc.dropped_bytes = 0;
+			fl->head_ok = 1;
+		}
+		return;
+	}
+	if (!fl->head_ok)
+		return; /* pc->ok = 0: the sequential walk takes over at this piece */
+	*VEC_PUSH(pc->run.procs, pc->run.n_procs, pc->run.cap_procs) = fl->head_proc;
+	l.cur = 0;
+	pc->cur = 0;
+	pc->ok = rd_decode_frames(fl->buf, &fl->plan, pc->a, pc->b, on_piece_record, &l, &pc->st,
+				  &pc->out_cap) == 0;
+}
+
+/* Ids of one piece's strings in the run's table, in the order the piece first saw them (so the
+ * run's table grows exactly as it would have reading the records one after another). */
+struct remap {
+	uint32_t *from, *to;
+	size_t n;
+};
+
+static void remap_build(struct remap *m, struct strtab *dst, const struct strtab *src)
+{
+	size_t cap = src->count + 1, o = 5; /* past id 0, the empty string */
+
+	m->from = xmalloc(cap * sizeof(*m->from));
+	m->to = xmalloc(cap * sizeof(*m->to));
+	m->n = 0;
+	while (o < src->len) {
+		uint32_t len = (uint32_t)strtab_len(src, (uint32_t)o);
+
+		m->from[m->n] = (uint32_t)o;
+		m->to[m->n++] = strtab_addn(dst, strtab_get(src, (uint32_t)o), len);
+		o += (size_t)len + 5;
+	}
+}
+
+static uint32_t rm(const struct remap *m, uint32_t id)
+{
+	size_t lo = 0, hi = m->n;
+
+	if (!id)
+		return 0;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (m->from[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < m->n && m->from[lo] == id ? m->to[lo] : 0;
+}
+
+/* Room for add more elements at the end of a flat array. */
+static void *grow(void *pp, size_t n, size_t *cap, size_t add, size_t elsz)
+{
+	char **p = pp;
+
+	if (n + add > *cap) {
+		size_t nc = *cap * 2 > n + add ? *cap * 2 : n + add;
+
+		*p = xrealloc(*p, nc * elsz);
+		*cap = nc;
+	}
+	return *p + n * elsz;
+}
+
+#define APPEND(run, pc, name)                                                                     \
+	for (__typeof__((run)->name) d_ = grow(&(run)->name, (run)->n_##name, &(run)->cap_##name, \
+					       (pc)->n_##name, sizeof(*(run)->name)),             \
+				     s_ = (pc)->name, e_ = s_ + (pc)->n_##name;                   \
+	     s_ < e_ ? (*d_ = *s_, (run)->n_##name++, 1) : 0; d_++, s_++)
+
+/* Fold what a piece after the head found about the head's process into that process. */
+static void merge_proc_delta(struct vproc *g, const struct vproc *d)
+{
+	if (d->last_seen > g->last_seen)
+		g->last_seen = d->last_seen;
+	g->nexchanges += d->nexchanges;
+	g->dropped += d->dropped;
+	g->dropped_bytes += d->dropped_bytes;
+	if (d->has_end) {
+		g->end = d->end;
+		g->exit_code = d->exit_code;
+		g->overhead_ns = d->overhead_ns;
+		g->calls = d->calls;
+		g->clean = d->clean;
+		g->has_end = 1;
+		g->end_by = d->end_by;
+	}
+	if (d->peak_rss > g->peak_rss)
+		g->peak_rss = d->peak_rss;
+	if (d->cpu_user_ns > g->cpu_user_ns)
+		g->cpu_user_ns = d->cpu_user_ns;
+	if (d->cpu_sys_ns > g->cpu_sys_ns)
+		g->cpu_sys_ns = d->cpu_sys_ns;
+}
+
+/* Append a decoded piece to the run: strings re-interned, process indexes and array offsets
+ * moved. head: the piece's processes are new; otherwise its one process is run->procs[gcur]. */
+static void piece_merge(struct run *run, struct run_piece *pc, int32_t file, int head, int32_t gcur)
+{
+	struct run *p = &pc->run;
+	struct remap m;
+	int32_t base = (int32_t)run->n_procs;
+	size_t fbase = run->n_frames, pybase = run->n_pyframes;
+
+#define GP(i) (head ? base + (i) : gcur)
+	remap_build(&m, &run->st, &p->st);
+	if (head) {
+		APPEND(run, p, procs)
+		{
+			d_->exe = rm(&m, s_->exe);
+			d_->argv = rm(&m, s_->argv);
+			d_->agent = rm(&m, s_->agent);
+			d_->tool_version = rm(&m, s_->tool_version);
+			d_->file = file;
+		}
+		if (p->files[0].first_proc >= 0 && run->files[file].first_proc < 0)
+			run->files[file].first_proc = base + p->files[0].first_proc;
+	} else if (p->n_procs) {
+		merge_proc_delta(&run->procs[gcur], &p->procs[0]);
+	}
+	APPEND(run, p, conns)
+	{
+		d_->proc = GP(s_->proc);
+		d_->host = rm(&m, s_->host);
+		d_->peer = rm(&m, s_->peer);
+	}
+	APPEND(run, p, xs)
+	{
+		d_->proc = GP(s_->proc);
+		d_->method = rm(&m, s_->method);
+		d_->path = rm(&m, s_->path);
+		d_->host = rm(&m, s_->host);
+		d_->ctype = rm(&m, s_->ctype);
+		d_->req_model = rm(&m, s_->req_model);
+		d_->resp_model = rm(&m, s_->resp_model);
+		d_->agent = rm(&m, s_->agent);
+	}
+	APPEND(run, p, spans)
+	{
+		d_->proc = GP(s_->proc);
+		d_->name = rm(&m, s_->name);
+		d_->agent = rm(&m, s_->agent);
+	}
+	APPEND(run, p, pevs)
+	{
+		d_->proc = GP(s_->proc);
+		d_->path = rm(&m, s_->path);
+		d_->argv = rm(&m, s_->argv);
+	}
+	APPEND(run, p, diags)
+	{
+		d_->proc = GP(s_->proc);
+		d_->msg = rm(&m, s_->msg);
+	}
+	APPEND(run, p, dns)
+	{
+		d_->proc = GP(s_->proc);
+		d_->host = rm(&m, s_->host);
+		d_->addr = rm(&m, s_->addr);
+	}
+	APPEND(run, p, stacks)
+	{
+		d_->proc = GP(s_->proc);
+		d_->first += fbase;
+	}
+	APPEND(run, p, frames);
+	APPEND(run, p, mods)
+	{
+		d_->proc = GP(s_->proc);
+		d_->path = rm(&m, s_->path);
+		d_->build_id = rm(&m, s_->build_id);
+	}
+	APPEND(run, p, pycodes)
+	{
+		d_->proc = GP(s_->proc);
+		d_->qualname = rm(&m, s_->qualname);
+		d_->file = rm(&m, s_->file);
+	}
+	APPEND(run, p, pystacks)
+	{
+		d_->proc = GP(s_->proc);
+		d_->first += pybase;
+	}
+	APPEND(run, p, pyframes);
+#undef GP
+	run->bad_times += p->bad_times;
+	free(m.from);
+	free(m.to);
+}
+
+static void add_counts(struct rd_stats *st, const struct rd_stats *p)
+{
+	st->frames += p->frames;
+	st->records += p->records;
+	st->unknown_records += p->unknown_records;
+	st->bad_records += p->bad_records;
+}
+
+int file_load_begin(struct run *run, struct file_load *fl, char *msg, size_t msglen)
+{
+	struct vfile *f;
+
+	if (!run->st.buf)
+		strtab_init(&run->st);
+	f = VEC_PUSH(run->files, run->n_files, run->cap_files);
+	f->path = xstrdup(fl->path);
+	f->size = fl->n;
+	f->first_proc = -1;
+	fl->file = (int32_t)(run->n_files - 1);
+	fl->first_x = run->n_xs;
+	fl->cur = -1;
+	fl->resume_at = SIZE_MAX;
+	if (fl->plan_rc < 0) {
+		snprintf(msg, msglen, "%s", fl->msg);
+		return -1;
+	}
+	f->st = fl->st0;
+	return 0;
+}
+
+void file_load_take(struct run *run, struct file_load *fl, size_t i)
+{
+	struct run_piece *pc = &fl->pieces[i];
+	int32_t base = (int32_t)run->n_procs;
+
+	if (fl->resume_at == SIZE_MAX && !pc->ok)
+		fl->resume_at = pc->a; /* this piece and the rest: the sequential walk */
+	if (fl->resume_at != SIZE_MAX) {
+		run_piece_free(pc);
+		return;
+	}
+	piece_merge(run, pc, fl->file, i == 0, fl->cur);
+	add_counts(&run->files[fl->file].st, &pc->st);
+	if (pc->out_cap > fl->out_cap)
+		fl->out_cap = pc->out_cap;
+	if (i == 0) {
+		fl->cur = pc->cur >= 0 ? base + pc->cur : -1;
+		fl->pending = pc->pending;
+		fl->n_pending = pc->n_pending;
+		fl->cap_pending = pc->cap_pending;
+		fl->orphans = pc->orphans;
+		pc->pending = NULL;
+	}
+	run_piece_free(pc);
+}
+
+void file_load_end(struct run *run, struct file_load *fl)
+{
+	struct ld l = {.run = run,
+		       .file = fl->file,
+		       .cur = fl->cur,
+		       .pending = fl->pending,
+		       .n_pending = fl->n_pending,
+		       .cap_pending = fl->cap_pending,
+		       .orphans = fl->orphans};
+
+	rd_resume(fl->buf, fl->n, &fl->plan,
+		  fl->resume_at != SIZE_MAX ? fl->resume_at : fl->plan.n_frames, fl->out_cap,
+		  on_record, &l, &run->files[fl->file].st);
+	drop_replaced(run, fl->first_x);
+	run->orphan_records += l.orphans + l.n_pending;
+	free(l.pending);
+	fl->pending = NULL;
+}
+
+void run_piece_stash_free(void)
+{
+	pthread_mutex_lock(&stash.mu);
+	while (stash.n > 0)
+		free(stash.xs[--stash.n]);
+	pthread_mutex_unlock(&stash.mu);
+}
+
+void run_piece_free(struct run_piece *pc)
+{
+	free(pc->pending);
+	pc->pending = NULL;
+	stash_put(&pc->run);
+	run_free(&pc->run);
 }

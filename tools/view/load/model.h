@@ -197,6 +197,55 @@ void run_free(struct run *run);
 /* Feed one file's bytes into the model (used by run_load and by tests/fuzzing). */
 int run_add_buf(struct run *run, const char *name, const uint8_t *buf, size_t n, char *msg,
 		size_t msglen);
+/*
+ * One file decoded on several threads (load.c schedules them): the file's complete frames are
+ * cut into pieces; each piece is decoded into a model of its own (file_load_piece, any thread;
+ * piece 0 first, the others need the process record it finds), then file_load_merge appends
+ * them in order and reads the rest of the file (damage, the live segment) sequentially. The
+ * result is the one run_add_buf gives, record for record and string id for string id.
+ */
+struct run_piece {
+	size_t a, b;		   /* frames [a, b) of the plan */
+	struct run run;		   /* own string table; process indexes local to the piece */
+	struct rd_stats st;	   /* counts of these frames */
+	int ok;			   /* decoded completely; else the sequential walk resumes at a */
+	size_t out_cap;		   /* the frame buffer it grew to */
+	int32_t cur;		   /* piece 0: the process current at its end, -1 */
+	struct ap_record *pending; /* piece 0: records seen before any process record */
+	size_t n_pending, cap_pending;
+	uint64_t orphans;
+};
+
+struct file_load {
+	char *path;
+	uint8_t *buf;
+	size_t n;
+	int plan_rc; /* rd_plan's result; -1: msg says why the file cannot be read */
+	char msg[256];
+	struct rd_plan plan;
+	struct rd_stats st0; /* the header's version */
+	struct run_piece *pieces;
+	size_t n_pieces;
+	struct vproc head_proc; /* set by piece 0 for the others */
+	int head_ok;
+	/* merging (main thread) */
+	int32_t file, cur;
+	size_t first_x, resume_at, out_cap;
+	struct ap_record *pending;
+	size_t n_pending, cap_pending;
+	uint64_t orphans;
+};
+
+void file_load_piece(struct file_load *fl, size_t i);
+/* run_add_buf for the file fl describes, in three steps: begin (-1 with the reason in msg when
+ * the file is not a span file), take each piece in order once decoded (frees it), end. */
+int file_load_begin(struct run *run, struct file_load *fl, char *msg, size_t msglen);
+void file_load_take(struct run *run, struct file_load *fl, size_t i);
+void file_load_end(struct run *run, struct file_load *fl);
+void run_piece_free(struct run_piece *pc);
+/* Free the arrays run_piece_free keeps for the next pieces (after the last piece). */
+void run_piece_stash_free(void);
+
 /* Link and sort after the last file: process tree, spans, connections, run extent. */
 void run_finish(struct run *run);
 

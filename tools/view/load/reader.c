@@ -2,6 +2,7 @@
  * then the records of the live segment that no frame covers yet. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +21,9 @@
 
 struct rd {
 	ZSTD_DCtx *dctx;
-	uint8_t *out; /* decompressed frame content */
-	size_t out_cap;
+	uint8_t *out;	  /* decompressed frame content */
+	size_t out_cap;	  /* the buffer size decoding goes by (it grows frame by frame) */
+	size_t out_alloc; /* what is allocated: at least out_cap (a reused buffer may be larger) */
 	struct ap_record rec;
 	rd_record_fn fn;
 	void *ctx;
@@ -105,7 +107,10 @@ static long long decompress_frame(struct rd *r, const uint8_t *src, size_t csize
 			}
 			if (nc > RD_MAX_FRAME_CONTENT)
 				nc = RD_MAX_FRAME_CONTENT;
-			r->out = xrealloc(r->out, nc);
+			if (nc > r->out_alloc) {
+				r->out = xrealloc(r->out, nc);
+				r->out_alloc = nc;
+			}
 			r->out_cap = nc;
 			out.dst = r->out;
 			out.size = nc;
@@ -262,14 +267,14 @@ static void walk_segment(struct rd *r, const uint8_t *buf, size_t n, const struc
 	}
 }
 
-static void walk_frames(struct rd *r, const uint8_t *buf, size_t n, size_t o)
+/* Walk the frames from o to the end (fo: the complete frames before o; seg_off: the last live
+ * segment frame before o), then the live segment when the file has one. */
+static void walk_frames_from(struct rd *r, const uint8_t *buf, size_t n, size_t o,
+			     struct frame_offs *fo, size_t seg_off)
 {
-	struct frame_offs *fo = xmalloc(sizeof(*fo));
-	size_t seg_off = 0, len = 0;
+	size_t len = 0;
 	uint64_t pending = 0;
 
-	fo->n = 0;
-	fo->overflow = 0;
 	if (n >= AP_SEG_HDR_BYTES && le32(buf + AP_HEADER_SIZE) == AP_SEG_SKIP_MAGIC)
 		pending = le64(buf + offsetof(struct ap_seg_header, pending_off));
 	while (o < n) {
@@ -323,21 +328,27 @@ static void walk_frames(struct rd *r, const uint8_t *buf, size_t n, size_t o)
 	}
 	if (seg_off == AP_HEADER_SIZE)
 		walk_segment(r, buf, n, fo);
-out:
+out:;
+}
+
+static void walk_frames(struct rd *r, const uint8_t *buf, size_t n, size_t o)
+{
+	struct frame_offs *fo = xmalloc(sizeof(*fo));
+
+	fo->n = 0;
+	fo->overflow = 0;
+	walk_frames_from(r, buf, n, o, fo, 0);
 	free(fo);
 }
 
-int rd_parse_buf(const uint8_t *buf, size_t n, rd_record_fn fn, void *ctx, struct rd_stats *st,
-		 char *msg, size_t msglen)
+/* The file header: its format version, or 0 with the reason in msg. */
+static uint32_t check_header(const uint8_t *buf, size_t n, char *msg, size_t msglen)
 {
-	struct rd r = {0};
 	uint32_t ver;
-	int rc = -1;
 
-	memset(st, 0, sizeof(*st));
 	if (n == 0) {
 		snprintf(msg, msglen, "empty file (no agentprof header)");
-		return -1;
+		return 0;
 	}
 	ver = ap_decode_file_header(buf, n);
 	if (!ver) {
@@ -348,31 +359,218 @@ int rd_parse_buf(const uint8_t *buf, size_t n, rd_record_fn fn, void *ctx, struc
 			snprintf(msg, msglen, "truncated agentprof header (%zu bytes)", n);
 		else
 			snprintf(msg, msglen, "not an agentprof span file (bad magic)");
-		return -1;
+		return 0;
 	}
 	if (ver > AP_FORMAT_VERSION) {
 		snprintf(msg, msglen, "format version %u is newer than this viewer reads (%u)", ver,
 			 AP_FORMAT_VERSION);
+		return 0;
+	}
+	return ver;
+}
+
+/* Set up a decoding context; -1 with the reason in msg. */
+static int rd_open(struct rd *r, rd_record_fn fn, void *ctx, struct rd_stats *st, char *msg,
+		   size_t msglen)
+{
+	memset(r, 0, sizeof(*r));
+	r->dctx = ZSTD_createDCtx();
+	if (!r->dctx) {
+		snprintf(msg, msglen, "cannot create a zstd context");
 		return -1;
 	}
+	ZSTD_DCtx_setParameter(r->dctx, ZSTD_d_windowLogMax, 26);
+	r->out_cap = r->out_alloc = 1 << 20;
+	r->out = xmalloc(r->out_cap);
+	r->fn = fn;
+	r->ctx = ctx;
+	r->st = st;
+	return 0;
+}
+
+static void rd_close(struct rd *r)
+{
+	ZSTD_freeDCtx(r->dctx);
+	free(r->out);
+}
+
+int rd_parse_buf(const uint8_t *buf, size_t n, rd_record_fn fn, void *ctx, struct rd_stats *st,
+		 char *msg, size_t msglen)
+{
+	struct rd r;
+	uint32_t ver;
+
+	memset(st, 0, sizeof(*st));
+	ver = check_header(buf, n, msg, msglen);
+	if (!ver)
+		return -1;
 	st->version = ver;
-	r.dctx = ZSTD_createDCtx();
-	if (!r.dctx) {
-		snprintf(msg, msglen, "cannot create a zstd context");
-		goto out;
+	if (rd_open(&r, fn, ctx, st, msg, msglen) < 0) {
+		rd_close(&r);
+		return -1;
 	}
-	ZSTD_DCtx_setParameter(r.dctx, ZSTD_d_windowLogMax, 26);
-	r.out_cap = 1 << 20;
-	r.out = xmalloc(r.out_cap);
-	r.fn = fn;
-	r.ctx = ctx;
-	r.st = st;
 	walk_frames(&r, buf, n, AP_HEADER_SIZE);
-	rc = 0;
-out:
-	ZSTD_freeDCtx(r.dctx);
-	free(r.out);
+	rd_close(&r);
+	return 0;
+}
+
+/* --- frame ranges, for decoding one file on several threads -------------------------------- */
+
+int rd_plan(const uint8_t *buf, size_t n, struct rd_plan *p, struct rd_stats *st, char *msg,
+	    size_t msglen)
+{
+	size_t o = AP_HEADER_SIZE, cap = 0, seg = 0;
+
+	memset(p, 0, sizeof(*p));
+	memset(st, 0, sizeof(*st));
+	st->version = check_header(buf, n, msg, msglen);
+	if (!st->version)
+		return -1;
+	/* the same frame checks as read_frame, without decompressing: a frame that fails them,
+	 * or fails to verify later, is where the sequential walk takes over (rd_resume) */
+	while (o < n) {
+		const uint8_t *q = buf + o;
+		size_t left = n - o, csize;
+
+		if (left >= 8 && (le32(q) & 0xFFFFFFF0u) == 0x184D2A50u) {
+			uint64_t sk = 8 + (uint64_t)le32(q + 4);
+
+			if (sk > left)
+				break;
+			if (le32(q) == AP_SEG_SKIP_MAGIC && sk >= 16 &&
+			    !memcmp(q + 8, AP_SEG_MAGIC, 8))
+				seg = o;
+			o += (size_t)sk;
+			continue;
+		}
+		csize = ZSTD_findFrameCompressedSize(q, left);
+		if (ZSTD_isError(csize) || !frame_has_checksum(q, csize))
+			break;
+		if (p->n_frames == cap) {
+			cap = cap ? cap * 2 : 64;
+			p->frames = xrealloc(p->frames, cap * sizeof(*p->frames));
+		}
+		p->frames[p->n_frames++] = (struct rd_frame){o, csize, seg};
+		o += csize;
+	}
+	p->stop = o;
+	p->seg_off = seg;
+	return 0;
+}
+
+void rd_plan_free(struct rd_plan *p)
+{
+	free(p->frames);
+	memset(p, 0, sizeof(*p));
+}
+
+/* A decoding thread keeps its zstd context and frame buffer from one range to the next (fresh
+ * pages for every range were most of a range's cost); the buffer is used as if new (out_cap
+ * starts at 1 MiB), so decoding goes exactly as with a fresh one. Freed at thread exit. */
+static pthread_key_t tl_key;
+static pthread_once_t tl_once = PTHREAD_ONCE_INIT;
+
+struct tl_rd {
+	ZSTD_DCtx *dctx;
+	uint8_t *out;
+	size_t alloc;
+};
+
+static void tl_free(void *p)
+{
+	struct tl_rd *t = p;
+
+	ZSTD_freeDCtx(t->dctx);
+	free(t->out);
+	free(t);
+}
+
+static void tl_init(void)
+{
+	pthread_key_create(&tl_key, tl_free);
+}
+
+void rd_thread_cache_free(void)
+{
+	struct tl_rd *t;
+
+	pthread_once(&tl_once, tl_init);
+	t = pthread_getspecific(tl_key);
+	if (t) {
+		pthread_setspecific(tl_key, NULL);
+		tl_free(t);
+	}
+}
+
+int rd_decode_frames(const uint8_t *buf, const struct rd_plan *p, size_t a, size_t b,
+		     rd_record_fn fn, void *ctx, struct rd_stats *st, size_t *out_cap)
+{
+	struct rd r;
+	struct tl_rd *t;
+	char msg[64];
+	int rc = 0;
+
+	pthread_once(&tl_once, tl_init);
+	t = pthread_getspecific(tl_key);
+	if (t) {
+		memset(&r, 0, sizeof(r));
+		r.dctx = t->dctx;
+		r.out = t->out;
+		r.out_alloc = t->alloc;
+		r.out_cap = 1 << 20;
+		r.fn = fn;
+		r.ctx = ctx;
+		r.st = st;
+	} else if (rd_open(&r, fn, ctx, st, msg, sizeof(msg)) < 0) {
+		rd_close(&r);
+		return -1;
+	}
+	for (size_t i = a; i < b && !rc; i++) {
+		long long got = decompress_frame(&r, buf + p->frames[i].off, p->frames[i].len);
+
+		if (got < 0) {
+			rc = -1; /* the caller resumes sequentially, which says what is wrong */
+			break;
+		}
+		st->frames++;
+		if (decode_records(&r, r.out, (size_t)got))
+			rc = -1;
+	}
+	*out_cap = r.out_cap;
+	if (!t)
+		t = xcalloc(1, sizeof(*t));
+	t->dctx = r.dctx;
+	t->out = r.out;
+	t->alloc = r.out_alloc;
+	if (pthread_setspecific(tl_key, t) != 0) {
+		free(t);
+		rd_close(&r);
+	}
 	return rc;
+}
+
+void rd_resume(const uint8_t *buf, size_t n, const struct rd_plan *p, size_t a, size_t out_cap,
+	       rd_record_fn fn, void *ctx, struct rd_stats *st)
+{
+	struct frame_offs *fo = xmalloc(sizeof(*fo));
+	struct rd r;
+	char msg[64];
+
+	fo->n = 0;
+	fo->overflow = 0;
+	for (size_t i = 0; i < a && i < p->n_frames; i++)
+		note_frame(fo, p->frames[i].off);
+	if (rd_open(&r, fn, ctx, st, msg, sizeof(msg)) == 0 && out_cap > r.out_cap) {
+		/* the buffer the sequential walk would have grown to by now: zstd names some
+		 * damage differently with a smaller one */
+		r.out = xrealloc(r.out, out_cap);
+		r.out_cap = r.out_alloc = out_cap;
+	}
+	if (r.dctx)
+		walk_frames_from(&r, buf, n, a < p->n_frames ? p->frames[a].off : p->stop, fo,
+				 a < p->n_frames ? p->frames[a].seg : p->seg_off);
+	rd_close(&r);
+	free(fo);
 }
 
 int rd_slurp(const char *path, uint8_t **bufp, size_t *np, char *msg, size_t msglen)

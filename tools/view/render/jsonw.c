@@ -16,9 +16,9 @@ static void newline(struct jw *w)
 {
 	if (!w->pretty)
 		return;
-	fputc('\n', w->f);
+	putc_unlocked('\n', w->f);
 	for (int i = 0; i < w->depth; i++)
-		fputs("  ", w->f);
+		fputs_unlocked("  ", w->f);
 }
 
 /* Before any value or key: the comma and indentation that belong in front of it. */
@@ -41,7 +41,7 @@ static void sep(struct jw *w)
 static void open_(struct jw *w, int c)
 {
 	sep(w);
-	fputc(c, w->f);
+	putc_unlocked(c, w->f);
 	w->depth++;
 	if (w->depth < JW_MAX_DEPTH)
 		w->nonempty[w->depth] = 0;
@@ -54,7 +54,7 @@ static void close_(struct jw *w, int c)
 	w->depth--;
 	if (had)
 		newline(w);
-	fputc(c, w->f);
+	putc_unlocked(c, w->f);
 }
 
 void jw_obj(struct jw *w)
@@ -107,6 +107,13 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* Bytes that stand for themselves in a JSON string: printable ASCII but '"' and '\\'. */
+static const unsigned char plain[256] = {
+	[' ' ... '!'] = 1,
+	['#' ... '['] = 1,
+	[']' ... '~'] = 1,
+};
+
 static void put_escaped(FILE *f, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -116,16 +123,14 @@ static void put_escaped(FILE *f, const char *str, size_t n)
 		unsigned c = s[i];
 		size_t k;
 
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') { /* a run of plain ASCII */
-			for (k = i + 1;
-			     k < n && s[k] >= 0x20 && s[k] < 0x7f && s[k] != '"' && s[k] != '\\';
-			     k++)
+		if (plain[c]) { /* a run of plain ASCII */
+			for (k = i + 1; k < n && plain[s[k]]; k++)
 				;
 			fwrite_unlocked(s + i, 1, k - i, f);
 			i = k;
 		} else if (c == '"' || c == '\\') {
-			fputc('\\', f);
-			fputc((int)c, f);
+			putc_unlocked('\\', f);
+			putc_unlocked((int)c, f);
 			i++;
 		} else if (c < 0x20 || c == 0x7f) {
 			static const char *const named[] = {['\b'] = "\\b",
@@ -134,15 +139,15 @@ static void put_escaped(FILE *f, const char *str, size_t n)
 							    ['\r'] = "\\r",
 							    ['\t'] = "\\t"};
 			if (c < sizeof(named) / sizeof(named[0]) && named[c])
-				fputs(named[c], f);
+				fputs_unlocked(named[c], f);
 			else
 				fprintf(f, "\\u%04x", c);
 			i++;
 		} else if ((k = utf8_len(s + i, n - i)) > 0) {
-			fwrite(s + i, 1, k, f);
+			fwrite_unlocked(s + i, 1, k, f);
 			i += k;
 		} else {
-			fputs("\\ufffd", f);
+			fputs_unlocked("\\ufffd", f);
 			i++;
 		}
 	}
@@ -151,9 +156,29 @@ static void put_escaped(FILE *f, const char *str, size_t n)
 
 void jw_key(struct jw *w, const char *k)
 {
+	char b[64];
+	size_t n = 0;
+
 	sep(w);
-	put_escaped(w->f, k, strlen(k));
-	fputs(w->pretty ? ": " : ":", w->f);
+	/* keys are short plain names: one write for "key": */
+	b[n++] = '"';
+	for (; *k && n < sizeof(b) - 4; k++) {
+		unsigned char c = (unsigned char)*k;
+
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			break;
+		b[n++] = (char)c;
+	}
+	if (*k) { /* long or needs escaping */
+		put_escaped(w->f, k - (n - 1), strlen(k) + n - 1);
+		n = 0;
+	} else {
+		b[n++] = '"';
+	}
+	b[n++] = ':';
+	if (w->pretty)
+		b[n++] = ' ';
+	fwrite_unlocked(b, 1, n, w->f);
 	w->after_key = 1;
 }
 
@@ -182,6 +207,35 @@ static void put_u64(FILE *f, uint64_t v, int neg)
 	fwrite_unlocked(buf + i, 1, sizeof(buf) - (size_t)i, f);
 }
 
+size_t jw_fmt_int(char *b, int64_t v)
+{
+	char t[24];
+	int i = sizeof(t);
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	size_t n;
+
+	do {
+		t[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		t[--i] = '-';
+	n = sizeof(t) - (size_t)i;
+	memcpy(b, t + i, n);
+	b[n] = 0;
+	return n;
+}
+
+size_t jw_fmt_hex64(char *b, uint64_t v)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 15; i >= 0; i--, v >>= 4)
+		b[i] = hex[v & 15];
+	b[16] = 0;
+	return 16;
+}
+
 void jw_int(struct jw *w, int64_t v)
 {
 	sep(w);
@@ -194,27 +248,89 @@ void jw_uint(struct jw *w, uint64_t v)
 	put_u64(w->f, v, 0);
 }
 
+/*
+ * printf("%.10g", v), byte for byte, without printf's exact decimal expansion for the common
+ * case: v times a power of ten (exact up to 1e22) rounded to ten digits is the correctly rounded
+ * value unless the product lies within its rounding error of a tie; then, and for exponents
+ * that %g prints in e-notation, printf does it.
+ */
+static void put_g10(FILE *f, double v)
+{
+	static const double p10[] = {1e0,  1e1,	 1e2,  1e3,  1e4,  1e5,	 1e6,  1e7,
+				     1e8,  1e9,	 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+				     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+	double a = fabs(v), m, fl;
+	int e = 0, k;
+	uint64_t digits;
+	char b[32];
+	size_t n = 0;
+
+	if (a >= 1e-4 && a < 1e9) {
+		while (e < 9 && a >= p10[e + 1])
+			e++;
+		if (a < 1)
+			for (e = -1; a * p10[-e] < 1; e--)
+				;
+		k = 9 - e; /* digits after the point before trimming: 10 significant */
+		if (k <= 22) {
+			m = a * p10[k];
+			fl = floor(m);
+			if (fabs(m - fl - 0.5) > 1e-4 && m >= 1e9 && m < 1e10) {
+				digits = (uint64_t)fl + (m - fl > 0.5);
+				if (digits < 10000000000ull) {
+					char d[12];
+					int nd = 0, point = 10 - k; /* digits before the point */
+
+					for (uint64_t t = digits; nd < 10; t /= 10)
+						d[9 - nd++] = (char)('0' + t % 10);
+					if (v < 0)
+						b[n++] = '-';
+					if (point <= 0) {
+						b[n++] = '0';
+						b[n++] = '.';
+						for (int i = point; i < 0; i++)
+							b[n++] = '0';
+						point = 0;
+					}
+					int last = 9;
+
+					while (last >= point && d[last] == '0')
+						last--;
+					for (int i = 0; i <= last || i < point; i++) {
+						if (i == point && point > 0)
+							b[n++] = '.';
+						b[n++] = d[i];
+					}
+					fwrite_unlocked(b, 1, n, f);
+					return;
+				}
+			}
+		}
+	}
+	fprintf(f, "%.10g", v);
+}
+
 void jw_double(struct jw *w, double v)
 {
 	sep(w);
 	if (!isfinite(v))
-		fputs("null", w->f);
+		fputs_unlocked("null", w->f);
 	else if (fabs(v) < 9e15 && v == (double)(int64_t)v)
 		put_u64(w->f, v < 0 ? (uint64_t) - (int64_t)v : (uint64_t)v, v < 0);
 	else
-		fprintf(w->f, "%.10g", v);
+		put_g10(w->f, v);
 }
 
 void jw_bool(struct jw *w, int v)
 {
 	sep(w);
-	fputs(v ? "true" : "false", w->f);
+	fputs_unlocked(v ? "true" : "false", w->f);
 }
 
 void jw_null(struct jw *w)
 {
 	sep(w);
-	fputs("null", w->f);
+	fputs_unlocked("null", w->f);
 }
 
 void jw_kstr(struct jw *w, const char *k, const char *s)
@@ -273,5 +389,5 @@ void jw_knull(struct jw *w, const char *k)
 
 void jw_end(struct jw *w)
 {
-	fputc('\n', w->f);
+	putc_unlocked('\n', w->f);
 }

@@ -41,6 +41,11 @@ void jw_kdouble(struct jw *w, const char *k, double v);
 void jw_kbool(struct jw *w, const char *k, int v);
 void jw_knull(struct jw *w, const char *k);
 
+/* The decimal text of v, and the 16 lower-case hex digits of v, into b (24 bytes or more),
+ * NUL-terminated, as printf's "%lld" / "%016llx" would write them; return the length. */
+size_t jw_fmt_int(char *b, int64_t v);
+size_t jw_fmt_hex64(char *b, uint64_t v);
+
 /* Finish a document: newline. */
 void jw_end(struct jw *w);
 
