@@ -89,29 +89,26 @@ static int in_list(const char *s, const char *const *list, size_t n)
 /*
  * Words that contain a secret stem by accident: "bypass", "keyboard", "monkey", "tokenizer",
  * "author", "signal". Only whole words of a name are looked up here (see name_is_secret), and a
- * word not in this list stays secret, so an unknown word errs on the side of redaction.
+ * word not in this list stays secret, so an unknown word errs on the side of redaction. In the
+ * order of the stem they hold: key, pass, token, auth, sig.
  */
 static const char *const innocent_words[] = {
-	/* key */
-	"keyboard", "keyword", "keynote", "keystroke", "keypad", "keyframe", "keymap", "keybinding",
-	"keybind", "monkey", "donkey", "turkey", "hockey", "jockey", "whiskey", "lackey", "hotkey",
-	"turnkey",
-	/* pass */
-	"bypass", "compass", "encompass", "overpass", "underpass", "surpass", "trespass", "passive",
-	"passthrough", "passthru", "passage", "passenger", "passing", "passes",
-	/* token */
-	"tokenizer", "tokenize", "tokenized", "tokenization",
-	/* auth */
-	"author", "authored", "authorship", "authority", "authoritative",
-	/* sig */
-	"signal", "sigma", "design", "designer", "assign", "assignee", "assignment", "sign", "signed",
-	"unsigned", "signing", "signer", "signoff", "insight",
+	"keyboard", "keyword",	  "keynote",	 "keystroke", "keypad",	       "keyframe",
+	"keymap",   "keybinding", "keybind",	 "monkey",    "donkey",	       "turkey",
+	"hockey",   "jockey",	  "whiskey",	 "lackey",    "hotkey",	       "turnkey",
+	"bypass",   "compass",	  "encompass",	 "overpass",  "underpass",     "surpass",
+	"trespass", "passive",	  "passthrough", "passthru",  "passage",       "passenger",
+	"passing",  "passes",	  "tokenizer",	 "tokenize",  "tokenized",     "tokenization",
+	"author",   "authored",	  "authorship",	 "authority", "authoritative", "signal",
+	"sigma",    "design",	  "designer",	 "assign",    "assignee",      "assignment",
+	"sign",	    "signed",	  "unsigned",	 "signing",   "signer",	       "signoff",
+	"insight",
 };
 
 /* "tokens" next to one of these counts tokens ("--max-tokens", "maxOutputTokens"). */
 static const char *const token_count_words[] = {
-	"max",	   "min",	"num",	     "total",  "count",	   "limit",  "budget", "remaining",
-	"input",   "output",	"prompt",    "completion", "reasoning", "thinking", "cached",
+	"max",	 "min",	   "num",    "total",	   "count",	"limit",    "budget", "remaining",
+	"input", "output", "prompt", "completion", "reasoning", "thinking", "cached",
 };
 
 /* The bytes [start..end) of low, compared with a list (exact, or with one trailing 's'). */
@@ -149,13 +146,14 @@ static int name_is_secret(const char *name, size_t n, const char *const *stems, 
 		if (name[i] == '%' && i + 2 < n && hexval(name[i + 1]) >= 0 &&
 		    hexval(name[i + 2]) >= 0) {
 			raw[len] = (char)(hexval(name[i + 1]) << 4 | hexval(name[i + 2]));
-			if (!raw[len])
-				raw[len] = '-'; /* "%00" separates, it does not end the name */
-			len++;
 			i += 2;
 		} else {
-			raw[len++] = name[i];
+			raw[len] = name[i];
 		}
+		if (!raw[len])
+			raw[len] =
+				'-'; /* a NUL ("%00") separates words, it does not end the name */
+		len++;
 	}
 	raw[len] = 0;
 	for (size_t i = 0; i <= len; i++)
@@ -164,10 +162,19 @@ static int name_is_secret(const char *name, size_t n, const char *const *stems, 
 		return 0;
 	if (in_list(low, exact, nexact))
 		return 1;
+	{
+		size_t s = 0;
+
+		while (s < nstems && !strstr(low, stems[s]))
+			s++;
+		if (s == nstems)
+			return 0; /* no stem at all: no need for words */
+	}
 	for (size_t i = 0; i < len; i++) {
 		char c = raw[i], p = i ? raw[i - 1] : 0, nx = raw[i + 1];
 		int up = c >= 'A' && c <= 'Z', lo = c >= 'a' && c <= 'z', dg = c >= '0' && c <= '9';
-		int pup = p >= 'A' && p <= 'Z', plo = p >= 'a' && p <= 'z', pdg = p >= '0' && p <= '9';
+		int pup = p >= 'A' && p <= 'Z', plo = p >= 'a' && p <= 'z',
+		    pdg = p >= '0' && p <= '9';
 
 		if (!up && !lo && !dg) {
 			word[i] = 0;
@@ -181,7 +188,8 @@ static int name_is_secret(const char *name, size_t n, const char *const *stems, 
 	for (size_t s = 0; s < nstems; s++) {
 		size_t sl = strlen(stems[s]);
 
-		for (const char *hit = strstr(low, stems[s]); hit; hit = strstr(hit + 1, stems[s])) {
+		for (const char *hit = strstr(low, stems[s]); hit;
+		     hit = strstr(hit + 1, stems[s])) {
 			size_t at = (size_t)(hit - low), start = at, end = at + sl, w = word[at];
 
 			if (word[end - 1] != w)
@@ -197,13 +205,15 @@ static int name_is_secret(const char *name, size_t n, const char *const *stems, 
 
 				/* "max-tokens": a count, when another word of the name says so */
 				for (size_t i = 0; i < len && !counted; i++)
-					if (word[i] && word[i] != w && (!i || word[i - 1] != word[i])) {
+					if (word[i] && word[i] != w &&
+					    (!i || word[i - 1] != word[i])) {
 						size_t we = i;
 
 						while (we < len && word[we] == word[i])
 							we++;
-						counted = word_in_list(low, i, we, token_count_words,
-								       NELEM(token_count_words), 0);
+						counted =
+							word_in_list(low, i, we, token_count_words,
+								     NELEM(token_count_words), 0);
 					}
 				if (counted)
 					continue;
@@ -485,7 +495,8 @@ static int looks_like_key(const char *v)
 }
 
 /* "--name=value" or "NAME=value", the '=' at w[eq], the name starting at name: the value goes
- * when the name is secret or the value looks like a key; "--x=Bearer" makes the next word secret. */
+ * when the name is secret or the value looks like a key; "--x=Bearer" makes the next word secret.
+ */
 static int redact_assignment(char *w, size_t cap, size_t eq, const char *name)
 {
 	if (argv_name_is_secret(name, (size_t)(w + eq - name)) || looks_like_key(w + eq + 1)) {
