@@ -101,8 +101,7 @@ static const char *const innocent_words[] = {
 	"passing",  "passes",	  "tokenizer",	 "tokenize",  "tokenized",     "tokenization",
 	"author",   "authored",	  "authorship",	 "authority", "authoritative", "signal",
 	"sigma",    "design",	  "designer",	 "assign",    "assignee",      "assignment",
-	"sign",	    "signed",	  "unsigned",	 "signing",   "signer",	       "signoff",
-	"insight",
+	"signed",   "unsigned",	  "signing",	 "signer",    "signoff",       "insight",
 };
 
 /* "tokens" next to one of these counts tokens ("--max-tokens", "maxOutputTokens"). */

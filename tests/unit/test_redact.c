@@ -223,6 +223,8 @@ static void test_names(void)
 	}
 	/* headers: word by word too (the header stems are those of redact.c's header list) */
 	CHECK(ap_query_key_is_secret("session_id", 10)); /* session: query and header stem */
+	CHECK(ap_query_key_is_secret("sign", 4));	 /* a signature parameter of some APIs */
+	CHECK(!ap_query_key_is_secret("signed", 6));
 	CHECK(ap_header_is_secret("X-Session-Id", 12));
 	CHECK(ap_header_is_secret("X-Api-Key", 9));
 	CHECK(ap_header_is_secret("X-Client-Secret", 15));
