@@ -44,6 +44,7 @@ static const char *const secret_keys[] = {
 	"sid",
 };
 
+/* The stems a query key is matched on, inside each of its words (see name_is_secret). */
 static const char *const secret_parts[] = {
 	"token", "secret", "key", "sig", "pass", "auth", "credential", "session",
 };
@@ -73,23 +74,6 @@ static int hexval(char c)
 	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* Lower-case, %XX-decoded copy of s[0..n) into out (cap bytes); returns its length. */
-static size_t fold(const char *s, size_t n, char *out, size_t cap)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n && o + 1 < cap; i++) {
-		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-			out[o++] = lower((char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2])));
-			i += 2;
-		} else {
-			out[o++] = lower(s[i]);
-		}
-	}
-	out[o] = 0;
-	return o;
-}
-
 static int in_list(const char *s, const char *const *list, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -98,36 +82,161 @@ static int in_list(const char *s, const char *const *list, size_t n)
 	return 0;
 }
 
-static int has_part(const char *s, const char *const *list, size_t n)
+#define NELEM(a) (sizeof(a) / sizeof(a[0]))
+
+#define NAME_MAX_BYTES 128 /* longer names are judged on their first 127 bytes */
+
+/*
+ * Words that contain a secret stem by accident: "bypass", "keyboard", "monkey", "tokenizer",
+ * "author", "signal". Only whole words of a name are looked up here (see name_is_secret), and a
+ * word not in this list stays secret, so an unknown word errs on the side of redaction. In the
+ * order of the stem they hold: key, pass, token, auth, sig.
+ */
+static const char *const innocent_words[] = {
+	"keyboard", "keyword",	  "keynote",	 "keystroke", "keypad",	       "keyframe",
+	"keymap",   "keybinding", "keybind",	 "monkey",    "donkey",	       "turkey",
+	"hockey",   "jockey",	  "whiskey",	 "lackey",    "hotkey",	       "turnkey",
+	"bypass",   "compass",	  "encompass",	 "overpass",  "underpass",     "surpass",
+	"trespass", "passive",	  "passthrough", "passthru",  "passage",       "passenger",
+	"passing",  "passes",	  "tokenizer",	 "tokenize",  "tokenized",     "tokenization",
+	"author",   "authored",	  "authorship",	 "authority", "authoritative", "signal",
+	"sigma",    "design",	  "designer",	 "assign",    "assignee",      "assignment",
+	"signed",   "unsigned",	  "signing",	 "signer",    "signoff",       "insight",
+};
+
+/* "tokens" next to one of these counts tokens ("--max-tokens", "maxOutputTokens"). */
+static const char *const token_count_words[] = {
+	"max",	 "min",	   "num",    "total",	   "count",	"limit",    "budget", "remaining",
+	"input", "output", "prompt", "completion", "reasoning", "thinking", "cached",
+};
+
+/* The bytes [start..end) of low, compared with a list (exact, or with one trailing 's'). */
+static int word_in_list(const char *low, size_t start, size_t end, const char *const *list,
+			size_t n, int plural)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strstr(s, list[i]))
+	size_t len = end - start;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(list[i]);
+
+		if ((l == len || (plural && l + 1 == len && low[end - 1] == 's')) &&
+		    !memcmp(low + start, list[i], l))
 			return 1;
+	}
 	return 0;
 }
 
-#define NELEM(a) (sizeof(a) / sizeof(a[0]))
+/*
+ * 1 if name[0..n) (%XX-decoded) is secret: its lower-cased whole is in exact, or one of its words
+ * contains one of stems and is not an innocent word. Words are split on every byte that is no
+ * letter or digit ("--db-pass", "MYSQL_PWD", "x.api.key"), at camelCase humps ("apiKey",
+ * "APIKey", "accessToken") and between letters and digits ("key2"). A stem that crosses a hump
+ * ("PWd") counts. So "--bypass-cache", "--keyboard-layout", "--max-tokens" are plain while
+ * "--db-pass", "--apikey", "--clientsecret" and "--aws-secret-access-key" are secret.
+ */
+static int name_is_secret(const char *name, size_t n, const char *const *stems, size_t nstems,
+			  const char *const *exact, size_t nexact)
+{
+	char raw[NAME_MAX_BYTES], low[NAME_MAX_BYTES];
+	unsigned char word[NAME_MAX_BYTES]; /* word number of each byte, 0 = a separator */
+	size_t len = 0, nwords = 0;
+
+	for (size_t i = 0; i < n && len + 1 < sizeof(raw); i++) {
+		if (name[i] == '%' && i + 2 < n && hexval(name[i + 1]) >= 0 &&
+		    hexval(name[i + 2]) >= 0) {
+			raw[len] = (char)(hexval(name[i + 1]) << 4 | hexval(name[i + 2]));
+			i += 2;
+		} else {
+			raw[len] = name[i];
+		}
+		if (!raw[len])
+			raw[len] =
+				'-'; /* a NUL ("%00") separates words, it does not end the name */
+		len++;
+	}
+	raw[len] = 0;
+	for (size_t i = 0; i <= len; i++)
+		low[i] = lower(raw[i]);
+	if (len == 0)
+		return 0;
+	if (in_list(low, exact, nexact))
+		return 1;
+	{
+		size_t s = 0;
+
+		while (s < nstems && !strstr(low, stems[s]))
+			s++;
+		if (s == nstems)
+			return 0; /* no stem at all: no need for words */
+	}
+	for (size_t i = 0; i < len; i++) {
+		char c = raw[i], p = i ? raw[i - 1] : 0, nx = raw[i + 1];
+		int up = c >= 'A' && c <= 'Z', lo = c >= 'a' && c <= 'z', dg = c >= '0' && c <= '9';
+		int pup = p >= 'A' && p <= 'Z', plo = p >= 'a' && p <= 'z',
+		    pdg = p >= '0' && p <= '9';
+
+		if (!up && !lo && !dg) {
+			word[i] = 0;
+			continue;
+		}
+		if (!i || !word[i - 1] || (up && plo) || (up && pup && nx >= 'a' && nx <= 'z') ||
+		    dg != pdg)
+			nwords++;
+		word[i] = (unsigned char)nwords; /* at most 127 words: no wrap */
+	}
+	for (size_t s = 0; s < nstems; s++) {
+		size_t sl = strlen(stems[s]);
+
+		for (const char *hit = strstr(low, stems[s]); hit;
+		     hit = strstr(hit + 1, stems[s])) {
+			size_t at = (size_t)(hit - low), start = at, end = at + sl, w = word[at];
+
+			if (word[end - 1] != w)
+				return 1; /* across a hump: "PWd" */
+			while (start > 0 && word[start - 1] == w)
+				start--;
+			while (end < len && word[end] == w)
+				end++;
+			if (word_in_list(low, start, end, innocent_words, NELEM(innocent_words), 1))
+				continue;
+			if (end - start == 6 && !memcmp(low + start, "tokens", 6)) {
+				int counted = 0;
+
+				/* "max-tokens": a count, when another word of the name says so */
+				for (size_t i = 0; i < len && !counted; i++)
+					if (word[i] && word[i] != w &&
+					    (!i || word[i - 1] != word[i])) {
+						size_t we = i;
+
+						while (we < len && word[we] == word[i])
+							we++;
+						counted =
+							word_in_list(low, i, we, token_count_words,
+								     NELEM(token_count_words), 0);
+					}
+				if (counted)
+					continue;
+			}
+			return 1;
+		}
+	}
+	return 0;
+}
 
 int ap_query_key_is_secret(const char *key, size_t n)
 {
-	char k[96];
-
-	if (n == 0)
+	if (!key)
 		return 0;
-	fold(key, n, k, sizeof(k));
-	return in_list(k, secret_keys, NELEM(secret_keys)) ||
-	       has_part(k, secret_parts, NELEM(secret_parts));
+	return name_is_secret(key, n, secret_parts, NELEM(secret_parts), secret_keys,
+			      NELEM(secret_keys));
 }
 
 int ap_header_is_secret(const char *name, size_t n)
 {
-	char k[96];
-
-	if (!name || n == 0)
+	if (!name)
 		return 0;
-	fold(name, n, k, sizeof(k));
-	return in_list(k, secret_headers, NELEM(secret_headers)) ||
-	       has_part(k, secret_header_parts, NELEM(secret_header_parts));
+	return name_is_secret(name, n, secret_header_parts, NELEM(secret_header_parts),
+			      secret_headers, NELEM(secret_headers));
 }
 
 /*
@@ -231,8 +340,10 @@ enum {
 
 #define SHELL_DEPTH 3 /* sh -c "bash -c '...'" nesting looked into */
 
-static const char *const secret_words[] = {"key",	 "token",  "secret", "pass", "auth",
-					   "credential", "cookie", "sig",    "pwd",  NULL};
+/* The stems a flag or NAME=value name is matched on, inside each of its words. */
+static const char *const argv_parts[] = {
+	"key", "token", "secret", "pass", "auth", "credential", "cookie", "sig", "pwd",
+};
 static const char *const key_prefixes[] = {"sk-",      "sk_",	      "AIza",	"ghp_",	 "gho_",
 					   "ghs_",     "github_pat_", "glpat-", "xoxb-", "xoxp-",
 					   "xapp-",    "AKIA",	      "ASIA",	"eyJ",	 "hf_",
@@ -257,19 +368,9 @@ static void copy_cut(char *dst, size_t cap, const char *src)
 	dst[n] = 0;
 }
 
-static int name_is_secret(const char *s, size_t n)
+static int argv_name_is_secret(const char *s, size_t n)
 {
-	char low[64];
-
-	if (n >= sizeof(low))
-		n = sizeof(low) - 1;
-	for (size_t i = 0; i < n; i++)
-		low[i] = lower(s[i]);
-	low[n] = 0;
-	for (int i = 0; secret_words[i]; i++)
-		if (strstr(low, secret_words[i]))
-			return 1;
-	return in_list(low, secret_keys, NELEM(secret_keys));
+	return name_is_secret(s, n, argv_parts, NELEM(argv_parts), secret_keys, NELEM(secret_keys));
 }
 
 /* arg[keep..] becomes REDACTED (cut to the buffer). */
@@ -381,6 +482,29 @@ static void redact_url_in(char *w, size_t cap)
 
 static int redact_any(char *arg, size_t cap, int state, int depth);
 
+/* A well-known key format (sk-..., AKIA..., a JWT), whatever name it is given to. */
+static int looks_like_key(const char *v)
+{
+	size_t len = strlen(v);
+
+	for (int i = 0; key_prefixes[i]; i++)
+		if (!strncmp(v, key_prefixes[i], strlen(key_prefixes[i])) && len > 12)
+			return 1;
+	return 0;
+}
+
+/* "--name=value" or "NAME=value", the '=' at w[eq], the name starting at name: the value goes
+ * when the name is secret or the value looks like a key; "--x=Bearer" makes the next word secret.
+ */
+static int redact_assignment(char *w, size_t cap, size_t eq, const char *name)
+{
+	if (argv_name_is_secret(name, (size_t)(w + eq - name)) || looks_like_key(w + eq + 1)) {
+		replace_from(w, cap, eq + 1);
+		return NEXT_PLAIN;
+	}
+	return is_scheme(w + eq + 1) ? NEXT_SECRET : NEXT_PLAIN;
+}
+
 /* One word without whitespace, state 0: flags, NAME=value, key prefixes, URLs, headers. */
 static int redact_word(char *w, size_t cap)
 {
@@ -391,11 +515,10 @@ static int redact_word(char *w, size_t cap)
 		return NEXT_PLAIN;
 	if (is_scheme(w))
 		return NEXT_SECRET; /* "Bearer" itself is kept; the token after it is not */
-	for (int i = 0; key_prefixes[i]; i++)
-		if (!strncmp(w, key_prefixes[i], strlen(key_prefixes[i])) && len > 12) {
-			replace_from(w, cap, 0);
-			return NEXT_PLAIN;
-		}
+	if (looks_like_key(w)) {
+		replace_from(w, cap, 0);
+		return NEXT_PLAIN;
+	}
 	if (w[0] == '-') {
 		if (in_words(w, header_flags))
 			return NEXT_HEADER;
@@ -444,7 +567,7 @@ static int redact_word(char *w, size_t cap)
 			const char *name = w + strspn(w, "-");
 
 			eq = strchr(name, '=');
-			if (eq && name_is_secret(name, (size_t)(eq - name)))
+			if (eq && argv_name_is_secret(name, (size_t)(eq - name)))
 				replace_from(w, cap, (size_t)(eq - w) + 1);
 			else
 				redact_url_in(w, cap);
@@ -454,12 +577,9 @@ static int redact_word(char *w, size_t cap)
 			const char *name = w + strspn(w, "-");
 
 			eq = strchr(name, '=');
-			if (eq) {
-				if (name_is_secret(name, (size_t)(eq - name)))
-					replace_from(w, cap, (size_t)(eq - w) + 1);
-				return NEXT_PLAIN;
-			}
-			return name_is_secret(name, strlen(name)) ? NEXT_SECRET : NEXT_PLAIN;
+			if (eq)
+				return redact_assignment(w, cap, (size_t)(eq - w), name);
+			return argv_name_is_secret(name, strlen(name)) ? NEXT_SECRET : NEXT_PLAIN;
 		}
 	}
 	if (strstr(w, "://")) {
@@ -474,8 +594,8 @@ static int redact_word(char *w, size_t cap)
 			return next;
 	}
 	eq = strchr(w, '=');
-	if (eq && eq != w && name_is_secret(w, (size_t)(eq - w)))
-		replace_from(w, cap, (size_t)(eq - w) + 1);
+	if (eq && eq != w)
+		return redact_assignment(w, cap, (size_t)(eq - w), w);
 	return NEXT_PLAIN;
 }
 

@@ -11,7 +11,10 @@
 # subprocess: fork/exec or posix_spawn) and runs shell commands (os.system: system()) whose
 # arguments carry canaries in every form argv redaction handles (-H without a space, cookies,
 # -u/--user/--proxy-user, -b, -pPASS, --password=, request bodies, ?pw= and ;key=, sh -c
-# strings); none may reach a span file, summary, JSONL, Chrome or OTLP output, or the OTLP POST.
+# strings; names matched word by word: --pass, --db-pass, --apiKey, --token-file, MYSQL_PWD=, and
+# sk-/ghp_ values under innocent names); none may reach a span file, summary, JSONL, Chrome or
+# OTLP output, or the OTLP POST. The values of flags whose names merely contain a stem
+# (--bypass-cache, --keyboard-layout, --monkey, --passive, --max-tokens, ...) must be kept.
 . "$(dirname "$0")/lib.sh"
 
 mock_up || { fail "mock" "cannot start the mock provider"; finish; }
@@ -89,13 +92,27 @@ forms = [
     ["https://h/login?user=bob&pw=ARGCANARY14x"],
     ["https://h/v1;key=ARGCANARY15x/models"],
     ["https://u:ARGCANARY16x@h/x"],
+    # names matched word by word: each still hides its value
+    ["--pass", "ARGCANARY24x", "--db-pass", "ARGCANARY25x"],
+    ["--aws-secret-access-key", "ARGCANARY26x", "--client-secret=ARGCANARY27x"],
+    ["--private-key-file", "/k/ARGCANARY28x", "--ssh-key=ARGCANARY29x", "--token-file", "/t/ARGCANARY30x"],
+    ["--apiKey", "ARGCANARY31x", "--accessToken=ARGCANARY32x", "--key", "ARGCANARY33x"],
+    ["https://h/x?access_token=ARGCANARY34x&q=1", "-H", "X-Api-Key: ARGCANARY35x"],
+    # a well-known key format under an innocent name: found by its value
+    ["--bypass-cache", "sk-proj-ARGCANARY36xabcdef", "--monkey=ghp_ARGCANARY37xabcdefgh"],
+    ["WEBHOOK=ghp_ARGCANARY39xabcdefgh", "--hdr=Bearer", "ARGCANARY40x"],
+    # innocent names: their values are kept
+    ["--bypass-cache", "KEEPVAL01", "--keyboard-layout", "KEEPVAL02", "--monkey", "KEEPVAL03",
+     "--passive", "KEEPVAL04", "--compass=KEEPVAL05", "--keep-alive", "KEEPVAL06",
+     "--turnkey-mode", "KEEPVAL07", "--hotkeys", "KEEPVAL08", "--max-tokens", "KEEPVAL09"],
 ]
 for f in forms:
     subprocess.run(["/bin/true", "curl-like"] + f, check=True)
 os.system("/bin/true -u alice:ARGCANARY07x https://h/")
+os.system("MYSQL_PWD=ARGCANARY38x /bin/true --bypass-cache KEEPVAL10 --tokenizer KEEPVAL11")
 os.system("/bin/true -H 'Cookie: a=1; sid=ARGCANARY17x' -d '{\"k\":\"ARGCANARY18x\"}'")
 subprocess.run(["/bin/sh", "-c", "/bin/true --user bob:ARGCANARY19x -H 'Authorization:Bearer ARGCANARY20x'"], check=True)
-print("spawned", len(forms) + 3)
+print("spawned", len(forms) + 4)
 PYEOF
 run_prof "$A" "$W/argv" "$PY" "$W/spawner.py" --api-key ARGCANARY21x -u "me:ARGCANARY22x" --proxy-user "p:ARGCANARY23x"
 eq "argv host ran" "$(cat "$W/argv.rc")" 0
@@ -145,7 +162,13 @@ eq "argv host: OTLP POST sent (exit 0)" "$?" 0
 check "argv host: the collector received the spans" test -s "$W/argv.post"
 for out in raw summary jsonl chrome otlp post; do
 	leaked=$(grep -aoE 'ARGCANARY[0-9]+x' "$W/argv.$out" | sort -u | tr '\n' ' ')
-	eq "argv canaries (23 forms): none in $out" "${leaked:-none}" none
+	eq "argv canaries (40 forms): none in $out" "${leaked:-none}" none
+done
+# the other direction: values of flags whose names only contain a stem ("--bypass-cache",
+# "--keyboard-layout", "--monkey", "--max-tokens", ...) are kept, in the span files and the export
+for out in raw jsonl; do
+	kept=$(grep -aoE 'KEEPVAL[0-9]+' "$W/argv.$out" | sort -u | tr '\n' ' ')
+	eq "argv: the 11 values of innocent flags kept in $out" "$kept" "KEEPVAL01 KEEPVAL02 KEEPVAL03 KEEPVAL04 KEEPVAL05 KEEPVAL06 KEEPVAL07 KEEPVAL08 KEEPVAL09 KEEPVAL10 KEEPVAL11 "
 done
 
 # file hygiene: 0600 regular files, not world-readable

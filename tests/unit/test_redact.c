@@ -116,6 +116,136 @@ static void test_headers(void)
 	CHECK(!ap_header_is_secret(NULL, 3));
 }
 
+/* Names, word by word: the three matchers (query keys, header names, argv flags). */
+static void test_names(void)
+{
+	/* secret as a query key, a flag and a NAME=value name */
+	static const char *const secret[] = {
+		"key",
+		"api-key",
+		"api_key",
+		"apiKey",
+		"APIKey",
+		"OPENAI_API_KEY",
+		"apikey",
+		"openaikey",
+		"token",
+		"access_token",
+		"accessToken",
+		"GITHUB_TOKEN",
+		"token-file",
+		"tokens",
+		"secret",
+		"client-secret",
+		"clientSecret",
+		"clientsecret",
+		"aws-secret-access-key",
+		"private-key-file",
+		"ssh-key",
+		"password",
+		"db-password",
+		"pass",
+		"db-pass",
+		"db_pass",
+		"passphrase",
+		"storepass",
+		"keypass",
+		"auth",
+		"oauth",
+		"authfile",
+		"x-auth",
+		"sig",
+		"signature",
+		"X-Amz-Signature",
+		"credential",
+		"credentials",
+		"sessionid",
+		"PWd",
+		"ByPass",
+		"HotKeys",
+		"bypass-key",
+		"api%5Fkey",
+		"key2",
+		"keys",
+		"secrets",
+	};
+	/* plain everywhere */
+	static const char *const fine[] = {
+		"bypass-cache", "bypass",      "keyboard",	    "keyboard-layout",
+		"monkey",	"passive",     "compass",	    "keep-alive",
+		"turnkey-mode", "hotkey",      "hotkeys",	    "max-tokens",
+		"max_tokens",	"maxTokens",   "max-output-tokens", "MAX_NEW_TOKENS",
+		"tokenizer",	"keyword",     "keywords",	    "author",
+		"authority",	"signal",      "kill-signal",	    "design",
+		"assign",	"passthrough", "no-passive-ftp",    "model",
+		"verbose",	"q",
+	};
+	char flag[128], val[16];
+
+	for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
+		const char *n = secret[i];
+		int st;
+
+		CHECK(ap_query_key_is_secret(n, strlen(n)));
+		snprintf(flag, sizeof(flag), "--%s", n);
+		st = ap_redact_arg(flag, sizeof(flag), 0);
+		strcpy(val, "v");
+		ap_redact_arg(val, sizeof(val), st);
+		if (strcmp(val, AP_REDACTED)) {
+			unit_failed++;
+			fprintf(stderr, "flag --%s: its value was kept\n", n);
+		} else {
+			unit_passed++;
+		}
+		snprintf(flag, sizeof(flag), "%s=v", n);
+		ap_redact_arg(flag, sizeof(flag), 0);
+		CHECK(strstr(flag, "=" AP_REDACTED) != NULL);
+	}
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+		const char *n = fine[i];
+		int st;
+
+		CHECK(!ap_query_key_is_secret(n, strlen(n)));
+		CHECK(!ap_header_is_secret(n, strlen(n)));
+		snprintf(flag, sizeof(flag), "--%s", n);
+		st = ap_redact_arg(flag, sizeof(flag), 0);
+		strcpy(val, "v");
+		ap_redact_arg(val, sizeof(val), st);
+		if (strcmp(val, "v")) {
+			unit_failed++;
+			fprintf(stderr, "flag --%s: its value was redacted\n", n);
+		} else {
+			unit_passed++;
+		}
+		snprintf(flag, sizeof(flag), "%s=v", n);
+		ap_redact_arg(flag, sizeof(flag), 0);
+		CHECK(strstr(flag, "=v") != NULL);
+	}
+	/* headers: word by word too (the header stems are those of redact.c's header list) */
+	CHECK(ap_query_key_is_secret("session_id", 10)); /* session: query and header stem */
+	CHECK(ap_query_key_is_secret("sign", 4));	 /* a signature parameter of some APIs */
+	CHECK(!ap_query_key_is_secret("signed", 6));
+	CHECK(ap_header_is_secret("X-Session-Id", 12));
+	CHECK(ap_header_is_secret("X-Api-Key", 9));
+	CHECK(ap_header_is_secret("X-Client-Secret", 15));
+	CHECK(ap_header_is_secret("Sec-WebSocket-Key", 17));
+	CHECK(ap_header_is_secret("X-Upstream-Authorization", 24));
+	CHECK(!ap_header_is_secret("X-Keyboard-Layout", 17));
+	CHECK(!ap_header_is_secret("X-Author", 8));
+	/* a name longer than the buffer is judged on its start, and a stem there still counts */
+	{
+		char longname[300];
+
+		memset(longname, 'a', sizeof(longname));
+		memcpy(longname, "token_", 6);
+		CHECK(ap_query_key_is_secret(longname, sizeof(longname)));
+		CHECK(!ap_query_key_is_secret("", 0));
+		CHECK(!ap_query_key_is_secret(NULL, 3));
+	}
+	/* "%00" in a name separates words, it does not hide what follows */
+	CHECK(ap_query_key_is_secret("x%00token", 9));
+}
+
 /* --- argv and shell strings: a table of canaries ----------------------------------------------
  * Each row is an argv; canary must not survive anywhere in it, keep must (ordinary arguments stay).
  * Every row is checked twice: as argv elements, and joined into one "sh -c" string (each element
@@ -197,6 +327,41 @@ static const struct rcase cases[] = {
 	R("cnF08k", "agent", "agent", "--access-token", "cnF08k"),
 	R("cnF09k", "deploy", "deploy", "AWS_SECRET_ACCESS_KEY=cnF09k"),
 	R("cnF10k", "agent", "agent", "--credentials=cnF10k"),
+	/* names matched word by word: every form of a secret word still hides its value */
+	R("cnK01k", "agent", "agent", "--key", "cnK01k"),
+	R("cnK02k", "agent", "agent", "--pass", "cnK02k"),
+	R("cnK03k", "agent", "agent", "-p", "x", "--password", "cnK03k"),
+	R("cnK04k", "mysql", "env", "MYSQL_PWD=cnK04k", "mysql"),
+	R("cnK05k", "aws", "aws", "--aws-secret-access-key", "cnK05k"),
+	R("cnK06k", "ssh", "tool", "ssh", "--private-key-file", "/home/u/.ssh/cnK06k"),
+	R("cnK07k", "deploy", "deploy", "--ssh-key=cnK07k"),
+	R("cnK08k", "gh", "gh", "--token-file", "/run/cnK08k"),
+	R("cnK09k", "agent", "agent", "--apiKey", "cnK09k"),
+	R("cnK10k", "agent", "agent", "--accessToken=cnK10k"),
+	R("cnK11k", "agent", "agent", "--clientsecret", "cnK11k"),
+	R("cnK12k", "agent", "agent", "--APIKey=cnK12k"),
+	R("cnK13k", "agent", "agent", "--openaikey", "cnK13k"),
+	R("cnK14k", "keytool", "keytool", "-storepass", "cnK14k"),
+	R("cnK15k", "agent", "agent", "--db-PWd=cnK15k"),	 /* a stem across a hump */
+	R("cnK16k", "agent", "agent", "--ByPass", "cnK16k"),	 /* not the word "bypass" */
+	R("cnK17k", "agent", "agent", "--HotKeys", "cnK17k"),	 /* not the word "hotkeys" */
+	R("cnK18k", "agent", "agent", "--tokens", "cnK18k"),	 /* no count word: secret */
+	R("cnK19k", "agent", "agent", "--api%5Fkey=cnK19k"),	 /* %XX-decoded like a query */
+	R("cnK20k", "agent", "agent", "--bypass-key", "cnK20k"), /* one innocent word of two */
+	R("cnK21k", "agent", "agent", "--passphrase-file=cnK21k"),
+	R("cnK22k", "h", "curl", "https://h/x?access_token=cnK22k&q=1"),
+	R("cnK23k", "h", "curl", "https://h/v1;key=cnK23k/x"),
+	R("cnK24k", "h", "curl", "-H", "X-Api-Key: cnK24k", "https://h/"),
+	R("cnK25k", "h", "curl", "-H", "X-Client-Secret:cnK25k", "https://h/"),
+	/* well-known key formats are found whatever name they are given to */
+	R("sk-proj-cnL01abcdefghijkl", "agent", "agent", "--monkey=sk-proj-cnL01abcdefghijkl"),
+	R("AKIAcnL02ABCDEFGHIJ", "agent", "agent", "--bypass-cache", "AKIAcnL02ABCDEFGHIJ"),
+	R("eyJhbGciOiJIUzI1NiJ9.cnL03.sig", "agent", "agent", "--keyboard",
+	  "eyJhbGciOiJIUzI1NiJ9.cnL03.sig"),
+	R("ghp_cnL04abcdefghijklmnop", "env", "env", "GH=ghp_cnL04abcdefghijklmnop", "gh"),
+	R("cnL05tok", "agent", "agent", "--passive", "Bearer", "cnL05tok"),
+	R("cnL06tok", "agent", "agent", "--hdr=Bearer", "cnL06tok"),
+	R("cnL07tok", "agent", "agent", "--max-tokens", "100", "Bearer cnL07tok"),
 	/* key prefixes, bare */
 	R("sk-proj-cnG01abcdefghijkl", "agent.py", "python3", "agent.py",
 	  "sk-proj-cnG01abcdefghijkl"),
@@ -238,7 +403,7 @@ static const struct rcase cases[] = {
 };
 
 /* Ordinary command lines: nothing in them may change. */
-static const char *const plain[][10] = {
+static const char *const plain[][12] = {
 	{"python3", "agent.py", "--model", "gpt-4o", "--verbose", NULL},
 	{"curl", "-s", "-H", "Accept: application/json", "https://api.example.com/v1/models", NULL},
 	{"curl", "-X", "POST", "-H", "Content-Type: application/json", "https://h/v1/chat", NULL},
@@ -252,6 +417,16 @@ static const char *const plain[][10] = {
 	{"make", "-j2", "CC=clang", "PREFIX=/usr/local", NULL},
 	{"grep", "-r", "TODO", "src", NULL},
 	{"curl", "-u", "alice", "https://h/", NULL},
+	/* flag names that contain a secret stem inside an ordinary word */
+	{"tool", "--bypass-cache", "yes", "--keyboard-layout", "us", "--monkey", "3", NULL},
+	{"tool", "--passive", "ftp", "--compass", "north", "--keep-alive", "30", NULL},
+	{"tool", "--turnkey-mode", "on", "--hotkeys", "ctrl", "--hotkey=alt", NULL},
+	{"llm", "--max-tokens", "100", "--tokenizer", "gpt2", "--maxOutputTokens=64", NULL},
+	{"tool", "--keyword", "pasta", "--author", "bob", "--kill-signal", "TERM", NULL},
+	{"env", "KEYBOARD=us", "MAX_TOKENS=512", "BYPASS_PROXY=1", "tool", NULL},
+	{"curl", "https://h/search?keyword=pasta&author=bob&max_tokens=9", NULL},
+	{"curl", "-H", "X-Bypass-Cache: 1", "-H", "Keep-Alive: 5", "https://h/", NULL},
+	{"sh", "-c", "tool --bypass-cache yes --monkey 3 && echo ok", NULL},
 };
 
 static void canary_row(const struct rcase *c)
@@ -441,6 +616,7 @@ int main(void)
 	test_path();
 	test_url();
 	test_headers();
+	test_names();
 	test_canaries();
 	test_exact();
 	test_random();
