@@ -12,14 +12,6 @@
 /* Written once by ap_resolve_libc() (constructor, or the first wrapper that runs before it). */
 struct ap_libc ap_real;
 
-/* The version asked for, or the default one when libc has no such version. */
-static void *next_versioned(const char *name, const char *ver)
-{
-	void *p = dlvsym(RTLD_NEXT, name, ver);
-
-	return p ? p : dlsym(RTLD_NEXT, name);
-}
-
 /*
  * The first resolution looks the names up itself, in the objects dlsym(RTLD_NEXT) would search
  * from this library: the link maps after ours, in order, up to and including libc. The initial
@@ -36,6 +28,8 @@ struct dso {
 	const ElfW(Sym) * symtab;
 	const char *strtab;
 	const ElfW(Half) * versym;
+	const ElfW(Verdef) * verdef;
+	unsigned verdefnum;
 };
 
 #define SCOPE_MAX 8
@@ -59,6 +53,10 @@ static int dso_open(const struct link_map *m, struct dso *d)
 			d->strtab = (const char *)dyn_ptr(m, dy->d_un.d_ptr);
 		else if (dy->d_tag == DT_VERSYM)
 			d->versym = (const ElfW(Half) *)dyn_ptr(m, dy->d_un.d_ptr);
+		else if (dy->d_tag == DT_VERDEF)
+			d->verdef = (const ElfW(Verdef) *)dyn_ptr(m, dy->d_un.d_ptr);
+		else if (dy->d_tag == DT_VERDEFNUM)
+			d->verdefnum = (unsigned)dy->d_un.d_val;
 	}
 	return d->gnu_hash && d->symtab && d->strtab;
 }
@@ -117,6 +115,57 @@ static void *dso_lookup(const struct dso *d, const char *name, uint32_t h, int *
 
 extern ElfW(Dyn) _DYNAMIC[];
 
+/* The name of version index ndx in d, or NULL. */
+static const char *dso_version_name(const struct dso *d, unsigned ndx)
+{
+	const ElfW(Verdef) *vd = d->verdef;
+
+	for (unsigned k = 0; vd && k < d->verdefnum; k++) {
+		if (vd->vd_ndx == ndx && vd->vd_cnt)
+			return d->strtab + ((const ElfW(Verdaux) *)((const char *)vd + vd->vd_aux))->vda_name;
+		if (!vd->vd_next)
+			break;
+		vd = (const ElfW(Verdef) *)((const char *)vd + vd->vd_next);
+	}
+	return NULL;
+}
+
+/* dlvsym's match: the definition of exactly that version (hidden or not), or any definition in
+ * an object without versions. *unsure as for dso_lookup. */
+static void *dso_lookup_version(const struct dso *d, const char *name, uint32_t h, const char *ver,
+				int *unsure)
+{
+	const uint32_t nbuckets = d->gnu_hash[0], symoffset = d->gnu_hash[1];
+	const uint32_t bloom_size = d->gnu_hash[2];
+	const ElfW(Addr) *bloom = (const ElfW(Addr) *)(d->gnu_hash + 4);
+	const uint32_t *buckets = (const uint32_t *)(bloom + bloom_size);
+	const uint32_t *chain = buckets + nbuckets;
+
+	if (!nbuckets)
+		return NULL;
+	for (uint32_t i = buckets[h % nbuckets]; i >= symoffset; i++) {
+		const ElfW(Sym) *s = &d->symtab[i];
+		uint32_t ch = chain[i - symoffset];
+		unsigned type = ELF64_ST_TYPE(s->st_info);
+
+		if ((ch | 1) == (h | 1) && s->st_shndx != SHN_UNDEF &&
+		    (s->st_value || type == STT_TLS) && !strcmp(d->strtab + s->st_name, name)) {
+			const char *vn = d->versym ? dso_version_name(d, d->versym[i] & 0x7fff) : ver;
+
+			if (vn && !strcmp(vn, ver)) {
+				if (type == STT_GNU_IFUNC || ELF64_ST_BIND(s->st_info) == STB_GNU_UNIQUE) {
+					*unsure = 1;
+					return NULL;
+				}
+				return (void *)(d->base + s->st_value);
+			}
+		}
+		if (ch & 1)
+			break;
+	}
+	return NULL;
+}
+
 /* The objects after ours, up to libc; 0 when that scope is not the plain preload one. Our own
  * entry is the one whose dynamic section is ours (no dladdr1: it costs ~3,500 instructions). */
 static int next_scope(struct dso *scope)
@@ -159,16 +208,66 @@ static void *fast_next(const struct dso *scope, int n, const char *name)
 	}
 	return dlsym(RTLD_NEXT, name);
 }
-#ifdef AP_RESOLVE_CHECK
-#include <stdio.h>
-static void *checked(const struct dso *scope, int n, const char *name)
+
+/* The version asked for, or the default one when no object has that version. */
+static void *fast_next_versioned(const struct dso *scope, int n, const char *name, const char *ver)
 {
-	void *a = fast_next(scope, n, name), *b = dlsym(RTLD_NEXT, name);
-	fprintf(stderr, "resolve %s n=%d %s\n", name, n, a == b ? "same" : "DIFF");
-	return a;
+	uint32_t h = 5381;
+	int unsure = 0;
+	void *p;
+
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+		h = h * 33 + *c;
+	for (int i = 0; i < n && !unsure; i++) {
+		p = dso_lookup_version(&scope[i], name, h, ver, &unsure);
+		if (p)
+			return p;
+	}
+	p = dlvsym(RTLD_NEXT, name, ver); /* not up to libc: exactly as before */
+	return p ? p : fast_next(scope, n, name);
 }
-#define fast_next checked
-#endif
+/* 1 when some definition of name (any version or type) is in d: a conservative "maybe". */
+static int dso_defines(const struct dso *d, const char *name, uint32_t h)
+{
+	const uint32_t nbuckets = d->gnu_hash[0], symoffset = d->gnu_hash[1];
+	const uint32_t bloom_size = d->gnu_hash[2];
+	const ElfW(Addr) *bloom = (const ElfW(Addr) *)(d->gnu_hash + 4);
+	const uint32_t *buckets = (const uint32_t *)(bloom + bloom_size);
+	const uint32_t *chain = buckets + nbuckets;
+
+	if (!nbuckets)
+		return 0;
+	for (uint32_t i = buckets[h % nbuckets]; i >= symoffset; i++) {
+		const ElfW(Sym) *s = &d->symtab[i];
+		uint32_t ch = chain[i - symoffset];
+
+		if ((ch | 1) == (h | 1) && s->st_shndx != SHN_UNDEF &&
+		    !strcmp(d->strtab + s->st_name, name))
+			return 1;
+		if (ch & 1)
+			break;
+	}
+	return 0;
+}
+
+void *ap_dlsym_default(const char *name)
+{
+	struct link_map *m;
+	struct dso d;
+	uint32_t h = 5381;
+	int ours = 0;
+
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+		h = h * 33 + *c;
+	/* the global scope is a subset of the base namespace's objects: if none defines the name,
+	 * dlsym(RTLD_DEFAULT) fails too */
+	for (m = _r_debug.r_map; m; m = m->l_next) {
+		ours |= m->l_ld == _DYNAMIC;
+		if (!dso_open(m, &d) || dso_defines(&d, name, h))
+			return dlsym(RTLD_DEFAULT, name);
+	}
+	return ours ? NULL : dlsym(RTLD_DEFAULT, name); /* dlmopen: not our namespace's list */
+}
 
 void ap_resolve_libc(void)
 {
@@ -184,7 +283,7 @@ void ap_resolve_libc(void)
 	AP_LIBC_SYMS(AP_RESOLVE)
 #undef AP_RESOLVE
 #define AP_RESOLVE_VERSIONED(field, name, ver) \
-	ap_real.field = (ap_spawn_fn)next_versioned(#name, ver);
+	ap_real.field = (ap_spawn_fn)fast_next_versioned(scope, n, #name, ver);
 	AP_LIBC_VERSIONED_SYMS(AP_RESOLVE_VERSIONED)
 #undef AP_RESOLVE_VERSIONED
 	ap_tls.guard--;
