@@ -18,9 +18,9 @@ struct ap_libc ap_real;
  * objects' chain is in search-list order (glibc keeps it so) and nothing loaded later comes
  * before libc, so the first definition found there is the one RTLD_NEXT returns: another
  * preloaded library (jemalloc, another tracer) between us and libc still wins. One walk of the
- * link-map chain and a GNU hash probe per name replace ~45 dlsym calls (~40,000 instructions at start-up). Anything
- * unusual (no libc after us, an object without DT_GNU_HASH, an IFUNC, a name not found) is left
- * to dlsym(RTLD_NEXT).
+ * link-map chain and a GNU hash probe per name replace ~45 dlsym calls (~40,000 instructions at
+ * start-up). Anything unusual (no libc after us, an object without DT_GNU_HASH, an IFUNC, a name
+ * not found) is left to dlsym(RTLD_NEXT).
  */
 struct dso {
 	uintptr_t base;
@@ -122,7 +122,8 @@ static const char *dso_version_name(const struct dso *d, unsigned ndx)
 
 	for (unsigned k = 0; vd && k < d->verdefnum; k++) {
 		if (vd->vd_ndx == ndx && vd->vd_cnt)
-			return d->strtab + ((const ElfW(Verdaux) *)((const char *)vd + vd->vd_aux))->vda_name;
+			return d->strtab +
+			       ((const ElfW(Verdaux) *)((const char *)vd + vd->vd_aux))->vda_name;
 		if (!vd->vd_next)
 			break;
 		vd = (const ElfW(Verdef) *)((const char *)vd + vd->vd_next);
@@ -150,10 +151,12 @@ static void *dso_lookup_version(const struct dso *d, const char *name, uint32_t 
 
 		if ((ch | 1) == (h | 1) && s->st_shndx != SHN_UNDEF &&
 		    (s->st_value || type == STT_TLS) && !strcmp(d->strtab + s->st_name, name)) {
-			const char *vn = d->versym ? dso_version_name(d, d->versym[i] & 0x7fff) : ver;
+			const char *vn =
+				d->versym ? dso_version_name(d, d->versym[i] & 0x7fff) : ver;
 
 			if (vn && !strcmp(vn, ver)) {
-				if (type == STT_GNU_IFUNC || ELF64_ST_BIND(s->st_info) == STB_GNU_UNIQUE) {
+				if (type == STT_GNU_IFUNC ||
+				    ELF64_ST_BIND(s->st_info) == STB_GNU_UNIQUE) {
 					*unsure = 1;
 					return NULL;
 				}
