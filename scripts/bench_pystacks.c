@@ -2,6 +2,7 @@
  * with preload/runtime/rt_pystack.c into a small shared object, loaded by a Python driver with
  * ctypes (which releases the GIL around the call, as a blocking socket call does): the cost of
  * one Python stack capture at the driver's current depth. */
+#include <dlfcn.h>
 #include <linux/perf_event.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,6 +34,12 @@ void ap_record(const struct ap_record *r)
 	}
 	sink_len += n;
 	bench_records++;
+}
+
+/* The resolver's filter (rt_resolve.c) is not linked here: plain dlsym answers the same. */
+void *ap_dlsym_default(const char *name)
+{
+	return dlsym(RTLD_DEFAULT, name);
 }
 
 void ap_diag(unsigned code, const char *msg)
@@ -86,7 +93,7 @@ static int instr_counter(void)
 /* reps captures; *ns_per = wall ns per capture, *instr_per = user instructions per capture
  * (-1 without hardware counters). Returns the last stack id. */
 __attribute__((visibility("default"))) uint64_t bench_py_run(long reps, double *ns_per,
-							    double *instr_per)
+							     double *instr_per)
 {
 	int fd = instr_counter();
 	uint64_t id = 0;

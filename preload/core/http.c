@@ -138,13 +138,17 @@ static char lower(char c)
 	return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
 }
 
+/* want is lower case: a byte that equals it, or an upper-case letter one bit from it, matches */
 static int name_is(const char *name, size_t n, const char *want)
 {
 	size_t i;
 
-	for (i = 0; i < n && want[i]; i++)
-		if (lower(name[i]) != want[i])
+	for (i = 0; i < n && want[i]; i++) {
+		char c = name[i];
+
+		if (c != want[i] && (c < 'A' || c > 'Z' || (char)(c + 32) != want[i]))
 			return 0;
+	}
 	return i == n && want[i] == 0;
 }
 
@@ -409,6 +413,19 @@ static int resp_key_wanted(const char *path, size_t len)
 
 	if (len >= 3 && p[0] == '[' && p[1] == ']' && p[2] == '.')
 		p += 3;
+	switch (p[0]) { /* no wanted key (nor wrapper) starts otherwise: no length needed */
+	case 'm':
+	case 'r':
+	case 'd':
+	case 't':
+	case 'p':
+	case 'e':
+	case 'u':
+	case 'c':
+		break;
+	default:
+		return 0;
+	}
 	k = seg_len(p);
 	if (SEG_IS(p, k, "message") || SEG_IS(p, k, "response")) {
 		if (!p[k])
@@ -1239,20 +1256,40 @@ static void header_line(struct framer *f, struct slot *sl, int request, const ch
 /* Incremental check of the request line: method is [A-Z_-]{1,20} then SP, then printable. */
 static int request_line_ok(struct framer *f, const uint8_t *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
+	size_t i = 0;
+
+	for (; i < n && !f->m_done; i++) {
 		uint8_t c = p[i];
 
-		if (f->m_done) {
-			if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f)
-				return 0;
-		} else if (c == ' ' && f->m_len > 0) {
+		if (c == ' ' && f->m_len > 0)
 			f->m_done = 1;
-		} else if (((c >= 'A' && c <= 'Z') || c == '-' || c == '_') && f->m_len < 20) {
+		else if (((c >= 'A' && c <= 'Z') || c == '-' || c == '_') && f->m_len < 20)
 			f->m_len++;
-		} else {
+		else
 			return 0;
+	}
+#if defined(__x86_64__) || defined(__SSE2__)
+	/* after the method, sixteen bytes at a time: none below 0x20 but tab and CR, no 0x7f (a
+	 * block with one is left to the byte loop below, which rejects it) */
+	{
+		const __m128i c1f = _mm_set1_epi8(0x1f), tab = _mm_set1_epi8('\t'),
+			      cr = _mm_set1_epi8('\r'), del = _mm_set1_epi8(0x7f);
+
+		for (; i + 16 <= n; i += 16) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+			__m128i ctl = _mm_cmpeq_epi8(_mm_max_epu8(x, c1f), c1f);
+			__m128i ok = _mm_or_si128(_mm_cmpeq_epi8(x, tab), _mm_cmpeq_epi8(x, cr));
+			__m128i bad =
+				_mm_or_si128(_mm_andnot_si128(ok, ctl), _mm_cmpeq_epi8(x, del));
+
+			if (_mm_movemask_epi8(bad))
+				break;
 		}
 	}
+#endif
+	for (; i < n; i++)
+		if ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\r') || p[i] == 0x7f)
+			return 0;
 	return 1;
 }
 

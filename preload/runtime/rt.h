@@ -141,7 +141,7 @@ static inline uint64_t ap_current_span(void)
 /* --- init / config (rt_init.c) -----------------------------------------------------------------
  */
 void ap_init_once(void);
-void ap_config_parse(struct ap_config *cfg);
+void ap_config_parse(struct ap_config *cfg); /* cfg zero on entry (static storage) */
 void ap_after_fork_child(void);
 void ap_final_flush(int exit_code);
 /* exit(code) was called: the atexit handler reports this status. */

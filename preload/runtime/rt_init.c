@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/auxv.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -22,10 +23,45 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 /* --- configuration --------------------------------------------------------------------------- */
 
+/*
+ * The AGENTPROF_* variables, gathered in one pass over environ before anything is parsed: the
+ * parsers below look their names up in this short list, not in the whole environment (one
+ * secure_getenv per name scanned every variable each time). Like secure_getenv, nothing is read
+ * in a set-uid or set-gid program (AT_SECURE). The first occurrence of a name wins, as getenv's.
+ */
+#define OUR_VARS_MAX 32
+static struct {
+	const char *name; /* the "AGENTPROF_..." entry of environ */
+	size_t len;	  /* length of its name */
+} our_vars[OUR_VARS_MAX];
+static unsigned n_our_vars;
+
+static void gather_our_vars(void)
+{
+	if (getauxval(AT_SECURE) || !environ)
+		return;
+	for (char **e = environ; *e && n_our_vars < OUR_VARS_MAX; e++) {
+		const char *eq;
+
+		if (memcmp(*e, "AGENTPROF_", 10) || !(eq = strchr(*e + 10, '=')))
+			continue;
+		our_vars[n_our_vars].name = *e;
+		our_vars[n_our_vars].len = (size_t)(eq - *e);
+		n_our_vars++;
+	}
+}
+
 static const char *env(const char *name)
 {
-	const char *v = secure_getenv(name);
-	return v && v[0] ? v : NULL;
+	size_t len = strlen(name);
+
+	for (unsigned i = 0; i < n_our_vars; i++) {
+		if (our_vars[i].len == len && !memcmp(our_vars[i].name, name, len)) {
+			const char *v = our_vars[i].name + len + 1;
+			return v[0] ? v : NULL;
+		}
+	}
+	return NULL;
 }
 
 static void bad_value(const char *name, const char *why, const char *fallback)
@@ -175,11 +211,13 @@ static void parse_prometheus(struct ap_config *cfg)
 			cfg->metrics.label, why);
 }
 
+/* cfg is zero (static storage, parsed once): no memset, so the rules table stays untouched
+ * pages unless AGENTPROF_RULES fills them. */
 void ap_config_parse(struct ap_config *cfg)
 {
 	const char *a;
 
-	memset(cfg, 0, sizeof(*cfg));
+	gather_our_vars();
 	cfg->disabled = parse_bool("AGENTPROF_DISABLE", 0);
 	cfg->children = parse_bool("AGENTPROF_CHILDREN", 1);
 	cfg->stacks = parse_bool("AGENTPROF_STACKS", 1);

@@ -835,8 +835,8 @@ void ap_pystack_init(void)
 	if (!ap_rt.cfg.pystacks)
 		return;
 	ap_tls.guard++;
-	rt = dlsym(RTLD_DEFAULT, "_PyRuntime");
-	if (!rt && dlsym(RTLD_DEFAULT, "Py_Initialize"))
+	rt = ap_dlsym_default("_PyRuntime");
+	if (!rt && ap_dlsym_default("Py_Initialize"))
 		unsupported("CPython before 3.7");
 	if (!rt || !dladdr(rt, &info))
 		goto out; /* not CPython (or an embedding that loads it later) */

@@ -151,5 +151,9 @@ struct ap_lib_sym {
 void *ap_lib_open(const char *soname, int now, const struct ap_lib_sym *syms);
 /* 1 if soname is already loaded by the host (its copy is the host's, not ours). */
 int ap_lib_loaded_by_host(const char *soname);
+/* dlsym(RTLD_DEFAULT, name), except that a name no loaded object defines is NULL at once: no
+ * failing dlsym (it allocates an error message, the first malloc of a short process, and leaves
+ * it for the host's dlerror()). */
+void *ap_dlsym_default(const char *name);
 
 #endif

@@ -88,6 +88,9 @@ static ssize_t read_file(const char *path, char *buf, size_t cap)
 			break;
 		}
 		n += r;
+		if ((size_t)n < cap)
+			break; /* procfs gives what it has in one read: short is the end (no read
+				  for 0) */
 	}
 	AP_REAL(close)(fd);
 	return n;
@@ -132,15 +135,17 @@ void ap_writer_init(void)
 	ap_rt.writer_ok = 1;
 }
 
-/* Compression state, on the first flush that needs it (a process that never does tracked
- * I/O never pays for it). Called with the flush flag held. */
+/* The staging and output buffers of a flush: static zero storage, so a page costs a fault only
+ * when a flush first writes it, and no mmap call (a short process flushes once, at exit).
+ * Called with the flush flag held. */
+static uint8_t stage_buf[STAGE_BYTES] __attribute__((aligned(64)));
+static uint8_t zout_buf[ZSTD_COMPRESSBOUND(STAGE_BYTES)] __attribute__((aligned(64)));
+
 static int ensure_buffers(void)
 {
-	if (!w.stage && !(w.stage = map_anon(STAGE_BYTES)))
-		return -1;
-	w.zout_cap = ZSTD_compressBound(STAGE_BYTES);
-	if (!w.zout && !(w.zout = map_anon(w.zout_cap)))
-		return -1;
+	w.stage = stage_buf;
+	w.zout = zout_buf;
+	w.zout_cap = sizeof(zout_buf);
 	return 0;
 }
 
@@ -972,8 +977,9 @@ static void flush_now(int final)
 {
 	int expect = 0, old_cancel, err = errno;
 
-	if (ap_getpid_raw() != ap_rt.pid)
-		return; /* vfork child or a clone we were not told about */
+	if (final != 2 && ap_getpid_raw() != ap_rt.pid)
+		return; /* vfork child or a clone we were not told about (the final flush has just
+			   checked: ap_final_flush) */
 	if (!atomic_compare_exchange_strong(&w.flushing, &expect, 1)) {
 		atomic_fetch_add(&w.flush_skipped, 1);
 		return;

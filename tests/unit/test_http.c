@@ -663,6 +663,28 @@ static void test_not_http(void)
 	CHECK_EQ_INT(run(e7, 3, 0), 1);
 	CHECK_EQ_INT(got[0].error, AP_XERR_PROTOCOL);
 	CHECK_EQ_INT(got[0].status, U);
+	/* a control byte anywhere after the method (in and across the 16-byte blocks the check
+	 * reads at once) makes the stream not HTTP; bytes >= 0x80 do not */
+	static const unsigned char bad[] = {0x01, 0x0a, 0x1f, 0x7f, 0x00};
+	for (size_t b = 0; b < sizeof(bad); b++) {
+		for (size_t at = 5; at < 45; at++) {
+			char line[] =
+				"POST /v1/chat/completions/aaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n";
+			line[at] = (char)bad[b];
+			struct ev e[] = {EVB('o', line, sizeof(line) - 1, 1)};
+			if (bad[b] == 0x0a)
+				continue; /* a line end: the line is cut there instead */
+			CHECK_EQ_INT(run(e, 1, 0), 0);
+			CHECK_EQ_INT(h.mode, AP_HTTP_GAVE_UP);
+		}
+	}
+	struct ev e8[] = {EV('o',
+			     "GET /aaaa\x80\xff"
+			     "~bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\tc HTTP/1.1\r\n\r\n",
+			     1),
+			  EV('i', "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 2)};
+	CHECK_EQ_INT(run(e8, 2, 0), 1);
+	CHECK_EQ_INT(got[0].status, 200);
 }
 
 static void test_upgrade(void)
