@@ -178,6 +178,22 @@ static int skip_object(const char *name)
 	       !strncmp(b, "libc.so", 7) || !strncmp(b, "linux-vdso", 10);
 }
 
+/* 1 if this object is our own library, whatever its file is called (our exported SSL_* wrappers
+ * must never be taken for a TLS library linked in): one of its loaded segments holds this code. */
+static int is_ourselves(const struct dl_phdr_info *info)
+{
+	uintptr_t me = (uintptr_t)&is_ourselves;
+
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type == PT_LOAD && me >= a && me - a < ph->p_memsz)
+			return 1;
+	}
+	return 0;
+}
+
 struct find_ctx {
 	struct object obj;
 	struct target t[MAX_HOOKS];
@@ -193,7 +209,7 @@ static int find_cb(struct dl_phdr_info *info, size_t sz, void *arg)
 	void *handle;
 	int n = 0;
 
-	if (f->obj.found || (!main_prog && skip_object(o.name)))
+	if (f->obj.found || (!main_prog && (skip_object(o.name) || is_ourselves(info))))
 		return f->obj.found;
 	handle = main_prog ? RTLD_DEFAULT : dlopen(o.name, RTLD_NOLOAD | RTLD_LAZY);
 	if (!main_prog && !handle)

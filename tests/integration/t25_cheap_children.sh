@@ -4,7 +4,7 @@
 # stack or compressed body), and its file at exit is the header plus one zstd frame of a stored
 # block with a content checksum (no compressor set up for a few hundred bytes), which zstd and
 # the viewer read. A process with more records than one stored block holds still gets a
-# compressed frame.
+# compressed frame. A renamed copy of the library does not inline-hook its own SSL_* wrappers.
 . "$(dirname "$0")/lib.sh"
 
 require_preload cheap-children || finish
@@ -21,6 +21,14 @@ ge "its mappings were read" "$(grep -c libagentprof "$W/sleep.maps")" 1
 eq "libnghttp2 not mapped (loaded at the first HTTP/2 connection)" "$(grep -c libnghttp2 "$W/sleep.maps")" 0
 eq "libunwind not mapped (loaded at the first stack)" "$(grep -c libunwind "$W/sleep.maps")" 0
 eq "zlib not mapped (loaded at the first compressed body)" "$(grep -c 'libz\.so' "$W/sleep.maps")" 0
+
+# a copy of the library under another name: still no TLS library of its own found in it (our
+# SSL_* wrappers are never taken for a linked-in OpenSSL: capstone is not even loaded)
+cp "$AP_LIB" "$W/renamed-profiler.so"
+LD_DEBUG=files LD_PRELOAD=$W/renamed-profiler.so AGENTPROF_OUT=$W/sleep /bin/true 2>"$W/renamed.ld"
+eq "renamed library: capstone not loaded (no inline hooks on ourselves)" \
+	"$(grep -c 'file=libcapstone' "$W/renamed.ld")" 0
+ge "renamed library: the loader trace was read" "$(grep -c 'renamed-profiler.so' "$W/renamed.ld")" 1
 
 # the short child's file: header, then a stored-block frame
 run_prof "$W/kid" "$W/kid" /bin/sh -c '/bin/true; exit 3'
