@@ -168,6 +168,9 @@ extern const struct ap_inline_hook ap_ssl_inline_hooks[]; /* ends with a NULL na
 void ap_inline_init(void);
 /* Why TLS without SSL_* calls is expected in this process (Bun), or NULL. */
 const char *ap_inline_opaque_reason(void);
+/* 1 when the hooked TLS library's SSL_free is not known (Bun): an SSL connection ends with its
+ * socket. */
+int ap_inline_ssl_ends_with_socket(void);
 
 /* --- writer (rt_writer.c) -----------------------------------------------------------------------
  */
@@ -218,11 +221,8 @@ int ap_env_has_preload(char *const envp[]);
  * constructor then finds AGENTPROF_ONLY_PID is not its pid and records nothing. */
 #define AP_ENV_COPY_MAX 4096
 int ap_children_policy_init(void);
-static inline int ap_unprofiled_child(void)
-{
-	return AP_UNLIKELY(!ap_rt.cfg.children) && ap_rt.cfg.only_pid &&
-	       ap_getpid_raw() != ap_rt.cfg.only_pid;
-}
+/* AGENTPROF_CHILDREN=0 and this is not the one profiled process (a forked child). */
+int ap_unprofiled_child(void);
 size_t ap_env_count(char *const envp[]);
 char *const *ap_env_for_child(char *const envp[], char **out, char *ld);
 void ap_unprofiled_after_fork(void);
@@ -276,7 +276,6 @@ int ap_conn_ssl_touch(void *ssl);
 void ap_conn_ssl_free(void *ssl, int64_t now);
 /* on: an SSL connection ends when its socket closes (a TLS library whose SSL_free is not
  * hooked: Bun's BoringSSL found by signature), so that its slot and SSL* are not kept. */
-void ap_conn_ssl_ends_with_socket(int on);
 /* Nested socket call made while an SSL_* call is in progress on this thread. */
 void ap_conn_bind_ssl_fd(void *ssl, int fd);
 /* DNS: remember host -> address for naming peers. */

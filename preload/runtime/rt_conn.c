@@ -364,13 +364,6 @@ void ap_conn_on_accept(int fd, int64_t now)
 	set_fd(fd, c);
 }
 
-static int ssl_ends_with_socket;
-
-void ap_conn_ssl_ends_with_socket(int on)
-{
-	ssl_ends_with_socket = on;
-}
-
 void ap_conn_on_close(int fd, int64_t now)
 {
 	struct ap_conn *c = ap_conn_for_fd(fd);
@@ -380,7 +373,7 @@ void ap_conn_on_close(int fd, int64_t now)
 	set_fd(fd, NULL);
 	if (atomic_load(&c->kind) != CK_SOCKET)
 		return;
-	if (ssl_ends_with_socket && c->link && atomic_load(&c->link->kind) == CK_SSL)
+	if (c->link && ap_inline_ssl_ends_with_socket() && atomic_load(&c->link->kind) == CK_SSL)
 		ap_conn_ssl_free(c->link->ssl, now);
 	conn_release(c, now);
 }
@@ -925,16 +918,6 @@ static void classify(struct ap_conn *c, struct ap_exchange *x)
 		c->info.category = x->category;
 		c->info.provider = x->provider;
 	}
-}
-
-void ap_exchange_write(const struct ap_exchange *x)
-{
-	struct ap_record r;
-
-	ap_metrics_observe(x);
-	r.type = AP_REC_EXCHANGE;
-	r.u.exchange = *x;
-	ap_record(&r);
 }
 
 /*

@@ -853,7 +853,14 @@ static int bun_find(struct find_ctx *f, char *why, size_t whylen)
 }
 
 /* Bun: search, then hook like a TLS library with symbols. Its SSL_free is not found: an SSL
- * connection ends with its socket (ap_conn_ssl_ends_with_socket). */
+ * connection ends with its socket (ap_inline_ssl_ends_with_socket). */
+static int ssl_ends_with_socket;
+
+int ap_inline_ssl_ends_with_socket(void)
+{
+	return ssl_ends_with_socket;
+}
+
 static void bun_hook(void)
 {
 	static char why[AP_STR_MSG];
@@ -870,7 +877,7 @@ static void bun_hook(void)
 	}
 #if defined(__x86_64__)
 	if (install(&f) == 0) {
-		ap_conn_ssl_ends_with_socket(1);
+		ssl_ends_with_socket = 1;
 		ap_diag(AP_DIAG_TLS_SIG, why);
 	}
 #endif

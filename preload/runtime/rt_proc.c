@@ -281,6 +281,12 @@ char *const *ap_env_for_child(char *const envp[], char **out, char *ldbuf)
 
 /* environ itself is left alone: a host may keep its own count of it (bash does), so an
  * array shortened under it would crash it. The exec and spawn wrappers clean a copy. */
+int ap_unprofiled_child(void)
+{
+	return AP_UNLIKELY(!ap_rt.cfg.children) && ap_rt.cfg.only_pid &&
+	       ap_getpid_raw() != ap_rt.cfg.only_pid;
+}
+
 void ap_unprofiled_after_fork(void)
 {
 	atomic_store(&ap_rt.finished, 1); /* records nothing of its own, writes no file */

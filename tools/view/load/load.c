@@ -466,29 +466,6 @@ int run_load(struct run *run, char *const *paths, int npaths, FILE *err)
 	return 0;
 }
 
-void run_free(struct run *run)
-{
-	for (size_t i = 0; i < run->n_files; i++)
-		free(run->files[i].path);
-	free(run->files);
-	free(run->procs);
-	free(run->conns);
-	free(run->xs);
-	free(run->spans);
-	free(run->pevs);
-	free(run->threads);
-	free(run->diags);
-	free(run->dns);
-	free(run->stacks);
-	free(run->mods);
-	free(run->frames);
-	free(run->pycodes);
-	free(run->pystacks);
-	free(run->pyframes);
-	strtab_free(&run->st);
-	memset(run, 0, sizeof(*run));
-}
-
 /* --- linking -------------------------------------------------------------------------------- */
 
 static int cmp_span_key(const void *a, const void *b)
@@ -637,13 +614,6 @@ static void link_procs(struct run *run)
 			       run->procs[run->procs[q].exec_next].start > run->procs[i].start))
 			run->procs[q].exec_next = (int32_t)i;
 	}
-}
-
-const char *proc_end_by_name(unsigned end_by)
-{
-	static const char *const names[] = {"", "recorded", "parent's wait", "last record"};
-
-	return end_by < sizeof(names) / sizeof(names[0]) ? names[end_by] : "";
 }
 
 /*

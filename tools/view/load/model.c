@@ -927,3 +927,33 @@ void run_piece_free(struct run_piece *pc)
 	stash_put(&pc->run);
 	run_free(&pc->run);
 }
+
+const char *proc_end_by_name(unsigned end_by)
+{
+	static const char *const names[] = {"", "recorded", "parent's wait", "last record"};
+
+	return end_by < sizeof(names) / sizeof(names[0]) ? names[end_by] : "";
+}
+
+void run_free(struct run *run)
+{
+	for (size_t i = 0; i < run->n_files; i++)
+		free(run->files[i].path);
+	free(run->files);
+	free(run->procs);
+	free(run->conns);
+	free(run->xs);
+	free(run->spans);
+	free(run->pevs);
+	free(run->threads);
+	free(run->diags);
+	free(run->dns);
+	free(run->stacks);
+	free(run->mods);
+	free(run->frames);
+	free(run->pycodes);
+	free(run->pystacks);
+	free(run->pyframes);
+	strtab_free(&run->st);
+	memset(run, 0, sizeof(*run));
+}
