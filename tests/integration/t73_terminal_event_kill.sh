@@ -58,6 +58,9 @@ for path in /v1/chat/completions /v1/messages; do
 	marker='[DONE]'
 	[ "$path" = /v1/messages ] && marker=message_stop
 	for ((r = 0; r < REPS; r++)); do
+		# a fresh output file: the background curl truncates it only once it runs, and the
+		# previous call's marker must not end the wait before this call has even started
+		rm -f "$W/curl.out"
 		run_prof "$W/c" "$W/crun" /bin/bash -c 'curl -sN -d "{\"stream\": true}" "http://127.0.0.1:$1$2" >"$3" &
 p=$!
 for _ in $(seq 400); do grep -qF "$4" "$3" && break; sleep 0.025; done
