@@ -539,22 +539,22 @@ static size_t longest_k(const struct run *run, const uint32_t *idx, size_t n, ui
 	return m;
 }
 
-static void detect_llm_dominant(struct fctx *c)
+/* bd: the run's breakdown, computed before the critical path (its transient arrays are a tenth
+ * of the viewer's memory: they are not to coexist with the path and the findings). */
+static void detect_llm_dominant(struct fctx *c, const struct breakdown *bd)
 {
 	const struct run *run = c->run;
-	struct breakdown bd;
 	uint32_t *idx = xmalloc((run->n_xs + 1) * sizeof(*idx));
 	size_t n = pick(c, is_llm, idx);
 	struct finding *f;
 	double sh;
 
-	breakdown_compute(c->r, &bd);
-	sh = share(bd.cat[AP_CAT_LLM].wall, bd.wall);
+	sh = share(bd->cat[AP_CAT_LLM].wall, bd->wall);
 	if (n && sh > c->th->llm_share) {
 		uint32_t top[10];
 
 		f = add(c, FK_LLM_DOMINANT, top, longest_k(run, idx, n, top, 10));
-		f->span_ns = bd.cat[AP_CAT_LLM].wall;
+		f->span_ns = bd->cat[AP_CAT_LLM].wall;
 		f->share = sh;
 		f->threshold = c->th->llm_share;
 	}
@@ -686,43 +686,64 @@ static void detect_reuse(struct fctx *c)
  * bounded by the claimed time no higher-ranked finding took before it, so the exclusive savings
  * add up to at most the path's length: the window's wall time.
  */
+/* A critical-path step as the claims need it: made in place of the cp_step it replaces (the
+ * path's steps are not needed after the claims), so that the path and the claims never both
+ * hold a copy of every step (issue 15). */
+struct claim_step {
+	int64_t a, b;
+	int64_t used;  /* ns already claimed */
+	int32_t xref;  /* the exchange of an exchange step, -1 for other kinds */
+	int32_t owner; /* the first finding that claimed it, -1 */
+};
+
+_Static_assert(sizeof(struct claim_step) <= sizeof(struct cp_step),
+	       "claim steps are made in place of the path's steps");
+
 struct claims {
-	const struct critpath *cp;
-	int64_t *used;	/* per step: ns already claimed */
-	int32_t *owner; /* per step: the first finding that claimed it, -1 */
-	size_t *xfirst; /* CSR: steps of exchange i are xstep[xfirst[i] .. xfirst[i + 1]) */
+	struct claim_step *s; /* the path's steps, in time order */
+	size_t n;
+	uint32_t *xfirst; /* CSR: steps of exchange i are xstep[xfirst[i] .. xfirst[i + 1]) */
 	uint32_t *xstep;
 };
 
-static void claims_init(struct claims *cl, const struct critpath *cp, size_t n_xs)
+/* Takes the path's steps (cp->steps is NULL after it). */
+static void claims_init(struct claims *cl, struct critpath *cp, size_t n_xs)
 {
-	cl->cp = cp;
-	cl->used = xcalloc(cp->n + 1, sizeof(*cl->used));
-	cl->owner = xmalloc((cp->n + 1) * sizeof(*cl->owner));
+	cl->n = cp->n;
+	cl->s = (struct claim_step *)(void *)cp->steps;
+	cp->steps = NULL;
 	cl->xfirst = xcalloc(n_xs + 2, sizeof(*cl->xfirst));
-	cl->xstep = xmalloc((cp->n + 1) * sizeof(*cl->xstep));
-	for (size_t i = 0; i < cp->n; i++) {
-		cl->owner[i] = -1;
-		if (cp->steps[i].kind == CP_EXCHANGE)
-			cl->xfirst[cp->steps[i].ref + 1]++;
+	cl->xstep = xmalloc((cl->n + 1) * sizeof(*cl->xstep));
+	for (size_t i = 0; i < cl->n; i++) { /* in place: step i is read before it is written */
+		struct cp_step st;
+		struct claim_step c;
+
+		memcpy(&st, (char *)cl->s + i * sizeof(st), sizeof(st));
+		c.a = st.a;
+		c.b = st.b;
+		c.used = 0;
+		c.xref = st.kind == CP_EXCHANGE ? st.ref : -1;
+		c.owner = -1;
+		memcpy(&cl->s[i], &c, sizeof(c));
+		if (c.xref >= 0)
+			cl->xfirst[c.xref + 1]++;
 	}
 	for (size_t i = 0; i < n_xs; i++)
 		cl->xfirst[i + 1] += cl->xfirst[i];
 	{
-		size_t *fill = xmalloc((n_xs + 1) * sizeof(*fill));
+		uint32_t *fill = xmalloc((n_xs + 1) * sizeof(*fill));
 
 		memcpy(fill, cl->xfirst, (n_xs + 1) * sizeof(*fill));
-		for (size_t i = 0; i < cp->n; i++)
-			if (cp->steps[i].kind == CP_EXCHANGE)
-				cl->xstep[fill[cp->steps[i].ref]++] = (uint32_t)i;
+		for (size_t i = 0; i < cl->n; i++)
+			if (cl->s[i].xref >= 0)
+				cl->xstep[fill[cl->s[i].xref]++] = (uint32_t)i;
 		free(fill);
 	}
 }
 
 static void claims_free(struct claims *cl)
 {
-	free(cl->used);
-	free(cl->owner);
+	free(cl->s);
 	free(cl->xfirst);
 	free(cl->xstep);
 }
@@ -731,31 +752,31 @@ static void claims_free(struct claims *cl)
 static int64_t claim_step(struct claims *cl, size_t i, int64_t a, int64_t b, int64_t want,
 			  int32_t fi, struct finding *f)
 {
-	const struct cp_step *s = &cl->cp->steps[i];
+	struct claim_step *s = &cl->s[i];
 	int64_t in = i64_min(b, s->b) - i64_max(a, s->a), got;
 
 	if (in <= 0)
 		return 0;
-	if (cl->owner[i] >= 0 && cl->owner[i] != fi && f->overlaps < 0)
-		f->overlaps = cl->owner[i];
-	if (cl->owner[i] < 0)
-		cl->owner[i] = fi;
-	got = i64_min(i64_min(in, (s->b - s->a) - cl->used[i]), want);
+	if (s->owner >= 0 && s->owner != fi && f->overlaps < 0)
+		f->overlaps = s->owner;
+	if (s->owner < 0)
+		s->owner = fi;
+	got = i64_min(i64_min(in, (s->b - s->a) - s->used), want);
 	if (got <= 0)
 		return 0;
-	cl->used[i] += got;
+	s->used += got;
 	return got;
 }
 
 /* First step ending after t. */
-static size_t step_at(const struct critpath *cp, int64_t t)
+static size_t step_at(const struct claims *cl, int64_t t)
 {
-	size_t lo = 0, hi = cp->n;
+	size_t lo = 0, hi = cl->n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (cp->steps[mid].b <= t)
+		if (cl->s[mid].b <= t)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -774,7 +795,7 @@ static void claim(struct claims *cl, const struct run *run, struct finding *f, i
 	if (interval) {
 		int64_t a = run->xs[f->ev[0]].t0, b = run->xs[f->ev[f->nev - 1]].t1;
 
-		for (size_t i = step_at(cl->cp, a); i < cl->cp->n && cl->cp->steps[i].a < b; i++)
+		for (size_t i = step_at(cl, a); i < cl->n && cl->s[i].a < b; i++)
 			got += claim_step(cl, i, a, b, want - got, fi, f);
 	} else {
 		for (size_t k = 0; k < f->nev; k++) {
@@ -926,22 +947,31 @@ void findings_detect(const struct view *v, const struct vrun *r, struct findings
 {
 	struct fctx c = {.v = v, .r = r, .run = &r->run, .th = &v->o.th, .out = out};
 	struct claims cl;
+	struct breakdown bd;
 
 	memset(out, 0, sizeof(*out));
+	breakdown_compute(r, &bd);
 	out->py = py_open(&r->run, NULL, 0);
 	critpath_compute(r, &c.cp);
 	c.cpx = critpath_per_exchange(&c.cp, r->run.n_xs);
 	c.retry = xcalloc(r->run.n_xs + 1, 1);
 	detect_repeats(&c); /* first: marks retries for the other detectors */
-	detect_sequential(&c);
+	/* the detectors that sort every exchange before the one that can add a finding per pair
+	 * of exchanges, so that their keys and its findings never coexist (issue 15); the ranking
+	 * below does not depend on this order (no two findings of different kinds tie) */
+	detect_call_count(&c);
+	detect_reuse(&c);
 	detect_slow(&c, 0);
 	detect_slow(&c, 1);
-	detect_llm_dominant(&c);
-	detect_call_count(&c);
+	detect_llm_dominant(&c, &bd);
 	detect_tokens(&c, 0);
 	detect_tokens(&c, 1);
-	detect_reuse(&c);
+	detect_sequential(&c);
 	sort_n(out->f, out->n, sizeof(*out->f), cmp_finding);
+	/* each stage's arrays are freed before the next one's are made: the peak RSS is the
+	 * largest set that coexists (issue 15) */
+	free(c.retry);
+	free(c.cpx);
 	claims_init(&cl, &c.cp, r->run.n_xs);
 	for (size_t i = 0; i < out->n; i++) {
 		claim(&cl, &r->run, &out->f[i], (int32_t)i);
@@ -949,10 +979,8 @@ void findings_detect(const struct view *v, const struct vrun *r, struct findings
 	}
 	claims_free(&cl);
 	out->wall_ns = c.cp.end - c.cp.start;
-	group_findings(&r->run, out);
-	free(c.retry);
-	free(c.cpx);
 	critpath_free(&c.cp);
+	group_findings(&r->run, out);
 }
 
 void findings_free(struct findings *fs)

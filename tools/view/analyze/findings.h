@@ -23,10 +23,13 @@ enum finding_kind {
 
 /*
  * One finding: what was measured, never prose (the renderers word it). Which measurements are
- * set depends on the kind; the others stay 0.
+ * set depends on the kind; the others stay 0. Measurements only one kind (or one pair of
+ * kinds) sets share memory (anonymous union): a run of a million exchanges can have a third of a
+ * million sequential findings, and the union keeps them at 128 bytes each (issue 15).
  */
 struct finding {
 	enum finding_kind kind;
+	uint32_t site;	      /* the exchange that names the call site */
 	int64_t saving_ns;    /* estimated wall-time saving of this finding on its own */
 	int64_t exclusive_ns; /* the part of it no higher-ranked finding already claims */
 	int32_t overlaps;     /* first higher-ranked finding sharing critical-path time, -1 none */
@@ -34,22 +37,31 @@ struct finding {
 	double saving_usd;    /* estimated cost saving, NAN when not estimated */
 	uint32_t *ev;	      /* evidence: exchange indexes in time order */
 	size_t nev;
-	uint32_t site;		  /* the exchange that names the call site */
-	int64_t span_ns;	  /* sequential: first start .. last end; llm_dominant: llm wall */
-	int64_t longest_ns;	  /* sequential: longest call; slow_*: worst value */
-	int64_t gap_ns;		  /* sequential: largest gap; rate_limited/retry: backoff time */
-	int64_t failed_ns;	  /* rate_limited/retry_storm: time in failed attempts */
-	int64_t setup_ns;	  /* no_connection_reuse: set-up of the extra connections */
-	int64_t floor_ns;	  /* high_call_count: least round trip */
-	int64_t cp_ns;		  /* critical-path time of the evidence */
-	double threshold;	  /* the threshold that fired (ns, share, count or ratio) */
-	double share;		  /* llm_dominant: llm wall / run wall */
-	double in_tok, out_tok;	  /* prompt_heavy / context_pressure sums */
-	double worst_tok, window; /* context_pressure: largest prompt, the model's window */
-	size_t total; /* reuse: calls to the host; retries: attempts; repeats: requests */
-	int status;   /* rate_limited/retry_storm: the last failing status, 0 = no response */
-	int32_t pid;  /* sequential: the process */
-	uint32_t tid; /* sequential: the thread */
+	double threshold;   /* the threshold that fired (ns, share, count or ratio) */
+	int64_t span_ns;    /* sequential: first start .. last end; llm_dominant: llm wall */
+	int64_t longest_ns; /* sequential: longest call; slow_*: worst value */
+	int64_t gap_ns;	    /* sequential: largest gap; rate_limited/retry: backoff time */
+	size_t total;	    /* reuse: calls to the host; retries: attempts; repeats: requests */
+	union {		    /* by kind */
+		struct {    /* sequential_llm */
+			int32_t pid;  /* the process */
+			uint32_t tid; /* the thread */
+		};
+		double share;		  /* llm_dominant: llm wall / run wall */
+		struct {		  /* high_call_count */
+			int64_t floor_ns; /* least round trip */
+			int64_t cp_ns;	  /* critical-path time of the evidence */
+		};
+		struct {			  /* prompt_heavy / context_pressure */
+			double in_tok, out_tok;	  /* sums */
+			double worst_tok, window; /* context_pressure: largest prompt, the window */
+		};
+		int64_t setup_ns; /* no_connection_reuse: set-up of the extra connections */
+		struct {	  /* rate_limited / retry_storm */
+			int64_t failed_ns; /* time in failed attempts */
+			int status;	   /* the last failing status, 0 = no response */
+		};
+	};
 };
 
 /* Findings of one kind at one call site (endpoint, stack and agent of the site exchange). */
