@@ -296,55 +296,73 @@ static void reaped(pid_t pid, int st, int64_t t0)
 	ap_tls.guard--;
 }
 
-/* waitpid, wait, wait3 and wait4 share this: the real call with our own status word (so the
- * caller's is untouched when nothing was reaped, like glibc), then the event. A stopped or
- * continued child (WUNTRACED, WCONTINUED) was not reaped and gives no event. */
-#define WAIT_WRAPPER(real_call, status)                           \
-	do {                                                      \
-		int64_t t0;                                       \
-		pid_t rc;                                         \
-		int st = 0, err;                                  \
-		if (!own_process())                               \
-			return real_call(status);                 \
-		t0 = ap_now();                                    \
-		rc = real_call(&st);                              \
-		err = errno;                                      \
-		if (status && rc > 0)                             \
-			*status = st;                             \
-		if (rc > 0 && (WIFEXITED(st) || WIFSIGNALED(st))) \
-			reaped(rc, st, t0);                       \
-		errno = err;                                      \
-		return rc;                                        \
-	} while (0)
+/* After the real waitpid, wait, wait3 or wait4 (called with our own status word st, so that the
+ * caller's is untouched when nothing was reaped, like glibc): the caller's status, then the
+ * event. A stopped or continued child (WUNTRACED, WCONTINUED) was not reaped: no event. */
+static pid_t wait_done(pid_t rc, int st, int *status, int64_t t0)
+{
+	int err = errno;
+
+	if (status && rc > 0)
+		*status = st;
+	if (rc > 0 && (WIFEXITED(st) || WIFSIGNALED(st)))
+		reaped(rc, st, t0);
+	errno = err;
+	return rc;
+}
 
 AP_EXPORT pid_t waitpid(pid_t pid, int *status, int options)
 {
-#define CALL(sp) AP_REAL(waitpid)(pid, sp, options)
-	WAIT_WRAPPER(CALL, status);
-#undef CALL
+	int64_t t0;
+	pid_t rc;
+	int st = 0;
+
+	if (!own_process())
+		return AP_REAL(waitpid)(pid, status, options);
+	t0 = ap_now();
+	rc = AP_REAL(waitpid)(pid, &st, options);
+	return wait_done(rc, st, status, t0);
 }
 
 AP_EXPORT pid_t wait(int *status)
 {
-#define CALL(sp) AP_REAL(wait)(sp)
-	WAIT_WRAPPER(CALL, status);
-#undef CALL
+	int64_t t0;
+	pid_t rc;
+	int st = 0;
+
+	if (!own_process())
+		return AP_REAL(wait)(status);
+	t0 = ap_now();
+	rc = AP_REAL(wait)(&st);
+	return wait_done(rc, st, status, t0);
 }
 
 AP_EXPORT pid_t __wait(int *) __attribute__((alias("wait")));
 
 AP_EXPORT pid_t wait3(int *status, int options, struct rusage *usage)
 {
-#define CALL(sp) AP_REAL(wait3)(sp, options, usage)
-	WAIT_WRAPPER(CALL, status);
-#undef CALL
+	int64_t t0;
+	pid_t rc;
+	int st = 0;
+
+	if (!own_process())
+		return AP_REAL(wait3)(status, options, usage);
+	t0 = ap_now();
+	rc = AP_REAL(wait3)(&st, options, usage);
+	return wait_done(rc, st, status, t0);
 }
 
 AP_EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *usage)
 {
-#define CALL(sp) AP_REAL(wait4)(pid, sp, options, usage)
-	WAIT_WRAPPER(CALL, status);
-#undef CALL
+	int64_t t0;
+	pid_t rc;
+	int st = 0;
+
+	if (!own_process())
+		return AP_REAL(wait4)(pid, status, options, usage);
+	t0 = ap_now();
+	rc = AP_REAL(wait4)(pid, &st, options, usage);
+	return wait_done(rc, st, status, t0);
 }
 
 /* waitid reports through siginfo: an exited, killed or dumped child, unless WNOWAIT left it
@@ -357,7 +375,8 @@ AP_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 	if (!own_process() || !info || (options & WNOWAIT))
 		return AP_REAL(waitid)(idtype, id, info, options);
 	t0 = ap_now();
-	info->si_pid = 0; /* WNOHANG with nothing to report leaves it 0 (POSIX asks callers to) */
+	/* the kernel fills *info on success (si_pid 0 when WNOHANG found nothing); we write nothing
+	 */
 	rc = AP_REAL(waitid)(idtype, id, info, options);
 	err = errno;
 	if (rc == 0 && info->si_pid > 0 &&
