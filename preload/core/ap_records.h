@@ -80,7 +80,12 @@ enum ap_proc_kind {
 	AP_PEV_EXIT = 5
 };
 
-enum ap_counter_kind { AP_CNT_RSS_BYTES = 1, AP_CNT_CPU_USER_NS = 2, AP_CNT_CPU_SYS_NS = 3 };
+enum ap_counter_kind {
+	AP_CNT_RSS_BYTES = 1,	  /* resident set size at a flush point (/proc/self/statm) */
+	AP_CNT_CPU_USER_NS = 2,	  /* cumulative */
+	AP_CNT_CPU_SYS_NS = 3,	  /* cumulative */
+	AP_CNT_PEAK_RSS_BYTES = 4 /* the kernel's peak resident set size (ru_maxrss), at the end */
+};
 
 enum ap_diag_code {
 	AP_DIAG_OPAQUE_TLS = 1,	  /* TLS seen on a socket without SSL_* calls (static OpenSSL) */

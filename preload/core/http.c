@@ -1,5 +1,8 @@
 /* http.c: incremental HTTP/1.1 exchange parser (both directions) with SSE/NDJSON/JSON scanning. */
 #include <string.h>
+#if defined(__x86_64__)
+#include <sys/platform/x86.h>
+#endif
 #if defined(__x86_64__) || defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -671,10 +674,9 @@ static int have_avx2(void)
 {
 	static int known = -1;
 
-	if (known < 0) {
-		__builtin_cpu_init();
-		known = __builtin_cpu_supports("avx2") ? 1 : 0;
-	}
+	if (known < 0) /* what the dynamic loader found at start-up: no CPUID of ours, and no
+			  constructor of libgcc's (__builtin_cpu_supports) in every process */
+		known = CPU_FEATURE_ACTIVE(AVX2) ? 1 : 0;
 	return known;
 }
 #endif

@@ -108,6 +108,8 @@ struct ap_runtime {
 	struct ap_conn *conns;	  /* AP_CONN_MAX entries, mmap'ed */
 	struct ap_http_env http_env;
 	int opaque_tls_reported;
+	int init_argc;	  /* the arguments glibc passed our constructor (the process's argv); */
+	char **init_argv; /* NULL when start-up ran earlier, from another library's constructor */
 };
 
 extern struct ap_runtime ap_rt;

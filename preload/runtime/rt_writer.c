@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -51,6 +52,10 @@ struct writer {
 	int proc_written;    /* the process record is in a segment */
 	int compacted;	     /* the final flush replaced the file by its compact copy */
 	int hdr_written;     /* the file header is on disk (files without a mapped segment) */
+	int record_only;     /* the private segment was made for nothing but start and end */
+	int in_proclog;	     /* the final flush appended our records to the process log */
+	int to_proclog;	     /* this flush offers its one frame to the process log first */
+	int quiet_seg_used;  /* quiet_seg (below) has been handed out */
 	uint64_t frames_end; /* file offset for the next frame (mirrors seg->frames_end) */
 	dev_t dev;	     /* identity of our file, checked at every reopen */
 	ino_t ino;
@@ -96,7 +101,22 @@ static ssize_t read_file(const char *path, char *buf, size_t cap)
 	return n;
 }
 
-/* Fill proc_rec with exe and argv (secrets redacted), read from /proc at init. */
+/* The constructor's argv laid out as /proc/self/cmdline has it (each argument and its NUL),
+ * cut at cap bytes as a read of cap bytes would cut it. */
+static ssize_t argv_bytes(char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (int i = 0; i < ap_rt.init_argc && ap_rt.init_argv[i] && o < cap; i++) {
+		size_t len = strlen(ap_rt.init_argv[i]) + 1, k = len < cap - o ? len : cap - o;
+
+		memcpy(out + o, ap_rt.init_argv[i], k);
+		o += k;
+	}
+	return (ssize_t)o;
+}
+
+/* Fill proc_rec with exe and argv (secrets redacted), read at init. */
 static void capture_identity(void)
 {
 	struct ap_process *p = &proc_rec.u.process;
@@ -108,7 +128,8 @@ static void capture_identity(void)
 	ap_record_init(&proc_rec, AP_REC_PROCESS);
 	n = readlink("/proc/self/exe", p->exe, sizeof(p->exe) - 1);
 	p->exe[n > 0 ? n : 0] = 0;
-	n = read_file("/proc/self/cmdline", cmd, sizeof(cmd) - 1);
+	n = ap_rt.init_argv ? argv_bytes(cmd, sizeof(cmd) - 1)
+			    : read_file("/proc/self/cmdline", cmd, sizeof(cmd) - 1);
 	for (i = 0; n > 0 && i < n;) {
 		char arg[AP_STR_ARGV];
 		size_t len = strnlen(cmd + i, (size_t)(n - i));
@@ -502,6 +523,10 @@ static struct ap_seg_header *map_file(int fd, int fresh)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* The private segment of a process that ends with nothing but its start and end records: zero
+ * pages of our own, faulted in only where the records land. */
+static uint8_t quiet_seg[AP_SEG_BYTES] __attribute__((aligned(4096)));
+
 /* Create the segment: the file's own (durable) when possible, private memory otherwise (the
  * file is then written by flushes only). want_file 0: private straight away (a process that
  * only has its start and end to write). Called by the one thread that won w.creating. */
@@ -549,7 +574,14 @@ static struct ap_seg_header *seg_create(int want_file)
 		}
 	}
 	if (!h) {
-		h = map_anon(AP_SEG_BYTES);
+		w.record_only = !want_file && w.file_state == 0;
+		if (w.record_only && !w.quiet_seg_used) {
+			w.quiet_seg_used =
+				1; /* static storage: no system call for a quiet process */
+			h = (struct ap_seg_header *)quiet_seg;
+		} else {
+			h = map_anon(AP_SEG_BYTES);
+		}
 		if (!h)
 			return NULL;
 		w.seg_private = 1;
@@ -751,6 +783,49 @@ static void diag_into(struct ap_seg_header *h, unsigned code, const char *msg)
 	put_record(h, &r);
 }
 
+/*
+ * The process log: a process that ends with nothing but its start and end records (a shell's
+ * /bin/true, a helper that never touched the network) appends them to one shared file,
+ * agentprof.procs.zst, instead of creating a file of its own. Creating an inode costs more than
+ * the whole fork+exec of a short program on some filesystems (130-180 us of CPU on ext4 here,
+ * against 3 us for this append). Each unit is a file header and one frame, written with one
+ * O_APPEND writev, so concurrent appenders never interleave and the file stays a sequence of
+ * whole units (docs/FORMAT.md "The process log"). A log that is not a plain private file of
+ * ours, or has grown past PROCLOG_MAX, is left alone: the process writes its own file.
+ */
+#define PROCLOG_NAME "agentprof.procs.zst"
+#define PROCLOG_MAX  (256ull << 20)
+
+static int append_proclog(const uint8_t *frame, size_t z)
+{
+	char path[sizeof(ap_rt.file_path)];
+	uint8_t hdr[AP_HEADER_SIZE];
+	struct iovec iov[2] = {{hdr, sizeof(hdr)}, {(void *)frame, z}};
+	struct stat st;
+	ssize_t k;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/" PROCLOG_NAME, ap_rt.cfg.out_dir) >=
+	    sizeof(path))
+		return -1;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    st.st_nlink != 1 || (st.st_mode & (S_IRWXG | S_IRWXO)) ||
+	    (uint64_t)st.st_size > PROCLOG_MAX) {
+		AP_REAL(close)(fd);
+		return -1;
+	}
+	ap_encode_file_header(hdr, sizeof(hdr));
+	k = AP_REAL(writev)(fd, iov, 2);
+	AP_REAL(close)(fd);
+	if (k != (ssize_t)(sizeof(hdr) + z))
+		return -1; /* a short unit is damage the reader skips; our own file gets them all */
+	ap_strlcpy(ap_rt.file_path, path, sizeof(ap_rt.file_path));
+	return 0;
+}
+
 /* Write one slot as a frame and empty it. 0 on success, -1 to stop this flush. */
 static int flush_slot(struct ap_seg_header *h, uint32_t s, int *fd)
 {
@@ -768,6 +843,16 @@ static int flush_slot(struct ap_seg_header *h, uint32_t s, int *fd)
 		z = n ? make_frame(n, &frame) : 0;
 		if (n && !z)
 			return -1; /* no memory for the compressor: keep the slot */
+		if (z && w.to_proclog) {
+			if (!dir_is_safe(ap_rt.cfg.out_dir)) {
+				w.file_state = -1;
+				return -1;
+			}
+			if (append_proclog(frame, z) == 0) {
+				w.in_proclog = 1;
+				z = 0; /* written */
+			}
+		}
 		if (z) {
 			if (open_for_flush(fd) < 0)
 				return -1;
@@ -812,15 +897,18 @@ static int flush_slot(struct ap_seg_header *h, uint32_t s, int *fd)
 	return 0;
 }
 
-/* Counters at flush points: resident set size and CPU time. */
-static void counters(struct ap_seg_header *h, int64_t now)
+/* Counters at flush points: resident set size and CPU time. The last flush takes the peak
+ * resident set size from getrusage, which it calls anyway, instead of sampling statm (three
+ * system calls that cost a short process more than everything else it records). */
+static void counters(struct ap_seg_header *h, int64_t now, int final)
 {
 	struct ap_record r;
 	struct rusage ru;
 	char statm[128];
-	ssize_t n;
+	ssize_t n = 0;
 
-	n = read_file("/proc/self/statm", statm, sizeof(statm) - 1);
+	if (!final)
+		n = read_file("/proc/self/statm", statm, sizeof(statm) - 1);
 	if (n > 0) {
 		long pages = 0, rss = 0;
 		statm[n] = 0;
@@ -843,6 +931,11 @@ static void counters(struct ap_seg_header *h, int64_t now)
 		r.u.counter.value =
 			ru.ru_stime.tv_sec * 1000000000ll + ru.ru_stime.tv_usec * 1000ll;
 		put_record(h, &r);
+		if (final) {
+			r.u.counter.kind = AP_CNT_PEAK_RSS_BYTES;
+			r.u.counter.value = (int64_t)ru.ru_maxrss * 1024; /* KiB on Linux */
+			put_record(h, &r);
+		}
 	}
 }
 
@@ -927,6 +1020,16 @@ static void compact_file(void)
 	unlink(tmp);
 }
 
+/* How many slots hold records. */
+static int used_slots(struct ap_seg_header *h)
+{
+	int n = 0;
+
+	for (uint32_t s = 0; s < AP_SEG_SLOTS; s++)
+		n += __atomic_load_n(&h->slot[s].cursor, __ATOMIC_ACQUIRE) != 0;
+	return n;
+}
+
 /* The flush itself; the caller holds the flush flag. */
 static void flush_held(int final)
 {
@@ -941,7 +1044,7 @@ static void flush_held(int final)
 	if (final ||
 	    (!w.last_err && now - atomic_load(&ap_rt.last_counters_ns) >= ap_rt.cfg.flush_ns)) {
 		atomic_store(&ap_rt.last_counters_ns, now);
-		counters(h, now);
+		counters(h, now, final);
 	}
 	if (final && (atomic_load(&ap_rt.dropped) || w.last_err)) {
 		char msg[200];
@@ -955,6 +1058,8 @@ static void flush_held(int final)
 	act = __atomic_load_n(&h->active, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&h->slot[act].cursor, __ATOMIC_ACQUIRE))
 		seg_rotate(h, act); /* seal what the active slot holds (if a slot is free) */
+	w.to_proclog = final == 2 && w.record_only && w.file_state == 0 && !w.last_err &&
+		       used_slots(h) == 1;
 	for (uint32_t i = 1; i <= AP_SEG_SLOTS; i++) {
 		uint32_t s = (act + i) % AP_SEG_SLOTS;
 
@@ -1082,6 +1187,9 @@ void ap_writer_after_fork_child(void)
 	w.proc_written = 0;
 	w.compacted = 0;
 	w.hdr_written = 0;
+	w.record_only = 0;
+	w.in_proclog = 0;
+	w.quiet_seg_used = 0; /* the child's copy of it is the child's */
 	w.last_err = 0;
 	ap_rt.file_path[0] = 0;
 }

@@ -2,8 +2,8 @@
 # t25_cheap_children: a profiled process that makes no tracked call stays cheap: libnghttp2,
 # libunwind and zlib are not mapped while it runs (they load at the first HTTP/2 connection,
 # stack or compressed body), and its file at exit is the header plus one zstd frame of a stored
-# block with a content checksum (no compressor set up for a few hundred bytes), which zstd and
-# the viewer read. A process with more records than one stored block holds still gets a
+# block with a content checksum (no compressor set up for a few hundred bytes), appended to the
+# process log (no file of its own), which zstd and the viewer read. A process with more records than one stored block holds still gets a
 # compressed frame. A renamed copy of the library does not inline-hook its own SSL_* wrappers.
 . "$(dirname "$0")/lib.sh"
 
@@ -30,12 +30,14 @@ eq "renamed library: capstone not loaded (no inline hooks on ourselves)" \
 	"$(grep -c 'file=libcapstone' "$W/renamed.ld")" 0
 ge "renamed library: the loader trace was read" "$(grep -c 'renamed-profiler.so' "$W/renamed.ld")" 1
 
-# the short child's file: header, then a stored-block frame
+# the short child creates no file: its start and end go to the process log as a header and
+# one stored-block frame
 run_prof "$W/kid" "$W/kid" /bin/sh -c '/bin/true; exit 3'
 eq "sh -c 'true; exit 3': exit status unchanged" "$(cat "$W/kid.rc")" 3
-F=$(span_files "$W/kid" | grep '/agentprof\.true\.' | head -1)
+eq "true created no file of its own" "$(span_files "$W/kid" | grep -c '/agentprof\.true\.')" 0
+F=$(span_files "$W/kid" | grep '/agentprof\.procs\.zst$' | head -1)
 if [ -n "$F" ]; then
-	ok "true wrote its own file"
+	ok "true's records are in the process log"
 	# bytes 24..: zstd magic 28 b5 2f fd, descriptor a4, 4-byte size, block header (type bits 1-2)
 	hdr=$(od -An -tx1 -j24 -N12 "$F" | tr -d ' \n')
 	eq "frame magic after the 24-byte header" "${hdr:0:8}" 28b52ffd
@@ -45,7 +47,7 @@ if [ -n "$F" ]; then
 		zstd -tq "$F" && ok "zstd -t verifies the stored-block frame" || fail "zstd -t" "$F"
 	fi
 else
-	fail "true wrote its own file" "$(ls "$W/kid")"
+	fail "true's records are in the process log" "$(ls "$W/kid")"
 fi
 ap_export "$W/kid" "$W/kid.jsonl"
 check_py "$W/kid.jsonl" <<'PY'
@@ -76,7 +78,7 @@ frames() {
 F=$(span_files "$W/many" | head -1)
 fr=$([ -n "$F" ] && frames "$F")
 eq "one flush of 60 exchanges: one compressed frame" "$fr" zstd
-eq "the short child's file: one stored-block frame" "$(frames "$(span_files "$W/kid" | grep '/agentprof\.true\.' | head -1)")" raw
+eq "the short child's unit in the process log: one stored-block frame" "$(frames "$(span_files "$W/kid" | grep '/agentprof\.procs\.zst$' | head -1)")" raw
 ap_export "$W/many" "$W/many.jsonl"
 check_py "$W/many.jsonl" <<'PY'
 x = [r for r in A if r.get("kind") == "exchange" and r.get("path") == "/v1/chat/completions"]

@@ -43,7 +43,8 @@ fi
 # children profiled by default, AGENTPROF_CHILDREN=0 opts out
 run_prof "$W/c1" "$W/c1" -- /bin/sh -c 'sh -c true; /bin/true'
 run_prof "$W/c0" "$W/c0" AGENTPROF_CHILDREN=0 -- /bin/sh -c 'sh -c true; /bin/true'
-ge "children profiled by default (files: sh, sh, true)" "$(span_files "$W/c1" | wc -l)" 3
+dump_spans "$W/c1" "$W/c1.dump"
+ge "children profiled by default (process records: sh, sh, true)" "$(grep -c '"rec":"process"' "$W/c1.dump")" 3
 eq "AGENTPROF_CHILDREN=0: only the first process writes a file" "$(span_files "$W/c0" | wc -l)" 1
 eq "AGENTPROF_CHILDREN=0: exit status unchanged" "$(cat "$W/c0.rc")" 0
 

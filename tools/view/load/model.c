@@ -331,7 +331,7 @@ static void add_counter(struct ld *l, const struct ap_counter *r)
 	ep(l, r->time_ns); /* extends last_seen */
 	if (r->value < 0)
 		return;
-	if (r->kind == AP_CNT_RSS_BYTES)
+	if (r->kind == AP_CNT_RSS_BYTES || r->kind == AP_CNT_PEAK_RSS_BYTES)
 		dst = &p->peak_rss;
 	else if (r->kind == AP_CNT_CPU_USER_NS)
 		dst = &p->cpu_user_ns;
