@@ -22,7 +22,7 @@ if ! ap_export "$W/p" "$W/p.jsonl"; then
 	finish
 fi
 dump_spans "$W/p" "$W/p.dump"
-PPID_PY=$(grep '"rec":"process"' "$W/p.dump" | grep python | head -1 | sed 's/.*"pid":\([0-9]*\).*/\1/')
+PPID_PY=$(grep '"rec":"process"' "$W/p.dump" | grep '"exe":"[^"]*python' | head -1 | sed 's/.*"pid":\([0-9]*\).*/\1/')
 export PPID_PY
 AP_CHILD_PIDS=$(cat "$W/child.pids" 2>/dev/null) check_py "$W/p.jsonl" <<'PY'
 import os

@@ -71,7 +71,9 @@ eq "launcher: group-writable dir refused" "$?" 2
 eq "launcher --unsafe-out: runs the command" "$?" 5
 grep -q 'warning: output directory.*unsafe' "$W/l3.err" && ok "launcher --unsafe-out: warns" ||
 	fail "launcher --unsafe-out: warns" "$(head -c 300 "$W/l3.err")"
-eq "launcher --unsafe-out: the preload accepted it too" "$(find "$O" -type f | wc -l)" 2
+dump_spans "$O" "$W/l3.dump"
+eq "launcher --unsafe-out: the preload accepted it too (its sh recorded, exit 5)" \
+	"$(grep '"rec":"process_end"' "$W/l3.dump" | grep -c '"exit_code":5')" 1
 "$AP_LAUNCHER" run -o "$W/fresh" --no-summary -- /bin/true 2>"$W/l4.err"
 eq "launcher: a new dir is created 0700" "$(stat -c %a "$W/fresh")" 700
 eq "launcher: and used" "$(find "$W/fresh" -type f | wc -l)" 1
