@@ -3,7 +3,8 @@
 # preload (BASE), under a build of current main (MAIN, if given) and under this build, in turn,
 # REPS times each; the median CPU-time (getrusage of the children, user + system) ratio of each
 # build over plain, the 16-thread row as a throughput ratio (plain wall / preloaded wall), and
-# the instructions the preload adds per small exchange (callgrind, marginal: (I(2N) - I(N)) / N).
+# the instructions the preload adds per small exchange and per SSE event (callgrind, marginal:
+# (I(2N) - I(N)) / N), and the CPU microseconds of one profiled fork+exec.
 # Usage: BASE=lib MAIN=lib scripts/bench-table.sh   (missing builds print "-")
 #        MAIN_REF=main scripts/bench-table.sh    (builds the preload of that git ref for MAIN)
 set -u
@@ -45,6 +46,7 @@ start "$OUT/plain.port" "$OUT/bw" serve
 start "$OUT/tls.port" "$OUT/bw" serve "$OUT/cert/server.pem" "$OUT/cert/server.key"
 start "$OUT/sse.port" "$OUT/bio" llm-server 100000
 start "$OUT/llm.port" "$OUT/bio" llm-server 20
+start "$OUT/sse50.port" "$OUT/bio" llm-server 50000
 if [ -x build/targets/bench_calls ]; then
 	build/targets/bench_calls serve-stream "$OUT/stream.port" 1073741824 &
 	PIDS="$PIDS $!"
@@ -93,9 +95,14 @@ def verdict():
     ok = v >= float(target) if mode == "tput" else v <= float(target)
     return "ok" if ok else ("UNDER" if mode == "tput" else "OVER")
 bad = [n for n, r in res.items() if any(x[2] for x in r)]
-print("%-46s %8s %8s %8s   %s %s%s" % (label, ratio("base"), ratio("main"), ratio("new"),
+per = ""
+if os.environ.get("PER_N"):  # CPU microseconds each of PER_N units costs, plain and under new
+    n = float(os.environ["PER_N"])
+    per = "  (%s: %.0f us plain, %.0f us new)" % (os.environ.get("PER_WHAT", "each"),
+                                                  med["plain"][0] / n * 1e6, med["new"][0] / n * 1e6)
+print("%-46s %8s %8s %8s   %s %s%s%s" % (label, ratio("base"), ratio("main"), ratio("new"),
       ("target >= %sx" if mode == "tput" else "target <= %sx") % target, verdict(),
-      ("  (nonzero exit: %s)" % ",".join(bad)) if bad else ""))
+      ("  (nonzero exit: %s)" % ",".join(bad)) if bad else "", per))
 PY
 }
 
@@ -120,20 +127,37 @@ added() {
 		'BEGIN { if (a == "" || b == "") print "?"; else printf "+%.0f", ((b - a) - (p2 - p1)) / 500 }'
 }
 
+# per_event LIB: instructions the preload adds per SSE event (marginal over 50k -> 100k events)
+per_event() {
+	local l=$1 p1 p2 a b
+	[ -n "$l" ] || { echo "-"; return; }
+	p1=$(icount "" "$OUT/bio" llm-sse "$SSE50P")
+	p2=$(icount "" "$OUT/bio" llm-sse "$SSEP")
+	a=$(icount "$l" "$OUT/bio" llm-sse "$SSE50P")
+	b=$(icount "$l" "$OUT/bio" llm-sse "$SSEP")
+	awk -v p1="$p1" -v p2="$p2" -v a="$a" -v b="$b" \
+		'BEGIN { if (a == "" || b == "") print "?"; else printf "%.0f", ((b - a) - (p2 - p1)) / 50000 }'
+}
+
 PT=$(cat "$OUT/tls.port")
 PP=$(cat "$OUT/plain.port")
 SSEP=$(cat "$OUT/sse.port")
+SSE50P=$(cat "$OUT/sse50.port")
 LLMP=$(cat "$OUT/llm.port")
 echo "== issue-15 table: CPU-time ratio with / without the preload (median of $REPS, one run)"
 printf '%-46s %8s %8s %8s\n' "workload" "original" "main" "new"
 measure "3,000 TLS LLM calls, C client" 1.10 cpu "$OUT/bw" client "$PT" 1 1 3000
 measure "16 threads x 250 small LLM calls (throughput)" 0.90 tput "$OUT/bw" client "$PP" 0 16 250
 measure "100k SSE events (one stream)" 1.20 cpu "$OUT/bio" llm-sse "$SSEP"
-measure "1,000 short children from a shell" 1.50 cpu /bin/sh "$OUT/kids.sh"
+PER_N=1000 PER_WHAT="per fork+exec, target <= 300 us" measure "1,000 short children from a shell" 1.50 cpu /bin/sh "$OUT/kids.sh"
 if [ -s "$OUT/stream.port" ]; then
 	measure "1 GiB streamed download" 1.05 cpu build/targets/bench_calls download "$(cat "$OUT/stream.port")"
 fi
 if command -v valgrind >/dev/null; then
+	sw=$(per_event "$NEW")
+	printf '%-46s %8s %8s %8s   target <= 300 %s\n' "instructions per SSE event (callgrind)" \
+		"$(per_event "$BASE")" "$(per_event "$MAIN")" "$sw" \
+		"$(awk -v n="$sw" 'BEGIN { print (n != "?" && n <= 300) ? "ok" : "OVER" }')"
 	nw=$(added "$NEW")
 	printf '%-46s %8s %8s %8s   target <= +3000 %s\n' "instructions added per small HTTP exchange" \
 		"$(added "$BASE")" "$(added "$MAIN")" "$nw" \
