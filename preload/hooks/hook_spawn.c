@@ -214,7 +214,7 @@ struct popen_slot {
 	int64_t t0;
 	char cmd[768];
 };
-static struct popen_slot popen_tab[POPEN_SLOTS];
+static struct popen_slot popen_tab[POPEN_SLOTS] AP_COLD_BSS;
 
 AP_EXPORT FILE *popen(const char *cmd, const char *mode)
 {

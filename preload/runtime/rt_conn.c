@@ -870,7 +870,7 @@ static void host_no_port(char *host, size_t cap, const char *src)
 static void conn_classify(struct ap_conn *c, const char *host, int port, const char *path,
 			  uint8_t *category, uint8_t *provider)
 {
-	const struct ap_rules *rules = ap_rt.cfg.have_rules ? &ap_rt.cfg.rules : NULL;
+	const struct ap_rules *rules = ap_rt.cfg.rules;
 
 	if (!c->cls_valid || c->cls_port != port || strcmp(c->cls_host, host) != 0) {
 		ap_classify_endpoint(rules, host, port, &c->cls);
@@ -917,7 +917,7 @@ static void identify(struct ap_conn *c, struct ap_exchange *x)
  * the path per exchange, unless the parser did it already; without one, from x alone. */
 static void classify(struct ap_conn *c, struct ap_exchange *x)
 {
-	const struct ap_rules *rules = ap_rt.cfg.have_rules ? &ap_rt.cfg.rules : NULL;
+	const struct ap_rules *rules = ap_rt.cfg.rules;
 
 	if (!c) {
 		ap_classify(rules, x->host, x->port, x->path[0] ? x->path : NULL, &x->category,

@@ -125,7 +125,7 @@ struct easy_slot {
 	int64_t t0;
 	pid_t pid;
 };
-static struct easy_slot easy_tab[EASY_SLOTS];
+static struct easy_slot easy_tab[EASY_SLOTS] AP_COLD_BSS;
 static pthread_mutex_t easy_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void ap_curl_transfer_started(void *easy, int64_t t0)

@@ -150,7 +150,7 @@ static struct {
 	atomic_int state; /* 0 free, 1 busy, 2 ready */
 	int local_port;
 	struct ap_exchange x;
-} closed[CLOSED_SLOTS];
+} closed[CLOSED_SLOTS] AP_COLD_BSS;
 /* 1 once a slot was ever used: until then (most processes) the table is never touched, so its
  * pages are never faulted in, at exit or in a fork child */
 static atomic_int closed_used;

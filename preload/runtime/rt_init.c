@@ -147,7 +147,8 @@ static void parse_out(struct ap_config *cfg)
 static void parse_rules(struct ap_config *cfg)
 {
 	const char *path = env("AGENTPROF_RULES");
-	static char text[65536];
+	static char text[65536] AP_COLD_BSS;
+	static struct ap_rules rules AP_COLD_BSS;
 	char err[160];
 	ssize_t n = 0, r;
 	struct stat sb;
@@ -180,11 +181,11 @@ static void parse_rules(struct ap_config *cfg)
 		ap_warn("AGENTPROF_RULES: %s is larger than 64 KiB; using built-in rules", path);
 		return;
 	}
-	if (ap_rules_parse(&cfg->rules, text, (size_t)n, err, sizeof(err)) < 0) {
+	if (ap_rules_parse(&rules, text, (size_t)n, err, sizeof(err)) < 0) {
 		ap_warn("AGENTPROF_RULES: %s: %s; using built-in rules", path, err);
 		return;
 	}
-	cfg->have_rules = 1;
+	cfg->rules = &rules;
 }
 
 /* AGENTPROF_UNWIND=libunwind (the default) or fp: how native stacks are walked. */
@@ -459,8 +460,7 @@ static void do_init(void)
 	if (!ap_rt.writer_ok || !ap_rt.conns)
 		goto out;
 	load_zlib(); /* the HTTP environment: body decoding (nghttp2: at the first h2 conn), */
-	if (ap_rt.cfg.have_rules) /* and the AGENTPROF_RULES classification rules */
-		ap_rt.http_env.rules = &ap_rt.cfg.rules;
+	ap_rt.http_env.rules = ap_rt.cfg.rules; /* and the AGENTPROF_RULES classification rules */
 	ap_inline_init();  /* inline hooks on a TLS library linked into the program */
 	ap_pystack_init(); /* Python stacks, when the host is CPython */
 	ap_metrics_start(&ap_rt.cfg.metrics);		 /* the one thread we may add (opt-in) */

@@ -216,7 +216,7 @@ int ap_env_has_preload(char *const envp[])
 extern char **environ;
 
 /* The LD_PRELOAD entry environ points to once cleaned in the constructor. */
-static char ld[AP_ENV_LD_MAX];
+static char ld[AP_ENV_LD_MAX] AP_COLD_BSS;
 
 /* The LD_PRELOAD value without libagentprof, into ld; 0 if nothing else is left. */
 static size_t ld_preload_without_us(const char *v, char *out)

@@ -337,10 +337,10 @@ struct site {
 	_Atomic(int) mod; /* index + 1 */
 };
 
-static struct ap_libapi mods[MOD_MAX];
+static struct ap_libapi mods[MOD_MAX] AP_COLD_BSS;
 static const void *mod_base[MOD_MAX];
 static int nmods;
-static struct site sites[SITE_SLOTS];
+static struct site sites[SITE_SLOTS] AP_COLD_BSS;
 static pthread_mutex_t resolve_lock = PTHREAD_MUTEX_INITIALIZER;
 static const struct ap_libapi empty_api;
 

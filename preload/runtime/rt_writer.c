@@ -159,8 +159,8 @@ void ap_writer_init(void)
 /* The staging and output buffers of a flush: static zero storage, so a page costs a fault only
  * when a flush first writes it, and no mmap call (a short process flushes once, at exit).
  * Called with the flush flag held. */
-static uint8_t stage_buf[STAGE_BYTES] __attribute__((aligned(64)));
-static uint8_t zout_buf[ZSTD_COMPRESSBOUND(STAGE_BYTES)] __attribute__((aligned(64)));
+static uint8_t stage_buf[STAGE_BYTES] AP_COLD_BSS __attribute__((aligned(64)));
+static uint8_t zout_buf[ZSTD_COMPRESSBOUND(STAGE_BYTES)] AP_COLD_BSS __attribute__((aligned(64)));
 
 static int ensure_buffers(void)
 {
@@ -525,7 +525,7 @@ static struct ap_seg_header *map_file(int fd, int fresh)
 
 /* The private segment of a process that ends with nothing but its start and end records: zero
  * pages of our own, faulted in only where the records land. */
-static uint8_t quiet_seg[AP_SEG_BYTES] __attribute__((aligned(4096)));
+static uint8_t quiet_seg[AP_SEG_BYTES] AP_COLD_BSS __attribute__((aligned(4096)));
 
 /* Create the segment: the file's own (durable) when possible, private memory otherwise (the
  * file is then written by flushes only). want_file 0: private straight away (a process that
