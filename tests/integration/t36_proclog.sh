@@ -36,6 +36,14 @@ check("race: the viewer shows the 200 true, each with exit code 0 and its parent
       len(t) == 200 and all(p.get("exit_code") == 0 and p.get("ppid") for p in t), str(len(t)))
 check("race: 200 distinct pids", len({p["pid"] for p in t}) == 200, str(len({p["pid"] for p in t})))
 PY
+# the summary: the root (xargs) is the first row, not a quiet child from the log read first,
+# and every true nests under the shell that started it (parents linked by pid and start)
+timeout 20 "$AP_VIEW" summary --limit 0 "$D" >"$D.sum" 2>/dev/null
+rows=$(sed -n '/^Processes/,/^$/p' "$D.sum" | tail -n +3)
+# (a row's command follows the tool column after two spaces, plus two per level of nesting)
+eq "race: the first process row is the root, xargs" "$(echo "$rows" | head -1 | grep -c '[0-9]  xargs ')" 1
+eq "race: no true at the top level of the tree" "$(echo "$rows" | grep -c '[0-9]  /bin/true$')" 0
+eq "race: 200 true nested two levels deep (xargs, sh)" "$(echo "$rows" | grep -c '[0-9]      /bin/true$')" 200
 zstd -tq "$D/agentprof.procs.zst" 2>/dev/null && ok "race: zstd -t verifies every frame of the log" ||
 	fail "race: zstd -t verifies every frame of the log" "$(zstd -t "$D/agentprof.procs.zst" 2>&1 | tail -1)"
 

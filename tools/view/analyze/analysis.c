@@ -594,6 +594,12 @@ size_t procs_tree_order(const struct vrun *r, int32_t *order, int *depth)
 
 /* --- process folding ------------------------------------------------------------------------ */
 
+/* 1 if p started before q (a start that is not known counts as the latest). */
+static int started_before(const struct vproc *p, const struct vproc *q)
+{
+	return p->start != UNK && (q->start == UNK || p->start < q->start);
+}
+
 void pfold_build(const struct run *run, struct pfold *pf)
 {
 	size_t n = run->n_procs;
@@ -619,10 +625,15 @@ void pfold_build(const struct run *run, struct pfold *pf)
 	for (size_t i = 0; i < run->n_spans; i++)
 		if (run->spans[i].proc >= 0)
 			pf->work[pf->chain[run->spans[i].proc]]++;
-	for (size_t i = 0; i < n; i++)
-		if (pf->chain[i] == (int32_t)i && pf->work[i] > best) {
+	/* the agent: the exec chain with the most work; among equals, the one that started first
+	 * (when nothing worked, the root of the tree, not whichever file was read first) */
+	for (size_t i = 0, root = 0; i < n; i++)
+		if (pf->chain[i] == (int32_t)i &&
+		    (pf->work[i] > best ||
+		     (pf->work[i] == best && started_before(&run->procs[i], &run->procs[root])))) {
 			best = pf->work[i];
 			pf->agent = pf->last[i];
+			root = i;
 		}
 	{
 		uint8_t *busy = xcalloc(n + 1, 1); /* per chain root: it or a descendant works */

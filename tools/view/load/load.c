@@ -588,25 +588,74 @@ static void link_exchanges(struct run *run)
 	sort_exchanges(run);
 }
 
-/* Parent by ppid (the latest image of that pid started before the child), exec chains by pid. */
+/* Processes with a start, ordered by (pid, start, index): each pid's images in time order. */
+static const struct run *by_pid_run;
+
+static int cmp_pid_start(const void *a, const void *b)
+{
+	const struct vproc *p = &by_pid_run->procs[*(const int32_t *)a];
+	const struct vproc *q = &by_pid_run->procs[*(const int32_t *)b];
+
+	if (p->pid != q->pid)
+		return p->pid < q->pid ? -1 : 1;
+	if (p->start != q->start)
+		return p->start < q->start ? -1 : 1;
+	return *(const int32_t *)a < *(const int32_t *)b ? -1 : 1;
+}
+
+/* The image of pid that started last at or before t, other than process self; among images
+ * that started at the same instant, the first one read. -1 if none. */
+static int32_t latest_image(const struct run *run, const int32_t *ix, size_t n, int64_t pid,
+			    int64_t t, int32_t self)
+{
+	size_t lo = 0, hi = n; /* first position after every (pid, start <= t) */
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct vproc *m = &run->procs[ix[mid]];
+
+		if (m->pid < pid || (m->pid == pid && m->start <= t))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo > 0 && run->procs[ix[lo - 1]].pid == pid) {
+		size_t b = lo - 1; /* the run of images that share the latest start */
+		int64_t s = run->procs[ix[b]].start;
+
+		while (b > 0 && run->procs[ix[b - 1]].pid == pid &&
+		       run->procs[ix[b - 1]].start == s)
+			b--;
+		for (size_t k = b; k < lo; k++)
+			if (ix[k] != self)
+				return ix[k];
+		lo = b; /* only self started then: the run before */
+	}
+	return -1;
+}
+
+/* Parent by ppid (the latest image of that pid started before the child), exec chains by pid:
+ * binary searches in the processes ordered by (pid, start), so a run of many short children
+ * (a shell loop in the process log) links in O(n log n). */
 static void link_procs(struct run *run)
 {
+	int32_t *ix = xmalloc((run->n_procs + 1) * sizeof(*ix));
+	size_t n = 0;
+
+	for (size_t i = 0; i < run->n_procs; i++)
+		if (run->procs[i].start != UNK)
+			ix[n++] = (int32_t)i;
+	by_pid_run = run;
+	qsort(ix, n, sizeof(*ix), cmp_pid_start);
 	for (size_t i = 0; i < run->n_procs; i++) {
 		struct vproc *p = &run->procs[i];
 
-		for (size_t j = 0; j < run->n_procs; j++) {
-			const struct vproc *q = &run->procs[j];
-
-			if (j == i || q->start == UNK || p->start == UNK || q->start > p->start)
-				continue;
-			if (q->pid == p->pid &&
-			    (p->exec_of < 0 || run->procs[p->exec_of].start < q->start))
-				p->exec_of = (int32_t)j;
-			if (q->pid == p->ppid &&
-			    (p->parent < 0 || run->procs[p->parent].start < q->start))
-				p->parent = (int32_t)j;
-		}
+		if (p->start == UNK)
+			continue;
+		p->exec_of = latest_image(run, ix, n, p->pid, p->start, (int32_t)i);
+		p->parent = latest_image(run, ix, n, p->ppid, p->start, (int32_t)i);
 	}
+	free(ix);
 	for (size_t i = 0; i < run->n_procs; i++) {
 		int32_t q = run->procs[i].exec_of;
 
