@@ -1,6 +1,9 @@
 /* codec.c: table-driven encoder and tolerant decoder for records; shared by preload and viewer. */
 #include <stddef.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "ap_codec.h"
 
@@ -413,8 +416,8 @@ size_t ap_encode_generic(uint8_t *buf, size_t cap, const struct ap_record *r)
 	 AP_STR_AGENT + 42 * 12)
 #define X_MAX_RECORD (1 + 3 + X_MAX_PAYLOAD)
 
-/* A varint at p (which has 10 bytes of room); returns the end. Values of 3 to 8 bytes (times,
- * ids) are spread into 7-bit groups by shifts and stored as one 8-byte word. */
+/* A varint at p (which has 10 bytes of room); returns the end. Longer values (times, ids,
+ * hashes) are spread into 7-bit groups by shifts and stored as one 8-byte word (+ 1 or 2). */
 static inline __attribute__((always_inline)) uint8_t *xv(uint8_t *p, uint64_t v)
 {
 	if (v < 0x80) {
@@ -427,25 +430,75 @@ static inline __attribute__((always_inline)) uint8_t *xv(uint8_t *p, uint64_t v)
 		return p + 2;
 	}
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	if (v < (1ull << 56)) {
-		unsigned n = (unsigned)(63 - __builtin_clzll(v)) / 7 + 1; /* bytes: 3..8 */
+	{
 		uint64_t w = (v & 0x7f) | (v << 1 & 0x7f00) | (v << 2 & 0x7f0000) |
 			     (v << 3 & 0x7f000000) | (v << 4 & 0x7f00000000) |
 			     (v << 5 & 0x7f0000000000) | (v << 6 & 0x7f000000000000) |
 			     (v << 7 & 0x7f00000000000000);
+		unsigned n, top;
 
-		w |= 0x8080808080808080ull & ((1ull << (8 * (n - 1))) - 1);
+		if (v < (1ull << 56)) {
+			n = (unsigned)(63 - __builtin_clzll(v)) / 7 + 1; /* bytes: 3..8 */
+			w |= 0x8080808080808080ull & ((1ull << (8 * (n - 1))) - 1);
+			memcpy(p, &w, 8);
+			return p + n;
+		}
+		w |= 0x8080808080808080ull;
 		memcpy(p, &w, 8);
-		return p + n;
+		top = (unsigned)(v >> 56); /* bits 56..63: one byte, two from bit 63 */
+		if (top < 0x80) {
+			p[8] = (uint8_t)top;
+			return p + 9;
+		}
+		p[8] = (uint8_t)(top | 0x80);
+		p[9] = 1;
+		return p + 10;
 	}
-#endif
+#else
 	while (v >= 0x80) {
 		*p++ = (uint8_t)(v | 0x80);
 		v >>= 7;
 	}
 	*p++ = (uint8_t)v;
 	return p;
+#endif
 }
+
+#ifdef __SSE2__
+/* String bytes at p: strnlen(s, size - 1) of them, found and copied 16 at a time (every string
+ * field's size is a multiple of 16, so no read leaves the field; the copy may write up to size
+ * bytes, which the field's room in X_MAX_PAYLOAD holds). Returns the length. */
+static inline __attribute__((always_inline)) size_t xstr_len(const char *s, size_t size)
+{
+	const __m128i zero = _mm_setzero_si128();
+
+	for (size_t i = 0; i < size; i += 16) {
+		unsigned m = (unsigned)_mm_movemask_epi8(
+			_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(s + i)), zero));
+		if (m) {
+			size_t n = i + (size_t)__builtin_ctz(m);
+			return n < size - 1 ? n : size - 1;
+		}
+	}
+	return size - 1;
+}
+
+static inline __attribute__((always_inline)) void xstr_copy(uint8_t *p, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i += 16)
+		_mm_storeu_si128((__m128i *)(p + i), _mm_loadu_si128((const __m128i *)(s + i)));
+}
+#else
+static inline size_t xstr_len(const char *s, size_t size)
+{
+	return strnlen(s, size - 1);
+}
+
+static inline void xstr_copy(uint8_t *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+}
+#endif
 
 /* Key of field num: one byte below field 16, two from there (field numbers stay below 2048). */
 #define XKEY(p, num, wt) xv(p, (uint64_t)(num) << 3 | (wt))
@@ -466,14 +519,15 @@ static inline __attribute__((always_inline)) uint8_t *xv(uint8_t *p, uint64_t v)
 		}                                                  \
 	} while (0)
 /* String: written when not empty, at most its size - 1 bytes (like str_len). */
-#define XS(p, num, arr)                                                    \
-	do {                                                               \
-		if ((arr)[0]) {                                            \
-			size_t n_ = strnlen((arr), sizeof(arr) - 1);       \
-			(p) = xv(XKEY(p, num, 2), n_);                     \
-			memcpy((p), (arr), n_);                            \
-			(p) += n_;                                         \
-		}                                                          \
+#define XS(p, num, arr)                                                       \
+	do {                                                                  \
+		_Static_assert(sizeof(arr) % 16 == 0, "string sizes: 16s");   \
+		if ((arr)[0]) {                                               \
+			size_t n_ = xstr_len((arr), sizeof(arr));             \
+			(p) = xv(XKEY(p, num, 2), n_);                        \
+			xstr_copy((p), (arr), n_);                            \
+			(p) += n_;                                            \
+		}                                                             \
 	} while (0)
 
 static size_t encode_exchange(uint8_t *buf, const struct ap_exchange *x)
