@@ -1,4 +1,5 @@
-/* codec.c: table-driven encoder and tolerant decoder for records; shared by preload and viewer. */
+/* codec.c: record encoder (table-driven, exchanges straight-line) and tolerant decoder; shared by
+ * preload and viewer. */
 #include <stddef.h>
 #include <string.h>
 #ifdef __SSE2__
@@ -411,8 +412,8 @@ size_t ap_encode_generic(uint8_t *buf, size_t cap, const struct ap_record *r)
  */
 
 /* Strings at their caps, every number at 10 bytes, keys at 2 bytes. */
-#define X_MAX_PAYLOAD                                                                        \
-	(AP_STR_METHOD + AP_STR_PATH + AP_STR_HOST + AP_STR_CTYPE + 2 * AP_STR_MODEL +        \
+#define X_MAX_PAYLOAD                                                                  \
+	(AP_STR_METHOD + AP_STR_PATH + AP_STR_HOST + AP_STR_CTYPE + 2 * AP_STR_MODEL + \
 	 AP_STR_AGENT + 42 * 12)
 #define X_MAX_RECORD (1 + 3 + X_MAX_PAYLOAD)
 
@@ -503,31 +504,31 @@ static inline void xstr_copy(uint8_t *p, const char *s, size_t n)
 /* Key of field num: one byte below field 16, two from there (field numbers stay below 2048). */
 #define XKEY(p, num, wt) xv(p, (uint64_t)(num) << 3 | (wt))
 /* Unsigned: written when nonzero. */
-#define XU(p, num, val)                                 \
-	do {                                            \
-		uint64_t v_ = (val);                    \
-		if (v_) {                               \
-			(p) = xv(XKEY(p, num, 0), v_);  \
-		}                                       \
+#define XU(p, num, val)                                \
+	do {                                           \
+		uint64_t v_ = (val);                   \
+		if (v_) {                              \
+			(p) = xv(XKEY(p, num, 0), v_); \
+		}                                      \
 	} while (0)
 /* Signed: written when known, zigzag-encoded (as int64, like field_value). */
-#define XI(p, num, val)                                            \
-	do {                                                       \
-		int64_t v_ = (val);                                \
-		if (v_ != AP_UNKNOWN) {                            \
-			(p) = xv(XKEY(p, num, 0), zigzag(v_));     \
-		}                                                  \
+#define XI(p, num, val)                                        \
+	do {                                                   \
+		int64_t v_ = (val);                            \
+		if (v_ != AP_UNKNOWN) {                        \
+			(p) = xv(XKEY(p, num, 0), zigzag(v_)); \
+		}                                              \
 	} while (0)
 /* String: written when not empty, at most its size - 1 bytes (like str_len). */
-#define XS(p, num, arr)                                                       \
-	do {                                                                  \
-		_Static_assert(sizeof(arr) % 16 == 0, "string sizes: 16s");   \
-		if ((arr)[0]) {                                               \
-			size_t n_ = xstr_len((arr), sizeof(arr));             \
-			(p) = xv(XKEY(p, num, 2), n_);                        \
-			xstr_copy((p), (arr), n_);                            \
-			(p) += n_;                                            \
-		}                                                             \
+#define XS(p, num, arr)                                                     \
+	do {                                                                \
+		_Static_assert(sizeof(arr) % 16 == 0, "string sizes: 16s"); \
+		if ((arr)[0]) {                                             \
+			size_t n_ = xstr_len((arr), sizeof(arr));           \
+			(p) = xv(XKEY(p, num, 2), n_);                      \
+			xstr_copy((p), (arr), n_);                          \
+			(p) += n_;                                          \
+		}                                                           \
 	} while (0)
 
 static size_t encode_exchange(uint8_t *buf, const struct ap_exchange *x)
@@ -591,6 +592,8 @@ static size_t encode_exchange(uint8_t *buf, const struct ap_exchange *x)
 }
 
 _Static_assert(X_MAX_PAYLOAD < (1u << 14), "an exchange's length takes at most two bytes");
+_Static_assert(sizeof(f_exchange) / sizeof(f_exchange[0]) == 42,
+	       "a new exchange field goes into encode_exchange (and X_MAX_PAYLOAD) too");
 _Static_assert(AP_REC_EXCHANGE < 0x80, "record types take one byte");
 
 size_t ap_encode(uint8_t *buf, size_t cap, const struct ap_record *r)

@@ -24,9 +24,8 @@ static inline struct ap_conn *tracked(int fd)
  * when they return. Inlined into each wrapper: a call stack captured below it has one frame
  * fewer for libunwind to step through.
  */
-static inline __attribute__((always_inline)) void after_io(struct ap_conn *c, int dir,
-							   const void *buf, ssize_t rc, int err,
-							   int64_t ts)
+static inline __attribute__((always_inline)) void
+after_io(struct ap_conn *c, int dir, const void *buf, ssize_t rc, int err, int64_t ts)
 {
 	int64_t t1 = ap_now(), t2;
 	struct ap_call_stripe *stripe;

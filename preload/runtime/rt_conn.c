@@ -599,9 +599,8 @@ static int h2_route(struct ap_conn *c, int dir, const uint8_t *p, size_t n, int6
  * --------------------------------------------------------------------------------- */
 
 /* Inlined into ap_conn_on_io/ap_conn_on_iov: one frame fewer under a captured call stack. */
-static inline __attribute__((always_inline)) void socket_bytes(struct ap_conn *c, int dir,
-							       const uint8_t *p, size_t n,
-							       int64_t now)
+static inline __attribute__((always_inline)) void
+socket_bytes(struct ap_conn *c, int dir, const uint8_t *p, size_t n, int64_t now)
 {
 	if (c->role == AP_ROLE_SERVER) {
 		if (dir)
