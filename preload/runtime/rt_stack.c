@@ -608,7 +608,7 @@ enum { R_IP = 16, R_SP = 7, R_RBP = 6 };
  * call site differs). Fills e and returns 1 if the stack can be cached.
  */
 __attribute__((noinline, no_sanitize_address)) static int
-sc_learn(struct sc_entry *e, uintptr_t sp, void *const *fr, int n, uint64_t id)
+sc_learn(struct sc_entry *e, uintptr_t sp, uintptr_t fp, void *const *fr, int n, uint64_t id)
 {
 	static const int regs[SC_VALS] = {R_IP, R_SP, R_RBP};
 	struct unw_buf ctx, cur;
@@ -624,6 +624,8 @@ sc_learn(struct sc_entry *e, uintptr_t sp, void *const *fr, int n, uint64_t id)
 		return 0;
 	if (!sc_begin(e, &seq))
 		return 0;
+	SC_STORE(e->sp, sp); /* another thread may have taken the slot for its key since */
+	SC_STORE(e->fp, fp);
 	for (i = 1;; i++) {
 		/* the next frame's values, searched for in this frame [lo, v[1]) */
 		if ((rc = st.unw_step(&cur)) < 0 || st.unw_is_signal_frame(&cur) > 0)
@@ -699,7 +701,7 @@ uint64_t ap_stack_capture(void)
 	int n = 0, skip = 0, learn = 0, raw = 0;
 	struct sc_entry *e = NULL;
 	uint32_t cached = SC_EMPTY;
-	uintptr_t learn_sp = 0;
+	uintptr_t learn_sp = 0, learn_fp = 0;
 
 	if (ap_tls.guard > 1)
 		return 0;
@@ -741,6 +743,7 @@ uint64_t ap_stack_capture(void)
 			else if (cached == SC_NEVER + 1)
 				sc_mark(e, sp, fp, SC_NEVER);
 			learn_sp = sp;
+			learn_fp = fp;
 		}
 		if (!learn) {
 			ok_lo = ok_hi = 0;
@@ -759,7 +762,7 @@ uint64_t ap_stack_capture(void)
 		id = intern(fr + skip, n);
 	if (learn) {
 		if (id)
-			sc_learn(e, learn_sp, fr, raw, id);
+			sc_learn(e, learn_sp, learn_fp, fr, raw, id);
 		/* outside our captures (a host using the same libunwind) nothing is trusted */
 		ok_lo = ok_hi = 0;
 		ok_count = 0;
