@@ -505,8 +505,12 @@ __attribute__((noinline)) static int fp_walk(void **out, int max)
  * lock: a reader that sees the count change unwinds. Only words inside the calling thread's
  * stack mapping are read. After fork() the table is emptied with the stack table.
  */
-#define SC_SLOTS 128u /* direct-mapped by (stack pointer, frame pointer) */
-#define SC_WORDS 96u  /* stack words checked per entry */
+#define SC_SLOTS 512u /* sets of SC_WAYS entries, chosen by (stack pointer, frame pointer) */
+#define SC_WAYS	 4u
+#define SC_WORDS 96u /* stack words checked per entry */
+/* A thread's unwinding captures between two of its learning walks (one costs some 60,000
+ * instructions): keys seen twice and never again cost at most ~1,000 per capture. */
+#define SC_LEARN_EVERY 64u
 
 enum { SC_EMPTY = 0, SC_SEEN = 1, SC_READY = 2, SC_NEVER = 3 };
 
@@ -523,11 +527,31 @@ struct sc_entry {
 #define SC_LOAD(x)     __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define SC_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 
-static struct sc_entry *sc_slot(uintptr_t sp, uintptr_t fp)
+/* This thread's unwinding captures since its last learning walk (the first one is allowed). */
+static __thread unsigned sc_unwinds __attribute__((tls_model("initial-exec"))) = SC_LEARN_EVERY;
+
+/* The entry holding key (sp, fp) in its set, or NULL; then *victim is where a new key goes: an
+ * empty entry, else one only seen once (learned and never-cached entries stay), else NULL. */
+static struct sc_entry *sc_find(uintptr_t sp, uintptr_t fp, struct sc_entry **victim)
 {
 	uint64_t h = ((uint64_t)sp ^ (uint64_t)fp * 0x9e3779b97f4a7c15ull) * 0xff51afd7ed558ccdull;
+	struct sc_entry *set = &st.sc[(h >> 40) & (SC_SLOTS - SC_WAYS)], *seen = NULL;
 
-	return &st.sc[(h >> 40) & (SC_SLOTS - 1)];
+	*victim = NULL;
+	for (unsigned w = 0; w < SC_WAYS; w++) {
+		struct sc_entry *e = &set[w];
+		uint32_t state = SC_LOAD(e->state);
+
+		if (SC_LOAD(e->sp) == sp && SC_LOAD(e->fp) == fp && state != SC_EMPTY)
+			return e;
+		if (state == SC_EMPTY && !*victim)
+			*victim = e;
+		else if (state == SC_SEEN && !seen)
+			seen = e;
+	}
+	if (!*victim)
+		*victim = seen;
+	return NULL;
 }
 
 /* The entry's stack id if every kept word still holds its value; 0 otherwise. *state: what the
@@ -699,7 +723,7 @@ uint64_t ap_stack_capture(void)
 	void *fr[AP_MAX_FRAMES + EXTRA_FRAMES];
 	uint64_t id = 0;
 	int n = 0, skip = 0, learn = 0, raw = 0;
-	struct sc_entry *e = NULL;
+	struct sc_entry *e = NULL, *victim = NULL;
 	uint32_t cached = SC_EMPTY;
 	uintptr_t learn_sp = 0, learn_fp = 0;
 
@@ -723,8 +747,8 @@ uint64_t ap_stack_capture(void)
 		ok_lo = sp >= stk_lo && sp < stk_hi ? stk_lo : 0;
 		ok_hi = ok_lo ? stk_hi : 0;
 		if (ok_lo) { /* the trace cache reads only this thread's own stack */
-			e = sc_slot(sp, fp);
-			id = sc_lookup(e, sp, fp, &cached);
+			e = sc_find(sp, fp, &victim);
+			id = e ? sc_lookup(e, sp, fp, &cached) : 0;
 			if (id) {
 				ok_lo = ok_hi = 0;
 				ap_tls.guard--;
@@ -734,17 +758,20 @@ uint64_t ap_stack_capture(void)
 		ok_count = 0;
 		ok_pid = 0; /* probe_read asks the kernel when it first needs it */
 		n = raw = st.unw_backtrace(fr, AP_MAX_FRAMES + EXTRA_FRAMES);
-		if (e) {
-			/* a stack seen once is remembered by its key, learned the second time */
-			if (cached == SC_SEEN && n > 0)
-				learn = 1;
-			else if (cached == SC_EMPTY)
-				sc_mark(e, sp, fp, SC_SEEN);
-			else if (cached == SC_NEVER + 1)
-				sc_mark(e, sp, fp, SC_NEVER);
-			learn_sp = sp;
-			learn_fp = fp;
+		/* a stack seen once is remembered by its key, learned the second time (at most
+		 * once per SC_LEARN_EVERY captures of the thread) */
+		if (sc_unwinds < SC_LEARN_EVERY)
+			sc_unwinds++;
+		if (e && cached == SC_SEEN && n > 0 && sc_unwinds >= SC_LEARN_EVERY) {
+			sc_unwinds = 0;
+			learn = 1;
+		} else if (e && cached == SC_NEVER + 1) {
+			sc_mark(e, sp, fp, SC_NEVER);
+		} else if (!e && victim) {
+			sc_mark(victim, sp, fp, SC_SEEN);
 		}
+		learn_sp = sp;
+		learn_fp = fp;
 		if (!learn) {
 			ok_lo = ok_hi = 0;
 			ok_count = 0;
