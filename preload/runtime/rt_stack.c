@@ -501,8 +501,10 @@ __attribute__((noinline)) static int fp_walk(void **out, int max)
  * thread's stack, was cut at the frame cap or holds too many such words is never cached; a
  * learned entry whose words changed is dropped for good (a call site reached by two chains at
  * one depth would otherwise be learned again and again). Entries are shared by threads (a
- * stack pointer is in one thread's stack), written under a sequence count and read without a
- * lock: a reader that sees the count change unwinds. Only words inside the calling thread's
+ * stack pointer is in one thread's stack) in sets of four; a new key takes an empty entry or one
+ * seen only once, never a learned one, and a thread learns at most once per SC_LEARN_EVERY of
+ * its captures. Entries are written under a sequence count and read without a lock: a reader
+ * that sees the count change unwinds. Only words inside the calling thread's
  * stack mapping are read. After fork() the table is emptied with the stack table.
  */
 #define SC_SLOTS 512u /* sets of SC_WAYS entries, chosen by (stack pointer, frame pointer) */
