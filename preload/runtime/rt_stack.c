@@ -49,6 +49,7 @@ struct unw_buf {
 };
 
 struct sc_entry;
+struct sc_words;
 
 static struct {
 	int mode;
@@ -59,7 +60,8 @@ static struct {
 	int (*unw_step)(struct unw_buf *);
 	int (*unw_get_reg)(struct unw_buf *, int, uint64_t *);
 	int (*unw_is_signal_frame)(struct unw_buf *);
-	struct sc_entry *sc;	 /* SC_SLOTS, mmap'ed after mods */
+	struct sc_entry *sc;	 /* SC_SLOTS heads, mmap'ed after mods */
+	struct sc_words *scw;	 /* their words, after the heads */
 	_Atomic uint64_t *slots; /* ST_SLOTS stack ids, 0 = free; mmap'ed */
 	struct mod *mods;	 /* MOD_MAX, mmap'ed */
 	uint32_t nmods, pass;
@@ -499,8 +501,9 @@ __attribute__((noinline)) static int fp_walk(void **out, int max)
  *
  * A stack whose walk does not agree with the trace, includes a signal frame, leaves the
  * thread's stack, was cut at the frame cap or holds too many such words is never cached; a
- * learned entry whose words changed is dropped for good (a call site reached by two chains at
- * one depth would otherwise be learned again and again). Entries are shared by threads (a
+ * learned entry whose words changed is learned again, up to SC_TRIES times, then dropped for
+ * good (a call site reached by two chains at one depth in turn would be learned again and
+ * again). Entries are shared by threads (a
  * stack pointer is in one thread's stack) in sets of four; a new key takes an empty entry or one
  * seen only once, never a learned one, and a thread learns at most once per SC_LEARN_EVERY of
  * its captures. Entries are written under a sequence count and read without a lock: a reader
@@ -513,16 +516,26 @@ __attribute__((noinline)) static int fp_walk(void **out, int max)
 /* A thread's unwinding captures between two of its learning walks (one costs some 60,000
  * instructions): keys seen twice and never again cost at most ~1,000 per capture. */
 #define SC_LEARN_EVERY 64u
+/* Learning walks per key: a key reached by several chains (a loop's warm-up and its body) is
+ * learned again when its words change, this many times, then never cached. */
+#define SC_TRIES 4u
 
 enum { SC_EMPTY = 0, SC_SEEN = 1, SC_READY = 2, SC_NEVER = 3 };
 
+/* An entry's head; its words are apart (sc_words), so that keys seen once touch 48 bytes. */
 struct sc_entry {
 	_Atomic uint32_t seq; /* odd while being written */
 	_Atomic uint32_t state;
-	_Atomic uint64_t sp, fp, id, hi; /* key, stack id, end of the checked words */
 	_Atomic uint32_t n;
+	_Atomic uint32_t tries;		 /* learning walks of this key so far */
+	_Atomic uint64_t sp, fp, id, hi; /* key, stack id, end of the checked words */
+};
+
+struct sc_words {
 	_Atomic uint64_t addr[SC_WORDS], val[SC_WORDS];
 };
+
+#define SC_W(e) (&st.scw[(e)-st.sc])
 
 /* Acquire loads and release stores (plain moves on x86-64): a reader that saw a word a writer
  * stored also sees that writer's odd count when it reads the count again (no fence needed). */
@@ -558,16 +571,18 @@ static struct sc_entry *sc_find(uintptr_t sp, uintptr_t fp, struct sc_entry **vi
 
 /* The entry's stack id if every kept word still holds its value; 0 otherwise. *state: what the
  * entry holds for this key (SC_EMPTY if another key). */
-__attribute__((no_sanitize_address)) static uint64_t sc_lookup(struct sc_entry *e, uintptr_t sp,
-							       uintptr_t fp, uint32_t *state)
+__attribute__((no_sanitize_address)) static uint64_t
+sc_lookup(struct sc_entry *e, uintptr_t sp, uintptr_t fp, uint32_t *state, uint32_t *tries)
 {
 	uint32_t seq = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE), n = 0, k = 0;
+	struct sc_words *w = SC_W(e);
 	uint64_t id = 0, hi;
 
 	*state = SC_EMPTY;
 	if (seq & 1 || SC_LOAD(e->sp) != sp || SC_LOAD(e->fp) != fp)
 		return 0;
 	*state = SC_LOAD(e->state);
+	*tries = SC_LOAD(e->tries);
 	if (*state != SC_READY)
 		goto check;
 	hi = SC_LOAD(e->hi);
@@ -577,11 +592,11 @@ __attribute__((no_sanitize_address)) static uint64_t sc_lookup(struct sc_entry *
 		return 0;
 	}
 	for (k = 0; k < n; k++) {
-		uintptr_t a = SC_LOAD(e->addr[k]);
+		uintptr_t a = SC_LOAD(w->addr[k]);
 
 		if (a < sp || a + 8 > hi) /* torn by a writer: the count check below fails */
 			break;
-		if (*(const volatile uint64_t *)a != SC_LOAD(e->val[k]))
+		if (*(const volatile uint64_t *)a != SC_LOAD(w->val[k]))
 			break;
 	}
 	id = SC_LOAD(e->id);
@@ -612,7 +627,7 @@ static void sc_end(struct sc_entry *e, uint32_t seq)
 	__atomic_store_n(&e->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
-static void sc_mark(struct sc_entry *e, uintptr_t sp, uintptr_t fp, uint32_t state)
+static void sc_mark(struct sc_entry *e, uintptr_t sp, uintptr_t fp, uint32_t state, uint32_t tries)
 {
 	uint32_t seq;
 
@@ -621,6 +636,7 @@ static void sc_mark(struct sc_entry *e, uintptr_t sp, uintptr_t fp, uint32_t sta
 	SC_STORE(e->sp, sp);
 	SC_STORE(e->fp, fp);
 	SC_STORE(e->n, 0);
+	SC_STORE(e->tries, tries);
 	SC_STORE(e->state, state);
 	sc_end(e, seq);
 }
@@ -637,6 +653,7 @@ __attribute__((noinline, no_sanitize_address)) static int
 sc_learn(struct sc_entry *e, uintptr_t sp, uintptr_t fp, void *const *fr, int n, uint64_t id)
 {
 	static const int regs[SC_VALS] = {R_IP, R_SP, R_RBP};
+	struct sc_words *words = SC_W(e);
 	struct unw_buf ctx, cur;
 	uint64_t lo = 0, ip = 0, v[SC_VALS], a;
 	uint32_t cnt = 0, seq;
@@ -652,6 +669,7 @@ sc_learn(struct sc_entry *e, uintptr_t sp, uintptr_t fp, void *const *fr, int n,
 		return 0;
 	SC_STORE(e->sp, sp); /* another thread may have taken the slot for its key since */
 	SC_STORE(e->fp, fp);
+	SC_STORE(e->tries, SC_LOAD(e->tries) + 1);
 	for (i = 1;; i++) {
 		/* the next frame's values, searched for in this frame [lo, v[1]) */
 		if ((rc = st.unw_step(&cur)) < 0 || st.unw_is_signal_frame(&cur) > 0)
@@ -673,8 +691,8 @@ sc_learn(struct sc_entry *e, uintptr_t sp, uintptr_t fp, void *const *fr, int n,
 
 				if (w != (a == v[1] - 8 ? v[0] : v[2]) || cnt >= SC_WORDS)
 					goto fail;
-				SC_STORE(e->addr[cnt], a);
-				SC_STORE(e->val[cnt], w);
+				SC_STORE(words->addr[cnt], a);
+				SC_STORE(words->val[cnt], w);
 				cnt++;
 			}
 			lo = v[1];
@@ -692,8 +710,8 @@ sc_learn(struct sc_entry *e, uintptr_t sp, uintptr_t fp, void *const *fr, int n,
 					continue;
 				if (cnt >= SC_WORDS)
 					goto fail;
-				SC_STORE(e->addr[cnt], a);
-				SC_STORE(e->val[cnt], w);
+				SC_STORE(words->addr[cnt], a);
+				SC_STORE(words->val[cnt], w);
 				cnt++;
 				break;
 			}
@@ -726,7 +744,7 @@ uint64_t ap_stack_capture(void)
 	uint64_t id = 0;
 	int n = 0, skip = 0, learn = 0, raw = 0;
 	struct sc_entry *e = NULL, *victim = NULL;
-	uint32_t cached = SC_EMPTY;
+	uint32_t cached = SC_EMPTY, tries = 0;
 	uintptr_t learn_sp = 0, learn_fp = 0;
 
 	if (ap_tls.guard > 1)
@@ -750,7 +768,7 @@ uint64_t ap_stack_capture(void)
 		ok_hi = ok_lo ? stk_hi : 0;
 		if (ok_lo) { /* the trace cache reads only this thread's own stack */
 			e = sc_find(sp, fp, &victim);
-			id = e ? sc_lookup(e, sp, fp, &cached) : 0;
+			id = e ? sc_lookup(e, sp, fp, &cached, &tries) : 0;
 			if (id) {
 				ok_lo = ok_hi = 0;
 				ap_tls.guard--;
@@ -767,10 +785,10 @@ uint64_t ap_stack_capture(void)
 		if (e && cached == SC_SEEN && n > 0 && sc_unwinds >= SC_LEARN_EVERY) {
 			sc_unwinds = 0;
 			learn = 1;
-		} else if (e && cached == SC_NEVER + 1) {
-			sc_mark(e, sp, fp, SC_NEVER);
+		} else if (e && cached == SC_NEVER + 1) { /* learned, and now another chain */
+			sc_mark(e, sp, fp, tries < SC_TRIES ? SC_SEEN : SC_NEVER, tries);
 		} else if (!e && victim) {
-			sc_mark(victim, sp, fp, SC_SEEN);
+			sc_mark(victim, sp, fp, SC_SEEN, 0);
 		}
 		learn_sp = sp;
 		learn_fp = fp;
@@ -899,13 +917,14 @@ void ap_stack_init(void)
 	ap_tls.guard++;
 	p = mmap(NULL,
 		 ST_SLOTS * sizeof(*st.slots) + MOD_MAX * sizeof(struct mod) +
-			 SC_SLOTS * sizeof(struct sc_entry),
+			 SC_SLOTS * (sizeof(struct sc_entry) + sizeof(struct sc_words)),
 		 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		goto out;
 	st.slots = p;
 	st.mods = (struct mod *)((char *)p + ST_SLOTS * sizeof(*st.slots));
 	st.sc = (struct sc_entry *)(st.mods + MOD_MAX);
+	st.scw = (struct sc_words *)(st.sc + SC_SLOTS);
 	n = syscall(SYS_readlink, "/proc/self/exe", st.exe, sizeof(st.exe) - 1);
 	st.exe[n > 0 ? n : 0] = 0;
 	if (!st.exe[0])
