@@ -24,6 +24,9 @@ enum ap_dec_status {
 
 /* Encode r into buf[0..cap). Returns the bytes written, or 0 if it does not fit. No allocation. */
 size_t ap_encode(uint8_t *buf, size_t cap, const struct ap_record *r);
+/* The same bytes from the table-driven encoder alone (ap_encode takes a straight-line path for
+ * exchanges); for tests that compare the two. */
+size_t ap_encode_generic(uint8_t *buf, size_t cap, const struct ap_record *r);
 
 /* Decode one record from p[0..n). On AP_DEC_OK and AP_DEC_SKIP, *used is the bytes consumed. */
 enum ap_dec_status ap_decode(const uint8_t *p, size_t n, struct ap_record *r, size_t *used);

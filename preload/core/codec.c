@@ -1,6 +1,10 @@
-/* codec.c: table-driven encoder and tolerant decoder for records; shared by preload and viewer. */
+/* codec.c: record encoder (table-driven, exchanges straight-line) and tolerant decoder; shared by
+ * preload and viewer. */
 #include <stddef.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "ap_codec.h"
 
@@ -387,7 +391,7 @@ static size_t encode_at(uint8_t *buf, size_t cap, const struct ap_record *r, siz
 	return h + body;
 }
 
-size_t ap_encode(uint8_t *buf, size_t cap, const struct ap_record *r)
+size_t ap_encode_generic(uint8_t *buf, size_t cap, const struct ap_record *r)
 {
 	size_t n = 0;
 
@@ -396,6 +400,207 @@ size_t ap_encode(uint8_t *buf, size_t cap, const struct ap_record *r)
 	for (size_t gap = 4; gap >= 2 && !n; gap--)
 		n = encode_at(buf, cap, r, gap);
 	return n;
+}
+
+/* --- exchange fast path ------------------------------------------------------------------------
+ *
+ * One exchange per request makes AP_REC_EXCHANGE the record the hot path writes: it is encoded
+ * by straight-line code (constant keys, no table walk, no bound check per byte) that writes
+ * exactly the bytes of the table-driven encoder above (f_exchange order, same skip rules;
+ * test_codec compares the two). The largest exchange payload is bounded (X_MAX_PAYLOAD), so a
+ * buffer of X_MAX_RECORD bytes needs no check at all; a smaller one takes the generic path.
+ */
+
+/* Strings at their caps, every number at 10 bytes, keys at 2 bytes. */
+#define X_MAX_PAYLOAD                                                                  \
+	(AP_STR_METHOD + AP_STR_PATH + AP_STR_HOST + AP_STR_CTYPE + 2 * AP_STR_MODEL + \
+	 AP_STR_AGENT + 42 * 12)
+#define X_MAX_RECORD (1 + 3 + X_MAX_PAYLOAD)
+
+/* A varint at p (which has 10 bytes of room); returns the end. Longer values (times, ids,
+ * hashes) are spread into 7-bit groups by shifts and stored as one 8-byte word (+ 1 or 2). */
+static inline __attribute__((always_inline)) uint8_t *xv(uint8_t *p, uint64_t v)
+{
+	if (v < 0x80) {
+		*p = (uint8_t)v;
+		return p + 1;
+	}
+	if (v < 0x4000) {
+		p[0] = (uint8_t)(v | 0x80);
+		p[1] = (uint8_t)(v >> 7);
+		return p + 2;
+	}
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	{
+		uint64_t w = (v & 0x7f) | (v << 1 & 0x7f00) | (v << 2 & 0x7f0000) |
+			     (v << 3 & 0x7f000000) | (v << 4 & 0x7f00000000) |
+			     (v << 5 & 0x7f0000000000) | (v << 6 & 0x7f000000000000) |
+			     (v << 7 & 0x7f00000000000000);
+		unsigned n, top;
+
+		if (v < (1ull << 56)) {
+			n = (unsigned)(63 - __builtin_clzll(v)) / 7 + 1; /* bytes: 3..8 */
+			w |= 0x8080808080808080ull & ((1ull << (8 * (n - 1))) - 1);
+			memcpy(p, &w, 8);
+			return p + n;
+		}
+		w |= 0x8080808080808080ull;
+		memcpy(p, &w, 8);
+		top = (unsigned)(v >> 56); /* bits 56..63: one byte, two from bit 63 */
+		if (top < 0x80) {
+			p[8] = (uint8_t)top;
+			return p + 9;
+		}
+		p[8] = (uint8_t)(top | 0x80);
+		p[9] = 1;
+		return p + 10;
+	}
+#else
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+#endif
+}
+
+#ifdef __SSE2__
+/* String bytes at p: strnlen(s, size - 1) of them, found and copied 16 at a time (every string
+ * field's size is a multiple of 16, so no read leaves the field; the copy may write up to size
+ * bytes, which the field's room in X_MAX_PAYLOAD holds). Returns the length. */
+static inline __attribute__((always_inline)) size_t xstr_len(const char *s, size_t size)
+{
+	const __m128i zero = _mm_setzero_si128();
+
+	for (size_t i = 0; i < size; i += 16) {
+		unsigned m = (unsigned)_mm_movemask_epi8(
+			_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(s + i)), zero));
+		if (m) {
+			size_t n = i + (size_t)__builtin_ctz(m);
+			return n < size - 1 ? n : size - 1;
+		}
+	}
+	return size - 1;
+}
+
+static inline __attribute__((always_inline)) void xstr_copy(uint8_t *p, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i += 16)
+		_mm_storeu_si128((__m128i *)(p + i), _mm_loadu_si128((const __m128i *)(s + i)));
+}
+#else
+static inline size_t xstr_len(const char *s, size_t size)
+{
+	return strnlen(s, size - 1);
+}
+
+static inline void xstr_copy(uint8_t *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+}
+#endif
+
+/* Key of field num: one byte below field 16, two from there (field numbers stay below 2048). */
+#define XKEY(p, num, wt) xv(p, (uint64_t)(num) << 3 | (wt))
+/* Unsigned: written when nonzero. */
+#define XU(p, num, val)                                \
+	do {                                           \
+		uint64_t v_ = (val);                   \
+		if (v_) {                              \
+			(p) = xv(XKEY(p, num, 0), v_); \
+		}                                      \
+	} while (0)
+/* Signed: written when known, zigzag-encoded (as int64, like field_value). */
+#define XI(p, num, val)                                        \
+	do {                                                   \
+		int64_t v_ = (val);                            \
+		if (v_ != AP_UNKNOWN) {                        \
+			(p) = xv(XKEY(p, num, 0), zigzag(v_)); \
+		}                                              \
+	} while (0)
+/* String: written when not empty, at most its size - 1 bytes (like str_len). */
+#define XS(p, num, arr)                                                     \
+	do {                                                                \
+		_Static_assert(sizeof(arr) % 16 == 0, "string sizes: 16s"); \
+		if ((arr)[0]) {                                             \
+			size_t n_ = xstr_len((arr), sizeof(arr));           \
+			(p) = xv(XKEY(p, num, 2), n_);                      \
+			xstr_copy((p), (arr), n_);                          \
+			(p) += n_;                                          \
+		}                                                           \
+	} while (0)
+
+static size_t encode_exchange(uint8_t *buf, const struct ap_exchange *x)
+{
+	uint8_t *const body = buf + 3; /* type + a two-byte length: the usual case */
+	uint8_t *p = body;
+	size_t len;
+
+	XU(p, 1, x->id);
+	XU(p, 2, x->conn_id);
+	XU(p, 3, x->tid);
+	XS(p, 4, x->method);
+	XS(p, 5, x->path);
+	XS(p, 6, x->host);
+	XI(p, 7, x->port);
+	XI(p, 8, x->status);
+	XS(p, 9, x->content_type);
+	XU(p, 10, x->category);
+	XU(p, 11, x->provider);
+	XU(p, 12, x->visibility);
+	XU(p, 13, x->tls);
+	XU(p, 14, x->stream);
+	XU(p, 15, x->error);
+	XU(p, 16, x->new_conn);
+	XI(p, 17, x->start_ns);
+	XI(p, 18, x->req_sent_ns);
+	XI(p, 19, x->first_byte_ns);
+	XI(p, 20, x->end_ns);
+	XI(p, 21, x->dns_ns);
+	XI(p, 22, x->connect_ns);
+	XI(p, 23, x->tls_ns);
+	XU(p, 24, x->bytes_sent);
+	XU(p, 25, x->bytes_received);
+	XU(p, 26, x->events);
+	XI(p, 27, x->first_event_ns);
+	XS(p, 28, x->request_model);
+	XS(p, 29, x->response_model);
+	XI(p, 30, x->usage.input);
+	XI(p, 31, x->usage.output);
+	XI(p, 32, x->usage.cache_read);
+	XI(p, 33, x->usage.cache_write);
+	XI(p, 34, x->usage.reasoning);
+	XU(p, 35, x->request_hash);
+	XU(p, 36, x->stack_id);
+	XU(p, 37, x->span_id);
+	XS(p, 38, x->agent);
+	XU(p, 39, x->unscanned_bytes);
+	XU(p, 40, x->pystack_id);
+	XI(p, 41, x->grpc_status);
+	XU(p, 42, x->provisional);
+	len = (size_t)(p - body);
+	buf[0] = AP_REC_EXCHANGE;
+	if (len < 0x80) { /* a one-byte length: the payload moves down by one */
+		buf[1] = (uint8_t)len;
+		memmove(buf + 2, body, len);
+		return 2 + len;
+	}
+	buf[1] = (uint8_t)(len | 0x80);
+	buf[2] = (uint8_t)(len >> 7);
+	return 3 + len;
+}
+
+_Static_assert(X_MAX_PAYLOAD < (1u << 14), "an exchange's length takes at most two bytes");
+_Static_assert(sizeof(f_exchange) / sizeof(f_exchange[0]) == 42,
+	       "a new exchange field goes into encode_exchange (and X_MAX_PAYLOAD) too");
+_Static_assert(AP_REC_EXCHANGE < 0x80, "record types take one byte");
+
+size_t ap_encode(uint8_t *buf, size_t cap, const struct ap_record *r)
+{
+	if (r->type == AP_REC_EXCHANGE && cap >= X_MAX_RECORD)
+		return encode_exchange(buf, &r->u.exchange);
+	return ap_encode_generic(buf, cap, r);
 }
 
 /* --- decoder -------------------------------------------------------------------------------- */

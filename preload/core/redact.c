@@ -296,6 +296,8 @@ void ap_redact_path(char *path, size_t cap)
 	if (!path || cap == 0)
 		return;
 	path[cap - 1] = 0;
+	if (!path[strcspn(path, "#;?")])
+		return; /* no fragment, parameter or query: the usual API path */
 	path[strcspn(path, "#")] = 0;
 	/* ";name=value" path parameters ("/a;jsessionid=x/b", "/v1;key=x"), each segment */
 	for (size_t i = 0; path[i] && path[i] != '?'; i++)

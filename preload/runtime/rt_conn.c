@@ -89,6 +89,13 @@ struct ap_conn {
 	int32_t cls_port;
 	char cls_host[AP_STR_HOST];
 	struct ap_endpoint_class cls;
+	/* the host text the parser last named (cls_host is it without ":port"), valid while
+	 * cls_host is unchanged */
+	uint8_t cls_raw_ok;
+	char cls_raw[AP_STR_HOST];
+	/* the last path's verdict under cls: an API client sends one path again and again */
+	uint8_t cls_path_ok, cls_cat, cls_prov;
+	char cls_path[AP_STR_PATH];
 };
 
 struct ssl_slot {
@@ -603,7 +610,9 @@ static int h2_route(struct ap_conn *c, int dir, const uint8_t *p, size_t n, int6
 /* --- byte routing
  * --------------------------------------------------------------------------------- */
 
-static void socket_bytes(struct ap_conn *c, int dir, const uint8_t *p, size_t n, int64_t now)
+/* Inlined into ap_conn_on_io/ap_conn_on_iov: one frame fewer under a captured call stack. */
+static inline __attribute__((always_inline)) void
+socket_bytes(struct ap_conn *c, int dir, const uint8_t *p, size_t n, int64_t now)
 {
 	if (c->role == AP_ROLE_SERVER) {
 		if (dir)
@@ -855,20 +864,26 @@ void ap_conn_ssl_free(void *ssl, int64_t now)
 /* --- exchanges
  * ------------------------------------------------------------------------------------ */
 
-/* Host without ":port" (IPv6 brackets kept), as exchanges record it. */
-static void host_no_port(char *host, size_t cap, const char *src)
+/* host[0..cap) without ":port" (IPv6 brackets kept), in place: cut to cap - 1 bytes first. */
+static void host_cut_port(char *host, size_t cap)
 {
-	ap_strlcpy(host, src, cap);
+	host[cap - 1] = 0;
 	if (host[0] != '[') {
-		char *colon = strrchr(host, ':');
-		if (colon && strchr(host, ':') == colon)
+		char *colon = strchr(host, ':');
+		if (colon && !strchr(colon + 1, ':'))
 			*colon = 0;
 	}
 }
 
-/* Classify on connection c: the host/port part once per connection, the path per exchange. */
-static void conn_classify(struct ap_conn *c, const char *host, int port, const char *path,
-			  uint8_t *category, uint8_t *provider)
+/* Host without ":port" (IPv6 brackets kept), as exchanges record it. */
+static void host_no_port(char *host, size_t cap, const char *src)
+{
+	ap_strlcpy(host, src, cap);
+	host_cut_port(host, cap);
+}
+
+/* Classify host and port on connection c (once per connection: cached until they change). */
+static void conn_classify_endpoint(struct ap_conn *c, const char *host, int port)
 {
 	const struct ap_rules *rules = ap_rt.cfg.rules;
 
@@ -877,20 +892,64 @@ static void conn_classify(struct ap_conn *c, const char *host, int port, const c
 		ap_strlcpy(c->cls_host, host, sizeof(c->cls_host));
 		c->cls_port = port;
 		c->cls_valid = 1;
+		c->cls_raw_ok = c->cls_path_ok = 0;
 	}
-	ap_classify_path(rules, &c->cls, path && path[0] ? path : NULL, category, provider);
 }
 
-/* The parser classifies with the host and port the exchange will be recorded with. */
+/* The path under the connection's endpoint verdict; the last path's verdict is kept (the rules
+ * and the endpoint verdict are fixed while it is valid, so the same path classifies the same). */
+static void conn_classify_path(struct ap_conn *c, const char *path, uint8_t *category,
+			       uint8_t *provider)
+{
+	const struct ap_rules *rules = ap_rt.cfg.have_rules ? &ap_rt.cfg.rules : NULL;
+	size_t n;
+
+	if (!path)
+		path = "";
+	if (c->cls_path_ok && strcmp(c->cls_path, path) == 0) {
+		*category = c->cls_cat;
+		*provider = c->cls_prov;
+		return;
+	}
+	ap_classify_path(rules, &c->cls, path[0] ? path : NULL, category, provider);
+	n = strnlen(path, sizeof(c->cls_path));
+	c->cls_path_ok = n < sizeof(c->cls_path); /* a longer one is classified every time */
+	if (c->cls_path_ok) {
+		memcpy(c->cls_path, path, n + 1);
+		c->cls_cat = *category;
+		c->cls_prov = *provider;
+	}
+}
+
+/* Classify on connection c: the host/port part once per connection, the path per exchange. */
+static void conn_classify(struct ap_conn *c, const char *host, int port, const char *path,
+			  uint8_t *category, uint8_t *provider)
+{
+	conn_classify_endpoint(c, host, port);
+	conn_classify_path(c, path, category, provider);
+}
+
+/* The parser classifies with the host and port the exchange will be recorded with. The host
+ * text it named last is remembered, so the same text skips the ":port" cut and the compare. */
 static void classify_for_parser(void *ctx, const char *host, int port, const char *path,
 				uint8_t *category, uint8_t *provider)
 {
 	struct ap_conn *c = ctx;
-	char h[AP_STR_HOST];
+	const char *src = host[0] ? host : c->info.host[0] ? c->info.host : c->info.peer;
 
 	(void)port; /* exchanges record the connection's port */
-	host_no_port(h, sizeof(h), host[0] ? host : c->info.host[0] ? c->info.host : c->info.peer);
-	conn_classify(c, h, c->info.port, path, category, provider);
+	if (!c->cls_raw_ok || !c->cls_valid || c->cls_port != c->info.port ||
+	    strcmp(c->cls_raw, src) != 0) {
+		char h[AP_STR_HOST];
+		size_t n = strnlen(src, sizeof(c->cls_raw));
+
+		host_no_port(h, sizeof(h), src);
+		conn_classify_endpoint(c, h, c->info.port);
+		c->cls_raw_ok = n < sizeof(c->cls_raw);
+		if (c->cls_raw_ok)
+			memcpy(c->cls_raw, src, n + 1);
+	}
+	conn_classify_path(c, path, category, provider);
 }
 
 /* --- finishing an exchange: the one path for the socket, TLS and libcurl views ------------- */
@@ -910,7 +969,11 @@ static void identify(struct ap_conn *c, struct ap_exchange *x)
 	}
 	if (c)
 		c->req_stack = c->req_pystack = 0;
-	ap_strlcpy(x->agent, ap_tls.agent[0] ? ap_tls.agent : ap_rt.cfg.agent, sizeof(x->agent));
+	if (ap_tls.agent[0] || ap_rt.cfg.agent[0])
+		ap_strlcpy(x->agent, ap_tls.agent[0] ? ap_tls.agent : ap_rt.cfg.agent,
+			   sizeof(x->agent));
+	else
+		x->agent[0] = 0; /* no agent named: the usual case */
 }
 
 /* Category and provider: on a connection, its host and port are classified once (cached) and
@@ -971,16 +1034,13 @@ void ap_exchange_finish(struct ap_conn *c, struct ap_exchange *x, unsigned how)
 /* The parser (or an opaque turn) ended an exchange on c: add the connection's facts, finish. */
 void ap_emit_exchange(struct ap_conn *c, struct ap_exchange *x)
 {
-	char host[AP_STR_HOST];
-
 	x->conn_id = c->info.id;
 	/* The connection's name (SNI, DNS) wins over a Host header only when the header is absent.
 	 */
 	if (!x->host[0])
 		ap_strlcpy(x->host, c->info.host[0] ? c->info.host : c->info.peer, sizeof(x->host));
 	/* strip ":port" from a Host header */
-	host_no_port(host, sizeof(host), x->host);
-	ap_strlcpy(x->host, host, sizeof(x->host));
+	host_cut_port(x->host, sizeof(x->host));
 	if (!c->info.host[0])
 		ap_strlcpy(c->info.host, x->host, sizeof(c->info.host));
 	x->port = c->info.port;

@@ -43,9 +43,25 @@ struct mod {
 	char build_id[41];
 };
 
+/* A libunwind cursor and context, opaque to us (1016 and 968 bytes in libunwind 1.3 to 1.8). */
+struct unw_buf {
+	_Alignas(16) uint64_t w[256];
+};
+
+struct sc_entry;
+struct sc_words;
+
 static struct {
 	int mode;
 	int (*unw_backtrace)(void **, int);
+	/* the step API, for learning what a stack's trace reads (below) */
+	int (*unw_getcontext)(struct unw_buf *);
+	int (*unw_init_local)(struct unw_buf *, struct unw_buf *);
+	int (*unw_step)(struct unw_buf *);
+	int (*unw_get_reg)(struct unw_buf *, int, uint64_t *);
+	int (*unw_is_signal_frame)(struct unw_buf *);
+	struct sc_entry *sc;	 /* SC_SLOTS heads, mmap'ed after mods */
+	struct sc_words *scw;	 /* their words, after the heads */
 	_Atomic uint64_t *slots; /* ST_SLOTS stack ids, 0 = free; mmap'ed */
 	struct mod *mods;	 /* MOD_MAX, mmap'ed */
 	uint32_t nmods, pass;
@@ -466,6 +482,258 @@ __attribute__((noinline)) static int fp_walk(void **out, int max)
 	return n;
 }
 
+/*
+ * Trace cache. libunwind's fast trace (unw_backtrace) is a function of the registers it starts
+ * from and of the stack words it reads: per frame the return address at CFA-8 and, where the
+ * frame saved it, the caller's frame pointer; each CFA is the stack pointer or the frame pointer
+ * plus a constant that depends on the code address only (its slow fallback, for frames of
+ * another form, also reads a realigned frame's saved CFA). This library keeps frame pointers,
+ * so at the call into libunwind both starting registers follow from our stack pointer.
+ *
+ * A stack captured twice from the same stack pointer and frame pointer is learned: a walk with
+ * unw_step gives each frame's return address, stack pointer and frame pointer, and every word
+ * of each frame holding one of the next frame's values is kept (the return address; a stack
+ * pointer or frame pointer value only if it points into the stack, since every CFA the trace
+ * computed does: a value elsewhere is no frame's base). Whatever libunwind reads is among those
+ * words, so while they all hold their values its trace reads the same and returns the same
+ * frames: the stack's id is returned without unwinding. Our own frames are standard: only their
+ * two words at CFA-8 and CFA-16 are kept (their locals change from call to call).
+ *
+ * A stack whose walk does not agree with the trace, includes a signal frame, leaves the
+ * thread's stack, was cut at the frame cap or holds too many such words is never cached; a
+ * learned entry whose words changed is learned again, up to SC_TRIES times, then dropped for
+ * good (a call site reached by two chains at one depth in turn would be learned again and
+ * again). Entries are shared by threads (a
+ * stack pointer is in one thread's stack) in sets of four; a new key takes an empty entry or one
+ * seen only once, never a learned one, and a thread learns at most once per SC_LEARN_EVERY of
+ * its captures. Entries are written under a sequence count and read without a lock: a reader
+ * that sees the count change unwinds. Only words inside the calling thread's
+ * stack mapping are read. After fork() the table is emptied with the stack table.
+ */
+#define SC_SLOTS 512u /* sets of SC_WAYS entries, chosen by (stack pointer, frame pointer) */
+#define SC_WAYS	 4u
+#define SC_WORDS 96u /* stack words checked per entry */
+/* A thread's unwinding captures between two of its learning walks (one costs some 60,000
+ * instructions): keys seen twice and never again cost at most ~1,000 per capture. */
+#define SC_LEARN_EVERY 64u
+/* Learning walks per key: a key reached by several chains (a loop's warm-up and its body) is
+ * learned again when its words change, this many times, then never cached. */
+#define SC_TRIES 4u
+
+enum { SC_EMPTY = 0, SC_SEEN = 1, SC_READY = 2, SC_NEVER = 3 };
+
+/* An entry's head; its words are apart (sc_words), so that keys seen once touch 48 bytes. */
+struct sc_entry {
+	_Atomic uint32_t seq; /* odd while being written */
+	_Atomic uint32_t state;
+	_Atomic uint32_t n;
+	_Atomic uint32_t tries;		 /* learning walks of this key so far */
+	_Atomic uint64_t sp, fp, id, hi; /* key, stack id, end of the checked words */
+};
+
+struct sc_words {
+	_Atomic uint64_t addr[SC_WORDS], val[SC_WORDS];
+};
+
+#define SC_W(e) (&st.scw[(e)-st.sc])
+
+/* Acquire loads and release stores (plain moves on x86-64): a reader that saw a word a writer
+ * stored also sees that writer's odd count when it reads the count again (no fence needed). */
+#define SC_LOAD(x)     __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#define SC_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
+
+/* This thread's unwinding captures since its last learning walk (the first one is allowed). */
+static __thread unsigned sc_unwinds __attribute__((tls_model("initial-exec"))) = SC_LEARN_EVERY;
+
+/* The entry holding key (sp, fp) in its set, or NULL; then *victim is where a new key goes: an
+ * empty entry, else one only seen once (learned and never-cached entries stay), else NULL. */
+static struct sc_entry *sc_find(uintptr_t sp, uintptr_t fp, struct sc_entry **victim)
+{
+	uint64_t h = ((uint64_t)sp ^ (uint64_t)fp * 0x9e3779b97f4a7c15ull) * 0xff51afd7ed558ccdull;
+	struct sc_entry *set = &st.sc[(h >> 40) & (SC_SLOTS - SC_WAYS)], *seen = NULL;
+
+	*victim = NULL;
+	for (unsigned w = 0; w < SC_WAYS; w++) {
+		struct sc_entry *e = &set[w];
+		uint32_t state = SC_LOAD(e->state);
+
+		if (SC_LOAD(e->sp) == sp && SC_LOAD(e->fp) == fp && state != SC_EMPTY)
+			return e;
+		if (state == SC_EMPTY && !*victim)
+			*victim = e;
+		else if (state == SC_SEEN && !seen)
+			seen = e;
+	}
+	if (!*victim)
+		*victim = seen;
+	return NULL;
+}
+
+/* The entry's stack id if every kept word still holds its value; 0 otherwise. *state: what the
+ * entry holds for this key (SC_EMPTY if another key). */
+__attribute__((no_sanitize_address)) static uint64_t
+sc_lookup(struct sc_entry *e, uintptr_t sp, uintptr_t fp, uint32_t *state, uint32_t *tries)
+{
+	uint32_t seq = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE), n = 0, k = 0;
+	struct sc_words *w = SC_W(e);
+	uint64_t id = 0, hi;
+
+	*state = SC_EMPTY;
+	if (seq & 1 || SC_LOAD(e->sp) != sp || SC_LOAD(e->fp) != fp)
+		return 0;
+	*state = SC_LOAD(e->state);
+	*tries = SC_LOAD(e->tries);
+	if (*state != SC_READY)
+		goto check;
+	hi = SC_LOAD(e->hi);
+	n = SC_LOAD(e->n);
+	if (hi > stk_hi || n > SC_WORDS) { /* another thread's stack, mapped differently */
+		*state = SC_NEVER;
+		return 0;
+	}
+	for (k = 0; k < n; k++) {
+		uintptr_t a = SC_LOAD(w->addr[k]);
+
+		if (a < sp || a + 8 > hi) /* torn by a writer: the count check below fails */
+			break;
+		if (*(const volatile uint64_t *)a != SC_LOAD(w->val[k]))
+			break;
+	}
+	id = SC_LOAD(e->id);
+check:
+	if (__atomic_load_n(&e->seq, __ATOMIC_ACQUIRE) != seq) {
+		*state = SC_EMPTY;
+		return 0;
+	}
+	if (*state != SC_READY)
+		return 0;
+	if (k < n) {
+		*state = SC_NEVER + 1; /* learned, but the words changed */
+		return 0;
+	}
+	return id;
+}
+
+/* Claim e for writing (0 if another thread is writing it). */
+static int sc_begin(struct sc_entry *e, uint32_t *seq)
+{
+	*seq = __atomic_load_n(&e->seq, __ATOMIC_RELAXED);
+	return !(*seq & 1) && __atomic_compare_exchange_n(&e->seq, seq, *seq + 1, 0,
+							  __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+static void sc_end(struct sc_entry *e, uint32_t seq)
+{
+	__atomic_store_n(&e->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+static void sc_mark(struct sc_entry *e, uintptr_t sp, uintptr_t fp, uint32_t state, uint32_t tries)
+{
+	uint32_t seq;
+
+	if (!sc_begin(e, &seq))
+		return;
+	SC_STORE(e->sp, sp);
+	SC_STORE(e->fp, fp);
+	SC_STORE(e->n, 0);
+	SC_STORE(e->tries, tries);
+	SC_STORE(e->state, state);
+	sc_end(e, seq);
+}
+
+enum { R_IP = 16, R_SP = 7, R_RBP = 6 };
+#define SC_VALS 3 /* the next frame's return address, stack pointer (CFA), frame pointer */
+
+/*
+ * Learn the stack fr[0..n) that unw_backtrace just returned, called from ap_stack_capture at
+ * stack pointer sp: frame i of the walk is fr[i]'s frame (0 is ap_stack_capture itself, whose
+ * call site differs). Fills e and returns 1 if the stack can be cached.
+ */
+__attribute__((noinline, no_sanitize_address)) static int
+sc_learn(struct sc_entry *e, uintptr_t sp, uintptr_t fp, void *const *fr, int n, uint64_t id)
+{
+	static const int regs[SC_VALS] = {R_IP, R_SP, R_RBP};
+	struct sc_words *words = SC_W(e);
+	struct unw_buf ctx, cur;
+	uint64_t lo = 0, ip = 0, v[SC_VALS], a;
+	uint32_t cnt = 0, seq;
+	int i = 0, rc;
+
+	if (st.unw_getcontext(&ctx) < 0 || st.unw_init_local(&cur, &ctx) < 0)
+		return 0;
+	/* frame 0 (ap_stack_capture): its stack pointer must be the key */
+	if ((rc = st.unw_step(&cur)) <= 0 || st.unw_get_reg(&cur, R_SP, &lo) < 0 || lo != sp ||
+	    st.unw_get_reg(&cur, R_IP, &ip) < 0)
+		return 0;
+	if (!sc_begin(e, &seq))
+		return 0;
+	SC_STORE(e->sp, sp); /* another thread may have taken the slot for its key since */
+	SC_STORE(e->fp, fp);
+	SC_STORE(e->tries, SC_LOAD(e->tries) + 1);
+	for (i = 1;; i++) {
+		/* the next frame's values, searched for in this frame [lo, v[1]) */
+		if ((rc = st.unw_step(&cur)) < 0 || st.unw_is_signal_frame(&cur) > 0)
+			goto fail;
+		if (rc == 0) /* the outermost frame ended the walk, as it ended the trace */
+			break;
+		for (int r = 0; r < SC_VALS; r++)
+			if (st.unw_get_reg(&cur, regs[r], &v[r]) < 0)
+				goto fail;
+		if (i >= n || (uint64_t)(uintptr_t)fr[i] != v[0] || v[1] <= lo || v[1] > stk_hi)
+			goto fail;
+		if (ip >= st.self_lo && ip < st.self_hi) {
+			if (v[1] < lo + 16)
+				goto fail;
+			/* our own code keeps frame pointers: the return address at CFA-8 and the
+			 * caller's frame pointer at CFA-16 are what is read (our locals change) */
+			for (a = v[1] - 16; a < v[1]; a += 8) {
+				uint64_t w = *(const uint64_t *)a;
+
+				if (w != (a == v[1] - 8 ? v[0] : v[2]) || cnt >= SC_WORDS)
+					goto fail;
+				SC_STORE(words->addr[cnt], a);
+				SC_STORE(words->val[cnt], w);
+				cnt++;
+			}
+			lo = v[1];
+			ip = v[0];
+			continue;
+		}
+		for (a = lo; a < v[1]; a += 8) {
+			uint64_t w = *(const uint64_t *)a;
+
+			for (int r = 0; r < SC_VALS; r++) {
+				/* a register value outside the stack is no frame's base (every CFA
+				 * the trace computed lies in the stack), so its copies need no
+				 * check; the return address always */
+				if (w != v[r] || (r && (w < stk_lo || w > stk_hi)))
+					continue;
+				if (cnt >= SC_WORDS)
+					goto fail;
+				SC_STORE(words->addr[cnt], a);
+				SC_STORE(words->val[cnt], w);
+				cnt++;
+				break;
+			}
+		}
+		lo = v[1];
+		ip = v[0];
+	}
+	if (i != n || n >= AP_MAX_FRAMES + EXTRA_FRAMES) /* every frame, and not cut at the cap */
+		goto fail;
+	SC_STORE(e->n, cnt);
+	SC_STORE(e->hi, lo);
+	SC_STORE(e->id, id);
+	SC_STORE(e->state, SC_READY);
+	sc_end(e, seq);
+	return 1;
+fail:
+	SC_STORE(e->n, 0);
+	SC_STORE(e->state, SC_NEVER);
+	sc_end(e, seq);
+	return 0;
+}
+
 /* Set-up on the first capture, not at start: a process that never records a stack never
  * loads libunwind. */
 static pthread_once_t lazy_once = PTHREAD_ONCE_INIT;
@@ -474,7 +742,10 @@ uint64_t ap_stack_capture(void)
 {
 	void *fr[AP_MAX_FRAMES + EXTRA_FRAMES];
 	uint64_t id = 0;
-	int n = 0, skip = 0;
+	int n = 0, skip = 0, learn = 0, raw = 0;
+	struct sc_entry *e = NULL, *victim = NULL;
+	uint32_t cached = SC_EMPTY, tries = 0;
+	uintptr_t learn_sp = 0, learn_fp = 0;
 
 	if (ap_tls.guard > 1)
 		return 0;
@@ -484,8 +755,9 @@ uint64_t ap_stack_capture(void)
 		return 0;
 	ap_tls.guard++;
 	if (st.mode == MODE_UNWIND) {
-		uintptr_t sp = (uintptr_t)__builtin_frame_address(0), lo = 1, hi = 1;
+		uintptr_t sp, fp = (uintptr_t)__builtin_frame_address(0), lo = 1, hi = 1;
 
+		__asm__ volatile("mov %%rsp, %0" : "=r"(sp));
 		if (!stk_hi) {
 			stack_bounds(sp, &lo, &hi);
 			stk_lo = lo;
@@ -494,13 +766,37 @@ uint64_t ap_stack_capture(void)
 		/* trusted only while we run on it (a coroutine's stack may be freed later) */
 		ok_lo = sp >= stk_lo && sp < stk_hi ? stk_lo : 0;
 		ok_hi = ok_lo ? stk_hi : 0;
+		if (ok_lo) { /* the trace cache reads only this thread's own stack */
+			e = sc_find(sp, fp, &victim);
+			id = e ? sc_lookup(e, sp, fp, &cached, &tries) : 0;
+			if (id) {
+				ok_lo = ok_hi = 0;
+				ap_tls.guard--;
+				return id;
+			}
+		}
 		ok_count = 0;
 		ok_pid = 0; /* probe_read asks the kernel when it first needs it */
-		n = st.unw_backtrace(fr, AP_MAX_FRAMES + EXTRA_FRAMES);
-		/* outside our captures (a host using the same libunwind) nothing is trusted */
-		ok_lo = ok_hi = 0;
-		ok_count = 0;
-		ok_pid = 0;
+		n = raw = st.unw_backtrace(fr, AP_MAX_FRAMES + EXTRA_FRAMES);
+		/* a stack seen once is remembered by its key, learned the second time (at most
+		 * once per SC_LEARN_EVERY captures of the thread) */
+		if (sc_unwinds < SC_LEARN_EVERY)
+			sc_unwinds++;
+		if (e && cached == SC_SEEN && n > 0 && sc_unwinds >= SC_LEARN_EVERY) {
+			sc_unwinds = 0;
+			learn = 1;
+		} else if (e && cached == SC_NEVER + 1) { /* learned, and now another chain */
+			sc_mark(e, sp, fp, tries < SC_TRIES ? SC_SEEN : SC_NEVER, tries);
+		} else if (!e && victim) {
+			sc_mark(victim, sp, fp, SC_SEEN, 0);
+		}
+		learn_sp = sp;
+		learn_fp = fp;
+		if (!learn) {
+			ok_lo = ok_hi = 0;
+			ok_count = 0;
+			ok_pid = 0;
+		}
 	}
 	if (n <= 0)
 		n = fp_walk(fr, AP_MAX_FRAMES + EXTRA_FRAMES);
@@ -511,6 +807,14 @@ uint64_t ap_stack_capture(void)
 		n = AP_MAX_FRAMES;
 	if (n > 0)
 		id = intern(fr + skip, n);
+	if (learn) {
+		if (id)
+			sc_learn(e, learn_sp, learn_fp, fr, raw, id);
+		/* outside our captures (a host using the same libunwind) nothing is trusted */
+		ok_lo = ok_hi = 0;
+		ok_count = 0;
+		ok_pid = 0;
+	}
 	ap_tls.guard--;
 	return id;
 }
@@ -527,6 +831,7 @@ void ap_stack_after_fork_child(void)
 		return;
 	pthread_mutex_init(&st.lock, NULL);
 	memset((void *)st.slots, 0, ST_SLOTS * sizeof(*st.slots));
+	memset((void *)st.sc, 0, SC_SLOTS * sizeof(struct sc_entry)); /* ids are written anew */
 	for (uint32_t i = 0; i < st.nmods; i++)
 		st.mods[i].written = 0;
 }
@@ -562,6 +867,11 @@ static void load_libunwind(void)
 		{"unw_backtrace", (void **)&st.unw_backtrace, NULL},
 		{"_Ux86_64_get_accessors", (void **)&get_accessors, NULL},
 		{"_ULx86_64_local_addr_space", (void **)&local_as, NULL},
+		{"_Ux86_64_getcontext", (void **)&st.unw_getcontext, NULL},
+		{"_ULx86_64_init_local", (void **)&st.unw_init_local, NULL},
+		{"_ULx86_64_step", (void **)&st.unw_step, NULL},
+		{"_ULx86_64_get_reg", (void **)&st.unw_get_reg, NULL},
+		{"_ULx86_64_is_signal_frame", (void **)&st.unw_is_signal_frame, NULL},
 		{NULL, NULL, NULL},
 	};
 	int fd0, fd1;
@@ -605,12 +915,16 @@ void ap_stack_init(void)
 	if (!ap_rt.cfg.stacks)
 		return;
 	ap_tls.guard++;
-	p = mmap(NULL, ST_SLOTS * sizeof(*st.slots) + MOD_MAX * sizeof(struct mod),
+	p = mmap(NULL,
+		 ST_SLOTS * sizeof(*st.slots) + MOD_MAX * sizeof(struct mod) +
+			 SC_SLOTS * (sizeof(struct sc_entry) + sizeof(struct sc_words)),
 		 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		goto out;
 	st.slots = p;
 	st.mods = (struct mod *)((char *)p + ST_SLOTS * sizeof(*st.slots));
+	st.sc = (struct sc_entry *)(st.mods + MOD_MAX);
+	st.scw = (struct sc_words *)(st.sc + SC_SLOTS);
 	n = syscall(SYS_readlink, "/proc/self/exe", st.exe, sizeof(st.exe) - 1);
 	st.exe[n > 0 ? n : 0] = 0;
 	if (!st.exe[0])
