@@ -901,7 +901,7 @@ static void conn_classify_endpoint(struct ap_conn *c, const char *host, int port
 static void conn_classify_path(struct ap_conn *c, const char *path, uint8_t *category,
 			       uint8_t *provider)
 {
-	const struct ap_rules *rules = ap_rt.cfg.have_rules ? &ap_rt.cfg.rules : NULL;
+	const struct ap_rules *rules = ap_rt.cfg.rules;
 	size_t n;
 
 	if (!path)
