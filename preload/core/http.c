@@ -388,72 +388,71 @@ static int event_wanted(const struct content *c, const char *p, size_t n)
 	return 0;
 }
 
-/* Bytes of p up to the end of its first segment ('.', '[' or NUL). */
-static size_t seg_len(const char *p)
-{
-	size_t k = 0;
-
-	while (p[k] && p[k] != '.' && p[k] != '[')
-		k++;
-	return k;
-}
-
 #define SEG_IS(p, k, lit) ((k) == sizeof(lit) - 1 && memcmp((p), (lit), sizeof(lit) - 1) == 0)
+
+/* p[0..n) starts with the segment lit (a key: followed by the end, '.' or '['). */
+static int seg_starts(const char *p, size_t n, const char *lit, size_t k)
+{
+	return n >= k && memcmp(p, lit, k) == 0 && (n == k || p[k] == '.' || p[k] == '[');
+}
+#define SEG_AT(p, n, lit) seg_starts((p), (n), (lit), sizeof(lit) - 1)
 
 /*
  * The keys of a response body (or event) whose values resp_field and the usage extractor read:
  * everything else (choices, content, candidates' text, tool calls) is skipped by the scanner.
  * A superset of what they use, after the same wrappers ("[].", "message.", "response."). Called
- * at every key, so it decides on the first letter and the length before comparing.
+ * at every key, so it decides on the first letter before comparing.
  */
 static int resp_key_wanted(const char *path, size_t len)
 {
 	const char *p = path;
-	size_t k;
+	size_t n = len;
 
-	if (len >= 3 && p[0] == '[' && p[1] == ']' && p[2] == '.')
+	if (n >= 3 && p[0] == '[' && p[1] == ']' && p[2] == '.') {
 		p += 3;
-	switch (p[0]) { /* no wanted key (nor wrapper) starts otherwise: no length needed */
-	case 'm':
-	case 'r':
-	case 'd':
-	case 't':
-	case 'p':
-	case 'e':
-	case 'u':
-	case 'c':
-		break;
-	default:
-		return 0;
-	}
-	k = seg_len(p);
-	if (SEG_IS(p, k, "message") || SEG_IS(p, k, "response")) {
-		if (!p[k])
-			return 1;
-		if (p[k] != '.')
-			return 0;
-		p += k + 1;
-		k = seg_len(p);
+		n -= 3;
 	}
 	switch (p[0]) {
 	case 'm':
-		return SEG_IS(p, k, "model") || SEG_IS(p, k, "modelVersion");
-	case 'd':
-		return SEG_IS(p, k, "done");
-	case 't':
-		return SEG_IS(p, k, "type") || SEG_IS(p, k, "total_duration");
-	case 'p':
-		return SEG_IS(p, k, "prompt_eval_count");
-	case 'e':
-		return SEG_IS(p, k, "eval_count");
-	case 'u':
-		return SEG_IS(p, k, "usage") || SEG_IS(p, k, "usageMetadata");
-	case 'c': /* Gemini: of the candidates, only the finish reason */
-		if (!SEG_IS(p, k, "candidates"))
-			return 0;
-		if (!p[k])
+		if (SEG_AT(p, n, "model") || SEG_AT(p, n, "modelVersion"))
 			return 1;
-		return strncmp(p + k, "[].finishReason", 15) == 0;
+		if (!SEG_AT(p, n, "message"))
+			return 0;
+		if (n == 7)
+			return 1;
+		if (p[7] != '.')
+			return 0;
+		p += 8;
+		n -= 8;
+		break;
+	case 'r':
+		if (!SEG_AT(p, n, "response"))
+			return 0;
+		if (n == 8)
+			return 1;
+		if (p[8] != '.')
+			return 0;
+		p += 9;
+		n -= 9;
+		break;
+	}
+	switch (p[0]) {
+	case 'm':
+		return SEG_AT(p, n, "model") || SEG_AT(p, n, "modelVersion");
+	case 'd':
+		return SEG_AT(p, n, "done");
+	case 't':
+		return SEG_AT(p, n, "type") || SEG_AT(p, n, "total_duration");
+	case 'p':
+		return SEG_AT(p, n, "prompt_eval_count");
+	case 'e':
+		return SEG_AT(p, n, "eval_count");
+	case 'u':
+		return SEG_AT(p, n, "usage") || SEG_AT(p, n, "usageMetadata");
+	case 'c': /* Gemini: of the candidates, only the finish reason */
+		if (!SEG_AT(p, n, "candidates"))
+			return 0;
+		return n == 10 || (n >= 25 && memcmp(p + 10, "[].finishReason", 15) == 0);
 	}
 	return 0;
 }
@@ -463,30 +462,33 @@ static void resp_field(void *ctx, const struct ap_json_value *v)
 {
 	struct content *c = ctx;
 	const char *p = v->path;
+	size_t n = v->path_len;
 
 	ap_usage_x_field(&c->ux, v);
-	if (p[0] == '[' && p[1] == ']' && p[2] == '.')
+	if (p[0] == '[' && p[1] == ']' && p[2] == '.') {
 		p += 3;
+		n -= 3;
+	}
+	/* paths and values hold no NUL: a length and memcmp is strcmp */
 	switch (p[0]) {
 	case 't':
-		if (v->depth == 1 && v->type == AP_JSON_STRING && strcmp(p, "type") == 0 &&
-		    (strcmp(v->val, "message_stop") == 0 || strcmp(v->val, "error") == 0 ||
-		     strcmp(v->val, "response.completed") == 0 ||
-		     strcmp(v->val, "response.failed") == 0 ||
-		     strcmp(v->val, "response.incomplete") == 0))
+		if (v->depth == 1 && v->type == AP_JSON_STRING && SEG_IS(p, n, "type") &&
+		    (SEG_IS(v->val, v->len, "message_stop") || SEG_IS(v->val, v->len, "error") ||
+		     SEG_IS(v->val, v->len, "response.completed") ||
+		     SEG_IS(v->val, v->len, "response.failed") ||
+		     SEG_IS(v->val, v->len, "response.incomplete")))
 			c->ev_terminal = 1;
 		break;
 	case 'd':
-		if (v->type == AP_JSON_TRUE && strcmp(p, "done") == 0)
+		if (v->type == AP_JSON_TRUE && SEG_IS(p, n, "done"))
 			c->ev_terminal = 1;
 		break;
 	case 'u':
-		if (strncmp(p, "usageMetadata.", 14) == 0)
+		if (n >= 14 && memcmp(p, "usageMetadata.", 14) == 0)
 			c->ev_umeta = 1;
 		break;
 	case 'c':
-		if (v->type == AP_JSON_STRING && v->len &&
-		    strcmp(p, "candidates[].finishReason") == 0)
+		if (v->type == AP_JSON_STRING && v->len && SEG_IS(p, n, "candidates[].finishReason"))
 			c->ev_finish = 1;
 		break;
 	}

@@ -47,9 +47,6 @@ static const struct umap umap[] = {
 	UM("usage.cacheWriteInputTokens", UF_CACHE_WRITE),
 };
 
-/* Wrappers around the payload: Gemini JSON-array streams, Anthropic and Responses events. */
-static const char *const prefixes[] = {"[].", "message.", "response."};
-
 int ap_usage_parse_int(const char *s, size_t n, int64_t *out)
 {
 	int64_t v = 0;
@@ -95,17 +92,19 @@ static int64_t *field_ptr(struct ap_usage *u, unsigned f)
 	}
 }
 
-static const char *strip_prefix(const char *p)
+/* Length of the wrapper p starts with ("[].", "message.", "response."), 0 if none. */
+static size_t prefix_len(const char *p, size_t n)
 {
 	/* the first letter rules out most paths before any comparison */
-	if (p[0] != '[' && p[0] != 'm' && p[0] != 'r')
-		return p;
-	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
-		size_t k = strlen(prefixes[i]);
-		if (strncmp(p, prefixes[i], k) == 0)
-			return p + k;
+	switch (p[0]) {
+	case '[':
+		return n >= 3 && p[1] == ']' && p[2] == '.' ? 3 : 0;
+	case 'm':
+		return n >= 8 && memcmp(p, "message.", 8) == 0 ? 8 : 0;
+	case 'r':
+		return n >= 9 && memcmp(p, "response.", 9) == 0 ? 9 : 0;
 	}
-	return p;
+	return 0;
 }
 
 static void set_model(struct ap_usage_x *x, const struct ap_json_value *v)
@@ -118,35 +117,46 @@ static void set_model(struct ap_usage_x *x, const struct ap_json_value *v)
 	x->model[n] = 0;
 }
 
+#define IS(p, n, lit) ((n) == sizeof(lit) - 1 && memcmp((p), (lit), sizeof(lit) - 1) == 0)
+
 void ap_usage_x_field(void *ctx, const struct ap_json_value *v)
 {
 	struct ap_usage_x *x = ctx;
-	const char *p = strip_prefix(v->path);
-	size_t plen;
+	size_t plen = v->path_len, k = prefix_len(v->path, plen);
+	const char *p = v->path + k;
 	int64_t n;
 
-	/* every wanted path starts with one of these letters */
-	if (p[0] != 'm' && p[0] != 'd' && p[0] != 't' && p[0] != 'u' && p[0] != 'p' && p[0] != 'e')
+	/* paths hold no NUL (the scanner writes none), so a length and memcmp is strcmp */
+	plen -= k;
+	switch (p[0]) { /* every wanted path starts with one of these letters */
+	case 'm':
+		if (IS(p, plen, "model") || IS(p, plen, "modelVersion"))
+			set_model(x, v);
 		return;
-	if (strcmp(p, "model") == 0 || strcmp(p, "modelVersion") == 0) {
-		set_model(x, v);
-		return;
-	}
-	if (strcmp(p, "done") == 0) {
-		if (v->type == AP_JSON_TRUE)
+	case 'd':
+		if (IS(p, plen, "done") && v->type == AP_JSON_TRUE)
 			x->done = 1;
 		return;
-	}
-	if (strcmp(p, "total_duration") == 0) {
-		x->durations = 1;
+	case 't':
+		if (IS(p, plen, "total_duration"))
+			x->durations = 1;
+		return;
+	case 'u':
+		if (plen < 6 || memcmp(p, "usage", 5) != 0)
+			return;
+		break;
+	case 'p':
+	case 'e':
+		break;
+	default:
 		return;
 	}
-	if (v->type != AP_JSON_NUMBER || (p[0] == 'u' && strncmp(p, "usage", 5) != 0) ||
-	    !ap_usage_parse_int(v->val, v->len, &n))
+	if (v->type != AP_JSON_NUMBER || !ap_usage_parse_int(v->val, v->len, &n))
 		return;
-	plen = v->path_len - (size_t)(p - v->path);
 	for (size_t i = 0; i < sizeof(umap) / sizeof(umap[0]); i++) {
-		if (umap[i].len == plen && memcmp(p, umap[i].path, plen) == 0) {
+		/* the length and the byte after "usage." tell most entries apart before memcmp */
+		if (umap[i].len == plen && umap[i].path[5] == p[5] &&
+		    memcmp(p, umap[i].path, plen) == 0) {
 			*field_ptr(&x->u, umap[i].field) = n;
 			return;
 		}
