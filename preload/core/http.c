@@ -120,6 +120,7 @@ struct state {
 };
 
 _Static_assert(sizeof(struct state) <= AP_HTTP_STATE_SIZE, "raise AP_HTTP_STATE_SIZE");
+_Static_assert(offsetof(struct slot, ex) == 0, "begin_request zeroes the slot after ex");
 
 static struct state *st(struct ap_http *h)
 {
@@ -151,6 +152,14 @@ static int name_is(const char *name, size_t n, const char *want)
 	}
 	return i == n && want[i] == 0;
 }
+
+/* name_is for a header name usually spelled canon (or all lower case, want) */
+static int header_is(const char *name, size_t n, const char *canon, const char *want, size_t k)
+{
+	return n == k &&
+	       (memcmp(name, canon, k) == 0 || memcmp(name, want, k) == 0 || name_is(name, n, want));
+}
+#define HEADER_IS(name, n, canon, want) header_is((name), (n), (canon), (want), sizeof(want) - 1)
 
 static void copy_str(char *dst, size_t cap, const char *src, size_t n)
 {
@@ -1094,9 +1103,9 @@ static void begin_request(struct ap_http *h, int64_t now)
 		struct slot *sl = &s->slot[i];
 		if (sl->used)
 			continue;
-		memset(sl, 0, sizeof(*sl));
 		ap_record_init(&rec, AP_REC_EXCHANGE);
-		sl->ex = rec.u.exchange;
+		sl->ex = rec.u.exchange; /* the slot's first member: zero the rest */
+		memset((char *)sl + sizeof(sl->ex), 0, sizeof(*sl) - sizeof(sl->ex));
 		sl->used = 1;
 		sl->seq = s->req_seq;
 		sl->host_port = -1;
@@ -1138,6 +1147,29 @@ static void set_ctype(struct framer *f, const char *v, size_t n)
 {
 	size_t k = 0;
 
+#if defined(__x86_64__) || defined(__SSE2__)
+	/* v in the line buffer with 16 bytes readable: a media type of up to 16 bytes in one go */
+	if ((uintptr_t)v >= (uintptr_t)f->line &&
+	    (uintptr_t)v + 16 <= (uintptr_t)(f->line + sizeof(f->line))) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)v);
+		unsigned stop = (unsigned)_mm_movemask_epi8(
+			_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(';')),
+						  _mm_cmpeq_epi8(x, _mm_set1_epi8(' '))),
+				     _mm_cmpeq_epi8(x, _mm_set1_epi8('\t'))));
+		size_t e = stop ? (unsigned)__builtin_ctz(stop) : 16;
+
+		if (n < e)
+			e = n;
+		if (e < 16 || n <= 16) { /* e <= 16 < sizeof(f->ctype) */
+			__m128i up = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('A' - 1)),
+						   _mm_cmplt_epi8(x, _mm_set1_epi8('Z' + 1)));
+			_mm_storeu_si128((__m128i *)(void *)f->ctype,
+					 _mm_or_si128(x, _mm_and_si128(up, _mm_set1_epi8(0x20))));
+			f->ctype[e] = 0;
+			return;
+		}
+	}
+#endif
 	while (k < n && v[k] != ';' && !is_space(v[k]) && k + 1 < sizeof(f->ctype)) {
 		f->ctype[k] = lower(v[k]);
 		k++;
@@ -1241,15 +1273,15 @@ static void header_line(struct framer *f, struct slot *sl, int request, const ch
 
 	if (!split_header(line, n, &name, &nn, &v, &vn))
 		return;
-	if (nn == 14 && name_is(name, nn, "content-length"))
+	if (HEADER_IS(name, nn, "Content-Length", "content-length"))
 		set_clen(f, v, vn);
-	else if (nn == 17 && name_is(name, nn, "transfer-encoding"))
+	else if (HEADER_IS(name, nn, "Transfer-Encoding", "transfer-encoding"))
 		set_te(f, v, vn);
-	else if (nn == 12 && name_is(name, nn, "content-type"))
+	else if (HEADER_IS(name, nn, "Content-Type", "content-type"))
 		set_ctype(f, v, vn);
-	else if (nn == 16 && name_is(name, nn, "content-encoding"))
+	else if (HEADER_IS(name, nn, "Content-Encoding", "content-encoding"))
 		set_enc(f, v, vn);
-	else if (nn == 4 && request && sl && name_is(name, nn, "host") && !sl->ex.host[0])
+	else if (request && sl && HEADER_IS(name, nn, "Host", "host") && !sl->ex.host[0])
 		set_host(sl, v, vn);
 }
 
