@@ -1418,8 +1418,8 @@ static void request_headers_end(struct ap_http *h, struct slot *sl, int64_t now)
 		sl->llm = cat == AP_CAT_LLM;
 		sl->api = (uint8_t)ap_usage_api(sl->ex.path);
 		if (sl->llm)
-			ap_usage_path_model(sl->ex.path, sl->ex.request_model,
-					    sizeof(sl->ex.request_model));
+			ap_usage_path_model_api(sl->api, sl->ex.path, sl->ex.request_model,
+						sizeof(sl->ex.request_model));
 		sl->scan_req = sl->llm && f->enc == ENC_NONE &&
 			       (f->ctype[0] == 0 || strstr(f->ctype, "json"));
 		sl->hash = fnv(FNV_OFFSET, sl->ex.method, strlen(sl->ex.method));

@@ -219,10 +219,14 @@ static int equals(const char *p, size_t n, const char *s)
 static const char *find_in(const char *p, size_t n, const char *needle)
 {
 	size_t k = strlen(needle);
+	const char *e = p + n, *q = p;
 
-	for (size_t i = 0; i + k <= n; i++)
-		if (memcmp(p + i, needle, k) == 0)
-			return p + i;
+	/* candidates are where the needle's first byte is */
+	while (k <= (size_t)(e - q) && (q = memchr(q, needle[0], (size_t)(e - q) - k + 1)) != NULL) {
+		if (memcmp(q, needle, k) == 0)
+			return q;
+		q++;
+	}
 	return NULL;
 }
 
@@ -301,12 +305,17 @@ static int segment_after(const char *p, size_t n, const char *marker, const char
 
 int ap_usage_path_model(const char *path, char *model, size_t cap)
 {
+	return ap_usage_path_model_api(ap_usage_api(path), path, model, cap);
+}
+
+int ap_usage_path_model_api(unsigned api, const char *path, char *model, size_t cap)
+{
 	size_t n, colon, s;
 
 	if (!path)
 		return 0;
 	n = path_len(path);
-	switch (ap_usage_api(path)) {
+	switch (api) {
 	case AP_API_GEMINI:
 		for (colon = n; colon > 0 && path[colon - 1] != ':'; colon--)
 			;
