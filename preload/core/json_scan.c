@@ -189,8 +189,23 @@ static void string_done(struct ap_json *j, ap_json_cb cb, void *ctx)
 	value_done(j);
 }
 
-/* Append k plain bytes to the current key (path) or value, as put_char would one by one. */
-static void put_run(struct ap_json *j, const unsigned char *p, size_t k)
+#define INLINE static inline __attribute__((always_inline))
+
+/*
+ * memcpy(dst, src, k) for the short runs keys and values mostly are: one fixed 16-byte copy when
+ * 16 bytes may be read at src (avail) and written at dst (room), which the compiler inlines.
+ */
+INLINE void copy_run(char *dst, size_t room, const unsigned char *src, size_t avail, size_t k)
+{
+	if (k <= 16 && avail >= 16 && room >= 16)
+		memcpy(dst, src, 16);
+	else
+		memcpy(dst, src, k);
+}
+
+/* Append k plain bytes to the current key (path) or value, as put_char would one by one; avail
+ * bytes are readable at p (avail >= k). */
+INLINE void put_run(struct ap_json *j, const unsigned char *p, size_t k, size_t avail)
 {
 	size_t room;
 
@@ -201,7 +216,7 @@ static void put_run(struct ap_json *j, const unsigned char *p, size_t k)
 			return;
 		room = AP_JSON_KEY_MAX - j->key_len;
 		if (k <= room) {
-			memcpy(j->path + j->path_len, p, k);
+			copy_run(j->path + j->path_len, sizeof(j->path) - j->path_len, p, avail, k);
 			j->path_len = (uint16_t)(j->path_len + k);
 			j->key_len = (uint16_t)(j->key_len + k);
 		} else {
@@ -221,12 +236,12 @@ static void put_run(struct ap_json *j, const unsigned char *p, size_t k)
 		k = room;
 		j->truncated = 1;
 	}
-	memcpy(j->val + j->val_len, p, k);
+	copy_run(j->val + j->val_len, sizeof(j->val) - j->val_len, p, avail, k);
 	j->val_len = (uint16_t)(j->val_len + k);
 }
 
 /* Bytes before the first '"', '\\' or control byte of p[0..n): 16 at a time where SSE2 is. */
-static size_t plain_len(const unsigned char *p, size_t n)
+INLINE size_t plain_len(const unsigned char *p, size_t n)
 {
 	size_t i = 0;
 
@@ -251,11 +266,11 @@ static size_t plain_len(const unsigned char *p, size_t n)
 }
 
 /* Copy plain string bytes in bulk; returns bytes consumed (stops before '"' or '\\'). */
-static size_t string_run(struct ap_json *j, const unsigned char *p, size_t n)
+INLINE size_t string_run(struct ap_json *j, const unsigned char *p, size_t n)
 {
 	size_t i = plain_len(p, n);
 
-	put_run(j, p, i);
+	put_run(j, p, i, n);
 	if (i < n && p[i] < 0x20)
 		fail(j);
 	return i;
@@ -307,7 +322,7 @@ static int is_num_char(unsigned char c)
 }
 
 /* A value starts with c. */
-static void value_start(struct ap_json *j, unsigned char c)
+INLINE void value_start(struct ap_json *j, unsigned char c)
 {
 	if (j->skip_next) {
 		j->skip_next = 0;
@@ -442,6 +457,32 @@ static int step(struct ap_json *j, unsigned char c, ap_json_cb cb, void *ctx)
 	return 0;
 }
 
+/* Bytes before the first quote or bracket of p[0..n): 16 at a time where SSE2 is. */
+INLINE size_t struct_len(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+#if defined(__SSE2__)
+	/* x | 0x20 is '{' for '[' and '{' only, '}' for ']' and '}' only */
+	const __m128i quote = _mm_set1_epi8('"'), bit5 = _mm_set1_epi8(0x20),
+		      open = _mm_set1_epi8('{'), close = _mm_set1_epi8('}');
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		__m128i f = _mm_or_si128(x, bit5);
+		__m128i hit = _mm_or_si128(_mm_cmpeq_epi8(x, quote),
+					   _mm_or_si128(_mm_cmpeq_epi8(f, open), _mm_cmpeq_epi8(f, close)));
+		unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+
+		if (mask)
+			return i + (unsigned)__builtin_ctz(mask);
+	}
+#endif
+	while (i < n && p[i] != '"' && (p[i] | 0x20) != '{' && (p[i] | 0x20) != '}')
+		i++;
+	return i;
+}
+
 /*
  * Skip bytes of a declined value; returns bytes consumed. Only quotes, backslashes inside
  * strings and brackets outside them matter; the value ends at its closing quote or bracket.
@@ -449,38 +490,40 @@ static int step(struct ap_json *j, unsigned char c, ap_json_cb cb, void *ctx)
 static size_t skip_run(struct ap_json *j, const unsigned char *p, size_t n)
 {
 	size_t i = 0;
+	unsigned char c;
 
 	while (i < n) {
-		unsigned char c = p[i++];
-
 		if (j->skip_str) {
 			if (j->skip_esc) {
 				j->skip_esc = 0;
+				i++;
 				continue;
 			}
 			/* the bulk of a skipped value: plain string bytes (control bytes too) */
-			while (c != '"' && c != '\\' && i < n) {
-				i += plain_len(p + i, n - i);
-				if (i < n)
-					c = p[i++];
-			}
-			if (c == '\\')
-				j->skip_esc = 1;
-			else if (c == '"')
-				j->skip_str = 0;
-			else
-				continue;
-			if (!j->skip_str && j->skip_depth == 0) {
-				value_done(j);
+			i += plain_len(p + i, n - i);
+			if (i >= n)
 				return i;
+			c = p[i++];
+			if (c == '\\') {
+				j->skip_esc = 1;
+			} else if (c == '"') {
+				j->skip_str = 0;
+				if (j->skip_depth == 0) {
+					value_done(j);
+					return i;
+				}
 			}
 			continue;
 		}
+		i += struct_len(p + i, n - i);
+		if (i >= n)
+			return i;
+		c = p[i++];
 		if (c == '"')
 			j->skip_str = 1;
 		else if (c == '{' || c == '[')
 			j->skip_depth++;
-		else if ((c == '}' || c == ']') && --j->skip_depth == 0) {
+		else if (--j->skip_depth == 0) { /* '}' or ']' */
 			value_done(j);
 			return i;
 		}
@@ -488,27 +531,84 @@ static size_t skip_run(struct ap_json *j, const unsigned char *p, size_t n)
 	return i;
 }
 
+/* Bytes of p[0..n) that may continue a number. */
+INLINE size_t num_len(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && is_num_char(p[i]))
+		i++;
+	return i;
+}
+
+/*
+ * The byte loop. Compact JSON takes the fused transitions below ("key": value, ",\"key"),
+ * which do what step() would do byte by byte; anything else (whitespace, escapes, literals,
+ * errors) goes through step().
+ */
 void ap_json_feed(struct ap_json *j, const void *buf, size_t n, ap_json_cb cb, void *ctx)
 {
 	const unsigned char *p = buf;
-	size_t i = 0;
+	size_t i = 0, k;
 
 	while (i < n && !j->failed) {
-		if (j->st == J_SKIP) {
+		unsigned char c = p[i];
+
+		switch (j->st) {
+		case J_SKIP:
 			i += skip_run(j, p + i, n - i);
 			continue;
-		}
-		if (j->st == J_STR) {
+		case J_STR:
 			i += string_run(j, p + i, n - i);
 			if (i >= n || j->failed)
-				break;
-			if (p[i++] == '"')
-				string_done(j, cb, ctx);
-			else
+				return;
+			if (p[i++] != '"') {
 				j->st = J_ESC;
+				continue;
+			}
+			if (!j->str_key) {
+				string_done(j, cb, ctx);
+				continue;
+			}
+			string_done(j, cb, ctx); /* a key: J_COLON */
+			if (i + 1 < n && p[i] == ':' && !is_ws(p[i + 1])) {
+				j->st = J_VALUE;
+				value_start(j, p[i + 1]);
+				i += 2;
+			}
 			continue;
+		case J_NUM:
+			k = num_len(p + i, n - i);
+			if (k) {
+				put_run(j, p + i, k, n - i);
+				i += k;
+				continue;
+			}
+			emit(j, AP_JSON_NUMBER, cb, ctx);
+			value_done(j);
+			continue;
+		case J_AFTER:
+			if (c == ',' && j->nest && !top_is_arr(j)) {
+				j->st = J_OBJ_KEY;
+				if (i + 1 < n && p[i + 1] == '"') {
+					key_start(j);
+					i += 2;
+					continue;
+				}
+				i++;
+				continue;
+			}
+			break;
+		case J_OBJ_FIRST:
+		case J_OBJ_KEY:
+			if (c == '"') {
+				key_start(j);
+				i++;
+				continue;
+			}
+			break;
 		}
-		if (!step(j, p[i], cb, ctx))
+		if (!step(j, c, cb, ctx))
 			i++;
 	}
 }

@@ -155,7 +155,7 @@ void ap_usage_x_field(void *ctx, const struct ap_json_value *v)
 		return;
 	for (size_t i = 0; i < sizeof(umap) / sizeof(umap[0]); i++) {
 		/* the length and the byte after "usage." tell most entries apart before memcmp */
-		if (umap[i].len == plen && umap[i].path[5] == p[5] &&
+		if (umap[i].len == plen && umap[i].path[6] == p[6] &&
 		    memcmp(p, umap[i].path, plen) == 0) {
 			*field_ptr(&x->u, umap[i].field) = n;
 			return;
@@ -218,13 +218,17 @@ static int equals(const char *p, size_t n, const char *s)
 
 static const char *find_in(const char *p, size_t n, const char *needle)
 {
-	size_t k = strlen(needle);
-	const char *e = p + n, *q = p;
+	size_t k = strlen(needle), at = needle[0] == '/' ? 1 : 0; /* '/' is everywhere */
+	const char *e = p + n, *q = p + at;
 
-	/* candidates are where the needle's first byte is */
-	while (k <= (size_t)(e - q) && (q = memchr(q, needle[0], (size_t)(e - q) - k + 1)) != NULL) {
-		if (memcmp(q, needle, k) == 0)
-			return q;
+	if (n < k)
+		return NULL;
+
+	/* candidates are where the needle's byte at is (k >= 2: every needle is longer) */
+	while (k - at <= (size_t)(e - q) &&
+	       (q = memchr(q, needle[at], (size_t)(e - q) - (k - at) + 1)) != NULL) {
+		if (memcmp(q - at, needle, k) == 0)
+			return q - at;
 		q++;
 	}
 	return NULL;
