@@ -156,8 +156,8 @@ static int name_is(const char *name, size_t n, const char *want)
 /* name_is for a header name usually spelled canon (or all lower case, want) */
 static int header_is(const char *name, size_t n, const char *canon, const char *want, size_t k)
 {
-	return n == k &&
-	       (memcmp(name, canon, k) == 0 || memcmp(name, want, k) == 0 || name_is(name, n, want));
+	return n == k && (memcmp(name, canon, k) == 0 || memcmp(name, want, k) == 0 ||
+			  name_is(name, n, want));
 }
 #define HEADER_IS(name, n, canon, want) header_is((name), (n), (canon), (want), sizeof(want) - 1)
 
@@ -497,7 +497,8 @@ static void resp_field(void *ctx, const struct ap_json_value *v)
 			c->ev_umeta = 1;
 		break;
 	case 'c':
-		if (v->type == AP_JSON_STRING && v->len && SEG_IS(p, n, "candidates[].finishReason"))
+		if (v->type == AP_JSON_STRING && v->len &&
+		    SEG_IS(p, n, "candidates[].finishReason"))
 			c->ev_finish = 1;
 		break;
 	}
@@ -683,15 +684,17 @@ __attribute__((target("avx2"))) static size_t data_run_avx2(struct content *c, c
 		}
 	}
 	if (i < n && n >= 33) {
-		/* the rest but the last byte: the block ending there, without the bytes already seen */
+		/* the rest but the last byte: the block ending there, without the bytes already
+		 * seen */
 		size_t base = n - 33, seen = i - base; /* 1 <= seen <= 32 */
 		__m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(p + base));
 		__m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + base + 1));
 		uint32_t keep = seen >= 32 ? 0 : ~0u << seen;
 		uint32_t eol = keep & (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(
 					      _mm256_cmpeq_epi8(a, lf), _mm256_cmpeq_epi8(a, cr)));
-		uint32_t pairs = keep & (uint32_t)_mm256_movemask_epi8(_mm256_and_si256(
-						_mm256_cmpeq_epi8(a, quote), _mm256_cmpeq_epi8(b, u)));
+		uint32_t pairs =
+			keep & (uint32_t)_mm256_movemask_epi8(_mm256_and_si256(
+				       _mm256_cmpeq_epi8(a, quote), _mm256_cmpeq_epi8(b, u)));
 
 		if (eol)
 			pairs &= (eol & -eol) - 1;

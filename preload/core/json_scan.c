@@ -470,8 +470,9 @@ INLINE size_t struct_len(const unsigned char *p, size_t n)
 	for (; i + 16 <= n; i += 16) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
 		__m128i f = _mm_or_si128(x, bit5);
-		__m128i hit = _mm_or_si128(_mm_cmpeq_epi8(x, quote),
-					   _mm_or_si128(_mm_cmpeq_epi8(f, open), _mm_cmpeq_epi8(f, close)));
+		__m128i hit = _mm_or_si128(
+			_mm_cmpeq_epi8(x, quote),
+			_mm_or_si128(_mm_cmpeq_epi8(f, open), _mm_cmpeq_epi8(f, close)));
 		unsigned mask = (unsigned)_mm_movemask_epi8(hit);
 
 		if (mask)
