@@ -172,11 +172,16 @@ static void copy_str(char *dst, size_t cap, const char *src, size_t n)
 static uint64_t fnv(uint64_t h, const void *buf, size_t n)
 {
 	const uint8_t *p = buf;
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= FNV_PRIME;
+	for (; i + 4 <= n; i += 4) { /* the same chain, fewer loop tests */
+		h = (h ^ p[i]) * FNV_PRIME;
+		h = (h ^ p[i + 1]) * FNV_PRIME;
+		h = (h ^ p[i + 2]) * FNV_PRIME;
+		h = (h ^ p[i + 3]) * FNV_PRIME;
 	}
+	for (; i < n; i++)
+		h = (h ^ p[i]) * FNV_PRIME;
 	return h;
 }
 
@@ -1124,7 +1129,6 @@ static void request_done(struct ap_http *h, int64_t now)
 static void begin_request(struct ap_http *h, int64_t now)
 {
 	struct state *s = st(h);
-	struct ap_record rec;
 
 	s->seen_out = 1;
 	s->out_slot = -1;
@@ -1132,8 +1136,7 @@ static void begin_request(struct ap_http *h, int64_t now)
 		struct slot *sl = &s->slot[i];
 		if (sl->used)
 			continue;
-		ap_record_init(&rec, AP_REC_EXCHANGE);
-		sl->ex = rec.u.exchange; /* the slot's first member: zero the rest */
+		ap_exchange_init(&sl->ex); /* the slot's first member: zero the rest */
 		memset((char *)sl + sizeof(sl->ex), 0, sizeof(*sl) - sizeof(sl->ex));
 		sl->used = 1;
 		sl->seq = s->req_seq;

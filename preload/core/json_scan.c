@@ -35,7 +35,7 @@ void ap_json_init(struct ap_json *j)
 void ap_json_init_filtered(struct ap_json *j, ap_json_want want)
 {
 	j->want = want;
-	j->skip_next = j->skip_str = j->skip_esc = 0;
+	j->skip_next = j->skip_str = j->skip_esc = j->mute = 0;
 	j->skip_depth = 0;
 	j->st = J_VALUE;
 	j->str_key = j->lit_idx = j->lit_type = j->hex_n = 0;
@@ -78,7 +78,7 @@ static void emit(struct ap_json *j, unsigned type, ap_json_cb cb, void *ctx)
 {
 	struct ap_json_value v;
 
-	if (!cb || !path_ok(j))
+	if (!cb || !path_ok(j) || j->mute)
 		return;
 	j->val[j->val_len] = 0;
 	if (type != AP_JSON_STRING && type != AP_JSON_NUMBER)
@@ -97,6 +97,7 @@ static void emit(struct ap_json *j, unsigned type, ap_json_cb cb, void *ctx)
 static void value_done(struct ap_json *j)
 {
 	j->st = J_AFTER;
+	j->mute = 0;
 	if (j->nest == 0)
 		j->done = 1;
 }
@@ -333,6 +334,7 @@ INLINE void value_start(struct ap_json *j, unsigned char c)
 			j->skip_depth = c == '"' ? 0 : 1;
 			return;
 		}
+		j->mute = 1; /* a number or literal: validated, not reported */
 	}
 	switch (c) {
 	case '{':

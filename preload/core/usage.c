@@ -11,41 +11,47 @@ struct umap {
 	uint8_t field;	  /* enum ufield */
 	uint8_t len;	  /* strlen(path): compared first */
 };
-#define UM(path, field)                       \
-	{                                     \
-		path, field, sizeof(path) - 1 \
-	}
 
 /* The union of every provider's paths; no two shapes disagree on a path's meaning. */
-static const struct umap umap[] = {
-	/* OpenAI Chat Completions and compatible servers */
-	UM("usage.prompt_tokens", UF_INPUT),
-	UM("usage.completion_tokens", UF_OUTPUT),
-	UM("usage.prompt_tokens_details.cached_tokens", UF_CACHE_READ),
-	UM("usage.prompt_tokens_details.cache_write_tokens", UF_CACHE_WRITE),
-	UM("usage.completion_tokens_details.reasoning_tokens", UF_REASONING),
-	/* OpenAI Responses and Anthropic Messages */
-	UM("usage.input_tokens", UF_INPUT),
-	UM("usage.output_tokens", UF_OUTPUT),
-	UM("usage.input_tokens_details.cached_tokens", UF_CACHE_READ),
-	UM("usage.input_tokens_details.cache_write_tokens", UF_CACHE_WRITE),
-	UM("usage.output_tokens_details.reasoning_tokens", UF_REASONING),
-	UM("usage.cache_read_input_tokens", UF_CACHE_READ),
-	UM("usage.cache_creation_input_tokens", UF_CACHE_WRITE),
-	/* Gemini / Vertex AI */
-	UM("usageMetadata.promptTokenCount", UF_INPUT),
-	UM("usageMetadata.candidatesTokenCount", UF_OUTPUT),
-	UM("usageMetadata.cachedContentTokenCount", UF_CACHE_READ),
-	UM("usageMetadata.thoughtsTokenCount", UF_REASONING),
-	/* Ollama native */
-	UM("prompt_eval_count", UF_INPUT),
-	UM("eval_count", UF_OUTPUT),
-	/* Bedrock Converse */
-	UM("usage.inputTokens", UF_INPUT),
-	UM("usage.outputTokens", UF_OUTPUT),
-	UM("usage.cacheReadInputTokens", UF_CACHE_READ),
-	UM("usage.cacheWriteInputTokens", UF_CACHE_WRITE),
-};
+#define UMAP_ROWS(X)                                                        \
+	/* OpenAI Chat Completions and compatible servers */                \
+	X("usage.prompt_tokens", UF_INPUT)                                  \
+	X("usage.completion_tokens", UF_OUTPUT)                             \
+	X("usage.prompt_tokens_details.cached_tokens", UF_CACHE_READ)       \
+	X("usage.prompt_tokens_details.cache_write_tokens", UF_CACHE_WRITE) \
+	X("usage.completion_tokens_details.reasoning_tokens", UF_REASONING) \
+	/* OpenAI Responses and Anthropic Messages */                       \
+	X("usage.input_tokens", UF_INPUT)                                   \
+	X("usage.output_tokens", UF_OUTPUT)                                 \
+	X("usage.input_tokens_details.cached_tokens", UF_CACHE_READ)        \
+	X("usage.input_tokens_details.cache_write_tokens", UF_CACHE_WRITE)  \
+	X("usage.output_tokens_details.reasoning_tokens", UF_REASONING)     \
+	X("usage.cache_read_input_tokens", UF_CACHE_READ)                   \
+	X("usage.cache_creation_input_tokens", UF_CACHE_WRITE)              \
+	/* Gemini / Vertex AI */                                            \
+	X("usageMetadata.promptTokenCount", UF_INPUT)                       \
+	X("usageMetadata.candidatesTokenCount", UF_OUTPUT)                  \
+	X("usageMetadata.cachedContentTokenCount", UF_CACHE_READ)           \
+	X("usageMetadata.thoughtsTokenCount", UF_REASONING)                 \
+	/* Ollama native */                                                 \
+	X("prompt_eval_count", UF_INPUT)                                    \
+	X("eval_count", UF_OUTPUT)                                          \
+	/* Bedrock Converse */                                              \
+	X("usage.inputTokens", UF_INPUT)                                    \
+	X("usage.outputTokens", UF_OUTPUT)                                  \
+	X("usage.cacheReadInputTokens", UF_CACHE_READ)                      \
+	X("usage.cacheWriteInputTokens", UF_CACHE_WRITE)
+
+#define UM(path, field) {path, field, sizeof(path) - 1},
+static const struct umap umap[] = {UMAP_ROWS(UM)};
+
+/*
+ * One bit per (length, byte after "usage.") hash of the table's paths: most numbers the
+ * scanner reports ("usage.total_tokens", "..._details.audio_tokens") miss it and skip the loop.
+ */
+#define UMAP_HASH(len, c)   (((len) + 5u * ((unsigned)(c)&31u)) & 63u)
+#define UM_BIT(path, field) | (1ull << UMAP_HASH(sizeof(path) - 1, (path)[6]))
+static const uint64_t umap_hashes = 0 UMAP_ROWS(UM_BIT);
 
 int ap_usage_parse_int(const char *s, size_t n, int64_t *out)
 {
@@ -55,7 +61,8 @@ int ap_usage_parse_int(const char *s, size_t n, int64_t *out)
 	if (n == 0 || s[0] < '0' || s[0] > '9')
 		return 0;
 	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-		if (v > (INT64_MAX - (s[i] - '0')) / 10)
+		/* below (INT64_MAX - 9) / 10 no digit can overflow: the exact test only above */
+		if (v >= (INT64_MAX - 9) / 10 && v > (INT64_MAX - (s[i] - '0')) / 10)
 			return 0;
 		v = v * 10 + (s[i] - '0');
 	}
@@ -151,7 +158,8 @@ void ap_usage_x_field(void *ctx, const struct ap_json_value *v)
 	default:
 		return;
 	}
-	if (v->type != AP_JSON_NUMBER || !ap_usage_parse_int(v->val, v->len, &n))
+	if (v->type != AP_JSON_NUMBER || plen < 7 || !(umap_hashes >> UMAP_HASH(plen, p[6]) & 1) ||
+	    !ap_usage_parse_int(v->val, v->len, &n))
 		return;
 	for (size_t i = 0; i < sizeof(umap) / sizeof(umap[0]); i++) {
 		/* the length and the byte after "usage." tell most entries apart before memcmp */
