@@ -972,23 +972,39 @@ static void content_body(struct ap_http *h, const uint8_t *p, size_t n, int64_t 
 		content_scan(h, p, n, now);
 }
 
+/* strstr(ct, "json") for ct of length n (its strlen) */
+static int has_json(const char *ct, size_t n)
+{
+	const char *e = ct + n, *q = ct;
+
+	while (e - q >= 4 && (q = memchr(q, 'j', (size_t)(e - q) - 3)) != NULL) {
+		if (memcmp(q, "json", 4) == 0)
+			return 1;
+		q++;
+	}
+	return 0;
+}
+
+#define CT_IS(ct, n, lit) ((n) == sizeof(lit) - 1 && memcmp((ct), (lit), sizeof(lit) - 1) == 0)
+
 /* Decide how to read the response content from its headers. */
 static void content_setup(struct ap_http *h, struct slot *sl, const struct framer *f)
 {
 	struct content *c = &st(h)->c;
 	const char *ct = f->ctype;
+	size_t n = strlen(ct);
 
 	memset(c, 0, offsetof(struct content, zs));
 	ap_json_init_filtered(&c->js, resp_key_wanted);
 	ap_usage_x_init(&c->ux);
 	if (!sl)
 		return;
-	if (strcmp(ct, "text/event-stream") == 0)
+	if (CT_IS(ct, n, "text/event-stream"))
 		c->kind = K_SSE;
-	else if (strcmp(ct, "application/x-ndjson") == 0 || strcmp(ct, "application/jsonl") == 0 ||
-		 strcmp(ct, "application/x-jsonlines") == 0)
+	else if (CT_IS(ct, n, "application/x-ndjson") || CT_IS(ct, n, "application/jsonl") ||
+		 CT_IS(ct, n, "application/x-jsonlines"))
 		c->kind = K_NDJSON;
-	else if (strstr(ct, "json"))
+	else if (has_json(ct, n))
 		c->kind = sl->llm ? K_JSON : K_NONE;
 	else if (sl->llm && sl->req_stream)
 		c->kind = K_SNIFF;
@@ -1305,16 +1321,28 @@ static void header_line(struct framer *f, struct slot *sl, int request, const ch
 
 	if (!split_header(line, n, &name, &nn, &v, &vn))
 		return;
-	if (HEADER_IS(name, nn, "Content-Length", "content-length"))
-		set_clen(f, v, vn);
-	else if (HEADER_IS(name, nn, "Transfer-Encoding", "transfer-encoding"))
-		set_te(f, v, vn);
-	else if (HEADER_IS(name, nn, "Content-Type", "content-type"))
-		set_ctype(f, v, vn);
-	else if (HEADER_IS(name, nn, "Content-Encoding", "content-encoding"))
-		set_enc(f, v, vn);
-	else if (request && sl && HEADER_IS(name, nn, "Host", "host") && !sl->ex.host[0])
-		set_host(sl, v, vn);
+	switch (nn) { /* the length tells the names apart */
+	case 14:
+		if (HEADER_IS(name, nn, "Content-Length", "content-length"))
+			set_clen(f, v, vn);
+		break;
+	case 17:
+		if (HEADER_IS(name, nn, "Transfer-Encoding", "transfer-encoding"))
+			set_te(f, v, vn);
+		break;
+	case 12:
+		if (HEADER_IS(name, nn, "Content-Type", "content-type"))
+			set_ctype(f, v, vn);
+		break;
+	case 16:
+		if (HEADER_IS(name, nn, "Content-Encoding", "content-encoding"))
+			set_enc(f, v, vn);
+		break;
+	case 4:
+		if (request && sl && HEADER_IS(name, nn, "Host", "host") && !sl->ex.host[0])
+			set_host(sl, v, vn);
+		break;
+	}
 }
 
 /* --- request line and request headers end --------------------------------------------------- */
@@ -1453,7 +1481,7 @@ static void request_headers_end(struct ap_http *h, struct slot *sl, int64_t now)
 			ap_usage_path_model_api(sl->api, sl->ex.path, sl->ex.request_model,
 						sizeof(sl->ex.request_model));
 		sl->scan_req = sl->llm && f->enc == ENC_NONE &&
-			       (f->ctype[0] == 0 || strstr(f->ctype, "json"));
+			       (f->ctype[0] == 0 || has_json(f->ctype, strlen(f->ctype)));
 		sl->hash = fnv(FNV_OFFSET, sl->ex.method, strlen(sl->ex.method));
 		sl->hash = fnv(sl->hash, " ", 1);
 		sl->hash = fnv(sl->hash, sl->ex.path, strlen(sl->ex.path));
