@@ -724,6 +724,62 @@ static int have_avx2(void)
 	}
 	return known;
 }
+
+/*
+ * The bulk of a stream, with AVX2: whole "data: ...\n\n" events in this read that need no
+ * parse (the model is known, no "usage in them, longer than 48 bytes, not "[DONE]"), counted
+ * one after another without leaving this loop; exactly what content_scan's in-place case does
+ * for each. Returns the bytes of the events consumed; stops before the first other one (or one
+ * that ends within 33 bytes of the read's end), which the caller handles as before.
+ */
+__attribute__((target("avx2"))) static size_t
+sse_count_events_avx2(struct content *c, struct slot *sl, const uint8_t *p, size_t n, int64_t now)
+{
+	const __m256i lf = _mm256_set1_epi8('\n'), cr = _mm256_set1_epi8('\r'),
+		      quote = _mm256_set1_epi8('"'), u = _mm256_set1_epi8('u');
+	size_t done = 0;
+
+	while (n - done > 8 && memcmp(p + done, "data: ", 6) == 0) {
+		const uint8_t *d = p + done + 6;
+		size_t dn = n - done - 6, i = 0, k;
+		uint32_t eol = 0, pairs = 0;
+
+		for (; i + 33 <= dn; i += 32) {
+			__m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(d + i));
+			__m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(d + i + 1));
+			__m256i ev =
+				_mm256_or_si256(_mm256_cmpeq_epi8(a, lf), _mm256_cmpeq_epi8(a, cr));
+			__m256i pv = _mm256_and_si256(_mm256_cmpeq_epi8(a, quote),
+						      _mm256_cmpeq_epi8(b, u));
+			__m256i any = _mm256_or_si256(ev, pv);
+
+			if (_mm256_testz_si256(any, any))
+				continue;
+			eol = (uint32_t)_mm256_movemask_epi8(ev);
+			pairs = (uint32_t)_mm256_movemask_epi8(pv);
+			if (eol)
+				pairs &= (eol & -eol) - 1; /* pairs before the first CR/LF */
+			for (; pairs; pairs &= pairs - 1) {
+				size_t j = i + (unsigned)__builtin_ctz(pairs);
+				if (j + 6 > dn || memcmp(d + j + 1, "usage", 5) == 0)
+					return done; /* quote_u would set ev_want: parse it */
+			}
+			if (eol)
+				break;
+		}
+		if (!eol)
+			return done;		      /* no line end in reach: the general path */
+		k = i + (unsigned)__builtin_ctz(eol); /* data bytes */
+		if (!(k + 1 < dn && d[k] == '\n' && d[k + 1] == '\n') || k <= 48 || d[0] == '[')
+			return done;
+		c->quote = k > 0 && d[k - 1] == '"';
+		sl->ex.events++;
+		if (sl->ex.first_event_ns == AP_UNKNOWN)
+			sl->ex.first_event_ns = now;
+		done += 6 + k + 2;
+	}
+	return done;
+}
 #endif
 
 /*
@@ -924,6 +980,18 @@ static void content_scan(struct ap_http *h, const uint8_t *p, size_t n, int64_t 
 	case K_SSE:
 		while (n) {
 			size_t k;
+
+#if defined(__x86_64__)
+			if (c->sse == S_LINE && !c->cr && !c->has_data && !c->ev_want &&
+			    c->ux.model[0] && !c->name_len && in_slot(st(h)) && n > 8 &&
+			    have_avx2()) {
+				k = sse_count_events_avx2(c, in_slot(st(h)), p, n, now);
+				p += k;
+				n -= k;
+				if (!n)
+					break;
+			}
+#endif
 
 			/* the common case: a whole "data: ...\n\n" event in this read, used in
 			 * place */
