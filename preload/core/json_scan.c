@@ -317,9 +317,15 @@ static void hex_char(struct ap_json *j, unsigned char c)
 	j->st = J_STR;
 }
 
+/* The bytes that may continue a number: digits, '-', '+', '.', 'e', 'E'. */
+static const uint8_t num_chars[256] = {
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
+	['7'] = 1, ['8'] = 1, ['9'] = 1, ['-'] = 1, ['+'] = 1, ['.'] = 1, ['e'] = 1, ['E'] = 1,
+};
+
 static int is_num_char(unsigned char c)
 {
-	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+	return num_chars[c];
 }
 
 /* A value starts with c. */
