@@ -1259,14 +1259,14 @@ static void begin_response(struct ap_http *h, int64_t now)
 /* --- header lines --------------------------------------------------------------------------- */
 
 /* Media type only, lower case, parameters dropped. */
-static void set_ctype(struct framer *f, const char *v, size_t n)
+/* lim: the end of the memory readable after v (v + n at least) */
+static void set_ctype(struct framer *f, const char *v, size_t n, const char *lim)
 {
 	size_t k = 0;
 
 #if defined(__x86_64__) || defined(__SSE2__)
-	/* v in the line buffer with 16 bytes readable: a media type of up to 16 bytes in one go */
-	if ((uintptr_t)v >= (uintptr_t)f->line &&
-	    (uintptr_t)v + 16 <= (uintptr_t)(f->line + sizeof(f->line))) {
+	/* 16 bytes readable at v: a media type of up to 16 bytes in one go */
+	if ((size_t)(lim - v) >= 16) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)v);
 		unsigned stop = (unsigned)_mm_movemask_epi8(
 			_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(';')),
@@ -1382,11 +1382,22 @@ static int split_header(const char *line, size_t n, const char **name, size_t *n
 	return 1;
 }
 
-static void header_line(struct framer *f, struct slot *sl, int request, const char *line, size_t n)
+/* The header names header_line reads start with c, t or h, in either case. */
+static inline int header_may_matter(char c)
+{
+	c |= 0x20;
+	return c == 'c' || c == 't' || c == 'h';
+}
+
+/* A header line (CR stripped); lim: the end of the memory readable after it. */
+static void header_line(struct framer *f, struct slot *sl, int request, const char *line, size_t n,
+			const char *lim)
 {
 	const char *name, *v;
 	size_t nn, vn;
 
+	if (!header_may_matter(line[0]))
+		return;
 	if (!split_header(line, n, &name, &nn, &v, &vn))
 		return;
 	switch (nn) { /* the length tells the names apart */
@@ -1400,7 +1411,7 @@ static void header_line(struct framer *f, struct slot *sl, int request, const ch
 		break;
 	case 12:
 		if (HEADER_IS(name, nn, "Content-Type", "content-type"))
-			set_ctype(f, v, vn);
+			set_ctype(f, v, vn, lim);
 		break;
 	case 16:
 		if (HEADER_IS(name, nn, "Content-Encoding", "content-encoding"))
@@ -1707,20 +1718,52 @@ static void line_done(struct ap_http *h, int out, int64_t now)
 			response_headers_end(h, now);
 		return;
 	}
-	header_line(f, sl, out, f->line, n);
+	header_line(f, sl, out, f->line, n, f->line + sizeof(f->line));
 }
 
 static void count(struct ap_http *h, int out, size_t k);
 
 /* Consume bytes of the first line / header section. */
+/* memchr(p, '\n', n), the first 16-byte blocks inline (header lines are short) */
+static inline __attribute__((always_inline)) const uint8_t *find_lf(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+#if defined(__x86_64__) || defined(__SSE2__)
+	const __m128i lf = _mm_set1_epi8('\n');
+
+	for (; i + 16 <= n && i < 128; i += 16) {
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+			_mm_loadu_si128((const __m128i *)(const void *)(p + i)), lf));
+
+		if (m)
+			return p + i + (unsigned)__builtin_ctz(m);
+	}
+#endif
+	return i < n ? memchr(p + i, '\n', n - i) : NULL;
+}
+
 static size_t take_line(struct ap_http *h, int out, const uint8_t *p, size_t n, int64_t now)
 {
 	struct state *s = st(h);
 	struct framer *f = out ? &s->out : &s->in;
-	const uint8_t *lf = memchr(p, '\n', n);
+	const uint8_t *lf = find_lf(p, n);
 	size_t k = lf ? (size_t)(lf - p) + 1 : n, body = lf ? k - 1 : k;
 	size_t room = sizeof(f->line) - 1 - f->line_len, copy = body < room ? body : room;
 
+	if (lf && f->phase == P_HEADERS && f->line_len == 0 && f->line_total == 0 && body <= room) {
+		/* a whole header line in this read, not the last: read in place, as line_done would
+		 * read its copy */
+		size_t ln = body && p[body - 1] == '\r' ? body - 1 : body;
+
+		if (ln) {
+			count(h, out, k);
+			if (header_may_matter((char)p[0]))
+				header_line(f, out ? out_slot(s) : in_slot(s), out, (const char *)p,
+					    ln, (const char *)p + n);
+			return k;
+		}
+	}
 	if (f->phase == P_LINE &&
 	    !(out ? request_line_ok(f, p, body) : status_line_ok(f, p, body))) {
 		give_up(h, now);
@@ -2034,7 +2077,7 @@ void ap_http_framed_header(struct ap_http *h, int out, const char *name, size_t 
 		return;
 	if (nn && name[0] != ':') {
 		if (name_is(name, nn, "content-type"))
-			set_ctype(f, val, vn);
+			set_ctype(f, val, vn, val + vn);
 		else if (name_is(name, nn, "content-encoding"))
 			set_enc(f, val, vn);
 		else if (out && sl && name_is(name, nn, "host") && !sl->ex.host[0])
