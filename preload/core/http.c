@@ -1743,27 +1743,48 @@ static inline __attribute__((always_inline)) const uint8_t *find_lf(const uint8_
 	return i < n ? memchr(p + i, '\n', n - i) : NULL;
 }
 
+/*
+ * Whole header lines at p in this read, not the blank one: read in place, as line_done would
+ * read their copies, one after another. Returns the bytes consumed (0: the first is not such).
+ */
+static size_t header_lines(struct ap_http *h, int out, const uint8_t *p, size_t n)
+{
+	struct state *s = st(h);
+	struct framer *f = out ? &s->out : &s->in;
+	struct slot *sl = out ? out_slot(s) : in_slot(s);
+	size_t used = 0;
+
+	while (used < n) {
+		const uint8_t *q = p + used, *lf = find_lf(q, n - used);
+		size_t body = lf ? (size_t)(lf - q) : 0,
+		       ln = body && q[body - 1] == '\r' ? body - 1 : body;
+
+		if (!lf || ln == 0 || body > sizeof(f->line) - 1)
+			break;
+		if (header_may_matter((char)q[0]))
+			header_line(f, sl, out, (const char *)q, ln, (const char *)p + n);
+		used += body + 1;
+	}
+	if (used)
+		count(h, out, used);
+	return used;
+}
+
 static size_t take_line(struct ap_http *h, int out, const uint8_t *p, size_t n, int64_t now)
 {
 	struct state *s = st(h);
 	struct framer *f = out ? &s->out : &s->in;
-	const uint8_t *lf = find_lf(p, n);
-	size_t k = lf ? (size_t)(lf - p) + 1 : n, body = lf ? k - 1 : k;
-	size_t room = sizeof(f->line) - 1 - f->line_len, copy = body < room ? body : room;
+	const uint8_t *lf;
+	size_t k, body, room, copy;
 
-	if (lf && f->phase == P_HEADERS && f->line_len == 0 && f->line_total == 0 && body <= room) {
-		/* a whole header line in this read, not the last: read in place, as line_done would
-		 * read its copy */
-		size_t ln = body && p[body - 1] == '\r' ? body - 1 : body;
-
-		if (ln) {
-			count(h, out, k);
-			if (header_may_matter((char)p[0]))
-				header_line(f, out ? out_slot(s) : in_slot(s), out, (const char *)p,
-					    ln, (const char *)p + n);
-			return k;
-		}
-	}
+	if (f->phase == P_HEADERS && f->line_len == 0 && f->line_total == 0 && p[0] != '\r' &&
+	    p[0] != '\n' && (k = header_lines(h, out, p, n)) > 0)
+		return k;
+	lf = find_lf(p, n);
+	k = lf ? (size_t)(lf - p) + 1 : n;
+	body = lf ? k - 1 : k;
+	room = sizeof(f->line) - 1 - f->line_len;
+	copy = body < room ? body : room;
 	if (f->phase == P_LINE &&
 	    !(out ? request_line_ok(f, p, body) : status_line_ok(f, p, body))) {
 		give_up(h, now);
