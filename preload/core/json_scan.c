@@ -319,8 +319,8 @@ static void hex_char(struct ap_json *j, unsigned char c)
 
 /* The bytes that may continue a number: digits, '-', '+', '.', 'e', 'E'. */
 static const uint8_t num_chars[256] = {
-	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
-	['7'] = 1, ['8'] = 1, ['9'] = 1, ['-'] = 1, ['+'] = 1, ['.'] = 1, ['e'] = 1, ['E'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+	['8'] = 1, ['9'] = 1, ['-'] = 1, ['+'] = 1, ['.'] = 1, ['e'] = 1, ['E'] = 1,
 };
 
 static int is_num_char(unsigned char c)
@@ -551,6 +551,94 @@ INLINE size_t num_len(const unsigned char *p, size_t n)
 }
 
 /*
+ * Compact object members from p[i] (a key's opening quote), while the path is tracked: each key
+ * read in one go and given to the filter, a declined string value skipped in place, any other
+ * value started; what key_start, put_run, string_done, value_start and skip_run do byte by
+ * byte. Returns the new i. A key with an escape or a control byte, longer than
+ * AP_JSON_KEY_MAX or cut by the end of the input goes the byte-by-byte way (J_STR), and so does
+ * a declined string value with an escape or cut.
+ */
+INLINE size_t members(struct ap_json *j, const unsigned char *p, size_t n, size_t i, ap_json_cb cb,
+		      void *ctx)
+{
+	for (;;) {
+		const unsigned char *kp = p + i + 1;
+		size_t avail = n - i - 1, kl = plain_len(kp, avail), at, q;
+		unsigned char c;
+
+		if (kl >= avail || kp[kl] != '"' || kl > AP_JSON_KEY_MAX || !path_ok(j)) {
+			key_start(j);
+			return i + 1;
+		}
+		at = j->plen[j->nest];
+		if (at)
+			j->path[at++] = '.';
+		copy_run(j->path + at, sizeof(j->path) - at, kp, avail, kl);
+		at += kl;
+		j->path[at] = 0;
+		j->path_len = (uint16_t)at;
+		j->key_len = (uint16_t)kl;
+		j->truncated = 0;
+		j->str_key = 0;
+		j->st = J_COLON;
+		if (j->want && !j->want(j->path, j->path_len))
+			j->skip_next = 1;
+		i += kl + 2;
+		if (!(i + 1 < n && p[i] == ':' && !is_ws(p[i + 1])))
+			return i;
+		j->st = J_VALUE;
+		c = p[i + 1];
+		if (c == '"' && j->skip_next) {
+			/* a declined string value, whole in the input: past its closing quote */
+			j->skip_next = 0;
+			i += 2;
+			q = plain_len(p + i, n - i);
+			if (i + q >= n || p[i + q] != '"') {
+				j->st = J_SKIP;
+				j->skip_str = 1;
+				j->skip_esc = 0;
+				j->skip_depth = 0;
+				return i;
+			}
+			i += q + 1;
+		} else if (c == '"') {
+			/* a string value, whole in the input and plain: copied and reported */
+			scalar_start(j);
+			j->str_key = 0;
+			j->st = J_STR;
+			i += 2;
+			q = plain_len(p + i, n - i);
+			if (i + q >= n || p[i + q] != '"')
+				return i;
+			put_run(j, p + i, q, n - i);
+			i += q + 1;
+			emit(j, AP_JSON_STRING, cb, ctx);
+		} else if (c == '-' || (c >= '0' && c <= '9')) {
+			/* a number ending in the input: copied and reported (not if declined) */
+			q = 1 + num_len(p + i + 2, n - i - 2);
+			if (i + 1 + q >= n) {
+				value_start(j, c);
+				return i + 2;
+			}
+			j->mute = j->skip_next;
+			j->skip_next = 0;
+			scalar_start(j);
+			put_run(j, p + i + 1, q, n - i - 1);
+			i += 1 + q;
+			emit(j, AP_JSON_NUMBER, cb, ctx);
+		} else {
+			value_start(j, c);
+			return i + 2;
+		}
+		value_done(j);
+		if (!(i + 1 < n && p[i] == ',' && p[i + 1] == '"' && !top_is_arr(j)))
+			return i;
+		j->st = J_OBJ_KEY;
+		i++;
+	}
+}
+
+/*
  * The byte loop. Compact JSON takes the fused transitions below ("key": value, ",\"key"),
  * which do what step() would do byte by byte; anything else (whitespace, escapes, literals,
  * errors) goes through step().
@@ -600,8 +688,7 @@ void ap_json_feed(struct ap_json *j, const void *buf, size_t n, ap_json_cb cb, v
 			if (c == ',' && j->nest && !top_is_arr(j)) {
 				j->st = J_OBJ_KEY;
 				if (i + 1 < n && p[i + 1] == '"') {
-					key_start(j);
-					i += 2;
+					i = members(j, p, n, i + 1, cb, ctx);
 					continue;
 				}
 				i++;
@@ -611,8 +698,7 @@ void ap_json_feed(struct ap_json *j, const void *buf, size_t n, ap_json_cb cb, v
 		case J_OBJ_FIRST:
 		case J_OBJ_KEY:
 			if (c == '"') {
-				key_start(j);
-				i++;
+				i = members(j, p, n, i, cb, ctx);
 				continue;
 			}
 			break;
