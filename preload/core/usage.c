@@ -224,7 +224,8 @@ static int equals(const char *p, size_t n, const char *s)
 	return strlen(s) == n && memcmp(p, s, n) == 0;
 }
 
-static const char *find_in(const char *p, size_t n, const char *needle)
+static inline __attribute__((always_inline)) const char *find_in(const char *p, size_t n,
+								 const char *needle)
 {
 	size_t k = strlen(needle), at = needle[0] == '/' ? 1 : 0; /* '/' is everywhere */
 	const char *e = p + n, *q = p + at;
