@@ -1516,8 +1516,8 @@ static int request_line(struct ap_http *h, struct slot *sl, const char *line, si
 	if (!sl)
 		return 1;
 	copy_str(sl->ex.method, sizeof(sl->ex.method), line, (size_t)(sp1 - line));
-	sl->head = strcmp(sl->ex.method, "HEAD") == 0;
-	sl->connect = strcmp(sl->ex.method, "CONNECT") == 0;
+	sl->head = SEG_IS(line, (size_t)(sp1 - line), "HEAD");
+	sl->connect = SEG_IS(line, (size_t)(sp1 - line), "CONNECT");
 	t = absolute_target(sl, t, &tn);
 	copy_str(sl->ex.path, sizeof(sl->ex.path), t, tn);
 	ap_redact_path(sl->ex.path, sizeof(sl->ex.path));
@@ -1579,10 +1579,11 @@ static void req_field(void *ctx, const struct ap_json_value *v)
 
 	if (v->depth != 1)
 		return;
-	if (strcmp(v->path, "model") == 0 && v->type == AP_JSON_STRING && v->len) {
+	/* paths hold no NUL: a length and memcmp is strcmp */
+	if (SEG_IS(v->path, v->path_len, "model") && v->type == AP_JSON_STRING && v->len) {
 		copy_str(sl->ex.request_model, sizeof(sl->ex.request_model), v->val, v->len);
 		sl->req_keys |= 1;
-	} else if (strcmp(v->path, "stream") == 0) {
+	} else if (SEG_IS(v->path, v->path_len, "stream")) {
 		sl->req_stream = v->type == AP_JSON_TRUE;
 		sl->req_keys |= 2;
 	}
