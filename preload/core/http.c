@@ -1555,10 +1555,9 @@ static void request_headers_end(struct ap_http *h, struct slot *sl, int64_t now)
 				    sl->ex.path, &cat, &prov);
 		}
 		sl->llm = cat == AP_CAT_LLM;
-		sl->api = (uint8_t)ap_usage_api(sl->ex.path);
-		if (sl->llm)
-			ap_usage_path_model_api(sl->api, sl->ex.path, sl->ex.request_model,
-						sizeof(sl->ex.request_model));
+		sl->api = (uint8_t)ap_usage_request(sl->ex.path,
+						    sl->llm ? sl->ex.request_model : NULL,
+						    sizeof(sl->ex.request_model));
 		sl->scan_req = sl->llm && f->enc == ENC_NONE &&
 			       (f->ctype[0] == 0 || has_json(f->ctype, strlen(f->ctype)));
 		sl->hash = fnv(FNV_OFFSET, sl->ex.method, strlen(sl->ex.method));

@@ -243,13 +243,9 @@ static inline __attribute__((always_inline)) const char *find_in(const char *p, 
 	return NULL;
 }
 
-unsigned ap_usage_api(const char *path)
+/* ap_usage_api for a path whose path_len is n */
+static unsigned api_of(const char *path, size_t n)
 {
-	size_t n;
-
-	if (!path)
-		return AP_API_UNKNOWN;
-	n = path_len(path);
 	while (n > 1 && path[n - 1] == '/')
 		n--;
 	if (find_in(path, n, ":generateContent") || find_in(path, n, ":streamGenerateContent"))
@@ -272,6 +268,11 @@ unsigned ap_usage_api(const char *path)
 	     ends_with(path, n, "/invoke") || ends_with(path, n, "/invoke-with-response-stream")))
 		return AP_API_BEDROCK;
 	return AP_API_UNKNOWN;
+}
+
+unsigned ap_usage_api(const char *path)
+{
+	return path ? api_of(path, path_len(path)) : AP_API_UNKNOWN;
 }
 
 static int hexval(char c)
@@ -316,18 +317,11 @@ static int segment_after(const char *p, size_t n, const char *marker, const char
 	return copy_model(p + s, e - s, model, cap);
 }
 
-int ap_usage_path_model(const char *path, char *model, size_t cap)
+/* ap_usage_path_model for a path of shape api whose path_len is n */
+static int model_of(unsigned api, const char *path, size_t n, char *model, size_t cap)
 {
-	return ap_usage_path_model_api(ap_usage_api(path), path, model, cap);
-}
+	size_t colon, s;
 
-int ap_usage_path_model_api(unsigned api, const char *path, char *model, size_t cap)
-{
-	size_t n, colon, s;
-
-	if (!path)
-		return 0;
-	n = path_len(path);
 	switch (api) {
 	case AP_API_GEMINI:
 		for (colon = n; colon > 0 && path[colon - 1] != ':'; colon--)
@@ -345,4 +339,28 @@ int ap_usage_path_model_api(unsigned api, const char *path, char *model, size_t 
 		return segment_after(path, n, "/openai/deployments/", "/", model, cap);
 	}
 	return 0;
+}
+
+int ap_usage_path_model(const char *path, char *model, size_t cap)
+{
+	size_t n;
+
+	if (!path)
+		return 0;
+	n = path_len(path);
+	return model_of(api_of(path, n), path, n, model, cap);
+}
+
+unsigned ap_usage_request(const char *path, char *model, size_t cap)
+{
+	size_t n;
+	unsigned api;
+
+	if (!path)
+		return AP_API_UNKNOWN;
+	n = path_len(path);
+	api = api_of(path, n);
+	if (model)
+		model_of(api, path, n, model, cap);
+	return api;
 }
