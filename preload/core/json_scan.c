@@ -501,6 +501,56 @@ static size_t skip_run(struct ap_json *j, const unsigned char *p, size_t n)
 	size_t i = 0;
 	unsigned char c;
 
+#if defined(__SSE2__)
+	/* 16 bytes at a time: a mask of the quotes, backslashes and brackets, taken bit by bit with
+	 * the meaning the byte loop below gives each (brackets only outside strings, backslashes
+	 * only inside, where they hide the next byte) */
+	{
+		const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+			      bit5 = _mm_set1_epi8(0x20), open = _mm_set1_epi8('{'),
+			      close = _mm_set1_epi8('}');
+
+		while (i + 16 <= n) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+			__m128i f = _mm_or_si128(x, bit5);
+			unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+				_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
+				_mm_or_si128(_mm_cmpeq_epi8(f, open), _mm_cmpeq_epi8(f, close))));
+
+			if (j->skip_esc) { /* the byte after a backslash that ended the last block
+					    */
+				j->skip_esc = 0;
+				mask &= ~1u;
+			}
+			for (; mask; mask &= mask - 1) {
+				unsigned b = (unsigned)__builtin_ctz(mask);
+
+				c = p[i + b];
+				if (j->skip_str) {
+					if (c == '\\') {
+						if (b == 15)
+							j->skip_esc = 1;
+						mask &= ~(2u << b); /* the escaped byte */
+					} else if (c == '"') {
+						j->skip_str = 0;
+						if (j->skip_depth == 0) {
+							value_done(j);
+							return i + b + 1;
+						}
+					}
+				} else if (c == '"') {
+					j->skip_str = 1;
+				} else if (c == '{' || c == '[') {
+					j->skip_depth++;
+				} else if (c != '\\' && --j->skip_depth == 0) { /* '}' or ']' */
+					value_done(j);
+					return i + b + 1;
+				}
+			}
+			i += 16;
+		}
+	}
+#endif
 	while (i < n) {
 		if (j->skip_str) {
 			if (j->skip_esc) {
