@@ -1426,6 +1426,43 @@ static void header_line(struct framer *f, struct slot *sl, int request, const ch
 
 /* --- request line and request headers end --------------------------------------------------- */
 
+#if defined(__x86_64__) || defined(__SSE2__)
+/* 1 if one of the 16 bytes at p is below 0x20 but tab and CR, or is 0x7f */
+static inline int ctl16(const uint8_t *p)
+{
+	const __m128i c1f = _mm_set1_epi8(0x1f), tab = _mm_set1_epi8('\t'),
+		      cr = _mm_set1_epi8('\r'), del = _mm_set1_epi8(0x7f);
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i ctl = _mm_cmpeq_epi8(_mm_max_epu8(x, c1f), c1f);
+	__m128i ok = _mm_or_si128(_mm_cmpeq_epi8(x, tab), _mm_cmpeq_epi8(x, cr));
+
+	return _mm_movemask_epi8(_mm_or_si128(_mm_andnot_si128(ok, ctl), _mm_cmpeq_epi8(x, del))) !=
+	       0;
+}
+#endif
+
+/*
+ * No byte of p[from..n) below 0x20 but tab and CR, and none 0x7f. The bytes before from pass
+ * that test too (a method, "HTTP/1."), so the last 16-byte block may reach back over them.
+ */
+static int line_bytes_ok(const uint8_t *p, size_t n, size_t from)
+{
+	size_t i = from;
+
+#if defined(__x86_64__) || defined(__SSE2__)
+	if (n >= 16) {
+		for (; i + 16 <= n; i += 16)
+			if (ctl16(p + i))
+				return 0;
+		return i == n || !ctl16(p + n - 16);
+	}
+#endif
+	for (; i < n; i++)
+		if ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\r') || p[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
 /* Incremental check of the request line: method is [A-Z_-]{1,20} then SP, then printable. */
 static int request_line_ok(struct framer *f, const uint8_t *p, size_t n)
 {
@@ -1441,29 +1478,7 @@ static int request_line_ok(struct framer *f, const uint8_t *p, size_t n)
 		else
 			return 0;
 	}
-#if defined(__x86_64__) || defined(__SSE2__)
-	/* after the method, sixteen bytes at a time: none below 0x20 but tab and CR, no 0x7f (a
-	 * block with one is left to the byte loop below, which rejects it) */
-	{
-		const __m128i c1f = _mm_set1_epi8(0x1f), tab = _mm_set1_epi8('\t'),
-			      cr = _mm_set1_epi8('\r'), del = _mm_set1_epi8(0x7f);
-
-		for (; i + 16 <= n; i += 16) {
-			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-			__m128i ctl = _mm_cmpeq_epi8(_mm_max_epu8(x, c1f), c1f);
-			__m128i ok = _mm_or_si128(_mm_cmpeq_epi8(x, tab), _mm_cmpeq_epi8(x, cr));
-			__m128i bad =
-				_mm_or_si128(_mm_andnot_si128(ok, ctl), _mm_cmpeq_epi8(x, del));
-
-			if (_mm_movemask_epi8(bad))
-				break;
-		}
-	}
-#endif
-	for (; i < n; i++)
-		if ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\r') || p[i] == 0x7f)
-			return 0;
-	return 1;
+	return line_bytes_ok(p, n, i);
 }
 
 /* Absolute-form target "http://host:port/path": host into the slot, returns the path. */
@@ -1605,16 +1620,12 @@ static void request_body(struct ap_http *h, const uint8_t *p, size_t n, int64_t 
 static int status_line_ok(struct framer *f, const uint8_t *p, size_t n)
 {
 	static const char prefix[] = "HTTP/1.";
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		uint32_t pos = f->line_total + (uint32_t)i;
-		uint8_t c = p[i];
-
-		if (pos < sizeof(prefix) - 1 ? c != (uint8_t)prefix[pos]
-					     : ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f))
+	for (; i < n && f->line_total + i < sizeof(prefix) - 1; i++)
+		if (p[i] != (uint8_t)prefix[f->line_total + i])
 			return 0;
-	}
-	return 1;
+	return line_bytes_ok(p, n, i);
 }
 
 static int status_line(struct ap_http *h, const char *line, size_t n)
