@@ -1360,11 +1360,29 @@ static void set_host(struct slot *sl, const char *v, size_t n)
 	copy_str(sl->ex.host, sizeof(sl->ex.host), v, hn);
 }
 
-/* Split "Name: value"; returns 0 for folded or malformed lines. */
-static int split_header(const char *line, size_t n, const char **name, size_t *nn, const char **val,
-			size_t *vn)
+/* memchr(line, ':', n), the first 16 bytes inline when they are readable (before lim) */
+static inline const char *find_colon(const char *line, size_t n, const char *lim)
 {
-	const char *colon = memchr(line, ':', n);
+#if defined(__x86_64__) || defined(__SSE2__)
+	if (lim - line >= 16) {
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+			_mm_loadu_si128((const __m128i *)(const void *)line), _mm_set1_epi8(':')));
+
+		if (n < 16)
+			m &= (1u << n) - 1;
+		if (m)
+			return line + (unsigned)__builtin_ctz(m);
+		return n > 16 ? memchr(line + 16, ':', n - 16) : NULL;
+	}
+#endif
+	return memchr(line, ':', n);
+}
+
+/* Split "Name: value"; returns 0 for folded or malformed lines. lim: see find_colon. */
+static int split_header(const char *line, size_t n, const char *lim, const char **name, size_t *nn,
+			const char **val, size_t *vn)
+{
+	const char *colon = find_colon(line, n, lim);
 	size_t s, e;
 
 	if (!colon || colon == line || is_space(line[0]))
@@ -1398,7 +1416,7 @@ static void header_line(struct framer *f, struct slot *sl, int request, const ch
 
 	if (!header_may_matter(line[0]))
 		return;
-	if (!split_header(line, n, &name, &nn, &v, &vn))
+	if (!split_header(line, n, lim, &name, &nn, &v, &vn))
 		return;
 	switch (nn) { /* the length tells the names apart */
 	case 14:
