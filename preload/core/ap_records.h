@@ -323,5 +323,7 @@ size_t ap_record_size(uint32_t type);
 /* Reset every field of the type's member to its "unknown" value (signed fields AP_UNKNOWN,
  * strings empty). Bytes of the union beyond that member are left as they were. */
 void ap_record_init(struct ap_record *r, uint32_t type);
+/* What ap_record_init gives an AP_REC_EXCHANGE's member, in place. */
+void ap_exchange_init(struct ap_exchange *x);
 
 #endif

@@ -123,6 +123,7 @@ struct state {
 };
 
 _Static_assert(sizeof(struct state) <= AP_HTTP_STATE_SIZE, "raise AP_HTTP_STATE_SIZE");
+_Static_assert(offsetof(struct slot, ex) == 0, "begin_request zeroes the slot after ex");
 
 static struct state *st(struct ap_http *h)
 {
@@ -155,6 +156,14 @@ static int name_is(const char *name, size_t n, const char *want)
 	return i == n && want[i] == 0;
 }
 
+/* name_is for a header name usually spelled canon (or all lower case, want) */
+static int header_is(const char *name, size_t n, const char *canon, const char *want, size_t k)
+{
+	return n == k && (memcmp(name, canon, k) == 0 || memcmp(name, want, k) == 0 ||
+			  name_is(name, n, want));
+}
+#define HEADER_IS(name, n, canon, want) header_is((name), (n), (canon), (want), sizeof(want) - 1)
+
 static void copy_str(char *dst, size_t cap, const char *src, size_t n)
 {
 	if (n >= cap)
@@ -166,11 +175,16 @@ static void copy_str(char *dst, size_t cap, const char *src, size_t n)
 static uint64_t fnv(uint64_t h, const void *buf, size_t n)
 {
 	const uint8_t *p = buf;
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= FNV_PRIME;
+	for (; i + 4 <= n; i += 4) { /* the same chain, fewer loop tests */
+		h = (h ^ p[i]) * FNV_PRIME;
+		h = (h ^ p[i + 1]) * FNV_PRIME;
+		h = (h ^ p[i + 2]) * FNV_PRIME;
+		h = (h ^ p[i + 3]) * FNV_PRIME;
 	}
+	for (; i < n; i++)
+		h = (h ^ p[i]) * FNV_PRIME;
 	return h;
 }
 
@@ -391,72 +405,71 @@ static int event_wanted(const struct content *c, const char *p, size_t n)
 	return 0;
 }
 
-/* Bytes of p up to the end of its first segment ('.', '[' or NUL). */
-static size_t seg_len(const char *p)
-{
-	size_t k = 0;
-
-	while (p[k] && p[k] != '.' && p[k] != '[')
-		k++;
-	return k;
-}
-
 #define SEG_IS(p, k, lit) ((k) == sizeof(lit) - 1 && memcmp((p), (lit), sizeof(lit) - 1) == 0)
+
+/* p[0..n) starts with the segment lit (a key: followed by the end, '.' or '['). */
+static int seg_starts(const char *p, size_t n, const char *lit, size_t k)
+{
+	return n >= k && memcmp(p, lit, k) == 0 && (n == k || p[k] == '.' || p[k] == '[');
+}
+#define SEG_AT(p, n, lit) seg_starts((p), (n), (lit), sizeof(lit) - 1)
 
 /*
  * The keys of a response body (or event) whose values resp_field and the usage extractor read:
  * everything else (choices, content, candidates' text, tool calls) is skipped by the scanner.
  * A superset of what they use, after the same wrappers ("[].", "message.", "response."). Called
- * at every key, so it decides on the first letter and the length before comparing.
+ * at every key, so it decides on the first letter before comparing.
  */
 static int resp_key_wanted(const char *path, size_t len)
 {
 	const char *p = path;
-	size_t k;
+	size_t n = len;
 
-	if (len >= 3 && p[0] == '[' && p[1] == ']' && p[2] == '.')
+	if (n >= 3 && p[0] == '[' && p[1] == ']' && p[2] == '.') {
 		p += 3;
-	switch (p[0]) { /* no wanted key (nor wrapper) starts otherwise: no length needed */
-	case 'm':
-	case 'r':
-	case 'd':
-	case 't':
-	case 'p':
-	case 'e':
-	case 'u':
-	case 'c':
-		break;
-	default:
-		return 0;
-	}
-	k = seg_len(p);
-	if (SEG_IS(p, k, "message") || SEG_IS(p, k, "response")) {
-		if (!p[k])
-			return 1;
-		if (p[k] != '.')
-			return 0;
-		p += k + 1;
-		k = seg_len(p);
+		n -= 3;
 	}
 	switch (p[0]) {
 	case 'm':
-		return SEG_IS(p, k, "model") || SEG_IS(p, k, "modelVersion");
-	case 'd':
-		return SEG_IS(p, k, "done");
-	case 't':
-		return SEG_IS(p, k, "type") || SEG_IS(p, k, "total_duration");
-	case 'p':
-		return SEG_IS(p, k, "prompt_eval_count");
-	case 'e':
-		return SEG_IS(p, k, "eval_count");
-	case 'u':
-		return SEG_IS(p, k, "usage") || SEG_IS(p, k, "usageMetadata");
-	case 'c': /* Gemini: of the candidates, only the finish reason */
-		if (!SEG_IS(p, k, "candidates"))
-			return 0;
-		if (!p[k])
+		if (SEG_AT(p, n, "model") || SEG_AT(p, n, "modelVersion"))
 			return 1;
-		return strncmp(p + k, "[].finishReason", 15) == 0;
+		if (!SEG_AT(p, n, "message"))
+			return 0;
+		if (n == 7)
+			return 1;
+		if (p[7] != '.')
+			return 0;
+		p += 8;
+		n -= 8;
+		break;
+	case 'r':
+		if (!SEG_AT(p, n, "response"))
+			return 0;
+		if (n == 8)
+			return 1;
+		if (p[8] != '.')
+			return 0;
+		p += 9;
+		n -= 9;
+		break;
+	}
+	switch (p[0]) {
+	case 'm':
+		return SEG_AT(p, n, "model") || SEG_AT(p, n, "modelVersion");
+	case 'd':
+		return SEG_AT(p, n, "done");
+	case 't':
+		return SEG_AT(p, n, "type") || SEG_AT(p, n, "total_duration");
+	case 'p':
+		return SEG_AT(p, n, "prompt_eval_count");
+	case 'e':
+		return SEG_AT(p, n, "eval_count");
+	case 'u':
+		return SEG_AT(p, n, "usage") || SEG_AT(p, n, "usageMetadata");
+	case 'c': /* Gemini: of the candidates, only the finish reason */
+		if (!SEG_AT(p, n, "candidates"))
+			return 0;
+		return n == 10 || (n >= 25 && memcmp(p + 10, "[].finishReason", 15) == 0);
 	}
 	return 0;
 }
@@ -466,30 +479,34 @@ static void resp_field(void *ctx, const struct ap_json_value *v)
 {
 	struct content *c = ctx;
 	const char *p = v->path;
+	size_t n = v->path_len;
 
 	ap_usage_x_field(&c->ux, v);
-	if (p[0] == '[' && p[1] == ']' && p[2] == '.')
+	if (p[0] == '[' && p[1] == ']' && p[2] == '.') {
 		p += 3;
+		n -= 3;
+	}
+	/* paths and values hold no NUL: a length and memcmp is strcmp */
 	switch (p[0]) {
 	case 't':
-		if (v->depth == 1 && v->type == AP_JSON_STRING && strcmp(p, "type") == 0 &&
-		    (strcmp(v->val, "message_stop") == 0 || strcmp(v->val, "error") == 0 ||
-		     strcmp(v->val, "response.completed") == 0 ||
-		     strcmp(v->val, "response.failed") == 0 ||
-		     strcmp(v->val, "response.incomplete") == 0))
+		if (v->depth == 1 && v->type == AP_JSON_STRING && SEG_IS(p, n, "type") &&
+		    (SEG_IS(v->val, v->len, "message_stop") || SEG_IS(v->val, v->len, "error") ||
+		     SEG_IS(v->val, v->len, "response.completed") ||
+		     SEG_IS(v->val, v->len, "response.failed") ||
+		     SEG_IS(v->val, v->len, "response.incomplete")))
 			c->ev_terminal = 1;
 		break;
 	case 'd':
-		if (v->type == AP_JSON_TRUE && strcmp(p, "done") == 0)
+		if (v->type == AP_JSON_TRUE && SEG_IS(p, n, "done"))
 			c->ev_terminal = 1;
 		break;
 	case 'u':
-		if (strncmp(p, "usageMetadata.", 14) == 0)
+		if (n >= 14 && memcmp(p, "usageMetadata.", 14) == 0)
 			c->ev_umeta = 1;
 		break;
 	case 'c':
 		if (v->type == AP_JSON_STRING && v->len &&
-		    strcmp(p, "candidates[].finishReason") == 0)
+		    SEG_IS(p, n, "candidates[].finishReason"))
 			c->ev_finish = 1;
 		break;
 	}
@@ -641,31 +658,61 @@ static void quote_u(struct content *c, const uint8_t *p, size_t n, size_t j)
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-/* 32 bytes at a time: the first CR/LF at or after i, and the '"u' pairs before it. */
+/*
+ * 32 bytes at a time: the first CR/LF at or after i, and the '"u' pairs before it. The byte
+ * after each block is loaded with it (p[i + 1...]), so a block without either costs one test;
+ * blocks end 33 bytes before n (the pairs found all have their 'u' before n).
+ */
 __attribute__((target("avx2"))) static size_t data_run_avx2(struct content *c, const uint8_t *p,
 							    size_t n, size_t i, int *found)
 {
 	const __m256i lf = _mm256_set1_epi8('\n'), cr = _mm256_set1_epi8('\r'),
 		      quote = _mm256_set1_epi8('"'), u = _mm256_set1_epi8('u');
-	uint32_t carry = 0; /* the previous block ended with '"' */
 
-	for (; i + 32 <= n; i += 32) {
+	for (; i + 33 <= n; i += 32) {
 		__m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
-		uint32_t eol = (uint32_t)_mm256_movemask_epi8(
-			_mm256_or_si256(_mm256_cmpeq_epi8(a, lf), _mm256_cmpeq_epi8(a, cr)));
-		uint32_t q = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, quote));
-		uint32_t um = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, u));
-		uint32_t pairs = q & (um >> 1), before = eol ? (eol & -eol) - 1 : ~0u;
+		__m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + i + 1));
+		__m256i eolv = _mm256_or_si256(_mm256_cmpeq_epi8(a, lf), _mm256_cmpeq_epi8(a, cr));
+		__m256i pairv =
+			_mm256_and_si256(_mm256_cmpeq_epi8(a, quote), _mm256_cmpeq_epi8(b, u));
+		__m256i any = _mm256_or_si256(eolv, pairv);
+		uint32_t eol, pairs;
 
-		if (carry && (um & 1) && (before & 1))
-			quote_u(c, p, n, i - 1);
-		for (pairs &= before >> 1; pairs; pairs &= pairs - 1)
+		if (_mm256_testz_si256(any, any))
+			continue;
+		eol = (uint32_t)_mm256_movemask_epi8(eolv);
+		pairs = (uint32_t)_mm256_movemask_epi8(pairv);
+		if (eol)
+			pairs &= (eol & -eol) - 1; /* pairs before the first CR/LF */
+		for (; pairs; pairs &= pairs - 1)
 			quote_u(c, p, n, i + (unsigned)__builtin_ctz(pairs));
 		if (eol) {
 			*found = 1;
 			return i + (unsigned)__builtin_ctz(eol);
 		}
-		carry = q >> 31;
+	}
+	if (i < n && n >= 33) {
+		/* the rest but the last byte: the block ending there, without the bytes already
+		 * seen */
+		size_t base = n - 33, seen = i - base; /* 1 <= seen <= 32 */
+		__m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(p + base));
+		__m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + base + 1));
+		uint32_t keep = seen >= 32 ? 0 : ~0u << seen;
+		uint32_t eol = keep & (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(
+					      _mm256_cmpeq_epi8(a, lf), _mm256_cmpeq_epi8(a, cr)));
+		uint32_t pairs =
+			keep & (uint32_t)_mm256_movemask_epi8(_mm256_and_si256(
+				       _mm256_cmpeq_epi8(a, quote), _mm256_cmpeq_epi8(b, u)));
+
+		if (eol)
+			pairs &= (eol & -eol) - 1;
+		for (; pairs; pairs &= pairs - 1)
+			quote_u(c, p, n, base + (unsigned)__builtin_ctz(pairs));
+		if (eol) {
+			*found = 1;
+			return base + (unsigned)__builtin_ctz(eol);
+		}
+		i = n - 1;
 	}
 	return i;
 }
@@ -678,6 +725,62 @@ static int have_avx2(void)
 			  constructor of libgcc's (__builtin_cpu_supports) in every process */
 		known = CPU_FEATURE_ACTIVE(AVX2) ? 1 : 0;
 	return known;
+}
+
+/*
+ * The bulk of a stream, with AVX2: whole "data: ...\n\n" events in this read that need no
+ * parse (the model is known, no "usage in them, longer than 48 bytes, not "[DONE]"), counted
+ * one after another without leaving this loop; exactly what content_scan's in-place case does
+ * for each. Returns the bytes of the events consumed; stops before the first other one (or one
+ * that ends within 33 bytes of the read's end), which the caller handles as before.
+ */
+__attribute__((target("avx2"))) static size_t
+sse_count_events_avx2(struct content *c, struct slot *sl, const uint8_t *p, size_t n, int64_t now)
+{
+	const __m256i lf = _mm256_set1_epi8('\n'), cr = _mm256_set1_epi8('\r'),
+		      quote = _mm256_set1_epi8('"'), u = _mm256_set1_epi8('u');
+	size_t done = 0;
+
+	while (n - done > 8 && memcmp(p + done, "data: ", 6) == 0) {
+		const uint8_t *d = p + done + 6;
+		size_t dn = n - done - 6, i = 0, k;
+		uint32_t eol = 0, pairs = 0;
+
+		for (; i + 33 <= dn; i += 32) {
+			__m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(d + i));
+			__m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(d + i + 1));
+			__m256i ev =
+				_mm256_or_si256(_mm256_cmpeq_epi8(a, lf), _mm256_cmpeq_epi8(a, cr));
+			__m256i pv = _mm256_and_si256(_mm256_cmpeq_epi8(a, quote),
+						      _mm256_cmpeq_epi8(b, u));
+			__m256i any = _mm256_or_si256(ev, pv);
+
+			if (_mm256_testz_si256(any, any))
+				continue;
+			eol = (uint32_t)_mm256_movemask_epi8(ev);
+			pairs = (uint32_t)_mm256_movemask_epi8(pv);
+			if (eol)
+				pairs &= (eol & -eol) - 1; /* pairs before the first CR/LF */
+			for (; pairs; pairs &= pairs - 1) {
+				size_t j = i + (unsigned)__builtin_ctz(pairs);
+				if (j + 6 > dn || memcmp(d + j + 1, "usage", 5) == 0)
+					return done; /* quote_u would set ev_want: parse it */
+			}
+			if (eol)
+				break;
+		}
+		if (!eol)
+			return done;		      /* no line end in reach: the general path */
+		k = i + (unsigned)__builtin_ctz(eol); /* data bytes */
+		if (!(k + 1 < dn && d[k] == '\n' && d[k + 1] == '\n') || k <= 48 || d[0] == '[')
+			return done;
+		c->quote = k > 0 && d[k - 1] == '"';
+		sl->ex.events++;
+		if (sl->ex.first_event_ns == AP_UNKNOWN)
+			sl->ex.first_event_ns = now;
+		done += 6 + k + 2;
+	}
+	return done;
 }
 #endif
 
@@ -694,13 +797,11 @@ static size_t data_run(struct content *c, const uint8_t *p, size_t n)
 #if defined(__x86_64__)
 	if (n >= 33 && have_avx2()) {
 		int found = 0;
-		i = data_run_avx2(c, p, n - 1, 0, &found);
+		i = data_run_avx2(c, p, n, 0, &found);
 		if (found) {
 			c->quote = i > 0 && p[i - 1] == '"';
 			return i;
 		}
-		if (i > 0 && p[i - 1] == '"' && p[i] == 'u')
-			quote_u(c, p, n, i - 1);
 	}
 #endif
 #if defined(__x86_64__) || defined(__SSE2__)
@@ -882,6 +983,18 @@ static void content_scan(struct ap_http *h, const uint8_t *p, size_t n, int64_t 
 		while (n) {
 			size_t k;
 
+#if defined(__x86_64__)
+			if (c->sse == S_LINE && !c->cr && !c->has_data && !c->ev_want &&
+			    c->ux.model[0] && !c->name_len && in_slot(st(h)) && n > 8 &&
+			    have_avx2()) {
+				k = sse_count_events_avx2(c, in_slot(st(h)), p, n, now);
+				p += k;
+				n -= k;
+				if (!n)
+					break;
+			}
+#endif
+
 			/* the common case: a whole "data: ...\n\n" event in this read, used in
 			 * place */
 			if (c->sse == S_LINE && !c->cr && !c->has_data && n > 8 &&
@@ -929,23 +1042,39 @@ static void content_body(struct ap_http *h, const uint8_t *p, size_t n, int64_t 
 		content_scan(h, p, n, now);
 }
 
+/* strstr(ct, "json") for ct of length n (its strlen) */
+static int has_json(const char *ct, size_t n)
+{
+	const char *e = ct + n, *q = ct;
+
+	while (e - q >= 4 && (q = memchr(q, 'j', (size_t)(e - q) - 3)) != NULL) {
+		if (memcmp(q, "json", 4) == 0)
+			return 1;
+		q++;
+	}
+	return 0;
+}
+
+#define CT_IS(ct, n, lit) ((n) == sizeof(lit) - 1 && memcmp((ct), (lit), sizeof(lit) - 1) == 0)
+
 /* Decide how to read the response content from its headers. */
 static void content_setup(struct ap_http *h, struct slot *sl, const struct framer *f)
 {
 	struct content *c = &st(h)->c;
 	const char *ct = f->ctype;
+	size_t n = strlen(ct);
 
 	memset(c, 0, offsetof(struct content, zs));
 	ap_json_init_filtered(&c->js, resp_key_wanted);
 	ap_usage_x_init(&c->ux);
 	if (!sl)
 		return;
-	if (strcmp(ct, "text/event-stream") == 0)
+	if (CT_IS(ct, n, "text/event-stream"))
 		c->kind = K_SSE;
-	else if (strcmp(ct, "application/x-ndjson") == 0 || strcmp(ct, "application/jsonl") == 0 ||
-		 strcmp(ct, "application/x-jsonlines") == 0)
+	else if (CT_IS(ct, n, "application/x-ndjson") || CT_IS(ct, n, "application/jsonl") ||
+		 CT_IS(ct, n, "application/x-jsonlines"))
 		c->kind = K_NDJSON;
-	else if (strstr(ct, "json"))
+	else if (has_json(ct, n))
 		c->kind = sl->llm ? K_JSON : K_NONE;
 	else if (sl->llm && sl->req_stream)
 		c->kind = K_SNIFF;
@@ -1086,7 +1215,6 @@ static void request_done(struct ap_http *h, int64_t now)
 static void begin_request(struct ap_http *h, int64_t now)
 {
 	struct state *s = st(h);
-	struct ap_record rec;
 
 	s->seen_out = 1;
 	s->out_slot = -1;
@@ -1094,9 +1222,8 @@ static void begin_request(struct ap_http *h, int64_t now)
 		struct slot *sl = &s->slot[i];
 		if (sl->used)
 			continue;
-		memset(sl, 0, sizeof(*sl));
-		ap_record_init(&rec, AP_REC_EXCHANGE);
-		sl->ex = rec.u.exchange;
+		ap_exchange_init(&sl->ex); /* the slot's first member: zero the rest */
+		memset((char *)sl + sizeof(sl->ex), 0, sizeof(*sl) - sizeof(sl->ex));
 		sl->used = 1;
 		sl->seq = s->req_seq;
 		sl->host_port = -1;
@@ -1134,10 +1261,33 @@ static void begin_response(struct ap_http *h, int64_t now)
 /* --- header lines --------------------------------------------------------------------------- */
 
 /* Media type only, lower case, parameters dropped. */
-static void set_ctype(struct framer *f, const char *v, size_t n)
+/* lim: the end of the memory readable after v (v + n at least) */
+static void set_ctype(struct framer *f, const char *v, size_t n, const char *lim)
 {
 	size_t k = 0;
 
+#if defined(__x86_64__) || defined(__SSE2__)
+	/* 16 bytes readable at v: a media type of up to 16 bytes in one go */
+	if ((size_t)(lim - v) >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)v);
+		unsigned stop = (unsigned)_mm_movemask_epi8(
+			_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(';')),
+						  _mm_cmpeq_epi8(x, _mm_set1_epi8(' '))),
+				     _mm_cmpeq_epi8(x, _mm_set1_epi8('\t'))));
+		size_t e = stop ? (unsigned)__builtin_ctz(stop) : 16;
+
+		if (n < e)
+			e = n;
+		if (e < 16 || n <= 16) { /* e <= 16 < sizeof(f->ctype) */
+			__m128i up = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('A' - 1)),
+						   _mm_cmplt_epi8(x, _mm_set1_epi8('Z' + 1)));
+			_mm_storeu_si128((__m128i *)(void *)f->ctype,
+					 _mm_or_si128(x, _mm_and_si128(up, _mm_set1_epi8(0x20))));
+			f->ctype[e] = 0;
+			return;
+		}
+	}
+#endif
 	while (k < n && v[k] != ';' && !is_space(v[k]) && k + 1 < sizeof(f->ctype)) {
 		f->ctype[k] = lower(v[k]);
 		k++;
@@ -1212,11 +1362,29 @@ static void set_host(struct slot *sl, const char *v, size_t n)
 	copy_str(sl->ex.host, sizeof(sl->ex.host), v, hn);
 }
 
-/* Split "Name: value"; returns 0 for folded or malformed lines. */
-static int split_header(const char *line, size_t n, const char **name, size_t *nn, const char **val,
-			size_t *vn)
+/* memchr(line, ':', n), the first 16 bytes inline when they are readable (before lim) */
+static inline const char *find_colon(const char *line, size_t n, const char *lim)
 {
-	const char *colon = memchr(line, ':', n);
+#if defined(__x86_64__) || defined(__SSE2__)
+	if (lim - line >= 16) {
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+			_mm_loadu_si128((const __m128i *)(const void *)line), _mm_set1_epi8(':')));
+
+		if (n < 16)
+			m &= (1u << n) - 1;
+		if (m)
+			return line + (unsigned)__builtin_ctz(m);
+		return n > 16 ? memchr(line + 16, ':', n - 16) : NULL;
+	}
+#endif
+	return memchr(line, ':', n);
+}
+
+/* Split "Name: value"; returns 0 for folded or malformed lines. lim: see find_colon. */
+static int split_header(const char *line, size_t n, const char *lim, const char **name, size_t *nn,
+			const char **val, size_t *vn)
+{
+	const char *colon = find_colon(line, n, lim);
 	size_t s, e;
 
 	if (!colon || colon == line || is_space(line[0]))
@@ -1234,26 +1402,86 @@ static int split_header(const char *line, size_t n, const char **name, size_t *n
 	return 1;
 }
 
-static void header_line(struct framer *f, struct slot *sl, int request, const char *line, size_t n)
+/* The header names header_line reads start with c, t or h, in either case. */
+static inline int header_may_matter(char c)
+{
+	c |= 0x20;
+	return c == 'c' || c == 't' || c == 'h';
+}
+
+/* A header line (CR stripped); lim: the end of the memory readable after it. */
+static void header_line(struct framer *f, struct slot *sl, int request, const char *line, size_t n,
+			const char *lim)
 {
 	const char *name, *v;
 	size_t nn, vn;
 
-	if (!split_header(line, n, &name, &nn, &v, &vn))
+	if (!header_may_matter(line[0]))
 		return;
-	if (nn == 14 && name_is(name, nn, "content-length"))
-		set_clen(f, v, vn);
-	else if (nn == 17 && name_is(name, nn, "transfer-encoding"))
-		set_te(f, v, vn);
-	else if (nn == 12 && name_is(name, nn, "content-type"))
-		set_ctype(f, v, vn);
-	else if (nn == 16 && name_is(name, nn, "content-encoding"))
-		set_enc(f, v, vn);
-	else if (nn == 4 && request && sl && name_is(name, nn, "host") && !sl->ex.host[0])
-		set_host(sl, v, vn);
+	if (!split_header(line, n, lim, &name, &nn, &v, &vn))
+		return;
+	switch (nn) { /* the length tells the names apart */
+	case 14:
+		if (HEADER_IS(name, nn, "Content-Length", "content-length"))
+			set_clen(f, v, vn);
+		break;
+	case 17:
+		if (HEADER_IS(name, nn, "Transfer-Encoding", "transfer-encoding"))
+			set_te(f, v, vn);
+		break;
+	case 12:
+		if (HEADER_IS(name, nn, "Content-Type", "content-type"))
+			set_ctype(f, v, vn, lim);
+		break;
+	case 16:
+		if (HEADER_IS(name, nn, "Content-Encoding", "content-encoding"))
+			set_enc(f, v, vn);
+		break;
+	case 4:
+		if (request && sl && HEADER_IS(name, nn, "Host", "host") && !sl->ex.host[0])
+			set_host(sl, v, vn);
+		break;
+	}
 }
 
 /* --- request line and request headers end --------------------------------------------------- */
+
+#if defined(__x86_64__) || defined(__SSE2__)
+/* 1 if one of the 16 bytes at p is below 0x20 but tab and CR, or is 0x7f */
+static inline int ctl16(const uint8_t *p)
+{
+	const __m128i c1f = _mm_set1_epi8(0x1f), tab = _mm_set1_epi8('\t'),
+		      cr = _mm_set1_epi8('\r'), del = _mm_set1_epi8(0x7f);
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i ctl = _mm_cmpeq_epi8(_mm_max_epu8(x, c1f), c1f);
+	__m128i ok = _mm_or_si128(_mm_cmpeq_epi8(x, tab), _mm_cmpeq_epi8(x, cr));
+
+	return _mm_movemask_epi8(_mm_or_si128(_mm_andnot_si128(ok, ctl), _mm_cmpeq_epi8(x, del))) !=
+	       0;
+}
+#endif
+
+/*
+ * No byte of p[from..n) below 0x20 but tab and CR, and none 0x7f. The bytes before from pass
+ * that test too (a method, "HTTP/1."), so the last 16-byte block may reach back over them.
+ */
+static int line_bytes_ok(const uint8_t *p, size_t n, size_t from)
+{
+	size_t i = from;
+
+#if defined(__x86_64__) || defined(__SSE2__)
+	if (n >= 16) {
+		for (; i + 16 <= n; i += 16)
+			if (ctl16(p + i))
+				return 0;
+		return i == n || !ctl16(p + n - 16);
+	}
+#endif
+	for (; i < n; i++)
+		if ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\r') || p[i] == 0x7f)
+			return 0;
+	return 1;
+}
 
 /* Incremental check of the request line: method is [A-Z_-]{1,20} then SP, then printable. */
 static int request_line_ok(struct framer *f, const uint8_t *p, size_t n)
@@ -1270,29 +1498,7 @@ static int request_line_ok(struct framer *f, const uint8_t *p, size_t n)
 		else
 			return 0;
 	}
-#if defined(__x86_64__) || defined(__SSE2__)
-	/* after the method, sixteen bytes at a time: none below 0x20 but tab and CR, no 0x7f (a
-	 * block with one is left to the byte loop below, which rejects it) */
-	{
-		const __m128i c1f = _mm_set1_epi8(0x1f), tab = _mm_set1_epi8('\t'),
-			      cr = _mm_set1_epi8('\r'), del = _mm_set1_epi8(0x7f);
-
-		for (; i + 16 <= n; i += 16) {
-			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-			__m128i ctl = _mm_cmpeq_epi8(_mm_max_epu8(x, c1f), c1f);
-			__m128i ok = _mm_or_si128(_mm_cmpeq_epi8(x, tab), _mm_cmpeq_epi8(x, cr));
-			__m128i bad =
-				_mm_or_si128(_mm_andnot_si128(ok, ctl), _mm_cmpeq_epi8(x, del));
-
-			if (_mm_movemask_epi8(bad))
-				break;
-		}
-	}
-#endif
-	for (; i < n; i++)
-		if ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\r') || p[i] == 0x7f)
-			return 0;
-	return 1;
+	return line_bytes_ok(p, n, i);
 }
 
 /* Absolute-form target "http://host:port/path": host into the slot, returns the path. */
@@ -1345,8 +1551,8 @@ static int request_line(struct ap_http *h, struct slot *sl, const char *line, si
 	if (!sl)
 		return 1;
 	copy_str(sl->ex.method, sizeof(sl->ex.method), line, (size_t)(sp1 - line));
-	sl->head = strcmp(sl->ex.method, "HEAD") == 0;
-	sl->connect = strcmp(sl->ex.method, "CONNECT") == 0;
+	sl->head = SEG_IS(line, (size_t)(sp1 - line), "HEAD");
+	sl->connect = SEG_IS(line, (size_t)(sp1 - line), "CONNECT");
 	t = absolute_target(sl, t, &tn);
 	copy_str(sl->ex.path, sizeof(sl->ex.path), t, tn);
 	ap_redact_path(sl->ex.path, sizeof(sl->ex.path));
@@ -1384,12 +1590,11 @@ static void request_headers_end(struct ap_http *h, struct slot *sl, int64_t now)
 				    sl->ex.path, &cat, &prov);
 		}
 		sl->llm = cat == AP_CAT_LLM;
-		sl->api = (uint8_t)ap_usage_api(sl->ex.path);
-		if (sl->llm)
-			ap_usage_path_model(sl->ex.path, sl->ex.request_model,
-					    sizeof(sl->ex.request_model));
+		sl->api = (uint8_t)ap_usage_request(sl->ex.path,
+						    sl->llm ? sl->ex.request_model : NULL,
+						    sizeof(sl->ex.request_model));
 		sl->scan_req = sl->llm && f->enc == ENC_NONE &&
-			       (f->ctype[0] == 0 || strstr(f->ctype, "json"));
+			       (f->ctype[0] == 0 || has_json(f->ctype, strlen(f->ctype)));
 		sl->hash = fnv(FNV_OFFSET, sl->ex.method, strlen(sl->ex.method));
 		sl->hash = fnv(sl->hash, " ", 1);
 		sl->hash = fnv(sl->hash, sl->ex.path, strlen(sl->ex.path));
@@ -1408,10 +1613,11 @@ static void req_field(void *ctx, const struct ap_json_value *v)
 
 	if (v->depth != 1)
 		return;
-	if (strcmp(v->path, "model") == 0 && v->type == AP_JSON_STRING && v->len) {
+	/* paths hold no NUL: a length and memcmp is strcmp */
+	if (SEG_IS(v->path, v->path_len, "model") && v->type == AP_JSON_STRING && v->len) {
 		copy_str(sl->ex.request_model, sizeof(sl->ex.request_model), v->val, v->len);
 		sl->req_keys |= 1;
-	} else if (strcmp(v->path, "stream") == 0) {
+	} else if (SEG_IS(v->path, v->path_len, "stream")) {
 		sl->req_stream = v->type == AP_JSON_TRUE;
 		sl->req_keys |= 2;
 	}
@@ -1434,16 +1640,12 @@ static void request_body(struct ap_http *h, const uint8_t *p, size_t n, int64_t 
 static int status_line_ok(struct framer *f, const uint8_t *p, size_t n)
 {
 	static const char prefix[] = "HTTP/1.";
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		uint32_t pos = f->line_total + (uint32_t)i;
-		uint8_t c = p[i];
-
-		if (pos < sizeof(prefix) - 1 ? c != (uint8_t)prefix[pos]
-					     : ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f))
+	for (; i < n && f->line_total + i < sizeof(prefix) - 1; i++)
+		if (p[i] != (uint8_t)prefix[f->line_total + i])
 			return 0;
-	}
-	return 1;
+	return line_bytes_ok(p, n, i);
 }
 
 static int status_line(struct ap_http *h, const char *line, size_t n)
@@ -1547,20 +1749,73 @@ static void line_done(struct ap_http *h, int out, int64_t now)
 			response_headers_end(h, now);
 		return;
 	}
-	header_line(f, sl, out, f->line, n);
+	header_line(f, sl, out, f->line, n, f->line + sizeof(f->line));
 }
 
 static void count(struct ap_http *h, int out, size_t k);
 
 /* Consume bytes of the first line / header section. */
+/* memchr(p, '\n', n), the first 16-byte blocks inline (header lines are short) */
+static inline __attribute__((always_inline)) const uint8_t *find_lf(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+#if defined(__x86_64__) || defined(__SSE2__)
+	const __m128i lf = _mm_set1_epi8('\n');
+
+	for (; i + 16 <= n && i < 128; i += 16) {
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+			_mm_loadu_si128((const __m128i *)(const void *)(p + i)), lf));
+
+		if (m)
+			return p + i + (unsigned)__builtin_ctz(m);
+	}
+#endif
+	return i < n ? memchr(p + i, '\n', n - i) : NULL;
+}
+
+/*
+ * Whole header lines at p in this read, not the blank one: read in place, as line_done would
+ * read their copies, one after another. Returns the bytes consumed (0: the first is not such).
+ */
+static size_t header_lines(struct ap_http *h, int out, const uint8_t *p, size_t n)
+{
+	struct state *s = st(h);
+	struct framer *f = out ? &s->out : &s->in;
+	struct slot *sl = out ? out_slot(s) : in_slot(s);
+	size_t used = 0;
+
+	while (used < n) {
+		const uint8_t *q = p + used, *lf = find_lf(q, n - used);
+		size_t body = lf ? (size_t)(lf - q) : 0,
+		       ln = body && q[body - 1] == '\r' ? body - 1 : body;
+
+		if (!lf || ln == 0 || body > sizeof(f->line) - 1)
+			break;
+		if (header_may_matter((char)q[0]))
+			header_line(f, sl, out, (const char *)q, ln, (const char *)p + n);
+		used += body + 1;
+	}
+	if (used)
+		count(h, out, used);
+	return used;
+}
+
 static size_t take_line(struct ap_http *h, int out, const uint8_t *p, size_t n, int64_t now)
 {
 	struct state *s = st(h);
 	struct framer *f = out ? &s->out : &s->in;
-	const uint8_t *lf = memchr(p, '\n', n);
-	size_t k = lf ? (size_t)(lf - p) + 1 : n, body = lf ? k - 1 : k;
-	size_t room = sizeof(f->line) - 1 - f->line_len, copy = body < room ? body : room;
+	const uint8_t *lf;
+	size_t k, body, room, copy;
 
+	if (f->phase == P_HEADERS && f->line_len == 0 && f->line_total == 0 && p[0] != '\r' &&
+	    p[0] != '\n' && (k = header_lines(h, out, p, n)) > 0)
+		return k;
+	lf = find_lf(p, n);
+	k = lf ? (size_t)(lf - p) + 1 : n;
+	body = lf ? k - 1 : k;
+	room = sizeof(f->line) - 1 - f->line_len;
+	copy = body < room ? body : room;
 	if (f->phase == P_LINE &&
 	    !(out ? request_line_ok(f, p, body) : status_line_ok(f, p, body))) {
 		give_up(h, now);
@@ -1874,7 +2129,7 @@ void ap_http_framed_header(struct ap_http *h, int out, const char *name, size_t 
 		return;
 	if (nn && name[0] != ':') {
 		if (name_is(name, nn, "content-type"))
-			set_ctype(f, val, vn);
+			set_ctype(f, val, vn, val + vn);
 		else if (name_is(name, nn, "content-encoding"))
 			set_enc(f, val, vn);
 		else if (out && sl && name_is(name, nn, "host") && !sl->ex.host[0])

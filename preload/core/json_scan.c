@@ -35,7 +35,7 @@ void ap_json_init(struct ap_json *j)
 void ap_json_init_filtered(struct ap_json *j, ap_json_want want)
 {
 	j->want = want;
-	j->skip_next = j->skip_str = j->skip_esc = 0;
+	j->skip_next = j->skip_str = j->skip_esc = j->mute = 0;
 	j->skip_depth = 0;
 	j->st = J_VALUE;
 	j->str_key = j->lit_idx = j->lit_type = j->hex_n = 0;
@@ -78,7 +78,7 @@ static void emit(struct ap_json *j, unsigned type, ap_json_cb cb, void *ctx)
 {
 	struct ap_json_value v;
 
-	if (!cb || !path_ok(j))
+	if (!cb || !path_ok(j) || j->mute)
 		return;
 	j->val[j->val_len] = 0;
 	if (type != AP_JSON_STRING && type != AP_JSON_NUMBER)
@@ -97,6 +97,7 @@ static void emit(struct ap_json *j, unsigned type, ap_json_cb cb, void *ctx)
 static void value_done(struct ap_json *j)
 {
 	j->st = J_AFTER;
+	j->mute = 0;
 	if (j->nest == 0)
 		j->done = 1;
 }
@@ -189,8 +190,23 @@ static void string_done(struct ap_json *j, ap_json_cb cb, void *ctx)
 	value_done(j);
 }
 
-/* Append k plain bytes to the current key (path) or value, as put_char would one by one. */
-static void put_run(struct ap_json *j, const unsigned char *p, size_t k)
+#define INLINE static inline __attribute__((always_inline))
+
+/*
+ * memcpy(dst, src, k) for the short runs keys and values mostly are: one fixed 16-byte copy when
+ * 16 bytes may be read at src (avail) and written at dst (room), which the compiler inlines.
+ */
+INLINE void copy_run(char *dst, size_t room, const unsigned char *src, size_t avail, size_t k)
+{
+	if (k <= 16 && avail >= 16 && room >= 16)
+		memcpy(dst, src, 16);
+	else
+		memcpy(dst, src, k);
+}
+
+/* Append k plain bytes to the current key (path) or value, as put_char would one by one; avail
+ * bytes are readable at p (avail >= k). */
+INLINE void put_run(struct ap_json *j, const unsigned char *p, size_t k, size_t avail)
 {
 	size_t room;
 
@@ -201,7 +217,7 @@ static void put_run(struct ap_json *j, const unsigned char *p, size_t k)
 			return;
 		room = AP_JSON_KEY_MAX - j->key_len;
 		if (k <= room) {
-			memcpy(j->path + j->path_len, p, k);
+			copy_run(j->path + j->path_len, sizeof(j->path) - j->path_len, p, avail, k);
 			j->path_len = (uint16_t)(j->path_len + k);
 			j->key_len = (uint16_t)(j->key_len + k);
 		} else {
@@ -221,12 +237,12 @@ static void put_run(struct ap_json *j, const unsigned char *p, size_t k)
 		k = room;
 		j->truncated = 1;
 	}
-	memcpy(j->val + j->val_len, p, k);
+	copy_run(j->val + j->val_len, sizeof(j->val) - j->val_len, p, avail, k);
 	j->val_len = (uint16_t)(j->val_len + k);
 }
 
 /* Bytes before the first '"', '\\' or control byte of p[0..n): 16 at a time where SSE2 is. */
-static size_t plain_len(const unsigned char *p, size_t n)
+INLINE size_t plain_len(const unsigned char *p, size_t n)
 {
 	size_t i = 0;
 
@@ -251,11 +267,11 @@ static size_t plain_len(const unsigned char *p, size_t n)
 }
 
 /* Copy plain string bytes in bulk; returns bytes consumed (stops before '"' or '\\'). */
-static size_t string_run(struct ap_json *j, const unsigned char *p, size_t n)
+INLINE size_t string_run(struct ap_json *j, const unsigned char *p, size_t n)
 {
 	size_t i = plain_len(p, n);
 
-	put_run(j, p, i);
+	put_run(j, p, i, n);
 	if (i < n && p[i] < 0x20)
 		fail(j);
 	return i;
@@ -301,13 +317,19 @@ static void hex_char(struct ap_json *j, unsigned char c)
 	j->st = J_STR;
 }
 
+/* The bytes that may continue a number: digits, '-', '+', '.', 'e', 'E'. */
+static const uint8_t num_chars[256] = {
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+	['8'] = 1, ['9'] = 1, ['-'] = 1, ['+'] = 1, ['.'] = 1, ['e'] = 1, ['E'] = 1,
+};
+
 static int is_num_char(unsigned char c)
 {
-	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+	return num_chars[c];
 }
 
 /* A value starts with c. */
-static void value_start(struct ap_json *j, unsigned char c)
+INLINE void value_start(struct ap_json *j, unsigned char c)
 {
 	if (j->skip_next) {
 		j->skip_next = 0;
@@ -318,6 +340,7 @@ static void value_start(struct ap_json *j, unsigned char c)
 			j->skip_depth = c == '"' ? 0 : 1;
 			return;
 		}
+		j->mute = 1; /* a number or literal: validated, not reported */
 	}
 	switch (c) {
 	case '{':
@@ -442,6 +465,33 @@ static int step(struct ap_json *j, unsigned char c, ap_json_cb cb, void *ctx)
 	return 0;
 }
 
+/* Bytes before the first quote or bracket of p[0..n): 16 at a time where SSE2 is. */
+INLINE size_t struct_len(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+#if defined(__SSE2__)
+	/* x | 0x20 is '{' for '[' and '{' only, '}' for ']' and '}' only */
+	const __m128i quote = _mm_set1_epi8('"'), bit5 = _mm_set1_epi8(0x20),
+		      open = _mm_set1_epi8('{'), close = _mm_set1_epi8('}');
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		__m128i f = _mm_or_si128(x, bit5);
+		__m128i hit = _mm_or_si128(
+			_mm_cmpeq_epi8(x, quote),
+			_mm_or_si128(_mm_cmpeq_epi8(f, open), _mm_cmpeq_epi8(f, close)));
+		unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+
+		if (mask)
+			return i + (unsigned)__builtin_ctz(mask);
+	}
+#endif
+	while (i < n && p[i] != '"' && (p[i] | 0x20) != '{' && (p[i] | 0x20) != '}')
+		i++;
+	return i;
+}
+
 /*
  * Skip bytes of a declined value; returns bytes consumed. Only quotes, backslashes inside
  * strings and brackets outside them matter; the value ends at its closing quote or bracket.
@@ -449,38 +499,90 @@ static int step(struct ap_json *j, unsigned char c, ap_json_cb cb, void *ctx)
 static size_t skip_run(struct ap_json *j, const unsigned char *p, size_t n)
 {
 	size_t i = 0;
+	unsigned char c;
 
+#if defined(__SSE2__)
+	/* 16 bytes at a time: a mask of the quotes, backslashes and brackets, taken bit by bit with
+	 * the meaning the byte loop below gives each (brackets only outside strings, backslashes
+	 * only inside, where they hide the next byte) */
+	{
+		const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+			      bit5 = _mm_set1_epi8(0x20), open = _mm_set1_epi8('{'),
+			      close = _mm_set1_epi8('}');
+
+		while (i + 16 <= n) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+			__m128i f = _mm_or_si128(x, bit5);
+			unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+				_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
+				_mm_or_si128(_mm_cmpeq_epi8(f, open), _mm_cmpeq_epi8(f, close))));
+
+			if (j->skip_esc) { /* the byte after a backslash that ended the last block
+					    */
+				j->skip_esc = 0;
+				mask &= ~1u;
+			}
+			for (; mask; mask &= mask - 1) {
+				unsigned b = (unsigned)__builtin_ctz(mask);
+
+				c = p[i + b];
+				if (j->skip_str) {
+					if (c == '\\') {
+						if (b == 15)
+							j->skip_esc = 1;
+						mask &= ~(2u << b); /* the escaped byte */
+					} else if (c == '"') {
+						j->skip_str = 0;
+						if (j->skip_depth == 0) {
+							value_done(j);
+							return i + b + 1;
+						}
+					}
+				} else if (c == '"') {
+					j->skip_str = 1;
+				} else if (c == '{' || c == '[') {
+					j->skip_depth++;
+				} else if (c != '\\' && --j->skip_depth == 0) { /* '}' or ']' */
+					value_done(j);
+					return i + b + 1;
+				}
+			}
+			i += 16;
+		}
+	}
+#endif
 	while (i < n) {
-		unsigned char c = p[i++];
-
 		if (j->skip_str) {
 			if (j->skip_esc) {
 				j->skip_esc = 0;
+				i++;
 				continue;
 			}
 			/* the bulk of a skipped value: plain string bytes (control bytes too) */
-			while (c != '"' && c != '\\' && i < n) {
-				i += plain_len(p + i, n - i);
-				if (i < n)
-					c = p[i++];
-			}
-			if (c == '\\')
-				j->skip_esc = 1;
-			else if (c == '"')
-				j->skip_str = 0;
-			else
-				continue;
-			if (!j->skip_str && j->skip_depth == 0) {
-				value_done(j);
+			i += plain_len(p + i, n - i);
+			if (i >= n)
 				return i;
+			c = p[i++];
+			if (c == '\\') {
+				j->skip_esc = 1;
+			} else if (c == '"') {
+				j->skip_str = 0;
+				if (j->skip_depth == 0) {
+					value_done(j);
+					return i;
+				}
 			}
 			continue;
 		}
+		i += struct_len(p + i, n - i);
+		if (i >= n)
+			return i;
+		c = p[i++];
 		if (c == '"')
 			j->skip_str = 1;
 		else if (c == '{' || c == '[')
 			j->skip_depth++;
-		else if ((c == '}' || c == ']') && --j->skip_depth == 0) {
+		else if (--j->skip_depth == 0) { /* '}' or ']' */
 			value_done(j);
 			return i;
 		}
@@ -488,27 +590,170 @@ static size_t skip_run(struct ap_json *j, const unsigned char *p, size_t n)
 	return i;
 }
 
+/* Bytes of p[0..n) that may continue a number. */
+INLINE size_t num_len(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && is_num_char(p[i]))
+		i++;
+	return i;
+}
+
+/*
+ * Compact object members from p[i] (a key's opening quote), while the path is tracked: each key
+ * read in one go and given to the filter, a declined string value skipped in place, any other
+ * value started; what key_start, put_run, string_done, value_start and skip_run do byte by
+ * byte. Returns the new i. A key with an escape or a control byte, longer than
+ * AP_JSON_KEY_MAX or cut by the end of the input goes the byte-by-byte way (J_STR), and so does
+ * a declined string value with an escape or cut.
+ */
+INLINE size_t members(struct ap_json *j, const unsigned char *p, size_t n, size_t i, ap_json_cb cb,
+		      void *ctx)
+{
+	for (;;) {
+		const unsigned char *kp = p + i + 1;
+		size_t avail = n - i - 1, kl = plain_len(kp, avail), at, q;
+		unsigned char c;
+
+		if (kl >= avail || kp[kl] != '"' || kl > AP_JSON_KEY_MAX || !path_ok(j)) {
+			key_start(j);
+			return i + 1;
+		}
+		at = j->plen[j->nest];
+		if (at)
+			j->path[at++] = '.';
+		copy_run(j->path + at, sizeof(j->path) - at, kp, avail, kl);
+		at += kl;
+		j->path[at] = 0;
+		j->path_len = (uint16_t)at;
+		j->key_len = (uint16_t)kl;
+		j->truncated = 0;
+		j->str_key = 0;
+		j->st = J_COLON;
+		if (j->want && !j->want(j->path, j->path_len))
+			j->skip_next = 1;
+		i += kl + 2;
+		if (!(i + 1 < n && p[i] == ':' && !is_ws(p[i + 1])))
+			return i;
+		j->st = J_VALUE;
+		c = p[i + 1];
+		if (c == '"' && j->skip_next) {
+			/* a declined string value, whole in the input: past its closing quote */
+			j->skip_next = 0;
+			i += 2;
+			q = plain_len(p + i, n - i);
+			if (i + q >= n || p[i + q] != '"') {
+				j->st = J_SKIP;
+				j->skip_str = 1;
+				j->skip_esc = 0;
+				j->skip_depth = 0;
+				return i;
+			}
+			i += q + 1;
+		} else if (c == '"') {
+			/* a string value, whole in the input and plain: copied and reported */
+			scalar_start(j);
+			j->str_key = 0;
+			j->st = J_STR;
+			i += 2;
+			q = plain_len(p + i, n - i);
+			if (i + q >= n || p[i + q] != '"')
+				return i;
+			put_run(j, p + i, q, n - i);
+			i += q + 1;
+			emit(j, AP_JSON_STRING, cb, ctx);
+		} else if (c == '-' || (c >= '0' && c <= '9')) {
+			/* a number ending in the input: copied and reported (not if declined) */
+			q = 1 + num_len(p + i + 2, n - i - 2);
+			if (i + 1 + q >= n) {
+				value_start(j, c);
+				return i + 2;
+			}
+			j->mute = j->skip_next;
+			j->skip_next = 0;
+			scalar_start(j);
+			put_run(j, p + i + 1, q, n - i - 1);
+			i += 1 + q;
+			emit(j, AP_JSON_NUMBER, cb, ctx);
+		} else {
+			value_start(j, c);
+			return i + 2;
+		}
+		value_done(j);
+		if (!(i + 1 < n && p[i] == ',' && p[i + 1] == '"' && !top_is_arr(j)))
+			return i;
+		j->st = J_OBJ_KEY;
+		i++;
+	}
+}
+
+/*
+ * The byte loop. Compact JSON takes the fused transitions below ("key": value, ",\"key"),
+ * which do what step() would do byte by byte; anything else (whitespace, escapes, literals,
+ * errors) goes through step().
+ */
 void ap_json_feed(struct ap_json *j, const void *buf, size_t n, ap_json_cb cb, void *ctx)
 {
 	const unsigned char *p = buf;
-	size_t i = 0;
+	size_t i = 0, k;
 
 	while (i < n && !j->failed) {
-		if (j->st == J_SKIP) {
+		unsigned char c = p[i];
+
+		switch (j->st) {
+		case J_SKIP:
 			i += skip_run(j, p + i, n - i);
 			continue;
-		}
-		if (j->st == J_STR) {
+		case J_STR:
 			i += string_run(j, p + i, n - i);
 			if (i >= n || j->failed)
-				break;
-			if (p[i++] == '"')
-				string_done(j, cb, ctx);
-			else
+				return;
+			if (p[i++] != '"') {
 				j->st = J_ESC;
+				continue;
+			}
+			if (!j->str_key) {
+				string_done(j, cb, ctx);
+				continue;
+			}
+			string_done(j, cb, ctx); /* a key: J_COLON */
+			if (i + 1 < n && p[i] == ':' && !is_ws(p[i + 1])) {
+				j->st = J_VALUE;
+				value_start(j, p[i + 1]);
+				i += 2;
+			}
 			continue;
+		case J_NUM:
+			k = num_len(p + i, n - i);
+			if (k) {
+				put_run(j, p + i, k, n - i);
+				i += k;
+				continue;
+			}
+			emit(j, AP_JSON_NUMBER, cb, ctx);
+			value_done(j);
+			continue;
+		case J_AFTER:
+			if (c == ',' && j->nest && !top_is_arr(j)) {
+				j->st = J_OBJ_KEY;
+				if (i + 1 < n && p[i + 1] == '"') {
+					i = members(j, p, n, i + 1, cb, ctx);
+					continue;
+				}
+				i++;
+				continue;
+			}
+			break;
+		case J_OBJ_FIRST:
+		case J_OBJ_KEY:
+			if (c == '"') {
+				i = members(j, p, n, i, cb, ctx);
+				continue;
+			}
+			break;
 		}
-		if (!step(j, p[i], cb, ctx))
+		if (!step(j, c, cb, ctx))
 			i++;
 	}
 }

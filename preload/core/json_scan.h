@@ -48,8 +48,9 @@ struct ap_json_value {
 
 typedef void (*ap_json_cb)(void *ctx, const struct ap_json_value *v);
 /* Key filter: 0 if nothing under the key that just ended (path is its full, NUL-terminated
- * path) is wanted. The key's value is then skipped: no path is built and no scalar reported
- * inside it (a string or container value; a number or literal is still reported). */
+ * path) is wanted. The key's value is then not reported, whatever its type: a string or
+ * container value is skipped (no path is built, its bytes are not validated), a number or
+ * literal is still validated. */
 typedef int (*ap_json_want)(const char *path, size_t path_len);
 
 /* Scanner state: embeddable, fixed size; treat the fields as private. */
@@ -65,6 +66,7 @@ struct ap_json {
 	uint8_t skip_next;   /* the filter declined the last key: skip its value */
 	uint8_t skip_str;    /* skipping: inside a string */
 	uint8_t skip_esc;    /* skipping: after a backslash inside a string */
+	uint8_t mute;	     /* the current number or literal belongs to a declined key */
 	uint32_t skip_depth; /* skipping: open containers inside the skipped value */
 	ap_json_want want;   /* NULL: every key is wanted */
 	uint16_t nest;	     /* open containers */

@@ -102,6 +102,22 @@ size_t ap_record_size(uint32_t type)
 							   : sizeof(((struct ap_record *)0)->u);
 }
 
+static void exchange_unknowns(struct ap_exchange *x)
+{
+	x->port = x->status = AP_UNKNOWN;
+	x->start_ns = x->req_sent_ns = x->first_byte_ns = x->end_ns = AP_UNKNOWN;
+	x->dns_ns = x->connect_ns = x->tls_ns = x->first_event_ns = AP_UNKNOWN;
+	x->usage.input = x->usage.output = x->usage.cache_read = AP_UNKNOWN;
+	x->usage.cache_write = x->usage.reasoning = AP_UNKNOWN;
+	x->grpc_status = AP_UNKNOWN;
+}
+
+void ap_exchange_init(struct ap_exchange *x)
+{
+	memset(x, 0, sizeof(*x));
+	exchange_unknowns(x);
+}
+
 void ap_record_init(struct ap_record *r, uint32_t type)
 {
 	memset(&r->u, 0, ap_record_size(type));
@@ -119,16 +135,9 @@ void ap_record_init(struct ap_record *r, uint32_t type)
 		c->open_ns = c->close_ns = c->connect_ns = AP_UNKNOWN;
 		break;
 	}
-	case AP_REC_EXCHANGE: {
-		struct ap_exchange *x = &r->u.exchange;
-		x->port = x->status = AP_UNKNOWN;
-		x->start_ns = x->req_sent_ns = x->first_byte_ns = x->end_ns = AP_UNKNOWN;
-		x->dns_ns = x->connect_ns = x->tls_ns = x->first_event_ns = AP_UNKNOWN;
-		x->usage.input = x->usage.output = x->usage.cache_read = AP_UNKNOWN;
-		x->usage.cache_write = x->usage.reasoning = AP_UNKNOWN;
-		x->grpc_status = AP_UNKNOWN;
+	case AP_REC_EXCHANGE:
+		exchange_unknowns(&r->u.exchange);
 		break;
-	}
 	case AP_REC_PROC_EVENT:
 		r->u.proc_event.time_ns = r->u.proc_event.end_ns = AP_UNKNOWN;
 		r->u.proc_event.child_pid = r->u.proc_event.status = AP_UNKNOWN;

@@ -292,18 +292,27 @@ static void redact_params(char *path, size_t cap, size_t from, const char *stop,
 void ap_redact_path(char *path, size_t cap)
 {
 	char *q;
+	size_t n;
 
 	if (!path || cap == 0)
 		return;
 	path[cap - 1] = 0;
 	if (!path[strcspn(path, "#;?")])
 		return; /* no fragment, parameter or query: the usual API path */
-	path[strcspn(path, "#")] = 0;
+	n = strlen(path);
+	q = memchr(path, '#', n);
+	if (q) {
+		*q = 0;
+		n = (size_t)(q - path);
+	}
+	q = memchr(path, '?', n);
 	/* ";name=value" path parameters ("/a;jsessionid=x/b", "/v1;key=x"), each segment */
-	for (size_t i = 0; path[i] && path[i] != '?'; i++)
-		if (path[i] == ';')
-			redact_params(path, cap, i + 1, "/?", ";");
-	q = strchr(path, '?');
+	if (memchr(path, ';', q ? (size_t)(q - path) : n)) {
+		for (size_t i = 0; path[i] && path[i] != '?'; i++)
+			if (path[i] == ';')
+				redact_params(path, cap, i + 1, "/?", ";");
+		q = strchr(path, '?');
+	}
 	if (q)
 		redact_params(path, cap, (size_t)(q - path) + 1, "", "&;");
 }

@@ -11,44 +11,47 @@ struct umap {
 	uint8_t field;	  /* enum ufield */
 	uint8_t len;	  /* strlen(path): compared first */
 };
-#define UM(path, field)                       \
-	{                                     \
-		path, field, sizeof(path) - 1 \
-	}
 
 /* The union of every provider's paths; no two shapes disagree on a path's meaning. */
-static const struct umap umap[] = {
-	/* OpenAI Chat Completions and compatible servers */
-	UM("usage.prompt_tokens", UF_INPUT),
-	UM("usage.completion_tokens", UF_OUTPUT),
-	UM("usage.prompt_tokens_details.cached_tokens", UF_CACHE_READ),
-	UM("usage.prompt_tokens_details.cache_write_tokens", UF_CACHE_WRITE),
-	UM("usage.completion_tokens_details.reasoning_tokens", UF_REASONING),
-	/* OpenAI Responses and Anthropic Messages */
-	UM("usage.input_tokens", UF_INPUT),
-	UM("usage.output_tokens", UF_OUTPUT),
-	UM("usage.input_tokens_details.cached_tokens", UF_CACHE_READ),
-	UM("usage.input_tokens_details.cache_write_tokens", UF_CACHE_WRITE),
-	UM("usage.output_tokens_details.reasoning_tokens", UF_REASONING),
-	UM("usage.cache_read_input_tokens", UF_CACHE_READ),
-	UM("usage.cache_creation_input_tokens", UF_CACHE_WRITE),
-	/* Gemini / Vertex AI */
-	UM("usageMetadata.promptTokenCount", UF_INPUT),
-	UM("usageMetadata.candidatesTokenCount", UF_OUTPUT),
-	UM("usageMetadata.cachedContentTokenCount", UF_CACHE_READ),
-	UM("usageMetadata.thoughtsTokenCount", UF_REASONING),
-	/* Ollama native */
-	UM("prompt_eval_count", UF_INPUT),
-	UM("eval_count", UF_OUTPUT),
-	/* Bedrock Converse */
-	UM("usage.inputTokens", UF_INPUT),
-	UM("usage.outputTokens", UF_OUTPUT),
-	UM("usage.cacheReadInputTokens", UF_CACHE_READ),
-	UM("usage.cacheWriteInputTokens", UF_CACHE_WRITE),
-};
+#define UMAP_ROWS(X)                                                        \
+	/* OpenAI Chat Completions and compatible servers */                \
+	X("usage.prompt_tokens", UF_INPUT)                                  \
+	X("usage.completion_tokens", UF_OUTPUT)                             \
+	X("usage.prompt_tokens_details.cached_tokens", UF_CACHE_READ)       \
+	X("usage.prompt_tokens_details.cache_write_tokens", UF_CACHE_WRITE) \
+	X("usage.completion_tokens_details.reasoning_tokens", UF_REASONING) \
+	/* OpenAI Responses and Anthropic Messages */                       \
+	X("usage.input_tokens", UF_INPUT)                                   \
+	X("usage.output_tokens", UF_OUTPUT)                                 \
+	X("usage.input_tokens_details.cached_tokens", UF_CACHE_READ)        \
+	X("usage.input_tokens_details.cache_write_tokens", UF_CACHE_WRITE)  \
+	X("usage.output_tokens_details.reasoning_tokens", UF_REASONING)     \
+	X("usage.cache_read_input_tokens", UF_CACHE_READ)                   \
+	X("usage.cache_creation_input_tokens", UF_CACHE_WRITE)              \
+	/* Gemini / Vertex AI */                                            \
+	X("usageMetadata.promptTokenCount", UF_INPUT)                       \
+	X("usageMetadata.candidatesTokenCount", UF_OUTPUT)                  \
+	X("usageMetadata.cachedContentTokenCount", UF_CACHE_READ)           \
+	X("usageMetadata.thoughtsTokenCount", UF_REASONING)                 \
+	/* Ollama native */                                                 \
+	X("prompt_eval_count", UF_INPUT)                                    \
+	X("eval_count", UF_OUTPUT)                                          \
+	/* Bedrock Converse */                                              \
+	X("usage.inputTokens", UF_INPUT)                                    \
+	X("usage.outputTokens", UF_OUTPUT)                                  \
+	X("usage.cacheReadInputTokens", UF_CACHE_READ)                      \
+	X("usage.cacheWriteInputTokens", UF_CACHE_WRITE)
 
-/* Wrappers around the payload: Gemini JSON-array streams, Anthropic and Responses events. */
-static const char *const prefixes[] = {"[].", "message.", "response."};
+#define UM(path, field) {path, field, sizeof(path) - 1},
+static const struct umap umap[] = {UMAP_ROWS(UM)};
+
+/*
+ * One bit per (length, byte after "usage.") hash of the table's paths: most numbers the
+ * scanner reports ("usage.total_tokens", "..._details.audio_tokens") miss it and skip the loop.
+ */
+#define UMAP_HASH(len, c)   (((len) + 5u * ((unsigned)(c)&31u)) & 63u)
+#define UM_BIT(path, field) | (1ull << UMAP_HASH(sizeof(path) - 1, (path)[6]))
+static const uint64_t umap_hashes = 0 UMAP_ROWS(UM_BIT);
 
 int ap_usage_parse_int(const char *s, size_t n, int64_t *out)
 {
@@ -58,7 +61,8 @@ int ap_usage_parse_int(const char *s, size_t n, int64_t *out)
 	if (n == 0 || s[0] < '0' || s[0] > '9')
 		return 0;
 	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-		if (v > (INT64_MAX - (s[i] - '0')) / 10)
+		/* below (INT64_MAX - 9) / 10 no digit can overflow: the exact test only above */
+		if (v >= (INT64_MAX - 9) / 10 && v > (INT64_MAX - (s[i] - '0')) / 10)
 			return 0;
 		v = v * 10 + (s[i] - '0');
 	}
@@ -95,17 +99,19 @@ static int64_t *field_ptr(struct ap_usage *u, unsigned f)
 	}
 }
 
-static const char *strip_prefix(const char *p)
+/* Length of the wrapper p starts with ("[].", "message.", "response."), 0 if none. */
+static size_t prefix_len(const char *p, size_t n)
 {
 	/* the first letter rules out most paths before any comparison */
-	if (p[0] != '[' && p[0] != 'm' && p[0] != 'r')
-		return p;
-	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
-		size_t k = strlen(prefixes[i]);
-		if (strncmp(p, prefixes[i], k) == 0)
-			return p + k;
+	switch (p[0]) {
+	case '[':
+		return n >= 3 && p[1] == ']' && p[2] == '.' ? 3 : 0;
+	case 'm':
+		return n >= 8 && memcmp(p, "message.", 8) == 0 ? 8 : 0;
+	case 'r':
+		return n >= 9 && memcmp(p, "response.", 9) == 0 ? 9 : 0;
 	}
-	return p;
+	return 0;
 }
 
 static void set_model(struct ap_usage_x *x, const struct ap_json_value *v)
@@ -118,35 +124,47 @@ static void set_model(struct ap_usage_x *x, const struct ap_json_value *v)
 	x->model[n] = 0;
 }
 
+#define IS(p, n, lit) ((n) == sizeof(lit) - 1 && memcmp((p), (lit), sizeof(lit) - 1) == 0)
+
 void ap_usage_x_field(void *ctx, const struct ap_json_value *v)
 {
 	struct ap_usage_x *x = ctx;
-	const char *p = strip_prefix(v->path);
-	size_t plen;
+	size_t plen = v->path_len, k = prefix_len(v->path, plen);
+	const char *p = v->path + k;
 	int64_t n;
 
-	/* every wanted path starts with one of these letters */
-	if (p[0] != 'm' && p[0] != 'd' && p[0] != 't' && p[0] != 'u' && p[0] != 'p' && p[0] != 'e')
+	/* paths hold no NUL (the scanner writes none), so a length and memcmp is strcmp */
+	plen -= k;
+	switch (p[0]) { /* every wanted path starts with one of these letters */
+	case 'm':
+		if (IS(p, plen, "model") || IS(p, plen, "modelVersion"))
+			set_model(x, v);
 		return;
-	if (strcmp(p, "model") == 0 || strcmp(p, "modelVersion") == 0) {
-		set_model(x, v);
-		return;
-	}
-	if (strcmp(p, "done") == 0) {
-		if (v->type == AP_JSON_TRUE)
+	case 'd':
+		if (IS(p, plen, "done") && v->type == AP_JSON_TRUE)
 			x->done = 1;
 		return;
-	}
-	if (strcmp(p, "total_duration") == 0) {
-		x->durations = 1;
+	case 't':
+		if (IS(p, plen, "total_duration"))
+			x->durations = 1;
+		return;
+	case 'u':
+		if (plen < 6 || memcmp(p, "usage", 5) != 0)
+			return;
+		break;
+	case 'p':
+	case 'e':
+		break;
+	default:
 		return;
 	}
-	if (v->type != AP_JSON_NUMBER || (p[0] == 'u' && strncmp(p, "usage", 5) != 0) ||
+	if (v->type != AP_JSON_NUMBER || plen < 7 || !(umap_hashes >> UMAP_HASH(plen, p[6]) & 1) ||
 	    !ap_usage_parse_int(v->val, v->len, &n))
 		return;
-	plen = v->path_len - (size_t)(p - v->path);
 	for (size_t i = 0; i < sizeof(umap) / sizeof(umap[0]); i++) {
-		if (umap[i].len == plen && memcmp(p, umap[i].path, plen) == 0) {
+		/* the length and the byte after "usage." tell most entries apart before memcmp */
+		if (umap[i].len == plen && umap[i].path[6] == p[6] &&
+		    memcmp(p, umap[i].path, plen) == 0) {
 			*field_ptr(&x->u, umap[i].field) = n;
 			return;
 		}
@@ -206,23 +224,28 @@ static int equals(const char *p, size_t n, const char *s)
 	return strlen(s) == n && memcmp(p, s, n) == 0;
 }
 
-static const char *find_in(const char *p, size_t n, const char *needle)
+static inline __attribute__((always_inline)) const char *find_in(const char *p, size_t n,
+								 const char *needle)
 {
-	size_t k = strlen(needle);
+	size_t k = strlen(needle), at = needle[0] == '/' ? 1 : 0; /* '/' is everywhere */
+	const char *e = p + n, *q = p + at;
 
-	for (size_t i = 0; i + k <= n; i++)
-		if (memcmp(p + i, needle, k) == 0)
-			return p + i;
+	if (n < k)
+		return NULL;
+
+	/* candidates are where the needle's byte at is (k >= 2: every needle is longer) */
+	while (k - at <= (size_t)(e - q) &&
+	       (q = memchr(q, needle[at], (size_t)(e - q) - (k - at) + 1)) != NULL) {
+		if (memcmp(q - at, needle, k) == 0)
+			return q - at;
+		q++;
+	}
 	return NULL;
 }
 
-unsigned ap_usage_api(const char *path)
+/* ap_usage_api for a path whose path_len is n */
+static unsigned api_of(const char *path, size_t n)
 {
-	size_t n;
-
-	if (!path)
-		return AP_API_UNKNOWN;
-	n = path_len(path);
 	while (n > 1 && path[n - 1] == '/')
 		n--;
 	if (find_in(path, n, ":generateContent") || find_in(path, n, ":streamGenerateContent"))
@@ -245,6 +268,11 @@ unsigned ap_usage_api(const char *path)
 	     ends_with(path, n, "/invoke") || ends_with(path, n, "/invoke-with-response-stream")))
 		return AP_API_BEDROCK;
 	return AP_API_UNKNOWN;
+}
+
+unsigned ap_usage_api(const char *path)
+{
+	return path ? api_of(path, path_len(path)) : AP_API_UNKNOWN;
 }
 
 static int hexval(char c)
@@ -289,14 +317,12 @@ static int segment_after(const char *p, size_t n, const char *marker, const char
 	return copy_model(p + s, e - s, model, cap);
 }
 
-int ap_usage_path_model(const char *path, char *model, size_t cap)
+/* ap_usage_path_model for a path of shape api whose path_len is n */
+static int model_of(unsigned api, const char *path, size_t n, char *model, size_t cap)
 {
-	size_t n, colon, s;
+	size_t colon, s;
 
-	if (!path)
-		return 0;
-	n = path_len(path);
-	switch (ap_usage_api(path)) {
+	switch (api) {
 	case AP_API_GEMINI:
 		for (colon = n; colon > 0 && path[colon - 1] != ':'; colon--)
 			;
@@ -313,4 +339,28 @@ int ap_usage_path_model(const char *path, char *model, size_t cap)
 		return segment_after(path, n, "/openai/deployments/", "/", model, cap);
 	}
 	return 0;
+}
+
+int ap_usage_path_model(const char *path, char *model, size_t cap)
+{
+	size_t n;
+
+	if (!path)
+		return 0;
+	n = path_len(path);
+	return model_of(api_of(path, n), path, n, model, cap);
+}
+
+unsigned ap_usage_request(const char *path, char *model, size_t cap)
+{
+	size_t n;
+	unsigned api;
+
+	if (!path)
+		return AP_API_UNKNOWN;
+	n = path_len(path);
+	api = api_of(path, n);
+	if (model)
+		model_of(api, path, n, model, cap);
+	return api;
 }

@@ -63,6 +63,8 @@ unsigned ap_usage_api(const char *path);
  * "/openai/deployments/{d}/..."); returns 1 and copies it, 0 if the path names none.
  */
 int ap_usage_path_model(const char *path, char *model, size_t cap);
+/* ap_usage_api(path), and ap_usage_path_model(path, model, cap) unless model is NULL. */
+unsigned ap_usage_request(const char *path, char *model, size_t cap);
 
 /* Per-response extraction state (fixed size, no pointers; reset per exchange). */
 struct ap_usage_x {

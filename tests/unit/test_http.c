@@ -274,6 +274,53 @@ static void test_simple(void)
 	CHECK(!ap_http_pending(&h));
 }
 
+/* Header lines read in place or gathered across reads give the same fields: name spellings, an
+ * over-long line (cut at AP_HTTP_LINE_MAX), names that share a first letter with the read ones,
+ * a value without a space, every split. */
+static void test_header_lines(void)
+{
+	static char req[2600], resp[2600];
+	char pad[1200];
+	int qn, rn;
+
+	memset(pad, 'a', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = 0;
+	qn = sprintf(req,
+		     "POST /v1/chat/completions HTTP/1.1\r\nhOST: Api.Example.com:8443\r\n"
+		     "X-Long: %s\r\nCONTENT-TYPE:application/json\r\nConnection: keep-alive\r\n"
+		     "content-length: 2\r\n\r\n{}",
+		     pad);
+	rn = sprintf(resp,
+		     "HTTP/1.1 200 OK\r\nCache-Control: no-cache\r\nContent-encoding: identity\r\n"
+		     "Content-type: Application/JSON; x=%s\r\ncontent-LENGTH:%zu\r\nHostile: x\r\n"
+		     "\r\n%s",
+		     pad, strlen(chat_body), chat_body);
+	{
+		struct ev ev[] = {EVB('o', req, (size_t)qn, 1000),
+				  EVB('i', resp, (size_t)rn, 2000)};
+		struct ap_exchange *x = &got[0];
+
+		CHECK_EQ_INT(run_all(ev, 2), 1);
+		CHECK_EQ_STR(x->host, "Api.Example.com");
+		CHECK_EQ_STR(x->content_type, "application/json");
+		CHECK_EQ_INT(x->bytes_received, rn);
+		CHECK_EQ_INT(x->end_ns, 2000); /* Content-Length, not the close */
+		USAGE(&x->usage, 1200, 80, 0, U, U);
+		CHECK_EQ_INT(x->error, 0);
+	}
+	/* a Content-Length line longer than the line buffer: cut, so its value is bad */
+	rn = sprintf(resp, "HTTP/1.1 200 OK\r\nContent-Length: %zu%s\r\n\r\n%s", strlen(chat_body),
+		     pad, chat_body);
+	{
+		struct ev ev[] = {EV('o', chat_req, 1000), EVB('i', resp, (size_t)rn, 2000),
+				  CLOSE(3000, 0)};
+
+		CHECK_EQ_INT(run_all(ev, 3), 1);
+		CHECK_EQ_INT(got[0].error, AP_XERR_PROTOCOL);
+		CHECK_EQ_INT(got[0].end_ns, 3000); /* read to the close */
+	}
+}
+
 static void test_hash(void)
 {
 	static const char a[] = "POST /x HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc";
@@ -1083,6 +1130,7 @@ static void test_sse_big_event(void)
 
 int main(void)
 {
+	test_header_lines();
 	test_simple();
 	test_hash();
 	test_chunked_sse();

@@ -849,8 +849,8 @@ static int scan_filtered(const char *s, size_t split)
 }
 
 /* Declined keys: their string and container values are skipped (brackets and quotes inside
- * strings, escapes, nesting), numbers and literals still reported, the rest unchanged, whatever
- * the split. */
+ * strings, escapes, nesting), their numbers and literals validated but not reported, the rest
+ * unchanged, whatever the split. */
 static void test_json_filter(void)
 {
 	const char *doc = "{\"skip\":{\"a\":[1,\"}]\\\"{\",{\"b\":[]}],\"c\":\"x\"},"
@@ -860,20 +860,134 @@ static void test_json_filter(void)
 	for (size_t split = 0; split < strlen(doc); split++) {
 		int ok = !scan_filtered(doc, split);
 
-		ok = ok && nseen == 5 && strcmp(seen[0], "keep.usage.n=2:5") == 0 &&
-		     strcmp(seen[1], "keep.m=1:q") == 0 && strcmp(seen[2], "num=2:7") == 0 &&
-		     strcmp(seen[3], "keep2=3:") == 0 && strcmp(seen[4], "keep[]=1:v") == 0;
+		ok = ok && nseen == 3 && strcmp(seen[0], "keep.usage.n=2:5") == 0 &&
+		     strcmp(seen[1], "keep.m=1:q") == 0 && strcmp(seen[2], "keep[]=1:v") == 0;
 		if (!ok)
 			fprintf(stderr, "filtered scan, split %zu: %d values\n", split, nseen);
 		CHECK(ok);
 	}
+	/* a declined number or literal is still validated: a bad one stops the scan */
+	CHECK(scan_filtered("{\"num\":7x,\"keep\":1}", 0));
+	CHECK_EQ_INT(nseen, 0);
+	CHECK(scan_filtered("{\"num\":nul,\"keep\":1}", 0));
+	CHECK_EQ_INT(nseen, 0);
+	CHECK(!scan_filtered("{\"num\":-7e2,\"k2\":false,\"keep\":1}", 0));
+	CHECK_EQ_INT(nseen, 1);
 	/* the unfiltered scanner sees the skipped values */
 	CHECK(!scan_record(doc, 0));
 	CHECK_EQ_INT(nseen, 10);
 }
 
+/* One exchange whose response body is cut once at cut (0: whole; SIZE_MAX: byte by byte). */
+static const struct ap_exchange *http_cut(const char *ctype, const char *body, size_t cut)
+{
+	static const char req[] = "POST /v1/chat/completions HTTP/1.1\r\nHost: api.example.com\r\n"
+				  "Content-Length: 2\r\n\r\n{}";
+	char hdr[256];
+	size_t bn = strlen(body);
+
+	snprintf(hdr, sizeof(hdr),
+		 "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n", ctype, bn);
+	ngot = 0;
+	ap_http_init(&h, &env);
+	ap_http_out(&h, req, strlen(req), 100);
+	ap_http_in(&h, hdr, strlen(hdr), 200);
+	if (cut == SIZE_MAX) {
+		for (size_t i = 0; i < bn; i++)
+			ap_http_in(&h, body + i, 1, 300);
+	} else {
+		if (cut && cut < bn)
+			ap_http_in(&h, body, cut, 300);
+		ap_http_in(&h, body + (cut < bn ? cut : 0), bn - (cut < bn ? cut : 0), 300);
+	}
+	return &got;
+}
+
+/* Every cut of body gives input/output tokens in/out and response model m. */
+static void check_cuts(const char *ctype, const char *body, int64_t in, int64_t out, const char *m,
+		       int line)
+{
+	int bad = 0;
+
+	for (size_t cut = 0; cut <= strlen(body) + 1; cut++) {
+		const struct ap_exchange *x =
+			http_cut(ctype, body, cut == strlen(body) + 1 ? SIZE_MAX : cut);
+
+		if (ngot != 1 || x->usage.input != in || x->usage.output != out ||
+		    strcmp(x->response_model, m) != 0) {
+			if (!bad++)
+				fprintf(stderr,
+					"line %d, cut %zu: %d exchanges, %lld/%lld, model '%s'\n",
+					line, cut, ngot, (long long)x->usage.input,
+					(long long)x->usage.output, x->response_model);
+		}
+	}
+	CHECK(line && !bad);
+}
+#define CUTS(ct, body, in, out, m) check_cuts(ct, body, in, out, m, __LINE__)
+
+/* The key scan of bodies and events: quotes, escapes, look-alike keys, nesting, whitespace,
+ * malformed tails, every cut. */
+static void test_key_scan(void)
+{
+	const char *json = "application/json", *sse = "text/event-stream";
+	char ev[512];
+
+	/* an escaped quote before a wanted key; a look-alike inside a skipped string */
+	CUTS(json, "{\"id\":\"a\\\"\",\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4}}", 3,
+	     4, "");
+	CUTS(json,
+	     "{\"id\":\"x\\\",\\\"usage\\\":{\\\"prompt_tokens\\\":9}\",\"usage\":{"
+	     "\"prompt_tokens\":3}}",
+	     3, U, "");
+	/* a wanted key inside a string value is not a key */
+	CUTS(json, "{\"content\":\"\\\"usage\\\":{\\\"prompt_tokens\\\":99}\",\"model\":\"m1\"}", U,
+	     U, "m1");
+	/* the same key names nested under a skipped key, or deeper than usage reads */
+	CUTS(json,
+	     "{\"choices\":[{\"usage\":{\"prompt_tokens\":99},\"model\":\"bad\"}],\"model\":"
+	     "\"good\",\"usage\":{\"prompt_tokens\":5,\"details\":{\"prompt_tokens\":77}}}",
+	     5, U, "good");
+	/* whitespace everywhere the compact fast path expects none */
+	CUTS(json,
+	     " { \"usage\" : { \"prompt_tokens\" :3 ,\"completion_tokens\": 4 } ,\n\"model\"\t:"
+	     "\"m\" } ",
+	     3, 4, "m");
+	/* numbers in runs: long, fractional, signed (not an integer: unknown) */
+	CUTS(json, "{\"usage\":{\"prompt_tokens\":123456789012,\"completion_tokens\":-4}}",
+	     123456789012, U, "");
+	CUTS(json, "{\"usage\":{\"prompt_tokens\":12.0,\"completion_tokens\":4e1}}", 12, U, "");
+	/* malformed input stops the scan: what came before counts, nothing after */
+	CUTS(json, "{\"usage\":{\"prompt_tokens\":3},\"x\":tru,\"model\":\"m\"}", 3, U, "");
+	CUTS(json, "{\"model\":\"m\" \"usage\":{\"prompt_tokens\":3}}", U, U, "m");
+	/* ... but a skipped value is only bracket-counted, not validated */
+	CUTS(json, "{\"x\":[1,},\"usage\":{\"prompt_tokens\":3}}", 3, U, "");
+	/* a skipped container with every bracket and quote kind inside its strings */
+	CUTS(json,
+	     "{\"choices\":[{\"a\":\"]}[{\\\\\",\"b\":[{}],\"c\":\"\\\"}\"}],\"usage\":{"
+	     "\"completion_tokens\":8}}",
+	     U, 8, "");
+
+	/* SSE: "usage" found at every offset of the data line (32-byte blocks, read ends) */
+	for (int pad = 0; pad < 70; pad++) {
+		snprintf(ev, sizeof(ev),
+			 "data: {\"model\":\"m\"}\n\ndata: {\"pad\":\"%.*s\",\"usage\":{"
+			 "\"prompt_tokens\":3,\"completion_tokens\":4}}\n\ndata: [DONE]\n\n",
+			 pad,
+			 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+		CUTS(sse, ev, 3, 4, "m");
+	}
+	/* ... and a '"u' that is not usage, next to one that is */
+	CUTS(sse,
+	     "data: {\"model\":\"m\"}\n\ndata: "
+	     "{\"url\":\"u\",\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	     "xxxxxx\",\"uu\":1,\"usage\":{\"prompt_tokens\":3}}\r\n\r\ndata: [DONE]\n\n",
+	     3, U, "m");
+}
+
 int main(void)
 {
+	test_key_scan();
 	test_json_filter();
 	test_openai();
 	test_responses();
