@@ -101,6 +101,8 @@ struct ap_runtime {
 	atomic_int_fast64_t last_flush_ns;
 	atomic_int_fast64_t last_counters_ns;
 	int64_t start_ns;
+	long maxrss_base; /* ru_maxrss (KiB) when this image (or fork child) began: Linux carries
+			     the peak across exec, so a peak at the end is ours only above it */
 	atomic_uint_fast64_t next_id;
 	atomic_uint_fast64_t dropped;
 	atomic_uint_fast64_t dropped_bytes;
@@ -122,6 +124,7 @@ int64_t ap_now(void);	   /* CLOCK_MONOTONIC ns */
 int64_t ap_now_real(void); /* CLOCK_REALTIME ns */
 uint32_t ap_gettid(void);
 pid_t ap_getpid_raw(void); /* the kernel's view, bypassing any cache */
+long ap_maxrss_now(void);  /* getrusage's ru_maxrss (KiB), 0 if it fails */
 void ap_strlcpy(char *dst, const char *src, size_t cap);
 void ap_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t ap_new_id(void);

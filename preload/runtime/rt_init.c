@@ -287,7 +287,7 @@ static void zlib_open(void)
 	zpool = mmap(NULL, (size_t)ZPOOL_BLOCKS * ZPOOL_BLOCK, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_NORESERVE | MAP_ANONYMOUS, -1, 0);
 	if (zpool == MAP_FAILED) {
-		zpool = NULL; /* zpool_alloc fails: inflateInit2_ says Z_MEM_ERROR */
+		zpool = NULL; /* zlib stays unloaded: lazy_inflate_init says Z_VERSION_ERROR */
 		return;
 	}
 	ap_lib_open("libz.so.1", 0, syms); /* no zlib: every entry point stays NULL */
@@ -332,6 +332,7 @@ static void child_identity(void)
 	ap_rt.pid = ap_getpid_raw();
 	ap_tls.tid = 0;
 	ap_rt.start_ns = ap_now();
+	ap_rt.maxrss_base = ap_maxrss_now();
 	atomic_store(&ap_rt.finished, 0);
 	atomic_store(&ap_rt.dropped, 0);
 	atomic_store(&ap_rt.dropped_bytes, 0);
@@ -454,6 +455,7 @@ static void do_init(void)
 	ap_rt.pid = ap_getpid_raw(); /* process identity */
 	ap_rt.ppid = getppid();
 	ap_rt.start_ns = ap_now();
+	ap_rt.maxrss_base = ap_maxrss_now();
 	ap_rt.last_flush_ns = ap_rt.start_ns;
 	ap_writer_init(); /* the writer and the connection table: without them nothing records */
 	ap_conn_init();

@@ -519,6 +519,10 @@ __attribute__((noinline)) static int fp_walk(void **out, int max)
 /* Learning walks per key: a key reached by several chains (a loop's warm-up and its body) is
  * learned again when its words change, this many times, then never cached. */
 #define SC_TRIES 4u
+/* Stack a learning walk may need below the capture (two libunwind cursors of 2 KiB and the
+ * walk's own frames): a thread closer than this to the end of its stack (a host that runs many
+ * threads on small stacks) never learns, it only unwinds. */
+#define SC_LEARN_HEADROOM (64u * 1024)
 
 enum { SC_EMPTY = 0, SC_SEEN = 1, SC_READY = 2, SC_NEVER = 3 };
 
@@ -782,7 +786,8 @@ uint64_t ap_stack_capture(void)
 		 * once per SC_LEARN_EVERY captures of the thread) */
 		if (sc_unwinds < SC_LEARN_EVERY)
 			sc_unwinds++;
-		if (e && cached == SC_SEEN && n > 0 && sc_unwinds >= SC_LEARN_EVERY) {
+		if (e && cached == SC_SEEN && n > 0 && sc_unwinds >= SC_LEARN_EVERY &&
+		    sp - stk_lo >= SC_LEARN_HEADROOM) {
 			sc_unwinds = 0;
 			learn = 1;
 		} else if (e && cached == SC_NEVER + 1) { /* learned, and now another chain */

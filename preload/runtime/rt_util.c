@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "rt.h"
@@ -36,6 +37,13 @@ uint32_t ap_gettid(void)
 pid_t ap_getpid_raw(void)
 {
 	return (pid_t)syscall(SYS_getpid);
+}
+
+long ap_maxrss_now(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : 0;
 }
 
 void ap_strlcpy(char *dst, const char *src, size_t cap)

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -346,8 +347,26 @@ static int reopen_file(void)
 	return fd;
 }
 
+/*
+ * 1 if a file may grow to end bytes under RLIMIT_FSIZE. Past the limit the kernel does not just
+ * fail the write: it sends SIGXFSZ, whose default action kills the host. So nothing of ours is
+ * written beyond it (the write fails with EFBIG and the records stay buffered, as after any
+ * write error). The limit is read at every write: the host may lower it while it runs.
+ */
+static int fsize_allows(uint64_t end)
+{
+	struct rlimit rl;
+
+	return getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+	       end <= (uint64_t)rl.rlim_cur;
+}
+
 static int pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t off)
 {
+	if (!fsize_allows(off + n)) {
+		errno = EFBIG;
+		return -1;
+	}
 	while (n) {
 		ssize_t k = pwrite(fd, p, n, (off_t)off);
 
@@ -513,7 +532,8 @@ static struct ap_seg_header *map_file(int fd, int fresh)
 	void *p;
 
 	if (fresh) {
-		int e = posix_fallocate(fd, 0, AP_SEG_BYTES); /* blocks now: no SIGBUS later */
+		int e = fsize_allows(AP_SEG_BYTES) ? posix_fallocate(fd, 0, AP_SEG_BYTES) : EFBIG;
+		/* fallocate blocks now: no SIGBUS later */
 		if (e) {
 			errno = e;
 			return NULL;
@@ -796,6 +816,23 @@ static void diag_into(struct ap_seg_header *h, unsigned code, const char *msg)
 #define PROCLOG_NAME "agentprof.procs.zst"
 #define PROCLOG_MAX  (256ull << 20)
 
+/* 1 if fd is on a local filesystem whose O_APPEND writes never interleave (the inode is locked
+ * for the whole write): ext2/3/4, XFS, Btrfs, tmpfs, overlayfs, F2FS, ZFS. On NFS, SMB or FUSE
+ * two clients' appends can overwrite each other, so processes there write their own files. */
+static int appends_are_atomic(int fd)
+{
+	static const long local_fs[] = {0xEF53,	    0x58465342, 0x9123683E, 0x01021994,
+					0x794C7630, 0xF2F52010, 0x2FC12FC1};
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf) < 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(local_fs) / sizeof(local_fs[0]); i++)
+		if ((long)sf.f_type == local_fs[i])
+			return 1;
+	return 0;
+}
+
 static int append_proclog(const uint8_t *frame, size_t z)
 {
 	char path[sizeof(ap_rt.file_path)];
@@ -805,15 +842,19 @@ static int append_proclog(const uint8_t *frame, size_t z)
 	ssize_t k;
 	int fd;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/" PROCLOG_NAME, ap_rt.cfg.out_dir) >=
-	    sizeof(path))
+	/* under a file-size limit an appender cannot know where its unit will land (others append
+	 * too), and one that starts at the limit is killed by SIGXFSZ: our own file instead */
+	if (!fsize_allows(UINT64_MAX) || (size_t)snprintf(path, sizeof(path), "%s/" PROCLOG_NAME,
+							  ap_rt.cfg.out_dir) >= sizeof(path))
 		return -1;
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	fd = open(path,
+		  O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+		  0600);
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
 	    st.st_nlink != 1 || (st.st_mode & (S_IRWXG | S_IRWXO)) ||
-	    (uint64_t)st.st_size > PROCLOG_MAX) {
+	    (uint64_t)st.st_size > PROCLOG_MAX || !appends_are_atomic(fd)) {
 		AP_REAL(close)(fd);
 		return -1;
 	}
@@ -850,7 +891,9 @@ static int flush_slot(struct ap_seg_header *h, uint32_t s, int *fd)
 			}
 			if (append_proclog(frame, z) == 0) {
 				w.in_proclog = 1;
-				z = 0; /* written */
+				w.file_state = -1; /* a record racing the end is dropped, never
+						      written to a file without its process */
+				z = 0;		   /* written */
 			}
 		}
 		if (z) {
@@ -898,16 +941,20 @@ static int flush_slot(struct ap_seg_header *h, uint32_t s, int *fd)
 }
 
 /* Counters at flush points: resident set size and CPU time. The last flush takes the peak
- * resident set size from getrusage, which it calls anyway, instead of sampling statm (three
- * system calls that cost a short process more than everything else it records). */
+ * resident set size from the getrusage it makes anyway when this image raised the peak (then
+ * it is this image's own), instead of sampling statm (three system calls that cost a short
+ * process more than everything else it records); a peak inherited across exec or fork (a big
+ * parent's, under vfork or posix_spawn) is not ours, and statm is sampled as at other flushes. */
 static void counters(struct ap_seg_header *h, int64_t now, int final)
 {
 	struct ap_record r;
 	struct rusage ru;
 	char statm[128];
 	ssize_t n = 0;
+	int have_ru = getrusage(RUSAGE_SELF, &ru) == 0;
+	int own_peak = final && have_ru && ru.ru_maxrss > ap_rt.maxrss_base;
 
-	if (!final)
+	if (!own_peak)
 		n = read_file("/proc/self/statm", statm, sizeof(statm) - 1);
 	if (n > 0) {
 		long pages = 0, rss = 0;
@@ -920,7 +967,7 @@ static void counters(struct ap_seg_header *h, int64_t now, int final)
 			put_record(h, &r);
 		}
 	}
-	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+	if (have_ru) {
 		ap_record_init(&r, AP_REC_COUNTER);
 		r.u.counter.kind = AP_CNT_CPU_USER_NS;
 		r.u.counter.time_ns = now;
@@ -931,7 +978,7 @@ static void counters(struct ap_seg_header *h, int64_t now, int final)
 		r.u.counter.value =
 			ru.ru_stime.tv_sec * 1000000000ll + ru.ru_stime.tv_usec * 1000ll;
 		put_record(h, &r);
-		if (final) {
+		if (own_peak) {
 			r.u.counter.kind = AP_CNT_PEAK_RSS_BYTES;
 			r.u.counter.value = (int64_t)ru.ru_maxrss * 1024; /* KiB on Linux */
 			put_record(h, &r);
@@ -1189,7 +1236,8 @@ void ap_writer_after_fork_child(void)
 	w.hdr_written = 0;
 	w.record_only = 0;
 	w.in_proclog = 0;
-	w.quiet_seg_used = 0; /* the child's copy of it is the child's */
+	/* quiet_seg_used stays: if the parent handed quiet_seg out, the child's copy holds the
+	 * parent's records (and maybe a copy the fork interrupted); the child maps its own */
 	w.last_err = 0;
 	ap_rt.file_path[0] = 0;
 }

@@ -6,7 +6,8 @@
 # planted symlink, a FIFO, a hard link, group-writable, another user's, or past its size cap)
 # is never written or followed, and the process writes its own file instead; a torn unit in the
 # middle of the log costs only itself; a process that makes a tracked call still gets its own
-# file.
+# file. A file-size limit never gets the host killed (SIGXFSZ); a peak RSS inherited across
+# exec is not reported as the child's; a fork in the middle of the final flush repeats nothing.
 . "$(dirname "$0")/lib.sh"
 
 require_preload proclog || finish
@@ -121,6 +122,61 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 else
 	skip "another user's log" "needs root and a user nobody"
 fi
+
+# --- a file-size limit (ulimit -f): no SIGXFSZ for the host, ever ------------------------------
+# past RLIMIT_FSIZE the kernel kills the writer; an appender to a shared log cannot know where
+# its unit lands, so under a limit each process writes its own (small) file instead, and no
+# write of ours goes past the limit (the 528 KiB live segment is not allocated under 100 KiB)
+D=$W/fsize
+mkdir -p "$D"
+rcs=$(bash -c 'ulimit -f 2; for i in $(seq 30); do env LD_PRELOAD="$1" AGENTPROF_OUT="$2" /bin/true; echo $?; done' \
+	sh "$AP_LIB" "$D" | sort | uniq -c | awk '{print $1 "x" $2}' | tr '\n' ' ')
+eq "fsize 2 KiB: 30 quiet processes all exit 0 (none killed by SIGXFSZ)" "$rcs" "30x0 "
+eq "fsize: each wrote its own file, none appended to the log" \
+	"$(find "$D" -name 'agentprof.true.*.zst' | wc -l) $(find "$D" -name 'agentprof.procs.zst' | wc -l)" "30 0"
+bash -c 'ulimit -f 100; env LD_PRELOAD="$1" AGENTPROF_OUT="$2" curl -s -o /dev/null -w "%{http_code}\n" "http://127.0.0.1:$3/health"; echo "rc $?"' \
+	sh "$AP_LIB" "$D" "$MOCK_PORT" >"$D.curl" 2>"$D.curl.err"
+eq "fsize 100 KiB: curl with an exchange exits 0 (no SIGXFSZ at the segment)" "$(tail -1 "$D.curl")" "rc 0"
+F=$(find "$D" -name 'agentprof.curl.*.zst' | head -1)
+ge "fsize 100 KiB: curl's file stays under the limit" "$((100 * 1024))" "$(stat -c %s "$F" 2>/dev/null || echo 999999999)"
+"$AP_TGT/apdump" "$F" >"$D.curl.dump" 2>/dev/null
+eq "fsize 100 KiB: its exchange is on disk" "$(grep -c '"path":"/health"' "$D.curl.dump")" 1
+
+# --- peak RSS: a peak inherited across exec is not the child's ----------------------------------
+# (Python holds 200 MB and runs /bin/true through posix_spawn/vfork: ru_maxrss in the child
+# starts at the parent's 200 MB; the child's own RSS is about 1 MB)
+D=$W/rss
+mkdir -p "$D"
+quiet "$PY" -c 'import subprocess; b = bytearray(200 << 20); subprocess.run(["/bin/true"]); print(len(b) >> 20)' >"$D.out"
+eq "rss: the parent ran (200 MB held)" "$(cat "$D.out")" 200
+timeout 20 "$AP_VIEW" summary --json "$D" >"$D.json" 2>/dev/null
+RSS_JSON=$D.json check_py /dev/null <<'PY'
+doc = json.load(open(os.environ["RSS_JSON"]))
+procs = doc.get("processes") or []
+t = [p for p in procs if (p.get("exe") or "").endswith("/true")]
+py = [p for p in procs if "python" in (p.get("exe") or "")]
+check("rss: /bin/true's peak RSS is its own (under 50 MB), not the parent's inherited 200 MB",
+      len(t) == 1 and 0 < (t[0].get("peak_rss_bytes") or 0) < 50 << 20, repr(t))
+check("rss: the parent's peak RSS includes its 200 MB", len(py) == 1 and (py[0].get("peak_rss_bytes") or 0) > 200 << 20,
+      repr(py))
+PY
+
+# --- a fork in the middle of a quiet process's final flush -----------------------------------
+# (the child's copy of the static quiet segment holds the parent's records: it must not be
+# handed out again, or the child's unit repeats the parent)
+build_targets || finish
+D=$W/forkend
+mkdir -p "$D"
+quiet "$AP_TGT/fork_at_end" >"$D.out"
+eq "fork at end: exit status" "$?" 0
+kid=$(sed -n 's/^child //p' "$D.out")
+sleep 0.2 # the child appends its own unit as it leaves
+dump_spans "$D" "$D.dump"
+eq "fork at end: two process records, each pid once" \
+	"$(grep '"rec":"process"' "$D.dump" | sed 's/.*"pid":\([0-9]*\).*/\1/' | sort | uniq -c | awk '{print $1}' | tr '\n' ' ')" "1 1 "
+eq "fork at end: one of them is the child, whose parent is the quiet process" \
+	"$(grep '"rec":"process"' "$D.dump" | grep -c "\"pid\":$kid,")" 1
+eq "fork at end: two process ends" "$(grep -c '"rec":"process_end"' "$D.dump")" 2
 
 # --- a torn unit in the middle costs only itself -------------------------------------------------
 D=$W/torn

@@ -600,7 +600,8 @@ static int cmp_pid_start(const void *a, const void *b)
 		return p->pid < q->pid ? -1 : 1;
 	if (p->start != q->start)
 		return p->start < q->start ? -1 : 1;
-	return *(const int32_t *)a < *(const int32_t *)b ? -1 : 1;
+	return (*(const int32_t *)a > *(const int32_t *)b) -
+	       (*(const int32_t *)a < *(const int32_t *)b);
 }
 
 /* The image of pid that started last at or before t, other than process self; among images
