@@ -11,6 +11,7 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -91,6 +92,20 @@ static __thread uintptr_t ok_hi __attribute__((tls_model("initial-exec")));
 /* Readable range around the thread's stack, found once per thread. */
 static __thread uintptr_t stk_lo __attribute__((tls_model("initial-exec")));
 static __thread uintptr_t stk_hi __attribute__((tls_model("initial-exec")));
+/* How far down the thread's stack can go: its mapping's start, or for the main thread, whose
+ * mapping the kernel grows on demand, its top less RLIMIT_STACK. */
+static __thread uintptr_t stk_floor __attribute__((tls_model("initial-exec")));
+
+static uintptr_t stack_floor(uintptr_t lo, uintptr_t hi)
+{
+	struct rlimit rl;
+
+	if (ap_gettid() != (uint32_t)ap_rt.pid || getrlimit(RLIMIT_STACK, &rl) != 0)
+		return lo;
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= hi)
+		return 0;
+	return hi - (uintptr_t)rl.rlim_cur > lo ? lo : hi - (uintptr_t)rl.rlim_cur;
+}
 
 int ap_stack_mode(void)
 {
@@ -766,6 +781,7 @@ uint64_t ap_stack_capture(void)
 			stack_bounds(sp, &lo, &hi);
 			stk_lo = lo;
 			stk_hi = hi;
+			stk_floor = stack_floor(lo, hi);
 		}
 		/* trusted only while we run on it (a coroutine's stack may be freed later) */
 		ok_lo = sp >= stk_lo && sp < stk_hi ? stk_lo : 0;
@@ -787,7 +803,7 @@ uint64_t ap_stack_capture(void)
 		if (sc_unwinds < SC_LEARN_EVERY)
 			sc_unwinds++;
 		if (e && cached == SC_SEEN && n > 0 && sc_unwinds >= SC_LEARN_EVERY &&
-		    sp - stk_lo >= SC_LEARN_HEADROOM) {
+		    sp - stk_floor >= SC_LEARN_HEADROOM) {
 			sc_unwinds = 0;
 			learn = 1;
 		} else if (e && cached == SC_NEVER + 1) { /* learned, and now another chain */
