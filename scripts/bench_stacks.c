@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #include "ap_codec.h"
@@ -38,6 +39,11 @@ void ap_record(const struct ap_record *r)
 uint64_t ap_new_id(void)
 {
 	return ++next_id;
+}
+
+uint32_t ap_gettid(void)
+{
+	return (uint32_t)syscall(SYS_gettid);
 }
 
 int64_t ap_now(void)
