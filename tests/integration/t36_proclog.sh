@@ -170,8 +170,11 @@ mkdir -p "$D"
 quiet "$AP_TGT/fork_at_end" >"$D.out"
 eq "fork at end: exit status" "$?" 0
 kid=$(sed -n 's/^child //p' "$D.out")
-sleep 0.2 # the child appends its own unit as it leaves
-dump_spans "$D" "$D.dump"
+for _ in $(seq 100); do # the child appends its own unit as it leaves (not waited for)
+	dump_spans "$D" "$D.dump"
+	[ "$(grep -c '"rec":"process_end"' "$D.dump")" -ge 2 ] && break
+	sleep 0.05
+done
 eq "fork at end: two process records, each pid once" \
 	"$(grep '"rec":"process"' "$D.dump" | sed 's/.*"pid":\([0-9]*\).*/\1/' | sort | uniq -c | awk '{print $1}' | tr '\n' ' ')" "1 1 "
 eq "fork at end: one of them is the child, whose parent is the quiet process" \
