@@ -54,7 +54,6 @@ struct writer {
 	int compacted;	     /* the final flush replaced the file by its compact copy */
 	int hdr_written;     /* the file header is on disk (files without a mapped segment) */
 	int record_only;     /* the private segment was made for nothing but start and end */
-	int in_proclog;	     /* the final flush appended our records to the process log */
 	int to_proclog;	     /* this flush offers its one frame to the process log first */
 	int quiet_seg_used;  /* quiet_seg (below) has been handed out */
 	uint64_t frames_end; /* file offset for the next frame (mirrors seg->frames_end) */
@@ -596,8 +595,8 @@ static struct ap_seg_header *seg_create(int want_file)
 	if (!h) {
 		w.record_only = !want_file && w.file_state == 0;
 		if (w.record_only && !w.quiet_seg_used) {
-			w.quiet_seg_used =
-				1; /* static storage: no system call for a quiet process */
+			/* static storage: no system call for a quiet process */
+			w.quiet_seg_used = 1;
 			h = (struct ap_seg_header *)quiet_seg;
 		} else {
 			h = map_anon(AP_SEG_BYTES);
@@ -806,12 +805,14 @@ static void diag_into(struct ap_seg_header *h, unsigned code, const char *msg)
 /*
  * The process log: a process that ends with nothing but its start and end records (a shell's
  * /bin/true, a helper that never touched the network) appends them to one shared file,
- * agentprof.procs.zst, instead of creating a file of its own. Creating an inode costs more than
- * the whole fork+exec of a short program on some filesystems (130-180 us of CPU on ext4 here,
- * against 3 us for this append). Each unit is a file header and one frame, written with one
- * O_APPEND writev, so concurrent appenders never interleave and the file stays a sequence of
- * whole units (docs/FORMAT.md "The process log"). A log that is not a plain private file of
- * ours, or has grown past PROCLOG_MAX, is left alone: the process writes its own file.
+ * agentprof.procs.zst, instead of creating a file of its own. Creating an inode can cost more
+ * than the whole fork+exec of a short program (130-180 us of CPU per file when a loop creates
+ * them into one ext4 directory here; it depends on the directory), against about 3 us for this
+ * append, and a shell loop would leave a file per iteration. Each unit is a file header and one
+ * frame, written with one O_APPEND writev, so concurrent appenders never interleave and the file
+ * stays a sequence of whole units (docs/FORMAT.md "The process log"). A log that is not a plain
+ * private file of ours, or has grown past PROCLOG_MAX, is left alone: the process writes its own
+ * file.
  */
 #define PROCLOG_NAME "agentprof.procs.zst"
 #define PROCLOG_MAX  (256ull << 20)
@@ -890,7 +891,6 @@ static int flush_slot(struct ap_seg_header *h, uint32_t s, int *fd)
 				return -1;
 			}
 			if (append_proclog(frame, z) == 0) {
-				w.in_proclog = 1;
 				w.file_state = -1; /* a record racing the end is dropped, never
 						      written to a file without its process */
 				z = 0;		   /* written */
@@ -1235,7 +1235,6 @@ void ap_writer_after_fork_child(void)
 	w.compacted = 0;
 	w.hdr_written = 0;
 	w.record_only = 0;
-	w.in_proclog = 0;
 	/* quiet_seg_used stays: if the parent handed quiet_seg out, the child's copy holds the
 	 * parent's records (and maybe a copy the fork interrupted); the child maps its own */
 	w.last_err = 0;

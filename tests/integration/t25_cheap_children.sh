@@ -5,6 +5,7 @@
 # block with a content checksum (no compressor set up for a few hundred bytes), appended to the
 # process log (no file of its own), which zstd and the viewer read. A process with more records than one stored block holds still gets a
 # compressed frame. A renamed copy of the library does not inline-hook its own SSL_* wrappers.
+# No CPUID constructor of libgcc's runs at start.
 . "$(dirname "$0")/lib.sh"
 
 require_preload cheap-children || finish
@@ -21,6 +22,12 @@ ge "its mappings were read" "$(grep -c libagentprof "$W/sleep.maps")" 1
 eq "libnghttp2 not mapped (loaded at the first HTTP/2 connection)" "$(grep -c libnghttp2 "$W/sleep.maps")" 0
 eq "libunwind not mapped (loaded at the first stack)" "$(grep -c libunwind "$W/sleep.maps")" 0
 eq "zlib not mapped (loaded at the first compressed body)" "$(grep -c 'libz\.so' "$W/sleep.maps")" 0
+
+# no CPUID at every start: libgcc's __builtin_cpu_supports constructor (a series of CPUIDs, each
+# a VM exit) is not linked in; the AVX2 check asks what the dynamic loader found
+eq "libgcc's __cpu_indicator_init not linked into the library" \
+	"$(nm "$AP_LIB" 2>/dev/null | grep -c '__cpu_indicator_init\|__cpu_model')" 0
+ge "nm read the library's symbols" "$(nm "$AP_LIB" 2>/dev/null | grep -c ' ap_')" 10
 
 # a copy of the library under another name: still no TLS library of its own found in it (our
 # SSL_* wrappers are never taken for a linked-in OpenSSL: capstone is not even loaded)

@@ -589,19 +589,17 @@ static void link_exchanges(struct run *run)
 }
 
 /* Processes with a start, ordered by (pid, start, index): each pid's images in time order. */
-static const struct run *by_pid_run;
-
-static int cmp_pid_start(const void *a, const void *b)
+static int cmp_pid_start(const void *a, const void *b, void *ctx)
 {
-	const struct vproc *p = &by_pid_run->procs[*(const int32_t *)a];
-	const struct vproc *q = &by_pid_run->procs[*(const int32_t *)b];
+	const struct run *run = ctx;
+	int32_t i = *(const int32_t *)a, j = *(const int32_t *)b;
+	const struct vproc *p = &run->procs[i], *q = &run->procs[j];
 
 	if (p->pid != q->pid)
 		return p->pid < q->pid ? -1 : 1;
 	if (p->start != q->start)
 		return p->start < q->start ? -1 : 1;
-	return (*(const int32_t *)a > *(const int32_t *)b) -
-	       (*(const int32_t *)a < *(const int32_t *)b);
+	return (i > j) - (i < j);
 }
 
 /* The image of pid that started last at or before t, other than process self; among images
@@ -646,8 +644,7 @@ static void link_procs(struct run *run)
 	for (size_t i = 0; i < run->n_procs; i++)
 		if (run->procs[i].start != UNK)
 			ix[n++] = (int32_t)i;
-	by_pid_run = run;
-	qsort(ix, n, sizeof(*ix), cmp_pid_start);
+	qsort_r(ix, n, sizeof(*ix), cmp_pid_start, run);
 	for (size_t i = 0; i < run->n_procs; i++) {
 		struct vproc *p = &run->procs[i];
 
