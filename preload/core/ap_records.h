@@ -97,6 +97,7 @@ enum ap_diag_code {
 	AP_DIAG_DEEPBIND = 7,	  /* dlopen(RTLD_DEEPBIND): calls may bypass us */
 	AP_DIAG_PYSTACKS = 8,	  /* CPython found but its stacks cannot be read (version) */
 	AP_DIAG_TLS_SIG = 9,	  /* TLS functions of a stripped executable found by signature */
+	AP_DIAG_FORK_LOCKED = 10, /* fork child: a loader or libunwind lock was held */
 	AP_DIAG_MAX
 };
 

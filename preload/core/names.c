@@ -27,6 +27,7 @@ static const char *const pev_names[] = {"unknown", "fork", "exec", "spawn", "wai
 static const char *const diag_names[AP_DIAG_MAX] = {
 	"unknown", "opaque_tls", "static_child", "drops",    "config",
 	"output",  "http2",	 "deepbind",	 "pystacks", "tls_signature",
+	"fork_locked",
 };
 
 #define NAME(tab, i) ((i) < sizeof(tab) / sizeof(tab[0]) && tab[i] ? tab[i] : "unknown")

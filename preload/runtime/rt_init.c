@@ -360,6 +360,8 @@ static void children_policy_after_fork(void)
 static void (*const fork_child_steps[])(void) = {
 	/* pid, ppid, thread id, start time, counters */
 	child_identity,
+	/* was the loader's list lock held at fork? then no dl_iterate_phdr or dlopen of ours */
+	ap_loader_after_fork_child,
 	/* AGENTPROF_CHILDREN=0: a forked child records nothing and writes no file */
 	children_policy_after_fork,
 	/* the parent's segment is dropped: the child's first record creates its own file */
@@ -447,6 +449,7 @@ static void do_init(void)
 {
 	ap_tls.guard++;
 	ap_resolve_libc();	     /* real libc functions: every step and wrapper uses them */
+	ap_loader_probe();	     /* the loader lock fork() leaves held (read by fork children) */
 	ap_config_parse(&ap_rt.cfg); /* every AGENTPROF_* variable, once */
 	if (ap_rt.cfg.disabled)
 		goto out;

@@ -6,6 +6,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "rt.h"
 
@@ -229,8 +232,8 @@ static void *fast_next_versioned(const struct dso *scope, int n, const char *nam
 	p = dlvsym(RTLD_NEXT, name, ver); /* not up to libc: exactly as before */
 	return p ? p : fast_next(scope, n, name);
 }
-/* 1 when some definition of name (any version or type) is in d: a conservative "maybe". */
-static int dso_defines(const struct dso *d, const char *name, uint32_t h)
+/* A definition of name (any version or type) in d, or NULL: a conservative "maybe" for dlsym. */
+static const ElfW(Sym) * dso_defines(const struct dso *d, const char *name, uint32_t h)
 {
 	const uint32_t nbuckets = d->gnu_hash[0], symoffset = d->gnu_hash[1];
 	const uint32_t bloom_size = d->gnu_hash[2];
@@ -239,18 +242,18 @@ static int dso_defines(const struct dso *d, const char *name, uint32_t h)
 	const uint32_t *chain = buckets + nbuckets;
 
 	if (!nbuckets)
-		return 0;
+		return NULL;
 	for (uint32_t i = buckets[h % nbuckets]; i >= symoffset; i++) {
 		const ElfW(Sym) *s = &d->symtab[i];
 		uint32_t ch = chain[i - symoffset];
 
 		if ((ch | 1) == (h | 1) && s->st_shndx != SHN_UNDEF &&
 		    !strcmp(d->strtab + s->st_name, name))
-			return 1;
+			return s;
 		if (ch & 1)
 			break;
 	}
-	return 0;
+	return NULL;
 }
 
 void *ap_dlsym_default(const char *name)
@@ -292,11 +295,117 @@ void ap_resolve_libc(void)
 	ap_tls.guard--;
 }
 
+/* --- the loader's list lock across fork -------------------------------------------------- */
+
+/*
+ * dl_iterate_phdr and dlopen take glibc's dl_load_write_lock, and fork() does not reset it in
+ * the child (it resets dl_load_lock only). A child forked while another thread was inside
+ * dl_iterate_phdr (a C++ exception's unwinder, libunwind, our own stack set-up) waits forever at
+ * its first such call. So the lock is found once at start-up: the recursive mutex in
+ * _rtld_global that this thread owns inside a dl_iterate_phdr callback and that is free again
+ * once it returns. A child only reads it and, when it is held (or was never found), makes none
+ * of those calls until it execs: its stacks come from frame pointers, no helper library is
+ * loaded.
+ */
+
+/* The start of glibc's struct __pthread_mutex_s (nptl, every 64-bit ABI); 8-byte aligned. */
+struct mutex_words {
+	int lock;
+	unsigned count;
+	int owner;
+	unsigned nusers;
+	int kind;
+};
+
+#define OWNED_MAX 4
+
+struct loader_probe {
+	const char *base; /* _rtld_global */
+	size_t size;
+	int tid;
+	size_t at[OWNED_MAX]; /* offsets of the mutexes this thread owned in the callback */
+	int n;
+};
+
+static const volatile struct mutex_words *loader_lock; /* NULL: not found */
+static int loader_blocked;			       /* this fork child must not call it */
+static atomic_int loader_said;
+
+/* Inside dl_iterate_phdr: the recursive mutexes in _rtld_global this thread holds now. */
+static int probe_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	struct loader_probe *p = data;
+
+	(void)info;
+	(void)size;
+	for (size_t off = 0; off + sizeof(struct mutex_words) <= p->size; off += 8) {
+		const struct mutex_words *m = (const void *)(p->base + off);
+
+		if (m->owner == p->tid && m->lock && m->count &&
+		    (m->kind & 3) == PTHREAD_MUTEX_RECURSIVE_NP) {
+			if (p->n < OWNED_MAX)
+				p->at[p->n] = off;
+			p->n++;
+		}
+	}
+	return 1; /* one object is enough */
+}
+
+void ap_loader_probe(void)
+{
+	static const char name[] = "_rtld_global";
+	const uintptr_t ldso = getauxval(AT_BASE);
+	const ElfW(Sym) *s = NULL;
+	struct loader_probe p = {0};
+	const struct mutex_words *m, *found = NULL;
+	struct dso d;
+	uint32_t h = 5381;
+
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+		h = h * 33 + *c;
+	for (struct link_map *l = _r_debug.r_map; l && !s; l = l->l_next)
+		if (l->l_addr == ldso && dso_open(l, &d))
+			s = dso_defines(&d, name, h);
+	if (!s || ELF64_ST_TYPE(s->st_info) != STT_OBJECT || s->st_size < sizeof(*m))
+		return;
+	p.base = (const char *)(d.base + s->st_value);
+	p.size = s->st_size;
+	p.tid = (int)syscall(SYS_gettid);
+	dl_iterate_phdr(probe_cb, &p);
+	for (int i = 0; i < p.n && p.n <= OWNED_MAX; i++) {
+		m = (const void *)(p.base + p.at[i]);
+		if (m->owner || m->lock)
+			continue; /* held before the call too (we are being dlopened) */
+		if (found)
+			return; /* two candidates: not sure which */
+		found = m;
+	}
+	loader_lock = found;
+}
+
+void ap_loader_after_fork_child(void)
+{
+	loader_blocked = !loader_lock || loader_lock->lock || loader_lock->owner;
+}
+
+int ap_loader_usable(void)
+{
+	if (!loader_blocked)
+		return 1;
+	if (!atomic_exchange(&loader_said, 1))
+		ap_diag(AP_DIAG_FORK_LOCKED,
+			loader_lock ? "forked while another thread held the loader's lock: native "
+				      "stacks by frame pointers, no helper library loaded"
+				    : "the loader's lock was not found: in forked children native "
+				      "stacks use frame pointers and no helper library is loaded");
+	return 0;
+}
+
 /* --- helper libraries, loaded privately --------------------------------------------------- */
 
 void *ap_lib_open(const char *soname, int now, const struct ap_lib_sym *syms)
 {
-	void *h = dlopen(soname, RTLD_LOCAL | (now ? RTLD_NOW : RTLD_LAZY));
+	void *h = ap_loader_usable() ? dlopen(soname, RTLD_LOCAL | (now ? RTLD_NOW : RTLD_LAZY)) : NULL;
 	const struct ap_lib_sym *s;
 	int missing = 0;
 
@@ -316,7 +425,7 @@ void *ap_lib_open(const char *soname, int now, const struct ap_lib_sym *syms)
 
 int ap_lib_loaded_by_host(const char *soname)
 {
-	void *h = dlopen(soname, RTLD_NOLOAD | RTLD_LAZY);
+	void *h = ap_loader_usable() ? dlopen(soname, RTLD_NOLOAD | RTLD_LAZY) : NULL;
 
 	if (h)
 		dlclose(h); /* only the reference RTLD_NOLOAD took: the host's copy stays */

@@ -225,9 +225,12 @@ static int phdr_cb(struct dl_phdr_info *info, size_t size, void *data)
 }
 
 /* Re-read the loader's list (under st.lock, or at init). Objects no longer loaded stay in the
- * table but are skipped by mod_find (their pass is old). */
+ * table but are skipped by mod_find (their pass is old). Not in a fork child whose loader lock
+ * was held at fork (rt_syms.h): there the inherited table is used as it is. */
 static void mods_refresh(int64_t now)
 {
+	if (!ap_loader_usable())
+		return; /* a fork child whose loader lock is held: the table stays as it is */
 	st.pass++;
 	st.last_refresh = now;
 	dl_iterate_phdr(phdr_cb, NULL);
@@ -757,11 +760,34 @@ fail:
  * loads libunwind. */
 static pthread_once_t lazy_once = PTHREAD_ONCE_INIT;
 
+/*
+ * Our threads inside libunwind now. libunwind takes mutexes of its own (its unwind-info cache),
+ * which a fork child inherits held when another thread was inside at the fork: a child that
+ * inherits a non-zero count never calls libunwind (unwind_blocked), and neither does one whose
+ * loader lock was held (rt_syms.h). Frame pointers there, until it execs. On its own cache line:
+ * only a capture that unwinds (not a trace-cache hit) touches it.
+ */
+static _Alignas(64) atomic_int in_unwind;
+static _Alignas(64) int unwind_blocked;
+static atomic_int unwind_said;
+
+static int unwind_usable(void)
+{
+	if (!ap_loader_usable())
+		return 0; /* it said why */
+	if (!unwind_blocked)
+		return 1;
+	if (!atomic_exchange(&unwind_said, 1))
+		ap_diag(AP_DIAG_FORK_LOCKED, "forked while another thread was inside libunwind: "
+					     "native stacks by frame pointers");
+	return 0;
+}
+
 uint64_t ap_stack_capture(void)
 {
 	void *fr[AP_MAX_FRAMES + EXTRA_FRAMES];
 	uint64_t id = 0;
-	int n = 0, skip = 0, learn = 0, raw = 0;
+	int n = 0, skip = 0, learn = 0, raw = 0, unwinding = 0;
 	struct sc_entry *e = NULL, *victim = NULL;
 	uint32_t cached = SC_EMPTY, tries = 0;
 	uintptr_t learn_sp = 0, learn_fp = 0;
@@ -773,7 +799,8 @@ uint64_t ap_stack_capture(void)
 	if (!st.mode)
 		return 0;
 	ap_tls.guard++;
-	if (st.mode == MODE_UNWIND) {
+	/* not in a fork child that inherited a held lock (unwind_usable): frame pointers there */
+	if (st.mode == MODE_UNWIND && unwind_usable()) {
 		uintptr_t sp, fp = (uintptr_t)__builtin_frame_address(0), lo = 1, hi = 1;
 
 		__asm__ volatile("mov %%rsp, %0" : "=r"(sp));
@@ -797,6 +824,8 @@ uint64_t ap_stack_capture(void)
 		}
 		ok_count = 0;
 		ok_pid = 0; /* probe_read asks the kernel when it first needs it */
+		atomic_fetch_add_explicit(&in_unwind, 1, memory_order_relaxed);
+		unwinding = 1;
 		n = raw = st.unw_backtrace(fr, AP_MAX_FRAMES + EXTRA_FRAMES);
 		/* a stack seen once is remembered by its key, learned the second time (at most
 		 * once per SC_LEARN_EVERY captures of the thread) */
@@ -836,6 +865,8 @@ uint64_t ap_stack_capture(void)
 		ok_count = 0;
 		ok_pid = 0;
 	}
+	if (unwinding)
+		atomic_fetch_sub_explicit(&in_unwind, 1, memory_order_relaxed);
 	ap_tls.guard--;
 	return id;
 }
@@ -848,6 +879,8 @@ static atomic_int st_ready;
 /* fork(): the child writes a new file, so every stack and module is new there. */
 void ap_stack_after_fork_child(void)
 {
+	unwind_blocked = atomic_load_explicit(&in_unwind, memory_order_relaxed) != 0;
+	atomic_store_explicit(&in_unwind, 0, memory_order_relaxed);
 	if (!atomic_load_explicit(&st_ready, memory_order_acquire))
 		return;
 	pthread_mutex_init(&st.lock, NULL);
@@ -921,7 +954,9 @@ static void load_libunwind(void)
 		return;
 	}
 	ok_count = 0;
+	atomic_fetch_add_explicit(&in_unwind, 1, memory_order_relaxed);
 	st.unw_backtrace(warm, 4); /* one-time set-up happens here, not on a host path */
+	atomic_fetch_sub_explicit(&in_unwind, 1, memory_order_relaxed);
 	ok_pid = 0;
 	ok_count = 0;
 	st.mode = MODE_UNWIND;
@@ -952,7 +987,7 @@ void ap_stack_init(void)
 		ap_strlcpy(st.exe, "[exe]", sizeof(st.exe));
 	mods_refresh(ap_now());
 	st.mode = MODE_FP;
-	if (!ap_rt.cfg.unwind_fp)
+	if (!ap_rt.cfg.unwind_fp && unwind_usable())
 		load_libunwind();
 	if (st.mode == MODE_FP)
 		fp_walk(warm, 4); /* finds the main thread's stack mapping now */

@@ -149,6 +149,14 @@ struct ap_lib_sym {
  * syms. Returns the handle when every symbol was found; else NULL, every slot NULL and the
  * library unloaded again. */
 void *ap_lib_open(const char *soname, int now, const struct ap_lib_sym *syms);
+/* The loader's list lock (glibc's dl_load_write_lock, taken by dl_iterate_phdr and dlopen), which
+ * fork() leaves as it was: found once at start-up (ap_loader_probe), read by a fork child
+ * (ap_loader_after_fork_child). ap_loader_usable() is 0 in a child forked while it was held, or
+ * when it was never found: there dl_iterate_phdr and dlopen could wait forever, so nothing of
+ * ours calls them (ap_lib_open refuses), and the first refusal records one diagnostic. */
+void ap_loader_probe(void);
+void ap_loader_after_fork_child(void);
+int ap_loader_usable(void);
 /* 1 if soname is already loaded by the host (its copy is the host's, not ours). */
 int ap_lib_loaded_by_host(const char *soname);
 /* dlsym(RTLD_DEFAULT, name), except that a name no loaded object defines is NULL at once: no

@@ -3,7 +3,8 @@
 # child records and exits, one file per pid, no parent record duplicated into a child; and a
 # host that closes every fd, calls close_range/closefrom and dup2s over sockets (§3.4): no
 # foreign byte on a host socket, no stale fd-table entry (a file read through a number that
-# named a socket is never parsed as a response), the span file stays valid.
+# named a socket is never parsed as a response), the span file stays valid. And fork while
+# another thread holds the loader's lock: the child finishes and records (contract.md §3.1).
 . "$(dirname "$0")/lib.sh"
 
 require_preload fork-fd || finish
@@ -46,6 +47,33 @@ check("parent /health exchanges recorded exactly once (the count the program saw
       want - 1 <= len(health) <= want + 1, f"recorded {len(health)}, program counted {want}")
 eq("each child recorded its own /tool/weather exchange", len(weather), 20)
 PY
+
+# --- fork while another thread holds the loader's lock ---------------------------------------
+# glibc leaves dl_load_write_lock (dl_iterate_phdr, dlopen) as it was in the child: a child whose
+# first stack capture or helper-library load called the loader would wait forever. "cold": the
+# parent never captured (the child sets stacks up); "warm": it did (libunwind is loaded).
+run_bare "$W/dl.bare" "$AP_TGT/forkdl" "$MOCK_PORT" cold
+eq "loader lock held at fork, no preload: the child finishes" "$(head -1 "$W/dl.bare.out")" "child ok"
+for mode in cold warm; do
+	run_prof "$W/dl$mode" "$W/dl$mode" -- "$AP_TGT/forkdl" "$MOCK_PORT" $mode
+	if [ "$(cat "$W/dl$mode.rc")" = 0 ] && [ "$(tr '\n' ' ' <"$W/dl$mode.out")" = "child ok parent ok " ]; then
+		ok "loader lock held at fork ($mode): the child finishes, exit status 0"
+	else
+		fail "loader lock held at fork ($mode)" "rc $(cat "$W/dl$mode.rc"): $(tr '\n' '|' <"$W/dl$mode.out")"
+	fi
+	dump_spans "$W/dl$mode" "$W/dl$mode.dump"
+	check_py "$W/dl$mode.dump" <<'PY'
+procs = [r for r in A if r.get("rec") == "process"]
+eq("two span files (parent and child)", len({r["file"] for r in A}), 2)
+child = [p for p in procs if p["ppid"] in [q["pid"] for q in procs]]
+eq("one child process", len(child), 1)
+cf = child[0]["file"] if child else None
+paths = sorted(r.get("path") for r in A if r.get("rec") == "exchange" and r["file"] == cf)
+eq("the child recorded its tool exchange and its LLM call", paths, ["/tool/weather", "/v1/chat/completions"])
+diags = [r for r in A if r.get("rec") == "diag" and r.get("code") == 10]
+eq("one fork_locked diagnostic, in the child", [d["file"] for d in diags], [cf])
+PY
+done
 
 # --- hostile fd management ----------------------------------------------------------------------
 cp "$AP_TGT_SRC/fake_response.txt" "$W/fake.txt"
