@@ -25,9 +25,8 @@ static const char *const xerr_names[] = {"none",   "reset",    "eof",	 "timeout"
 					 "closed", "protocol", "connect"};
 static const char *const pev_names[] = {"unknown", "fork", "exec", "spawn", "wait", "exit"};
 static const char *const diag_names[AP_DIAG_MAX] = {
-	"unknown", "opaque_tls", "static_child", "drops",    "config",
-	"output",  "http2",	 "deepbind",	 "pystacks", "tls_signature",
-	"fork_locked",
+	"unknown", "opaque_tls", "static_child", "drops",	  "config",	 "output",
+	"http2",   "deepbind",	 "pystacks",	 "tls_signature", "fork_locked",
 };
 
 #define NAME(tab, i) ((i) < sizeof(tab) / sizeof(tab[0]) && tab[i] ? tab[i] : "unknown")

@@ -448,8 +448,8 @@ static void at_quick_exit_handler(void)
 static void do_init(void)
 {
 	ap_tls.guard++;
-	ap_resolve_libc();	     /* real libc functions: every step and wrapper uses them */
-	ap_loader_probe();	     /* the loader lock fork() leaves held (read by fork children) */
+	ap_resolve_libc(); /* real libc functions: every step and wrapper uses them */
+	ap_loader_probe(); /* the loader lock fork() leaves held (read by fork children) */
 	ap_config_parse(&ap_rt.cfg); /* every AGENTPROF_* variable, once */
 	if (ap_rt.cfg.disabled)
 		goto out;

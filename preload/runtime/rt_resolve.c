@@ -405,7 +405,8 @@ int ap_loader_usable(void)
 
 void *ap_lib_open(const char *soname, int now, const struct ap_lib_sym *syms)
 {
-	void *h = ap_loader_usable() ? dlopen(soname, RTLD_LOCAL | (now ? RTLD_NOW : RTLD_LAZY)) : NULL;
+	void *h = ap_loader_usable() ? dlopen(soname, RTLD_LOCAL | (now ? RTLD_NOW : RTLD_LAZY))
+				     : NULL;
 	const struct ap_lib_sym *s;
 	int missing = 0;
 

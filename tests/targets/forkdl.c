@@ -3,7 +3,8 @@
  * records nothing before the fork: the child sets up stacks itself) or "warm" (the parent makes
  * exchanges first). The child makes a tool exchange and a gzip-encoded LLM call (the first body
  * zlib decodes in the process), never calls the loader itself, and exits 0; the parent waits 10 s
- * at most. The holder returns after 300 ms. Prints "child ok" or "child hung", then "parent ok" once the holder thread returned. */
+ * at most. The holder returns after 300 ms. Prints "child ok" or "child hung", then "parent ok"
+ * once the holder thread returned. */
 #include <link.h>
 #include <pthread.h>
 #include <signal.h>
