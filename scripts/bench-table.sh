@@ -5,7 +5,8 @@
 # build over plain, the 16-thread row as a throughput ratio (plain wall / preloaded wall), and
 # the instructions the preload adds per small exchange and per SSE event (callgrind, marginal:
 # (I(2N) - I(N)) / N), and the CPU microseconds of one profiled fork+exec.
-# Usage: BASE=lib MAIN=lib scripts/bench-table.sh   (missing builds print "-")
+# Usage: BASE=lib MAIN=lib scripts/bench-table.sh   (missing builds print "-"; without BASE the
+#        original, commit 2bb9165, is built once from this clone's history: BASE_REF=ref|none)
 #        MAIN_REF=main scripts/bench-table.sh    (builds the preload of that git ref for MAIN)
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -15,6 +16,11 @@ BASE=${BASE:-/tmp/base/build/libagentprof.so}
 MAIN=${MAIN:-}
 MAIN_REF=${MAIN_REF:-}
 [ -f "$BASE" ] || BASE=""
+# the original column: the preload the issue measured, built from this clone's history when no
+# BASE build is given (scripts/bench-base.sh; BASE_REF=none skips it)
+if [ -z "$BASE" ] && [ "${BASE_REF:-}" != none ] && B_DIR=$(scripts/bench-base.sh ${BASE_REF:-}); then
+	BASE=$B_DIR/build/libagentprof.so
+fi
 if [ -z "$MAIN" ] && [ -n "$MAIN_REF" ]; then
 	# the preload as that ref has it, built apart (the file keeps its name: the preload
 	# recognises itself by it)

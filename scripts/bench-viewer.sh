@@ -5,8 +5,8 @@
 # (zstd -dc of the same bytes), the target (issue 15: 1M exchanges in 3 s for every command,
 # summary 1.5 s, 5M in 15 s, 400 bytes per exchange; scaled linearly for other sizes; "ok on
 # cpu" when only the CPU time meets it, the machine being busy), the same command forced onto one thread
-# (AGENTPROF_VIEW_THREADS=1) and, when /tmp/base/build/agentprof-view (or AP_BENCH_BASE) exists,
-# the "before" build. A loaded machine shows in the wall column; CPU time is the stable
+# (AGENTPROF_VIEW_THREADS=1) and the "before" build: AP_BENCH_BASE, /tmp/base/build/agentprof-view
+# or else the viewer issue 15 measured (commit 2bb9165, built once by scripts/bench-base.sh). A loaded machine shows in the wall column; CPU time is the stable
 # figure. Each command is cut at AP_BENCH_TIMEOUT seconds (default 120; shown as exit 124).
 # Called by scripts/bench.sh when present.
 set -u
@@ -24,6 +24,11 @@ command -v /usr/bin/time >/dev/null || { echo "bench-viewer: /usr/bin/time missi
 make -s -C tests/targets OUT="$PWD/build/targets" "$PWD/build/targets/gen_spans" >/dev/null || exit 2
 mkdir -p "$OUT"
 if ldd "$V" | grep -q asan; then echo "note: $V is a sanitized build (make SAN=1); figures are not the release ones"; fi
+# the "before" viewer: the one issue 15 measured, built once from this clone's history when
+# not given (scripts/bench-base.sh; AP_BENCH_BASE=none skips it)
+if [ ! -x "$BASE" ] && [ "$BASE" != none ] && B_DIR=$(scripts/bench-base.sh); then
+	BASE=$B_DIR/build/agentprof-view
+fi
 [ -x "$BASE" ] || BASE=
 echo "viewer: $V ($(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))${BASE:+; before: $BASE}"
 

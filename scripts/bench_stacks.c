@@ -73,6 +73,17 @@ void ap_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Like the writer: a diagnostic is one record. */
+void ap_diag(unsigned code, const char *msg)
+{
+	struct ap_record r;
+
+	ap_record_init(&r, AP_REC_DIAG);
+	r.u.diag.code = code;
+	ap_strlcpy(r.u.diag.msg, msg, sizeof(r.u.diag.msg));
+	ap_record(&r);
+}
+
 /* Exported entry points for the driver (the library is built -fvisibility=hidden). */
 __attribute__((visibility("default"))) void bench_init(void)
 {
