@@ -8,6 +8,7 @@
 #include <sys/auxv.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "rt.h"
@@ -456,7 +457,7 @@ static void do_init(void)
 	if (!ap_rt.cfg.children && ap_children_policy_init())
 		goto out;	     /* AGENTPROF_CHILDREN=0: a child of the one profiled process */
 	ap_rt.pid = ap_getpid_raw(); /* process identity */
-	ap_rt.ppid = getppid();
+	ap_rt.ppid = (int)syscall(SYS_getppid); /* the raw call: one libc text page fewer */
 	ap_rt.start_ns = ap_now();
 	ap_rt.maxrss_base = ap_maxrss_now();
 	ap_rt.last_flush_ns = ap_rt.start_ns;

@@ -128,7 +128,7 @@ static void capture_identity(void)
 	int prev_secret = 0;
 
 	ap_record_init(&proc_rec, AP_REC_PROCESS);
-	n = readlink("/proc/self/exe", p->exe, sizeof(p->exe) - 1);
+	n = syscall(SYS_readlink, "/proc/self/exe", p->exe, sizeof(p->exe) - 1);
 	p->exe[n > 0 ? n : 0] = 0;
 	n = ap_rt.init_argv ? argv_bytes(cmd, sizeof(cmd) - 1)
 			    : read_file("/proc/self/cmdline", cmd, sizeof(cmd) - 1);
@@ -844,12 +844,16 @@ static int append_proclog(const uint8_t *frame, size_t z)
 	struct stat st;
 	ssize_t k;
 	int fd;
+	size_t dl = strlen(ap_rt.cfg.out_dir);
 
 	/* under a file-size limit an appender cannot know where its unit will land (others append
-	 * too), and one that starts at the limit is killed by SIGXFSZ: our own file instead */
-	if (!fsize_allows(UINT64_MAX) || (size_t)snprintf(path, sizeof(path), "%s/" PROCLOG_NAME,
-							  ap_rt.cfg.out_dir) >= sizeof(path))
+	 * too), and one that starts at the limit is killed by SIGXFSZ: our own file instead. The
+	 * path is put together by hand: snprintf's text pages are page faults a short process
+	 * pays for at exit */
+	if (!fsize_allows(UINT64_MAX) || dl + sizeof("/" PROCLOG_NAME) > sizeof(path))
 		return -1;
+	memcpy(path, ap_rt.cfg.out_dir, dl);
+	memcpy(path + dl, "/" PROCLOG_NAME, sizeof("/" PROCLOG_NAME));
 	fd = open(path,
 		  O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
 		  0600);
@@ -959,9 +963,18 @@ static void counters(struct ap_seg_header *h, int64_t now, int final)
 	if (!own_peak)
 		n = read_file("/proc/self/statm", statm, sizeof(statm) - 1);
 	if (n > 0) {
-		long pages = 0, rss = 0;
+		const char *q = statm;
+		long rss = 0;
+		int digits = 0;
+
 		statm[n] = 0;
-		if (sscanf(statm, "%ld %ld", &pages, &rss) == 2) {
+		/* "size resident ...": the second field, in pages (no sscanf: at a short process's
+		 * exit its text pages are page faults that cost more than the parse) */
+		while (*q >= '0' && *q <= '9')
+			q++;
+		for (q += *q == ' '; *q >= '0' && *q <= '9'; q++, digits++)
+			rss = rss * 10 + (*q - '0');
+		if (digits && digits < 19) {
 			ap_record_init(&r, AP_REC_COUNTER);
 			r.u.counter.kind = AP_CNT_RSS_BYTES;
 			r.u.counter.time_ns = now;
