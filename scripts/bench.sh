@@ -3,8 +3,8 @@
 # Verdicts use stable measures: CPU time (user + system from wait4's rusage), instruction counts
 # (valgrind --tool=callgrind, user space) and syscall counts (strace -f -c); wall-clock ratios
 # are printed beside them. Every workload runs plain, under the preload being measured (build/)
-# and, when it exists, under the previous build (BASE, default /tmp/base/build/libagentprof.so)
-# as "before". REPS (default 3) runs per side, median.
+# and under a "before" build: BASE, /tmp/base/build/libagentprof.so, or else the preload issue 15
+# measured (commit 2bb9165, built once by scripts/bench-base.sh). REPS (default 3) runs per side, median.
 # First scripts/bench-table.sh (the issue-15 target table: original, MAIN, new build side by
 # side); then, when present: scripts/bench-writer.sh (threads, TLS calls, children),
 # bench-pystacks.sh (Python capture cost), bench-node.sh (Node per request), bench-bun.sh
@@ -15,6 +15,11 @@ cd "$(dirname "$0")/.."
 LIB=$PWD/build/libagentprof.so
 BASE=${BASE:-/tmp/base/build/libagentprof.so}
 [ -f "$BASE" ] || BASE=""
+# "before": the preload issue 15 measured (commit 2bb9165), built once from this clone's history
+# when no BASE build is given (scripts/bench-base.sh; BASE_REF=none skips it)
+if [ -z "$BASE" ] && [ "${BASE_REF:-}" != none ] && B_DIR=$(scripts/bench-base.sh ${BASE_REF:-}); then
+	BASE=$B_DIR/build/libagentprof.so
+fi
 B=build/bench
 REPS=${REPS:-3}
 mkdir -p "$B"
