@@ -363,9 +363,12 @@ void ap_loader_probe(void)
 
 	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
 		h = h * 33 + *c;
-	for (struct link_map *l = _r_debug.r_map; l && !s; l = l->l_next)
-		if (l->l_addr == ldso && dso_open(l, &d))
-			s = dso_defines(&d, name, h);
+	/* the loader's own entry (AT_BASE); every object when that finds nothing (ld.so run as
+	 * the program: AT_BASE is 0) */
+	for (int any = 0; any < 2 && !s; any++)
+		for (struct link_map *l = _r_debug.r_map; l && !s; l = l->l_next)
+			if ((any || l->l_addr == ldso) && dso_open(l, &d))
+				s = dso_defines(&d, name, h);
 	if (!s || ELF64_ST_TYPE(s->st_info) != STT_OBJECT || s->st_size < sizeof(*m))
 		return;
 	p.base = (const char *)(d.base + s->st_value);

@@ -54,8 +54,14 @@ PY
 # parent never captured (the child sets stacks up); "warm": it did (libunwind is loaded).
 run_bare "$W/dl.bare" "$AP_TGT/forkdl" "$MOCK_PORT" cold
 eq "loader lock held at fork, no preload: the child finishes" "$(head -1 "$W/dl.bare.out")" "child ok"
-for mode in cold warm; do
-	run_prof "$W/dl$mode" "$W/dl$mode" -- "$AP_TGT/forkdl" "$MOCK_PORT" $mode
+# "ldso": cold, with the dynamic loader run as the program (AT_BASE is 0 there)
+LDSO=$(ls /lib64/ld-linux-x86-64.so.2 /lib/ld-linux-aarch64.so.1 2>/dev/null | head -1)
+for mode in cold warm ${LDSO:+ldso}; do
+	if [ $mode = ldso ]; then
+		run_prof "$W/dl$mode" "$W/dl$mode" -- "$LDSO" "$AP_TGT/forkdl" "$MOCK_PORT" cold
+	else
+		run_prof "$W/dl$mode" "$W/dl$mode" -- "$AP_TGT/forkdl" "$MOCK_PORT" $mode
+	fi
 	if [ "$(cat "$W/dl$mode.rc")" = 0 ] && [ "$(tr '\n' ' ' <"$W/dl$mode.out")" = "child ok parent ok " ]; then
 		ok "loader lock held at fork ($mode): the child finishes, exit status 0"
 	else
@@ -72,6 +78,9 @@ paths = sorted(r.get("path") for r in A if r.get("rec") == "exchange" and r["fil
 eq("the child recorded its tool exchange and its LLM call", paths, ["/tool/weather", "/v1/chat/completions"])
 diags = [r for r in A if r.get("rec") == "diag" and r.get("code") == 10]
 eq("one fork_locked diagnostic, in the child", [d["file"] for d in diags], [cf])
+check("it names the loader's lock as held (found at start-up, not a guess)",
+      bool(diags) and diags[0]["msg"].startswith("forked while another thread held the loader's lock"),
+      diags[0]["msg"] if diags else "no diagnostic")
 PY
 done
 
