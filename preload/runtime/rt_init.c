@@ -350,9 +350,10 @@ static void children_policy_after_fork(void)
 
 /*
  * What a forked child resets, in this order: the one table of fork handling, registered once
- * (pthread_atfork) at the end of start-up. Child handlers only: nothing of ours is held across
- * fork (the writer takes no lock; the mutexes another thread may have held at fork are
- * re-initialised here), so there is no prepare or parent handler. Identity comes first (the
+ * (pthread_atfork) at the end of start-up. Nothing of ours is held across fork (the writer takes
+ * no lock; the mutexes another thread may have held at fork are re-initialised here); the only
+ * prepare step (before_fork, below) lets our captures leave libunwind, whose own mutexes are not
+ * ours to re-initialise. Identity comes first (the
  * steps after it read the new pid), then the writer (the child drops the parent's segment and
  * writes a file of its own) and the connection table, then the tables that only repeat what the
  * parent's file already holds. A step does nothing for a part that is not set up (stacks before
@@ -385,6 +386,18 @@ void ap_after_fork_child(void)
 {
 	for (size_t i = 0; i < sizeof(fork_child_steps) / sizeof(fork_child_steps[0]); i++)
 		fork_child_steps[i]();
+}
+
+/* The one prepare step (and its parent half): our captures leave libunwind before the fork, so
+ * that the child inherits none of its mutexes held (rt_stack.c). Bounded, takes no lock. */
+static void before_fork(void)
+{
+	ap_stack_before_fork();
+}
+
+static void after_fork_parent(void)
+{
+	ap_stack_after_fork_parent();
 }
 
 /* --- exit ----------------------------------------------------------------------------------------
@@ -469,8 +482,8 @@ static void do_init(void)
 	ap_rt.http_env.rules = ap_rt.cfg.rules; /* and the AGENTPROF_RULES classification rules */
 	ap_inline_init();  /* inline hooks on a TLS library linked into the program */
 	ap_pystack_init(); /* Python stacks, when the host is CPython */
-	ap_metrics_start(&ap_rt.cfg.metrics);		 /* the one thread we may add (opt-in) */
-	pthread_atfork(NULL, NULL, ap_after_fork_child); /* the fork table above */
+	ap_metrics_start(&ap_rt.cfg.metrics); /* the one thread we may add (opt-in) */
+	pthread_atfork(before_fork, after_fork_parent, ap_after_fork_child); /* fork table above */
 	atexit(at_exit);
 	at_quick_exit(at_quick_exit_handler);
 	atomic_store(&ap_rt.ready, 1); /* wrappers record from here on */

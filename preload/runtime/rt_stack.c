@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,6 +225,42 @@ static int phdr_cb(struct dl_phdr_info *info, size_t size, void *data)
 	return 0;
 }
 
+/*
+ * Our threads inside libunwind or our own dl_iterate_phdr now. libunwind takes mutexes of its
+ * own (its unwind-info cache) and dl_iterate_phdr the loader's lock (rt_syms.h), which a fork
+ * child inherits held when another thread was inside at the fork. The fork's prepare step waits
+ * for the count to drain (ap_stack_before_fork); a child that still inherits a non-zero count
+ * never calls libunwind (unwind_blocked), and neither does one whose loader lock was held.
+ * Frame pointers there, until it execs. On its own cache line: only a capture that unwinds (not
+ * a trace-cache hit) and a module refresh touch it.
+ */
+static _Alignas(64) atomic_uint in_unwind; /* the count, plus FORK_ONE per fork being prepared */
+static _Alignas(64) int unwind_blocked;
+static atomic_int unwind_said;
+/* Added to in_unwind while a fork is prepared (forks of two threads may overlap): no capture
+ * enters then (it walks frame pointers). Below it, the count of threads inside. */
+#define FORK_ONE    0x00100000u
+#define INSIDE_MASK (FORK_ONE - 1)
+
+/* Count this thread in, unless a fork is being prepared (one atomic step: a thread counted in is
+ * inside, so the child's count is exact). 1 when in. */
+static int unwind_enter(void)
+{
+	unsigned v = atomic_load_explicit(&in_unwind, memory_order_relaxed);
+
+	do {
+		if (v >= FORK_ONE)
+			return 0;
+	} while (!atomic_compare_exchange_weak_explicit(&in_unwind, &v, v + 1, memory_order_acquire,
+							memory_order_relaxed));
+	return 1;
+}
+
+static void unwind_leave(void)
+{
+	atomic_fetch_sub_explicit(&in_unwind, 1, memory_order_release);
+}
+
 /* Re-read the loader's list (under st.lock, or at init). Objects no longer loaded stay in the
  * table but are skipped by mod_find (their pass is old). Not in a fork child whose loader lock
  * was held at fork (rt_syms.h): there the inherited table is used as it is. */
@@ -231,9 +268,13 @@ static void mods_refresh(int64_t now)
 {
 	if (!ap_loader_usable())
 		return; /* a fork child whose loader lock is held: the table stays as it is */
+	/* counted like an unwind: a fork waits for it (the loader lock is held meanwhile) */
+	if (!unwind_enter())
+		return;
 	st.pass++;
 	st.last_refresh = now;
 	dl_iterate_phdr(phdr_cb, NULL);
+	unwind_leave();
 }
 
 static struct mod *mod_find(uintptr_t addr)
@@ -760,17 +801,6 @@ fail:
  * loads libunwind. */
 static pthread_once_t lazy_once = PTHREAD_ONCE_INIT;
 
-/*
- * Our threads inside libunwind now. libunwind takes mutexes of its own (its unwind-info cache),
- * which a fork child inherits held when another thread was inside at the fork: a child that
- * inherits a non-zero count never calls libunwind (unwind_blocked), and neither does one whose
- * loader lock was held (rt_syms.h). Frame pointers there, until it execs. On its own cache line:
- * only a capture that unwinds (not a trace-cache hit) touches it.
- */
-static _Alignas(64) atomic_int in_unwind;
-static _Alignas(64) int unwind_blocked;
-static atomic_int unwind_said;
-
 static int unwind_usable(void)
 {
 	if (!ap_loader_usable())
@@ -823,10 +853,9 @@ uint64_t ap_stack_capture(void)
 			}
 		}
 		ok_count = 0;
-		ok_pid = 0; /* probe_read asks the kernel when it first needs it */
-		atomic_fetch_add_explicit(&in_unwind, 1, memory_order_relaxed);
-		unwinding = 1;
-		n = raw = st.unw_backtrace(fr, AP_MAX_FRAMES + EXTRA_FRAMES);
+		ok_pid = 0;		    /* probe_read asks the kernel when it first needs it */
+		unwinding = unwind_enter(); /* not while a fork is prepared: frame pointers */
+		n = raw = unwinding ? st.unw_backtrace(fr, AP_MAX_FRAMES + EXTRA_FRAMES) : 0;
 		/* a stack seen once is remembered by its key, learned the second time (at most
 		 * once per SC_LEARN_EVERY captures of the thread) */
 		if (sc_unwinds < SC_LEARN_EVERY)
@@ -866,7 +895,7 @@ uint64_t ap_stack_capture(void)
 		ok_pid = 0;
 	}
 	if (unwinding)
-		atomic_fetch_sub_explicit(&in_unwind, 1, memory_order_relaxed);
+		unwind_leave();
 	ap_tls.guard--;
 	return id;
 }
@@ -876,10 +905,36 @@ uint64_t ap_stack_capture(void)
 /* Set once ap_stack_init has finished: from then on a fork child resets the tables. */
 static atomic_int st_ready;
 
+/*
+ * At most FORK_WAIT_NS (an unwind takes microseconds, but its thread may wait for a CPU) for the
+ * captures inside libunwind to leave it, so that the child may use it. Bounded: a capture this very
+ * thread was interrupted in (fork from a signal handler) never leaves, and then the child walks
+ * frame pointers (ap_stack_after_fork_child).
+ */
+#define FORK_WAIT_NS 5000000
+
+void ap_stack_before_fork(void)
+{
+	int64_t until;
+
+	if (!(atomic_fetch_add_explicit(&in_unwind, FORK_ONE, memory_order_acq_rel) & INSIDE_MASK))
+		return;
+	until = ap_now() + FORK_WAIT_NS;
+	while ((atomic_load_explicit(&in_unwind, memory_order_acquire) & INSIDE_MASK) &&
+	       ap_now() < until)
+		sched_yield();
+}
+
+void ap_stack_after_fork_parent(void)
+{
+	atomic_fetch_sub_explicit(&in_unwind, FORK_ONE, memory_order_release);
+}
+
 /* fork(): the child writes a new file, so every stack and module is new there. */
 void ap_stack_after_fork_child(void)
 {
-	unwind_blocked = atomic_load_explicit(&in_unwind, memory_order_relaxed) != 0;
+	unwind_blocked =
+		(atomic_load_explicit(&in_unwind, memory_order_relaxed) & INSIDE_MASK) != 0;
 	atomic_store_explicit(&in_unwind, 0, memory_order_relaxed);
 	if (!atomic_load_explicit(&st_ready, memory_order_acquire))
 		return;
@@ -954,9 +1009,10 @@ static void load_libunwind(void)
 		return;
 	}
 	ok_count = 0;
-	atomic_fetch_add_explicit(&in_unwind, 1, memory_order_relaxed);
-	st.unw_backtrace(warm, 4); /* one-time set-up happens here, not on a host path */
-	atomic_fetch_sub_explicit(&in_unwind, 1, memory_order_relaxed);
+	if (unwind_enter()) {
+		st.unw_backtrace(warm, 4); /* one-time set-up happens here, not on a host path */
+		unwind_leave();
+	}
 	ok_pid = 0;
 	ok_count = 0;
 	st.mode = MODE_UNWIND;
