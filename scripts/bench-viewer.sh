@@ -6,8 +6,8 @@
 # summary 1.5 s, 5M in 15 s, 400 bytes per exchange; scaled linearly for other sizes; "ok on
 # cpu" when only the CPU time meets it, the machine being busy), the same command forced onto one thread
 # (AGENTPROF_VIEW_THREADS=1) and the "before" build: AP_BENCH_BASE, /tmp/base/build/agentprof-view
-# or else the viewer issue 15 measured (commit 2bb9165, built once by scripts/bench-base.sh). A loaded machine shows in the wall column; CPU time is the stable
-# figure. Each command is cut at AP_BENCH_TIMEOUT seconds (default 120; shown as exit 124).
+# or else the viewer issue 15 measured (commit 2bb9165, built once by scripts/bench-base.sh). A
+# loaded machine shows in the wall column; CPU time is the stable figure. Each command is cut at AP_BENCH_TIMEOUT seconds (default 120; shown as exit 124).
 # Called by scripts/bench.sh when present.
 set -u
 cd "$(dirname "$0")/.." || exit 2

@@ -353,11 +353,11 @@ static void children_policy_after_fork(void)
  * (pthread_atfork) at the end of start-up. Nothing of ours is held across fork (the writer takes
  * no lock; the mutexes another thread may have held at fork are re-initialised here); the only
  * prepare step (before_fork, below) lets our captures leave libunwind, whose own mutexes are not
- * ours to re-initialise. Identity comes first (the
- * steps after it read the new pid), then the writer (the child drops the parent's segment and
- * writes a file of its own) and the connection table, then the tables that only repeat what the
- * parent's file already holds. A step does nothing for a part that is not set up (stacks before
- * the first capture, Python stacks without CPython, the metrics endpoint when off).
+ * ours to re-initialise. Identity comes first (the steps after it read the new pid), then the
+ * writer (the child drops the parent's segment and writes a file of its own) and the connection
+ * table, then the tables that only repeat what the parent's file already holds. A step does
+ * nothing for a part that is not set up (stacks before the first capture, Python stacks without
+ * CPython, the metrics endpoint when off).
  */
 static void (*const fork_child_steps[])(void) = {
 	/* pid, ppid, thread id, start time, counters */

@@ -933,7 +933,8 @@ void ap_stack_after_fork_parent(void)
 /* fork(): the child writes a new file, so every stack and module is new there. */
 void ap_stack_after_fork_child(void)
 {
-	unwind_blocked =
+	/* a held libunwind mutex stays held in this child's own children too */
+	unwind_blocked |=
 		(atomic_load_explicit(&in_unwind, memory_order_relaxed) & INSIDE_MASK) != 0;
 	atomic_store_explicit(&in_unwind, 0, memory_order_relaxed);
 	if (!atomic_load_explicit(&st_ready, memory_order_acquire))
