@@ -352,17 +352,18 @@ static void children_policy_after_fork(void)
  * What a forked child resets, in this order: the one table of fork handling, registered once
  * (pthread_atfork) at the end of start-up. Nothing of ours is held across fork (the writer takes
  * no lock; the mutexes another thread may have held at fork are re-initialised here); the only
- * prepare step (before_fork, below) lets our captures leave libunwind, whose own mutexes are not
- * ours to re-initialise. Identity comes first (the steps after it read the new pid), then the
- * writer (the child drops the parent's segment and writes a file of its own) and the connection
- * table, then the tables that only repeat what the parent's file already holds. A step does
- * nothing for a part that is not set up (stacks before the first capture, Python stacks without
- * CPython, the metrics endpoint when off).
+ * prepare step (before_fork, below) lets our calls into the loader and libunwind finish, whose
+ * locks are not ours to re-initialise. Identity comes first (the steps after it read the new pid),
+ * then the writer (the child drops the parent's segment and writes a file of its own) and the
+ * connection table, then the tables that only repeat what the parent's file already holds. A step
+ * does nothing for a part that is not set up (stacks before the first capture, Python stacks
+ * without CPython, the metrics endpoint when off).
  */
 static void (*const fork_child_steps[])(void) = {
 	/* pid, ppid, thread id, start time, counters */
 	child_identity,
-	/* was the loader's list lock held at fork? then no dl_iterate_phdr or dlopen of ours */
+	/* was the loader's lock held, or one of our loader or libunwind calls under way, at fork?
+	 * then no dl_iterate_phdr, dlopen or libunwind of ours in this child */
 	ap_loader_after_fork_child,
 	/* AGENTPROF_CHILDREN=0: a forked child records nothing and writes no file */
 	children_policy_after_fork,
@@ -388,16 +389,17 @@ void ap_after_fork_child(void)
 		fork_child_steps[i]();
 }
 
-/* The one prepare step (and its parent half): our captures leave libunwind before the fork, so
- * that the child inherits none of its mutexes held (rt_stack.c). Bounded, takes no lock. */
+/* The one prepare step (and its parent half): our calls into the loader and libunwind finish
+ * before the fork, so that the child inherits none of their locks or half-done state held
+ * (rt_resolve.c). Bounded, takes no lock. */
 static void before_fork(void)
 {
-	ap_stack_before_fork();
+	ap_loader_before_fork();
 }
 
 static void after_fork_parent(void)
 {
-	ap_stack_after_fork_parent();
+	ap_loader_after_fork_parent();
 }
 
 /* --- exit ----------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 #include <elf.h>
 #include <link.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -386,9 +387,80 @@ void ap_loader_probe(void)
 	loader_lock = found;
 }
 
+/*
+ * Our own calls that take locks fork() leaves held, or leave state half-done in a child: dlopen
+ * (the loader's state under dl_load_lock, which glibc re-initialises in the child however far
+ * the parent's dlopen had got), dl_iterate_phdr (dl_load_write_lock) and libunwind (mutexes of
+ * its own). Each is bracketed by ap_loader_enter/leave: one atomic step on a counter of its own
+ * cache line, which a fork being prepared closes. The prepare step waits for the count to drain,
+ * at most FORK_WAIT_NS and without a lock; a child that still inherits a non-zero count (a fork
+ * from a signal handler that interrupted one of them) makes none of those calls until it execs.
+ */
+static _Alignas(64) atomic_uint loader_calls; /* the count, plus FORK_ONE per fork prepared */
+#define FORK_ONE      0x00100000u /* forks of two threads may overlap: a count, not a flag */
+#define INSIDE_MASK   (FORK_ONE - 1)
+#define FORK_WAIT_NS  5000000	/* these calls take microseconds; their thread may wait for a CPU */
+#define ENTER_WAIT_NS 100000000 /* ap_loader_enter(1): how long a fork may keep us out */
+
+static int loader_inherited; /* this child inherited a call of ours under way */
+
+int ap_loader_enter(int wait)
+{
+	unsigned v = atomic_load_explicit(&loader_calls, memory_order_relaxed);
+	int64_t until = 0;
+
+	if (!ap_loader_usable())
+		return 0;
+	for (;;) {
+		if (v < FORK_ONE) {
+			if (atomic_compare_exchange_weak_explicit(&loader_calls, &v, v + 1,
+								  memory_order_acquire,
+								  memory_order_relaxed))
+				return 1;
+			continue;
+		}
+		if (!wait)
+			return 0; /* a fork is being prepared: the caller does without */
+		if (!until)
+			until = ap_now() + ENTER_WAIT_NS;
+		else if (ap_now() >= until)
+			return 0;
+		sched_yield();
+		v = atomic_load_explicit(&loader_calls, memory_order_relaxed);
+	}
+}
+
+void ap_loader_leave(void)
+{
+	atomic_fetch_sub_explicit(&loader_calls, 1, memory_order_release);
+}
+
+void ap_loader_before_fork(void)
+{
+	int64_t until;
+
+	if (!(atomic_fetch_add_explicit(&loader_calls, FORK_ONE, memory_order_acq_rel) &
+	      INSIDE_MASK))
+		return;
+	until = ap_now() + FORK_WAIT_NS;
+	while ((atomic_load_explicit(&loader_calls, memory_order_acquire) & INSIDE_MASK) &&
+	       ap_now() < until)
+		sched_yield();
+}
+
+void ap_loader_after_fork_parent(void)
+{
+	atomic_fetch_sub_explicit(&loader_calls, FORK_ONE, memory_order_release);
+}
+
 void ap_loader_after_fork_child(void)
 {
-	loader_blocked = !loader_lock || loader_lock->lock || loader_lock->owner;
+	/* what was held stays held in this child's own children too: never cleared */
+	loader_inherited |=
+		(atomic_load_explicit(&loader_calls, memory_order_relaxed) & INSIDE_MASK) != 0;
+	atomic_store_explicit(&loader_calls, 0, memory_order_relaxed);
+	loader_blocked =
+		loader_inherited || !loader_lock || loader_lock->lock || loader_lock->owner;
 }
 
 int ap_loader_usable(void)
@@ -397,10 +469,14 @@ int ap_loader_usable(void)
 		return 1;
 	if (!atomic_exchange(&loader_said, 1))
 		ap_diag(AP_DIAG_FORK_LOCKED,
-			loader_lock ? "forked while another thread held the loader's lock: native "
-				      "stacks by frame pointers, no helper library loaded"
-				    : "the loader's lock was not found: in forked children native "
-				      "stacks use frame pointers and no helper library is loaded");
+			!loader_lock ? "the loader's lock was not found: in forked children native "
+				       "stacks use frame pointers and no helper library is loaded"
+			: loader_lock->lock || loader_lock->owner
+				? "forked while another thread held the loader's lock: native "
+				  "stacks by frame pointers, no helper library loaded"
+				: "forked while our own loader or libunwind call ran in another "
+				  "thread: native stacks by frame pointers, no helper library "
+				  "loaded");
 	return 0;
 }
 
@@ -408,8 +484,9 @@ int ap_loader_usable(void)
 
 void *ap_lib_open(const char *soname, int now, const struct ap_lib_sym *syms)
 {
-	void *h = ap_loader_usable() ? dlopen(soname, RTLD_LOCAL | (now ? RTLD_NOW : RTLD_LAZY))
-				     : NULL;
+	/* a load is once per process: wait for a fork being prepared rather than go without */
+	int in = ap_loader_enter(1);
+	void *h = in ? dlopen(soname, RTLD_LOCAL | (now ? RTLD_NOW : RTLD_LAZY)) : NULL;
 	const struct ap_lib_sym *s;
 	int missing = 0;
 
@@ -419,20 +496,26 @@ void *ap_lib_open(const char *soname, int now, const struct ap_lib_sym *syms)
 			*s->slot = dlsym(h, s->alt);
 		missing |= !*s->slot;
 	}
-	if (!h || !missing)
-		return h;
-	for (s = syms; s->name; s++)
-		*s->slot = NULL;
-	dlclose(h);
-	return NULL;
+	if (h && missing) {
+		for (s = syms; s->name; s++)
+			*s->slot = NULL;
+		dlclose(h);
+		h = NULL;
+	}
+	if (in)
+		ap_loader_leave();
+	return h;
 }
 
 int ap_lib_loaded_by_host(const char *soname)
 {
-	void *h = ap_loader_usable() ? dlopen(soname, RTLD_NOLOAD | RTLD_LAZY) : NULL;
+	int in = ap_loader_enter(1);
+	void *h = in ? dlopen(soname, RTLD_NOLOAD | RTLD_LAZY) : NULL;
 
 	if (h)
 		dlclose(h); /* only the reference RTLD_NOLOAD took: the host's copy stays */
+	if (in)
+		ap_loader_leave();
 	return h != NULL;
 }
 

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,56 +224,18 @@ static int phdr_cb(struct dl_phdr_info *info, size_t size, void *data)
 	return 0;
 }
 
-/*
- * Our threads inside libunwind or our own dl_iterate_phdr now. libunwind takes mutexes of its
- * own (its unwind-info cache) and dl_iterate_phdr the loader's lock (rt_syms.h), which a fork
- * child inherits held when another thread was inside at the fork. The fork's prepare step waits
- * for the count to drain (ap_stack_before_fork); a child that still inherits a non-zero count
- * never calls libunwind (unwind_blocked), and neither does one whose loader lock was held.
- * Frame pointers there, until it execs. On its own cache line: only a capture that unwinds (not
- * a trace-cache hit) and a module refresh touch it.
- */
-static _Alignas(64) atomic_uint in_unwind; /* the count, plus FORK_ONE per fork being prepared */
-static _Alignas(64) int unwind_blocked;
-static atomic_int unwind_said;
-/* Added to in_unwind while a fork is prepared (forks of two threads may overlap): no capture
- * enters then (it walks frame pointers). Below it, the count of threads inside. */
-#define FORK_ONE    0x00100000u
-#define INSIDE_MASK (FORK_ONE - 1)
-
-/* Count this thread in, unless a fork is being prepared (one atomic step: a thread counted in is
- * inside, so the child's count is exact). 1 when in. */
-static int unwind_enter(void)
-{
-	unsigned v = atomic_load_explicit(&in_unwind, memory_order_relaxed);
-
-	do {
-		if (v >= FORK_ONE)
-			return 0;
-	} while (!atomic_compare_exchange_weak_explicit(&in_unwind, &v, v + 1, memory_order_acquire,
-							memory_order_relaxed));
-	return 1;
-}
-
-static void unwind_leave(void)
-{
-	atomic_fetch_sub_explicit(&in_unwind, 1, memory_order_release);
-}
-
 /* Re-read the loader's list (under st.lock, or at init). Objects no longer loaded stay in the
  * table but are skipped by mod_find (their pass is old). Not in a fork child whose loader lock
  * was held at fork (rt_syms.h): there the inherited table is used as it is. */
 static void mods_refresh(int64_t now)
 {
-	if (!ap_loader_usable())
-		return; /* a fork child whose loader lock is held: the table stays as it is */
-	/* counted like an unwind: a fork waits for it (the loader lock is held meanwhile) */
-	if (!unwind_enter())
-		return;
+	if (!ap_loader_enter(0))
+		return; /* a fork child that must not, or a fork being prepared: the table as it is
+			 */
 	st.pass++;
 	st.last_refresh = now;
 	dl_iterate_phdr(phdr_cb, NULL);
-	unwind_leave();
+	ap_loader_leave();
 }
 
 static struct mod *mod_find(uintptr_t addr)
@@ -801,18 +762,6 @@ fail:
  * loads libunwind. */
 static pthread_once_t lazy_once = PTHREAD_ONCE_INIT;
 
-static int unwind_usable(void)
-{
-	if (!ap_loader_usable())
-		return 0; /* it said why */
-	if (!unwind_blocked)
-		return 1;
-	if (!atomic_exchange(&unwind_said, 1))
-		ap_diag(AP_DIAG_FORK_LOCKED, "forked while another thread was inside libunwind: "
-					     "native stacks by frame pointers");
-	return 0;
-}
-
 uint64_t ap_stack_capture(void)
 {
 	void *fr[AP_MAX_FRAMES + EXTRA_FRAMES];
@@ -829,8 +778,8 @@ uint64_t ap_stack_capture(void)
 	if (!st.mode)
 		return 0;
 	ap_tls.guard++;
-	/* not in a fork child that inherited a held lock (unwind_usable): frame pointers there */
-	if (st.mode == MODE_UNWIND && unwind_usable()) {
+	/* not in a fork child that inherited a held lock (rt_syms.h): frame pointers there */
+	if (st.mode == MODE_UNWIND && ap_loader_usable()) {
 		uintptr_t sp, fp = (uintptr_t)__builtin_frame_address(0), lo = 1, hi = 1;
 
 		__asm__ volatile("mov %%rsp, %0" : "=r"(sp));
@@ -853,8 +802,8 @@ uint64_t ap_stack_capture(void)
 			}
 		}
 		ok_count = 0;
-		ok_pid = 0;		    /* probe_read asks the kernel when it first needs it */
-		unwinding = unwind_enter(); /* not while a fork is prepared: frame pointers */
+		ok_pid = 0; /* probe_read asks the kernel when it first needs it */
+		unwinding = ap_loader_enter(0); /* not while a fork is prepared: frame pointers */
 		n = raw = unwinding ? st.unw_backtrace(fr, AP_MAX_FRAMES + EXTRA_FRAMES) : 0;
 		/* a stack seen once is remembered by its key, learned the second time (at most
 		 * once per SC_LEARN_EVERY captures of the thread) */
@@ -895,7 +844,7 @@ uint64_t ap_stack_capture(void)
 		ok_pid = 0;
 	}
 	if (unwinding)
-		unwind_leave();
+		ap_loader_leave();
 	ap_tls.guard--;
 	return id;
 }
@@ -905,38 +854,9 @@ uint64_t ap_stack_capture(void)
 /* Set once ap_stack_init has finished: from then on a fork child resets the tables. */
 static atomic_int st_ready;
 
-/*
- * At most FORK_WAIT_NS (an unwind takes microseconds, but its thread may wait for a CPU) for the
- * captures inside libunwind to leave it, so that the child may use it. Bounded: a capture this very
- * thread was interrupted in (fork from a signal handler) never leaves, and then the child walks
- * frame pointers (ap_stack_after_fork_child).
- */
-#define FORK_WAIT_NS 5000000
-
-void ap_stack_before_fork(void)
-{
-	int64_t until;
-
-	if (!(atomic_fetch_add_explicit(&in_unwind, FORK_ONE, memory_order_acq_rel) & INSIDE_MASK))
-		return;
-	until = ap_now() + FORK_WAIT_NS;
-	while ((atomic_load_explicit(&in_unwind, memory_order_acquire) & INSIDE_MASK) &&
-	       ap_now() < until)
-		sched_yield();
-}
-
-void ap_stack_after_fork_parent(void)
-{
-	atomic_fetch_sub_explicit(&in_unwind, FORK_ONE, memory_order_release);
-}
-
 /* fork(): the child writes a new file, so every stack and module is new there. */
 void ap_stack_after_fork_child(void)
 {
-	/* a held libunwind mutex stays held in this child's own children too */
-	unwind_blocked |=
-		(atomic_load_explicit(&in_unwind, memory_order_relaxed) & INSIDE_MASK) != 0;
-	atomic_store_explicit(&in_unwind, 0, memory_order_relaxed);
 	if (!atomic_load_explicit(&st_ready, memory_order_acquire))
 		return;
 	pthread_mutex_init(&st.lock, NULL);
@@ -1010,9 +930,9 @@ static void load_libunwind(void)
 		return;
 	}
 	ok_count = 0;
-	if (unwind_enter()) {
+	if (ap_loader_enter(0)) {
 		st.unw_backtrace(warm, 4); /* one-time set-up happens here, not on a host path */
-		unwind_leave();
+		ap_loader_leave();
 	}
 	ok_pid = 0;
 	ok_count = 0;
@@ -1044,7 +964,7 @@ void ap_stack_init(void)
 		ap_strlcpy(st.exe, "[exe]", sizeof(st.exe));
 	mods_refresh(ap_now());
 	st.mode = MODE_FP;
-	if (!ap_rt.cfg.unwind_fp && unwind_usable())
+	if (!ap_rt.cfg.unwind_fp && ap_loader_usable())
 		load_libunwind();
 	if (st.mode == MODE_FP)
 		fp_walk(warm, 4); /* finds the main thread's stack mapping now */

@@ -25,10 +25,6 @@
 void ap_stack_init(void);
 /* fork() child: the tables are the parent's; start them empty (rt_init.c's fork table). */
 void ap_stack_after_fork_child(void);
-/* fork() prepare: wait (bounded, no lock) for our captures inside libunwind to leave it, and
- * keep new ones out until the fork is done; parent: let them in again. */
-void ap_stack_before_fork(void);
-void ap_stack_after_fork_parent(void);
 
 /* The calling thread's stack id (written to the file the first time it is seen), 0 if none. */
 uint64_t ap_stack_capture(void);

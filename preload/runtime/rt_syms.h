@@ -151,12 +151,22 @@ struct ap_lib_sym {
 void *ap_lib_open(const char *soname, int now, const struct ap_lib_sym *syms);
 /* The loader's list lock (glibc's dl_load_write_lock, taken by dl_iterate_phdr and dlopen), which
  * fork() leaves as it was: found once at start-up (ap_loader_probe), read by a fork child
- * (ap_loader_after_fork_child). ap_loader_usable() is 0 in a child forked while it was held, or
- * when it was never found: there dl_iterate_phdr and dlopen could wait forever, so nothing of
- * ours calls them (ap_lib_open refuses), and the first refusal records one diagnostic. */
+ * (ap_loader_after_fork_child). ap_loader_usable() is 0 in a child forked while it was held (or
+ * while one of our calls below ran), or when it was never found: there dl_iterate_phdr, dlopen and
+ * libunwind could wait forever or crash, so nothing of ours calls them (ap_lib_open refuses,
+ * stacks use frame pointers), and the first refusal records one diagnostic. */
 void ap_loader_probe(void);
 void ap_loader_after_fork_child(void);
 int ap_loader_usable(void);
+/* Around each call of ours into dlopen, dl_iterate_phdr or libunwind: 1 when the call may be
+ * made (then ap_loader_leave after it), 0 when not (a child as above, or a fork being prepared:
+ * wait != 0 waits for that fork, up to 100 ms). The fork's prepare step keeps new calls out and
+ * waits, at most 5 ms and without a lock, for those under way (rt_init.c's fork table); a child
+ * forked while one still ran is a child as above. */
+int ap_loader_enter(int wait);
+void ap_loader_leave(void);
+void ap_loader_before_fork(void);
+void ap_loader_after_fork_parent(void);
 /* 1 if soname is already loaded by the host (its copy is the host's, not ours). */
 int ap_lib_loaded_by_host(const char *soname);
 /* dlsym(RTLD_DEFAULT, name), except that a name no loaded object defines is NULL at once: no

@@ -6,7 +6,8 @@
  *             while the thread makes streamed LLM calls (each one a flush point)
  *   cancel    N rounds: 4 threads making exchanges are cancelled at random points and joined
  *   fork      4 threads make exchanges while main forks N children (each makes one exchange
- *             and exits 0) and reaps them
+ *             and exits 0) and reaps them; exit 3 (and a line on stderr) if a child did not
+ *             exit 0 (a crash, a failed exchange)
  *   stream    N streamed LLM calls one after another; "done I" on stdout after each finished one
  *   seq       N tool exchanges (GET /health) one after another, "done I" after each
  *   timed     N tool exchanges 20 ms apart, then exit 0
@@ -224,6 +225,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(mode, "fork")) {
 		pthread_t t[4];
+		int failed = 0;
 
 		for (int i = 0; i < 4; i++)
 			pthread_create(&t[i], NULL, worker, NULL);
@@ -237,14 +239,16 @@ int main(int argc, char **argv)
 			if (c > 0) {
 				int st = 0;
 				waitpid(c, &st, 0);
-				if (!WIFEXITED(st) || WEXITSTATUS(st))
-					printf("child %d failed\n", i);
+				if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+					fprintf(stderr, "child %d failed (wait status %#x)\n", i, st);
+					failed++;
+				}
 			}
 		}
 		atomic_store(&stop, 1);
 		for (int i = 0; i < 4; i++)
 			pthread_join(t[i], NULL);
-		return 0;
+		return failed ? 3 : 0;
 	}
 	if (!strcmp(mode, "stream")) {
 		for (int i = 1; i <= n; i++)
