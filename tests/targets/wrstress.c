@@ -240,7 +240,8 @@ int main(int argc, char **argv)
 				int st = 0;
 				waitpid(c, &st, 0);
 				if (!WIFEXITED(st) || WEXITSTATUS(st)) {
-					fprintf(stderr, "child %d failed (wait status %#x)\n", i, st);
+					fprintf(stderr, "child %d failed (wait status %#x)\n", i,
+						st);
 					failed++;
 				}
 			}
