@@ -1,4 +1,5 @@
-/* hook_fd.c: close_range, closefrom, dup2 and dup3 wrappers that keep the fd table right. */
+/* hook_fd.c: close_range, closefrom, dup2 and dup3 wrappers that keep the fd table right, and
+ * pipe2, which tells our libunwind loader which pipe its library opened. */
 #include <errno.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -123,5 +124,23 @@ AP_EXPORT int dup3(int oldfd, int newfd, int flags)
 	else
 		rc = ap_real.dup3(oldfd, newfd, flags);
 	after_dup(rc, oldfd, newfd);
+	return rc;
+}
+
+/* Passed through. On the thread loading libunwind (rt_stack.c), the pipe its set-up opens is
+ * reported there, so that exactly those two fds are closed whatever other threads open. */
+AP_EXPORT int pipe2(int fds[2], int flags)
+{
+	int rc;
+
+	if (AP_UNLIKELY(!ap_real.pipe2))
+		rc = (int)syscall(SYS_pipe2, fds, flags);
+	else
+		rc = ap_real.pipe2(fds, flags);
+	if (AP_UNLIKELY(ap_tls.pipe_catch != NULL) && rc == 0) {
+		ap_tls.pipe_catch[0] = fds[0];
+		ap_tls.pipe_catch[1] = fds[1];
+		ap_tls.pipe_catch = NULL;
+	}
 	return rc;
 }

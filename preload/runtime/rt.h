@@ -81,6 +81,7 @@ struct ap_thread {
 	uint64_t span_stack[16]; /* open manual spans, innermost last */
 	uint32_t span_depth;
 	char agent[AP_STR_AGENT];
+	int *pipe_catch; /* loading libunwind: this thread's next pipe2 fds are stored here */
 };
 
 extern __thread struct ap_thread ap_tls __attribute__((tls_model("initial-exec")));

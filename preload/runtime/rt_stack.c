@@ -885,9 +885,12 @@ static int same_pipe(int a, int b)
 }
 
 /*
- * libunwind's one-time set-up (run by get_accessors) opens its validation pipe on the two
- * lowest free fds. Swap the memory accessor for ours, then close that pipe. If libunwind was
- * already loaded by the host, its instance (and pipe) is the host's: we do not use it.
+ * libunwind's one-time set-up (run by get_accessors) opens its validation pipe with pipe2. Our
+ * pipe2 (hook_fd.c) reports that pipe's fds for this thread, whatever fds other threads open
+ * or close meanwhile; swap the memory accessor for ours, then close that pipe. A set-up that
+ * opened no pipe through pipe2 and left the lowest free fd as it was opened none (nothing to
+ * close); otherwise the pipe is not known: frame pointers. If libunwind was already loaded by
+ * the host, its instance (and pipe) is the host's: we do not use it.
  */
 static void load_libunwind(void)
 {
@@ -904,7 +907,7 @@ static void load_libunwind(void)
 		{"_ULx86_64_is_signal_frame", (void **)&st.unw_is_signal_frame, NULL},
 		{NULL, NULL, NULL},
 	};
-	int fd0, fd1;
+	int pipe_fds[2] = {-1, -1}, lowest;
 	uint64_t v;
 	void *warm[4];
 
@@ -916,19 +919,20 @@ static void load_libunwind(void)
 	ok_pid = (pid_t)syscall(SYS_getpid);
 	if (!probe_read((uintptr_t)&v, &v))
 		return; /* process_vm_readv refused (seccomp) */
-	fd0 = lowest_free_fd(0);
-	fd1 = fd0 < 0 ? -1 : lowest_free_fd(fd0 + 1);
+	lowest = lowest_free_fd(0);
+	ap_tls.pipe_catch = pipe_fds;
 	acc = get_accessors(*local_as);
-	if (!acc)
-		return;
-	acc[3] = (void *)unw_access_mem; /* unw_accessors_t.access_mem */
-	if (fd1 >= 0 && same_pipe(fd0, fd1)) {
-		syscall(SYS_close, fd0);
-		syscall(SYS_close, fd1);
-	} else {
+	ap_tls.pipe_catch = NULL;
+	if (pipe_fds[0] >= 0 && same_pipe(pipe_fds[0], pipe_fds[1])) {
+		syscall(SYS_close, pipe_fds[0]);
+		syscall(SYS_close, pipe_fds[1]);
+	} else if (pipe_fds[0] >= 0 || lowest_free_fd(0) != lowest) {
 		ap_warn("libunwind's validation pipe not found; stacks use frame pointers");
 		return;
 	}
+	if (!acc)
+		return;
+	acc[3] = (void *)unw_access_mem; /* unw_accessors_t.access_mem */
 	ok_count = 0;
 	if (ap_loader_enter(0)) {
 		st.unw_backtrace(warm, 4); /* one-time set-up happens here, not on a host path */

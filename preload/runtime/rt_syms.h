@@ -62,6 +62,7 @@
 	X(void, closefrom, (int))                                                                \
 	X(int, dup2, (int, int))                                                                 \
 	X(int, dup3, (int, int, int))                                                            \
+	X(int, pipe2, (int *, int))                                                              \
 	X(int, system, (const char *))                                                           \
 	X(FILE *, popen, (const char *, const char *))                                           \
 	X(int, pclose, (FILE *))                                                                 \
