@@ -887,9 +887,10 @@ static int same_pipe(int a, int b)
 /*
  * libunwind's one-time set-up (run by get_accessors) opens its validation pipe with pipe2. Our
  * pipe2 (hook_fd.c) reports that pipe's fds for this thread, whatever fds other threads open
- * or close meanwhile; swap the memory accessor for ours, then close that pipe. A set-up that
- * opened no pipe through pipe2 and left the lowest free fd as it was opened none (nothing to
- * close); otherwise the pipe is not known: frame pointers. If libunwind was already loaded by
+ * or close meanwhile; swap the memory accessor for ours, then close that pipe. Without our
+ * pipe2 in the path, the pipe is the two lowest free fds if they now are one pipe; a set-up
+ * that left the lowest free fd as it was opened none (nothing to close); otherwise the pipe is
+ * not known: frame pointers. If libunwind was already loaded by
  * the host, its instance (and pipe) is the host's: we do not use it.
  */
 static void load_libunwind(void)
@@ -907,7 +908,7 @@ static void load_libunwind(void)
 		{"_ULx86_64_is_signal_frame", (void **)&st.unw_is_signal_frame, NULL},
 		{NULL, NULL, NULL},
 	};
-	int pipe_fds[2] = {-1, -1}, lowest;
+	int pipe_fds[2] = {-1, -1}, lowest, next;
 	uint64_t v;
 	void *warm[4];
 
@@ -920,9 +921,17 @@ static void load_libunwind(void)
 	if (!probe_read((uintptr_t)&v, &v))
 		return; /* process_vm_readv refused (seccomp) */
 	lowest = lowest_free_fd(0);
+	next = lowest < 0 ? -1 : lowest_free_fd(lowest + 1);
 	ap_tls.pipe_catch = pipe_fds;
 	acc = get_accessors(*local_as);
 	ap_tls.pipe_catch = NULL;
+	if (pipe_fds[0] < 0 && next >= 0 && same_pipe(lowest, next)) {
+		/* not through our pipe2 (a program linking this file without the wrappers, as
+		 * bench_stacks does): the two lowest free fds, as a single-threaded set-up
+		 * leaves them */
+		pipe_fds[0] = lowest;
+		pipe_fds[1] = next;
+	}
 	if (pipe_fds[0] >= 0 && same_pipe(pipe_fds[0], pipe_fds[1])) {
 		syscall(SYS_close, pipe_fds[0]);
 		syscall(SYS_close, pipe_fds[1]);
