@@ -1,7 +1,8 @@
 #!/bin/bash
 # stress.sh: the writer's interleaving loops, long version (make stress): kill -9 during streamed
-# LLM calls and tool calls, exit races, signal exits, cancellation, fork with busy threads. Prints
-# one count line per loop; exit status 1 if any run was bad. STRESS_SCALE=N multiplies the runs.
+# LLM calls and tool calls, exit races, signal exits, cancellation, fork with busy threads, fds
+# churned while libunwind loads. Prints one count line per loop; exit status 1 if any run was
+# bad. STRESS_SCALE=N multiplies the runs.
 # Also: kill -9 right after the provider's terminal event, from Python and from curl (libcurl), and
 # the redaction canaries (every form of every canary through every redaction path).
 set -u
@@ -20,6 +21,15 @@ wr_loop "signal handler _exit during flushes" $((150 * S)) 7 sigexit 1500 AGENTP
 wr_loop "pthread_cancel during records and flushes" $((60 * S)) 0 cancel 15 AGENTPROF_FLUSH_MS=1 || bad=1
 # 1,000 runs of 20 forks: a child forked while a thread held the loader lock hung ~1 in 2,000-7,500 forks
 wr_loop "fork while threads record" $((1000 * S)) 0 fork 20 || bad=1
+# threads churning fds while the first exchange loads libunwind: its pipe leaked in 5 of 20 runs
+runs=$((300 * S)) leaked=0
+for _ in $(seq "$runs"); do
+	rm -rf "$W/race"
+	AP_TMO=20 run_prof "$W/race" "$W/race" -- "$AP_TGT/unwind_race" "$MOCK_PORT"
+	[ "$(cat "$W/race.rc")" = 0 ] && [ ! -s "$W/race.err" ] || leaked=$((leaked + 1))
+done
+echo "fds churned during libunwind's set-up: $runs runs, $leaked with an fd left or a warning"
+[ "$leaked" = 0 ] || { head -3 "$W/race.out" "$W/race.err"; bad=1; }
 # terminal event then kill -9: Python http.client (5 stream shapes) and curl ([DONE], message_stop)
 reps=$((10 * S))
 out=$(T73_REPS=$reps AP_TEST_OUT=$AP_TEST_OUT/stress-t73 tests/integration/t73_terminal_event_kill.sh 2>&1)
