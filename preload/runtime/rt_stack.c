@@ -2,6 +2,7 @@
  * de-duplication and the module map written alongside (AP_REC_STACK, AP_REC_MODULE). */
 #include <dlfcn.h>
 #include <elf.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
@@ -425,17 +426,66 @@ static int maps_line(const char *s, size_t n, uintptr_t sp, uintptr_t *lo, uintp
 	return 1;
 }
 
-/* The readable mapping holding sp, read with raw syscalls (no stdio, no malloc, no hooks). */
+/*
+ * Linux 6.11's PROCMAP_QUERY ioctl on /proc/self/maps (struct procmap_query of <linux/fs.h>,
+ * spelled out: Debian 12's headers predate it): the one mapping holding an address, looked up
+ * by the kernel under the VMA's own lock, where reading the text walks and formats every
+ * mapping under the whole address space's lock. Sixteen threads' first captures read maps
+ * while each other's stacks were being mapped; each read took 50-100 us and made mmap wait.
+ */
+struct maps_query {
+	uint64_t size, query_flags, query_addr, vma_start, vma_end, vma_flags, vma_page_size;
+	uint64_t vma_offset, inode;
+	uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
+	uint64_t vma_name_addr, build_id_addr;
+};
+#define MAPS_QUERY	   0xC0686611UL /* _IOWR('f', 17, struct maps_query) */
+#define MAPS_QUERY_READABLE 0x01
+
+/* 1: the kernel answered (0 or -1 in *found_rc); 0: no PROCMAP_QUERY here, read the text. */
+static int stack_bounds_query(int fd, uintptr_t sp, uintptr_t *lo, uintptr_t *hi, int *found_rc)
+{
+	struct maps_query q;
+
+	memset(&q, 0, sizeof(q));
+	q.size = sizeof(q);
+	q.query_flags = MAPS_QUERY_READABLE; /* the mapping holding sp, and only if readable */
+	q.query_addr = sp;
+	if (syscall(SYS_ioctl, fd, MAPS_QUERY, &q) == 0) {
+		*lo = (uintptr_t)q.vma_start;
+		*hi = (uintptr_t)q.vma_end;
+		*found_rc = q.vma_start <= sp && sp < q.vma_end ? 0 : -1;
+		return 1;
+	}
+	if (errno == ENOENT) { /* no readable mapping holds sp */
+		*found_rc = -1;
+		return 1;
+	}
+	return 0; /* ENOTTY or EINVAL: a kernel before 6.11 */
+}
+
+/* The readable mapping holding sp, found with raw syscalls (no stdio, no malloc, no hooks). */
 static int stack_bounds(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
 {
+	static _Atomic int no_query; /* the kernel refused PROCMAP_QUERY once: it always will */
 	char buf[4096];
 	size_t len = 0, pos;
-	int fd, found = 0, skipping = 0;
+	int fd, found = 0, skipping = 0, rc, saved = errno;
 	ssize_t r;
 
 	fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		errno = saved;
 		return -1;
+	}
+	if (!atomic_load_explicit(&no_query, memory_order_relaxed)) {
+		if (stack_bounds_query(fd, sp, lo, hi, &rc)) {
+			syscall(SYS_close, fd);
+			errno = saved;
+			return rc;
+		}
+		atomic_store_explicit(&no_query, 1, memory_order_relaxed);
+	}
 	while (!found && (r = syscall(SYS_read, fd, buf + len, sizeof(buf) - len)) > 0) {
 		len += (size_t)r;
 		pos = 0;
@@ -462,6 +512,7 @@ static int stack_bounds(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
 		}
 	}
 	syscall(SYS_close, fd);
+	errno = saved;
 	return found ? 0 : -1;
 }
 

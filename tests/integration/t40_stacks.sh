@@ -111,6 +111,56 @@ else
 	fail "deleted binary" "$(head -c 200 "$W/gone.err")"
 fi
 
+# --- a thread's stack mapping: asked of the kernel, not read from the maps text ----------------
+# Linux 6.11+ answers PROCMAP_QUERY on /proc/self/maps: each new thread's first capture opens the
+# file, asks for the mapping holding its stack pointer and closes it, reading no text (the text
+# read formats every mapping under the address space's lock: 50-100 us a thread, and the host's
+# mmap and page faults wait meanwhile). Older kernels refuse the ioctl and the text is read.
+kv=$(uname -r | awk -F'[.-]' '{print $1 * 1000 + $2}')
+if ! command -v strace >/dev/null 2>&1; then
+	skip "stack mapping query" "strace not installed"
+elif [ "$kv" -lt 6011 ]; then
+	skip "stack mapping query" "kernel $(uname -r) predates PROCMAP_QUERY"
+else
+	build_targets >/dev/null 2>&1
+	rm -rf "$W/mq"
+	mkdir -p "$W/mq"
+	timeout -k 5 60 strace -f -qq -e trace=openat,read,ioctl,close -o "$W/mq.strace" \
+		env LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$W/mq" "$AP_TGT/fdreopen" "$MOCK_PORT" 3 \
+		>"$W/mq.out" 2>"$W/mq.err"
+	verdict=$(python3 - "$W/mq.strace" <<'PY'
+import re, sys
+fds = {}  # (pid, fd) of an open /proc/self/maps
+opened = queried = texts = 0
+for line in open(sys.argv[1]):
+    m = re.match(r"(\d+) +(\w+)\((.*)\) += (-?\d+)", line)
+    if not m:
+        continue
+    pid, call, args, rc = m.group(1), m.group(2), m.group(3), int(m.group(4))
+    if call == "openat" and '"/proc/self/maps"' in args and rc >= 0:
+        fds[(pid, rc)] = 1
+        opened += 1
+        continue
+    fd = args.split(",")[0].strip()
+    key = (pid, int(fd)) if fd.isdigit() else None
+    if key in fds:
+        if call == "ioctl" and "0x66, 0x11" in args:
+            queried += 1
+        elif call == "read":
+            texts += 1
+        elif call == "close":
+            del fds[key]
+print(opened, queried, texts)
+PY
+)
+	set -- $verdict
+	if [ "$(tail -1 "$W/mq.out")" = "fds ok" ] && [ "${1:-0}" -ge 2 ] && [ "$2" = "$1" ] && [ "$3" = 0 ]; then
+		ok "stack mappings of $1 threads asked of the kernel (PROCMAP_QUERY), no maps text read"
+	else
+		fail "stack mapping query" "opened/queried/text reads: ${verdict:-none}; $(tail -2 "$W/mq.out" | tr '\n' '|')"
+	fi
+fi
+
 # --- cost per capture ----------------------------------------------------------------------------
 if [ -x "$AP_ROOT/scripts/bench-stacks.sh" ] &&
 	REPS=20000 "$AP_ROOT/scripts/bench-stacks.sh" >"$W/bench.out" 2>&1; then
