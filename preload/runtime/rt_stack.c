@@ -439,7 +439,7 @@ struct maps_query {
 	uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
 	uint64_t vma_name_addr, build_id_addr;
 };
-#define MAPS_QUERY	   0xC0686611UL /* _IOWR('f', 17, struct maps_query) */
+#define MAPS_QUERY	    0xC0686611UL /* _IOWR('f', 17, struct maps_query) */
 #define MAPS_QUERY_READABLE 0x01
 
 /* 1: the kernel answered (0 or -1 in *found_rc); 0: no PROCMAP_QUERY here, read the text. */
