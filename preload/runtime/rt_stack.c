@@ -809,6 +809,40 @@ fail:
 	return 0;
 }
 
+/*
+ * A thread's first STEP_WALKS unwinds step frame by frame (unw_step) instead of calling
+ * unw_backtrace: libunwind's fast trace keeps a per-thread cache it creates on a thread's first
+ * call, a 256 KiB mapping filled on the spot (64 page faults, 16,384 entries written) and
+ * unmapped when the thread ends, and its first trace steps every frame to fill that cache
+ * anyway. A thread that makes a few exchanges (one per request, a short-lived worker) never
+ * pays for the cache; one that makes many creates it at its fifth unwind. The walk gives the
+ * frames unw_backtrace gives: fr[0] is the return address into ap_stack_capture.
+ */
+#define STEP_WALKS 4
+static __thread unsigned thread_unwinds __attribute__((tls_model("initial-exec")));
+
+__attribute__((noinline)) static int step_walk(void **fr, int max)
+{
+	struct unw_buf ctx, cur;
+	uint64_t ip;
+	int n = 0;
+
+	if (st.unw_getcontext(&ctx) < 0 || st.unw_init_local(&cur, &ctx) < 0)
+		return 0;
+	while (n < max && st.unw_step(&cur) > 0 && st.unw_get_reg(&cur, R_IP, &ip) == 0)
+		fr[n++] = (void *)(uintptr_t)ip;
+	return n;
+}
+
+static int unwind(void **fr, int max)
+{
+	if (thread_unwinds < STEP_WALKS) {
+		thread_unwinds++;
+		return step_walk(fr, max);
+	}
+	return st.unw_backtrace(fr, max);
+}
+
 /* Set-up on the first capture, not at start: a process that never records a stack never
  * loads libunwind. */
 static pthread_once_t lazy_once = PTHREAD_ONCE_INIT;
@@ -855,7 +889,7 @@ uint64_t ap_stack_capture(void)
 		ok_count = 0;
 		ok_pid = 0; /* probe_read asks the kernel when it first needs it */
 		unwinding = ap_loader_enter(0); /* not while a fork is prepared: frame pointers */
-		n = raw = unwinding ? st.unw_backtrace(fr, AP_MAX_FRAMES + EXTRA_FRAMES) : 0;
+		n = raw = unwinding ? unwind(fr, AP_MAX_FRAMES + EXTRA_FRAMES) : 0;
 		/* a stack seen once is remembered by its key, learned the second time (at most
 		 * once per SC_LEARN_EVERY captures of the thread) */
 		if (sc_unwinds < SC_LEARN_EVERY)
@@ -995,7 +1029,9 @@ static void load_libunwind(void)
 	acc[3] = (void *)unw_access_mem; /* unw_accessors_t.access_mem */
 	ok_count = 0;
 	if (ap_loader_enter(0)) {
-		st.unw_backtrace(warm, 4); /* one-time set-up happens here, not on a host path */
+		/* one-time set-up happens here, not on a host path (a step walk: unw_backtrace
+		 * would give this thread the trace cache, see STEP_WALKS) */
+		step_walk(warm, 4);
 		ap_loader_leave();
 	}
 	ok_pid = 0;
