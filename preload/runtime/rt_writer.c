@@ -541,7 +541,13 @@ static struct ap_seg_header *map_file(int fd, int fresh)
 		}
 	}
 	p = mmap(NULL, AP_SEG_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	/* no read-ahead: a fault on the segment would otherwise put the next 32 pages or so of
+	 * the (unwritten, fallocated) file into the page cache, zeroing each, though only the
+	 * page written is mapped; a short process writes one or two pages */
+	madvise(p, AP_SEG_BYTES, MADV_RANDOM);
+	return p;
 }
 
 /* The private segment of a process that ends with nothing but its start and end records: zero
