@@ -242,8 +242,89 @@ static void test_keys(void)
 	free(buf);
 }
 
+/* The same calls into f, batched (jw_batch) or not: a document with strings longer than the
+ * staging buffer, escapes, nesting and every value kind. */
+static void write_doc(FILE *f, int pretty, int batch)
+{
+	static char big[3000];
+	struct jw w;
+
+	for (size_t i = 0; i < sizeof(big) - 1; i++)
+		big[i] = i % 97 == 0 ? '"' : (char)('a' + i % 26);
+	jw_init(&w, f, pretty);
+	if (batch)
+		jw_batch(&w, 1);
+	jw_obj(&w);
+	jw_kstr(&w, "big", big);
+	jw_kstr_opt(&w, "none", "");
+	jw_key(&w, "arr");
+	jw_arr(&w);
+	for (int i = 0; i < 300; i++) {
+		jw_obj(&w);
+		jw_kint(&w, "i", i - 150);
+		jw_kuint(&w, "u", (uint64_t)i << 40);
+		jw_kdouble(&w, "d", i / 7.0);
+		jw_kbool(&w, "b", i & 1);
+		jw_knull(&w, "n");
+		jw_kint_opt(&w, "o", i % 3 - 1);
+		jw_kstr(&w, "s", "tab\there \xe2\x82\xac \xff");
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	if (batch)
+		jw_batch(&w, 0);
+	/* after a batch, the caller writes to the stream itself: it lands after it */
+	fputs("|tail", f);
+	jw_end(&w);
+}
+
+/* The document as written to a temporary file under the given buffering (caller frees). */
+static char *doc(int pretty, int batch, int mode)
+{
+	FILE *f = tmpfile();
+	char *buf;
+	long len;
+
+	if (!f)
+		return strdup("");
+	setvbuf(f, NULL, mode, mode == _IONBF ? 0 : 4096);
+	write_doc(f, pretty, batch);
+	fflush(f);
+	len = ftell(f);
+	buf = malloc((size_t)len + 1);
+	rewind(f);
+	buf[fread(buf, 1, (size_t)len, f)] = 0;
+	fclose(f);
+	return buf;
+}
+
+/* Staging (per call, or per batch) and the copy into the stream's buffer change no byte, on a
+ * fully buffered, line-buffered or unbuffered stream. */
+static void test_staging(void)
+{
+	for (int pretty = 0; pretty < 2; pretty++) {
+		char *ref = doc(pretty, 0, _IONBF);
+
+		CHECK(strstr(ref, "|tail\n") == ref + strlen(ref) - 6);
+		CHECK(strstr(ref, pretty ? "\"i\": -150" : "\"i\":-150") != NULL);
+		for (int batch = 0; batch < 2; batch++) {
+			static const int modes[] = {_IOFBF, _IOLBF, _IONBF};
+
+			for (int m = 0; m < 3; m++) {
+				char *got = doc(pretty, batch, modes[m]);
+
+				CHECK_EQ_STR(got, ref);
+				free(got);
+			}
+		}
+		free(ref);
+	}
+}
+
 int main(void)
 {
+	test_staging();
 	test_double_like_printf();
 	test_keys();
 	test_escape();

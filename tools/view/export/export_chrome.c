@@ -154,6 +154,7 @@ static void x_args(struct ctx *c, const struct run *run, const struct vxch *x)
 
 	fputs_unlocked(",\"args\":", c->f);
 	jw_init(&w, c->f, 0);
+	jw_batch(&w, 1); /* the whole object as one write */
 	jw_obj(&w);
 	jw_kstr_opt(&w, "method", S(run, x->method));
 	jw_kstr_opt(&w, "host", S(run, x->host));
@@ -182,6 +183,7 @@ static void x_args(struct ctx *c, const struct run *run, const struct vxch *x)
 	jw_kuint(&w, "bytes_received", x->bytes_received);
 	x_python_args(c, &w, x);
 	jw_obj_end(&w);
+	jw_batch(&w, 0);
 }
 
 static void exchanges(struct ctx *c, const struct view *v)

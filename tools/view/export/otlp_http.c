@@ -535,8 +535,10 @@ void otlp_kint64(struct jw *w, const char *k, int64_t v)
 	jw_kstr(w, k, b);
 }
 
+/* An attribute is seven writer calls: staged as one write (jw_batch), ended by attr_tail. */
 static void attr_head(struct jw *w, const char *k)
 {
+	jw_batch(w, 1);
 	jw_obj(w);
 	jw_kstr(w, "key", k);
 	jw_key(w, "value");
@@ -547,6 +549,7 @@ static void attr_tail(struct jw *w)
 {
 	jw_obj_end(w);
 	jw_obj_end(w);
+	jw_batch(w, 0);
 }
 
 void otlp_attr_str(struct jw *w, const char *k, const char *s)

@@ -7,15 +7,28 @@
 
 #define JW_MAX_DEPTH 64
 
+/* Output staged before it is copied into the stream (jsonw.c); treat as private. */
+struct jw_out {
+	FILE *f;
+	size_t n;
+	char b[1024];
+};
+
 struct jw {
 	FILE *f;
 	int pretty; /* 1: two-space indentation; 0: one line */
 	int depth;
 	int after_key;
+	int batching; /* jw_batch: calls stage into `stage`, written at the batch's end */
 	uint8_t nonempty[JW_MAX_DEPTH];
+	struct jw_out stage;
 };
 
 void jw_init(struct jw *w, FILE *f, int pretty);
+/* jw_batch(w, 1) ... jw_batch(w, 0): the calls between stage their output and write it at the
+ * end (and whenever 1 KiB is staged), as one copy into the stream: for a run of small values
+ * (an OTLP attribute is seven calls). Nothing else may write to the FILE in between. */
+void jw_batch(struct jw *w, int on);
 void jw_obj(struct jw *w);
 void jw_obj_end(struct jw *w);
 void jw_arr(struct jw *w);
