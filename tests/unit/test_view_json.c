@@ -328,8 +328,27 @@ static void test_staging(void)
 	}
 }
 
+/* setcat joins and cuts as snprintf("%s%s...") does: cap - 1 bytes and a NUL. */
+static void test_setcat(void)
+{
+	char a[8], b[8];
+
+	for (size_t cap = 1; cap <= sizeof(a); cap++) {
+		size_t n = setcat(a, cap, "https", "://", "h", ":8", "/p", NULL);
+
+		const char *want = "https://h:8/p";
+
+		memcpy(b, want, cap - 1); /* snprintf's cut: the first cap - 1 bytes */
+		b[cap - 1] = 0;
+		CHECK_EQ_STR(a, b);
+		CHECK(n == strlen(b));
+	}
+	CHECK(setcat(a, sizeof(a), NULL) == 0 && a[0] == 0);
+}
+
 int main(void)
 {
+	test_setcat();
 	test_staging();
 	test_double_like_printf();
 	test_keys();

@@ -109,10 +109,9 @@ void x_title(const struct run *run, const struct vxch *x, char *buf, size_t n)
 	const char *model = x_model_name(run, x), *m = S(run, x->method), *h = S(run, x->host);
 
 	if (x->cat == AP_CAT_LLM)
-		snprintf(buf, n, "%s%s%s", x_operation(run, x), model ? " " : "",
-			 model ? model : "");
+		setcat(buf, n, x_operation(run, x), model ? " " : "", model ? model : "", NULL);
 	else
-		snprintf(buf, n, "%s%s%s", *m ? m : ap_category_name(x->cat), *h ? " " : "", h);
+		setcat(buf, n, *m ? m : ap_category_name(x->cat), *h ? " " : "", h, NULL);
 }
 
 const char *otel_provider(unsigned prov)

@@ -204,12 +204,13 @@ static void exchange_span(struct jw *w, const struct view *v, const struct ids *
 		otlp_attr_int(w, "server.port", x->port);
 	otlp_attr_str(w, "http.request.method", S(run, x->method));
 	if (*host && *path) {
-		if (x->port > 0 && x->port != (x->tls ? 443 : 80))
-			snprintf(url, sizeof(url), "%s://%s:%d%s", x->tls ? "https" : "http", host,
-				 x->port, path);
-		else
-			snprintf(url, sizeof(url), "%s://%s%s", x->tls ? "https" : "http", host,
-				 path);
+		char port[24] = "";
+
+		if (x->port > 0 && x->port != (x->tls ? 443 : 80)) {
+			port[0] = ':';
+			jw_fmt_int(port + 1, x->port);
+		}
+		setcat(url, sizeof(url), x->tls ? "https" : "http", "://", host, port, path, NULL);
 		otlp_attr_str(w, "url.full", url);
 	}
 	if (x->status >= 0)

@@ -55,6 +55,28 @@ void setf(char *dst, size_t cap, const char *fmt, ...)
 	va_end(ap);
 }
 
+size_t setcat(char *dst, size_t cap, ...)
+{
+	va_list ap;
+	const char *s;
+	size_t o = 0;
+
+	if (!cap)
+		return 0;
+	va_start(ap, cap);
+	while ((s = va_arg(ap, const char *)) != NULL) {
+		size_t k = strlen(s);
+
+		if (k > cap - 1 - o)
+			k = cap - 1 - o;
+		memcpy(dst + o, s, k);
+		o += k;
+	}
+	va_end(ap);
+	dst[o] = 0;
+	return o;
+}
+
 void *vec_push(void *pp, size_t *n, size_t *cap, size_t elsz)
 {
 	char **p = pp;

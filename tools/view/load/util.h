@@ -18,6 +18,9 @@ char *xstrdup(const char *s);
 
 /* snprintf that truncates silently (no -Wformat-truncation noise for deliberate truncation). */
 void setf(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The strings joined into dst (up to the NULL that ends the list), cut to cap - 1 bytes and
+ * NUL-terminated, as snprintf("%s%s...") would, without its format parsing; returns the length. */
+size_t setcat(char *dst, size_t cap, ...) __attribute__((sentinel));
 
 /* Make room for one more element in a flat array; returns a pointer to the (zeroed) new slot. */
 void *vec_push(void *pp, size_t *n, size_t *cap, size_t elsz);
