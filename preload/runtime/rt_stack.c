@@ -1029,8 +1029,10 @@ static void load_libunwind(void)
 	acc[3] = (void *)unw_access_mem; /* unw_accessors_t.access_mem */
 	ok_count = 0;
 	if (ap_loader_enter(0)) {
-		/* one-time set-up happens here, not on a host path (a step walk: unw_backtrace
-		 * would give this thread the trace cache, see STEP_WALKS) */
+		/* libunwind's one-time set-up happens here, not on a host path (a step walk:
+		 * unw_backtrace would give this thread the trace cache, see STEP_WALKS); only the
+		 * fast trace's own once (a pthread key, no lock) waits for some thread's fifth
+		 * unwind */
 		step_walk(warm, 4);
 		ap_loader_leave();
 	}

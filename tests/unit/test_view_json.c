@@ -241,10 +241,14 @@ static void test_keys(void)
 	jw_kint(&w, heap, 4);
 	free(heap);
 	jw_obj_end(&w);
+	/* jw_end ends a batch left open: its output comes before the final newline */
+	jw_batch(&w, 1);
+	jw_int(&w, 42);
+	jw_end(&w);
 	fclose(f);
 	CHECK_EQ_STR(buf,
 		     "{\"q\\\"k\":1,\"a_key_that_is_longer_than_the_sixty_four_byte_buffer_of_the_"
-		     "fast_path_x\":2,\"tab\\t\":3,\"abc\":4}");
+		     "fast_path_x\":2,\"tab\\t\":3,\"abc\":4}42\n");
 	free(buf);
 }
 

@@ -28,16 +28,14 @@ void jw_init(struct jw *w, FILE *f, int pretty)
  * jw_batch nothing stays staged between calls, so callers may write to the FILE themselves
  * between them.
  */
-#define out jw_out /* jsonw.h */
-
 /* No initialiser: zeroing the buffer would cost more than the write. */
-static void o_init(struct out *o, FILE *f)
+static void o_init(struct jw_out *o, FILE *f)
 {
 	o->f = f;
 	o->n = 0;
 }
 
-static void o_flush(struct out *o)
+static void o_flush(struct jw_out *o)
 {
 #if defined(__GLIBC__)
 	/* what n putc_unlocked calls do, at once: into the stream's buffer while it has room (a
@@ -57,14 +55,14 @@ static void o_flush(struct out *o)
 	o->n = 0;
 }
 
-static void o_byte(struct out *o, char c)
+static void o_byte(struct jw_out *o, char c)
 {
 	if (o->n == sizeof(o->b))
 		o_flush(o);
 	o->b[o->n++] = c;
 }
 
-static void o_mem(struct out *o, const void *p, size_t n)
+static void o_mem(struct jw_out *o, const void *p, size_t n)
 {
 	if (n > sizeof(o->b) - o->n) {
 		o_flush(o);
@@ -78,7 +76,7 @@ static void o_mem(struct out *o, const void *p, size_t n)
 }
 
 /* The staging of one call: the batch's, or the call's own (lo). */
-static struct out *o_begin(struct jw *w, struct out *lo)
+static struct jw_out *o_begin(struct jw *w, struct jw_out *lo)
 {
 	if (w->batching)
 		return &w->stage;
@@ -86,7 +84,7 @@ static struct out *o_begin(struct jw *w, struct out *lo)
 	return lo;
 }
 
-static void o_end(struct jw *w, struct out *o)
+static void o_end(struct jw *w, struct jw_out *o)
 {
 	if (o != &w->stage)
 		o_flush(o);
@@ -103,7 +101,7 @@ void jw_batch(struct jw *w, int on)
 
 #define O_LIT(o, lit) o_mem((o), (lit), sizeof(lit) - 1)
 
-static void newline(struct jw *w, struct out *o)
+static void newline(struct jw *w, struct jw_out *o)
 {
 	if (!w->pretty)
 		return;
@@ -113,7 +111,7 @@ static void newline(struct jw *w, struct out *o)
 }
 
 /* Before any value or key: the comma and indentation that belong in front of it. */
-static void sep(struct jw *w, struct out *o)
+static void sep(struct jw *w, struct jw_out *o)
 {
 	if (w->after_key) {
 		w->after_key = 0;
@@ -131,7 +129,7 @@ static void sep(struct jw *w, struct out *o)
 
 static void open_(struct jw *w, int c)
 {
-	struct out lo, *o = o_begin(w, &lo);
+	struct jw_out lo, *o = o_begin(w, &lo);
 
 	sep(w, o);
 	o_byte(o, (char)c);
@@ -143,7 +141,7 @@ static void open_(struct jw *w, int c)
 
 static void close_(struct jw *w, int c)
 {
-	struct out lo, *o = o_begin(w, &lo);
+	struct jw_out lo, *o = o_begin(w, &lo);
 	int had = w->depth < JW_MAX_DEPTH ? w->nonempty[w->depth] : 1;
 
 	w->depth--;
@@ -210,7 +208,7 @@ static const unsigned char plain[256] = {
 	[']' ... '~'] = 1,
 };
 
-static void put_escaped(struct out *o, const char *str, size_t n)
+static void put_escaped(struct jw_out *o, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
 
@@ -288,7 +286,7 @@ __attribute__((no_sanitize_address)) static __m128i load16_in_page(const char *p
 #endif
 
 /* "key": (or "key": with a space when pretty), after the separator. */
-static void key_to(struct jw *w, struct out *o, const char *k)
+static void key_to(struct jw *w, struct jw_out *o, const char *k)
 {
 	size_t at, i = 0;
 
@@ -342,13 +340,13 @@ colon:
 
 void jw_key(struct jw *w, const char *k)
 {
-	struct out lo, *o = o_begin(w, &lo);
+	struct jw_out lo, *o = o_begin(w, &lo);
 
 	key_to(w, o, k);
 	o_end(w, o);
 }
 
-static void strn_to(struct jw *w, struct out *o, const char *s, size_t n)
+static void strn_to(struct jw *w, struct jw_out *o, const char *s, size_t n)
 {
 	sep(w, o);
 	put_escaped(o, s, n);
@@ -356,7 +354,7 @@ static void strn_to(struct jw *w, struct out *o, const char *s, size_t n)
 
 void jw_strn(struct jw *w, const char *s, size_t n)
 {
-	struct out lo, *o = o_begin(w, &lo);
+	struct jw_out lo, *o = o_begin(w, &lo);
 
 	strn_to(w, o, s, n);
 	o_end(w, o);
@@ -367,7 +365,7 @@ void jw_str(struct jw *w, const char *s)
 	jw_strn(w, s, strlen(s));
 }
 
-static void put_u64(struct out *o, uint64_t v, int neg)
+static void put_u64(struct jw_out *o, uint64_t v, int neg)
 {
 	char buf[24];
 	int i = sizeof(buf);
@@ -410,19 +408,19 @@ size_t jw_fmt_hex64(char *b, uint64_t v)
 	return 16;
 }
 
-static void int_to(struct jw *w, struct out *o, int64_t v)
+static void int_to(struct jw *w, struct jw_out *o, int64_t v)
 {
 	sep(w, o);
 	put_u64(o, v < 0 ? -(uint64_t)v : (uint64_t)v, v < 0);
 }
 
-static void uint_to(struct jw *w, struct out *o, uint64_t v)
+static void uint_to(struct jw *w, struct jw_out *o, uint64_t v)
 {
 	sep(w, o);
 	put_u64(o, v, 0);
 }
 
-static void put_g10(struct out *o, double v)
+static void put_g10(struct jw_out *o, double v)
 {
 	static const double p10[] = {1e0,  1e1,	 1e2,  1e3,  1e4,  1e5,	 1e6,  1e7,
 				     1e8,  1e9,	 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
@@ -479,7 +477,7 @@ static void put_g10(struct out *o, double v)
 	o_mem(o, b, n < sizeof(b) ? n : sizeof(b) - 1);
 }
 
-static void double_to(struct jw *w, struct out *o, double v)
+static void double_to(struct jw *w, struct jw_out *o, double v)
 {
 	sep(w, o);
 	if (!isfinite(v))
@@ -490,7 +488,7 @@ static void double_to(struct jw *w, struct out *o, double v)
 		put_g10(o, v);
 }
 
-static void bool_to(struct jw *w, struct out *o, int v)
+static void bool_to(struct jw *w, struct jw_out *o, int v)
 {
 	sep(w, o);
 	if (v)
@@ -499,19 +497,19 @@ static void bool_to(struct jw *w, struct out *o, int v)
 		O_LIT(o, "false");
 }
 
-static void null_to(struct jw *w, struct out *o)
+static void null_to(struct jw *w, struct jw_out *o)
 {
 	sep(w, o);
 	O_LIT(o, "null");
 }
 
 /* jw_X(w, ...) and jw_kX(w, key, ...): X_to into one staged write */
-#define JW_VALUE(name, call, ...)                    \
-	void jw_##name(struct jw *w, __VA_ARGS__)    \
-	{                                            \
-		struct out lo, *o = o_begin(w, &lo); \
-		call;                                \
-		o_end(w, o);                         \
+#define JW_VALUE(name, call, ...)                       \
+	void jw_##name(struct jw *w, __VA_ARGS__)       \
+	{                                               \
+		struct jw_out lo, *o = o_begin(w, &lo); \
+		call;                                   \
+		o_end(w, o);                            \
 	}
 
 JW_VALUE(int, int_to(w, o, v), int64_t v)
@@ -532,7 +530,7 @@ JW_VALUE(knull, (key_to(w, o, k), null_to(w, o)), const char *k)
 
 void jw_null(struct jw *w)
 {
-	struct out lo, *o = o_begin(w, &lo);
+	struct jw_out lo, *o = o_begin(w, &lo);
 
 	null_to(w, o);
 	o_end(w, o);
@@ -540,5 +538,6 @@ void jw_null(struct jw *w)
 
 void jw_end(struct jw *w)
 {
+	jw_batch(w, 0); /* a batch left open ends here, before the newline */
 	putc_unlocked('\n', w->f);
 }
