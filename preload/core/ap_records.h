@@ -18,7 +18,7 @@
 
 #define AP_UNKNOWN (-1)
 
-#define AP_FORMAT_VERSION  1
+#define AP_FORMAT_VERSION  2
 #define AP_FILE_MAGIC	   "AGENTPROF" /* inside the leading skippable zstd frame */
 #define AP_SKIPPABLE_MAGIC 0x184D2A5Au /* zstd skippable frame magic used for the header */
 

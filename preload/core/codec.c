@@ -8,13 +8,16 @@
 
 #include "ap_codec.h"
 
-enum fkind { F_U8, F_U32, F_I32, F_U64, F_I64, F_STR, F_ARR64 };
+/* F_AFTER: an i64 time written as its offset from the base time at offset size (when both are
+ * known); F_ABS: the same member written whole, only when the base is unknown. */
+enum fkind { F_U8, F_U32, F_I32, F_U64, F_I64, F_STR, F_ARR64, F_AFTER, F_ABS };
 
 struct field {
 	uint8_t num;   /* protobuf field number, stable forever */
 	uint8_t kind;  /* enum fkind */
 	uint16_t off;  /* offset in struct ap_record */
-	uint16_t size; /* bytes for F_STR; offset of the count (uint32) for F_ARR64 */
+	uint16_t size; /* bytes for F_STR; offset of the count (uint32) for F_ARR64; offset of
+			* the base time for F_AFTER and F_ABS */
 	uint16_t cap;  /* F_ARR64: max elements */
 };
 
@@ -26,6 +29,10 @@ struct field {
 #define FK(n, k, t, m)              \
 	{                           \
 		n, k, U(t, m), 0, 0 \
+	}
+#define FT(n, k, t, m, base)                 \
+	{                                    \
+		n, k, U(t, m), U(t, base), 0 \
 	}
 
 static const struct field f_process[] = {
@@ -66,8 +73,14 @@ static const struct field f_connection[] = {
 	FK(16, F_U32, connection, exchanges),
 	FK(17, F_U8, connection, error),
 };
+/*
+ * Exchanges: the fields that stay the same from one exchange to the next on a connection come
+ * first and the ones that change (usage, sizes, id, times) last, so the compressor sees one run
+ * of repeated bytes and one of new ones per record. The times after start_ns are written as
+ * offsets from it (fields 43-46, F_AFTER: a few bytes instead of eight); their absolute fields
+ * (18-20, 27: F_ABS) are written only when start_ns is unknown, and read from older files.
+ */
 static const struct field f_exchange[] = {
-	FK(1, F_U64, exchange, id),
 	FK(2, F_U64, exchange, conn_id),
 	FK(3, F_U32, exchange, tid),
 	FS(4, exchange, method),
@@ -83,25 +96,11 @@ static const struct field f_exchange[] = {
 	FK(14, F_U8, exchange, stream),
 	FK(15, F_U8, exchange, error),
 	FK(16, F_U8, exchange, new_conn),
-	FK(17, F_I64, exchange, start_ns),
-	FK(18, F_I64, exchange, req_sent_ns),
-	FK(19, F_I64, exchange, first_byte_ns),
-	FK(20, F_I64, exchange, end_ns),
 	FK(21, F_I64, exchange, dns_ns),
 	FK(22, F_I64, exchange, connect_ns),
 	FK(23, F_I64, exchange, tls_ns),
-	FK(24, F_U64, exchange, bytes_sent),
-	FK(25, F_U64, exchange, bytes_received),
-	FK(26, F_U32, exchange, events),
-	FK(27, F_I64, exchange, first_event_ns),
 	FS(28, exchange, request_model),
 	FS(29, exchange, response_model),
-	FK(30, F_I64, exchange, usage.input),
-	FK(31, F_I64, exchange, usage.output),
-	FK(32, F_I64, exchange, usage.cache_read),
-	FK(33, F_I64, exchange, usage.cache_write),
-	FK(34, F_I64, exchange, usage.reasoning),
-	FK(35, F_U64, exchange, request_hash),
 	FK(36, F_U64, exchange, stack_id),
 	FK(37, F_U64, exchange, span_id),
 	FS(38, exchange, agent),
@@ -109,6 +108,25 @@ static const struct field f_exchange[] = {
 	FK(40, F_U64, exchange, pystack_id),
 	FK(41, F_I32, exchange, grpc_status),
 	FK(42, F_U8, exchange, provisional),
+	FK(35, F_U64, exchange, request_hash),
+	FK(30, F_I64, exchange, usage.input),
+	FK(31, F_I64, exchange, usage.output),
+	FK(32, F_I64, exchange, usage.cache_read),
+	FK(33, F_I64, exchange, usage.cache_write),
+	FK(34, F_I64, exchange, usage.reasoning),
+	FK(24, F_U64, exchange, bytes_sent),
+	FK(25, F_U64, exchange, bytes_received),
+	FK(26, F_U32, exchange, events),
+	FK(1, F_U64, exchange, id),
+	FK(17, F_I64, exchange, start_ns),
+	FT(18, F_ABS, exchange, req_sent_ns, start_ns),
+	FT(43, F_AFTER, exchange, req_sent_ns, start_ns),
+	FT(19, F_ABS, exchange, first_byte_ns, start_ns),
+	FT(44, F_AFTER, exchange, first_byte_ns, start_ns),
+	FT(20, F_ABS, exchange, end_ns, start_ns),
+	FT(45, F_AFTER, exchange, end_ns, start_ns),
+	FT(27, F_ABS, exchange, first_event_ns, start_ns),
+	FT(46, F_AFTER, exchange, first_event_ns, start_ns),
 };
 static const struct field f_proc_event[] = {
 	FK(1, F_U8, proc_event, kind),
@@ -268,6 +286,13 @@ static int field_value(const struct ap_record *r, const struct field *f, uint64_
 		*v = zigzag(x);
 		return x != AP_UNKNOWN;
 	}
+	case F_AFTER:
+	case F_ABS: {
+		int64_t x = *(const int64_t *)base,
+			t0 = *(const int64_t *)((const char *)r + f->size);
+		*v = zigzag(f->kind == F_AFTER ? (int64_t)((uint64_t)x - (uint64_t)t0) : x);
+		return x != AP_UNKNOWN && (t0 != AP_UNKNOWN) == (f->kind == F_AFTER);
+	}
 	}
 	return 0;
 }
@@ -290,6 +315,8 @@ static void field_store(struct ap_record *r, const struct field *f, uint64_t v)
 		*(int32_t *)base = (int32_t)unzigzag(v);
 		break;
 	case F_I64:
+	case F_ABS:
+	case F_AFTER: /* an offset until decode_fields adds the base */
 		*(int64_t *)base = unzigzag(v);
 		break;
 	}
@@ -519,6 +546,18 @@ static inline void xstr_copy(uint8_t *p, const char *s, size_t n)
 			(p) = xv(XKEY(p, num, 0), zigzag(v_)); \
 		}                                              \
 	} while (0)
+/* A time after t0: when both are known, its offset from t0 as field after; when only it is,
+ * whole as field abs (F_AFTER and F_ABS). */
+#define XT(p, abs, after, val, t0)                                                         \
+	do {                                                                               \
+		int64_t v_ = (val), b_ = (t0);                                             \
+		if (v_ != AP_UNKNOWN) {                                                    \
+			(p) = b_ != AP_UNKNOWN                                             \
+				      ? xv(XKEY(p, after, 0),                              \
+					   zigzag((int64_t)((uint64_t)v_ - (uint64_t)b_))) \
+				      : xv(XKEY(p, abs, 0), zigzag(v_));                   \
+		}                                                                          \
+	} while (0)
 /* String: written when not empty, at most its size - 1 bytes (like str_len). */
 #define XS(p, num, arr)                                                     \
 	do {                                                                \
@@ -537,7 +576,6 @@ static size_t encode_exchange(uint8_t *buf, const struct ap_exchange *x)
 	uint8_t *p = body;
 	size_t len;
 
-	XU(p, 1, x->id);
 	XU(p, 2, x->conn_id);
 	XU(p, 3, x->tid);
 	XS(p, 4, x->method);
@@ -553,25 +591,11 @@ static size_t encode_exchange(uint8_t *buf, const struct ap_exchange *x)
 	XU(p, 14, x->stream);
 	XU(p, 15, x->error);
 	XU(p, 16, x->new_conn);
-	XI(p, 17, x->start_ns);
-	XI(p, 18, x->req_sent_ns);
-	XI(p, 19, x->first_byte_ns);
-	XI(p, 20, x->end_ns);
 	XI(p, 21, x->dns_ns);
 	XI(p, 22, x->connect_ns);
 	XI(p, 23, x->tls_ns);
-	XU(p, 24, x->bytes_sent);
-	XU(p, 25, x->bytes_received);
-	XU(p, 26, x->events);
-	XI(p, 27, x->first_event_ns);
 	XS(p, 28, x->request_model);
 	XS(p, 29, x->response_model);
-	XI(p, 30, x->usage.input);
-	XI(p, 31, x->usage.output);
-	XI(p, 32, x->usage.cache_read);
-	XI(p, 33, x->usage.cache_write);
-	XI(p, 34, x->usage.reasoning);
-	XU(p, 35, x->request_hash);
 	XU(p, 36, x->stack_id);
 	XU(p, 37, x->span_id);
 	XS(p, 38, x->agent);
@@ -579,6 +603,21 @@ static size_t encode_exchange(uint8_t *buf, const struct ap_exchange *x)
 	XU(p, 40, x->pystack_id);
 	XI(p, 41, x->grpc_status);
 	XU(p, 42, x->provisional);
+	XU(p, 35, x->request_hash);
+	XI(p, 30, x->usage.input);
+	XI(p, 31, x->usage.output);
+	XI(p, 32, x->usage.cache_read);
+	XI(p, 33, x->usage.cache_write);
+	XI(p, 34, x->usage.reasoning);
+	XU(p, 24, x->bytes_sent);
+	XU(p, 25, x->bytes_received);
+	XU(p, 26, x->events);
+	XU(p, 1, x->id);
+	XI(p, 17, x->start_ns);
+	XT(p, 18, 43, x->req_sent_ns, x->start_ns);
+	XT(p, 19, 44, x->first_byte_ns, x->start_ns);
+	XT(p, 20, 45, x->end_ns, x->start_ns);
+	XT(p, 27, 46, x->first_event_ns, x->start_ns);
 	len = (size_t)(p - body);
 	buf[0] = AP_REC_EXCHANGE;
 	if (len < 0x80) { /* a one-byte length: the payload moves down by one */
@@ -592,7 +631,8 @@ static size_t encode_exchange(uint8_t *buf, const struct ap_exchange *x)
 }
 
 _Static_assert(X_MAX_PAYLOAD < (1u << 14), "an exchange's length takes at most two bytes");
-_Static_assert(sizeof(f_exchange) / sizeof(f_exchange[0]) == 42,
+/* 46 entries, 42 written at most: a time is written either after start_ns or whole */
+_Static_assert(sizeof(f_exchange) / sizeof(f_exchange[0]) == 46,
 	       "a new exchange field goes into encode_exchange (and X_MAX_PAYLOAD) too");
 _Static_assert(AP_REC_EXCHANGE < 0x80, "record types take one byte");
 
@@ -665,7 +705,7 @@ static enum ap_dec_status decode_fields(const uint8_t *p, size_t n, struct ap_re
 {
 	const struct rec_desc *d = &descs[r->type];
 	size_t o = 0, k, argv_len = 0, at = 0;
-	uint64_t key, v;
+	uint64_t key, v, after = 0; /* F_AFTER fields read, by index in d (bit i: d->f[i]) */
 
 	while (o < n) {
 		const struct field *f;
@@ -679,8 +719,11 @@ static enum ap_dec_status decode_fields(const uint8_t *p, size_t n, struct ap_re
 			if (!(k = get_varint(p + o, n - o, &v)))
 				return AP_DEC_BAD;
 			o += k;
-			if (f && f->kind != F_STR && f->kind != F_ARR64)
+			if (f && f->kind != F_STR && f->kind != F_ARR64) {
 				field_store(r, f, v);
+				if (f->kind == F_AFTER && f - d->f < 64)
+					after |= 1ull << (f - d->f);
+			}
 			break;
 		case 2:
 			if (!(k = get_varint(p + o, n - o, &v)) || v > n - o - k)
@@ -696,6 +739,14 @@ static enum ap_dec_status decode_fields(const uint8_t *p, size_t n, struct ap_re
 		default:
 			return AP_DEC_BAD;
 		}
+	}
+	/* offsets from a base time become times (unknown without the base) */
+	for (; after; after &= after - 1) {
+		const struct field *f = &d->f[__builtin_ctzll(after)];
+		int64_t *t = (int64_t *)((char *)r + f->off);
+		int64_t t0 = *(const int64_t *)((const char *)r + f->size);
+
+		*t = t0 == AP_UNKNOWN ? AP_UNKNOWN : (int64_t)((uint64_t)t0 + (uint64_t)*t);
 	}
 	/* empty arguments are kept: count within the decoded bytes, not up to the first "" */
 	if (r->type == AP_REC_PROCESS)

@@ -449,11 +449,109 @@ static void test_exchange_fast_path(void)
 		ns = ap_encode_generic(slow, sizeof(slow), &a);
 		if (nf != ns || !nf || memcmp(fast, slow, nf) != 0)
 			same = 0;
-		if (ap_decode(fast, nf, &b, &used) != AP_DEC_OK || used != nf)
+		if (ap_decode(fast, nf, &b, &used) != AP_DEC_OK || used != nf ||
+		    b.u.exchange.start_ns != x->start_ns ||
+		    b.u.exchange.req_sent_ns != x->req_sent_ns ||
+		    b.u.exchange.first_byte_ns != x->first_byte_ns ||
+		    b.u.exchange.end_ns != x->end_ns ||
+		    b.u.exchange.first_event_ns != x->first_event_ns)
 			decoded = 0;
 	}
 	CHECK(same);
 	CHECK(decoded);
+}
+
+/* A varint field (key, value) appended at p; returns the bytes written. */
+static size_t put_field(uint8_t *p, unsigned num, uint64_t v)
+{
+	size_t o = 0;
+	uint64_t key = (uint64_t)num << 3;
+
+	for (; key >= 0x80; key >>= 7)
+		p[o++] = (uint8_t)(key | 0x80);
+	p[o++] = (uint8_t)key;
+	for (; v >= 0x80; v >>= 7)
+		p[o++] = (uint8_t)(v | 0x80);
+	p[o++] = (uint8_t)v;
+	return o;
+}
+
+static uint64_t zz(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+/* An exchange whose payload is fields[0..n) of (number, signed value), decoded. */
+static void decode_exchange(const unsigned (*fields)[2], const int64_t *vals, size_t n,
+			    struct ap_record *b)
+{
+	uint8_t buf[256];
+	size_t o = 3, used;
+
+	for (size_t i = 0; i < n; i++)
+		o += put_field(buf + o, fields[i][0], zz(vals[i]));
+	buf[0] = AP_REC_EXCHANGE;
+	buf[1] = (uint8_t)((o - 3) | 0x80);
+	buf[2] = (uint8_t)((o - 3) >> 7);
+	CHECK_EQ_INT(ap_decode(buf, o, b, &used), AP_DEC_OK);
+	CHECK_EQ_INT(used, o);
+}
+
+/* Format 2 writes the times after start_ns as offsets from it (fields 43-46); files of format
+ * 1 hold them whole (18-20, 27) and still read the same. */
+static void test_exchange_times(void)
+{
+	const int64_t t0 = 171234567890123, ms = 1000000;
+	struct ap_record a, b;
+	struct ap_exchange *x = &a.u.exchange;
+	uint8_t buf[4096];
+	size_t n_known, n_unknown, used;
+
+	{ /* a format-1 record: absolute times in any field order */
+		static const unsigned f[][2] = {{20, 0}, {17, 0}, {18, 0}, {19, 0}, {27, 0}};
+		const int64_t v[] = {t0 + 9 * ms, t0, t0 + 1, t0 + 2 * ms, t0 + 3 * ms};
+
+		decode_exchange(f, v, 5, &b);
+		CHECK_EQ_INT(b.u.exchange.start_ns, t0);
+		CHECK_EQ_INT(b.u.exchange.req_sent_ns, t0 + 1);
+		CHECK_EQ_INT(b.u.exchange.first_byte_ns, t0 + 2 * ms);
+		CHECK_EQ_INT(b.u.exchange.first_event_ns, t0 + 3 * ms);
+		CHECK_EQ_INT(b.u.exchange.end_ns, t0 + 9 * ms);
+	}
+	{ /* offsets before their base, and a negative one */
+		static const unsigned f[][2] = {{45, 0}, {44, 0}, {17, 0}};
+		const int64_t v[] = {9 * ms, -5, t0};
+
+		decode_exchange(f, v, 3, &b);
+		CHECK_EQ_INT(b.u.exchange.end_ns, t0 + 9 * ms);
+		CHECK_EQ_INT(b.u.exchange.first_byte_ns, t0 - 5);
+		CHECK_EQ_INT(b.u.exchange.req_sent_ns, AP_UNKNOWN);
+	}
+	{ /* an offset without its base (a hostile file) stays unknown */
+		static const unsigned f[][2] = {{45, 0}, {43, 0}};
+		const int64_t v[] = {9 * ms, 1};
+
+		decode_exchange(f, v, 2, &b);
+		CHECK_EQ_INT(b.u.exchange.end_ns, AP_UNKNOWN);
+		CHECK_EQ_INT(b.u.exchange.req_sent_ns, AP_UNKNOWN);
+		CHECK_EQ_INT(b.u.exchange.start_ns, AP_UNKNOWN);
+	}
+	/* written: the end 9 ms after the start costs 6 bytes (key 2, varint 4), not 9 (2, 7) */
+	ap_record_init(&a, AP_REC_EXCHANGE);
+	x->start_ns = t0;
+	n_unknown = ap_encode(buf, sizeof(buf), &a);
+	x->end_ns = t0 + 9 * ms;
+	n_known = ap_encode(buf, sizeof(buf), &a);
+	CHECK_EQ_INT(n_known - n_unknown, 6);
+	CHECK_EQ_INT(ap_decode(buf, n_known, &b, &used), AP_DEC_OK);
+	CHECK_EQ_INT(b.u.exchange.end_ns, t0 + 9 * ms);
+	/* without a start, the end is written whole (field 20) and read back */
+	x->start_ns = AP_UNKNOWN;
+	n_known = ap_encode(buf, sizeof(buf), &a);
+	CHECK(n_known > 3 && buf[2] == (0x80 | (20 << 3 & 0x7f)) && buf[3] == (20 << 3) >> 7);
+	CHECK_EQ_INT(ap_decode(buf, n_known, &b, &used), AP_DEC_OK);
+	CHECK_EQ_INT(b.u.exchange.end_ns, t0 + 9 * ms);
+	CHECK_EQ_INT(b.u.exchange.start_ns, AP_UNKNOWN);
 }
 
 static void test_header(void)
@@ -480,6 +578,7 @@ int main(void)
 	test_bad_and_skip();
 	test_sequence_and_fuzz();
 	test_exchange_fast_path();
+	test_exchange_times();
 	test_header();
 	UNIT_DONE();
 }

@@ -48,6 +48,17 @@ static void frame(struct buf *b, const struct ap_record *recs, size_t n, int che
 	ZSTD_freeCCtx(c);
 }
 
+/* Append one checksummed zstd frame holding raw[0..len) as it is. */
+static void frame_raw(struct buf *b, const uint8_t *raw, size_t len)
+{
+	uint8_t out[1 << 12];
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+
+	ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
+	put(b, out, ZSTD_compress2(c, out, sizeof(out), raw, len));
+	ZSTD_freeCCtx(c);
+}
+
 static void header(struct buf *b)
 {
 	uint8_t h[AP_HEADER_SIZE];
@@ -248,6 +259,60 @@ static void test_bad_files(void)
 	free(b.p);
 }
 
+/* A varint field (key, value) at p; returns the bytes written. */
+static size_t vfield(uint8_t *p, unsigned num, uint64_t v)
+{
+	size_t o = 0;
+	uint64_t key = (uint64_t)num << 3;
+
+	for (; key >= 0x80; key >>= 7)
+		p[o++] = (uint8_t)(key | 0x80);
+	p[o++] = (uint8_t)key;
+	for (; v >= 0x80; v >>= 7)
+		p[o++] = (uint8_t)(v | 0x80);
+	p[o++] = (uint8_t)v;
+	return o;
+}
+
+/* A file of format version 1 (times whole, fields in number order) reads as it always did. */
+static void test_version1_file(void)
+{
+	struct buf b = {0};
+	struct run run;
+	char msg[256];
+	struct ap_record r = proc_rec(7, 5000);
+	uint8_t raw[256];
+	size_t o, n;
+
+	header(&b);
+	b.p[20] = 1; /* the version field of the header */
+	frame(&b, &r, 1, 1);
+	o = 3; /* type, two-byte length, then the fields (signed ones zigzag: 2v) */
+	o += vfield(raw + o, 1, 9);
+	o += vfield(raw + o, 10, AP_CAT_LLM);
+	o += vfield(raw + o, 17, 2 * 6000);
+	o += vfield(raw + o, 18, 2 * 6010);
+	o += vfield(raw + o, 19, 2 * 6400);
+	o += vfield(raw + o, 20, 2 * 8000);
+	o += vfield(raw + o, 30, 2 * 12);
+	n = o - 3;
+	raw[0] = AP_REC_EXCHANGE;
+	raw[1] = (uint8_t)(n | 0x80);
+	raw[2] = (uint8_t)(n >> 7);
+	frame_raw(&b, raw, o);
+	CHECK_EQ_INT(load(b.p, b.n, &run, msg, sizeof(msg)), 0);
+	run_finish(&run);
+	CHECK_EQ_INT(run.files[0].st.damaged, 0);
+	CHECK_EQ_INT(run.n_xs, 1);
+	CHECK_EQ_INT(run.xs[0].start, REAL0 + 1000);
+	CHECK_EQ_INT(run.xs[0].req_sent, REAL0 + 1010);
+	CHECK_EQ_INT(run.xs[0].first_byte, REAL0 + 1400);
+	CHECK_EQ_INT(run.xs[0].end, REAL0 + 3000);
+	CHECK_EQ_INT(run.xs[0].in, 12);
+	run_free(&run);
+	free(b.p);
+}
+
 /* A frame header declaring an absurd content size is refused before allocating. */
 static void test_huge_frame(void)
 {
@@ -344,6 +409,7 @@ int main(void)
 	test_truncation();
 	test_corruption();
 	test_bad_files();
+	test_version1_file();
 	test_huge_frame();
 	test_bad_times();
 	test_prices();
