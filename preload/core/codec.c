@@ -757,7 +757,201 @@ static enum ap_dec_status decode_fields(const uint8_t *p, size_t n, struct ap_re
 	return AP_DEC_OK;
 }
 
-enum ap_dec_status ap_decode(const uint8_t *p, size_t n, struct ap_record *r, size_t *used)
+/*
+ * Exchanges, the record a run holds most of, are decoded by a switch on the field number (what
+ * decode_fields does through the table, with the same stores, skips and errors; test_codec
+ * compares the two on valid and damaged records).
+ */
+static void put_str(char *dst, size_t size, const uint8_t *p, uint64_t len)
+{
+	size_t n = len < size - 1 ? (size_t)len : size - 1;
+
+	memcpy(dst, p, n);
+	dst[n] = 0;
+}
+
+#define DSTR(num, m)                                   \
+	case num:                                      \
+		put_str(x->m, sizeof(x->m), p + o, v); \
+		break
+
+static enum ap_dec_status decode_exchange(const uint8_t *p, size_t n, struct ap_exchange *x)
+{
+	size_t o = 0, k;
+	unsigned after = 0; /* offsets read: bit 0 field 43 .. bit 3 field 46 */
+	uint64_t key, v;
+
+	while (o < n) {
+		if (p[o] < 0x80) { /* fields below 16: one-byte keys */
+			key = p[o++];
+		} else {
+			if (!(k = get_varint(p + o, n - o, &key)))
+				return AP_DEC_BAD;
+			o += k;
+		}
+		if (o < n && p[o] < 0x80) { /* a one-byte value (or length) */
+			v = p[o++];
+		} else {
+			if (!(k = get_varint(p + o, n - o, &v)))
+				return AP_DEC_BAD;
+			o += k;
+		}
+		switch (key & 7) {
+		case 0:
+			switch (key >> 3) {
+			case 1:
+				x->id = v;
+				break;
+			case 2:
+				x->conn_id = v;
+				break;
+			case 3:
+				x->tid = (uint32_t)v;
+				break;
+			case 7:
+				x->port = (int32_t)unzigzag(v);
+				break;
+			case 8:
+				x->status = (int32_t)unzigzag(v);
+				break;
+			case 10:
+				x->category = (uint8_t)v;
+				break;
+			case 11:
+				x->provider = (uint8_t)v;
+				break;
+			case 12:
+				x->visibility = (uint8_t)v;
+				break;
+			case 13:
+				x->tls = (uint8_t)v;
+				break;
+			case 14:
+				x->stream = (uint8_t)v;
+				break;
+			case 15:
+				x->error = (uint8_t)v;
+				break;
+			case 16:
+				x->new_conn = (uint8_t)v;
+				break;
+			case 17:
+				x->start_ns = unzigzag(v);
+				break;
+			case 18:
+				x->req_sent_ns = unzigzag(v);
+				break;
+			case 19:
+				x->first_byte_ns = unzigzag(v);
+				break;
+			case 20:
+				x->end_ns = unzigzag(v);
+				break;
+			case 21:
+				x->dns_ns = unzigzag(v);
+				break;
+			case 22:
+				x->connect_ns = unzigzag(v);
+				break;
+			case 23:
+				x->tls_ns = unzigzag(v);
+				break;
+			case 24:
+				x->bytes_sent = v;
+				break;
+			case 25:
+				x->bytes_received = v;
+				break;
+			case 26:
+				x->events = (uint32_t)v;
+				break;
+			case 27:
+				x->first_event_ns = unzigzag(v);
+				break;
+			case 30:
+				x->usage.input = unzigzag(v);
+				break;
+			case 31:
+				x->usage.output = unzigzag(v);
+				break;
+			case 32:
+				x->usage.cache_read = unzigzag(v);
+				break;
+			case 33:
+				x->usage.cache_write = unzigzag(v);
+				break;
+			case 34:
+				x->usage.reasoning = unzigzag(v);
+				break;
+			case 35:
+				x->request_hash = v;
+				break;
+			case 36:
+				x->stack_id = v;
+				break;
+			case 37:
+				x->span_id = v;
+				break;
+			case 39:
+				x->unscanned_bytes = v;
+				break;
+			case 40:
+				x->pystack_id = v;
+				break;
+			case 41:
+				x->grpc_status = (int32_t)unzigzag(v);
+				break;
+			case 42:
+				x->provisional = (uint8_t)v;
+				break;
+			case 43:
+				x->req_sent_ns = unzigzag(v), after |= 1;
+				break;
+			case 44:
+				x->first_byte_ns = unzigzag(v), after |= 2;
+				break;
+			case 45:
+				x->end_ns = unzigzag(v), after |= 4;
+				break;
+			case 46:
+				x->first_event_ns = unzigzag(v), after |= 8;
+				break;
+			}
+			break;
+		case 2:
+			if (v > n - o)
+				return AP_DEC_BAD;
+			switch (key >> 3) {
+				DSTR(4, method);
+				DSTR(5, path);
+				DSTR(6, host);
+				DSTR(9, content_type);
+				DSTR(28, request_model);
+				DSTR(29, response_model);
+				DSTR(38, agent);
+			}
+			o += (size_t)v;
+			break;
+		default:
+			return AP_DEC_BAD;
+		}
+	}
+	if (after) { /* offsets from start_ns become times (unknown without it) */
+		int64_t *t[4] = {&x->req_sent_ns, &x->first_byte_ns, &x->end_ns,
+				 &x->first_event_ns};
+
+		for (int i = 0; i < 4; i++)
+			if (after >> i & 1)
+				*t[i] = x->start_ns == AP_UNKNOWN
+						? AP_UNKNOWN
+						: (int64_t)((uint64_t)x->start_ns +
+							    (uint64_t)*t[i]);
+	}
+	return AP_DEC_OK;
+}
+
+static enum ap_dec_status decode_record(const uint8_t *p, size_t n, struct ap_record *r,
+					size_t *used, int generic_only)
 {
 	uint64_t type, len;
 	size_t k1, k2;
@@ -774,7 +968,19 @@ enum ap_dec_status ap_decode(const uint8_t *p, size_t n, struct ap_record *r, si
 	if (type >= AP_REC_TYPE_MAX)
 		return AP_DEC_SKIP;
 	ap_record_init(r, (uint32_t)type);
+	if (type == AP_REC_EXCHANGE && !generic_only)
+		return decode_exchange(p + k1 + k2, (size_t)len, &r->u.exchange);
 	return decode_fields(p + k1 + k2, (size_t)len, r);
+}
+
+enum ap_dec_status ap_decode(const uint8_t *p, size_t n, struct ap_record *r, size_t *used)
+{
+	return decode_record(p, n, r, used, 0);
+}
+
+enum ap_dec_status ap_decode_generic(const uint8_t *p, size_t n, struct ap_record *r, size_t *used)
+{
+	return decode_record(p, n, r, used, 1);
 }
 
 /* --- file header ---------------------------------------------------------------------------- */
