@@ -11,7 +11,19 @@
 #define MS 1000000.0
 
 /* Everything the detectors share. */
+/* Context windows already looked up, by model pair and provider: the lookup formats and
+ * compares model names (a few thousand instructions), a run has few models and many calls. */
+struct window_memo {
+	size_t n;
+	struct {
+		uint32_t resp, req;
+		uint8_t prov;
+		int64_t win;
+	} e[64];
+};
+
 struct fctx {
+	struct window_memo *win; /* mutable through the const contexts the detectors get */
 	const struct view *v;
 	const struct vrun *r;
 	const struct run *run;
@@ -597,13 +609,33 @@ static int is_prompt_heavy(const struct fctx *c, const struct vxch *x)
 	       x->out >= 0 && (double)x->in >= c->th->prompt_ratio * (double)(x->out ? x->out : 1);
 }
 
+/* prices_context of x, remembered per model pair and provider */
+static int64_t context_window(const struct fctx *c, const struct vxch *x)
+{
+	struct window_memo *m = c->win;
+	int64_t win;
+
+	for (size_t i = 0; i < m->n; i++)
+		if (m->e[i].resp == x->resp_model && m->e[i].req == x->req_model &&
+		    m->e[i].prov == x->prov)
+			return m->e[i].win;
+	win = prices_context(c->v->prices, c->run, x);
+	if (m->n < sizeof(m->e) / sizeof(m->e[0])) {
+		m->e[m->n].resp = x->resp_model;
+		m->e[m->n].req = x->req_model;
+		m->e[m->n].prov = x->prov;
+		m->e[m->n++].win = win;
+	}
+	return win;
+}
+
 static int is_context_pressure(const struct fctx *c, const struct vxch *x)
 {
 	int64_t win;
 
 	if (x->cat != AP_CAT_LLM || x->in < 0)
 		return 0;
-	win = prices_context(c->v->prices, c->run, x);
+	win = context_window(c, x);
 	return win > 0 && (double)x->in >= c->th->context_share * (double)win;
 }
 
@@ -617,7 +649,7 @@ static void token_report(struct fctx *c, int ctx, const uint32_t *g, size_t n)
 		f->out_tok += (double)(run->xs[g[i]].out > 0 ? run->xs[g[i]].out : 0);
 		f->worst_tok = fmax(f->worst_tok, (double)run->xs[g[i]].in);
 	}
-	f->window = ctx ? (double)prices_context(c->v->prices, run, &run->xs[g[0]]) : 0;
+	f->window = ctx ? (double)context_window(c, &run->xs[g[0]]) : 0;
 	f->threshold = ctx ? c->th->context_share : c->th->prompt_ratio;
 }
 
@@ -945,7 +977,8 @@ static int cmp_finding(const void *a, const void *b)
 
 void findings_detect(const struct view *v, const struct vrun *r, struct findings *out)
 {
-	struct fctx c = {.v = v, .r = r, .run = &r->run, .th = &v->o.th, .out = out};
+	struct window_memo win = {0};
+	struct fctx c = {.win = &win, .v = v, .r = r, .run = &r->run, .th = &v->o.th, .out = out};
 	struct claims cl;
 	struct breakdown bd;
 

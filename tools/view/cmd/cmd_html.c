@@ -12,6 +12,7 @@
 #include "page.h"
 #include "prices.h"
 #include "report.h"
+#include "sort.h"
 
 /*
  * Size stays bounded at any run size: the flame graph is the merged folded stacks, the tables
@@ -219,8 +220,8 @@ static void waterfall_json(struct jw *w, struct view *v)
 		if (v->a.xsel[i] && run->xs[i].t0 != UNK)
 			sel[n++] = (struct wfx){i, -(run->xs[i].t1 - run->xs[i].t0)};
 	total = n;
-	if (n > WF_ROWS) { /* keep the longest */
-		qsort(sel, n, sizeof(*sel), cmp_wfx);
+	if (n > WF_ROWS) { /* keep the longest (stable: in index order on ties, as cmp_wfx) */
+		radix_sort64(sel, n, sizeof(*sel), offsetof(struct wfx, key), 1);
 		n = WF_ROWS;
 	}
 	for (size_t k = 0; k < n; k++)
