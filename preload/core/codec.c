@@ -633,7 +633,8 @@ static size_t encode_exchange(uint8_t *buf, const struct ap_exchange *x)
 _Static_assert(X_MAX_PAYLOAD < (1u << 14), "an exchange's length takes at most two bytes");
 /* 46 entries, 42 written at most: a time is written either after start_ns or whole */
 _Static_assert(sizeof(f_exchange) / sizeof(f_exchange[0]) == 46,
-	       "a new exchange field goes into encode_exchange (and X_MAX_PAYLOAD) too");
+	       "a new exchange field goes into encode_exchange, decode_exchange and X_MAX_PAYLOAD "
+	       "too");
 _Static_assert(AP_REC_EXCHANGE < 0x80, "record types take one byte");
 
 size_t ap_encode(uint8_t *buf, size_t cap, const struct ap_record *r)
@@ -701,6 +702,12 @@ static int is_argv(const struct ap_record *r, const struct field *f)
 	       (r->type == AP_REC_PROC_EVENT && f->off == U(proc_event, argv));
 }
 
+/* A time read as an offset from t0 (F_AFTER): the time, unknown without t0. */
+static int64_t time_after(int64_t t0, int64_t offset)
+{
+	return t0 == AP_UNKNOWN ? AP_UNKNOWN : (int64_t)((uint64_t)t0 + (uint64_t)offset);
+}
+
 static enum ap_dec_status decode_fields(const uint8_t *p, size_t n, struct ap_record *r)
 {
 	const struct rec_desc *d = &descs[r->type];
@@ -744,9 +751,8 @@ static enum ap_dec_status decode_fields(const uint8_t *p, size_t n, struct ap_re
 	for (; after; after &= after - 1) {
 		const struct field *f = &d->f[__builtin_ctzll(after)];
 		int64_t *t = (int64_t *)((char *)r + f->off);
-		int64_t t0 = *(const int64_t *)((const char *)r + f->size);
 
-		*t = t0 == AP_UNKNOWN ? AP_UNKNOWN : (int64_t)((uint64_t)t0 + (uint64_t)*t);
+		*t = time_after(*(const int64_t *)((const char *)r + f->size), *t);
 	}
 	/* empty arguments are kept: count within the decoded bytes, not up to the first "" */
 	if (r->type == AP_REC_PROCESS)
@@ -942,10 +948,7 @@ static enum ap_dec_status decode_exchange(const uint8_t *p, size_t n, struct ap_
 
 		for (int i = 0; i < 4; i++)
 			if (after >> i & 1)
-				*t[i] = x->start_ns == AP_UNKNOWN
-						? AP_UNKNOWN
-						: (int64_t)((uint64_t)x->start_ns +
-							    (uint64_t)*t[i]);
+				*t[i] = time_after(x->start_ns, *t[i]);
 	}
 	return AP_DEC_OK;
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # t30_view_golden: agentprof-view on span files generated from scripted timelines
 # (build/targets/gen_spans scenario: sequential vs concurrent calls, nested manual spans, two
-# processes, a regression between two runs, bottleneck patterns, sampling, odd strings).
+# processes, a regression between two runs, bottleneck patterns, context windows per model,
+# sampling, odd strings).
 # Asserts the numbers (breakdown, percentiles, critical path, findings present and absent,
 # diff exit codes) and compares the text views with tests/golden/*.txt
 # (AP_UPDATE_GOLDEN=1 rewrites them).
@@ -12,7 +13,7 @@ if [ ! -x "$GEN" ] || [ ! -x "$AP_VIEW" ]; then
 	fail "viewer and generator built" "run 'make all unittest' first"
 	finish
 fi
-for s in seq conc spans procs findings sampled odd; do
+for s in seq conc spans procs findings sampled windows odd; do
 	"$GEN" scenario "$W/$s" "$s" || fail "generate $s"
 done
 "$GEN" scenario "$W/ra" regress-a || fail "generate regress-a"

@@ -480,6 +480,33 @@ static int sc_findings(const char *dir)
 	return 0;
 }
 
+/* The same 100k-token prompts to a 128k-token model (gpt-4o: context pressure) and to a
+ * 1M-token one (gpt-4.1: none), interleaved, so that a window remembered for the wrong model
+ * shows. */
+static int sc_windows(const char *dir)
+{
+	struct gen g;
+
+	if (gen_open(&g, dir, "python3", 800, 8000))
+		return -1;
+	process(&g, 800, 799, 0, "/usr/bin/python3", py_agent, NULL, 0);
+	for (int i = 0; i < 4; i++) {
+		double a = 100 + i * 500;
+		struct xspec x = llm(800, a, a + 100, a + 400);
+
+		if (i % 2) {
+			x.req_model = "gpt-4.1";
+			x.resp_model = "gpt-4.1-2025-04-14";
+		}
+		x.in = 100000;
+		x.conn = 20;
+		exchange(&g, &x);
+	}
+	process_end(&g, 2500, 0, 0);
+	gen_close(&g);
+	return 0;
+}
+
 /* Exchanges recorded at 25% (AGENTPROF_SAMPLE=0.25). */
 static int sc_sampled(const char *dir)
 {
@@ -688,19 +715,13 @@ static const struct {
 	const char *name;
 	int (*fn)(const char *dir);
 } scenarios[] = {
-	{"bulk", sc_bulk},
-	{"seq", sc_seq},
-	{"conc", sc_conc},
-	{"spans", sc_spans},
-	{"procs", sc_procs},
-	{"findings", sc_findings},
-	{"sampled", sc_sampled},
-	{"odd", sc_odd},
-	{"shim", sc_shim},
-	{"loop", sc_loop},
-	{"pair", sc_pair},
-	{"retry", sc_retry},
-	{"retry-8443", sc_retry_8443},
+	{"bulk", sc_bulk},	 {"seq", sc_seq},
+	{"conc", sc_conc},	 {"spans", sc_spans},
+	{"procs", sc_procs},	 {"findings", sc_findings},
+	{"sampled", sc_sampled}, {"windows", sc_windows},
+	{"odd", sc_odd},	 {"shim", sc_shim},
+	{"loop", sc_loop},	 {"pair", sc_pair},
+	{"retry", sc_retry},	 {"retry-8443", sc_retry_8443},
 };
 
 static int run_scenario(const char *dir, const char *name)
@@ -1096,7 +1117,7 @@ static int self_test(void)
 	static const char *const all[] = {
 		"seq",	 "conc",       "spans",	    "procs",	  "findings", "sampled",
 		"odd",	 "regress-a",  "regress-b", "shim",	  "loop",     "pair",
-		"retry", "retry-8443", "stacks",    "stacks-odd", "flat"};
+		"retry", "retry-8443", "stacks",    "stacks-odd", "flat",     "windows"};
 	char tmpl[] = "/tmp/ap_gen_spans.XXXXXX";
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {

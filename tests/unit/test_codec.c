@@ -504,21 +504,6 @@ static void test_exchange_decode(void)
 	CHECK(same);
 }
 
-/* A varint field (key, value) appended at p; returns the bytes written. */
-static size_t put_field(uint8_t *p, unsigned num, uint64_t v)
-{
-	size_t o = 0;
-	uint64_t key = (uint64_t)num << 3;
-
-	for (; key >= 0x80; key >>= 7)
-		p[o++] = (uint8_t)(key | 0x80);
-	p[o++] = (uint8_t)key;
-	for (; v >= 0x80; v >>= 7)
-		p[o++] = (uint8_t)(v | 0x80);
-	p[o++] = (uint8_t)v;
-	return o;
-}
-
 static uint64_t zz(int64_t v)
 {
 	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
@@ -532,7 +517,7 @@ static void decode_exchange(const unsigned (*fields)[2], const int64_t *vals, si
 	size_t o = 3, used;
 
 	for (size_t i = 0; i < n; i++)
-		o += put_field(buf + o, fields[i][0], zz(vals[i]));
+		o += unit_varint_field(buf + o, fields[i][0], zz(vals[i]));
 	buf[0] = AP_REC_EXCHANGE;
 	buf[1] = (uint8_t)((o - 3) | 0x80);
 	buf[2] = (uint8_t)((o - 3) >> 7);

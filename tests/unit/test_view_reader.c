@@ -259,21 +259,6 @@ static void test_bad_files(void)
 	free(b.p);
 }
 
-/* A varint field (key, value) at p; returns the bytes written. */
-static size_t vfield(uint8_t *p, unsigned num, uint64_t v)
-{
-	size_t o = 0;
-	uint64_t key = (uint64_t)num << 3;
-
-	for (; key >= 0x80; key >>= 7)
-		p[o++] = (uint8_t)(key | 0x80);
-	p[o++] = (uint8_t)key;
-	for (; v >= 0x80; v >>= 7)
-		p[o++] = (uint8_t)(v | 0x80);
-	p[o++] = (uint8_t)v;
-	return o;
-}
-
 /* A file of format version 1 (times whole, fields in number order) reads as it always did. */
 static void test_version1_file(void)
 {
@@ -288,13 +273,13 @@ static void test_version1_file(void)
 	b.p[20] = 1; /* the version field of the header */
 	frame(&b, &r, 1, 1);
 	o = 3; /* type, two-byte length, then the fields (signed ones zigzag: 2v) */
-	o += vfield(raw + o, 1, 9);
-	o += vfield(raw + o, 10, AP_CAT_LLM);
-	o += vfield(raw + o, 17, 2 * 6000);
-	o += vfield(raw + o, 18, 2 * 6010);
-	o += vfield(raw + o, 19, 2 * 6400);
-	o += vfield(raw + o, 20, 2 * 8000);
-	o += vfield(raw + o, 30, 2 * 12);
+	o += unit_varint_field(raw + o, 1, 9);
+	o += unit_varint_field(raw + o, 10, AP_CAT_LLM);
+	o += unit_varint_field(raw + o, 17, 2 * 6000);
+	o += unit_varint_field(raw + o, 18, 2 * 6010);
+	o += unit_varint_field(raw + o, 19, 2 * 6400);
+	o += unit_varint_field(raw + o, 20, 2 * 8000);
+	o += unit_varint_field(raw + o, 30, 2 * 12);
 	n = o - 3;
 	raw[0] = AP_REC_EXCHANGE;
 	raw[1] = (uint8_t)(n | 0x80);

@@ -49,4 +49,20 @@ static int unit_passed, unit_failed;
 		return unit_failed ? 1 : 0;                                 \
 	} while (0)
 
+/* One protobuf varint field (key num << 3, value v) written at p, as a file of any format
+ * version holds it; returns the bytes written (tests build records by hand with it). */
+static inline size_t unit_varint_field(uint8_t *p, unsigned num, uint64_t v)
+{
+	size_t o = 0;
+	uint64_t key = (uint64_t)num << 3;
+
+	for (; key >= 0x80; key >>= 7)
+		p[o++] = (uint8_t)(key | 0x80);
+	p[o++] = (uint8_t)key;
+	for (; v >= 0x80; v >>= 7)
+		p[o++] = (uint8_t)(v | 0x80);
+	p[o++] = (uint8_t)v;
+	return o;
+}
+
 #endif

@@ -170,6 +170,12 @@ check("findings: --threshold llm_share=0.9 drops llm_dominant", "llm_dominant" n
 check("findings: contract keys in every finding",
       all({"kind", "saving_ns", "exchanges", "suggestion"} <= set(x) for x in b["findings"]))
 
+# context windows are per model: 100k-token prompts press gpt-4o's 128k window, not gpt-4.1's 1M
+b = j("bottlenecks", f"{W}/windows")
+eq("windows: context_pressure evidence is the gpt-4o calls only",
+   [[x["id"] for x in f["exchanges"]] for f in b["findings"] if f["kind"] == "context_pressure"],
+   [[1, 3]])
+
 # sampling
 s = j("summary", f"{W}/sampled")
 eq("sampled: rate stated", s["sample_rate"], 0.25)
