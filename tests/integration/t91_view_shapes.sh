@@ -1,7 +1,8 @@
 #!/bin/bash
 # t91_view_shapes.sh: the views on the run shapes real agents produce (scripted by
 # build/targets/gen_spans scenario): a pyenv-style shim chain (bash forking 62 helpers, then exec of
-# python3), a 300-exchange loop, two concurrent calls followed by a third, retries and repeats,
+# python3), a 300-exchange loop, two concurrent calls followed by a third, two calls ending
+# together, retries and repeats,
 # and the same run against another port. Asserts the process table (agent first, helpers
 # folded with their counts), one waterfall row per exchange with its label, the critical path
 # (one of the concurrent pair, repeated segments folded), grouped findings, widths, colour and
@@ -13,7 +14,7 @@ if [ ! -x "$GEN" ] || [ ! -x "$AP_VIEW" ]; then
 	fail "viewer and generator built" "run 'make all unittest' first"
 	finish
 fi
-for s in shim loop pair retry retry-8443 seq spans procs findings; do
+for s in shim loop pair ties retry retry-8443 seq spans procs findings; do
 	"$GEN" scenario "$W/$s" "$s" || fail "generate $s"
 done
 

@@ -646,6 +646,26 @@ static int sc_loop(const char *dir)
 	return 0;
 }
 
+/* Two calls on two threads ending at the same instant, one started 200 ms earlier: the
+ * critical path takes the longer one whole (equal ends: the earliest start wins). */
+static int sc_ties(const char *dir)
+{
+	struct gen g;
+	struct xspec x;
+
+	if (gen_open(&g, dir, "python3", 1300, 13000))
+		return -1;
+	process(&g, 1300, 1299, 0, "/usr/bin/python3", py_agent, NULL, 0);
+	x = llm(1302, 300, 400, 900);
+	x.req_model = x.resp_model = "gpt-4o-mini";
+	exchange(&g, &x);
+	x = llm(1301, 100, 400, 900);
+	exchange(&g, &x);
+	process_end(&g, 1000, 0, 0);
+	gen_close(&g);
+	return 0;
+}
+
 /* Two concurrent 150 ms calls (the second starts 0.228 ms later), then a Gemini call. */
 static int sc_pair(const char *dir)
 {
@@ -715,13 +735,11 @@ static const struct {
 	const char *name;
 	int (*fn)(const char *dir);
 } scenarios[] = {
-	{"bulk", sc_bulk},	 {"seq", sc_seq},
-	{"conc", sc_conc},	 {"spans", sc_spans},
-	{"procs", sc_procs},	 {"findings", sc_findings},
-	{"sampled", sc_sampled}, {"windows", sc_windows},
-	{"odd", sc_odd},	 {"shim", sc_shim},
-	{"loop", sc_loop},	 {"pair", sc_pair},
-	{"retry", sc_retry},	 {"retry-8443", sc_retry_8443},
+	{"bulk", sc_bulk},	 {"seq", sc_seq},	  {"conc", sc_conc},
+	{"spans", sc_spans},	 {"procs", sc_procs},	  {"findings", sc_findings},
+	{"sampled", sc_sampled}, {"windows", sc_windows}, {"odd", sc_odd},
+	{"shim", sc_shim},	 {"loop", sc_loop},	  {"pair", sc_pair},
+	{"ties", sc_ties},	 {"retry", sc_retry},	  {"retry-8443", sc_retry_8443},
 };
 
 static int run_scenario(const char *dir, const char *name)
@@ -1115,9 +1133,9 @@ static void check_dir(const char *dir)
 static int self_test(void)
 {
 	static const char *const all[] = {
-		"seq",	 "conc",       "spans",	    "procs",	  "findings", "sampled",
-		"odd",	 "regress-a",  "regress-b", "shim",	  "loop",     "pair",
-		"retry", "retry-8443", "stacks",    "stacks-odd", "flat",     "windows"};
+		"seq",	     "conc",	   "spans", "procs",   "findings", "sampled", "odd",
+		"regress-a", "regress-b",  "shim",  "loop",    "pair",	   "retry",   "retry-8443",
+		"stacks",    "stacks-odd", "flat",  "windows", "ties"};
 	char tmpl[] = "/tmp/ap_gen_spans.XXXXXX";
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {

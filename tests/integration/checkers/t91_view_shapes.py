@@ -49,6 +49,12 @@ eq("pair: critical path has exactly one of the pair, then gemini",
    [(x["model"], x["ns"] // 1000) for x in ex], [("gpt-4o-mini", 150000), ("gemini-2.0-flash", 240000)])
 eq("pair: steps add up to the wall time", sum(x["ns"] for x in cp["steps"]), cp["wall_ns"])
 
+# equal ends: the call that started first is on the path, whole (the critical path's tie order)
+cp = j("critical-path", f"{W}/ties")
+eq("ties: critical path takes the earlier-started of two calls ending together",
+   [(x["kind"], x.get("model"), x["ns"] // MS) for x in cp["steps"]],
+   [("internal", None, 100), ("exchange", "gpt-4o", 800), ("internal", None, 100)])
+
 # grouped findings: counts and savings
 b = j("bottlenecks", f"{W}/loop")
 g = {(x["kind"], x["site"]): x for x in b["groups"]}
