@@ -38,7 +38,7 @@ static int full_io(int fd, char *buf, size_t n, int out)
 /* Echo server on 127.0.0.1: prints its port, serves connections one after another. */
 static int echo_server(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t al = sizeof(a);
 	int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 	char buf[65536];
@@ -65,8 +65,9 @@ static int echo_server(void)
 /* N round trips of a 64-byte message. */
 static int pingpong(int port, long n)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 	char msg[64];
 	double t0;
@@ -88,7 +89,7 @@ static int pingpong(int port, long n)
 static int pipe_rw(long n)
 {
 	int p[2];
-	char msg[64] = { 0 };
+	char msg[64] = {0};
 	double t0;
 
 	if (pipe(p) < 0)
@@ -121,27 +122,60 @@ static int file_read(const char *path, long n)
 	return 0;
 }
 
-
-/* --- LLM-shaped HTTP/1.1 over loopback: the exchange path the profiler parses ------------------ */
+/* --- LLM-shaped HTTP/1.1 over loopback: the exchange path the profiler parses ------------------
+ */
 
 static const char llm_json[] =
-	"{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"gpt-4o-mini\","
+	"{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"gpt-4o-"
+	"mini\","
 	"\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"ok\"},"
 	"\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3,"
 	"\"total_tokens\":15}}";
-static const char sse_event[] =
-	"data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,"
-	"\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"tok\"},"
-	"\"finish_reason\":null}]}\n\n";
-static const char sse_tail[] =
-	"data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,"
-	"\"model\":\"gpt-4o-mini\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,"
-	"\"completion_tokens\":3,\"total_tokens\":15}}\n\ndata: [DONE]\n\n";
+/*
+ * Stream styles: "openai" (chat completion chunks, usage on the last only), "include-usage"
+ * (stream_options.include_usage as OpenAI sends it: "usage":null on every other chunk) and
+ * "anthropic" (named events: message_start with the model, content_block_delta..., then
+ * message_delta with usage and message_stop).
+ */
+struct sse_style {
+	const char *name, *head, *event, *tail;
+};
+
+static const struct sse_style sse_styles[] = {
+	{"openai", "",
+	 "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+	 "\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"tok\"},"
+	 "\"finish_reason\":null}]}\n\n",
+	 "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+	 "\"model\":\"gpt-4o-mini\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,"
+	 "\"completion_tokens\":3,\"total_tokens\":15}}\n\ndata: [DONE]\n\n"},
+	{"include-usage", "",
+	 "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+	 "\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"tok\"},"
+	 "\"finish_reason\":null}],\"usage\":null}\n\n",
+	 "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+	 "\"model\":\"gpt-4o-mini\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,"
+	 "\"completion_tokens\":3,\"total_tokens\":15}}\n\ndata: [DONE]\n\n"},
+	{"anthropic",
+	 "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\","
+	 "\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\","
+	 "\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":12,"
+	 "\"output_tokens\":1}}}\n\n"
+	 "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+	 "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+	 "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+	 "\"delta\":{\"type\":\"text_delta\",\"text\":\"tok\"}}\n\n",
+	 "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+	 "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+	 "\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\n"
+	 "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"},
+};
 
 static int connect_port(int port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 
 	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) < 0)
@@ -182,22 +216,36 @@ static int read_request(int c, char *buf, size_t cap, size_t *have)
 	}
 }
 
-/* LLM server: JSON completions, or an SSE stream of EVENTS chunks; fork per connection. */
-static int llm_server(long events)
+/* LLM server: JSON completions, or an SSE stream of EVENTS chunks in a style (sse_styles);
+ * fork per connection. */
+static int llm_server(long events, const char *style)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t al = sizeof(a);
 	int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-	size_t ev = sizeof(sse_event) - 1, tl = sizeof(sse_tail) - 1;
-	size_t sn = ev * (size_t)events + tl;
-	char *sse = malloc(sn), head[256], json[1024];
+	const struct sse_style *sy = NULL;
+	size_t ev, tl, hl, sn;
+	char *sse, head[256], json[1024];
 	int hn, jn;
 
+	for (size_t i = 0; i < sizeof(sse_styles) / sizeof(sse_styles[0]); i++)
+		if (!strcmp(sse_styles[i].name, style))
+			sy = &sse_styles[i];
+	if (!sy) {
+		fprintf(stderr, "bench_io: unknown stream style %s\n", style);
+		return 2;
+	}
+	ev = strlen(sy->event);
+	tl = strlen(sy->tail);
+	hl = strlen(sy->head);
+	sn = hl + ev * (size_t)events + tl;
+	sse = malloc(sn);
 	if (!sse)
 		return 1;
+	memcpy(sse, sy->head, hl);
 	for (long i = 0; i < events; i++)
-		memcpy(sse + ev * (size_t)i, sse_event, ev);
-	memcpy(sse + ev * (size_t)events, sse_tail, tl);
+		memcpy(sse + hl + ev * (size_t)i, sy->event, ev);
+	memcpy(sse + hl + ev * (size_t)events, sy->tail, tl);
 	jn = snprintf(json, sizeof(json),
 		      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
 		      "Content-Length: %zu\r\n\r\n%s",
@@ -226,7 +274,8 @@ static int llm_server(long events)
 		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		while ((st = read_request(c, rb, sizeof(rb), &have)) >= 0) {
 			if (st == 0 ? full_io(c, json, (size_t)jn, 1) < 0
-				    : full_io(c, head, (size_t)hn, 1) < 0 || full_io(c, sse, sn, 1) < 0)
+				    : full_io(c, head, (size_t)hn, 1) < 0 ||
+					      full_io(c, sse, sn, 1) < 0)
 				break;
 		}
 		_exit(0);
@@ -248,7 +297,8 @@ static int llm_call(int s, int stream, char *buf, size_t cap)
 	if (full_io(s, req, (size_t)n, 1) < 0)
 		return -1;
 	for (;;) {
-		ssize_t r = recv(s, buf + (have < 4096 ? have : 0), have < 4096 ? cap - have : cap, 0);
+		ssize_t r =
+			recv(s, buf + (have < 4096 ? have : 0), have < 4096 ? cap - have : cap, 0);
 		if (r <= 0)
 			return -1;
 		if (have < 4096 && !want) {
@@ -336,12 +386,13 @@ int main(int argc, char **argv)
 	if (argc >= 3 && !strcmp(argv[1], "rusage"))
 		return rusage_run(argv + 2);
 	if (argc >= 3 && !strcmp(argv[1], "llm-server"))
-		return llm_server(atol(argv[2]));
+		return llm_server(atol(argv[2]), argc >= 4 ? argv[3] : "openai");
 	if (argc >= 4 && !strcmp(argv[1], "llm-small"))
 		return llm_small(atoi(argv[2]), atol(argv[3]));
 	if (argc >= 3 && !strcmp(argv[1], "llm-sse"))
 		return llm_sse(atoi(argv[2]));
 	fprintf(stderr, "usage: bench_io echo-server | pingpong PORT N | pipe N | file PATH N |\n"
-			"       llm-server EVENTS | llm-small PORT N | llm-sse PORT | rusage CMD...\n");
+			"       llm-server EVENTS [openai|include-usage|anthropic] | llm-small "
+			"PORT N | llm-sse PORT | rusage CMD...\n");
 	return 2;
 }

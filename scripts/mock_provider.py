@@ -11,7 +11,8 @@ HTTP/1.1 with keep-alive, one thread per connection, TLS (ALPN http/1.1) with --
 ENDPOINTS (response shapes follow the real APIs, docs/internals/formats.md §6)
   POST /v1/chat/completions      OpenAI chat; "stream":true => SSE chat.completion.chunk events,
                                  a usage chunk (choices:[]) only with
-                                 "stream_options":{"include_usage":true}, then "data: [DONE]".
+                                 "stream_options":{"include_usage":true} (every earlier chunk
+                                 then says "usage":null, as OpenAI's do), then "data: [DONE]".
   POST /v1/completions           OpenAI legacy completions (same usage object as chat).
   POST /v1/responses             OpenAI Responses; stream => named events ending with
                                  "event: response.completed" (usage only there).
@@ -483,6 +484,8 @@ class Handler(BaseHTTPRequestHandler):
         def chunk(choices, **extra):
             d = {"id": cid, "object": chunk_obj, "created": CREATED, "model": rmodel,
                  "system_fingerprint": fp, "choices": choices}
+            if include_usage and not self.no_usage:
+                d["usage"] = None  # as OpenAI: every chunk but the usage one says null
             d.update(extra)
             return sse(None, d)
 

@@ -27,7 +27,7 @@ enum body { B_NONE = 0, B_LENGTH, B_CHUNKED, B_CLOSE };
 enum chunk { CH_SIZE = 0, CH_SIZE_LF, CH_EXT, CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_TRAILER };
 enum cenc { ENC_NONE = 0, ENC_GZIP, ENC_DEFLATE, ENC_OTHER };
 enum ckind { K_NONE = 0, K_JSON, K_SSE, K_NDJSON, K_SNIFF };
-enum sse { S_LINE = 0, S_FIELD, S_VALUE_START, S_DATA, S_SKIP, S_EVENT };
+enum sse { S_LINE = 0, S_FIELD, S_VALUE_START, S_DATA, S_SKIP, S_EVENT_START, S_EVENT };
 
 /* One direction's message framing. */
 struct framer {
@@ -114,7 +114,8 @@ struct state {
 	uint8_t in_connect;
 	int32_t status;
 	int64_t resp_start_ns;
-	const uint8_t *piece; /* raw response body bytes being scanned (uncompressed only) */
+	uint64_t events_parsed; /* SSE events and NDJSON lines given to the JSON scanner */
+	const uint8_t *piece;	/* raw response body bytes being scanned (uncompressed only) */
 	size_t piece_len;
 	uint64_t piece_base; /* bytes_received before them */
 	struct framer out, in;
@@ -331,6 +332,39 @@ static int starts(const char *p, size_t n, size_t i, const char *lit, size_t k)
 	return i + k <= n && memcmp(p + i, lit, k) == 0;
 }
 
+/* The byte after a null that ends it as an object member's value. */
+static int null_end(char c)
+{
+	return c == ',' || c == '}' || is_json_ws(c);
+}
+
+/*
+ * The '"u' at p[q] starts a "usage" key worth a parse: not one whose value is null (OpenAI's
+ * stream_options.include_usage puts "usage":null on every chunk but the last, which says no
+ * more than a chunk without it). Text cut by the end of p may be either: wanted.
+ */
+static int usage_value_wanted(const char *p, size_t n, size_t q)
+{
+	size_t v;
+
+	if (q + 6 > n)
+		return 1;
+	if (memcmp(p + q + 1, "usage", 5) != 0)
+		return 0;
+	if (q + 7 > n || p[q + 6] != '"')
+		return 1; /* "usageMetadata" (Gemini), or cut */
+	v = after_colon(p, n, q + 7);
+	return !(v + 5 <= n && memcmp(p + v, "null", 4) == 0 && null_end(p[v + 4]));
+}
+
+/* usage_value_wanted, the compact "usage":null (one 12-byte compare) first */
+static inline int usage_wanted(const char *p, size_t n, size_t q)
+{
+	if (q + 13 <= n && memcmp(p + q, "\"usage\":null", 12) == 0 && null_end(p[q + 12]))
+		return 0;
+	return usage_value_wanted(p, n, q);
+}
+
 /*
  * The key at p[q] (an opening quote) is one usage extraction or end-of-stream detection needs:
  * "usage"/"usageMetadata", "model"/"modelVersion" while no model is known, "done": true
@@ -342,7 +376,7 @@ static int key_wanted(const struct content *c, const char *p, size_t n, size_t q
 
 	switch (p[q + 1]) {
 	case 'u':
-		return starts(p, n, q + 1, "usage", 5);
+		return usage_wanted(p, n, q);
 	case 'm':
 		return !c->ux.model[0] && starts(p, n, q + 1, "model", 5);
 	case 'd':
@@ -538,33 +572,48 @@ static void event_bytes(struct content *c, const void *p, size_t n)
 
 static void early_complete(struct ap_http *h, int64_t now, const uint8_t *end);
 
+/* The "event:" name s[0..n) is one a provider ends its stream with. */
+static int terminal_name(const char *s, size_t n)
+{
+	switch (n) { /* the lengths tell the names apart */
+	case 5:
+		return memcmp(s, "error", 5) == 0;
+	case 12:
+		return memcmp(s, "message_stop", 12) == 0;
+	case 15:
+		return memcmp(s, "response.failed", 15) == 0;
+	case 18:
+		return memcmp(s, "response.completed", 18) == 0;
+	case 19:
+		return memcmp(s, "response.incomplete", 19) == 0;
+	}
+	return 0;
+}
+
 static int name_is_terminal(const struct content *c)
 {
-	static const struct {
-		const char *s;
-		uint8_t n;
-	} names[] = {{"message_stop", 12},
-		     {"response.completed", 18},
-		     {"response.failed", 15},
-		     {"response.incomplete", 19},
-		     {"error", 5}};
+	return terminal_name(c->name, c->name_len);
+}
 
-	if (!c->name_len)
-		return 0;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (names[i].n == c->name_len && memcmp(c->name, names[i].s, c->name_len) == 0)
+/* The whole event d[0..n) has a "usage" worth a parse (ev_want may have been set for a pair
+ * cut by the end of a read). */
+static int usage_in(const char *d, size_t n)
+{
+	for (const char *q = d; (q = memchr(q, '"', (size_t)(d + n - q))) != NULL; q++)
+		if (q + 1 < d + n && q[1] == 'u' && usage_wanted(d, n, (size_t)(q - d)))
 			return 1;
 	return 0;
 }
 
 /*
- * An SSE event is parsed when its data holds "usage" (seen while its bytes went by), while no
- * model is known yet (the first few events), when its "event:" name is a terminal one, or when
- * a short event names message_stop (streams without "event:" lines).
+ * An SSE event is parsed when its data holds "usage" with a value (seen while its bytes went
+ * by, checked again on the whole event), while no model is known yet (the first few events),
+ * when its "event:" name is a terminal one, or when a short event names message_stop (streams
+ * without "event:" lines).
  */
 static int sse_wanted(struct content *c, const char *d, size_t n)
 {
-	if (c->ev_want || (c->name_len && name_is_terminal(c)))
+	if ((c->ev_want && usage_in(d, n)) || (c->name_len && name_is_terminal(c)))
 		return 1;
 	if (!c->ux.model[0] && c->parsed < 8) {
 		c->parsed++;
@@ -585,9 +634,11 @@ static void event_end_at(struct ap_http *h, int64_t now, int count, const uint8_
 
 	if (c->scan) {
 		if (c->ev_over) {
+			st(h)->events_parsed++;
 			ap_json_end(&c->js, resp_field, c);
 		} else if (!done &&
 			   (c->kind == K_SSE ? sse_wanted(c, d, n) : event_wanted(c, d, n))) {
+			st(h)->events_parsed++;
 			ap_json_init_filtered(&c->js, resp_key_wanted);
 			json_feed(c, d, n);
 			ap_json_end(&c->js, resp_field, c);
@@ -648,10 +699,10 @@ static size_t line_run(const uint8_t *p, size_t n)
 	return cr ? (size_t)(cr - p) : k;
 }
 
-/* A '"u' pair at p[j]: "usage" (or a pair cut at the end of the read: maybe). */
+/* A '"u' pair at p[j]: "usage" with a value (or a pair cut at the end of the read: maybe). */
 static void quote_u(struct content *c, const uint8_t *p, size_t n, size_t j)
 {
-	if (j + 6 > n || memcmp(p + j + 1, "usage", 5) == 0)
+	if (usage_wanted((const char *)p, n, j))
 		c->ev_want = 1;
 }
 
@@ -728,11 +779,37 @@ static int have_avx2(void)
 }
 
 /*
- * The bulk of a stream, with AVX2: whole "data: ...\n\n" events in this read that need no
- * parse (the model is known, no "usage in them, longer than 48 bytes, not "[DONE]"), counted
- * one after another without leaving this loop; exactly what content_scan's in-place case does
- * for each. Returns the bytes of the events consumed; stops before the first other one (or one
- * that ends within 33 bytes of the read's end), which the caller handles as before.
+ * An "event: NAME\n" line at p[at] (Anthropic, OpenAI Responses) that the bulk below may pass:
+ * whole in the 32 bytes after "event: ", ended by LF, not a terminal name. Returns the index
+ * after it, 0 if it is not such a line. Not inlined: the bulk loop below compiles tighter.
+ */
+__attribute__((target("avx2"), noinline)) static size_t named_event(const uint8_t *p, size_t n,
+								    size_t at)
+{
+	__m256i x;
+	uint32_t m;
+	size_t nl;
+
+	if (n - at < 7 + 32 || memcmp(p + at, "event: ", 7) != 0)
+		return 0;
+	x = _mm256_loadu_si256((const __m256i *)(const void *)(p + at + 7));
+	m = (uint32_t)_mm256_movemask_epi8(
+		_mm256_or_si256(_mm256_cmpeq_epi8(x, _mm256_set1_epi8('\n')),
+				_mm256_cmpeq_epi8(x, _mm256_set1_epi8('\r'))));
+	nl = m ? (unsigned)__builtin_ctz(m) : 0;
+	if (!nl || p[at + 7 + nl] != '\n' || terminal_name((const char *)p + at + 7, nl))
+		return 0;
+	return at + 7 + nl + 1;
+}
+
+/*
+ * The bulk of a stream, with AVX2: whole "data: ...\n\n" events in this read, each perhaps
+ * after an "event: NAME\n" line, that need no parse (the model is known, no "usage with a value
+ * in them, longer than 48 bytes, not "[DONE]", not a terminal name), counted one after another
+ * without leaving this loop; exactly what content_scan's in-place case (or, for a named event,
+ * sse_step) does for each. Returns the bytes of the events consumed; stops before the first
+ * other one (or one that ends within 33 bytes of the read's end), which the caller handles as
+ * before.
  */
 __attribute__((target("avx2"))) static size_t
 sse_count_events_avx2(struct content *c, struct slot *sl, const uint8_t *p, size_t n, int64_t now)
@@ -741,10 +818,21 @@ sse_count_events_avx2(struct content *c, struct slot *sl, const uint8_t *p, size
 		      quote = _mm256_set1_epi8('"'), u = _mm256_set1_epi8('u');
 	size_t done = 0;
 
-	while (n - done > 8 && memcmp(p + done, "data: ", 6) == 0) {
-		const uint8_t *d = p + done + 6;
-		size_t dn = n - done - 6, i = 0, k;
+	for (;;) {
+		size_t at = done; /* the data line's start */
+		const uint8_t *d;
+		size_t dn, i = 0, k;
 		uint32_t eol = 0, pairs = 0;
+
+		if (n - at <= 8)
+			return done;
+		if (memcmp(p + at, "data: ", 6) != 0) {
+			at = named_event(p, n, at);
+			if (!at || n - at <= 8 || memcmp(p + at, "data: ", 6) != 0)
+				return done;
+		}
+		d = p + at + 6;
+		dn = n - at - 6;
 
 		for (; i + 33 <= dn; i += 32) {
 			__m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(d + i));
@@ -763,7 +851,7 @@ sse_count_events_avx2(struct content *c, struct slot *sl, const uint8_t *p, size
 				pairs &= (eol & -eol) - 1; /* pairs before the first CR/LF */
 			for (; pairs; pairs &= pairs - 1) {
 				size_t j = i + (unsigned)__builtin_ctz(pairs);
-				if (j + 6 > dn || memcmp(d + j + 1, "usage", 5) == 0)
+				if (usage_wanted((const char *)d, dn, j))
 					return done; /* quote_u would set ev_want: parse it */
 			}
 			if (eol)
@@ -778,9 +866,8 @@ sse_count_events_avx2(struct content *c, struct slot *sl, const uint8_t *p, size
 		sl->ex.events++;
 		if (sl->ex.first_event_ns == AP_UNKNOWN)
 			sl->ex.first_event_ns = now;
-		done += 6 + k + 2;
+		done = at + 6 + k + 2;
 	}
-	return done;
 }
 #endif
 
@@ -882,12 +969,16 @@ static size_t sse_step(struct ap_http *h, const uint8_t *p, size_t n, int64_t no
 		c->field_len = 0;
 		c->sse = p[0] == ':' ? S_SKIP : S_FIELD;
 		return c->sse == S_SKIP;
-	case S_FIELD:
+	case S_FIELD: /* a field whose "data: " or "event: " was not whole in the read */
 		if (p[0] == ':') {
 			int data = c->field_len == 4 && memcmp(c->field, "data", 4) == 0;
-			c->sse = data ? S_VALUE_START : S_SKIP;
+			int event = c->field_len == 5 && memcmp(c->field, "event", 5) == 0;
+
+			c->sse = data ? S_VALUE_START : event ? S_EVENT_START : S_SKIP;
 			if (data)
 				sse_data_begin(c);
+			if (event)
+				c->name_len = 0;
 		} else if (c->field_len < sizeof(c->field)) {
 			c->field[c->field_len++] =
 				(char)p[0]; /* longer names are not "data" anyway */
@@ -895,6 +986,9 @@ static size_t sse_step(struct ap_http *h, const uint8_t *p, size_t n, int64_t no
 		return 1;
 	case S_VALUE_START:
 		c->sse = S_DATA;
+		return p[0] == ' ';
+	case S_EVENT_START:
+		c->sse = S_EVENT;
 		return p[0] == ' ';
 	case S_DATA:
 		k = data_run(c, p, n);
@@ -2098,6 +2192,11 @@ int ap_http_pending(const struct ap_http *h)
 		if (s->slot[i].used && s->slot[i].req_ok)
 			return 1;
 	return 0;
+}
+
+uint64_t ap_http_events_parsed(const struct ap_http *h)
+{
+	return cst(h)->events_parsed;
 }
 
 /* --- messages framed by the caller (one HTTP/2 stream per struct ap_http) -------------------- */

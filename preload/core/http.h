@@ -126,6 +126,10 @@ void ap_http_reset(struct ap_http *h);
 /* True while a request has been written and its response has not completed. */
 int ap_http_pending(const struct ap_http *h);
 
+/* SSE events and NDJSON lines parsed as JSON on this connection so far (the rest were only
+ * counted: no key usage extraction or end-of-stream detection needs). */
+uint64_t ap_http_events_parsed(const struct ap_http *h);
+
 /*
  * Messages framed by the caller: HTTP/2 (h2.c) drives one struct ap_http per stream with
  * decoded header fields and de-framed body bytes, and reuses the body decoding, SSE, usage,

@@ -125,6 +125,17 @@ static int run_all(const struct ev *ev, int nev)
 			same = same_ex(&ref[i], &got[i]);
 		if (!same) {
 			fprintf(stderr, "split %zu differs (%d vs %d exchanges)\n", split, n, nref);
+			if (getenv("UNIT_VERBOSE") && n && nref)
+				fprintf(stderr,
+					"  events %llu/%llu recv %llu/%llu end %lld/%lld out "
+					"%lld/%lld\n",
+					(unsigned long long)got[0].events,
+					(unsigned long long)ref[0].events,
+					(unsigned long long)got[0].bytes_received,
+					(unsigned long long)ref[0].bytes_received,
+					(long long)got[0].end_ns, (long long)ref[0].end_ns,
+					(long long)got[0].usage.output,
+					(long long)ref[0].usage.output);
 			ok = 0;
 			break;
 		}
@@ -1128,6 +1139,129 @@ static void test_sse_big_event(void)
 	}
 }
 
+/*
+ * OpenAI's stream_options.include_usage: "usage":null on every chunk but the last. The null ones
+ * are counted, not parsed (fed whole, cut at every byte and byte by byte); a usage with a value
+ * is parsed wherever it is, and the last one's counts are the exchange's.
+ */
+static void test_usage_null(void)
+{
+	static const char req[] =
+		"POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n"
+		"Content-Length: 42\r\n\r\n{\"model\":\"gpt-4o\",\"stream\":true,\"x\":12345}";
+	static const char *const tails[] = {"\"usage\":null}", "\"usage\": null}",
+					    "\"usage\" :\tnull ,\"x\":1}"};
+	static const char mid[] = "data: {\"id\":\"c\",\"model\":\"gpt-4o\",\"choices\":[],"
+				  "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1}}\n\n";
+	static const char last[] = "data: {\"id\":\"c\",\"model\":\"gpt-4o\",\"choices\":[],"
+				   "\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":2}}\n\n"
+				   "data: [DONE]\n\n";
+	char body[4096], resp[4600];
+	size_t bn = 0;
+	int rn;
+
+	for (int with_mid = 0; with_mid < 2; with_mid++) {
+		bn = 0;
+		for (int i = 0; i < 12; i++) {
+			bn += (size_t)sprintf(
+				body + bn,
+				"data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\","
+				"\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":"
+				"{\"content\":\"Hi\"},\"finish_reason\":null}],%s\n\n",
+				tails[i % 3]);
+			if (with_mid && i == 6)
+				bn += (size_t)sprintf(body + bn, "%s", mid);
+		}
+		bn += (size_t)sprintf(body + bn, "%s", last);
+		rn = sprintf(resp,
+			     "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+			     "Content-Length: %zu\r\n\r\n%s",
+			     bn, body);
+		{
+			struct ev ev[] = {EVB('o', req, strlen(req), 1),
+					  EVB('i', resp, (size_t)rn, 2)};
+			uint64_t want = 2 + (uint64_t)with_mid; /* the first (no model yet), the
+								    usages */
+			CHECK_EQ_INT(run(ev, 2, 0), 1);
+			CHECK_EQ_INT(got[0].events, 13 + with_mid);
+			CHECK_EQ_INT(got[0].usage.input, 9);
+			CHECK_EQ_INT(got[0].usage.output, 2);
+			CHECK_EQ_INT(ap_http_events_parsed(&h), want);
+			CHECK_EQ_INT(run(ev, 2, SIZE_MAX), 1);
+			CHECK_EQ_INT(got[0].usage.input, 9);
+			CHECK_EQ_INT(ap_http_events_parsed(&h), want);
+			CHECK_EQ_INT(run_all(ev, 2), 1);
+		}
+	}
+}
+
+/*
+ * Named events as Anthropic sends them (LF only): the deltas between message_start and
+ * message_delta are counted without a parse, a terminal name ("error") still ends the stream
+ * there, and every way of cutting the reads gives the same exchange.
+ */
+static void test_named_events(void)
+{
+	static const char req[] = "POST /v1/messages HTTP/1.1\r\nHost: api.anthropic.com\r\n\r\n";
+	static const char start[] =
+		"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\","
+		"\"model\":\"claude-sonnet-4-5\",\"usage\":{\"input_tokens\":25,\"output_tokens\":"
+		"1}}}"
+		"\n\n"
+		"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+		"\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+		"event: ping\ndata: {\"type\": \"ping\"}\n\n";
+	static const char delta[] =
+		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+		"\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}\n\n";
+	static const char end[] = "event: message_delta\ndata: "
+				  "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+				  "\"end_turn\"},\"usage\":{\"output_tokens\":15}}\n\n"
+				  "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+	static const char error[] = /* after "event: " or "event:" */
+		"error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+		"\"message\":\"Overloaded\"}}\n\n";
+	char body[4096], resp[4600];
+
+	/* 0: no error; 1: "event: error"; 2: "event:error" (the space is optional) */
+	for (int with_error = 0; with_error < 3; with_error++) {
+		size_t bn = (size_t)sprintf(body, "%s", start);
+		int rn;
+
+		for (int i = 0; i < 10; i++) {
+			if (with_error && i == 6)
+				bn += (size_t)sprintf(
+					body + bn, "%s%s",
+					with_error == 1 ? "event: " : "event:", error);
+			bn += (size_t)sprintf(body + bn, "%s", delta);
+		}
+		bn += (size_t)sprintf(body + bn, "%s", end);
+		rn = sprintf(resp,
+			     "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+			     "Content-Length: %zu\r\n\r\n%s",
+			     bn, body);
+		{
+			struct ev ev[] = {EVB('o', req, strlen(req), 1),
+					  EVB('i', resp, (size_t)rn, 2)};
+
+			CHECK_EQ_INT(run(ev, 2, 0), 1);
+			CHECK_EQ_STR(got[0].response_model, "claude-sonnet-4-5");
+			CHECK_EQ_INT(got[0].usage.input, 25);
+			if (with_error) { /* ended at the error event: 3 + 6 deltas + the error */
+				CHECK_EQ_INT(got[0].events, 10);
+				CHECK_EQ_INT(got[0].usage.output, 1);
+				CHECK_EQ_INT(got[0].bytes_received,
+					     (uint64_t)(strstr(resp, "Overloaded") - resp) + 15);
+			} else { /* 3 + 10 deltas + message_delta + message_stop */
+				CHECK_EQ_INT(got[0].events, 15);
+				CHECK_EQ_INT(got[0].usage.output, 15);
+				CHECK_EQ_INT(ap_http_events_parsed(&h), 3);
+			}
+			CHECK_EQ_INT(run_all(ev, 2), 1);
+		}
+	}
+}
+
 int main(void)
 {
 	test_header_lines();
@@ -1153,6 +1287,8 @@ int main(void)
 	test_not_terminal();
 	test_gzip_bomb();
 	test_sse_big_event();
+	test_usage_null();
+	test_named_events();
 	test_not_http();
 	test_upgrade();
 	test_hostile();
