@@ -53,6 +53,12 @@ start "$OUT/tls.port" "$OUT/bw" serve "$OUT/cert/server.pem" "$OUT/cert/server.k
 start "$OUT/sse.port" "$OUT/bio" llm-server 100000
 start "$OUT/llm.port" "$OUT/bio" llm-server 20
 start "$OUT/sse50.port" "$OUT/bio" llm-server 50000
+# the same streams as OpenAI sends them with stream_options.include_usage ("usage":null on each
+# chunk), as Anthropic sends them (named events) and as Gemini does (CRLF, usageMetadata on each)
+for style in include-usage anthropic gemini; do
+	start "$OUT/sse-$style.port" "$OUT/bio" llm-server 100000 "$style"
+	start "$OUT/sse50-$style.port" "$OUT/bio" llm-server 50000 "$style"
+done
 if [ -x build/targets/bench_calls ]; then
 	build/targets/bench_calls serve-stream "$OUT/stream.port" 1073741824 &
 	PIDS="$PIDS $!"
@@ -133,14 +139,19 @@ added() {
 		'BEGIN { if (a == "" || b == "") print "?"; else printf "+%.0f", ((b - a) - (p2 - p1)) / 500 }'
 }
 
-# per_event LIB: instructions the preload adds per SSE event (marginal over 50k -> 100k events)
+# per_event LIB [STYLE]: instructions the preload adds per SSE event (marginal over 50k -> 100k
+# events) of a stream style (bench_io's; default openai)
 per_event() {
-	local l=$1 p1 p2 a b
+	local l=$1 p50=$SSE50P p100=$SSEP p1 p2 a b
 	[ -n "$l" ] || { echo "-"; return; }
-	p1=$(icount "" "$OUT/bio" llm-sse "$SSE50P")
-	p2=$(icount "" "$OUT/bio" llm-sse "$SSEP")
-	a=$(icount "$l" "$OUT/bio" llm-sse "$SSE50P")
-	b=$(icount "$l" "$OUT/bio" llm-sse "$SSEP")
+	if [ -n "${2:-}" ]; then
+		p50=$(cat "$OUT/sse50-$2.port")
+		p100=$(cat "$OUT/sse-$2.port")
+	fi
+	p1=$(icount "" "$OUT/bio" llm-sse "$p50")
+	p2=$(icount "" "$OUT/bio" llm-sse "$p100")
+	a=$(icount "$l" "$OUT/bio" llm-sse "$p50")
+	b=$(icount "$l" "$OUT/bio" llm-sse "$p100")
 	awk -v p1="$p1" -v p2="$p2" -v a="$a" -v b="$b" \
 		'BEGIN { if (a == "" || b == "") print "?"; else printf "%.0f", ((b - a) - (p2 - p1)) / 50000 }'
 }
@@ -155,15 +166,21 @@ printf '%-46s %8s %8s %8s\n' "workload" "original" "main" "new"
 measure "3,000 TLS LLM calls, C client" 1.10 cpu "$OUT/bw" client "$PT" 1 1 3000
 measure "16 threads x 250 small LLM calls (throughput)" 0.90 tput "$OUT/bw" client "$PP" 0 16 250
 measure "100k SSE events (one stream)" 1.20 cpu "$OUT/bio" llm-sse "$SSEP"
+measure "  the same, include_usage (usage:null on each)" 1.20 cpu "$OUT/bio" llm-sse "$(cat "$OUT/sse-include-usage.port")"
+measure "  the same, Anthropic (named events)" 1.20 cpu "$OUT/bio" llm-sse "$(cat "$OUT/sse-anthropic.port")"
+measure "  the same, Gemini (usageMetadata on each)" 1.20 cpu "$OUT/bio" llm-sse "$(cat "$OUT/sse-gemini.port")"
 PER_N=1000 PER_WHAT="per fork+exec, target <= 300 us" measure "1,000 short children from a shell" 1.50 cpu /bin/sh "$OUT/kids.sh"
 if [ -s "$OUT/stream.port" ]; then
 	measure "1 GiB streamed download" 1.05 cpu build/targets/bench_calls download "$(cat "$OUT/stream.port")"
 fi
 if command -v valgrind >/dev/null; then
-	sw=$(per_event "$NEW")
-	printf '%-46s %8s %8s %8s   target <= 300 %s\n' "instructions per SSE event (callgrind)" \
-		"$(per_event "$BASE")" "$(per_event "$MAIN")" "$sw" \
-		"$(awk -v n="$sw" 'BEGIN { print (n != "?" && n <= 300) ? "ok" : "OVER" }')"
+	for style in "" include-usage anthropic gemini; do
+		sw=$(per_event "$NEW" $style)
+		printf '%-46s %8s %8s %8s   target <= 300 %s\n' \
+			"instructions per SSE event${style:+, $style} (callgrind)" \
+			"$(per_event "$BASE" $style)" "$(per_event "$MAIN" $style)" "$sw" \
+			"$(awk -v n="$sw" 'BEGIN { print (n != "?" && n <= 300) ? "ok" : "OVER" }')"
+	done
 	nw=$(added "$NEW")
 	printf '%-46s %8s %8s %8s   target <= +3000 %s\n' "instructions added per small HTTP exchange" \
 		"$(added "$BASE")" "$(added "$MAIN")" "$nw" \

@@ -135,7 +135,8 @@ static const char llm_json[] =
  * Stream styles: "openai" (chat completion chunks, usage on the last only), "include-usage"
  * (stream_options.include_usage as OpenAI sends it: "usage":null on every other chunk) and
  * "anthropic" (named events: message_start with the model, content_block_delta..., then
- * message_delta with usage and message_stop).
+ * message_delta with usage and message_stop) and "gemini" (CRLF, the cumulative usageMetadata on
+ * every chunk, finishReason on the last).
  */
 struct sse_style {
 	const char *name, *head, *event, *tail;
@@ -156,6 +157,15 @@ static const struct sse_style sse_styles[] = {
 	 "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,"
 	 "\"model\":\"gpt-4o-mini\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,"
 	 "\"completion_tokens\":3,\"total_tokens\":15}}\n\ndata: [DONE]\n\n"},
+	{"gemini", "",
+	 "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"tok\"}],\"role\": "
+	 "\"model\"},\"index\": 0}],\"usageMetadata\": {\"promptTokenCount\": 12,"
+	 "\"candidatesTokenCount\": 3,\"totalTokenCount\": 15},\"modelVersion\": "
+	 "\"gemini-2.0-flash\"}\r\n\r\n",
+	 "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"\"}],\"role\": "
+	 "\"model\"},\"finishReason\": \"STOP\",\"index\": 0}],\"usageMetadata\": "
+	 "{\"promptTokenCount\": 12,\"candidatesTokenCount\": 3,\"totalTokenCount\": 15},"
+	 "\"modelVersion\": \"gemini-2.0-flash\"}\r\n\r\n"},
 	{"anthropic",
 	 "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\","
 	 "\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\","
@@ -392,7 +402,7 @@ int main(int argc, char **argv)
 	if (argc >= 3 && !strcmp(argv[1], "llm-sse"))
 		return llm_sse(atoi(argv[2]));
 	fprintf(stderr, "usage: bench_io echo-server | pingpong PORT N | pipe N | file PATH N |\n"
-			"       llm-server EVENTS [openai|include-usage|anthropic] | llm-small "
+			"       llm-server EVENTS [openai|include-usage|anthropic|gemini] | llm-small "
 			"PORT N | llm-sse PORT | rusage CMD...\n");
 	return 2;
 }

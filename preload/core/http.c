@@ -93,6 +93,7 @@ struct content {
 	uint8_t parsed;	     /* SSE: events parsed while no model is known */
 	char name[24];	     /* SSE: the event's "event:" name ("message_stop") */
 	uint16_t ev_len;
+	uint16_t kept_len; /* SSE: bytes of the latest usageMetadata-only event in kept[] */
 	char field[8];
 	uint64_t inflated;
 	uint64_t deflated; /* compressed bytes fed to inflate */
@@ -100,6 +101,7 @@ struct content {
 	struct ap_json js;
 	struct ap_usage_x ux;
 	char evbuf[EVBUF];
+	char kept[EVBUF]; /* SSE: that event, parsed only if no later one supersedes it */
 };
 
 struct state {
@@ -343,26 +345,31 @@ static int null_end(char c)
  * stream_options.include_usage puts "usage":null on every chunk but the last, which says no
  * more than a chunk without it). Text cut by the end of p may be either: wanted.
  */
-static int usage_value_wanted(const char *p, size_t n, size_t q)
+enum usage_key { UK_NONE = 0, UK_USAGE, UK_META };
+
+static enum usage_key usage_kind(const char *p, size_t n, size_t q)
 {
 	size_t v;
 
 	if (q + 6 > n)
-		return 1;
+		return UK_USAGE;
 	if (memcmp(p + q + 1, "usage", 5) != 0)
-		return 0;
+		return UK_NONE;
+	if (q + 14 < n && memcmp(p + q + 6, "Metadata\"", 9) == 0)
+		return UK_META; /* Gemini's, on every chunk */
 	if (q + 7 > n || p[q + 6] != '"')
-		return 1; /* "usageMetadata" (Gemini), or cut */
+		return UK_USAGE; /* another "usage..." key, or cut */
 	v = after_colon(p, n, q + 7);
-	return !(v + 5 <= n && memcmp(p + v, "null", 4) == 0 && null_end(p[v + 4]));
+	return v + 5 <= n && memcmp(p + v, "null", 4) == 0 && null_end(p[v + 4]) ? UK_NONE
+										: UK_USAGE;
 }
 
-/* usage_value_wanted, the compact "usage":null (one 12-byte compare) first */
+/* usage_kind is not UK_NONE; the compact "usage":null (one 12-byte compare) first */
 static inline int usage_wanted(const char *p, size_t n, size_t q)
 {
 	if (q + 13 <= n && memcmp(p + q, "\"usage\":null", 12) == 0 && null_end(p[q + 12]))
 		return 0;
-	return usage_value_wanted(p, n, q);
+	return usage_kind(p, n, q) != UK_NONE;
 }
 
 /*
@@ -552,6 +559,33 @@ static void json_feed(struct content *c, const void *p, size_t n)
 		ap_json_feed(&c->js, p, n, resp_field, c);
 }
 
+/*
+ * Parse the kept usageMetadata event, if any: before any later event is parsed (so that values
+ * arrive in stream order) and when the response ends. Its terminal facts are not the current
+ * event's (it had none: sse_wanted keeps no such event).
+ */
+static void parse_kept_content(struct content *c)
+{
+	struct state *s = (struct state *)(void *)((char *)c - offsetof(struct state, c));
+	uint8_t terminal = c->ev_terminal, finish = c->ev_finish, umeta = c->ev_umeta;
+
+	if (!c->kept_len)
+		return;
+	s->events_parsed++;
+	ap_json_init_filtered(&c->js, resp_key_wanted);
+	json_feed(c, c->kept, c->kept_len);
+	ap_json_end(&c->js, resp_field, c);
+	c->kept_len = 0;
+	c->ev_terminal = terminal;
+	c->ev_finish = finish;
+	c->ev_umeta = umeta;
+}
+
+static void parse_kept(struct ap_http *h)
+{
+	parse_kept_content(&st(h)->c);
+}
+
 /* Bytes of the current event (or NDJSON line): kept for the key check, streamed past EVBUF. */
 static void event_bytes(struct content *c, const void *p, size_t n)
 {
@@ -563,6 +597,7 @@ static void event_bytes(struct content *c, const void *p, size_t n)
 		return;
 	}
 	if (!c->ev_over) {
+		parse_kept_content(c);
 		c->ev_over = 1;
 		ap_json_init_filtered(&c->js, resp_key_wanted);
 		json_feed(c, c->evbuf, c->ev_len);
@@ -595,14 +630,66 @@ static int name_is_terminal(const struct content *c)
 	return terminal_name(c->name, c->name_len);
 }
 
-/* The whole event d[0..n) has a "usage" worth a parse (ev_want may have been set for a pair
- * cut by the end of a read). */
-static int usage_in(const char *d, size_t n)
+enum { EK_USAGE = 1, EK_META = 2, EK_FINISH = 4, EK_OTHER = 8 };
+
+/* The key at d[q] (an opening quote), as sse_wanted weighs it. */
+static unsigned key_at(const char *d, size_t n, size_t q)
 {
-	for (const char *q = d; (q = memchr(q, '"', (size_t)(d + n - q))) != NULL; q++)
-		if (q + 1 < d + n && q[1] == 'u' && usage_wanted(d, n, (size_t)(q - d)))
-			return 1;
+	switch (d[q + 1]) {
+	case 'u':
+		switch (usage_kind(d, n, q)) {
+		case UK_USAGE:
+			return EK_USAGE;
+		case UK_META:
+			return EK_META;
+		default:
+			return 0;
+		}
+	case 'f':
+		return starts(d, n, q + 1, "finishReason\"", 13) ? EK_FINISH : 0;
+	case 't':
+		return starts(d, n, q + 1, "type\"", 5) ? EK_OTHER : 0;
+	case 'd':
+		return starts(d, n, q + 1, "done\"", 5) ? EK_OTHER : 0;
+	}
 	return 0;
+}
+
+/*
+ * The keys of the whole event d[0..n) that decide its parse (EK_*): "usage" with a value (or
+ * cut: ev_want may have been set for a pair cut by the end of a read), Gemini's usageMetadata,
+ * finishReason, and "type"/"done" (terminal facts). A '"' and the key's first letter, sixteen
+ * bytes at a time where SSE2 is there.
+ */
+static unsigned event_keys(const char *d, size_t n)
+{
+	unsigned k = 0;
+	size_t i = 0;
+
+#if defined(__x86_64__) || defined(__SSE2__)
+	{
+		const __m128i quote = _mm_set1_epi8('"'), u = _mm_set1_epi8('u'),
+			      f = _mm_set1_epi8('f'), t = _mm_set1_epi8('t'),
+			      dd = _mm_set1_epi8('d');
+
+		for (; i + 17 <= n; i += 16) {
+			__m128i a = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
+			__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(d + i + 1));
+			__m128i first = _mm_or_si128(
+				_mm_or_si128(_mm_cmpeq_epi8(b, u), _mm_cmpeq_epi8(b, f)),
+				_mm_or_si128(_mm_cmpeq_epi8(b, t), _mm_cmpeq_epi8(b, dd)));
+			unsigned mask = (unsigned)_mm_movemask_epi8(
+				_mm_and_si128(_mm_cmpeq_epi8(a, quote), first));
+
+			for (; mask; mask &= mask - 1)
+				k |= key_at(d, n, i + (unsigned)__builtin_ctz(mask));
+		}
+	}
+#endif
+	for (; i + 1 < n; i++)
+		if (d[i] == '"')
+			k |= key_at(d, n, i);
+	return k;
 }
 
 /*
@@ -613,7 +700,15 @@ static int usage_in(const char *d, size_t n)
  */
 static int sse_wanted(struct content *c, const char *d, size_t n)
 {
-	if ((c->ev_want && usage_in(d, n)) || (c->name_len && name_is_terminal(c)))
+	unsigned k = c->ev_want ? event_keys(d, n) : 0;
+
+	if ((k & EK_USAGE) || (c->name_len && name_is_terminal(c)))
+		return 1;
+	/* Gemini's cumulative usageMetadata, in a chunk that is not the last (no finishReason)
+	 * and holds no other key a parse looks at: kept, the next one supersedes it */
+	if (k == EK_META && c->ux.model[0] && n <= sizeof(c->kept))
+		return 2;
+	if (k & EK_META)
 		return 1;
 	if (!c->ux.model[0] && c->parsed < 8) {
 		c->parsed++;
@@ -633,11 +728,18 @@ static void event_end_at(struct ap_http *h, int64_t now, int count, const uint8_
 	int done = !c->ev_over && n >= 6 && memcmp(d, "[DONE]", 6) == 0;
 
 	if (c->scan) {
+		int want = c->ev_over || done ? 0
+			   : c->kind == K_SSE ? sse_wanted(c, d, n)
+					      : event_wanted(c, d, n);
+
 		if (c->ev_over) {
 			st(h)->events_parsed++;
 			ap_json_end(&c->js, resp_field, c);
-		} else if (!done &&
-			   (c->kind == K_SSE ? sse_wanted(c, d, n) : event_wanted(c, d, n))) {
+		} else if (want == 2) {
+			memcpy(c->kept, d, n);
+			c->kept_len = (uint16_t)n;
+		} else if (want) {
+			parse_kept(h);
 			st(h)->events_parsed++;
 			ap_json_init_filtered(&c->js, resp_key_wanted);
 			json_feed(c, d, n);
@@ -1209,6 +1311,8 @@ static void finish_content(struct ap_http *h, struct slot *sl)
 {
 	struct content *c = &st(h)->c;
 
+	if (c->scan && c->kind != K_NONE)
+		parse_kept(h);
 	if (c->scan && c->kind != K_NONE)
 		ap_usage_x_finish(&c->ux, &sl->ex.usage, sl->ex.response_model,
 				  sizeof(sl->ex.response_model));

@@ -1262,6 +1262,72 @@ static void test_named_events(void)
 	}
 }
 
+/*
+ * Gemini puts its cumulative usageMetadata on every chunk: the chunks before the last are kept,
+ * not parsed, each superseding the one before; the counts are the last chunk's, also when the
+ * stream is cut before its finishReason (the kept chunk is parsed then), whatever the reads.
+ */
+static void test_gemini_usage(void)
+{
+	static const char req[] =
+		"POST /v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse HTTP/1.1\r\n"
+		"Host: generativelanguage.googleapis.com\r\n\r\n";
+	char body[8192], resp[8800];
+
+	for (int cut = 0; cut < 2; cut++) {
+		size_t bn = 0;
+		int rn;
+
+		for (int i = 1; i <= 12; i++)
+			bn += (size_t)sprintf(body + bn,
+					      "data: {\"candidates\": [{\"content\": {\"parts\": "
+					      "[{\"text\": \"w%d\"}],"
+					      "\"role\": \"model\"},\"index\": "
+					      "0}],\"usageMetadata\": {\"promptTokenCount\": "
+					      "4,\"candidatesTokenCount\": %d,\"totalTokenCount\": "
+					      "%d},\"modelVersion\": "
+					      "\"gemini-2.0-flash\"}\r\n\r\n",
+					      i, i, 4 + i);
+		if (!cut)
+			bn += (size_t)sprintf(
+				body + bn,
+				"data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": "
+				"\"\"}],"
+				"\"role\": \"model\"},\"finishReason\": \"STOP\",\"index\": 0}],"
+				"\"usageMetadata\": {\"promptTokenCount\": "
+				"4,\"candidatesTokenCount\": 13,"
+				"\"totalTokenCount\": 17,\"thoughtsTokenCount\": "
+				"5},\"modelVersion\": "
+				"\"gemini-2.0-flash-001\"}\r\n\r\n");
+		rn = sprintf(resp,
+			     "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+			     "Transfer-Encoding: chunked\r\n\r\n%zx\r\n%s\r\n%s",
+			     bn, body, cut ? "" : "0\r\n\r\n");
+		{
+			struct ev ev[] = {EVB('o', req, strlen(req), 1),
+					  EVB('i', resp, (size_t)rn, 2), CLOSE(3, 0)};
+
+			CHECK_EQ_INT(run(ev, cut ? 3 : 2, 0), 1);
+			CHECK_EQ_INT(got[0].usage.input, 4);
+			CHECK_EQ_INT(got[0].usage.output, cut ? 12 : 13);
+			CHECK_EQ_INT(got[0].usage.reasoning, cut ? AP_UNKNOWN : 5);
+			CHECK_EQ_INT(got[0].events, cut ? 12 : 13);
+			CHECK_EQ_STR(got[0].response_model,
+				     cut ? "gemini-2.0-flash" : "gemini-2.0-flash-001");
+			/* the first (no model yet), the last kept one (before the last, in stream
+			 * order) and the last; cut: the close parses the kept one (output 12 says
+			 * so), and the close resets the parser's counts */
+			if (!cut)
+				CHECK_EQ_INT(ap_http_events_parsed(&h), 3);
+			CHECK_EQ_INT(run(ev, cut ? 3 : 2, SIZE_MAX), 1);
+			CHECK_EQ_INT(got[0].usage.output, cut ? 12 : 13);
+			if (!cut)
+				CHECK_EQ_INT(ap_http_events_parsed(&h), 3);
+			CHECK_EQ_INT(run_all(ev, cut ? 3 : 2), 1);
+		}
+	}
+}
+
 int main(void)
 {
 	test_header_lines();
@@ -1289,6 +1355,7 @@ int main(void)
 	test_sse_big_event();
 	test_usage_null();
 	test_named_events();
+	test_gemini_usage();
 	test_not_http();
 	test_upgrade();
 	test_hostile();
