@@ -401,8 +401,9 @@ int main(int argc, char **argv)
 		return llm_small(atoi(argv[2]), atol(argv[3]));
 	if (argc >= 3 && !strcmp(argv[1], "llm-sse"))
 		return llm_sse(atoi(argv[2]));
-	fprintf(stderr, "usage: bench_io echo-server | pingpong PORT N | pipe N | file PATH N |\n"
-			"       llm-server EVENTS [openai|include-usage|anthropic|gemini] | llm-small "
-			"PORT N | llm-sse PORT | rusage CMD...\n");
+	fprintf(stderr,
+		"usage: bench_io echo-server | pingpong PORT N | pipe N | file PATH N |\n"
+		"       llm-server EVENTS [openai|include-usage|anthropic|gemini] | llm-small "
+		"PORT N | llm-sse PORT | rusage CMD...\n");
 	return 2;
 }

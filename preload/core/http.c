@@ -361,7 +361,7 @@ static enum usage_key usage_kind(const char *p, size_t n, size_t q)
 		return UK_USAGE; /* another "usage..." key, or cut */
 	v = after_colon(p, n, q + 7);
 	return v + 5 <= n && memcmp(p + v, "null", 4) == 0 && null_end(p[v + 4]) ? UK_NONE
-										: UK_USAGE;
+										 : UK_USAGE;
 }
 
 /* usage_kind is not UK_NONE; the compact "usage":null (one 12-byte compare) first */
