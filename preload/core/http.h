@@ -37,7 +37,9 @@
  * most 64 MiB per response and no further than 1 MiB once the inflated/compressed ratio passes
  * 64 (a gzip bomb); compressed bytes past the cap are counted in unscanned_bytes.
  * SSE events are scanned (AVX2/SSE2 where available) for "usage" and parsed as JSON only when
- * it is there, while no model is known yet, or when the event is a terminal one.
+ * it has a value ("usage":null is counted only), while no model is known yet, or when the event
+ * is a terminal one; Gemini's cumulative usageMetadata chunks are kept and the latest parsed
+ * before the next parse or at the response's end.
  * Anything that is not HTTP/1.x (HTTP/2 preface, binary protocol) puts the parser in
  * AP_HTTP_GAVE_UP; it then ignores bytes cheaply.
  */
