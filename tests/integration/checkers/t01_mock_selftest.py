@@ -134,7 +134,8 @@ def chat_stream():
     assert len(content) == 12, len(content)
     assert objs[-1]["choices"] == [] and objs[-1]["usage"]["completion_tokens"] == 12
     assert objs[-1]["usage"]["prompt_tokens"] == blen(body) // 4
-    assert all("usage" not in o for o in objs[:-1]), "only the last chunk carries usage"
+    assert all("usage" in o and o["usage"] is None for o in objs[:-1]), \
+        "every earlier chunk says usage: null, as OpenAI's do under include_usage"
     assert objs[-2]["choices"][0]["finish_reason"] == "stop"
 t("chat SSE stream: chunks, usage chunk (choices []), data: [DONE]", chat_stream)
 
