@@ -633,7 +633,7 @@ static int name_is_terminal(const struct content *c)
 enum { EK_USAGE = 1, EK_META = 2, EK_FINISH = 4, EK_OTHER = 8 };
 
 /* The key at d[q] (an opening quote), as sse_wanted weighs it. */
-static unsigned key_at(const char *d, size_t n, size_t q)
+static inline __attribute__((always_inline)) unsigned key_at(const char *d, size_t n, size_t q)
 {
 	switch (d[q + 1]) {
 	case 'u':
@@ -899,9 +899,13 @@ __attribute__((target("avx2"), noinline)) static size_t named_event(const uint8_
 		_mm256_or_si256(_mm256_cmpeq_epi8(x, _mm256_set1_epi8('\n')),
 				_mm256_cmpeq_epi8(x, _mm256_set1_epi8('\r'))));
 	nl = m ? (unsigned)__builtin_ctz(m) : 0;
-	if (!nl || p[at + 7 + nl] != '\n' || terminal_name((const char *)p + at + 7, nl))
+	if (!nl || terminal_name((const char *)p + at + 7, nl))
 		return 0;
-	return at + 7 + nl + 1;
+	if (p[at + 7 + nl] == '\n')
+		return at + 7 + nl + 1;
+	if (at + 8 + nl < n && p[at + 8 + nl] == '\n') /* CR LF */
+		return at + 7 + nl + 2;
+	return 0;
 }
 
 /*
@@ -923,7 +927,7 @@ sse_count_events_avx2(struct content *c, struct slot *sl, const uint8_t *p, size
 	for (;;) {
 		size_t at = done; /* the data line's start */
 		const uint8_t *d;
-		size_t dn, i = 0, k;
+		size_t dn, i = 0, k, end;
 		uint32_t eol = 0, pairs = 0;
 
 		if (n - at <= 8)
@@ -953,8 +957,9 @@ sse_count_events_avx2(struct content *c, struct slot *sl, const uint8_t *p, size
 				pairs &= (eol & -eol) - 1; /* pairs before the first CR/LF */
 			for (; pairs; pairs &= pairs - 1) {
 				size_t j = i + (unsigned)__builtin_ctz(pairs);
+
 				if (usage_wanted((const char *)d, dn, j))
-					return done; /* quote_u would set ev_want: parse it */
+					return done; /* parse it, or keep it (sse_keep_events) */
 			}
 			if (eol)
 				break;
@@ -962,15 +967,98 @@ sse_count_events_avx2(struct content *c, struct slot *sl, const uint8_t *p, size
 		if (!eol)
 			return done;		      /* no line end in reach: the general path */
 		k = i + (unsigned)__builtin_ctz(eol); /* data bytes */
-		if (!(k + 1 < dn && d[k] == '\n' && d[k + 1] == '\n') || k <= 48 || d[0] == '[')
+		if (k + 1 < dn && d[k] == '\n' && d[k + 1] == '\n')
+			end = k + 2;
+		else if (k + 3 < dn && d[k] == '\r' && d[k + 1] == '\n' && d[k + 2] == '\r' &&
+			 d[k + 3] == '\n')
+			end = k + 4; /* CRLF lines (Gemini) */
+		else
+			return done;
+		if (k <= 48 || d[0] == '[')
 			return done;
 		c->quote = k > 0 && d[k - 1] == '"';
 		sl->ex.events++;
 		if (sl->ex.first_event_ns == AP_UNKNOWN)
 			sl->ex.first_event_ns = now;
-		done = at + 6 + k + 2;
+		done = at + 6 + end;
 	}
 }
+/*
+ * Gemini's chunks, with AVX2: whole "data: ...\n\n" (or CRLF) events whose only key a parse
+ * would read is the cumulative usageMetadata (no usage with a value, finishReason, "type" or
+ * "done"), longer than 48 bytes and at most sizeof(kept): counted, and the latest kept, which is
+ * what sse_wanted decides for each (the keys event_keys would find, their quotes and first
+ * letters found in the same pass as the line end, at most 8). Returns the bytes consumed;
+ * stops before any other event.
+ */
+__attribute__((target("avx2"))) static size_t
+sse_keep_events_avx2(struct content *c, struct slot *sl, const uint8_t *p, size_t n, int64_t now)
+{
+	const __m256i lf = _mm256_set1_epi8('\n'), cr = _mm256_set1_epi8('\r'),
+		      quote = _mm256_set1_epi8('"'), u = _mm256_set1_epi8('u'),
+		      f = _mm256_set1_epi8('f'), t = _mm256_set1_epi8('t'),
+		      dd = _mm256_set1_epi8('d');
+	size_t done = 0;
+
+	for (;;) {
+		const uint8_t *d;
+		size_t dn, i = 0, k, end, at[8];
+		uint32_t eol = 0, pairs;
+		unsigned keys = 0, na = 0;
+
+		if (n - done <= 8 || memcmp(p + done, "data: ", 6) != 0)
+			return done;
+		d = p + done + 6;
+		dn = n - done - 6;
+		for (; i + 33 <= dn; i += 32) {
+			__m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(d + i));
+			__m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(d + i + 1));
+			__m256i ev =
+				_mm256_or_si256(_mm256_cmpeq_epi8(a, lf), _mm256_cmpeq_epi8(a, cr));
+			__m256i first = _mm256_or_si256(
+				_mm256_or_si256(_mm256_cmpeq_epi8(b, u), _mm256_cmpeq_epi8(b, f)),
+				_mm256_or_si256(_mm256_cmpeq_epi8(b, t), _mm256_cmpeq_epi8(b, dd)));
+			__m256i pv = _mm256_and_si256(_mm256_cmpeq_epi8(a, quote), first);
+			__m256i any = _mm256_or_si256(ev, pv);
+
+			if (_mm256_testz_si256(any, any))
+				continue;
+			eol = (uint32_t)_mm256_movemask_epi8(ev);
+			pairs = (uint32_t)_mm256_movemask_epi8(pv);
+			if (eol)
+				pairs &= (eol & -eol) - 1;
+			for (; pairs; pairs &= pairs - 1) {
+				if (na == sizeof(at) / sizeof(at[0]))
+					return done;
+				at[na++] = i + (unsigned)__builtin_ctz(pairs);
+			}
+			if (eol)
+				break;
+		}
+		if (!eol)
+			return done;
+		k = i + (unsigned)__builtin_ctz(eol);
+		if (k + 1 < dn && d[k] == '\n' && d[k + 1] == '\n')
+			end = k + 2;
+		else if (k + 3 < dn && d[k] == '\r' && d[k + 1] == '\n' && d[k + 2] == '\r' &&
+			 d[k + 3] == '\n')
+			end = k + 4;
+		else
+			return done;
+		for (unsigned x = 0; x < na; x++) /* read within the event, as event_keys reads */
+			keys |= key_at((const char *)d, k, at[x]);
+		if (keys != EK_META || k <= 48 || d[0] == '[' || k > sizeof(c->kept))
+			return done;
+		memcpy(c->kept, d, k);
+		c->kept_len = (uint16_t)k;
+		c->quote = d[k - 1] == '"';
+		sl->ex.events++;
+		if (sl->ex.first_event_ns == AP_UNKNOWN)
+			sl->ex.first_event_ns = now;
+		done += 6 + end;
+	}
+}
+
 #endif
 
 /*
@@ -1188,6 +1276,12 @@ static void content_scan(struct ap_http *h, const uint8_t *p, size_t n, int64_t 
 				n -= k;
 				if (!n)
 					break;
+				if (c->ux.model[0] &&
+				    (k = sse_keep_events_avx2(c, in_slot(st(h)), p, n, now)) != 0) {
+					p += k; /* Gemini's usage chunks: then the bulk again */
+					n -= k;
+					continue;
+				}
 			}
 #endif
 

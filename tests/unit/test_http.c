@@ -1298,7 +1298,9 @@ static void test_gemini_usage(void)
 				"4,\"candidatesTokenCount\": 13,"
 				"\"totalTokenCount\": 17,\"thoughtsTokenCount\": "
 				"5},\"modelVersion\": "
-				"\"gemini-2.0-flash-001\"}\r\n\r\n");
+				"\"gemini-2.0-flash-001\"}\r\n\r\n"
+				": a comment long enough that the last chunk is not the read's "
+				"end\r\n\r\n");
 		rn = sprintf(resp,
 			     "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
 			     "Transfer-Encoding: chunked\r\n\r\n%zx\r\n%s\r\n%s",
