@@ -1330,6 +1330,99 @@ static void test_gemini_usage(void)
 	}
 }
 
+/*
+ * Streams built at random from the shapes the fast paths take and the ones they must leave to
+ * the line-by-line path (OpenAI chunks with and without "usage":null, a usage with a value,
+ * Anthropic's named events, Gemini's usageMetadata chunks and finishReason, comments, "[DONE]",
+ * short events, LF or CRLF): read whole, cut at random points and byte by byte, each gives the
+ * same exchange.
+ */
+static void test_sse_shapes_random(void)
+{
+	static const char *const shapes[] = {
+		"data: {\"id\":\"c\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":"
+		"{\"content\":\"Hi\"},\"finish_reason\":null}]}",
+		"data: {\"id\":\"c\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":"
+		"{\"content\":\"Hi\"},\"finish_reason\":null}],\"usage\":null}",
+		"data: "
+		"{\"id\":\"c\",\"model\":\"gpt-4o\",\"choices\":[],\"usage\":{\"prompt_tokens\":"
+		"9,\"completion_tokens\":2}}",
+		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+		"\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello there\"}}",
+		"event: message_delta\ndata: "
+		"{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+		"\"end_turn\"},\"usage\":{\"output_tokens\":15}}",
+		"data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"w\"}],\"role\": "
+		"\"model\"},\"index\": 0}],\"usageMetadata\": {\"promptTokenCount\": 4,"
+		"\"candidatesTokenCount\": 3,\"totalTokenCount\": 7},\"modelVersion\": \"g-2\"}",
+		"data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"\"}],\"role\": "
+		"\"model\"},\"finishReason\": \"STOP\"}],\"usageMetadata\": {\"promptTokenCount\": "
+		"4,"
+		"\"candidatesTokenCount\": 5,\"totalTokenCount\": 9},\"modelVersion\": \"g-2\"}",
+		": keep-alive comment",
+		"data: {\"type\": \"ping\"}",
+		"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+		"\"message\":\"Overloaded\"}}",
+		"data: [DONE]",
+	};
+	static const char req[] = "POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n"
+				  "Content-Length: 2\r\n\r\n{}";
+	static char body[16384], resp[17000];
+	struct ap_exchange ref;
+	int bad = 0;
+
+	srand(7);
+	for (int round = 0; round < 300 && !bad; round++) {
+		int crlf = rand() % 2, nev = 2 + rand() % 40, rn;
+		size_t bn = 0;
+
+		for (int e = 0; e < nev; e++) {
+			/* the rare shapes rarely, so that streams run on past them */
+			int k = rand() % 20;
+			const char *sh = shapes[k < 12	 ? k % 2
+						: k < 14 ? 3
+						: k < 17 ? 5
+							 : 2 + rand() % 9];
+
+			for (const char *q = sh; *q; q++) {
+				if (*q == '\n' && crlf)
+					body[bn++] = '\r';
+				body[bn++] = *q;
+			}
+			bn += (size_t)sprintf(body + bn, crlf ? "\r\n\r\n" : "\n\n");
+		}
+		rn = sprintf(resp,
+			     "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+			     "Content-Length: %zu\r\n\r\n",
+			     bn);
+		memcpy(resp + rn, body, bn);
+		rn += (int)bn;
+		{
+			struct ev ev[] = {EVB('o', req, strlen(req), 1),
+					  EVB('i', resp, (size_t)rn, 2)};
+
+			if (run(ev, 2, 0) != 1) {
+				bad = 1;
+				break;
+			}
+			ref = got[0];
+			for (int cut = 0; cut < 8 && !bad; cut++) {
+				size_t at =
+					cut == 7 ? SIZE_MAX : 1 + (size_t)rand() % ((size_t)rn - 1);
+
+				if (run(ev, 2, at) != 1 || !same_ex(&ref, &got[0])) {
+					fprintf(stderr,
+						"round %d cut %zu differs: events %llu/%llu\n",
+						round, at, (unsigned long long)got[0].events,
+						(unsigned long long)ref.events);
+					bad = 1;
+				}
+			}
+		}
+	}
+	CHECK(!bad);
+}
+
 int main(void)
 {
 	test_header_lines();
@@ -1358,6 +1451,7 @@ int main(void)
 	test_usage_null();
 	test_named_events();
 	test_gemini_usage();
+	test_sse_shapes_random();
 	test_not_http();
 	test_upgrade();
 	test_hostile();
