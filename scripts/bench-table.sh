@@ -54,8 +54,9 @@ start "$OUT/sse.port" "$OUT/bio" llm-server 100000
 start "$OUT/llm.port" "$OUT/bio" llm-server 20
 start "$OUT/sse50.port" "$OUT/bio" llm-server 50000
 # the same streams as OpenAI sends them with stream_options.include_usage ("usage":null on each
-# chunk), as Anthropic sends them (named events) and as Gemini does (CRLF, usageMetadata on each)
-for style in include-usage anthropic gemini; do
+# chunk), as Anthropic sends them (named events), as Gemini does (CRLF, usageMetadata on each)
+# and as Ollama does (NDJSON)
+for style in include-usage anthropic gemini ollama; do
 	start "$OUT/sse-$style.port" "$OUT/bio" llm-server 100000 "$style"
 	start "$OUT/sse50-$style.port" "$OUT/bio" llm-server 50000 "$style"
 done
@@ -169,12 +170,13 @@ measure "100k SSE events (one stream)" 1.20 cpu "$OUT/bio" llm-sse "$SSEP"
 measure "  the same, include_usage (usage:null on each)" 1.20 cpu "$OUT/bio" llm-sse "$(cat "$OUT/sse-include-usage.port")"
 measure "  the same, Anthropic (named events)" 1.20 cpu "$OUT/bio" llm-sse "$(cat "$OUT/sse-anthropic.port")"
 measure "  the same, Gemini (usageMetadata on each)" 1.20 cpu "$OUT/bio" llm-sse "$(cat "$OUT/sse-gemini.port")"
+measure "  the same, Ollama (NDJSON lines)" 1.20 cpu "$OUT/bio" llm-sse "$(cat "$OUT/sse-ollama.port")"
 PER_N=1000 PER_WHAT="per fork+exec, target <= 300 us" measure "1,000 short children from a shell" 1.50 cpu /bin/sh "$OUT/kids.sh"
 if [ -s "$OUT/stream.port" ]; then
 	measure "1 GiB streamed download" 1.05 cpu build/targets/bench_calls download "$(cat "$OUT/stream.port")"
 fi
 if command -v valgrind >/dev/null; then
-	for style in "" include-usage anthropic gemini; do
+	for style in "" include-usage anthropic gemini ollama; do
 		sw=$(per_event "$NEW" $style)
 		printf '%-46s %8s %8s %8s   target <= 300 %s\n' \
 			"instructions per SSE event${style:+, $style} (callgrind)" \

@@ -136,10 +136,11 @@ static const char llm_json[] =
  * (stream_options.include_usage as OpenAI sends it: "usage":null on every other chunk) and
  * "anthropic" (named events: message_start with the model, content_block_delta..., then
  * message_delta with usage and message_stop) and "gemini" (CRLF, the cumulative usageMetadata on
- * every chunk, finishReason on the last).
+ * every chunk, finishReason on the last); "ollama" is NDJSON (one object a line, "done":true on
+ * the last).
  */
 struct sse_style {
-	const char *name, *head, *event, *tail;
+	const char *name, *head, *event, *tail, *ctype; /* ctype NULL: text/event-stream */
 };
 
 static const struct sse_style sse_styles[] = {
@@ -166,6 +167,13 @@ static const struct sse_style sse_styles[] = {
 	 "\"model\"},\"finishReason\": \"STOP\",\"index\": 0}],\"usageMetadata\": "
 	 "{\"promptTokenCount\": 12,\"candidatesTokenCount\": 3,\"totalTokenCount\": 15},"
 	 "\"modelVersion\": \"gemini-2.0-flash\"}\r\n\r\n"},
+	{"ollama", "",
+	 "{\"model\":\"llama3.2\",\"created_at\":\"2025-01-01T00:00:00.000000Z\",\"message\":"
+	 "{\"role\":\"assistant\",\"content\":\"tok\"},\"done\":false}\n",
+	 "{\"model\":\"llama3.2\",\"created_at\":\"2025-01-01T00:00:00.000000Z\",\"message\":"
+	 "{\"role\":\"assistant\",\"content\":\"\"},\"done_reason\":\"stop\",\"done\":true,"
+	 "\"total_duration\":4883583458,\"prompt_eval_count\":12,\"eval_count\":3}\n",
+	 "application/x-ndjson"},
 	{"anthropic",
 	 "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\","
 	 "\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\","
@@ -261,9 +269,9 @@ static int llm_server(long events, const char *style)
 		      "Content-Length: %zu\r\n\r\n%s",
 		      sizeof(llm_json) - 1, llm_json);
 	hn = snprintf(head, sizeof(head),
-		      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+		      "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n"
 		      "Content-Length: %zu\r\n\r\n",
-		      sn);
+		      sy->ctype ? sy->ctype : "text/event-stream", sn);
 	signal(SIGCHLD, SIG_IGN);
 	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 64) < 0)
@@ -401,9 +409,9 @@ int main(int argc, char **argv)
 		return llm_small(atoi(argv[2]), atol(argv[3]));
 	if (argc >= 3 && !strcmp(argv[1], "llm-sse"))
 		return llm_sse(atoi(argv[2]));
-	fprintf(stderr,
-		"usage: bench_io echo-server | pingpong PORT N | pipe N | file PATH N |\n"
-		"       llm-server EVENTS [openai|include-usage|anthropic|gemini] | llm-small "
-		"PORT N | llm-sse PORT | rusage CMD...\n");
+	fprintf(stderr, "usage: bench_io echo-server | pingpong PORT N | pipe N | file PATH N |\n"
+			"       llm-server EVENTS [openai|include-usage|anthropic|gemini|ollama] | "
+			"llm-small "
+			"PORT N | llm-sse PORT | rusage CMD...\n");
 	return 2;
 }

@@ -372,6 +372,12 @@ static inline int usage_wanted(const char *p, size_t n, size_t q)
 	return usage_kind(p, n, q) != UK_NONE;
 }
 
+/* usage_wanted, out of line (for key_wanted, called at most keys) */
+static __attribute__((noinline)) int usage_wanted_call(const char *p, size_t n, size_t q)
+{
+	return usage_wanted(p, n, q);
+}
+
 /*
  * The key at p[q] (an opening quote) is one usage extraction or end-of-stream detection needs:
  * "usage"/"usageMetadata", "model"/"modelVersion" while no model is known, "done": true
@@ -383,7 +389,7 @@ static int key_wanted(const struct content *c, const char *p, size_t n, size_t q
 
 	switch (p[q + 1]) {
 	case 'u':
-		return usage_wanted(p, n, q);
+		return usage_wanted_call(p, n, q);
 	case 'm':
 		return !c->ux.model[0] && starts(p, n, q + 1, "model", 5);
 	case 'd':
@@ -1059,6 +1065,73 @@ sse_keep_events_avx2(struct content *c, struct slot *sl, const uint8_t *p, size_
 	}
 }
 
+/*
+ * NDJSON (Ollama), with AVX2: whole lines in this read that start with '{' and hold no key
+ * event_wanted wants (their quotes and first letters found in the same pass as the line end,
+ * at most 8, read within the line as event_wanted reads them): counted, which is what
+ * ndjson_feed does for each. Returns the bytes consumed; stops before any other line.
+ */
+__attribute__((target("avx2"))) static size_t
+ndjson_count_avx2(struct content *c, struct slot *sl, const uint8_t *p, size_t n, int64_t now)
+{
+	const __m256i lf = _mm256_set1_epi8('\n'), quote = _mm256_set1_epi8('"'),
+		      u = _mm256_set1_epi8('u'), m = _mm256_set1_epi8('m'),
+		      t = _mm256_set1_epi8('t'), dd = _mm256_set1_epi8('d');
+	size_t done = 0;
+
+	for (;;) {
+		const uint8_t *d = p + done;
+		size_t dn = n - done, i = 0, k, at[8];
+		uint32_t eol = 0, pairs;
+		unsigned na = 0;
+
+		if (dn < 33 || d[0] != '{')
+			return done;
+		for (; i + 33 <= dn; i += 32) {
+			__m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(d + i));
+			__m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(d + i + 1));
+			__m256i ev = _mm256_cmpeq_epi8(a, lf);
+			__m256i first = _mm256_or_si256(
+				_mm256_or_si256(_mm256_cmpeq_epi8(b, u), _mm256_cmpeq_epi8(b, m)),
+				_mm256_or_si256(_mm256_cmpeq_epi8(b, t), _mm256_cmpeq_epi8(b, dd)));
+			__m256i pv = _mm256_and_si256(_mm256_cmpeq_epi8(a, quote), first);
+			__m256i any = _mm256_or_si256(ev, pv);
+
+			if (_mm256_testz_si256(any, any))
+				continue;
+			eol = (uint32_t)_mm256_movemask_epi8(ev);
+			pairs = (uint32_t)_mm256_movemask_epi8(pv);
+			if (eol)
+				pairs &= (eol & -eol) - 1;
+			for (; pairs; pairs &= pairs - 1) {
+				if (na == sizeof(at) / sizeof(at[0]))
+					return done;
+				at[na++] = i + (unsigned)__builtin_ctz(pairs);
+			}
+			if (eol)
+				break;
+		}
+		if (!eol)
+			return done;
+		k = i + (unsigned)__builtin_ctz(eol);
+		for (unsigned x = 0; x < na; x++) {
+			const uint8_t *q = d + at[x] + 1;
+
+			/* most keys and values fail on their first bytes: no call for those */
+			if (at[x] + 6 <= k && (*q == 'm'   ? c->ux.model[0] != 0
+					       : *q == 'd' ? memcmp(q, "done\"", 5) != 0
+					       : *q == 't' ? memcmp(q, "type\"", 5) != 0
+							   : memcmp(q, "usage", 5) != 0))
+				continue;
+			if (key_wanted(c, (const char *)d, k, at[x]))
+				return done;
+		}
+		sl->ex.events++;
+		if (sl->ex.first_event_ns == AP_UNKNOWN)
+			sl->ex.first_event_ns = now;
+		done += k + 1;
+	}
+}
 #endif
 
 /*
@@ -1215,8 +1288,21 @@ static void ndjson_feed(struct ap_http *h, const uint8_t *p, size_t n, int64_t n
 	struct content *c = &st(h)->c;
 
 	while (n) {
-		const uint8_t *nl = memchr(p, '\n', n);
-		size_t k = nl ? (size_t)(nl - p) : n;
+		const uint8_t *nl;
+		size_t k;
+
+#if defined(__x86_64__)
+		if (!c->ev_len && !c->ev_over && !c->nonblank && n > 33 && in_slot(st(h)) &&
+		    have_avx2()) {
+			k = ndjson_count_avx2(c, in_slot(st(h)), p, n, now);
+			p += k;
+			n -= k;
+			if (!n)
+				return;
+		}
+#endif
+		nl = memchr(p, '\n', n);
+		k = nl ? (size_t)(nl - p) : n;
 
 		for (size_t i = 0; i < k && !c->nonblank; i++)
 			if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')

@@ -1423,6 +1423,74 @@ static void test_sse_shapes_random(void)
 	CHECK(!bad);
 }
 
+/*
+ * Ollama's NDJSON at random: content lines, lines with a "type" or "usage" key, blank and
+ * whitespace lines, CRLF, the last line with "done": true and the counts: whole, cut at random
+ * and byte by byte, the same exchange (the AVX2 line counter against the line-by-line path).
+ */
+static void test_ndjson_random(void)
+{
+	static const char *const lines[] = {
+		"{\"model\":\"llama3.2\",\"created_at\":\"2025-01-01T00:00:00Z\",\"message\":"
+		"{\"role\":\"assistant\",\"content\":\"tok\"},\"done\":false}",
+		"{\"model\":\"llama3.2\",\"message\":{\"role\":\"assistant\",\"content\":\"type\","
+		"\"thinking\":\"done\"},\"done\": false}",
+		"{\"model\":\"llama3.2\",\"type\":\"error\",\"message\":{\"content\":\"x\"}}",
+		"{\"model\":\"llama3.2\",\"usage\":{\"prompt_tokens\":3},\"message\":{}}",
+		"   ",
+		"",
+		"{\"model\":\"llama3.2\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},"
+		"\"done\":true,\"total_duration\":48835,\"prompt_eval_count\":26,\"eval_count\":9}",
+	};
+	static const char req[] = "POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1:11434\r\n"
+				  "Content-Length: 22\r\n\r\n{\"model\":\"llama3.2\"}\r\n";
+	static char body[16384], resp[17000];
+	struct ap_exchange ref;
+	int bad = 0;
+
+	srand(11);
+	for (int round = 0; round < 300 && !bad; round++) {
+		int crlf = rand() % 2, nl = 2 + rand() % 40, rn;
+		size_t bn = 0;
+
+		for (int e = 0; e < nl; e++) {
+			int k = rand() % 24;
+			const char *ln = lines[k < 16 ? 0 : k - 16 < 6 ? k - 16 : 6];
+
+			bn += (size_t)sprintf(body + bn, "%s%s", ln, crlf ? "\r\n" : "\n");
+		}
+		rn = sprintf(resp,
+			     "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
+			     "Content-Length: %zu\r\n\r\n",
+			     bn);
+		memcpy(resp + rn, body, bn);
+		rn += (int)bn;
+		{
+			struct ev ev[] = {EVB('o', req, strlen(req), 1),
+					  EVB('i', resp, (size_t)rn, 2)};
+
+			if (run(ev, 2, 0) != 1) {
+				bad = 1;
+				break;
+			}
+			ref = got[0];
+			for (int cut = 0; cut < 8 && !bad; cut++) {
+				size_t at =
+					cut == 7 ? SIZE_MAX : 1 + (size_t)rand() % ((size_t)rn - 1);
+
+				if (run(ev, 2, at) != 1 || !same_ex(&ref, &got[0])) {
+					fprintf(stderr,
+						"round %d cut %zu differs: events %llu/%llu\n",
+						round, at, (unsigned long long)got[0].events,
+						(unsigned long long)ref.events);
+					bad = 1;
+				}
+			}
+		}
+	}
+	CHECK(!bad);
+}
+
 int main(void)
 {
 	test_header_lines();
@@ -1452,6 +1520,7 @@ int main(void)
 	test_named_events();
 	test_gemini_usage();
 	test_sse_shapes_random();
+	test_ndjson_random();
 	test_not_http();
 	test_upgrade();
 	test_hostile();
