@@ -24,6 +24,8 @@ enum ap_dec_status {
 
 /* Encode r into buf[0..cap). Returns the bytes written, or 0 if it does not fit. No allocation. */
 size_t ap_encode(uint8_t *buf, size_t cap, const struct ap_record *r);
+/* ap_encode of an AP_REC_EXCHANGE record holding x, without building the record. */
+size_t ap_encode_exchange(uint8_t *buf, size_t cap, const struct ap_exchange *x);
 /* The same bytes from the table-driven encoder alone (ap_encode takes a straight-line path for
  * exchanges); for tests that compare the two. */
 size_t ap_encode_generic(uint8_t *buf, size_t cap, const struct ap_record *r);

@@ -644,6 +644,17 @@ size_t ap_encode(uint8_t *buf, size_t cap, const struct ap_record *r)
 	return ap_encode_generic(buf, cap, r);
 }
 
+size_t ap_encode_exchange(uint8_t *buf, size_t cap, const struct ap_exchange *x)
+{
+	struct ap_record r;
+
+	if (cap >= X_MAX_RECORD)
+		return encode_exchange(buf, x);
+	r.type = AP_REC_EXCHANGE; /* a small buffer: the table path, from a record */
+	r.u.exchange = *x;
+	return ap_encode_generic(buf, cap, &r);
+}
+
 /* --- decoder -------------------------------------------------------------------------------- */
 
 /* The field numbered num. The encoder writes fields in table order, so the search starts after

@@ -191,6 +191,8 @@ void ap_writer_init(void);
  * signal handler and across fork. The first record of a process creates its file.
  */
 void ap_record(const struct ap_record *r);
+/* ap_record of an exchange record holding x, encoded from x itself (no 1.4 KB record copy). */
+void ap_record_exchange(const struct ap_exchange *x);
 /* Compress sealed records into frames if the flush interval elapsed (called from wrappers). */
 void ap_maybe_flush(int64_t now);
 /* Compress everything that can be now; final (1, or 2 when the process ends: the file is then

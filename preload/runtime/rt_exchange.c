@@ -4,10 +4,6 @@
 
 void ap_exchange_write(const struct ap_exchange *x)
 {
-	struct ap_record r;
-
 	ap_metrics_observe(x);
-	r.type = AP_REC_EXCHANGE;
-	r.u.exchange = *x;
-	ap_record(&r);
+	ap_record_exchange(x);
 }

@@ -505,16 +505,21 @@ static int seg_put(struct ap_seg_header *h, const uint8_t *p, uint32_t len)
 	return rc;
 }
 
-static int put_record(struct ap_seg_header *h, const struct ap_record *r)
+/* Store n encoded bytes (0: the record did not encode) in the segment, or count a drop. */
+static int put_bytes(struct ap_seg_header *h, const uint8_t *buf, size_t n)
 {
-	uint8_t buf[AP_SEG_ENTRY_MAX];
-	size_t n = ap_encode(buf, sizeof(buf), r);
-
 	if (!n || seg_put(h, buf, (uint32_t)n) < 0) {
 		atomic_fetch_add(&ap_rt.dropped, 1);
 		return -1;
 	}
 	return 0;
+}
+
+static int put_record(struct ap_seg_header *h, const struct ap_record *r)
+{
+	uint8_t buf[AP_SEG_ENTRY_MAX];
+
+	return put_bytes(h, buf, ap_encode(buf, sizeof(buf), r));
 }
 
 static void fill_process_record(void)
@@ -1202,6 +1207,18 @@ void ap_record(const struct ap_record *r)
 		return;
 	}
 	put_record(h, r);
+}
+
+void ap_record_exchange(const struct ap_exchange *x)
+{
+	struct ap_seg_header *h = seg_get(needs_file(AP_REC_EXCHANGE));
+	uint8_t buf[AP_SEG_ENTRY_MAX];
+
+	if (!h) {
+		atomic_fetch_add(&ap_rt.dropped, 1);
+		return;
+	}
+	put_bytes(h, buf, ap_encode_exchange(buf, sizeof(buf), x));
 }
 
 int ap_writer_has_file(void)

@@ -449,6 +449,12 @@ static void test_exchange_fast_path(void)
 		ns = ap_encode_generic(slow, sizeof(slow), &a);
 		if (nf != ns || !nf || memcmp(fast, slow, nf) != 0)
 			same = 0;
+		/* from the exchange itself, into the large buffer and into one just big enough
+		 * (the table path) */
+		if (ap_encode_exchange(slow, sizeof(slow), x) != nf ||
+		    memcmp(fast, slow, nf) != 0 || ap_encode_exchange(slow, nf, x) != nf ||
+		    memcmp(fast, slow, nf) != 0 || ap_encode_exchange(slow, nf - 1, x) != 0)
+			same = 0;
 		if (ap_decode(fast, nf, &b, &used) != AP_DEC_OK || used != nf ||
 		    b.u.exchange.start_ns != x->start_ns ||
 		    b.u.exchange.req_sent_ns != x->req_sent_ns ||
