@@ -728,6 +728,18 @@ static void record(void *ctx, const struct ap_json_value *v)
 	nseen++;
 }
 
+/* ap_json_feed from a heap block of exactly n bytes: the sanitizer stops a read past them. */
+static void json_feed_exact(struct ap_json *j, const char *s, size_t n, ap_json_cb cb, void *ctx)
+{
+	char *exact = malloc(n ? n : 1);
+
+	if (!exact)
+		abort();
+	memcpy(exact, s, n);
+	ap_json_feed(j, exact, n, cb, ctx);
+	free(exact);
+}
+
 static int scan_record(const char *s, size_t split)
 {
 	struct ap_json j;
@@ -736,10 +748,10 @@ static int scan_record(const char *s, size_t split)
 	nseen = 0;
 	ap_json_init(&j);
 	if (split == 0) {
-		ap_json_feed(&j, s, n, record, NULL);
+		json_feed_exact(&j, s, n, record, NULL);
 	} else {
 		for (size_t i = 0; i < n; i += split)
-			ap_json_feed(&j, s + i, n - i < split ? n - i : split, record, NULL);
+			json_feed_exact(&j, s + i, n - i < split ? n - i : split, record, NULL);
 	}
 	ap_json_end(&j, record, NULL);
 	return ap_json_failed(&j);
@@ -843,7 +855,7 @@ static int scan_filtered(const char *s, size_t split)
 	nseen = 0;
 	ap_json_init_filtered(&j, want_keep);
 	for (size_t i = 0; i < n; i += split ? split : n)
-		ap_json_feed(&j, s + i, split && n - i > split ? split : n - i, record, NULL);
+		json_feed_exact(&j, s + i, split && n - i > split ? split : n - i, record, NULL);
 	ap_json_end(&j, record, NULL);
 	return ap_json_failed(&j);
 }
