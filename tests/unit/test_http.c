@@ -1500,6 +1500,42 @@ static void test_ndjson_random(void)
 	CHECK(!bad);
 }
 
+/*
+ * NDJSON lines that end in a key cut by the line's end ("u at the end): event_wanted takes such
+ * a "usage" as wanted (the line is parsed), so the AVX2 line counter must not pass it. The
+ * same lines parsed whole, cut and byte by byte. Fails when the counter rejects a 'u' key
+ * on its first bytes without looking for the line end.
+ */
+static void test_ndjson_cut_key(void)
+{
+	static const char req[] = "POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1:11434\r\n"
+				  "Content-Length: 22\r\n\r\n{\"model\":\"llama3.2\"}\r\n";
+	static const char line[] = "{\"model\":\"llama3.2\",\"message\":{\"role\":\"assistant\","
+				   "\"content\":\"x\"},\"u\n";
+	static char resp[8192];
+	size_t ln = strlen(line), bn = 0;
+	int rn;
+	uint64_t parsed[3];
+
+	for (int i = 0; i < 30; i++, bn += ln)
+		memcpy(resp + 200 + bn, line, ln);
+	rn = sprintf(resp,
+		     "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
+		     "Content-Length: %zu\r\n\r\n",
+		     bn);
+	memmove(resp + rn, resp + 200, bn);
+	rn += (int)bn;
+	for (int k = 0; k < 3; k++) {
+		struct ev ev[] = {EVB('o', req, strlen(req), 1), EVB('i', resp, (size_t)rn, 2)};
+
+		CHECK_EQ_INT(run(ev, 2, k == 0 ? 0 : k == 1 ? (size_t)rn / 2 : SIZE_MAX), 1);
+		CHECK_EQ_INT(got[0].events, 30);
+		parsed[k] = ap_http_events_parsed(&h);
+	}
+	CHECK_EQ_INT(parsed[0], parsed[2]);
+	CHECK_EQ_INT(parsed[1], parsed[2]);
+}
+
 int main(void)
 {
 	test_header_lines();
@@ -1530,6 +1566,7 @@ int main(void)
 	test_gemini_usage();
 	test_sse_shapes_random();
 	test_ndjson_random();
+	test_ndjson_cut_key();
 	test_not_http();
 	test_upgrade();
 	test_hostile();
