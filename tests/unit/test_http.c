@@ -1536,6 +1536,42 @@ static void test_ndjson_cut_key(void)
 	CHECK_EQ_INT(parsed[1], parsed[2]);
 }
 
+/* The same for Gemini's chunks (usageMetadata on each, then "u cut by the chunk's end): the
+ * kept-chunk counter must not keep them. */
+static void test_gemini_cut_key(void)
+{
+	static const char req[] =
+		"POST /v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse HTTP/1.1\r\n"
+		"Host: generativelanguage.googleapis.com\r\nContent-Length: 2\r\n\r\n{}";
+	static const char chunk[] =
+		"data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"tok\"}]}}],"
+		"\"usageMetadata\": {\"promptTokenCount\": 12,\"totalTokenCount\": 15},"
+		"\"modelVersion\": \"gemini-2.0-flash\",\"u\r\n\r\n";
+	static char resp[16384];
+	size_t cn = strlen(chunk), bn = 0;
+	int rn;
+	uint64_t parsed[3];
+
+	for (int i = 0; i < 30; i++, bn += cn)
+		memcpy(resp + 300 + bn, chunk, cn);
+	rn = sprintf(resp,
+		     "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+		     "Content-Length: %zu\r\n\r\n",
+		     bn);
+	memmove(resp + rn, resp + 300, bn);
+	rn += (int)bn;
+	for (int k = 0; k < 3; k++) {
+		struct ev ev[] = {EVB('o', req, strlen(req), 1), EVB('i', resp, (size_t)rn, 2)};
+
+		CHECK_EQ_INT(run(ev, 2, k == 0 ? 0 : k == 1 ? (size_t)rn / 2 : SIZE_MAX), 1);
+		CHECK_EQ_INT(got[0].events, 30);
+		parsed[k] = ap_http_events_parsed(&h);
+	}
+	CHECK_EQ_INT(parsed[2], 30);
+	CHECK_EQ_INT(parsed[0], parsed[2]);
+	CHECK_EQ_INT(parsed[1], parsed[2]);
+}
+
 int main(void)
 {
 	test_header_lines();
@@ -1567,6 +1603,7 @@ int main(void)
 	test_sse_shapes_random();
 	test_ndjson_random();
 	test_ndjson_cut_key();
+	test_gemini_cut_key();
 	test_not_http();
 	test_upgrade();
 	test_hostile();
