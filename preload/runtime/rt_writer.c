@@ -1197,28 +1197,31 @@ static int needs_file(uint32_t type)
 	return type != AP_REC_PROCESS_END && type != AP_REC_COUNTER;
 }
 
+/* The live segment for a record of this type, or NULL with the record counted as a drop. */
+static struct ap_seg_header *seg_for(uint32_t type)
+{
+	struct ap_seg_header *h = seg_get(needs_file(type));
+
+	if (!h)
+		atomic_fetch_add(&ap_rt.dropped, 1);
+	return h;
+}
+
 void ap_record(const struct ap_record *r)
 {
-	struct ap_seg_header *h;
+	struct ap_seg_header *h = seg_for(r->type);
 
-	h = seg_get(needs_file(r->type));
-	if (!h) {
-		atomic_fetch_add(&ap_rt.dropped, 1);
-		return;
-	}
-	put_record(h, r);
+	if (h)
+		put_record(h, r);
 }
 
 void ap_record_exchange(const struct ap_exchange *x)
 {
-	struct ap_seg_header *h = seg_get(needs_file(AP_REC_EXCHANGE));
+	struct ap_seg_header *h = seg_for(AP_REC_EXCHANGE);
 	uint8_t buf[AP_SEG_ENTRY_MAX];
 
-	if (!h) {
-		atomic_fetch_add(&ap_rt.dropped, 1);
-		return;
-	}
-	put_bytes(h, buf, ap_encode_exchange(buf, sizeof(buf), x));
+	if (h)
+		put_bytes(h, buf, ap_encode_exchange(buf, sizeof(buf), x));
 }
 
 int ap_writer_has_file(void)

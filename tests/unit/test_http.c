@@ -1501,65 +1501,21 @@ static void test_ndjson_random(void)
 }
 
 /*
- * NDJSON lines that end in a key cut by the line's end ("u at the end): event_wanted takes such
- * a "usage" as wanted (the line is parsed), so the AVX2 line counter must not pass it. The
- * same lines parsed whole, cut and byte by byte. Fails when the counter rejects a 'u' key
- * on its first bytes without looking for the line end.
+ * A response of 30 copies of unit, each ending in a key cut by the event's (or line's) end
+ * ("u at the end): event_wanted and event_keys take such a "usage" as wanted, so every copy is
+ * parsed byte by byte, and must be parsed too when the read is whole (the AVX2 counters) or cut
+ * in two.
  */
-static void test_ndjson_cut_key(void)
+static void check_cut_key(const char *req, const char *ctype, const char *unit)
 {
-	static const char req[] = "POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1:11434\r\n"
-				  "Content-Length: 22\r\n\r\n{\"model\":\"llama3.2\"}\r\n";
-	static const char line[] = "{\"model\":\"llama3.2\",\"message\":{\"role\":\"assistant\","
-				   "\"content\":\"x\"},\"u\n";
-	static char resp[8192];
-	size_t ln = strlen(line), bn = 0;
-	int rn;
-	uint64_t parsed[3];
-
-	for (int i = 0; i < 30; i++, bn += ln)
-		memcpy(resp + 200 + bn, line, ln);
-	rn = sprintf(resp,
-		     "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
-		     "Content-Length: %zu\r\n\r\n",
-		     bn);
-	memmove(resp + rn, resp + 200, bn);
-	rn += (int)bn;
-	for (int k = 0; k < 3; k++) {
-		struct ev ev[] = {EVB('o', req, strlen(req), 1), EVB('i', resp, (size_t)rn, 2)};
-
-		CHECK_EQ_INT(run(ev, 2, k == 0 ? 0 : k == 1 ? (size_t)rn / 2 : SIZE_MAX), 1);
-		CHECK_EQ_INT(got[0].events, 30);
-		parsed[k] = ap_http_events_parsed(&h);
-	}
-	CHECK_EQ_INT(parsed[0], parsed[2]);
-	CHECK_EQ_INT(parsed[1], parsed[2]);
-}
-
-/* The same for Gemini's chunks (usageMetadata on each, then "u cut by the chunk's end): the
- * kept-chunk counter must not keep them. */
-static void test_gemini_cut_key(void)
-{
-	static const char req[] =
-		"POST /v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse HTTP/1.1\r\n"
-		"Host: generativelanguage.googleapis.com\r\nContent-Length: 2\r\n\r\n{}";
-	static const char chunk[] =
-		"data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"tok\"}]}}],"
-		"\"usageMetadata\": {\"promptTokenCount\": 12,\"totalTokenCount\": 15},"
-		"\"modelVersion\": \"gemini-2.0-flash\",\"u\r\n\r\n";
 	static char resp[16384];
-	size_t cn = strlen(chunk), bn = 0;
-	int rn;
+	size_t un = strlen(unit);
+	int rn = sprintf(resp, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n",
+			 ctype, 30 * un);
 	uint64_t parsed[3];
 
-	for (int i = 0; i < 30; i++, bn += cn)
-		memcpy(resp + 300 + bn, chunk, cn);
-	rn = sprintf(resp,
-		     "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-		     "Content-Length: %zu\r\n\r\n",
-		     bn);
-	memmove(resp + rn, resp + 300, bn);
-	rn += (int)bn;
+	for (int i = 0; i < 30; i++, rn += (int)un)
+		memcpy(resp + rn, unit, un);
 	for (int k = 0; k < 3; k++) {
 		struct ev ev[] = {EVB('o', req, strlen(req), 1), EVB('i', resp, (size_t)rn, 2)};
 
@@ -1570,6 +1526,29 @@ static void test_gemini_cut_key(void)
 	CHECK_EQ_INT(parsed[2], 30);
 	CHECK_EQ_INT(parsed[0], parsed[2]);
 	CHECK_EQ_INT(parsed[1], parsed[2]);
+}
+
+/* Ollama's lines: fails when the NDJSON counter rejects a 'u' key on its first bytes. */
+static void test_ndjson_cut_key(void)
+{
+	check_cut_key("POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1:11434\r\n"
+		      "Content-Length: 22\r\n\r\n{\"model\":\"llama3.2\"}\r\n",
+		      "application/x-ndjson",
+		      "{\"model\":\"llama3.2\",\"message\":{\"role\":\"assistant\","
+		      "\"content\":\"x\"},\"u\n");
+}
+
+/* Gemini's chunks (usageMetadata on each): fails when the kept-chunk counter rejects a 'u'
+ * that is not usageMetadata in its scan (and keeps the chunk). */
+static void test_gemini_cut_key(void)
+{
+	check_cut_key(
+		"POST /v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse HTTP/1.1\r\n"
+		"Host: generativelanguage.googleapis.com\r\nContent-Length: 2\r\n\r\n{}",
+		"text/event-stream",
+		"data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"tok\"}]}}],"
+		"\"usageMetadata\": {\"promptTokenCount\": 12,\"totalTokenCount\": 15},"
+		"\"modelVersion\": \"gemini-2.0-flash\",\"u\r\n\r\n");
 }
 
 int main(void)
