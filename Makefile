@@ -168,6 +168,16 @@ $(SAN_VIEW): $(SAN_VIEW_CMD_OBJ) $(SAN_VIEW_A) $(SAN_CORE_A)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(SANITIZE) -o $@ $(SAN_VIEW_CMD_OBJ) $(SAN_VIEW_A) $(SAN_CORE_A) $(VIEW_LIBS)
 
+# The stack cache marks its copies of stack words defined for valgrind's memcheck when
+# <valgrind/memcheck.h> is installed (rt_stack.c): rebuilt when the header comes or goes (the
+# stamp holds its path, or nothing).
+MEMCHECK_H := $(firstword $(wildcard /usr/include/valgrind/memcheck.h))
+$(BUILD)/memcheck.stamp: FORCE
+	@mkdir -p $(@D)
+	@echo '$(MEMCHECK_H)' | cmp -s - $@ || echo '$(MEMCHECK_H)' >$@
+
+$(BUILD)/pic/preload/runtime/rt_stack.o: $(BUILD)/memcheck.stamp
+
 # The launcher looks for its library next to itself, in ../lib/agentprof/, then in PKGLIBDIR
 # (rebuilt when PREFIX changes: the stamp holds the directory).
 $(BUILD)/pkglibdir.stamp: FORCE
