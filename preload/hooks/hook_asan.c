@@ -1,4 +1,5 @@
-/* hook_asan.c: the AddressSanitizer runtime's default options, so that a host built with it starts under the preload. */
+/* hook_asan.c: the AddressSanitizer runtime's default options, so that a host built with it starts
+ * under the preload. */
 #include "rt.h"
 
 /*

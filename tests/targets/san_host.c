@@ -1,4 +1,5 @@
-/* san_host.c: a host built with a sanitizer (t94): THREADS threads, each making CALLS keep-alive LLM exchanges to a mock. */
+/* san_host.c: a host built with a sanitizer (t94): THREADS threads, each making CALLS keep-alive
+ * LLM exchanges to a mock. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -14,7 +15,8 @@ static int port, calls;
 /* One keep-alive connection, calls non-streaming chat completions; 0 when every one answered. */
 static void *client(void *arg)
 {
-	static const char body[] = "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+	static const char body[] =
+		"{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
 	int s = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -40,7 +42,8 @@ static void *client(void *arg)
 				return (void *)1;
 			have += (size_t)r;
 			buf[have] = 0;
-			if (!want && (e = strstr(buf, "\r\n\r\n")) && (cl = strcasestr(buf, "content-length:")))
+			if (!want && (e = strstr(buf, "\r\n\r\n")) &&
+			    (cl = strcasestr(buf, "content-length:")))
 				want = (size_t)(e + 4 - buf) + strtoul(cl + 15, NULL, 10);
 		}
 	}
