@@ -197,6 +197,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(SAN_VIEW_A) $(SAN_CORE_A) $(wildcard tests/un
 
 # The span generator (tests/targets/gen_spans.c, built for the tests into build/targets/) is its own
 # unit test: run without arguments, every shape it writes must decode.
+$(BUILD)/tests/test_libc: preload/runtime/rt_libc.c # the test includes it
+
 $(BUILD)/tests/test_gen_spans: tests/targets/gen_spans.c $(SAN_CORE_A) tests/unit/unit.h
 	@mkdir -p $(@D)
 	@echo "  CC      $@"

@@ -222,17 +222,24 @@ static void set_fd(int fd, struct ap_conn *c)
 /* --- naming --------------------------------------------------------------------------------------
  */
 
+/* The address as text into out (a connection's, used by one thread after another: inet_ntop
+ * writes into a local, so that a ThreadSanitizer host's interceptor never sees the shared
+ * buffer; rt_libc.c). */
 static void addr_text(const struct sockaddr *sa, char *out, size_t cap, int *port)
 {
+	char text[INET6_ADDRSTRLEN] = "";
+
 	out[0] = 0;
 	*port = AP_UNKNOWN;
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, out, (socklen_t)cap);
+		if (inet_ntop(AF_INET, &in->sin_addr, text, sizeof(text)))
+			ap_strlcpy(out, text, cap);
 		*port = ntohs(in->sin_port);
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const void *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, out, (socklen_t)cap);
+		if (inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof(text)))
+			ap_strlcpy(out, text, cap);
 		*port = ntohs(in6->sin6_port);
 	} else if (sa->sa_family == AF_UNIX) {
 		const struct sockaddr_un *un = (const void *)sa;

@@ -628,25 +628,49 @@ static struct ap_seg_header *seg_create(int want_file)
 }
 
 /* The live segment, created on first use. NULL when recording is off or memory is short. */
+/*
+ * Another thread creates the segment (it creates, reserves and maps the file: well under a
+ * millisecond, tens of them under a sanitizer or valgrind): wait for it, at most 2 s, with
+ * cancellation off (nanosleep is a cancellation point). The wait used to be 2,000 sched_yield
+ * calls, shorter than a creation under ThreadSanitizer: a thread's first record then counted
+ * as a drop, and a finished exchange was lost (1 run in 10 of 4 threads starting at once).
+ */
+static struct ap_seg_header *seg_wait(void)
+{
+	struct ap_seg_header *h = NULL;
+	int old_cancel, err = errno;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old_cancel);
+	for (int i = 0; i < 40000; i++) { /* 50 us steps after the first yields */
+		struct timespec ts = {0, 50000};
+
+		h = __atomic_load_n(&w.seg, __ATOMIC_ACQUIRE);
+		if (h || !atomic_load(&w.creating))
+			break;
+		if (i < 64)
+			sched_yield();
+		else
+			nanosleep(&ts, NULL);
+	}
+	pthread_setcancelstate(old_cancel, NULL);
+	errno = err;
+	return h;
+}
+
 static struct ap_seg_header *seg_get(int want_file)
 {
 	struct ap_seg_header *h = __atomic_load_n(&w.seg, __ATOMIC_ACQUIRE);
-	int expect = 0, old_cancel, err;
+	int me, expect = 0, old_cancel, err;
 
 	if (AP_LIKELY(h != NULL))
 		return h;
 	if (w.file_state < 0)
 		return NULL;
-	if (!atomic_compare_exchange_strong(&w.creating, &expect, 1)) {
-		/* another thread creates it; wait a bounded time (never for ourselves: a signal
-		 * handler on the creating thread gives up) */
-		for (int i = 0; i < 2000; i++) {
-			h = __atomic_load_n(&w.seg, __ATOMIC_ACQUIRE);
-			if (h || !atomic_load(&w.creating))
-				return h;
-			sched_yield();
-		}
-		return NULL;
+	me = (int)ap_gettid();
+	if (!atomic_compare_exchange_strong(&w.creating, &expect, me)) {
+		if (expect == me) /* a signal handler interrupting our own creation: it gives up */
+			return NULL;
+		return seg_wait();
 	}
 	err = errno;
 	ap_tls.guard++;
