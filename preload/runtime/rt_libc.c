@@ -39,11 +39,38 @@
 #define STORE(p, v) _mm_storeu_si128((__m128i *)(void *)(p), (v))
 #endif
 
-FN void *F(memcpy)(void *restrict dst, const void *restrict src, size_t n)
+/* n < 16 bytes, every load before any store: right for any overlap */
+static inline __attribute__((always_inline)) void copy_small(unsigned char *d,
+							     const unsigned char *s, size_t n)
 {
-	unsigned char *d = dst;
-	const unsigned char *s = src;
+	if (n >= 8) { /* 8..15: two 8-byte words that may overlap; 4..7 likewise */
+		uint64_t a, b;
 
+		__builtin_memcpy(&a, s, 8);
+		__builtin_memcpy(&b, s + n - 8, 8);
+		__builtin_memcpy(d, &a, 8);
+		__builtin_memcpy(d + n - 8, &b, 8);
+	} else if (n >= 4) {
+		uint32_t a, b;
+
+		__builtin_memcpy(&a, s, 4);
+		__builtin_memcpy(&b, s + n - 4, 4);
+		__builtin_memcpy(d, &a, 4);
+		__builtin_memcpy(d + n - 4, &b, 4);
+	} else if (n) { /* 1..3: the first, middle and last byte */
+		unsigned char a = s[0], b = s[n / 2], c = s[n - 1];
+
+		d[0] = a;
+		d[n / 2] = b;
+		d[n - 1] = c;
+	}
+}
+
+/* Front to back, each block loaded before it is stored and the last 16 bytes first: right
+ * when the areas are apart or the destination comes first (memmove's forward case). */
+static inline __attribute__((always_inline)) void copy_forward(unsigned char *d,
+							       const unsigned char *s, size_t n)
+{
 #ifdef __SSE2__
 	if (n >= 16) { /* 16 at a time, the last 16 overlapping the ones before */
 		__m128i tail = LOAD(s + n - 16);
@@ -60,29 +87,18 @@ FN void *F(memcpy)(void *restrict dst, const void *restrict src, size_t n)
 		for (; i + 16 <= n; i += 16)
 			STORE(d + i, LOAD(s + i));
 		STORE(d + n - 16, tail);
-		return dst;
+		return;
 	}
-#endif
-	if (n >= 8) { /* 8..15: two 8-byte words that may overlap */
-		uint64_t a, b;
-
-		__builtin_memcpy(&a, s, 8);
-		__builtin_memcpy(&b, s + n - 8, 8);
-		__builtin_memcpy(d, &a, 8);
-		__builtin_memcpy(d + n - 8, &b, 8);
-		return dst;
-	}
-	if (n >= 4) {
-		uint32_t a, b;
-
-		__builtin_memcpy(&a, s, 4);
-		__builtin_memcpy(&b, s + n - 4, 4);
-		__builtin_memcpy(d, &a, 4);
-		__builtin_memcpy(d + n - 4, &b, 4);
-		return dst;
-	}
+	copy_small(d, s, n);
+#else
 	for (size_t i = 0; i < n; i++)
 		d[i] = s[i];
+#endif
+}
+
+FN void *F(memcpy)(void *restrict dst, const void *restrict src, size_t n)
+{
+	copy_forward(dst, src, n);
 	return dst;
 }
 
@@ -91,24 +107,11 @@ FN void *F(memmove)(void *dst, const void *src, size_t n)
 	unsigned char *d = dst;
 	const unsigned char *s = src;
 
-	if ((uintptr_t)d - (uintptr_t)s >= n) /* no overlap, or the destination first: forward */
-	{
-#ifdef __SSE2__
-		if (n >= 16) {
-			__m128i tail = LOAD(s + n - 16); /* read before the loop may overwrite it */
-			size_t i = 0;
-
-			for (; i + 16 <= n; i += 16)
-				STORE(d + i, LOAD(s + i));
-			STORE(d + n - 16, tail);
-			return dst;
-		}
-#endif
-		for (size_t i = 0; i < n; i++)
-			d[i] = s[i];
+	if ((uintptr_t)d - (uintptr_t)s >= n) { /* apart, or the destination first */
+		copy_forward(d, s, n);
 		return dst;
 	}
-	/* the destination overlaps the source's end: backward */
+	/* the destination overlaps the source's end: back to front, the first 16 bytes first */
 #ifdef __SSE2__
 	if (n >= 16) {
 		__m128i head = LOAD(s);
@@ -119,9 +122,11 @@ FN void *F(memmove)(void *dst, const void *src, size_t n)
 		STORE(d, head);
 		return dst;
 	}
-#endif
+	copy_small(d, s, n);
+#else
 	for (size_t i = n; i > 0; i--)
 		d[i - 1] = s[i - 1];
+#endif
 	return dst;
 }
 

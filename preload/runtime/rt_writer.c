@@ -627,13 +627,12 @@ static struct ap_seg_header *seg_create(int want_file)
 	return h;
 }
 
-/* The live segment, created on first use. NULL when recording is off or memory is short. */
 /*
  * Another thread creates the segment (it creates, reserves and maps the file: well under a
  * millisecond, tens of them under a sanitizer or valgrind): wait for it, at most 2 s, with
  * cancellation off (nanosleep is a cancellation point). The wait used to be 2,000 sched_yield
  * calls, shorter than a creation under ThreadSanitizer: a thread's first record then counted
- * as a drop, and a finished exchange was lost (1 run in 10 of 4 threads starting at once).
+ * as a drop, and a finished exchange was lost (2 runs in 100 of 4 threads starting at once).
  */
 static struct ap_seg_header *seg_wait(void)
 {
@@ -657,6 +656,7 @@ static struct ap_seg_header *seg_wait(void)
 	return h;
 }
 
+/* The live segment, created on first use. NULL when recording is off or memory is short. */
 static struct ap_seg_header *seg_get(int want_file)
 {
 	struct ap_seg_header *h = __atomic_load_n(&w.seg, __ATOMIC_ACQUIRE);
