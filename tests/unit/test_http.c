@@ -1373,6 +1373,12 @@ static void test_sse_shapes_random(void)
 		"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
 		"\"message\":\"Overloaded\"}}",
 		"data: [DONE]",
+		/* a usageMetadata chunk that also names a terminal "type" (and a "ty..." value that
+		 * is not one): parsed, never kept */
+		"data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"tyres\"}],"
+		"\"role\": \"model\"},\"index\": 0}],\"type\": \"message_stop\",\"usageMetadata\": "
+		"{\"promptTokenCount\": 4,\"candidatesTokenCount\": 6,\"totalTokenCount\": 10},"
+		"\"modelVersion\": \"g-2\"}",
 	};
 	static const char req[] = "POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n"
 				  "Content-Length: 2\r\n\r\n{}";
@@ -1391,7 +1397,7 @@ static void test_sse_shapes_random(void)
 			const char *sh = shapes[k < 12	 ? k % 2
 						: k < 14 ? 3
 						: k < 17 ? 5
-							 : 2 + rand() % 9];
+							 : 2 + rand() % 10];
 
 			for (const char *q = sh; *q; q++) {
 				if (*q == '\n' && crlf)
@@ -1430,6 +1436,38 @@ static void test_sse_shapes_random(void)
 		}
 	}
 	CHECK(!bad);
+}
+
+/*
+ * Gemini chunks in one read, the second also naming a terminal "type" (message_stop) beside
+ * its usageMetadata, after "text" values starting "ty" and "t": the AVX2 pass that keeps
+ * usageMetadata chunks must hand that one to the parse, which ends the stream there (2 events,
+ * its 6 output tokens), whole, cut anywhere and byte by byte.
+ */
+static void test_gemini_terminal_type(void)
+{
+#define GEM_CHUNK(text, type, out)                                                               \
+	"data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"" text "\"}],"          \
+	"\"role\": \"model\"},\"index\": 0}]," type "\"usageMetadata\": {\"promptTokenCount\": " \
+	"4,\"candidatesTokenCount\": " out ",\"totalTokenCount\": 10},\"modelVersion\": "        \
+	"\"g-2\"}\r\n\r\n"
+	static const char body[] =
+		GEM_CHUNK("tyres", "", "3") GEM_CHUNK("t", "\"type\": \"message_stop\",", "6")
+			GEM_CHUNK("tok", "", "9") GEM_CHUNK("tok", "", "12");
+#undef GEM_CHUNK
+	static const char req[] =
+		"POST /v1beta/models/g-2:streamGenerateContent?alt=sse HTTP/1.1\r\n"
+		"Host: generativelanguage.googleapis.com\r\nContent-Length: 2\r\n\r\n{}";
+	static char resp[4096];
+	int rn = sprintf(resp,
+			 "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+			 "Content-Length: %zu\r\n\r\n%s",
+			 sizeof(body) - 1, body);
+	struct ev ev[] = {EVB('o', req, strlen(req), 1), EVB('i', resp, (size_t)rn, 2)};
+
+	CHECK_EQ_INT(run_all(ev, 2), 1);
+	CHECK_EQ_INT(got[0].events, 2);
+	CHECK_EQ_INT(got[0].usage.output, 6);
 }
 
 /*
@@ -1580,6 +1618,7 @@ int main(void)
 	test_named_events();
 	test_gemini_usage();
 	test_sse_shapes_random();
+	test_gemini_terminal_type();
 	test_ndjson_random();
 	test_ndjson_cut_key();
 	test_gemini_cut_key();
