@@ -12,6 +12,7 @@
 #   make format / check-format
 #
 # Switches: SAN=1 builds build/agentprof-view with ASan/UBSan too. V=1 prints commands.
+# PGO=0 builds the preload without profile feedback (by default, with GCC, it is trained first).
 # The unit tests and build/san/agentprof-view (used by the integration tests) are always sanitized.
 
 CC ?= cc
@@ -47,6 +48,18 @@ VIEW_INC := $(CORE_INC) $(addprefix -Itools/view/,$(VIEW_DIRS))
 BASE_CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE $(WARN)
 PRELOAD_CFLAGS := $(BASE_CFLAGS) $(RT_INC) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 	-fno-omit-frame-pointer -fno-stack-protector
+# Profile feedback (PGO=1, the default with GCC): the preload is first built instrumented into
+# build/pgo/, run on the benchmarks' LLM workloads (scripts/pgo-train.sh), then rebuilt with the
+# profile. Code the training does not reach stays optimised as with PGO=0
+# (-fprofile-partial-training). If the training cannot run, the release build goes on without a
+# profile and says so. PGO=0: one compile, for the edit loop and for bit-reproducible builds.
+# GCC only (-dumpbase and the .gcda format): another compiler builds without.
+PGO ?= $(if $(shell $(CC) -v 2>&1 | grep '^gcc version'),1,0)
+PGO_DIR := $(BUILD)/pgo
+PGO_LIB := $(PGO_DIR)/libagentprof.so
+PGO_TRAINED := $(PGO_DIR)/trained
+PGO_GEN := -fprofile-generate -fprofile-update=atomic
+PGO_USE := -fprofile-use -fprofile-partial-training -Wno-error=missing-profile
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 ifeq ($(SAN),1)
 SAN_FLAGS := $(SANITIZE)
@@ -68,6 +81,8 @@ VIEW_HDR := $(CORE_HDR) $(foreach d,$(VIEW_DIRS),$(wildcard tools/view/$(d)/*.h)
 obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
 PIC_CORE_OBJ := $(call obj,pic,$(CORE_SRC))
 PIC_RT_OBJ := $(call obj,pic,$(RT_SRC))
+GEN_CORE_OBJ := $(call obj,pgo/pic,$(CORE_SRC))
+GEN_RT_OBJ := $(call obj,pgo/pic,$(RT_SRC))
 # SAN=1 links build/agentprof-view from the sanitized objects of build/san/.
 TOOL_OBJDIR := $(if $(filter 1,$(SAN)),san/tool,tool)
 CORE_OBJ := $(call obj,$(TOOL_OBJDIR),$(CORE_SRC))
@@ -82,6 +97,8 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC)) $(BUILD)/tes
 # sanitized for the unit tests and build/san/agentprof-view).
 CORE_PIC_A := $(BUILD)/libapcore-pic.a
 RT_A := $(BUILD)/libaprt.a
+GEN_CORE_A := $(PGO_DIR)/libapcore-pic.a
+GEN_RT_A := $(PGO_DIR)/libaprt.a
 CORE_A := $(BUILD)/libapcore.a
 VIEW_A := $(BUILD)/libapview.a
 SAN_CORE_A := $(SAN_BUILD)/libapcore.a
@@ -105,60 +122,65 @@ all: $(LIB) $(VIEW) $(LAUNCHER)
 san debug: $(SAN_VIEW) $(UNIT_BIN)
 
 help:
-	@sed -n '2,19p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,17p' Makefile | sed 's/^# \{0,1\}//'
 
-$(BUILD)/pic/%.o: %.c $(RT_HDR)
+# An instrumented object is compiled as if it were its release object (-dumpbase): GCC names the
+# .gcda file and the static functions' profile ids after it, so that the training writes
+# build/pic/X.gcda and the release compile of build/pic/X.o reads it (when the training ran).
+$(BUILD)/pic/%.o: %.c $(RT_HDR) $(BUILD)/pgo.stamp $(if $(filter 1,$(PGO)),$(PGO_TRAINED))
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
-	$(Q)$(CC) $(PRELOAD_CFLAGS) -c $< -o $@
+	$(Q)pgo=; if [ "$(PGO)" = 1 ] && grep -qx ok $(PGO_TRAINED) 2>/dev/null && \
+		[ -s $(@:.o=.gcda) ]; then pgo='$(PGO_USE)'; fi; $(CC) $(PRELOAD_CFLAGS) $$pgo -c $< -o $@
 
-$(BUILD)/tool/%.o: %.c $(VIEW_HDR)
+$(PGO_DIR)/pic/%.o: %.c $(RT_HDR)
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
-	$(Q)$(CC) $(TOOL_CFLAGS) $(VIEW_DEFS) -c $< -o $@
-
-$(SAN_BUILD)/tool/%.o: %.c $(VIEW_HDR)
-	@mkdir -p $(@D)
-	@echo "  CC      $@"
-	$(Q)$(CC) $(SAN_TOOL_CFLAGS) $(VIEW_DEFS) -c $< -o $@
-
-# The HTML report's page (real files under tools/view/render/page/) embedded as bytes into the
-# viewer by scripts/embed_files.c, so the page is edited, linted and diffed as HTML/CSS/JS.
-PAGE_FILES := $(addprefix tools/view/render/page/,report.html report.css report.js)
-EMBED := $(BUILD)/gen/embed_files
-PAGE_C := $(BUILD)/gen/report_page.c
-PAGE_OBJ := $(BUILD)/gen/report_page.o
-$(EMBED): scripts/embed_files.c
-	@mkdir -p $(@D)
-	@echo "  CC      $@"
-	$(Q)$(CC) $(BASE_CFLAGS) -o $@ $<
-$(PAGE_C): $(EMBED) $(PAGE_FILES)
-	@echo "  EMBED   $@"
-	$(Q)$(EMBED) $@ $(foreach f,$(PAGE_FILES),ap_page_$(subst .,_,$(notdir $(f)))=$(f))
-$(PAGE_OBJ): $(PAGE_C)
-	@echo "  CC      $@"
-	$(Q)$(CC) $(BASE_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(PRELOAD_CFLAGS) $(PGO_GEN) -dumpbase $(BUILD)/pic/$* -c $< -o $@
 
 $(CORE_PIC_A): $(PIC_CORE_OBJ)
 $(RT_A): $(PIC_RT_OBJ)
+$(GEN_CORE_A): $(GEN_CORE_OBJ)
+$(GEN_RT_A): $(GEN_RT_OBJ)
 $(CORE_A): $(CORE_OBJ)
 $(VIEW_A): $(VIEW_LIB_OBJ) $(PAGE_OBJ)
 $(SAN_CORE_A): $(SAN_CORE_OBJ)
 $(SAN_VIEW_A): $(SAN_VIEW_LIB_OBJ) $(PAGE_OBJ)
-$(CORE_PIC_A) $(RT_A) $(CORE_A) $(VIEW_A) $(SAN_CORE_A) $(SAN_VIEW_A):
+$(CORE_PIC_A) $(RT_A) $(GEN_CORE_A) $(GEN_RT_A) $(CORE_A) $(VIEW_A) $(SAN_CORE_A) $(SAN_VIEW_A):
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 # The zstd archive is linked in and hidden; libunwind, zlib, libcapstone and libnghttp2 are
 # dlopen()ed privately at init. Executed directly (build/libagentprof.so --version) it prints its
 # version: rt_version.c's entry.
-$(LIB): $(RT_A) $(CORE_PIC_A) preload/hooks/exports.map
+# link_so RT_ARCHIVE,CORE_ARCHIVE,EXTRA_FLAGS: the recipe for the release and instrumented objects.
+define link_so
 	@echo "  LD      $@"
 	$(Q)test -n "$(ZSTD_A)" || { echo "libzstd.a not found: run 'make deps' (needs libzstd-dev)"; exit 1; }
-	$(Q)$(CC) -shared -o $@ -Wl,--whole-archive $(RT_A) -Wl,--no-whole-archive $(CORE_PIC_A) \
+	$(Q)$(CC) -shared -o $@ -Wl,--whole-archive $(1) -Wl,--no-whole-archive $(2) \
 		$(ZSTD_A) -Wl,--exclude-libs,libzstd.a \
 		-Wl,--version-script=preload/hooks/exports.map -Wl,--no-undefined -Wl,-z,now \
-		-Wl,-e,ap_so_main -ldl -lpthread
+		-Wl,-e,ap_so_main -ldl -lpthread $(3)
+endef
+
+$(LIB): $(RT_A) $(CORE_PIC_A) preload/hooks/exports.map
+	$(call link_so,$(RT_A),$(CORE_PIC_A))
+
+$(PGO_LIB): $(GEN_RT_A) $(GEN_CORE_A) preload/hooks/exports.map
+	$(call link_so,$(GEN_RT_A),$(GEN_CORE_A),$(PGO_GEN))
+
+# The training writes the instrumented objects' .gcda files; "ok" when it ran, "none" if it could
+# not (then the release objects are built without a profile).
+$(PGO_TRAINED): $(PGO_LIB) scripts/pgo-train.sh scripts/bench_io.c scripts/bench_writer.c
+	@echo "  TRAIN   $(PGO_LIB)"
+	$(Q)mkdir -p $(BUILD)/pic && find $(BUILD)/pic -name '*.gcda' -delete
+	$(Q)if scripts/pgo-train.sh $(PGO_LIB) >$(PGO_DIR)/train.log 2>&1; then echo ok >$@; else \
+		echo none >$@; echo "  PGO     training failed ($(PGO_DIR)/train.log): no profile"; fi
+
+# The release objects are rebuilt when PGO changes (the stamp holds its value).
+$(BUILD)/pgo.stamp: FORCE
+	@mkdir -p $(@D)
+	@echo '$(PGO)' | cmp -s - $@ || echo '$(PGO)' >$@
 
 $(VIEW): $(VIEW_CMD_OBJ) $(VIEW_A) $(CORE_A)
 	@echo "  LD      $@"
@@ -176,7 +198,7 @@ $(BUILD)/memcheck.stamp: FORCE
 	@mkdir -p $(@D)
 	@echo '$(MEMCHECK_H)' | cmp -s - $@ || echo '$(MEMCHECK_H)' >$@
 
-$(BUILD)/pic/preload/runtime/rt_stack.o: $(BUILD)/memcheck.stamp
+$(BUILD)/pic/preload/runtime/rt_stack.o $(PGO_DIR)/pic/preload/runtime/rt_stack.o: $(BUILD)/memcheck.stamp
 
 # The launcher looks for its library next to itself, in ../lib/agentprof/, then in PKGLIBDIR
 # (rebuilt when PREFIX changes: the stamp holds the directory).
