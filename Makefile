@@ -138,6 +138,33 @@ $(PGO_DIR)/pic/%.o: %.c $(RT_HDR)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(PRELOAD_CFLAGS) $(PGO_GEN) -dumpbase $(BUILD)/pic/$* -c $< -o $@
 
+$(BUILD)/tool/%.o: %.c $(VIEW_HDR)
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(TOOL_CFLAGS) $(VIEW_DEFS) -c $< -o $@
+
+$(SAN_BUILD)/tool/%.o: %.c $(VIEW_HDR)
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(SAN_TOOL_CFLAGS) $(VIEW_DEFS) -c $< -o $@
+
+# The HTML report's page (real files under tools/view/render/page/) embedded as bytes into the
+# viewer by scripts/embed_files.c, so the page is edited, linted and diffed as HTML/CSS/JS.
+PAGE_FILES := $(addprefix tools/view/render/page/,report.html report.css report.js)
+EMBED := $(BUILD)/gen/embed_files
+PAGE_C := $(BUILD)/gen/report_page.c
+PAGE_OBJ := $(BUILD)/gen/report_page.o
+$(EMBED): scripts/embed_files.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(BASE_CFLAGS) -o $@ $<
+$(PAGE_C): $(EMBED) $(PAGE_FILES)
+	@echo "  EMBED   $@"
+	$(Q)$(EMBED) $@ $(foreach f,$(PAGE_FILES),ap_page_$(subst .,_,$(notdir $(f)))=$(f))
+$(PAGE_OBJ): $(PAGE_C)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(BASE_CFLAGS) -c $< -o $@
+
 $(CORE_PIC_A): $(PIC_CORE_OBJ)
 $(RT_A): $(PIC_RT_OBJ)
 $(GEN_CORE_A): $(GEN_CORE_OBJ)
