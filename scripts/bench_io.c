@@ -281,7 +281,7 @@ static int llm_server(long events, const char *style)
 	fflush(stdout);
 	for (;;) {
 		int c = accept(s, NULL, NULL), st;
-		static char rb[65536];
+		static char rb[262144];
 		size_t have = 0;
 		if (c < 0)
 			continue;
@@ -301,18 +301,18 @@ static int llm_server(long events, const char *style)
 }
 
 /* Sends one POST /v1/chat/completions and reads its whole response (Content-Length). */
-static int llm_call(int s, int stream, char *buf, size_t cap)
+static int llm_call_body(int s, const char *body, char *buf, size_t cap)
 {
 	char req[512];
-	const char *body = stream ? "{\"model\":\"gpt-4o-mini\",\"stream\":true,\"messages\":[]}"
-				  : "{\"model\":\"gpt-4o-mini\",\"messages\":[]}";
+	size_t bn = strlen(body);
 	int n = snprintf(req, sizeof(req),
 			 "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 			 "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-			 strlen(body), body);
+			 bn, bn < 256 ? body : "");
 	size_t have = 0, want = 0;
 
-	if (full_io(s, req, (size_t)n, 1) < 0)
+	if (full_io(s, req, (size_t)n, 1) < 0 ||
+	    (bn >= 256 && full_io(s, (char *)(uintptr_t)body, bn, 1) < 0))
 		return -1;
 	for (;;) {
 		ssize_t r =
@@ -331,6 +331,14 @@ static int llm_call(int s, int stream, char *buf, size_t cap)
 	}
 }
 
+static int llm_call(int s, int stream, char *buf, size_t cap)
+{
+	return llm_call_body(s,
+			     stream ? "{\"model\":\"gpt-4o-mini\",\"stream\":true,\"messages\":[]}"
+				    : "{\"model\":\"gpt-4o-mini\",\"messages\":[]}",
+			     buf, cap);
+}
+
 /* N keep-alive non-streaming LLM exchanges; prints seconds. */
 static int llm_small(int port, long n)
 {
@@ -345,6 +353,60 @@ static int llm_small(int port, long n)
 			return 1;
 	printf("%.6f\n", now_s() - t0);
 	close(s);
+	return 0;
+}
+
+/*
+ * An agent turn's request: a 64 KiB body as the SDKs serialise one (the conversation first,
+ * escapes in it, then the model and the tools, no "stream" key), so that the preload's request
+ * pass (hash and JSON scan for the model) runs over all of it.
+ */
+static char *agent_request(void)
+{
+	static const char turn[] =
+		"{\"role\":\"user\",\"content\":\"Run the tests in tests/unit and tell me which "
+		"fail.\\nThe output was:\\n\\\"FAILED test_parse.py::test_split - AssertionError: "
+		"expected 3, got 2\\\"\\n\"},{\"role\":\"assistant\",\"content\":null,"
+		"\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":"
+		"\"bash\",\"arguments\":\"{\\\"command\\\":\\\"pytest -q tests/unit\\\"}\"}}]},"
+		"{\"role\":\"tool\",\"tool_call_id\":\"call_1\",\"content\":\"....F..F.. [100%]\\n"
+		"2 failed, 8 passed in 0.31s\\n\"},";
+	size_t tn = sizeof(turn) - 1, cap = 65536 + 1024, n = 0;
+	char *b = malloc(cap);
+
+	if (!b)
+		return NULL;
+	n += (size_t)snprintf(b, cap,
+			      "{\"messages\":[{\"role\":\"system\",\"content\":"
+			      "\"You are a coding agent.\"},");
+	while (n + tn < 65536 - 256) {
+		memcpy(b + n, turn, tn);
+		n += tn;
+	}
+	n--; /* the last comma */
+	snprintf(b + n, cap - n,
+		 "],\"model\":\"gpt-4o-mini\",\"max_tokens\":1024,\"tools\":[{\"type\":"
+		 "\"function\",\"function\":{\"name\":\"bash\",\"parameters\":{\"type\":"
+		 "\"object\"}}}]}");
+	return b;
+}
+
+/* N keep-alive non-streaming LLM exchanges with agent_request's 64 KiB body; prints seconds. */
+static int llm_big(int port, long n)
+{
+	static char buf[65536];
+	char *body = agent_request();
+	int s = connect_port(port);
+	double t0 = now_s();
+
+	if (s < 0 || !body)
+		return 1;
+	for (long i = 0; i < n; i++)
+		if (llm_call_body(s, body, buf, sizeof(buf)) < 0)
+			return 1;
+	printf("%.6f\n", now_s() - t0);
+	close(s);
+	free(body);
 	return 0;
 }
 
@@ -407,11 +469,13 @@ int main(int argc, char **argv)
 		return llm_server(atol(argv[2]), argc >= 4 ? argv[3] : "openai");
 	if (argc >= 4 && !strcmp(argv[1], "llm-small"))
 		return llm_small(atoi(argv[2]), atol(argv[3]));
+	if (argc >= 4 && !strcmp(argv[1], "llm-big"))
+		return llm_big(atoi(argv[2]), atol(argv[3]));
 	if (argc >= 3 && !strcmp(argv[1], "llm-sse"))
 		return llm_sse(atoi(argv[2]));
 	fprintf(stderr, "usage: bench_io echo-server | pingpong PORT N | pipe N | file PATH N |\n"
 			"       llm-server EVENTS [openai|include-usage|anthropic|gemini|ollama] | "
 			"llm-small "
-			"PORT N | llm-sse PORT | rusage CMD...\n");
+			"PORT N | llm-big PORT N | llm-sse PORT | rusage CMD...\n");
 	return 2;
 }

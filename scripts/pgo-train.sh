@@ -2,7 +2,8 @@
 # pgo-train.sh LIB: run the instrumented preload LIB on the benchmarks' LLM workloads so that its
 # .gcda files hold the profile the release build is optimised with (Makefile, PGO=1).
 #
-# Workloads (about 2 s on two cores): 3,000 small LLM exchanges over HTTP keep-alive, one stream of
+# Workloads (about 2 s on two cores): 3,000 small LLM exchanges over HTTP keep-alive, 200 with an
+# agent-sized 64 KiB request (the hash and the skip of a long conversation), one stream of
 # 50k SSE events in each of the five stream styles, 200 short children from a shell, and 4 threads
 # x 500 TLS LLM calls plus 16 threads x 100 plain ones (skipped when OpenSSL's headers or the
 # openssl tool are missing). Servers run without the preload; only the clients load LIB. Exits
@@ -44,6 +45,7 @@ client() {
 
 serve small "$T/bench_io" llm-server 20 || exit 1
 client "$T/bench_io" llm-small "$(head -1 "$T/small.port")" 3000 || exit 1
+client "$T/bench_io" llm-big "$(head -1 "$T/small.port")" 200 || exit 1
 for style in openai include-usage anthropic gemini ollama; do
 	serve "$style" "$T/bench_io" llm-server 50000 "$style" || exit 1
 	client "$T/bench_io" llm-sse "$(head -1 "$T/$style.port")" || exit 1

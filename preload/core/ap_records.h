@@ -197,7 +197,7 @@ struct ap_exchange {
 	char request_model[AP_STR_MODEL];
 	char response_model[AP_STR_MODEL];
 	struct ap_usage usage;
-	uint64_t request_hash; /* FNV-1a 64 of method, path and request body; 0 = none */
+	uint64_t request_hash; /* XXH64 of method, path and request body; 0 = none */
 	uint64_t stack_id;     /* 0 = none */
 	uint64_t span_id;      /* enclosing manual span, 0 = none */
 	char agent[AP_STR_AGENT];

@@ -1,13 +1,12 @@
 /* http.c: incremental HTTP/1.1 exchange parser (both directions) with SSE/NDJSON/JSON scanning. */
 #include <string.h>
-#if defined(__x86_64__)
-#include <sys/platform/x86.h>
-#endif
 #if defined(__x86_64__) || defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
 #include "classify.h"
+#include "cpu.h"
+#include "hash64.h"
 #include "http.h"
 #include "json_scan.h"
 #include "redact.h"
@@ -19,8 +18,6 @@
 #define INFLATE_RATIO  64	     /* beyond INFLATE_FREE: inflated/compressed ratio of a bomb */
 #define EVBUF	       1024 /* bytes of an SSE event or NDJSON line kept for the key check */
 #define INFLATE_WINDOW 4096 /* stack output window for inflate */
-#define FNV_OFFSET     0xcbf29ce484222325ull
-#define FNV_PRIME      0x100000001b3ull
 
 enum phase { P_START = 0, P_LINE, P_HEADERS, P_BODY };
 enum body { B_NONE = 0, B_LENGTH, B_CHUNKED, B_CLOSE };
@@ -53,7 +50,7 @@ struct framer {
 
 struct slot {
 	struct ap_exchange ex;
-	uint64_t hash;
+	struct ap_hash64 hash; /* of method, path and body: request_hash */
 	uint32_t seq;
 	int32_t host_port;
 	uint8_t used;
@@ -173,22 +170,6 @@ static void copy_str(char *dst, size_t cap, const char *src, size_t n)
 		n = cap - 1;
 	memcpy(dst, src, n);
 	dst[n] = 0;
-}
-
-static uint64_t fnv(uint64_t h, const void *buf, size_t n)
-{
-	const uint8_t *p = buf;
-	size_t i = 0;
-
-	for (; i + 4 <= n; i += 4) { /* the same chain, fewer loop tests */
-		h = (h ^ p[i]) * FNV_PRIME;
-		h = (h ^ p[i + 1]) * FNV_PRIME;
-		h = (h ^ p[i + 2]) * FNV_PRIME;
-		h = (h ^ p[i + 3]) * FNV_PRIME;
-	}
-	for (; i < n; i++)
-		h = (h ^ p[i]) * FNV_PRIME;
-	return h;
 }
 
 static int is_space(char c)
@@ -876,16 +857,6 @@ __attribute__((target("avx2"))) static size_t data_run_avx2(struct content *c, c
 	return i;
 }
 
-static int have_avx2(void)
-{
-	static int known = -1;
-
-	if (known < 0) /* what the dynamic loader found at start-up: no CPUID of ours, and no
-			  constructor of libgcc's (__builtin_cpu_supports) in every process */
-		known = CPU_FEATURE_ACTIVE(AVX2) ? 1 : 0;
-	return known;
-}
-
 /*
  * An "event: NAME\n" line at p[at] (Anthropic, OpenAI Responses) that the bulk below may pass:
  * whole in the 32 bytes after "event: ", ended by LF, not a terminal name. Returns the index
@@ -1201,7 +1172,7 @@ static size_t data_run(struct content *c, const uint8_t *p, size_t n)
 	if (c->quote && p[0] == 'u')
 		c->ev_want = 1; /* a pair across two reads */
 #if defined(__x86_64__)
-	if (n >= 33 && have_avx2()) {
+	if (n >= 33 && ap_cpu_avx2()) {
 		int found = 0;
 		i = data_run_avx2(c, p, n, 0, &found);
 		if (found) {
@@ -1349,7 +1320,7 @@ static void ndjson_feed(struct ap_http *h, const uint8_t *p, size_t n, int64_t n
 
 #if defined(__x86_64__)
 		if (!c->ev_len && !c->ev_over && !c->nonblank && n > 33 && in_slot(st(h)) &&
-		    have_avx2()) {
+		    ap_cpu_avx2()) {
 			k = ndjson_count_avx2(c, in_slot(st(h)), p, n, now);
 			p += k;
 			n -= k;
@@ -1412,7 +1383,7 @@ static void content_scan(struct ap_http *h, const uint8_t *p, size_t n, int64_t 
 #if defined(__x86_64__)
 			if (c->sse == S_LINE && !c->cr && !c->has_data && !c->ev_want &&
 			    c->ux.model[0] && !c->name_len && in_slot(st(h)) && n > 8 &&
-			    have_avx2()) {
+			    ap_cpu_avx2()) {
 				k = sse_count_events_avx2(c, in_slot(st(h)), p, n, now);
 				p += k;
 				n -= k;
@@ -1640,7 +1611,9 @@ static void request_done(struct ap_http *h, int64_t now)
 	if (sl) {
 		sl->req_done = 1;
 		sl->ex.req_sent_ns = now;
-		sl->ex.request_hash = sl->hash ? sl->hash : 1;
+		sl->ex.request_hash = ap_hash64_digest(&sl->hash);
+		if (!sl->ex.request_hash) /* 0 is "none" */
+			sl->ex.request_hash = 1;
 	}
 	s->out_slot = -1;
 	framer_reset(&s->out);
@@ -2029,10 +2002,11 @@ static void request_headers_end(struct ap_http *h, struct slot *sl, int64_t now)
 						    sizeof(sl->ex.request_model));
 		sl->scan_req = sl->llm && f->enc == ENC_NONE &&
 			       (f->ctype[0] == 0 || has_json(f->ctype, strlen(f->ctype)));
-		sl->hash = fnv(FNV_OFFSET, sl->ex.method, strlen(sl->ex.method));
-		sl->hash = fnv(sl->hash, " ", 1);
-		sl->hash = fnv(sl->hash, sl->ex.path, strlen(sl->ex.path));
-		sl->hash = fnv(sl->hash, "\n", 1);
+		ap_hash64_init(&sl->hash);
+		ap_hash64_update(&sl->hash, sl->ex.method, strlen(sl->ex.method));
+		ap_hash64_update(&sl->hash, " ", 1);
+		ap_hash64_update(&sl->hash, sl->ex.path, strlen(sl->ex.path));
+		ap_hash64_update(&sl->hash, "\n", 1);
 		ap_json_init_filtered(&s->req_js, req_key_wanted);
 	}
 	if (f->body == B_NONE)
@@ -2064,7 +2038,7 @@ static void request_body(struct ap_http *h, const uint8_t *p, size_t n, int64_t 
 
 	if (!sl)
 		return;
-	sl->hash = fnv(sl->hash, p, n);
+	ap_hash64_update(&sl->hash, p, n);
 	if (sl->scan_req && sl->req_keys != 3 && !ap_json_failed(&s->req_js))
 		ap_json_feed(&s->req_js, p, n, req_field, sl);
 }

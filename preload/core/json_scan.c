@@ -1,9 +1,12 @@
 /* json_scan.c: incremental JSON tokenizer that tracks a bounded key path and reports scalars. */
 #include <string.h>
-#if defined(__SSE2__)
+#if defined(__x86_64__)
+#include <immintrin.h>
+#elif defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
+#include "cpu.h"
 #include "json_scan.h"
 
 enum jstate {
@@ -492,6 +495,202 @@ INLINE size_t struct_len(const unsigned char *p, size_t n)
 	return i;
 }
 
+#if defined(__SSE2__)
+/* Bits of the 64 bytes a..d equal to ch. */
+INLINE uint64_t eq64(__m128i a, __m128i b, __m128i c, __m128i d, __m128i ch)
+{
+	uint64_t m0 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, ch)),
+		 m1 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, ch)),
+		 m2 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(c, ch)),
+		 m3 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(d, ch));
+
+	return m0 | m1 << 16 | m2 << 32 | m3 << 48;
+}
+
+/* Bit i of the result: the XOR of bits 0..i of x (set from an opening quote on). */
+INLINE uint64_t prefix_xor(uint64_t x)
+{
+	x ^= x << 1;
+	x ^= x << 2;
+	x ^= x << 4;
+	x ^= x << 8;
+	x ^= x << 16;
+	return x ^ x << 32;
+}
+
+INLINE unsigned popcount64(uint64_t x) /* SWAR: no POPCNT in the baseline ISA */
+{
+	x -= x >> 1 & 0x5555555555555555ull;
+	x = (x & 0x3333333333333333ull) + (x >> 2 & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (unsigned)(x * 0x0101010101010101ull >> 56);
+}
+
+/*
+ * The bytes a backslash escapes in a 64-byte block with backslashes at bs, byte 0 too if
+ * *carry (the last block ended in an odd run of them); *carry becomes the same for the next
+ * block. Runs are told apart by the parity of where they start: simdjson's subtract-with-borrow
+ * trick (Langdale and Lemire, "Parsing gigabytes of JSON per second", 2019).
+ */
+INLINE uint64_t escaped64(uint64_t bs, uint8_t *carry)
+{
+	const uint64_t odd = 0xAAAAAAAAAAAAAAAAull;
+	uint64_t in = *carry, start, code;
+
+	if (!bs) {
+		*carry = 0;
+		return in;
+	}
+	start = bs & ~in;
+	code = (((start << 1) | odd) - start) ^ odd;
+	*carry = (uint8_t)((code & bs) >> 63);
+	return code ^ (bs | in);
+}
+
+/* skip_run's state while it is in whole blocks: kept in registers, stored when they end. */
+struct skip_state {
+	uint32_t depth;
+	uint8_t str, esc;
+};
+
+/*
+ * One 64-byte block of a declined value, from its quote, backslash and bracket bits (opening
+ * q, bs, op: x | 0x20 == '{'; closing cl: x | 0x20 == '}'), a block in a few dozen instructions
+ * whatever it holds: the quotes no backslash escapes give, by a prefix XOR, the bytes inside
+ * strings; the brackets outside them are counted, and walked one by one only in a block where
+ * the value may end. Returns 0 to go on, 1 when the value ended at byte *end - 1, 2 before a
+ * block with a backslash outside a string (not JSON: skip_run's byte rules decide what it
+ * means, so that the result is skip_run's on any input).
+ */
+INLINE int skip_block(struct skip_state *k, uint64_t q, uint64_t bs, uint64_t op, uint64_t cl,
+		      unsigned (*popcount)(uint64_t), uint64_t (*pxor)(uint64_t), size_t *end)
+{
+	uint8_t carry = k->esc;
+	uint64_t ins;
+	unsigned nc;
+
+	q &= ~escaped64(bs, &carry);
+	ins = pxor(q) ^ (k->str ? ~0ull : 0); /* an opening quote is inside */
+	if (bs & ~ins)
+		return 2;
+	if (k->depth == 0) { /* a declined string: its closing quote */
+		q &= ~ins;
+		if (q) {
+			*end = (unsigned)__builtin_ctzll(q) + 1;
+			return 1;
+		}
+		k->esc = carry;
+		return 0;
+	}
+	op &= ~ins;
+	cl &= ~ins;
+	nc = popcount(cl);
+	if (nc < k->depth) {
+		k->depth += popcount(op) - nc;
+	} else {
+		for (uint64_t m = op | cl; m; m &= m - 1) {
+			unsigned b = (unsigned)__builtin_ctzll(m);
+
+			if (op >> b & 1) {
+				k->depth++;
+			} else if (--k->depth == 0) {
+				*end = b + 1;
+				return 1;
+			}
+		}
+	}
+	k->str = (uint8_t)(ins >> 63);
+	k->esc = carry;
+	return 0;
+}
+
+/* The blocks' way out: store the state; at the value's end, it is done (skip_run's ending). */
+INLINE size_t skip_blocks_end(struct ap_json *j, const struct skip_state *k, int r, size_t at,
+			      int *ended)
+{
+	if (r == 1) {
+		j->skip_str = 0;
+		j->skip_esc = 0;
+		j->skip_depth = 0;
+		value_done(j);
+		*ended = 1;
+		return at;
+	}
+	j->skip_depth = k->depth;
+	j->skip_str = k->str;
+	j->skip_esc = k->esc;
+	return at;
+}
+
+/* skip_block over the whole blocks of p[0..n), SSE2: returns bytes consumed; *ended: the value
+ * ended in them (value_done has run). */
+static size_t skip_blocks(struct ap_json *j, const unsigned char *p, size_t n, int *ended)
+{
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+		      bit5 = _mm_set1_epi8(0x20), open = _mm_set1_epi8('{'),
+		      close = _mm_set1_epi8('}');
+	struct skip_state k = {j->skip_depth, j->skip_str, j->skip_esc};
+	size_t i = 0, end = 0;
+	int r = 0;
+
+	for (; i + 64 <= n; i += 64) {
+		const __m128i *v = (const __m128i *)(const void *)(p + i);
+		__m128i x0 = _mm_loadu_si128(v), x1 = _mm_loadu_si128(v + 1),
+			x2 = _mm_loadu_si128(v + 2), x3 = _mm_loadu_si128(v + 3);
+		__m128i f0 = _mm_or_si128(x0, bit5), f1 = _mm_or_si128(x1, bit5),
+			f2 = _mm_or_si128(x2, bit5), f3 = _mm_or_si128(x3, bit5);
+
+		r = skip_block(&k, eq64(x0, x1, x2, x3, quote), eq64(x0, x1, x2, x3, bslash),
+			       eq64(f0, f1, f2, f3, open), eq64(f0, f1, f2, f3, close), popcount64,
+			       prefix_xor, &end);
+		if (r)
+			break;
+	}
+	return skip_blocks_end(j, &k, r, i + (r == 1 ? end : 0), ended);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("popcnt"))) INLINE unsigned popcount_hw(uint64_t x)
+{
+	return (unsigned)__builtin_popcountll(x);
+}
+
+/* prefix_xor in one carry-less multiply by all ones */
+__attribute__((target("pclmul"))) INLINE uint64_t prefix_xor_clmul(uint64_t x)
+{
+	return (uint64_t)_mm_cvtsi128_si64(
+		_mm_clmulepi64_si128(_mm_set_epi64x(0, (long long)x), _mm_set1_epi8(-1), 0));
+}
+
+/* The same with AVX2 (32 bytes a compare), POPCNT and PCLMULQDQ, where ap_cpu_avx2 says. */
+__attribute__((target("avx2,popcnt,pclmul"))) static size_t
+skip_blocks_avx2(struct ap_json *j, const unsigned char *p, size_t n, int *ended)
+{
+	const __m256i quote = _mm256_set1_epi8('"'), bslash = _mm256_set1_epi8('\\'),
+		      bit5 = _mm256_set1_epi8(0x20), open = _mm256_set1_epi8('{'),
+		      close = _mm256_set1_epi8('}');
+	struct skip_state k = {j->skip_depth, j->skip_str, j->skip_esc};
+	size_t i = 0, end = 0;
+	int r = 0;
+
+	for (; i + 64 <= n; i += 64) {
+		const __m256i *v = (const __m256i *)(const void *)(p + i);
+		__m256i lo = _mm256_loadu_si256(v), hi = _mm256_loadu_si256(v + 1);
+		__m256i flo = _mm256_or_si256(lo, bit5), fhi = _mm256_or_si256(hi, bit5);
+#define EQ64(a, b, ch)                                                        \
+	((uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, ch)) | \
+	 (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, ch)) << 32)
+		r = skip_block(&k, EQ64(lo, hi, quote), EQ64(lo, hi, bslash), EQ64(flo, fhi, open),
+			       EQ64(flo, fhi, close), popcount_hw, prefix_xor_clmul, &end);
+#undef EQ64
+		if (r)
+			break;
+	}
+	return skip_blocks_end(j, &k, r, i + (r == 1 ? end : 0), ended);
+}
+#endif
+#endif
+
 /*
  * Skip bytes of a declined value; returns bytes consumed. Only quotes, backslashes inside
  * strings and brackets outside them matter; the value ends at its closing quote or bracket.
@@ -502,6 +701,18 @@ static size_t skip_run(struct ap_json *j, const unsigned char *p, size_t n)
 	unsigned char c;
 
 #if defined(__SSE2__)
+	if (n >= 64) {
+		int ended = 0;
+
+#if defined(__x86_64__)
+		i = ap_cpu_avx2() ? skip_blocks_avx2(j, p, n, &ended)
+				  : skip_blocks(j, p, n, &ended);
+#else
+		i = skip_blocks(j, p, n, &ended);
+#endif
+		if (ended)
+			return i;
+	}
 	/* 16 bytes at a time: a mask of the quotes, backslashes and brackets, taken bit by bit with
 	 * the meaning the byte loop below gives each (brackets only outside strings, backslashes
 	 * only inside, where they hide the next byte) */

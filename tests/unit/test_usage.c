@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "http.h"
 #include "json_scan.h"
 #include "unit.h"
@@ -890,6 +891,145 @@ static void test_json_filter(void)
 	CHECK_EQ_INT(nseen, 10);
 }
 
+/* --- the 64-byte block skip against the byte rules ------------------------------------------ */
+
+static char *gen_at;
+static size_t gen_left;
+
+static void gen_put(const char *s)
+{
+	size_t k = strlen(s);
+
+	if (k < gen_left) {
+		memcpy(gen_at, s, k);
+		gen_at += k;
+		gen_left -= k;
+	}
+}
+
+/* A random JSON value dense in what the skip must get right: quotes, backslash runs of every
+ * length before quotes, brackets inside strings, deep nesting, long plain runs; with junk, also
+ * bytes that are not JSON (backslashes and brackets outside strings, stray quotes). */
+static void gen_value(int depth, int junk)
+{
+	static const char *const bits[] = {"\\\"", "\\\\", "\\\\\\\"", "\\\\\\\\",
+					   "{",	   "}",	   "[",	       "]",
+					   "x",	   "\\n",  "\\u00e9",  "abcdefghijklmnopqrstuvwxyz",
+					   ",",	   ":"};
+	int r = rand() % (depth > 5 ? 3 : 8);
+
+	if (junk && rand() % 8 == 0) {
+		static const char *const bad[] = {"\\", "\\\"", "]", "}", "\"", "{", "[", "\\\\"};
+		gen_put(bad[rand() % 8]);
+	}
+	switch (r) {
+	case 0:
+		gen_put(rand() % 2 ? "12" : "true");
+		break;
+	case 1:
+	case 2: {
+		int n = rand() % 40;
+
+		gen_put("\"");
+		while (n--)
+			gen_put(bits[rand() % (sizeof(bits) / sizeof(bits[0]))]);
+		gen_put("\"");
+		break;
+	}
+	case 3:
+	case 4:
+	case 5: {
+		int n = rand() % 6;
+
+		gen_put("[");
+		for (int i = 0; i < n; i++) {
+			if (i)
+				gen_put(",");
+			gen_value(depth + 1, junk);
+		}
+		gen_put("]");
+		break;
+	}
+	default: {
+		int n = rand() % 6;
+
+		gen_put("{");
+		for (int i = 0; i < n; i++) {
+			gen_put(i ? ",\"k\":" : "\"k\":");
+			gen_value(depth + 1, junk);
+		}
+		gen_put("}");
+	}
+	}
+}
+
+/* What the filtered scanner reports for doc fed in pieces of at most piece bytes (0: whole),
+ * and whether it failed, as one string. */
+static void skip_result(const char *doc, size_t piece, char *out, size_t cap)
+{
+	size_t o;
+
+	o = (size_t)snprintf(out, cap, "%d:", scan_filtered(doc, piece));
+	for (int i = 0; i < nseen && i < 64 && o < cap; i++)
+		o += (size_t)snprintf(out + o, cap - o, "%s|", seen[i]);
+}
+
+/* Whole 64-byte blocks (SSE2 and AVX2) skip a declined value as the byte rules do, on valid
+ * JSON and on junk: the same values reported after it, the same failure, for every kind of
+ * document piece. Pieces under 64 bytes never take the blocks: they are the reference. */
+static void test_skip_blocks(void)
+{
+	static char doc[16384];
+	char ref[8192], got[8192];
+	int bad = 0, docs = 0;
+
+	srand(15);
+	for (int t = 0; t < 3000; t++) {
+		int junk = t % 3 == 2;
+
+		gen_at = doc;
+		gen_left = sizeof(doc) - 1;
+		gen_put("{\"a\":1,\"skip\":");
+		gen_value(0, junk);
+		gen_put(",\"keep\":{\"n\":7},\"s2\":");
+		gen_value(5, junk);
+		gen_put(",\"keep\":[true],\"z\":");
+		gen_value(0, junk);
+		gen_put(",\"keep\":\"end\"}");
+		*gen_at = 0;
+		if (strlen(doc) < 64)
+			continue;
+		docs++;
+		skip_result(doc, 63, ref, sizeof(ref));
+		for (int avx2 = 0; avx2 < 2; avx2++) {
+			ap_cpu_avx2_pretend(avx2);
+			skip_result(doc, 0, got, sizeof(got));
+			if (strcmp(ref, got) != 0 && !bad++)
+				fprintf(stderr,
+					"skip blocks (avx2 %d) differ on %s\n  ref %s\n  got %s\n",
+					avx2, doc, ref, got);
+			skip_result(doc, 64 + (size_t)rand() % 200, got, sizeof(got));
+			if (strcmp(ref, got) != 0 && !bad++)
+				fprintf(stderr, "skip blocks (avx2 %d, pieces) differ on %s\n",
+					avx2, doc);
+		}
+	}
+	ap_cpu_avx2_pretend(1);
+	CHECK(docs > 2000);
+	CHECK_EQ_INT(bad, 0);
+	/* a long skipped conversation before the key that is kept, as agents send it */
+	gen_at = doc;
+	gen_left = sizeof(doc) - 1;
+	gen_put("{\"messages\":[");
+	for (int i = 0; i < 60; i++)
+		gen_put("{\"role\":\"tool\",\"content\":\"{\\\"a\\\":[1,2]}\\n\\\\\"},");
+	gen_put("{}],\"keep\":\"m\"}");
+	*gen_at = 0;
+	CHECK(!scan_filtered(doc, 0));
+	CHECK_EQ_INT(nseen, 1);
+	CHECK_EQ_STR(seen[0], "keep=1:m");
+}
+
 /* One exchange whose response body is cut once at cut (0: whole; SIZE_MAX: byte by byte). */
 static const struct ap_exchange *http_cut(const char *ctype, const char *body, size_t cut)
 {
@@ -1001,6 +1141,7 @@ int main(void)
 {
 	test_key_scan();
 	test_json_filter();
+	test_skip_blocks();
 	test_openai();
 	test_responses();
 	test_anthropic();
