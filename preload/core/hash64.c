@@ -79,7 +79,7 @@ static size_t stripes(struct ap_hash64 *h, const uint8_t *p, size_t n)
 	return i;
 }
 
-void ap_hash64_update(struct ap_hash64 *h, const void *buf, size_t n)
+void ap_hash64_stripes(struct ap_hash64 *h, const void *buf, size_t n)
 {
 	const uint8_t *p = buf;
 

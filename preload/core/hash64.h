@@ -20,7 +20,20 @@ struct ap_hash64 {
 };
 
 void ap_hash64_init(struct ap_hash64 *h);
-void ap_hash64_update(struct ap_hash64 *h, const void *p, size_t n);
 uint64_t ap_hash64_digest(const struct ap_hash64 *h);
+void ap_hash64_stripes(struct ap_hash64 *h, const void *p, size_t n); /* ap_hash64_update's */
+
+/* Hash p[0..n) after what came before. A piece that does not complete a stripe is only kept
+ * (inline: a request's head is a few short pieces). */
+static inline void ap_hash64_update(struct ap_hash64 *h, const void *p, size_t n)
+{
+	if (h->started && n < 32 - h->buf_len) {
+		__builtin_memcpy(h->buf + h->buf_len, p, n);
+		h->buf_len += (uint32_t)n;
+		h->total += n;
+		return;
+	}
+	ap_hash64_stripes(h, p, n);
+}
 
 #endif
