@@ -25,6 +25,34 @@ loop "signal handler _exit during flushes" 8 7 sigexit 1500 AGENTPROF_FLUSH_MS=1
 loop "pthread_cancel during records and flushes" 3 0 cancel 15 AGENTPROF_FLUSH_MS=1
 loop "fork while threads record" 2 0 fork 10
 
+# 16 busy threads never sleep in the writer: the thread that seals a full slot compresses it
+# while the others fill the next ones. (The writer once flushed only when all four slots were
+# full, and the threads that found them full slept in 50 us steps while one compressed them:
+# about 800 sleeps in 16 x 1,000 exchanges.) Timed flushes off: only filled slots flush. The
+# server is bench_io's (C, a process a connection): the mock would be the bottleneck.
+if ! command -v strace >/dev/null 2>&1; then
+	skip "16 busy threads" "strace not installed"
+elif ! cc -O2 -o "$W/bench_io" "$AP_ROOT/scripts/bench_io.c" 2>"$W/bench_io.err"; then
+	fail "16 busy threads" "cannot build scripts/bench_io.c: $(head -c 200 "$W/bench_io.err")"
+else
+	"$W/bench_io" llm-server 20 >"$W/bio.port" 2>/dev/null &
+	_AP_PIDS="$_AP_PIDS $!"
+	for _ in $(seq 100); do [ -s "$W/bio.port" ] && break; sleep 0.05; done
+	mkdir -p "$W/burst"
+	AGENTPROF_FLUSH_MS=3600000 timeout 60 strace -f -qq -c -e trace=clock_nanosleep,nanosleep \
+		-o "$W/burst.strace" env LD_PRELOAD="$AP_LIB" AGENTPROF_OUT="$W/burst" \
+		"$AP_TGT/wrstress" burst "$(head -1 "$W/bio.port")" 1000 >/dev/null 2>"$W/burst.err"
+	rc=$?
+	sleeps=$(awk '$NF ~ /nanosleep$/ { n += $4 } END { print n + 0 }' "$W/burst.strace")
+	dump_spans "$W/burst" "$W/burst.dump"
+	got=$(grep -c '"rec": *"exchange"' "$W/burst.dump")
+	if [ "$rc" = 0 ] && [ "$sleeps" = 0 ] && [ "$got" = 16000 ]; then
+		ok "16 threads x 1,000 exchanges: all 16000 recorded, no sleep in the writer"
+	else
+		fail "16 busy threads" "exit $rc, $sleeps sleeps, $got of 16000 exchanges recorded"
+	fi
+fi
+
 # ThreadSanitizer: the first frame of every report names where the race is
 out=$(wr_tsan 1)
 echo "# $out"

@@ -2,6 +2,8 @@
  * fork with busy threads, kill -9 during streams, unmapped segments, fd exhaustion, raw exits.
  * Usage: wrstress MODE PORT N. Modes:
  *   race      8 threads make exchanges without pause; main makes N and calls exit(0)
+ *   burst     16 threads make N exchanges each on their own connections; exit 0 if all of
+ *             them got a 200
  *   sigexit   a 100 us interval timer whose handler writes and, at the Nth signal, _exit(7)s,
  *             while the thread makes streamed LLM calls (each one a flush point)
  *   cancel    N rounds: 4 threads making exchanges are cancelled at random points and joined
@@ -47,6 +49,20 @@ static int exchanges(int fd, int n)
 }
 
 static int stream_call(void);
+
+static int burst_n;
+
+/* burst: burst_n exchanges on a connection of its own; returns how many got a 200. */
+static void *burst_worker(void *arg)
+{
+	int fd = h_connect(port), good;
+
+	(void)arg;
+	good = fd < 0 ? 0 : exchanges(fd, burst_n);
+	if (fd >= 0)
+		close(fd);
+	return (void *)(long)good;
+}
 
 /* Reap child with the named wait function (default waitpid); its pid, or -1. */
 static pid_t reap(pid_t child, int *st, const char *how)
@@ -186,6 +202,21 @@ int main(int argc, char **argv)
 	n = atoi(argv[3]);
 	devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!strcmp(mode, "burst")) {
+		pthread_t t[16];
+		long good = 0;
+
+		burst_n = n;
+		for (int i = 0; i < 16; i++)
+			pthread_create(&t[i], NULL, burst_worker, NULL);
+		for (int i = 0; i < 16; i++) {
+			void *r;
+
+			pthread_join(t[i], &r);
+			good += (long)r;
+		}
+		return good == 16L * n ? 0 : 3;
+	}
 	if (!strcmp(mode, "race")) {
 		pthread_t t[8];
 
