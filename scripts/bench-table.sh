@@ -2,10 +2,10 @@
 # bench-table.sh: the issue-15 target table in one run: every workload plain, under the original
 # preload (BASE), under a build of current main (MAIN, if given) and under this build, in turn,
 # REPS times each; the median CPU-time (getrusage of the children, user + system) ratio of each
-# build over plain, the 16-thread row as a throughput ratio (plain wall / preloaded wall), and
-# the instructions the preload adds per small exchange, per exchange with a 64 KiB request and
-# per SSE event (callgrind, marginal:
-# (I(2N) - I(N)) / N), and the CPU microseconds of one profiled fork+exec.
+# build over plain, the 16-thread row as a throughput ratio (plain wall / preloaded wall; at
+# least TPUT_REPS=9 runs, a wall ratio being the noisiest), the instructions the preload adds
+# per small exchange, per exchange with a 64 KiB request and per SSE event (callgrind,
+# marginal: (I(2N) - I(N)) / N), and the CPU microseconds of one profiled fork+exec.
 # Usage: BASE=lib MAIN=lib scripts/bench-table.sh   (missing builds print "-"; without BASE the
 #        original, commit 2bb9165, is built once from this clone's history: BASE_REF=ref|none)
 #        MAIN_REF=main scripts/bench-table.sh    (builds the preload of that git ref for MAIN)
@@ -74,6 +74,8 @@ measure() {
 import os, resource, subprocess, sys, time, statistics, shutil
 out, base, main, new, reps, label, target, mode = sys.argv[1:9]
 cmd = sys.argv[9:]
+# a wall-clock (throughput) ratio swings +-0.03 between 5-run medians here: at least TPUT_REPS
+reps = max(int(reps), int(os.environ.get("TPUT_REPS", "9"))) if mode == "tput" else int(reps)
 def run(lib):
     d = os.path.join(out, "spans")
     shutil.rmtree(d, ignore_errors=True)
@@ -91,7 +93,7 @@ def run(lib):
 vs = [("plain", None), ("base", base or None), ("main", main or None), ("new", new)]
 vs = [(n, l) for n, l in vs if n in ("plain", "new") or l]
 res = {n: [] for n, _ in vs}
-for _ in range(int(reps)):
+for _ in range(reps):
     for n, l in vs:
         res[n].append(run(l))
 med = {n: (statistics.median(x[0] for x in r), statistics.median(x[1] for x in r)) for n, r in res.items()}
@@ -114,6 +116,8 @@ if os.environ.get("PER_N"):  # CPU microseconds each of PER_N units costs, plain
     n = float(os.environ["PER_N"])
     per = "  (%s: %.0f us plain, %.0f us new)" % (os.environ.get("PER_WHAT", "each"),
                                                   med["plain"][0] / n * 1e6, med["new"][0] / n * 1e6)
+if mode == "tput" and not per:
+    per = "  (median of %d)" % reps
 print("%-46s %8s %8s %8s   %s %s%s%s" % (label, ratio("base"), ratio("main"), ratio("new"),
       ("target >= %sx" if mode == "tput" else "target <= %sx") % target, verdict(),
       ("  (nonzero exit: %s)" % ",".join(bad)) if bad else "", per))
