@@ -137,12 +137,14 @@ echo
 echo "== agentprof-view reading 1,000,000 exchanges"
 "$B/gen_spans" flat "$OUT/agentprof.gen.4242.zst" 1000000 || exit 1
 printf 'span file: %s bytes\n' "$(stat -c %s "$OUT/agentprof.gen.4242.zst")"
-# the release viewer (no sanitizers), built here from the same sources
+# the release viewer (no sanitizers), built here from the same sources and the HTML page make
+# embedded (build/gen/report_page.c: make bench runs make all first)
 VR=build/bench/agentprof-view-release
 mkdir -p build/bench
-if [ ! -x "$VR" ] || [ -n "$(find tools/view preload include -newer "$VR" -name '*.[ch]' | head -1)" ]; then
+if [ ! -x "$VR" ] || [ build/gen/report_page.c -nt "$VR" ] ||
+	[ -n "$(find tools/view preload include -newer "$VR" -name '*.[ch]' | head -1)" ]; then
 	cc -std=gnu11 -O2 -D_GNU_SOURCE -Iinclude -Ipreload/core -Itools/view/load -Itools/view/analyze -Itools/view/render -Itools/view/export -Itools/view/cmd -o "$VR" tools/view/*/*.c \
-		preload/core/*.c -lzstd -lz -lm \
+		preload/core/*.c build/gen/report_page.c -lzstd -lz -lm \
 		$(pkg-config --exists libdw 2>/dev/null && echo -DAP_HAVE_LIBDW -ldw) 2>"$OUT/vr.log" ||
 		{ echo "release viewer build failed: $(head -3 "$OUT/vr.log")"; VR=""; }
 fi
