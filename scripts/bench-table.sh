@@ -136,29 +136,19 @@ icount() {
 		--callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null | awk '/Collected/ {print $NF; exit}'
 	rm -f "$d"/agentprof.*
 }
-# added LIB: instructions the preload adds per small LLM exchange (marginal over 500 -> 1000)
+# added LIB [MODE N]: instructions the preload adds per LLM exchange of bench_io MODE (default
+# llm-small, marginal over N -> 2N, N = 500); llm-big 50: the exchange whose request is
+# agent-sized (a 64 KiB conversation before the model key, which the request hash and the JSON
+# skip run over whole)
 added() {
-	local l=$1 p1 p2 a b
+	local l=$1 mode=${2:-llm-small} n=${3:-500} p1 p2 a b
 	[ -n "$l" ] || { echo "-"; return; }
-	p1=$(icount "" "$OUT/bio" llm-small "$LLMP" 500)
-	p2=$(icount "" "$OUT/bio" llm-small "$LLMP" 1000)
-	a=$(icount "$l" "$OUT/bio" llm-small "$LLMP" 500)
-	b=$(icount "$l" "$OUT/bio" llm-small "$LLMP" 1000)
-	awk -v p1="$p1" -v p2="$p2" -v a="$a" -v b="$b" \
-		'BEGIN { if (a == "" || b == "") print "?"; else printf "+%.0f", ((b - a) - (p2 - p1)) / 500 }'
-}
-
-# added_big LIB: the same per exchange whose request is agent-sized (bench_io llm-big: a 64 KiB
-# conversation before the model key, which the request hash and the JSON skip run over whole)
-added_big() {
-	local l=$1 p1 p2 a b
-	[ -n "$l" ] || { echo "-"; return; }
-	p1=$(icount "" "$OUT/bio" llm-big "$LLMP" 50)
-	p2=$(icount "" "$OUT/bio" llm-big "$LLMP" 100)
-	a=$(icount "$l" "$OUT/bio" llm-big "$LLMP" 50)
-	b=$(icount "$l" "$OUT/bio" llm-big "$LLMP" 100)
-	awk -v p1="$p1" -v p2="$p2" -v a="$a" -v b="$b" \
-		'BEGIN { if (a == "" || b == "") print "?"; else printf "+%.0f", ((b - a) - (p2 - p1)) / 50 }'
+	p1=$(icount "" "$OUT/bio" "$mode" "$LLMP" "$n")
+	p2=$(icount "" "$OUT/bio" "$mode" "$LLMP" $((2 * n)))
+	a=$(icount "$l" "$OUT/bio" "$mode" "$LLMP" "$n")
+	b=$(icount "$l" "$OUT/bio" "$mode" "$LLMP" $((2 * n)))
+	awk -v p1="$p1" -v p2="$p2" -v a="$a" -v b="$b" -v n="$n" \
+		'BEGIN { if (a == "" || b == "") print "?"; else printf "+%.0f", ((b - a) - (p2 - p1)) / n }'
 }
 
 # per_event LIB [STYLE]: instructions the preload adds per SSE event (marginal over 50k -> 100k
@@ -211,8 +201,8 @@ if command -v valgrind >/dev/null; then
 		"$(added "$BASE")" "$(added "$MAIN")" "$nw" \
 		"$(awk -v n="${nw#+}" 'BEGIN { print (n != "?" && n <= 3000) ? "ok" : "OVER" }')"
 	printf '%-46s %8s %8s %8s   (no target: the request pass, about 2 a byte)\n' \
-		"  the same, 64 KiB request (an agent's turn)" "$(added_big "$BASE")" \
-		"$(added_big "$MAIN")" "$(added_big "$NEW")"
+		"  the same, 64 KiB request (an agent's turn)" "$(added "$BASE" llm-big 50)" \
+		"$(added "$MAIN" llm-big 50)" "$(added "$NEW" llm-big 50)"
 else
 	echo "instructions added per small HTTP exchange: valgrind not installed"
 fi

@@ -21,8 +21,8 @@ static inline struct ap_conn *tracked(int fd)
 /*
  * After the real call on a tracked socket: feed bytes, account our own time, restore errno.
  * ts is the time the bytes are stamped with: when a write began; 0 for reads, which are stamped
- * when they return. Inlined into each wrapper: a call stack captured below it has one frame
- * fewer for libunwind to step through.
+ * when they return. Inlined into each wrapper's tracked path: a call stack captured below it
+ * has one frame fewer for libunwind to step through.
  */
 static inline __attribute__((always_inline)) void
 after_io(struct ap_conn *c, int dir, const void *buf, ssize_t rc, int err, int64_t ts)

@@ -472,6 +472,7 @@ static int seg_put_once(struct ap_seg_header *h, const uint8_t *p, uint32_t len,
 }
 
 static void flush_now(int final);
+static void flush_try(int final, int seal_active);
 
 /* This thread holds the flush flag (flush_now). */
 static __thread int flushing_here;
@@ -486,7 +487,7 @@ static int seg_put(struct ap_seg_header *h, const uint8_t *p, uint32_t len)
 		 * as the writer once did, made 16 busy threads sleep in the loop below while one of
 		 * them compressed four slots (650 sleeps in 40,000 exchanges). */
 		if (sealed)
-			flush_now(0);
+			flush_try(0, 0); /* the sealed slots only: the active one just began */
 		return 0;
 	}
 	if (!full)
@@ -1140,8 +1141,10 @@ static int used_slots(struct ap_seg_header *h)
 	return n;
 }
 
-/* The flush itself; the caller holds the flush flag. */
-static void flush_held(int final)
+/* The flush itself; the caller holds the flush flag. seal_active: seal the active slot first
+ * if it holds records (a timed or final flush), not when a writer has just sealed a full slot
+ * (its successor holds a record or two: sealing it too made a tiny frame every time). */
+static void flush_held(int final, int seal_active)
 {
 	struct ap_seg_header *h = __atomic_load_n(&w.seg, __ATOMIC_ACQUIRE);
 	int64_t now = ap_now();
@@ -1166,7 +1169,7 @@ static void flush_held(int final)
 		diag_into(h, AP_DIAG_DROPS, msg);
 	}
 	act = __atomic_load_n(&h->active, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&h->slot[act].cursor, __ATOMIC_ACQUIRE))
+	if (seal_active && __atomic_load_n(&h->slot[act].cursor, __ATOMIC_ACQUIRE))
 		seg_rotate(h, act); /* seal what the active slot holds (if a slot is free) */
 	w.to_proclog = final == 2 && w.record_only && w.file_state == 0 && !w.last_err &&
 		       used_slots(h) == 1;
@@ -1188,7 +1191,7 @@ static void flush_held(int final)
 }
 
 /* Run a flush unless one is running (then skip and count). Never blocks. */
-static void flush_now(int final)
+static void flush_try(int final, int seal_active)
 {
 	int expect = 0, old_cancel, err = errno;
 
@@ -1202,12 +1205,17 @@ static void flush_now(int final)
 	ap_tls.guard++;
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old_cancel);
 	flushing_here = 1;
-	flush_held(final);
+	flush_held(final, seal_active);
 	flushing_here = 0;
 	pthread_setcancelstate(old_cancel, NULL);
 	ap_tls.guard--;
 	atomic_store(&w.flushing, 0);
 	errno = err;
+}
+
+static void flush_now(int final)
+{
+	flush_try(final, 1);
 }
 
 void ap_flush(int final)

@@ -51,6 +51,22 @@ else
 	else
 		fail "16 busy threads" "exit $rc, $sleeps sleeps, $got of 16000 exchanges recorded"
 	fi
+	# ... and each such flush compresses the full slot alone: a frame a 128 KiB slot, plus the
+	# final flush's (sealing the active slot too, which had just begun, made a tiny frame
+	# after every full one: twice the frames)
+	if command -v zstd >/dev/null 2>&1; then
+		f=$(span_files "$W/burst" | head -1)
+		bytes=$(zstd -dcq "$f" 2>/dev/null | wc -c)
+		frames=$(sed -n 's/.*"rec":"_file","frames":\([0-9]*\).*/\1/p' "$W/burst.dump" | head -1)
+		full=$((bytes / 131072))
+		if [ "$full" -ge 8 ] && [ -n "$frames" ] && [ "$frames" -le $((full + 3)) ]; then
+			ok "16 busy threads: $frames frames for $full full slots"
+		else
+			fail "16 busy threads: a frame a slot" "$frames frames, $bytes record bytes ($full full slots)"
+		fi
+	else
+		skip "16 busy threads: a frame a slot" "zstd not installed"
+	fi
 fi
 
 # ThreadSanitizer: the first frame of every report names where the race is
